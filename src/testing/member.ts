@@ -1,0 +1,204 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { rm } from "node:fs/promises";
+
+/** How one etcd member is launched; the cluster fills these in. */
+export interface MemberSpec {
+  /** Member name (`--name`). */
+  name: string;
+  /** Path of the etcd binary. */
+  binary: string;
+  /** Data directory, removed when the member is destroyed. */
+  dataDir: string;
+  /** Client URL, e.g. `http://127.0.0.1:23790`. */
+  clientUrl: string;
+  /** Peer URL, e.g. `http://127.0.0.1:23800`. */
+  peerUrl: string;
+  /** `--initial-cluster` value. */
+  initialCluster: string;
+  /** `--initial-cluster-state`. */
+  initialClusterState: "new" | "existing";
+  /** `--initial-cluster-token`. */
+  clusterToken: string;
+  /** Extra flags, appended last (so they win). */
+  extraArgs: string[];
+}
+
+/** Lines of etcd's own log kept for error messages. */
+const LOG_TAIL_LINES = 40;
+/** What etcd's zap logger prints once it serves clients ("serving client traffic insecurely" in 3.4 to 3.6). */
+const READY_MARKER = /serving client traffic|ready to serve client requests/;
+
+/** One etcd process of a throwaway cluster: start, stop, kill, freeze, thaw and restart it. */
+export class EtcdMember {
+  readonly name: string;
+  readonly clientUrl: string;
+  readonly peerUrl: string;
+  readonly dataDir: string;
+  #spec: MemberSpec;
+  #child: ChildProcess | undefined;
+  #exited: Promise<void> = Promise.resolve();
+  #log: string[] = [];
+  #frozen = false;
+
+  constructor(spec: MemberSpec) {
+    this.#spec = spec;
+    this.name = spec.name;
+    this.clientUrl = spec.clientUrl;
+    this.peerUrl = spec.peerUrl;
+    this.dataDir = spec.dataDir;
+  }
+
+  /** The process id while running, else undefined. */
+  get pid(): number | undefined {
+    return this.#child?.exitCode === null && this.#child.signalCode === null ? this.#child.pid : undefined;
+  }
+
+  /** True while the process runs (frozen counts as running). */
+  get running(): boolean {
+    return this.pid !== undefined;
+  }
+
+  /** True between `freeze()` and `thaw()`. */
+  get frozen(): boolean {
+    return this.#frozen;
+  }
+
+  /** The last lines etcd logged, for diagnostics. */
+  logTail(): string {
+    return this.#log.join("\n");
+  }
+
+  /** Arguments the member is started with (exposed for diagnostics and the Docker path). */
+  args(): string[] {
+    const s = this.#spec;
+    return [
+      `--name=${s.name}`,
+      `--data-dir=${s.dataDir}`,
+      `--listen-client-urls=${s.clientUrl}`,
+      `--advertise-client-urls=${s.clientUrl}`,
+      `--listen-peer-urls=${s.peerUrl}`,
+      `--initial-advertise-peer-urls=${s.peerUrl}`,
+      `--initial-cluster=${s.initialCluster}`,
+      `--initial-cluster-state=${s.initialClusterState}`,
+      `--initial-cluster-token=${s.clusterToken}`,
+      "--logger=zap",
+      "--log-outputs=stderr",
+      ...s.extraArgs,
+    ];
+  }
+
+  /**
+   * Starts the process and resolves once etcd logs that it serves clients.
+   * `waitReady: false` resolves at once (a member that cannot reach quorum alone never gets ready).
+   */
+  async start(options: { waitReady?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    if (this.running) throw new Error(`etcd member ${this.name} is already running`);
+    const { waitReady = true, timeoutMs = 30_000 } = options;
+    const child = spawn(this.#spec.binary, this.args(), { stdio: ["ignore", "pipe", "pipe"] });
+    this.#child = child;
+    this.#frozen = false;
+    this.#log = [];
+    let ready!: () => void;
+    let failed!: (e: Error) => void;
+    const readyPromise = new Promise<void>((res, rej) => {
+      ready = res;
+      failed = rej;
+    });
+    const onData = (chunk: Buffer) => {
+      for (const line of chunk.toString("utf8").split("\n")) {
+        if (!line) continue;
+        this.#log.push(line);
+        if (this.#log.length > LOG_TAIL_LINES) this.#log.shift();
+        if (READY_MARKER.test(line)) ready();
+      }
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    this.#exited = new Promise<void>((resolve) => {
+      child.once("exit", (code, signal) => {
+        failed(
+          new Error(
+            `etcd member ${this.name} exited (${signal ?? `code ${code}`}) before it was ready:\n${this.logTail()}`,
+          ),
+        );
+        resolve();
+      });
+      child.once("error", (err) => {
+        failed(new Error(`could not start ${this.#spec.binary}: ${err.message}`));
+        resolve();
+      });
+    });
+    if (!waitReady) {
+      readyPromise.catch(() => {});
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, rej) => {
+      timer = setTimeout(
+        () => rej(new Error(`etcd member ${this.name} not ready after ${timeoutMs} ms:\n${this.logTail()}`)),
+        timeoutMs,
+      );
+    });
+    try {
+      await Promise.race([readyPromise, timeout]);
+    } catch (err) {
+      await this.kill();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Stops the process gracefully (SIGTERM, then SIGKILL after `graceMs`, default 5000). Data stays. */
+  async stop(graceMs = 5_000): Promise<void> {
+    const child = this.#child;
+    if (!child || !this.running) return;
+    if (this.#frozen) this.thaw();
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+    await this.#exited;
+    clearTimeout(timer);
+  }
+
+  /** Kills the process at once with SIGKILL (a crash). Data stays. */
+  async kill(): Promise<void> {
+    const child = this.#child;
+    if (!child || !this.running) return;
+    child.kill("SIGKILL");
+    await this.#exited;
+    this.#frozen = false;
+  }
+
+  /** Freezes the process with SIGSTOP: sockets stay open, nothing answers. */
+  freeze(): void {
+    if (!this.#child || !this.running) throw new Error(`etcd member ${this.name} is not running`);
+    this.#child.kill("SIGSTOP");
+    this.#frozen = true;
+  }
+
+  /** Resumes a frozen process with SIGCONT. */
+  thaw(): void {
+    if (!this.#child || !this.running) throw new Error(`etcd member ${this.name} is not running`);
+    this.#child.kill("SIGCONT");
+    this.#frozen = false;
+  }
+
+  /** Stops (or kills, with `{ kill: true }`) and starts again on the same ports and data. */
+  async restart(options: { kill?: boolean; waitReady?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    if (options.kill) await this.kill();
+    else await this.stop();
+    this.#spec = { ...this.#spec, initialClusterState: "existing" };
+    await this.start(options);
+  }
+
+  /** Sets the `--initial-cluster` flags used by the next start (the cluster calls this before the first one). */
+  configure(initialCluster: string, state: "new" | "existing"): void {
+    this.#spec = { ...this.#spec, initialCluster, initialClusterState: state };
+  }
+
+  /** Kills the process and removes its data directory. */
+  async destroy(): Promise<void> {
+    await this.kill();
+    await rm(this.dataDir, { recursive: true, force: true });
+  }
+}
