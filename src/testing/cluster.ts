@@ -51,11 +51,22 @@ export interface AddMemberOptions {
   args?: string[];
   /** How long to wait for the new member to serve clients, in ms. Default 30000. */
   readyTimeoutMs?: number;
+  /**
+   * How long to keep retrying while etcd refuses the add as "unhealthy cluster" (its strict reconfig
+   * check wants every voter connected for 5 s, so right after a start or another add it says no), in ms.
+   * Default 15000.
+   */
+  timeoutMs?: number;
+  /** Stops retrying. Default none. */
+  signal?: AbortSignal;
 }
 
 /** Options of {@link EtcdCluster.promote} and {@link EtcdCluster.removeMember}. */
 export interface MembershipOptions {
-  /** Give up after this many ms (a learner is promotable only once in sync). Default 15000. */
+  /**
+   * Keep retrying while etcd refuses the change as transient (a learner not yet in sync, or the strict
+   * reconfig check's "unhealthy cluster"), for this many ms. Default 15000.
+   */
   timeoutMs?: number;
   /** Stops waiting. Default none. */
   signal?: AbortSignal;
@@ -138,9 +149,12 @@ export class EtcdCluster implements AsyncDisposable {
     const via = this.#liveMember();
     const name = options.name ?? `m${this.#nextIndex}`;
     const member = await this.#createMember(name, options.args ?? []);
-    const added = await requestMemberAdd(via.clientUrl, [member.peerUrl], options.learner ?? false, {
-      tls: via.clientTls,
-    });
+    const added = await retryReconfiguration(options, (signal) =>
+      requestMemberAdd(via.clientUrl, [member.peerUrl], options.learner ?? false, {
+        tls: via.clientTls,
+        signal,
+      }),
+    );
     member.configure(initialClusterAfterAdd(added.members, added.member.id, name), "existing");
     this.members.push(member);
     try {
@@ -155,35 +169,25 @@ export class EtcdCluster implements AsyncDisposable {
 
   /** Promotes a learner to a voting member, retrying while etcd says it is not yet in sync. */
   async promote(member: EtcdMember, options: MembershipOptions = {}): Promise<void> {
-    const { timeoutMs = 15_000, signal } = options;
     const id = await this.#memberIdOf(member);
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
+    await retryReconfiguration(options, (signal) => {
       const via = this.#liveMember();
-      try {
-        await requestMemberPromote(via.clientUrl, id, { tls: via.clientTls, signal });
-        return;
-      } catch (err) {
-        const notReady = err instanceof EtcdGatewayError && /in sync/i.test(err.message);
-        if (!notReady || Date.now() > deadline) throw err;
-      }
-      await sleep(200, signal);
-    }
+      return requestMemberPromote(via.clientUrl, id, { tls: via.clientTls, signal });
+    });
   }
 
   /**
    * Removes a member: Cluster/MemberRemove through another live member (itself if it is the last), then
-   * kills it, deletes its data and drops it from `members`.
+   * kills it, deletes its data and drops it from `members`. Retries while etcd's strict reconfig check
+   * calls the cluster unhealthy.
    */
   async removeMember(member: EtcdMember, options: MembershipOptions = {}): Promise<void> {
     if (!this.members.includes(member)) throw new Error(`${member.name} is not a member of this cluster`);
     const id = await this.#memberIdOf(member);
-    const others = this.members.filter((m) => m !== member && m.running && !m.frozen);
-    const via = others[0] ?? member;
-    await requestMemberRemove(via.clientUrl, id, {
-      tls: via.clientTls,
-      timeoutMs: options.timeoutMs ?? 15_000,
-      signal: options.signal,
+    await retryReconfiguration(options, (signal) => {
+      const others = this.members.filter((m) => m !== member && m.running && !m.frozen);
+      const via = others[0] ?? member;
+      return requestMemberRemove(via.clientUrl, id, { tls: via.clientTls, signal });
     });
     await this.#forget(member);
   }
@@ -283,6 +287,30 @@ export class EtcdCluster implements AsyncDisposable {
     const index = this.members.indexOf(member);
     if (index >= 0) this.members.splice(index, 1);
     await member.destroy();
+  }
+}
+
+/**
+ * etcd refuses membership changes for a while after a start or another change ("unhealthy cluster",
+ * "not enough started members": its strict reconfig check wants voters connected for 5 s) and refuses to
+ * promote a learner until it caught up ("in sync"); these are retried until `timeoutMs`, others thrown.
+ */
+async function retryReconfiguration<T>(
+  options: { timeoutMs?: number; signal?: AbortSignal },
+  request: (signal: AbortSignal | undefined) => Promise<T>,
+): Promise<T> {
+  const { timeoutMs = 15_000, signal } = options;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await request(signal);
+    } catch (err) {
+      const transient =
+        err instanceof EtcdGatewayError &&
+        /unhealthy cluster|not enough started members|in sync/i.test(err.message);
+      if (!transient || Date.now() > deadline) throw err;
+    }
+    await sleep(250, signal);
   }
 }
 

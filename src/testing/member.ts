@@ -10,7 +10,7 @@ export interface MemberTls {
   certFile: string;
   /** Server key file. */
   keyFile: string;
-  /** CA file used to verify client certificates (`--trusted-ca-file`). */
+  /** CA file used to verify client certificates (`--trusted-ca-file`, passed only with `clientCertAuth`). */
   caFile: string;
   /** Require a client certificate signed by the CA (`--client-cert-auth`). */
   clientCertAuth: boolean;
@@ -127,8 +127,8 @@ export class EtcdMember {
         ? [
             `--cert-file=${s.tls.certFile}`,
             `--key-file=${s.tls.keyFile}`,
-            `--trusted-ca-file=${s.tls.caFile}`,
-            ...(s.tls.clientCertAuth ? ["--client-cert-auth"] : []),
+            // etcd 3.4 demands client certificates whenever a trusted CA is set, so only mTLS gets one.
+            ...(s.tls.clientCertAuth ? [`--trusted-ca-file=${s.tls.caFile}`, "--client-cert-auth"] : []),
           ]
         : []),
       ...s.extraArgs,
