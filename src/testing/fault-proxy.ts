@@ -22,6 +22,8 @@ interface Link {
   client: Socket;
   upstream: Socket;
   timers: Set<NodeJS.Timeout>;
+  /** Sockets of the pair that have closed; the link is gone at two. */
+  closed: number;
 }
 
 /**
@@ -54,7 +56,8 @@ export class FaultProxy implements AsyncDisposable {
   /** Starts a proxy on 127.0.0.1 and a free port, forwarding to `target`. */
   static start(target: FaultProxyTarget): Promise<FaultProxy> {
     const { host, port } = parseTarget(target);
-    const server = createServer({ noDelay: true });
+    // Half-open sockets let a FIN travel through the delay queue behind the data it follows.
+    const server = createServer({ noDelay: true, allowHalfOpen: true });
     return new Promise((resolve, reject) => {
       server.once("error", reject);
       server.listen(0, "127.0.0.1", () => {
@@ -98,7 +101,10 @@ export class FaultProxy implements AsyncDisposable {
     this.#delayMs = ms;
   }
 
-  /** Silently drops bytes in `direction` while connections stay open; `"none"` stops dropping. */
+  /**
+   * Silently drops bytes in `direction`, and the end-of-stream too, so connections stay open and simply
+   * go quiet, like a partitioned network; `"none"` stops dropping (what was dropped stays lost).
+   */
   blackhole(direction: BlackholeDirection): void {
     this.#blackhole = direction;
   }
@@ -128,13 +134,22 @@ export class FaultProxy implements AsyncDisposable {
       client.destroy();
       return;
     }
-    const upstream = connect({ host: this.#host, port: this.#targetPort, noDelay: true });
-    const link: Link = { client, upstream, timers: new Set() };
+    const upstream = connect({
+      host: this.#host,
+      port: this.#targetPort,
+      noDelay: true,
+      allowHalfOpen: true,
+    });
+    const link: Link = { client, upstream, timers: new Set(), closed: 0 };
     this.#links.add(link);
+    // An error (reset, refused upstream) ends the pair at once, like a broken network path. A clean close
+    // of one side only ends the other after the data still queued for it, so delayed answers arrive.
     const drop = () => this.#drop(link);
     for (const socket of [client, upstream]) {
       socket.on("error", drop);
-      socket.on("close", drop);
+      socket.on("close", () => {
+        if (++link.closed === 2) this.#drop(link);
+      });
     }
     this.#forward(link, {
       from: client,
@@ -181,7 +196,15 @@ export class FaultProxy implements AsyncDisposable {
         }
       });
     });
-    from.on("end", () => schedule(() => to.end()));
+    // A blackhole swallows the FIN too: to the other side the connection just goes silent.
+    const endPeer = () => {
+      if (pipe.drops(this.#blackhole)) return;
+      schedule(() => {
+        if (!to.destroyed && !to.writableEnded) to.end();
+      });
+    };
+    from.on("end", endPeer);
+    from.on("close", endPeer);
   }
 
   #drop(link: Link): void {
