@@ -354,6 +354,15 @@ describe("teardown guarantees", () => {
 });
 
 describe("Docker runtime", () => {
+  it.skipIf(dockerAvailable)(
+    'runtime "docker" without an engine fails naming the three ways (runs only where no Docker engine answers)',
+    async () => {
+      const err = await startEtcd({ runtime: "docker" }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(EtcdUnavailableError);
+      expect((err as Error).message).toMatch(/no Docker engine answered.*ETCD_BIN/s);
+    },
+  );
+
   if (!dockerAvailable) {
     console.info("etcd-ts testing kit: Docker test skipped: no Docker engine answers on this machine.");
   }

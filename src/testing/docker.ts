@@ -112,12 +112,24 @@ export async function startEtcdContainer(options: StartEtcdContainerOptions = {}
     "--log-outputs=stderr",
     ...(options.args ?? []),
   ];
-  const started = await new GenericContainer(image)
-    .withCommand(command)
-    .withExposedPorts(CLIENT_PORT)
-    .withWaitStrategy(Wait.forLogMessage(READY_LOG))
-    .withStartupTimeout(options.readyTimeoutMs ?? 120_000)
-    .start();
+  let started: StartedContainer;
+  try {
+    started = await new GenericContainer(image)
+      .withCommand(command)
+      .withExposedPorts(CLIENT_PORT)
+      .withWaitStrategy(Wait.forLogMessage(READY_LOG))
+      .withStartupTimeout(options.readyTimeoutMs ?? 120_000)
+      .start();
+  } catch (err) {
+    // Without an engine testcontainers says "Could not find a working container runtime strategy";
+    // say instead what the user can do. Other failures (pull, startup timeout) pass through.
+    if (!(await isDockerAvailable())) {
+      throw new EtcdUnavailableError("the Docker runtime was asked for, but no Docker engine answered", {
+        cause: err,
+      });
+    }
+    throw err;
+  }
   const etcd = new EtcdContainer(started, image);
   try {
     // The log line can precede the port mapping being usable from the host: ask until it answers.
