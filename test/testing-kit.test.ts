@@ -309,12 +309,13 @@ describe("teardown guarantees", () => {
   });
 
   /** Starts test/support/abandon-etcd.ts in a child Node and returns it with what it printed. */
-  async function abandon(mode: "exit" | "hang") {
+  async function abandon(mode: "exit" | "hang", env: NodeJS.ProcessEnv = process.env) {
     const child = spawn(
       process.execPath,
       ["--import", "tsx", join(import.meta.dirname, "support/abandon-etcd.ts"), mode],
       {
         stdio: ["ignore", "pipe", "inherit"],
+        env,
       },
     );
     const lines = createInterface({ input: child.stdout! });
@@ -327,7 +328,8 @@ describe("teardown guarantees", () => {
   }
 
   it("a process that exits without close() takes its etcd and temp dir with it (exit hook)", async () => {
-    const { child, pid, root } = await abandon("exit");
+    // Guards off: only the exit hook can clean up here.
+    const { child, pid, root } = await abandon("exit", { ...process.env, ETCD_TS_CLEANUP_GUARD: "0" });
     try {
       expect(pid).toBeGreaterThan(0);
       await new Promise((r) => (child.exitCode === null ? child.once("exit", r) : r(undefined)));
