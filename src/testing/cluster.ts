@@ -79,6 +79,8 @@ export class EtcdCluster implements AsyncDisposable {
   readonly #setup: ClusterSetup;
   #nextIndex: number;
   #closed = false;
+  /** Members added as learners and not promoted yet: they cannot take membership requests. */
+  readonly #learners = new WeakSet<EtcdMember>();
 
   /** Wraps members that `startEtcd` created; use `startEtcd` rather than this constructor. */
   constructor(setup: ClusterSetup, members: EtcdMember[]) {
@@ -157,6 +159,7 @@ export class EtcdCluster implements AsyncDisposable {
     );
     member.configure(initialClusterAfterAdd(added.members, added.member.id, name), "existing");
     this.members.push(member);
+    if (options.learner) this.#learners.add(member);
     try {
       await member.start({ timeoutMs: options.readyTimeoutMs ?? 30_000 });
     } catch (err) {
@@ -174,6 +177,7 @@ export class EtcdCluster implements AsyncDisposable {
       const via = this.#liveMember();
       return requestMemberPromote(via.clientUrl, id, { tls: via.clientTls, signal });
     });
+    this.#learners.delete(member);
   }
 
   /**
@@ -185,8 +189,7 @@ export class EtcdCluster implements AsyncDisposable {
     if (!this.members.includes(member)) throw new Error(`${member.name} is not a member of this cluster`);
     const id = await this.#memberIdOf(member);
     await retryReconfiguration(options, (signal) => {
-      const others = this.members.filter((m) => m !== member && m.running && !m.frozen);
-      const via = others[0] ?? member;
+      const via = this.#liveMember(member) ?? member;
       return requestMemberRemove(via.clientUrl, id, { tls: via.clientTls, signal });
     });
     await this.#forget(member);
@@ -271,10 +274,14 @@ export class EtcdCluster implements AsyncDisposable {
     });
   }
 
-  /** A running, unfrozen member to send membership changes through. */
-  #liveMember(): EtcdMember {
-    const live = this.members.find((m) => m.running && !m.frozen && m.memberId !== undefined);
-    if (!live) throw new Error("no running member to send the request to");
+  /** A running, unfrozen voting member to send membership changes through, other than `except`. */
+  #liveMember(except: EtcdMember): EtcdMember | undefined;
+  #liveMember(): EtcdMember;
+  #liveMember(except?: EtcdMember): EtcdMember | undefined {
+    const live = this.members.find(
+      (m) => m !== except && m.running && !m.frozen && m.memberId !== undefined && !this.#learners.has(m),
+    );
+    if (!live && !except) throw new Error("no running voting member to send the request to");
     return live;
   }
 
