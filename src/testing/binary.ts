@@ -1,13 +1,27 @@
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, statSync } from "node:fs";
 import { delimiter, join } from "node:path";
 
-/** Error raised when no way to run etcd is found; its message names all three. */
+/** The three ways to give the kit an etcd, named in every {@link EtcdUnavailableError}. */
+const THREE_WAYS =
+  "set ETCD_BIN to an etcd binary; or put `etcd` on PATH (Debian/Ubuntu: apt-get install etcd-server); " +
+  'or run a Docker engine and use startEtcd({ runtime: "auto" | "docker" }) (needs the optional peer `testcontainers`)';
+
+/** Error raised when no way to run etcd is found; its message names all three ways to get one. */
 export class EtcdUnavailableError extends Error {
   override name = "EtcdUnavailableError";
   readonly code = "ETCD_UNAVAILABLE";
+
+  /** `reason` says what was tried; the three ways to get etcd are appended. */
+  constructor(reason: string, options?: ErrorOptions) {
+    super(`${reason}. To run etcd for tests: ${THREE_WAYS}.`, options);
+  }
 }
 
-/** Finds an etcd binary: `ETCD_BIN` first, then `etcd` on PATH; undefined when there is none. */
+/**
+ * Finds an etcd binary: `ETCD_BIN` first, then `etcd` on PATH; undefined when there is none.
+ * Throws {@link EtcdUnavailableError} when `ETCD_BIN` names something that is not executable, since
+ * silently falling back would hide a typo.
+ */
 export function findEtcdBinary(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const fromEnv = env.ETCD_BIN;
   if (fromEnv) {
@@ -22,10 +36,17 @@ export function findEtcdBinary(env: NodeJS.ProcessEnv = process.env): string | u
   return undefined;
 }
 
+/** Resolves the binary to run: an explicit path (checked), else {@link findEtcdBinary}. */
+export function resolveEtcdBinary(binary: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  if (binary === undefined) return findEtcdBinary(env);
+  if (isExecutable(binary)) return binary;
+  throw new EtcdUnavailableError(`the etcd binary ${binary} is not an executable file`);
+}
+
 function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
-    return true;
+    return statSync(path).isFile();
   } catch {
     return false;
   }

@@ -1,38 +1,92 @@
-import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { EtcdUnavailableError, findEtcdBinary } from "./binary.js";
-import { EtcdMember } from "./member.js";
+import type { Certificates } from "./certificates.js";
+import { EtcdGatewayError, type GatewayTls } from "./gateway.js";
+import {
+  initialClusterAfterAdd,
+  requestMemberAdd,
+  requestMemberPromote,
+  requestMemberRemove,
+} from "./gateway-calls.js";
+import { EtcdMember, type MemberTls } from "./member.js";
 import { freePort } from "./ports.js";
 
-/** Options of {@link startEtcd}. */
-export interface StartEtcdOptions {
-  /** Number of members. Default 1. */
-  members?: number;
-  /** etcd binary; default `ETCD_BIN`, else `etcd` on PATH. */
-  binary?: string;
-  /** Extra flags for every member, e.g. `["--auth-token-ttl=2"]`. Default none. */
+/** The TLS a cluster runs with: its certificate material and whether clients must show a certificate. */
+export interface ClusterTls extends Certificates {
+  /** True when members run with `--client-cert-auth` (mTLS). */
+  clientCertAuth: boolean;
+}
+
+/** Everything an {@link EtcdCluster} needs to create members; filled in by `startEtcd`. */
+export interface ClusterSetup {
+  /** Temp directory holding every member's data (and the certificates when generated). */
+  root: string;
+  /** etcd binary. */
+  binary: string;
+  /** Extra flags for every member. */
+  args: string[];
+  /** `--initial-cluster-token`. */
+  token: string;
+  /** TLS of the client URLs. Default none. */
+  tls?: ClusterTls;
+  /** Called once by `close()` after the root is removed (drops the exit-time cleanup). Default none. */
+  onClosed?: () => void;
+}
+
+/** Options of {@link EtcdCluster.leader}. */
+export interface LeaderOptions {
+  /** How long to wait for a member that reports itself as leader, in ms. Default 15000. */
+  timeoutMs?: number;
+  /** Stops waiting. Default none. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link EtcdCluster.addMember}. */
+export interface AddMemberOptions {
+  /** Add it as a learner (promote it later with `promote()`). Default false. */
+  learner?: boolean;
+  /** Member name. Default `m<index>`, e.g. `m3`. */
+  name?: string;
+  /** Extra flags for this member, after the cluster's. Default none. */
   args?: string[];
-  /** How long to wait for the cluster to serve clients, in ms. Default 30000. */
+  /** How long to wait for the new member to serve clients, in ms. Default 30000. */
   readyTimeoutMs?: number;
+  /**
+   * How long to keep retrying while etcd refuses the add as "unhealthy cluster" (its strict reconfig
+   * check wants every voter connected for 5 s, so right after a start or another add it says no), in ms.
+   * Default 15000.
+   */
+  timeoutMs?: number;
+  /** Stops retrying. Default none. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link EtcdCluster.promote} and {@link EtcdCluster.removeMember}. */
+export interface MembershipOptions {
+  /**
+   * Keep retrying while etcd refuses the change as transient (a learner not yet in sync, or the strict
+   * reconfig check's "unhealthy cluster"), for this many ms. Default 15000.
+   */
+  timeoutMs?: number;
+  /** Stops waiting. Default none. */
+  signal?: AbortSignal;
 }
 
 /** A throwaway etcd cluster on loopback ports with its data in a temp directory. */
 export class EtcdCluster implements AsyncDisposable {
+  /** Members in creation order; `removeMember()` takes one out, `addMember()` appends. */
   readonly members: EtcdMember[];
-  readonly #root: string;
-  readonly #binary: string;
-  readonly #args: string[];
-  readonly #token: string;
+  readonly #setup: ClusterSetup;
+  #nextIndex: number;
   #closed = false;
+  /** Members added as learners and not promoted yet: they cannot take membership requests. */
+  readonly #learners = new WeakSet<EtcdMember>();
 
-  constructor(root: string, binary: string, args: string[], token: string, members: EtcdMember[]) {
-    this.#root = root;
-    this.#binary = binary;
-    this.#args = args;
-    this.#token = token;
+  /** Wraps members that `startEtcd` created; use `startEtcd` rather than this constructor. */
+  constructor(setup: ClusterSetup, members: EtcdMember[]) {
+    this.#setup = setup;
     this.members = members;
+    this.#nextIndex = members.length;
   }
 
   /** Client URLs of every member, in member order. */
@@ -47,86 +101,239 @@ export class EtcdCluster implements AsyncDisposable {
 
   /** The temp directory that holds every member's data. */
   get root(): string {
-    return this.#root;
+    return this.#setup.root;
+  }
+
+  /** Certificate material when the cluster runs TLS (`ca` for clients; `clientCert`/`clientKey` for mTLS). */
+  get tls(): ClusterTls | undefined {
+    return this.#setup.tls;
+  }
+
+  /**
+   * Waits until a running, unfrozen member reports itself as leader (Maintenance/Status through the
+   * gateway) and returns it. A member that only hears of a leader is not enough: after a leader dies
+   * the others still name it until they time out.
+   */
+  async leader(options: LeaderOptions = {}): Promise<EtcdMember> {
+    const { timeoutMs = 15_000, signal } = options;
+    const deadline = Date.now() + timeoutMs;
+    let lastError: unknown;
+    for (;;) {
+      signal?.throwIfAborted();
+      const live = this.members.filter((m) => m.running && !m.frozen);
+      const answers = await Promise.allSettled(live.map((m) => m.status({ timeoutMs: 2_000, signal })));
+      let best: { member: EtcdMember; term: bigint } | undefined;
+      answers.forEach((a, i) => {
+        if (a.status === "rejected") {
+          lastError = a.reason;
+          return;
+        }
+        const s = a.value;
+        if (s.leader !== 0n && s.leader === s.memberId && (!best || s.raftTerm > best.term))
+          best = { member: live[i]!, term: s.raftTerm };
+      });
+      if (best) return best.member;
+      if (Date.now() > deadline) {
+        throw new Error(`no member of the cluster reported itself as leader within ${timeoutMs} ms`, {
+          cause: lastError,
+        });
+      }
+      await sleep(200, signal);
+    }
+  }
+
+  /**
+   * Adds a member: Cluster/MemberAdd through a live member, then starts the new one with
+   * `--initial-cluster-state=existing` and the initial cluster the add response implies. Resolves once
+   * it serves clients (its `memberId` known). If it cannot start, it is removed from the cluster again.
+   */
+  async addMember(options: AddMemberOptions = {}): Promise<EtcdMember> {
+    const via = this.#liveMember();
+    const name = options.name ?? `m${this.#nextIndex}`;
+    const member = await this.#createMember(name, options.args ?? []);
+    const added = await retryReconfiguration(options, (signal) =>
+      requestMemberAdd(via.clientUrl, [member.peerUrl], options.learner ?? false, {
+        tls: via.clientTls,
+        signal,
+      }),
+    );
+    member.configure(initialClusterAfterAdd(added.members, added.member.id, name), "existing");
+    this.members.push(member);
+    if (options.learner) this.#learners.add(member);
+    try {
+      await member.start({ timeoutMs: options.readyTimeoutMs ?? 30_000 });
+    } catch (err) {
+      await requestMemberRemove(via.clientUrl, added.member.id, { tls: via.clientTls }).catch(() => {});
+      await this.#forget(member);
+      throw err;
+    }
+    return member;
+  }
+
+  /** Promotes a learner to a voting member, retrying while etcd says it is not yet in sync. */
+  async promote(member: EtcdMember, options: MembershipOptions = {}): Promise<void> {
+    const id = await this.#memberIdOf(member);
+    await retryReconfiguration(options, (signal) => {
+      const via = this.#liveMember();
+      return requestMemberPromote(via.clientUrl, id, { tls: via.clientTls, signal });
+    });
+    this.#learners.delete(member);
+  }
+
+  /**
+   * Removes a member: Cluster/MemberRemove through another live member (itself if it is the last), then
+   * kills it, deletes its data and drops it from `members`. Retries while etcd's strict reconfig check
+   * calls the cluster unhealthy.
+   */
+  async removeMember(member: EtcdMember, options: MembershipOptions = {}): Promise<void> {
+    if (!this.members.includes(member)) throw new Error(`${member.name} is not a member of this cluster`);
+    const id = await this.#memberIdOf(member);
+    await retryReconfiguration(options, (signal) => {
+      const via = this.#liveMember(member) ?? member;
+      return requestMemberRemove(via.clientUrl, id, { tls: via.clientTls, signal });
+    });
+    await this.#forget(member);
   }
 
   /**
    * Creates a member that is not yet part of the cluster (call Cluster/MemberAdd with its peerUrl, then
    * `start()` it): it starts with `--initial-cluster-state=existing` and the given initial cluster.
+   * `addMember()` does all of this; this is for tests that drive MemberAdd themselves.
    */
   async prepareMember(
     initialCluster: string,
     options: { name?: string; args?: string[] } = {},
   ): Promise<EtcdMember> {
-    const name = options.name ?? `m${this.members.length}`;
-    const member = await createMember(this.#root, this.#binary, name, this.#token, [
-      ...this.#args,
-      ...(options.args ?? []),
-    ]);
+    const member = await this.#createMember(options.name ?? `m${this.#nextIndex}`, options.args ?? []);
     member.configure(initialCluster, "existing");
     this.members.push(member);
     return member;
   }
 
-  /** Kills every member and removes the temp directory; safe to call twice. */
+  /** Creates the cluster's members; `startEtcd` uses it before the first start. */
+  async createMember(name: string): Promise<EtcdMember> {
+    const member = await this.#createMember(name, []);
+    this.members.push(member);
+    return member;
+  }
+
+  /**
+   * Thaws frozen members, kills every member and removes the temp directory; safe to call twice. Every
+   * step runs even if an earlier one fails, so nothing is left running or stopped.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all(this.members.map((m) => m.kill()));
-    await rm(this.#root, { recursive: true, force: true });
+    for (const m of this.members) {
+      if (m.frozen && m.running) {
+        try {
+          m.thaw();
+        } catch {
+          // It died meanwhile; kill() below is a no-op then.
+        }
+      }
+    }
+    await Promise.allSettled(this.members.map((m) => m.kill()));
+    await rm(this.#setup.root, { recursive: true, force: true });
+    this.#setup.onClosed?.();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
 
-/** Starts a throwaway etcd (one member or a cluster) from a local binary and waits until it serves clients. */
-export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdCluster> {
-  const count = options.members ?? 1;
-  if (!Number.isInteger(count) || count < 1)
-    throw new RangeError(`members must be an integer >= 1, got ${count}`);
-  const binary = options.binary ?? findEtcdBinary();
-  if (!binary) {
-    throw new EtcdUnavailableError(
-      "no etcd to start: set ETCD_BIN to an etcd binary, put `etcd` on PATH (Debian: apt-get install etcd-server), " +
-        "or run a Docker engine for the testcontainers path",
+  async #createMember(name: string, extraArgs: string[]): Promise<EtcdMember> {
+    if (this.#closed) throw new Error("the cluster is closed");
+    this.#nextIndex++;
+    const { root, binary, args, token, tls } = this.#setup;
+    const [clientPort, peerPort] = [await freePort(), await freePort()];
+    const scheme = tls ? "https" : "http";
+    const peerUrl = `http://127.0.0.1:${peerPort}`;
+    const memberTls: MemberTls | undefined = tls && {
+      certFile: tls.certFile,
+      keyFile: tls.keyFile,
+      caFile: tls.caFile,
+      clientCertAuth: tls.clientCertAuth,
+    };
+    const clientTls: GatewayTls | undefined = tls && {
+      ca: tls.ca,
+      ...(tls.clientCertAuth ? { cert: tls.clientCert, key: tls.clientKey } : {}),
+    };
+    return new EtcdMember({
+      name,
+      binary,
+      dataDir: join(root, name),
+      clientUrl: `${scheme}://127.0.0.1:${clientPort}`,
+      peerUrl,
+      initialCluster: `${name}=${peerUrl}`,
+      initialClusterState: "new",
+      clusterToken: token,
+      extraArgs: [...args, ...extraArgs],
+      tls: memberTls,
+      clientTls,
+    });
+  }
+
+  /** A running, unfrozen voting member to send membership changes through, other than `except`. */
+  #liveMember(except: EtcdMember): EtcdMember | undefined;
+  #liveMember(): EtcdMember;
+  #liveMember(except?: EtcdMember): EtcdMember | undefined {
+    const live = this.members.find(
+      (m) => m !== except && m.running && !m.frozen && m.memberId !== undefined && !this.#learners.has(m),
     );
+    if (!live && !except) throw new Error("no running voting member to send the request to");
+    return live;
   }
-  const root = await mkdtemp(join(tmpdir(), "etcd-ts-"));
-  const token = `etcd-ts-${randomBytes(6).toString("hex")}`;
-  const args = options.args ?? [];
-  const members: EtcdMember[] = [];
-  const cluster = new EtcdCluster(root, binary, args, token, members);
-  try {
-    for (let i = 0; i < count; i++) members.push(await createMember(root, binary, `m${i}`, token, args));
-    const initialCluster = members.map((m) => `${m.name}=${m.peerUrl}`).join(",");
-    for (const m of members) m.configure(initialCluster, "new");
-    await Promise.all(members.map((m) => m.start({ timeoutMs: options.readyTimeoutMs ?? 30_000 })));
-    return cluster;
-  } catch (err) {
-    await cluster.close();
-    throw err;
+
+  async #memberIdOf(member: EtcdMember): Promise<bigint> {
+    if (member.memberId !== undefined) return member.memberId;
+    return (await member.status()).memberId;
+  }
+
+  async #forget(member: EtcdMember): Promise<void> {
+    const index = this.members.indexOf(member);
+    if (index >= 0) this.members.splice(index, 1);
+    await member.destroy();
   }
 }
 
-async function createMember(
-  root: string,
-  binary: string,
-  name: string,
-  token: string,
-  extraArgs: string[],
-): Promise<EtcdMember> {
-  const [clientPort, peerPort] = [await freePort(), await freePort()];
-  return new EtcdMember({
-    name,
-    binary,
-    dataDir: join(root, name),
-    clientUrl: `http://127.0.0.1:${clientPort}`,
-    peerUrl: `http://127.0.0.1:${peerPort}`,
-    initialCluster: `${name}=http://127.0.0.1:${peerPort}`,
-    initialClusterState: "new",
-    clusterToken: token,
-    extraArgs,
+/**
+ * etcd refuses membership changes for a while after a start or another change ("unhealthy cluster",
+ * "not enough started members": its strict reconfig check wants voters connected for 5 s) and refuses to
+ * promote a learner until it caught up ("in sync"); these are retried until `timeoutMs`, others thrown.
+ */
+async function retryReconfiguration<T>(
+  options: { timeoutMs?: number; signal?: AbortSignal },
+  request: (signal: AbortSignal | undefined) => Promise<T>,
+): Promise<T> {
+  const { timeoutMs = 15_000, signal } = options;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await request(signal);
+    } catch (err) {
+      const transient =
+        err instanceof EtcdGatewayError &&
+        /unhealthy cluster|not enough started members|in sync/i.test(err.message);
+      if (!transient || Date.now() > deadline) throw err;
+    }
+    await sleep(250, signal);
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
+
+// startEtcd lived here first; kept importable from this path for code written against it.
+export { type StartEtcdOptions, startEtcd } from "./start-etcd.js";

@@ -1,5 +1,20 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { rm } from "node:fs/promises";
+import { registerCleanup } from "./cleanup.js";
+import type { GatewayTls } from "./gateway.js";
+import { fetchMemberStatus, type MemberStatus } from "./gateway-calls.js";
+
+/** Server-side TLS of a member's client URL (peer traffic stays plain). */
+export interface MemberTls {
+  /** Server certificate file. */
+  certFile: string;
+  /** Server key file. */
+  keyFile: string;
+  /** CA file used to verify client certificates (`--trusted-ca-file`, passed only with `clientCertAuth`). */
+  caFile: string;
+  /** Require a client certificate signed by the CA (`--client-cert-auth`). */
+  clientCertAuth: boolean;
+}
 
 /** How one etcd member is launched; the cluster fills these in. */
 export interface MemberSpec {
@@ -21,11 +36,18 @@ export interface MemberSpec {
   clusterToken: string;
   /** Extra flags, appended last (so they win). */
   extraArgs: string[];
+  /** TLS of the client URL (which must then be https). Default none. */
+  tls?: MemberTls;
+  /** What the kit itself presents when it calls this member's gateway over TLS. Default none. */
+  clientTls?: GatewayTls;
 }
 
 /** Lines of etcd's own log kept for error messages. */
 const LOG_TAIL_LINES = 40;
-/** What etcd's zap logger prints once it serves clients ("serving client traffic insecurely" in 3.4 to 3.6). */
+/**
+ * What etcd's zap logger prints once it serves clients: "serving client traffic insecurely" or
+ * "serving client traffic securely" (TLS) in 3.4 to 3.6.
+ */
 const READY_MARKER = /serving client traffic|ready to serve client requests/;
 
 /** One etcd process of a throwaway cluster: start, stop, kill, freeze, thaw and restart it. */
@@ -39,6 +61,7 @@ export class EtcdMember {
   #exited: Promise<void> = Promise.resolve();
   #log: string[] = [];
   #frozen = false;
+  #memberId: bigint | undefined;
 
   constructor(spec: MemberSpec) {
     this.#spec = spec;
@@ -56,6 +79,23 @@ export class EtcdMember {
   /** True while the process runs (frozen counts as running). */
   get running(): boolean {
     return this.pid !== undefined;
+  }
+
+  /** The member ID, learned from Maintenance/Status once the member was ready (or after `status()`). */
+  get memberId(): bigint | undefined {
+    return this.#memberId;
+  }
+
+  /** TLS material the kit uses to reach this member's client URL; undefined for plain http. */
+  get clientTls(): GatewayTls | undefined {
+    return this.#spec.clientTls;
+  }
+
+  /** Maintenance/Status of this member through its HTTP gateway; also records `memberId`. */
+  async status(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<MemberStatus> {
+    const status = await fetchMemberStatus(this.clientUrl, { ...options, tls: this.#spec.clientTls });
+    this.#memberId = status.memberId;
+    return status;
   }
 
   /** True between `freeze()` and `thaw()`. */
@@ -83,6 +123,14 @@ export class EtcdMember {
       `--initial-cluster-token=${s.clusterToken}`,
       "--logger=zap",
       "--log-outputs=stderr",
+      ...(s.tls
+        ? [
+            `--cert-file=${s.tls.certFile}`,
+            `--key-file=${s.tls.keyFile}`,
+            // etcd 3.4 demands client certificates whenever a trusted CA is set, so only mTLS gets one.
+            ...(s.tls.clientCertAuth ? [`--trusted-ca-file=${s.tls.caFile}`, "--client-cert-auth"] : []),
+          ]
+        : []),
       ...s.extraArgs,
     ];
   }
@@ -90,12 +138,15 @@ export class EtcdMember {
   /**
    * Starts the process and resolves once etcd logs that it serves clients.
    * `waitReady: false` resolves at once (a member that cannot reach quorum alone never gets ready).
+   * When ready, it asks the member for its status to learn `memberId`. The process is registered for
+   * cleanup at exit (see `registerCleanup`) until it exits; on failure it is killed before the error.
    */
   async start(options: { waitReady?: boolean; timeoutMs?: number } = {}): Promise<void> {
     if (this.running) throw new Error(`etcd member ${this.name} is already running`);
     const { waitReady = true, timeoutMs = 30_000 } = options;
     const child = spawn(this.#spec.binary, this.args(), { stdio: ["ignore", "pipe", "pipe"] });
     this.#child = child;
+    const release = child.pid !== undefined ? registerCleanup({ pid: child.pid }) : undefined;
     this.#frozen = false;
     this.#log = [];
     let ready!: () => void;
@@ -116,6 +167,7 @@ export class EtcdMember {
     child.stderr?.on("data", onData);
     this.#exited = new Promise<void>((resolve) => {
       child.once("exit", (code, signal) => {
+        release?.();
         failed(
           new Error(
             `etcd member ${this.name} exited (${signal ?? `code ${code}`}) before it was ready:\n${this.logTail()}`,
@@ -124,6 +176,7 @@ export class EtcdMember {
         resolve();
       });
       child.once("error", (err) => {
+        release?.();
         failed(new Error(`could not start ${this.#spec.binary}: ${err.message}`));
         resolve();
       });
@@ -141,11 +194,26 @@ export class EtcdMember {
     });
     try {
       await Promise.race([readyPromise, timeout]);
+      await Promise.race([this.#learnMemberId(timeoutMs), timeout]);
     } catch (err) {
       await this.kill();
       throw err;
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /** Asks for status until it answers: the log line can come a moment before the gateway serves. */
+  async #learnMemberId(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        await this.status({ timeoutMs: 2_000 });
+        return;
+      } catch (err) {
+        if (!this.running || Date.now() > deadline) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
     }
   }
 

@@ -1,0 +1,132 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { EtcdUnavailableError, resolveEtcdBinary } from "./binary.js";
+import { type Certificates, generateCertificates } from "./certificates.js";
+import { registerCleanup } from "./cleanup.js";
+import { type ClusterTls, EtcdCluster } from "./cluster.js";
+import { type EtcdContainer, isDockerAvailable, startEtcdContainer } from "./docker.js";
+
+/** Where etcd runs: a local binary, a Docker container, or whichever is available. */
+export type EtcdRuntime = "auto" | "binary" | "docker";
+
+/** TLS settings of {@link StartEtcdOptions.tls}. */
+export interface TlsOptions {
+  /** Require client certificates (`--client-cert-auth`, mTLS). Default false. */
+  clientCertAuth?: boolean;
+  /** Certificates to use. Default: fresh ones from `generateCertificates()` in the cluster's temp dir. */
+  certificates?: Certificates;
+}
+
+/** Options of {@link startEtcd}. */
+export interface StartEtcdOptions {
+  /** Number of members. Default 1. */
+  members?: number;
+  /** etcd binary; default `ETCD_BIN`, else `etcd` on PATH (both read from `env`). */
+  binary?: string;
+  /** Extra flags for every member, e.g. `["--auth-token-ttl=2"]`. Default none. */
+  args?: string[];
+  /** How long to wait for the cluster to serve clients, in ms. Default 30000 (120000 for Docker). */
+  readyTimeoutMs?: number;
+  /**
+   * Serve clients over TLS (https client URLs; peers stay plain); `cluster.tls` then holds the CA and
+   * client certificate. Default false. Binary runtime only.
+   */
+  tls?: boolean | TlsOptions;
+  /**
+   * `"binary"` runs a local etcd; `"docker"` one member in a container (testcontainers); `"auto"` the
+   * binary if one is found, else Docker if an engine answers, else {@link EtcdUnavailableError}.
+   * Default `"binary"` (so the result is always an {@link EtcdCluster} with members to kill or freeze).
+   */
+  runtime?: EtcdRuntime;
+  /** Image for the Docker runtime. Default `ETCD_IMAGE`, else `gcr.io/etcd-development/etcd:v3.5.17`. */
+  image?: string;
+  /** Environment where `ETCD_BIN`, `PATH` and `ETCD_IMAGE` are read. Default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Starts a throwaway etcd (one member or a cluster) and waits until it serves clients. With the binary
+ * runtime every member is killed and the temp dir removed if the start fails half-way, by `close()`, and
+ * when the process exits without `close()` (see docs/testing.md).
+ */
+export function startEtcd(options?: StartEtcdOptions & { runtime?: "binary" }): Promise<EtcdCluster>;
+/** Starts etcd from a binary or in Docker; narrow with `instanceof EtcdCluster` for member control. */
+export function startEtcd(
+  options: StartEtcdOptions & { runtime: EtcdRuntime },
+): Promise<EtcdCluster | EtcdContainer>;
+export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdCluster | EtcdContainer> {
+  const count = options.members ?? 1;
+  if (!Number.isInteger(count) || count < 1)
+    throw new RangeError(`members must be an integer >= 1, got ${count}`);
+  const env = options.env ?? process.env;
+  const runtime = options.runtime ?? "binary";
+  if (runtime === "docker") return startInDocker(options, count);
+  const binary = resolveEtcdBinary(options.binary, env);
+  if (binary) return startFromBinary(binary, options, count);
+  if (runtime === "auto") {
+    if (await isDockerAvailable()) return startInDocker(options, count);
+    throw new EtcdUnavailableError(
+      "no etcd binary (ETCD_BIN unset, no etcd on PATH) and no Docker engine answered",
+    );
+  }
+  throw new EtcdUnavailableError("no etcd binary found (ETCD_BIN is unset and PATH has no etcd)");
+}
+
+function startInDocker(options: StartEtcdOptions, count: number): Promise<EtcdContainer> {
+  if (count !== 1)
+    throw new RangeError("the Docker runtime runs a single member; use the binary runtime for clusters");
+  if (options.tls) throw new RangeError("the Docker runtime does not support tls; use the binary runtime");
+  return startEtcdContainer({
+    image: options.image,
+    args: options.args,
+    readyTimeoutMs: options.readyTimeoutMs,
+    env: options.env,
+  });
+}
+
+async function startFromBinary(
+  binary: string,
+  options: StartEtcdOptions,
+  count: number,
+): Promise<EtcdCluster> {
+  const root = await mkdtemp(join(tmpdir(), "etcd-ts-"));
+  const release = registerCleanup({ paths: [root] });
+  let cluster: EtcdCluster | undefined;
+  try {
+    const tls = options.tls ? await clusterTls(root, options.tls === true ? {} : options.tls) : undefined;
+    cluster = new EtcdCluster(
+      {
+        root,
+        binary,
+        args: options.args ?? [],
+        token: `etcd-ts-${randomBytes(6).toString("hex")}`,
+        tls,
+        onClosed: release,
+      },
+      [],
+    );
+    for (let i = 0; i < count; i++) await cluster.createMember(`m${i}`);
+    const initialCluster = cluster.members.map((m) => `${m.name}=${m.peerUrl}`).join(",");
+    for (const m of cluster.members) m.configure(initialCluster, "new");
+    const timeoutMs = options.readyTimeoutMs ?? 30_000;
+    // allSettled, not all: close() below must not run while a sibling is still starting.
+    const started = await Promise.allSettled(cluster.members.map((m) => m.start({ timeoutMs })));
+    const failure = started.find((s) => s.status === "rejected");
+    if (failure) throw failure.reason;
+    return cluster;
+  } catch (err) {
+    if (cluster) await cluster.close();
+    else {
+      await rm(root, { recursive: true, force: true });
+      release();
+    }
+    throw err;
+  }
+}
+
+async function clusterTls(root: string, tls: TlsOptions): Promise<ClusterTls> {
+  const certificates = tls.certificates ?? (await generateCertificates(join(root, "tls")));
+  return { ...certificates, clientCertAuth: tls.clientCertAuth ?? false };
+}
