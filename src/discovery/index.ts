@@ -1,0 +1,13 @@
+/**
+ * `etcd-ts/discovery`: service registration and discovery on etcd, in the key/value layout of etcd's Go
+ * `naming/endpoints` so that Go and TypeScript services find each other.
+ * @packageDocumentation
+ */
+export type { DecodeResult, InstanceCodec } from "./codec.js";
+export {
+  EXTENSION_FIELD,
+  type GoEndpointsCodecOptions,
+  goEndpointsCodec,
+  goSafeMetadata,
+} from "./go-endpoints-codec.js";
+export { type ServiceInstance, type ServiceInstanceInit, toInstance } from "./instance.js";

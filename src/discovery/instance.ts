@@ -1,0 +1,41 @@
+/** One registered instance of a service, as etcd-ts reads and writes it. */
+export interface ServiceInstance {
+  /** Service name (the key's first part, after the optional prefix). */
+  readonly service: string;
+  /** `host:port` clients dial. */
+  readonly addr: string;
+  /** The user's metadata: any JSON value. Default `null`. */
+  readonly metadata: unknown;
+  /** Relative weight for weighted load balancing. Default 1. */
+  readonly weight: number;
+  /** Version label of the instance, if given. */
+  readonly version?: string;
+  /** Zone label, if given. */
+  readonly zone?: string;
+  /** True once the instance asked clients to stop sending new calls. */
+  readonly draining: boolean;
+}
+
+/** What a caller gives to describe an instance; everything but service and addr is optional. */
+export interface ServiceInstanceInit {
+  service: string;
+  addr: string;
+  metadata?: unknown;
+  weight?: number;
+  version?: string;
+  zone?: string;
+  draining?: boolean;
+}
+
+/** Fills the defaults of {@link ServiceInstanceInit}. */
+export function toInstance(init: ServiceInstanceInit): ServiceInstance {
+  return {
+    service: init.service,
+    addr: init.addr,
+    metadata: init.metadata ?? null,
+    weight: init.weight ?? 1,
+    ...(init.version !== undefined ? { version: init.version } : {}),
+    ...(init.zone !== undefined ? { zone: init.zone } : {}),
+    draining: init.draining ?? false,
+  };
+}
