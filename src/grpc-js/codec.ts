@@ -21,7 +21,10 @@ export function serializer<I extends DescMessage>(schema: I): (value: MessageIni
   };
 }
 
-/** grpc-js deserializer for `schema`. */
+/**
+ * grpc-js deserializer for `schema`. Reads through a plain Uint8Array view so bytes fields come out as
+ * Uint8Array (as with every other transport), not as Buffer slices.
+ */
 export function deserializer<O extends DescMessage>(schema: O): (bytes: Buffer) => MessageShape<O> {
-  return (bytes) => fromBinary(schema, bytes);
+  return (bytes) => fromBinary(schema, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
 }
