@@ -1,6 +1,12 @@
 import type { DescMessage, DescMethodStreaming, DescMethodUnary, MessageInitShape } from "@bufbuild/protobuf";
-import { ConnectError, type StreamResponse, type Transport, type UnaryResponse } from "@connectrpc/connect";
-import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import {
+  Code,
+  ConnectError,
+  type StreamResponse,
+  type Transport,
+  type UnaryResponse,
+} from "@connectrpc/connect";
+import { createGrpcTransport, type Http2SessionManager } from "@connectrpc/connect-node";
 import { markNotSent } from "../client/transport/not-sent.js";
 import {
   DEFAULT_KEEPALIVE_TIMEOUT_MS,
@@ -8,6 +14,7 @@ import {
   DEFAULT_MAX_SEND_MESSAGE_BYTES,
   type EtcdTransportOptions,
 } from "../client/transport/transport-options.js";
+import { GuardedHttp2SessionManager } from "./session-manager.js";
 
 /** Options of the connect-node transport: exactly the common transport options. */
 export type ConnectNodeTransportOptions = EtcdTransportOptions;
@@ -17,6 +24,14 @@ export type ConnectNodeTransportOptions = EtcdTransportOptions;
  * HTTP/2 stream existed.
  */
 const NOT_SENT_SOCKET_ERRORS = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL"]);
+
+/** Socket errors of a connection that was up and broke: the server went away (gRPC: UNAVAILABLE). */
+const CONNECTION_LOST_ERRORS = new Set([
+  "ECONNRESET",
+  "EPIPE",
+  "ERR_HTTP2_SESSION_ERROR",
+  "ERR_HTTP2_STREAM_ERROR",
+]);
 
 /**
  * A Connect transport over `@connectrpc/connect-node`'s gRPC protocol, with its own HTTP/2 session so that
@@ -44,7 +59,7 @@ export class ConnectNodeTransport implements Transport, AsyncDisposable {
             pingTimeoutMs: options.keepaliveTimeoutMs ?? DEFAULT_KEEPALIVE_TIMEOUT_MS,
             pingIdleConnection: options.keepaliveWithoutCalls ?? false,
           };
-    this.#session = new Http2SessionManager(url, keepalive, {
+    this.#session = new GuardedHttp2SessionManager(url, keepalive, {
       ...(tls.ca !== undefined && { ca: pem(tls.ca) }),
       ...(tls.cert !== undefined && { cert: pem(tls.cert) }),
       ...(tls.key !== undefined && { key: pem(tls.key) }),
@@ -69,7 +84,7 @@ export class ConnectNodeTransport implements Transport, AsyncDisposable {
     try {
       return await this.#inner.unary(method, signal, timeoutMs, header, input);
     } catch (error) {
-      throw markIfNotSent(error);
+      throw normalizeError(error);
     }
   }
 
@@ -81,11 +96,13 @@ export class ConnectNodeTransport implements Transport, AsyncDisposable {
     header: HeadersInit | undefined,
     input: AsyncIterable<MessageInitShape<I>>,
   ): Promise<StreamResponse<I, O>> {
+    let response: StreamResponse<I, O>;
     try {
-      return await this.#inner.stream(method, signal, timeoutMs, header, input);
+      response = await this.#inner.stream(method, signal, timeoutMs, header, input);
     } catch (error) {
-      throw markIfNotSent(error);
+      throw normalizeError(error);
     }
+    return { ...response, message: normalizeErrors(response.message) };
   }
 
   /** Closes the HTTP/2 connection, ending every open call. */
@@ -103,13 +120,35 @@ export function createConnectNodeTransport(options: ConnectNodeTransportOptions)
   return new ConnectNodeTransport(options);
 }
 
-function markIfNotSent(error: unknown): unknown {
+/**
+ * Aligns connect-node's errors with gRPC's client semantics: a connection reset by the server is
+ * Unavailable (connect-node reports Aborted, a code meant for its server side), and a connection that
+ * could not be made is marked as never sent.
+ */
+function normalizeError(error: unknown): unknown {
   if (!(error instanceof ConnectError)) return error;
+  const codes = new Set<string>();
   for (let e: unknown = error.cause, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code !== undefined && NOT_SENT_SOCKET_ERRORS.has(code)) return markNotSent(error);
+    if (code !== undefined) codes.add(code);
   }
-  return error;
+  let result = error;
+  if (error.code === Code.Aborted && [...codes].some((c) => CONNECTION_LOST_ERRORS.has(c))) {
+    result = new ConnectError(error.rawMessage, Code.Unavailable, error.metadata, undefined, error.cause);
+  }
+  if (result.code === Code.Unavailable && [...codes].some((c) => NOT_SENT_SOCKET_ERRORS.has(c))) {
+    markNotSent(result);
+  }
+  return result;
+}
+
+/** Passes `messages` through, normalizing the error that ends them. */
+async function* normalizeErrors<T>(messages: AsyncIterable<T>): AsyncIterable<T> {
+  try {
+    yield* messages;
+  } catch (error) {
+    throw normalizeError(error);
+  }
 }
 
 function pem(value: string | Uint8Array): Buffer {

@@ -2,7 +2,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, encodeBinaryHeader } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { WatchRequestSchema } from "../../src/gen/etcdserverpb/rpc_pb.js";
-import { KV, Watch, type WatchRequest, type WatchResponse } from "../../src/gen/etcdserverpb/rpc_pb.js";
+import { KV, Watch, type WatchResponse } from "../../src/gen/etcdserverpb/rpc_pb.js";
 import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
 import { Pushable } from "../support/pushable.js";
 import { type ClosableTransport, transports } from "../support/transports.js";
