@@ -7,7 +7,7 @@ import {
   type UnaryResponse,
 } from "@connectrpc/connect";
 import { createGrpcTransport, type Http2SessionManager } from "@connectrpc/connect-node";
-import { markNotSent } from "../client/transport/not-sent.js";
+import { markNotSent, wasNotSent } from "../client/transport/not-sent.js";
 import {
   DEFAULT_KEEPALIVE_TIMEOUT_MS,
   DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
@@ -20,12 +20,9 @@ import { GuardedHttp2SessionManager } from "./session-manager.js";
 export type ConnectNodeTransportOptions = EtcdTransportOptions;
 
 /**
- * Socket errors that prove the request never left: the TCP connection itself could not be made, so no
- * HTTP/2 stream existed.
+ * Socket errors of a connection that was up and broke: the server went away (gRPC: UNAVAILABLE). TLS
+ * alerts (`ERR_SSL_*`, e.g. a client certificate refused after a TLS 1.3 handshake) count too.
  */
-const NOT_SENT_SOCKET_ERRORS = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "EADDRNOTAVAIL"]);
-
-/** Socket errors of a connection that was up and broke: the server went away (gRPC: UNAVAILABLE). */
 const CONNECTION_LOST_ERRORS = new Set([
   "ECONNRESET",
   "EPIPE",
@@ -121,25 +118,31 @@ export function createConnectNodeTransport(options: ConnectNodeTransportOptions)
 }
 
 /**
- * Aligns connect-node's errors with gRPC's client semantics: a connection reset by the server is
- * Unavailable (connect-node reports Aborted, a code meant for its server side), and a connection that
- * could not be made is marked as never sent.
+ * Aligns connect-node's errors with gRPC's client semantics, as grpc-js and grpc-go report them: a call
+ * that never got a stream (the session manager marked it: refused connection, failed TLS handshake) is
+ * Unavailable and stays marked never-sent; connect-node says Internal for TLS failures. A connection
+ * reset by the server or a TLS alert is Unavailable too (connect-node says Aborted or Internal), but not
+ * marked: the request may have been written before the connection broke.
  */
 function normalizeError(error: unknown): unknown {
   if (!(error instanceof ConnectError)) return error;
-  const codes = new Set<string>();
+  const notSent = wasNotSent(error);
+  let lost = false;
   for (let e: unknown = error.cause, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code !== undefined) codes.add(code);
+    if (code !== undefined && (CONNECTION_LOST_ERRORS.has(code) || code.startsWith("ERR_SSL_"))) lost = true;
   }
-  let result = error;
-  if (error.code === Code.Aborted && [...codes].some((c) => CONNECTION_LOST_ERRORS.has(c))) {
-    result = new ConnectError(error.rawMessage, Code.Unavailable, error.metadata, undefined, error.cause);
-  }
-  if (result.code === Code.Unavailable && [...codes].some((c) => NOT_SENT_SOCKET_ERRORS.has(c))) {
-    markNotSent(result);
-  }
-  return result;
+  // Only codes connect-node derives from socket errors; Canceled/DeadlineExceeded come from the caller.
+  const fromSocket = [Code.Aborted, Code.Internal, Code.Unknown].includes(error.code);
+  if (!fromSocket || !(notSent || lost)) return error;
+  const unavailable = new ConnectError(
+    error.rawMessage,
+    Code.Unavailable,
+    error.metadata,
+    undefined,
+    error.cause ?? error,
+  );
+  return notSent ? markNotSent(unavailable) : unavailable;
 }
 
 /** Passes `messages` through, normalizing the error that ends them. */
