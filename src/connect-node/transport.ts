@@ -37,6 +37,7 @@ const CONNECTION_LOST_ERRORS = new Set([
 export class ConnectNodeTransport implements Transport, AsyncDisposable {
   readonly #session: Http2SessionManager;
   readonly #inner: Transport;
+  #closed = false;
 
   /** Prepares the HTTP/2 session (connected lazily, on the first call). */
   constructor(options: ConnectNodeTransportOptions) {
@@ -81,7 +82,7 @@ export class ConnectNodeTransport implements Transport, AsyncDisposable {
     try {
       return await this.#inner.unary(method, signal, timeoutMs, header, input);
     } catch (error) {
-      throw normalizeError(error);
+      throw this.#normalize(error, signal);
     }
   }
 
@@ -97,18 +98,53 @@ export class ConnectNodeTransport implements Transport, AsyncDisposable {
     try {
       response = await this.#inner.stream(method, signal, timeoutMs, header, input);
     } catch (error) {
-      throw normalizeError(error);
+      throw this.#normalize(error, signal);
     }
-    return { ...response, message: normalizeErrors(response.message) };
+    const messages = response.message;
+    const normalize = (error: unknown) => this.#normalize(error, signal);
+    return {
+      ...response,
+      message: (async function* () {
+        try {
+          yield* messages;
+        } catch (error) {
+          throw normalize(error);
+        }
+      })(),
+    };
   }
 
   /** Closes the HTTP/2 connection, ending every open call. */
   async close(): Promise<void> {
+    this.#closed = true;
     this.#session.abort();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  /**
+   * Node reports streams of a dropped connection as reset with CANCEL, which connect-node turns into
+   * Canceled; when neither the caller's signal nor close() cancelled the call, the server went away.
+   */
+  #normalize(error: unknown, signal: AbortSignal | undefined): unknown {
+    const normalized = normalizeError(error);
+    if (
+      normalized instanceof ConnectError &&
+      normalized.code === Code.Canceled &&
+      !signal?.aborted &&
+      !this.#closed
+    ) {
+      return new ConnectError(
+        normalized.rawMessage,
+        Code.Unavailable,
+        normalized.metadata,
+        undefined,
+        normalized,
+      );
+    }
+    return normalized;
   }
 }
 
@@ -143,15 +179,6 @@ function normalizeError(error: unknown): unknown {
     error.cause ?? error,
   );
   return notSent ? markNotSent(unavailable) : unavailable;
-}
-
-/** Passes `messages` through, normalizing the error that ends them. */
-async function* normalizeErrors<T>(messages: AsyncIterable<T>): AsyncIterable<T> {
-  try {
-    yield* messages;
-  } catch (error) {
-    throw normalizeError(error);
-  }
 }
 
 function pem(value: string | Uint8Array): Buffer {

@@ -5,6 +5,7 @@ import { wasNotSent } from "../../src/client/transport/not-sent.js";
 import { KV, Watch, type WatchRequestSchema } from "../../src/gen/etcdserverpb/rpc_pb.js";
 import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
 import { expectConnectError } from "../support/expect-error.js";
+import { freezeMember } from "../support/freeze.js";
 import { Pushable } from "../support/pushable.js";
 import { type ClosableTransport, transports } from "../support/transports.js";
 
@@ -55,7 +56,7 @@ describe.each(transports)("faults over $name", (factory) => {
     const transport = open();
     const kv = createClient(KV, transport);
     await kv.put({ key: te.encode("f"), value: te.encode("1") });
-    etcd.members[0]!.freeze();
+    await freezeMember(etcd.members[0]!);
     const abort = new AbortController();
     const pending = kv.range({ key: te.encode("f") }, { signal: abort.signal });
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -70,7 +71,7 @@ describe.each(transports)("faults over $name", (factory) => {
     const transport = open();
     const kv = createClient(KV, transport);
     await kv.range({ key: te.encode("f") });
-    etcd.members[0]!.freeze();
+    await freezeMember(etcd.members[0]!);
     const started = Date.now();
     await expectConnectError(kv.range({ key: te.encode("f") }, { timeoutMs: 300 }), Code.DeadlineExceeded);
     expect(Date.now() - started).toBeLessThan(2_000);
@@ -81,7 +82,7 @@ describe.each(transports)("faults over $name", (factory) => {
     const abort = new AbortController();
     try {
       const { responses } = await openWatch(transport, te.encode("frozen"), abort.signal);
-      etcd.members[0]!.freeze();
+      await freezeMember(etcd.members[0]!);
       const started = Date.now();
       const [watchError, rangeError] = await Promise.all([
         rejection(responses.next()),
