@@ -1,6 +1,7 @@
-import { encodeBinaryHeader } from "@connectrpc/connect";
+import { Code, ConnectError, encodeBinaryHeader } from "@connectrpc/connect";
 import { Metadata } from "@grpc/grpc-js";
 import { describe, expect, test } from "vitest";
+import { wasNotSent } from "../client/transport/not-sent.js";
 import { headersFromMetadata, metadataFromHeaders } from "./metadata.js";
 
 describe("metadataFromHeaders", () => {
@@ -28,6 +29,18 @@ describe("metadataFromHeaders", () => {
       hasleader: "true",
     });
     expect(Object.keys(md.toJSON())).toEqual(["hasleader"]);
+  });
+
+  test("a value grpc-js refuses fails locally with InvalidArgument, marked never sent", () => {
+    let thrown: unknown;
+    try {
+      metadataFromHeaders({ "x-bad": "a\u0007b" });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConnectError);
+    expect((thrown as ConnectError).code).toBe(Code.InvalidArgument);
+    expect(wasNotSent(thrown)).toBe(true);
   });
 
   test("no headers give empty metadata", () => {

@@ -7,7 +7,7 @@ import type {
 } from "@bufbuild/protobuf";
 import type { StreamResponse, UnaryResponse } from "@connectrpc/connect";
 import { Code, ConnectError, type Transport } from "@connectrpc/connect";
-import { type CallOptions, type Client, status as Status } from "@grpc/grpc-js";
+import { type CallOptions, type Client, type Metadata, status as Status } from "@grpc/grpc-js";
 import { markNotSent } from "../client/transport/not-sent.js";
 import { createChannelClient, type GrpcJsTransportOptions } from "./channel.js";
 import { deserializer, methodPath, serializer } from "./codec.js";
@@ -37,6 +37,12 @@ export class GrpcJsTransport implements Transport, AsyncDisposable {
     return new Promise((resolve, reject) => {
       const refused = this.#refuse(signal);
       if (refused) return reject(refused);
+      let metadata: Metadata;
+      try {
+        metadata = metadataFromHeaders(header);
+      } catch (error) {
+        return reject(error);
+      }
       let message: MessageShape<O> | undefined;
       let responseHeader = new Headers();
       const call = this.#client.makeUnaryRequest(
@@ -44,7 +50,7 @@ export class GrpcJsTransport implements Transport, AsyncDisposable {
         serializer(method.input),
         deserializer(method.output),
         input,
-        metadataFromHeaders(header),
+        metadata,
         callOptions(timeoutMs),
         (_error, value) => {
           message = value;
