@@ -142,27 +142,39 @@ export async function startStreamingCall<I extends DescMessage, O extends DescMe
   return response;
 }
 
-/** Writes `input` to the call with backpressure, then half-closes; stops once the call has ended. */
+/**
+ * Writes `input` to the call with backpressure, then half-closes. Once the call has ended it stops
+ * waiting for `input` and calls its `return()`, so a generator behind it runs its `finally` blocks
+ * instead of hanging forever on a message nobody will send.
+ */
 async function pumpInput<T>(
   call: ClientWritableStream<T>,
   input: AsyncIterable<T>,
   ended: Promise<void>,
   onError: (error: unknown) => void,
 ): Promise<void> {
-  let done = false;
-  void ended.then(() => {
-    done = true;
-  });
+  const ENDED = Symbol("ended");
+  const callEnded = ended.then((): typeof ENDED => ENDED);
+  const iterator = input[Symbol.asyncIterator]();
   try {
-    for await (const message of input) {
-      if (done) return;
-      if (!call.write(message)) {
-        await Promise.race([new Promise<void>((resolve) => call.once("drain", () => resolve())), ended]);
+    for (;;) {
+      const next = await Promise.race([iterator.next(), callEnded]);
+      if (next === ENDED) {
+        void Promise.resolve(iterator.return?.()).catch(() => {});
+        return;
+      }
+      if (next.done) break;
+      if (!call.write(next.value)) {
+        const drained = new Promise<void>((resolve) => call.once("drain", () => resolve()));
+        if ((await Promise.race([drained, callEnded])) === ENDED) {
+          void Promise.resolve(iterator.return?.()).catch(() => {});
+          return;
+        }
       }
     }
-    if (!done) call.end();
+    call.end();
   } catch (error) {
-    if (!done) onError(error);
+    onError(error);
   }
 }
 
