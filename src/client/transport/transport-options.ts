@@ -1,0 +1,45 @@
+/** TLS material for an `https://` endpoint; PEM text or bytes. */
+export interface TransportTlsOptions {
+  /** CA certificate(s) that sign the server certificate. Default: Node's bundled root CAs. */
+  ca?: string | Uint8Array;
+  /** Client certificate chain for mutual TLS (`--client-cert-auth`). Default: none. */
+  cert?: string | Uint8Array;
+  /** Private key of `cert`. Default: none. */
+  key?: string | Uint8Array;
+  /** Name the server certificate must carry, when it differs from the URL's host. Default: the URL's host. */
+  servername?: string;
+}
+
+/**
+ * Options every etcd-ts transport takes, with the same names whichever HTTP/2 stack carries the calls
+ * (grpc-js, connect-node, node:http2).
+ */
+export interface EtcdTransportOptions {
+  /** Endpoint URL, `http://host:port` or `https://host:port` (with `tls`). */
+  baseUrl: string;
+  /** TLS settings for `https://` URLs. Default: system trust, no client certificate. */
+  tls?: TransportTlsOptions;
+  /**
+   * Interval of HTTP/2 PING frames that detect a dead or frozen server, in ms. Default: no pings (the Go
+   * client's default). etcd rejects pings more frequent than its `--grpc-keepalive-min-time` (5 s by default).
+   */
+  keepaliveIntervalMs?: number;
+  /** How long a PING may stay unanswered before the connection counts as dead, in ms. Default 20000. */
+  keepaliveTimeoutMs?: number;
+  /** Also ping while no call is open. Default false. */
+  keepaliveWithoutCalls?: boolean;
+  /**
+   * Largest request message sent, in bytes; larger ones fail locally with ResourceExhausted. Default 2 MiB
+   * (the Go client's default; etcd's own limit is `--max-request-bytes`, 1.5 MiB, plus gRPC overhead).
+   */
+  maxSendMessageBytes?: number;
+  /** Largest response message accepted, in bytes. Default 2^31 - 1 (the Go client's default). */
+  maxReceiveMessageBytes?: number;
+}
+
+/** Default of {@link EtcdTransportOptions.maxSendMessageBytes}. */
+export const DEFAULT_MAX_SEND_MESSAGE_BYTES = 2 * 1024 * 1024;
+/** Default of {@link EtcdTransportOptions.maxReceiveMessageBytes}. */
+export const DEFAULT_MAX_RECEIVE_MESSAGE_BYTES = 2 ** 31 - 1;
+/** Default of {@link EtcdTransportOptions.keepaliveTimeoutMs}. */
+export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 20_000;

@@ -1,0 +1,11 @@
+/**
+ * `etcd-ts/connect-node`: a Connect transport over `@connectrpc/connect-node` (an optional peer
+ * dependency; only this subpath loads it).
+ * @packageDocumentation
+ */
+export type { EtcdTransportOptions, TransportTlsOptions } from "../client/transport/transport-options.js";
+export {
+  ConnectNodeTransport,
+  type ConnectNodeTransportOptions,
+  createConnectNodeTransport,
+} from "./transport.js";

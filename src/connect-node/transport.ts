@@ -1,0 +1,186 @@
+import type { DescMessage, DescMethodStreaming, DescMethodUnary, MessageInitShape } from "@bufbuild/protobuf";
+import {
+  Code,
+  ConnectError,
+  type StreamResponse,
+  type Transport,
+  type UnaryResponse,
+} from "@connectrpc/connect";
+import { createGrpcTransport, type Http2SessionManager } from "@connectrpc/connect-node";
+import { markNotSent, wasNotSent } from "../client/transport/not-sent.js";
+import {
+  DEFAULT_KEEPALIVE_TIMEOUT_MS,
+  DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
+  DEFAULT_MAX_SEND_MESSAGE_BYTES,
+  type EtcdTransportOptions,
+} from "../client/transport/transport-options.js";
+import { GuardedHttp2SessionManager } from "./session-manager.js";
+
+/** Options of the connect-node transport: exactly the common transport options. */
+export type ConnectNodeTransportOptions = EtcdTransportOptions;
+
+/**
+ * Socket errors of a connection that was up and broke: the server went away (gRPC: UNAVAILABLE). TLS
+ * alerts (`ERR_SSL_*`, e.g. a client certificate refused after a TLS 1.3 handshake) count too.
+ */
+const CONNECTION_LOST_ERRORS = new Set([
+  "ECONNRESET",
+  "EPIPE",
+  "ERR_HTTP2_SESSION_ERROR",
+  "ERR_HTTP2_STREAM_ERROR",
+]);
+
+/**
+ * A Connect transport over `@connectrpc/connect-node`'s gRPC protocol, with its own HTTP/2 session so that
+ * `close()` can end the connection.
+ */
+export class ConnectNodeTransport implements Transport, AsyncDisposable {
+  readonly #session: Http2SessionManager;
+  readonly #inner: Transport;
+  #closed = false;
+
+  /** Prepares the HTTP/2 session (connected lazily, on the first call). */
+  constructor(options: ConnectNodeTransportOptions) {
+    const url = new URL(options.baseUrl);
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      throw new TypeError(`baseUrl must start with http:// or https://, got ${options.baseUrl}`);
+    }
+    if (url.protocol === "http:" && options.tls) {
+      throw new TypeError(`tls is set but baseUrl ${options.baseUrl} is http://`);
+    }
+    const tls = options.tls ?? {};
+    const keepalive =
+      options.keepaliveIntervalMs === undefined
+        ? {}
+        : {
+            pingIntervalMs: options.keepaliveIntervalMs,
+            pingTimeoutMs: options.keepaliveTimeoutMs ?? DEFAULT_KEEPALIVE_TIMEOUT_MS,
+            pingIdleConnection: options.keepaliveWithoutCalls ?? false,
+          };
+    this.#session = new GuardedHttp2SessionManager(url, keepalive, {
+      ...(tls.ca !== undefined && { ca: pem(tls.ca) }),
+      ...(tls.cert !== undefined && { cert: pem(tls.cert) }),
+      ...(tls.key !== undefined && { key: pem(tls.key) }),
+      ...(tls.servername !== undefined && { servername: tls.servername }),
+    });
+    this.#inner = createGrpcTransport({
+      baseUrl: options.baseUrl,
+      sessionManager: this.#session,
+      writeMaxBytes: options.maxSendMessageBytes ?? DEFAULT_MAX_SEND_MESSAGE_BYTES,
+      readMaxBytes: options.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
+    });
+  }
+
+  /** Runs a unary call; see Connect's `Transport.unary`. */
+  async unary<I extends DescMessage, O extends DescMessage>(
+    method: DescMethodUnary<I, O>,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+    header: HeadersInit | undefined,
+    input: MessageInitShape<I>,
+  ): Promise<UnaryResponse<I, O>> {
+    try {
+      return await this.#inner.unary(method, signal, timeoutMs, header, input);
+    } catch (error) {
+      throw this.#normalize(error, signal);
+    }
+  }
+
+  /** Runs a streaming call; see Connect's `Transport.stream`. */
+  async stream<I extends DescMessage, O extends DescMessage>(
+    method: DescMethodStreaming<I, O>,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+    header: HeadersInit | undefined,
+    input: AsyncIterable<MessageInitShape<I>>,
+  ): Promise<StreamResponse<I, O>> {
+    let response: StreamResponse<I, O>;
+    try {
+      response = await this.#inner.stream(method, signal, timeoutMs, header, input);
+    } catch (error) {
+      throw this.#normalize(error, signal);
+    }
+    const messages = response.message;
+    const normalize = (error: unknown) => this.#normalize(error, signal);
+    return {
+      ...response,
+      message: (async function* () {
+        try {
+          yield* messages;
+        } catch (error) {
+          throw normalize(error);
+        }
+      })(),
+    };
+  }
+
+  /** Closes the HTTP/2 connection, ending every open call. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#session.abort();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /**
+   * Node reports streams of a dropped connection as reset with CANCEL, which connect-node turns into
+   * Canceled; when neither the caller's signal nor close() cancelled the call, the server went away.
+   */
+  #normalize(error: unknown, signal: AbortSignal | undefined): unknown {
+    const normalized = normalizeError(error);
+    if (
+      normalized instanceof ConnectError &&
+      normalized.code === Code.Canceled &&
+      !signal?.aborted &&
+      !this.#closed
+    ) {
+      return new ConnectError(
+        normalized.rawMessage,
+        Code.Unavailable,
+        normalized.metadata,
+        undefined,
+        normalized,
+      );
+    }
+    return normalized;
+  }
+}
+
+/** Creates a Connect transport that carries calls over `@connectrpc/connect-node` (gRPC over node:http2). */
+export function createConnectNodeTransport(options: ConnectNodeTransportOptions): ConnectNodeTransport {
+  return new ConnectNodeTransport(options);
+}
+
+/**
+ * Aligns connect-node's errors with gRPC's client semantics, as grpc-js and grpc-go report them: a call
+ * that never got a stream (the session manager marked it: refused connection, failed TLS handshake) is
+ * Unavailable and stays marked never-sent; connect-node says Internal for TLS failures. A connection
+ * reset by the server or a TLS alert is Unavailable too (connect-node says Aborted or Internal), but not
+ * marked: the request may have been written before the connection broke.
+ */
+function normalizeError(error: unknown): unknown {
+  if (!(error instanceof ConnectError)) return error;
+  const notSent = wasNotSent(error);
+  let lost = false;
+  for (let e: unknown = error.cause, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== undefined && (CONNECTION_LOST_ERRORS.has(code) || code.startsWith("ERR_SSL_"))) lost = true;
+  }
+  // Only codes connect-node derives from socket errors; Canceled/DeadlineExceeded come from the caller.
+  const fromSocket = [Code.Aborted, Code.Internal, Code.Unknown].includes(error.code);
+  if (!fromSocket || !(notSent || lost)) return error;
+  const unavailable = new ConnectError(
+    error.rawMessage,
+    Code.Unavailable,
+    error.metadata,
+    undefined,
+    error.cause ?? error,
+  );
+  return notSent ? markNotSent(unavailable) : unavailable;
+}
+
+function pem(value: string | Uint8Array): Buffer {
+  return typeof value === "string" ? Buffer.from(value, "utf8") : Buffer.from(value);
+}

@@ -1,0 +1,8 @@
+/**
+ * `etcd-ts/grpc-js`: a Connect transport over `@grpc/grpc-js` (an optional peer dependency; only this
+ * subpath loads it).
+ * @packageDocumentation
+ */
+export type { EtcdTransportOptions, TransportTlsOptions } from "../client/transport/transport-options.js";
+export type { GrpcJsTransportOptions } from "./channel.js";
+export { createGrpcJsTransport, GrpcJsTransport } from "./transport.js";

@@ -1,0 +1,27 @@
+import type { Transport } from "@connectrpc/connect";
+import type { TransportTlsOptions } from "../../src/client/transport/transport-options.js";
+import { createConnectNodeTransport } from "../../src/connect-node/index.js";
+import { createGrpcJsTransport } from "../../src/grpc-js/index.js";
+
+/** What the conformance suite passes to every transport factory. */
+export interface TransportFactoryOptions {
+  baseUrl: string;
+  tls?: TransportTlsOptions;
+  keepaliveIntervalMs?: number;
+  keepaliveTimeoutMs?: number;
+}
+
+/** A transport the suite can close. */
+export type ClosableTransport = Transport & { close(): Promise<void> };
+
+/** One transport under test. */
+export interface TransportFactory {
+  name: string;
+  create(options: TransportFactoryOptions): ClosableTransport;
+}
+
+/** Every transport the conformance suite runs against (the lead adds node:http2 here). */
+export const transports: TransportFactory[] = [
+  { name: "grpc-js", create: (options) => createGrpcJsTransport(options) },
+  { name: "connect-node", create: (options) => createConnectNodeTransport(options) },
+];
