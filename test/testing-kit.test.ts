@@ -73,7 +73,7 @@ describe("one member", () => {
   it("freeze() makes requests time out and thaw() makes them succeed again", async () => {
     const cluster = track(await startEtcd());
     const member = cluster.members[0]!;
-    member.freeze();
+    await member.freeze();
     expect(member.frozen).toBe(true);
     const err = await fetchMemberStatus(cluster.endpoint, { timeoutMs: 1_000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EtcdGatewayError);
@@ -88,7 +88,7 @@ describe("one member", () => {
     const cluster = track(await startEtcd());
     const member = cluster.members[0]!;
     const pid = member.pid!;
-    member.freeze();
+    await member.freeze();
     await cluster.close();
     expect(pidAlive(pid)).toBe(false);
     expect(member.running).toBe(false);

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { rm } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { registerCleanup } from "./cleanup.js";
 import type { GatewayTls } from "./gateway.js";
 import { fetchMemberStatus, type MemberStatus } from "./gateway-calls.js";
@@ -237,11 +237,26 @@ export class EtcdMember {
     this.#frozen = false;
   }
 
-  /** Freezes the process with SIGSTOP: sockets stay open, nothing answers. */
-  freeze(): void {
-    if (!this.#child || !this.running) throw new Error(`etcd member ${this.name} is not running`);
-    this.#child.kill("SIGSTOP");
+  /**
+   * Freezes the process with SIGSTOP (sockets stay open, nothing answers) and resolves once the kernel
+   * reports it stopped: kill(2) returns before the signal takes effect, and on a busy machine etcd could
+   * still answer a request sent right after it. Where /proc is missing (not Linux) it waits 50 ms.
+   */
+  async freeze(timeoutMs = 2_000): Promise<void> {
+    const child = this.#child;
+    const pid = this.pid;
+    if (!child || pid === undefined) throw new Error(`etcd member ${this.name} is not running`);
+    child.kill("SIGSTOP");
     this.#frozen = true;
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const state = await processState(pid);
+      if (state === undefined) return sleep(50);
+      if (state === "T" || state === "t") return;
+      if (Date.now() > until)
+        throw new Error(`etcd member ${this.name} did not stop after SIGSTOP (state ${state})`);
+      await sleep(5);
+    }
   }
 
   /** Resumes a frozen process with SIGCONT. */
@@ -269,4 +284,19 @@ export class EtcdMember {
     await this.kill();
     await rm(this.dataDir, { recursive: true, force: true });
   }
+}
+
+/** The one-letter state of a process from /proc (field 3 of stat), or undefined where /proc is missing. */
+async function processState(pid: number): Promise<string | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    // Field 3 follows the parenthesised command name, which may contain spaces.
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0];
+  } catch {
+    return undefined;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -5,7 +5,6 @@ import { wasNotSent } from "../../src/client/transport/not-sent.js";
 import { KV, Watch, type WatchRequestSchema } from "../../src/gen/etcdserverpb/rpc_pb.js";
 import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
 import { expectConnectError } from "../support/expect-error.js";
-import { freezeMember } from "../support/freeze.js";
 import { Pushable } from "../support/pushable.js";
 import { type ClosableTransport, transports } from "../support/transports.js";
 
@@ -56,7 +55,7 @@ describe.each(transports)("faults over $name", (factory) => {
     const transport = open();
     const kv = createClient(KV, transport);
     await kv.put({ key: te.encode("f"), value: te.encode("1") });
-    await freezeMember(etcd.members[0]!);
+    await etcd.members[0]!.freeze();
     const abort = new AbortController();
     const pending = kv.range({ key: te.encode("f") }, { signal: abort.signal });
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -71,7 +70,7 @@ describe.each(transports)("faults over $name", (factory) => {
     const transport = open();
     const kv = createClient(KV, transport);
     await kv.range({ key: te.encode("f") });
-    await freezeMember(etcd.members[0]!);
+    await etcd.members[0]!.freeze();
     const started = Date.now();
     await expectConnectError(kv.range({ key: te.encode("f") }, { timeoutMs: 300 }), Code.DeadlineExceeded);
     expect(Date.now() - started).toBeLessThan(2_000);
@@ -82,7 +81,7 @@ describe.each(transports)("faults over $name", (factory) => {
     const abort = new AbortController();
     try {
       const { responses } = await openWatch(transport, te.encode("frozen"), abort.signal);
-      await freezeMember(etcd.members[0]!);
+      await etcd.members[0]!.freeze();
       const started = Date.now();
       const [watchError, rangeError] = await Promise.all([
         rejection(responses.next()),
