@@ -53,6 +53,15 @@ describe("toEtcdError", () => {
     const e = new EtcdError("x");
     expect(toEtcdError(e)).toBe(e);
   });
+  it("reports a connection lost under the call as UNAVAILABLE, whatever code the transport used", () => {
+    const reset = Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" });
+    const err = toEtcdError(new ConnectError("read ECONNRESET", Code.Aborted, undefined, undefined, reset));
+    expect(err).toBeInstanceOf(UnavailableError);
+    expect(err.code).toBe(Code.Unavailable);
+    // A status the server sent is kept as sent.
+    const wire = ConnectError.from(new ConnectError("aborted by server", Code.Aborted));
+    expect(toEtcdError(wire).code).toBe(Code.Aborted);
+  });
   it("NoLeaderError is an UnavailableError", () => {
     expect(toEtcdError(new ConnectError("etcdserver: no leader", Code.Unavailable))).toBeInstanceOf(
       UnavailableError,

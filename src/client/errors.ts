@@ -122,6 +122,9 @@ type ErrorClass = new (message: string, options: EtcdErrorOptions) => EtcdError;
 /** etcd's own status messages (server/etcdserver/api/v3rpc/rpctypes/error.go) and what they mean. */
 const BY_SERVER_MESSAGE: ReadonlyMap<string, ErrorClass> = new Map<string, ErrorClass>([
   ["etcdserver: requested lease not found", LeaseNotFoundError],
+  ["etcdserver: mvcc: required revision has been compacted", CompactedError],
+  ["etcdserver: mvcc: required revision is a future revision", FutureRevisionError],
+  // The bare mvcc text, should a server pass the error through without its gRPC mapping.
   ["mvcc: required revision has been compacted", CompactedError],
   ["mvcc: required revision is a future revision", FutureRevisionError],
   ["etcdserver: permission denied", PermissionDeniedError],
@@ -143,6 +146,20 @@ const BY_CODE: ReadonlyMap<Code, ErrorClass> = new Map<Code, ErrorClass>([
 ]);
 
 /**
+ * True when `error` is a lost or broken connection reported by the local transport (not a status the
+ * server sent): a socket error (`ECONNRESET`, `EPIPE`, ...) or an HTTP/2 session error in its cause
+ * chain. gRPC calls that UNAVAILABLE; some transports (connect-node) report it as ABORTED or INTERNAL.
+ */
+export function isConnectionLoss(error: unknown): boolean {
+  if (error instanceof ConnectError && error.isWireError) return false;
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    const code = (e as Error & { code?: unknown }).code;
+    if (typeof code === "string" && (/^E[A-Z]+$/.test(code) || code.startsWith("ERR_HTTP2_"))) return true;
+  }
+  return false;
+}
+
+/**
  * Turns whatever a transport threw into an {@link EtcdError}, keeping the status code, the server's
  * message, the endpoint, and the original error as `cause`. EtcdErrors pass through unchanged.
  */
@@ -150,12 +167,13 @@ export function toEtcdError(error: unknown, endpoint?: string): EtcdError {
   if (error instanceof EtcdError) return error;
   const ce = ConnectError.from(error);
   const message = ce.rawMessage;
-  const options: EtcdErrorOptions = { code: ce.code, endpoint, cause: error };
+  const code = ce.code !== Code.Canceled && isConnectionLoss(error) ? Code.Unavailable : ce.code;
+  const options: EtcdErrorOptions = { code, endpoint, cause: error };
   const byMessage = BY_SERVER_MESSAGE.get(message);
   if (byMessage) return new byMessage(message, options);
   // gRPC's own size limit ("received message larger than max") comes as RESOURCE_EXHAUSTED.
-  if (ce.code === Code.ResourceExhausted && /larger than max/i.test(message))
+  if (code === Code.ResourceExhausted && /larger than max/i.test(message))
     return new RequestTooLargeError(message, options);
-  const byCode = BY_CODE.get(ce.code);
+  const byCode = BY_CODE.get(code);
   return byCode ? new byCode(message, options) : new EtcdError(message, options);
 }

@@ -42,6 +42,12 @@ describe("shouldRetry", () => {
       true,
     );
   });
+  it("retries idempotent calls whose connection was reset, whatever code the transport used", () => {
+    const reset = Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" });
+    const err = new ConnectError("read ECONNRESET", Code.Aborted, undefined, undefined, reset);
+    expect(shouldRetry("idempotent", err)).toBe(true);
+    expect(shouldRetry("write", err)).toBe(false);
+  });
   it("does not retry server answers other than UNAVAILABLE", () => {
     expect(
       shouldRetry("idempotent", new ConnectError("etcdserver: permission denied", Code.PermissionDenied)),

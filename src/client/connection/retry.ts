@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { isConnectionLoss } from "../errors.js";
 import { wasNotSent } from "../transport/not-sent.js";
 
 /**
@@ -86,11 +87,16 @@ export function isNotSent(error: unknown): boolean {
   return false;
 }
 
-/** True when the error is gRPC UNAVAILABLE (as a ConnectError or anything carrying that code). */
+/**
+ * True when the error is gRPC UNAVAILABLE: the status itself, or a connection lost under the call
+ * (which transports report with various codes).
+ */
 export function isUnavailable(error: unknown): boolean {
-  return error instanceof ConnectError
-    ? error.code === Code.Unavailable
-    : (error as { code?: unknown } | null)?.code === Code.Unavailable;
+  if (error instanceof ConnectError) {
+    if (error.code === Code.Unavailable) return true;
+    return error.code !== Code.Canceled && error.code !== Code.DeadlineExceeded && isConnectionLoss(error);
+  }
+  return (error as { code?: unknown } | null)?.code === Code.Unavailable;
 }
 
 /** Whether a call of `kind` that failed with `error` may run again (on the next endpoint). */

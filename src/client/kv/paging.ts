@@ -19,6 +19,8 @@ export async function* pageRange(
     if (!res.more || last === undefined) return;
     const next = new Uint8Array(last.key.length + 1);
     next.set(last.key);
-    request = { ...request, key: next, revision: res.header?.revision ?? request.revision };
+    // A response's header carries the store's current revision, not the one read: fix it once.
+    const revision = request.revision ? request.revision : res.header?.revision;
+    request = { ...request, key: next, revision };
   }
 }
