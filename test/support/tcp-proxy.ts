@@ -38,6 +38,11 @@ export class TcpProxy implements AsyncDisposable {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** Number of proxied connections open now. */
+  get connections(): number {
+    return this.#pairs.size;
+  }
+
   /** Destroys every proxied connection in both directions (the client sees a reset). */
   resetAll(): void {
     for (const [a, b] of this.#pairs) {

@@ -27,7 +27,9 @@ export function createDefaultTransport(
     {
       pingIntervalMs: options.keepaliveIntervalMs,
       pingTimeoutMs: options.keepaliveTimeoutMs,
-      pingIdleConnection: true,
+      // connect-node 2.2 keeps pinging an idle session after abort() and throws "The session has been
+      // destroyed" from a timer; pinging only while streams are open avoids that.
+      pingIdleConnection: false,
     },
     endpoint.secure
       ? {
