@@ -38,7 +38,13 @@ describe("lifecycle", () => {
     const hook = createHook({
       init(id, type) {
         if (type === "Timeout" || type === "TCPWRAP" || type === "TCPCONNECTWRAP") {
-          live.set(id, `${type} ${new Error().stack?.split("\n").slice(4, 9).join(" | ")}`);
+          // Named after the first frame outside Node itself: the code that made it.
+          const maker =
+            new Error().stack
+              ?.split("\n")
+              .slice(2)
+              .find((f) => !f.includes("node:")) ?? "?";
+          live.set(id, `${type} ${maker.trim()}`);
         }
       },
       destroy(id) {
