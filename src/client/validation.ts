@@ -34,3 +34,8 @@ export function checkNumber(value: number | undefined, field: string, min: numbe
   if (typeof value !== "number" || !Number.isFinite(value) || value < min)
     throw new InvalidArgumentError(field, `must be a number >= ${min}, got ${String(value)}`);
 }
+
+/** Checks a lease TTL in seconds: a positive integer (etcd rounds nothing; 0 and fractions are mistakes). */
+export function checkTtl(ttl: number | bigint, field = "ttl"): bigint {
+  return checkInteger(ttl, field, 1);
+}

@@ -1,4 +1,5 @@
 import type { AuthTokenSource } from "../auth/token.js";
+import { ClientClosedError } from "../errors.js";
 import type { ClosableTransport } from "../options.js";
 import { EndpointList } from "./endpoints.js";
 import type { ResolvedEndpoint } from "./resolved-endpoint.js";
@@ -45,7 +46,7 @@ export class ConnectionPool implements TransportPool {
 
   /** The connection of the endpoint calls should use now (a healthy one first). */
   pick(): EndpointTransport {
-    if (this.#closed) throw new Error("the connection pool is closed");
+    if (this.#closed) throw new ClientClosedError();
     const endpoint = this.endpoints.current();
     let conn = this.#connections.get(endpoint.url);
     if (conn === undefined) {
