@@ -14,6 +14,7 @@ import { type BackoffOptions, backoffDelay } from "./backoff.js";
 import type { ConnectionPool } from "./pool.js";
 import { isUnavailable, type RetryKind, shouldRetry } from "./retry.js";
 import { sleep } from "./sleep.js";
+import type { EndpointTransport } from "./transport-pool.js";
 
 /** Settings of the unary call path. */
 export interface CallerSettings {
@@ -56,7 +57,13 @@ export class UnaryCaller {
     let attempt = 1;
     let reauthenticated = false;
     for (;;) {
-      const target = pool.pick();
+      let target: EndpointTransport;
+      try {
+        target = pool.pick();
+      } catch (err) {
+        // A transport factory that throws (bad TLS material, say) fails the call, typed.
+        throw toEtcdError(err);
+      }
       const remaining = deadline - Date.now();
       if (remaining <= 0) {
         throw new DeadlineExceededError(`deadline of ${timeoutMs} ms exceeded`, {

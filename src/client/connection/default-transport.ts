@@ -1,4 +1,11 @@
-// TEMP: replaced by the http2 transport at merge
+// TEMP: replaced by the http2 transport at merge. The intended body is:
+//   return createHttp2Transport({
+//     baseUrl: endpoint.url,
+//     tls: endpoint.secure ? endpoint.tls ?? {} : undefined,
+//     keepaliveIntervalMs: options.keepaliveIntervalMs,
+//     keepaliveTimeoutMs: options.keepaliveTimeoutMs,
+//     connectTimeoutMs: options.connectTimeoutMs,
+//   });
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import type { ClosableTransport } from "../options.js";
 import type { ResolvedEndpoint } from "./resolved-endpoint.js";
