@@ -219,17 +219,24 @@ export class Etcd implements AsyncDisposable {
     }));
   }
 
-  /** Status of the member the client is pinned to (no leader needed). */
+  /** Status of the member that answers (the pinned one unless it fails; no leader needed). */
   async status(options?: CallOptions): Promise<MemberStatus> {
-    const endpoint = this.#pool.pick().endpoint;
-    const res = await this.#caller.call(Maintenance.method.status, {}, "idempotent", options, false);
+    const answeredBy: { endpoint?: string } = {};
+    const res = await this.#caller.call(
+      Maintenance.method.status,
+      {},
+      "idempotent",
+      options,
+      false,
+      answeredBy,
+    );
     return {
       memberId: res.header?.memberId ?? 0n,
       leader: res.leader,
       revision: res.header?.revision ?? 0n,
       raftTerm: res.raftTerm,
       version: res.version,
-      endpoint,
+      endpoint: answeredBy.endpoint ?? "",
     };
   }
 

@@ -39,13 +39,17 @@ export class UnaryCaller {
     this.#closed = closed;
   }
 
-  /** Calls `method` with `input`; `kind` says whether a failed attempt may run again. */
+  /**
+   * Calls `method` with `input`; `kind` says whether a failed attempt may run again. When `answeredBy`
+   * is given, its `endpoint` is set to the endpoint that answered.
+   */
   async call<I extends DescMessage, O extends DescMessage>(
     method: DescMethodUnary<I, O>,
     input: MessageInitShape<I>,
     kind: RetryKind,
     options: CallOptions | undefined,
     requireLeader: boolean,
+    answeredBy?: { endpoint?: string },
   ): Promise<MessageShape<O>> {
     const signal = options?.signal;
     const timeoutMs = options?.timeoutMs ?? this.#settings.timeoutMs;
