@@ -86,6 +86,7 @@ export class UnaryCaller {
           pool.headers(requireLeader),
           input,
         );
+        if (answeredBy) answeredBy.endpoint = target.endpoint;
         return res.message;
       } catch (err) {
         failure = err;
