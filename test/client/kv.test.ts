@@ -178,6 +178,19 @@ describe("KV", () => {
   });
 });
 
+describe("cluster info", () => {
+  it("reports status and members with bigint IDs", async () => {
+    const s = await etcd.status();
+    expect(s.endpoint).toBe(cluster.endpoint);
+    expect(typeof s.memberId).toBe("bigint");
+    expect(s.leader).toBe(s.memberId);
+    expect(s.version).toMatch(/^3\./);
+    const members = await etcd.memberList();
+    expect(members.map((m) => m.id)).toEqual([s.memberId]);
+    expect(members[0]!.clientUrls).toEqual([cluster.endpoint]);
+  });
+});
+
 describe("Txn", () => {
   it("runs the success branch with typed results when guards hold", async () => {
     await etcd.put("t/a", "1");
