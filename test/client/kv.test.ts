@@ -6,6 +6,7 @@ import {
   FutureRevisionError,
   InvalidArgumentError,
   KeyNotFoundError,
+  LeaseNotFoundError,
   op,
   RequestTooLargeError,
   txn,
@@ -117,6 +118,13 @@ describe("KV", () => {
     await etcd.put("ig/k", "changed", { ignoreLease: true });
     expect((await etcd.get("ig/k"))?.text()).toBe("changed");
     await expect(etcd.put("ig/missing", "", { ignoreValue: true })).rejects.toBeInstanceOf(KeyNotFoundError);
+  });
+
+  it("maps a put on a missing lease to LeaseNotFoundError", async () => {
+    const err = await etcd.put("lease/k", "v", { lease: 0x1234_5678n }).catch((e) => e);
+    expect(err).toBeInstanceOf(LeaseNotFoundError);
+    expect(err.code).toBe(5);
+    expect(err.serverMessage).toBe("etcdserver: requested lease not found");
   });
 
   it("pages through a large range at one revision", async () => {
