@@ -6,3 +6,53 @@
 export * as authpb from "../gen/authpb/auth_pb.js";
 export * as etcdserverpb from "../gen/etcdserverpb/rpc_pb.js";
 export * as mvccpb from "../gen/mvccpb/kv_pb.js";
+export type { CallOptions } from "./call-options.js";
+export type { ResolvedEndpoint, TlsOptions } from "./connection/resolved-endpoint.js";
+export { RETRY_TABLE, type RetryKind } from "./connection/retry.js";
+export type { EndpointTransport, TransportPool } from "./connection/transport-pool.js";
+export {
+  AbortedError,
+  AuthFailedError,
+  ClientClosedError,
+  CompactedError,
+  DeadlineExceededError,
+  EtcdError,
+  type EtcdErrorOptions,
+  FutureRevisionError,
+  InvalidArgumentError,
+  InvalidAuthTokenError,
+  KeyNotFoundError,
+  LeaseNotFoundError,
+  NoLeaderError,
+  PermissionDeniedError,
+  RequestTooLargeError,
+  toEtcdError,
+  UnavailableError,
+} from "./errors.js";
+export { Etcd, type IterateOptions, type MemberInfo, type MemberStatus } from "./etcd.js";
+export type { Bytes } from "./kv/bytes.js";
+export { KeyValue } from "./kv/key-value.js";
+export { prefixRangeEnd } from "./kv/range-end.js";
+export type {
+  DeleteOptions,
+  DeleteResult,
+  KeyRange,
+  PutOptions,
+  PutResult,
+  RangeOptions,
+  RangeResult,
+  SortTarget,
+} from "./kv/types.js";
+export { type ClosableTransport, DEFAULT_MAX_REQUEST_BYTES, type EtcdOptions } from "./options.js";
+export { type CompareOperator, type Comparison, compare } from "./txn/compare.js";
+export {
+  type DeleteOp,
+  type GetOp,
+  type NestedTxnOp,
+  type OpResult,
+  type OpResults,
+  op,
+  type PutOp,
+  type TxnOp,
+} from "./txn/ops.js";
+export { Txn, type TxnResult, type TxnRunner, txn } from "./txn/txn.js";

@@ -1,0 +1,134 @@
+import type { DescMessage, DescMethodUnary, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
+import type { CallOptions } from "../call-options.js";
+import {
+  AbortedError,
+  ClientClosedError,
+  DeadlineExceededError,
+  EtcdError,
+  InvalidAuthTokenError,
+  toEtcdError,
+} from "../errors.js";
+import { checkNumber } from "../validation.js";
+import { type BackoffOptions, backoffDelay } from "./backoff.js";
+import type { ConnectionPool } from "./pool.js";
+import { isUnavailable, type RetryKind, shouldRetry } from "./retry.js";
+import { sleep } from "./sleep.js";
+import type { EndpointTransport } from "./transport-pool.js";
+
+/** Settings of the unary call path. */
+export interface CallerSettings {
+  timeoutMs: number;
+  maxAttempts: number;
+  backoff: BackoffOptions;
+}
+
+/**
+ * Runs unary calls: picks an endpoint, attaches metadata, enforces the deadline, retries what the
+ * retry table allows (moving to the next healthy endpoint after a jittered backoff), re-authenticates
+ * once on an invalid token, and turns failures into typed errors.
+ */
+export class UnaryCaller {
+  readonly #pool: ConnectionPool;
+  readonly #settings: CallerSettings;
+  readonly #closed: AbortSignal;
+
+  constructor(pool: ConnectionPool, settings: CallerSettings, closed: AbortSignal) {
+    this.#pool = pool;
+    this.#settings = settings;
+    this.#closed = closed;
+  }
+
+  /**
+   * Calls `method` with `input`; `kind` says whether a failed attempt may run again. When `answeredBy`
+   * is given, its `endpoint` is set to the endpoint that answered.
+   */
+  async call<I extends DescMessage, O extends DescMessage>(
+    method: DescMethodUnary<I, O>,
+    input: MessageInitShape<I>,
+    kind: RetryKind,
+    options: CallOptions | undefined,
+    requireLeader: boolean,
+    answeredBy?: { endpoint?: string },
+  ): Promise<MessageShape<O>> {
+    const signal = options?.signal;
+    const timeoutMs = options?.timeoutMs ?? this.#settings.timeoutMs;
+    if (options?.timeoutMs !== undefined) checkNumber(timeoutMs, "timeoutMs", 1);
+    this.#checkLive(signal);
+    const deadline = Date.now() + timeoutMs;
+    const pool = this.#pool;
+    const auth = pool.auth;
+    let attempt = 1;
+    let reauthenticated = false;
+    for (;;) {
+      let target: EndpointTransport;
+      try {
+        target = pool.pick();
+      } catch (err) {
+        // A transport factory that throws (bad TLS material, say) fails the call, typed.
+        throw toEtcdError(err);
+      }
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        throw new DeadlineExceededError(`deadline of ${timeoutMs} ms exceeded`, {
+          code: Code.DeadlineExceeded,
+          endpoint: target.endpoint,
+        });
+      }
+      let token: string | undefined;
+      let failure: unknown;
+      try {
+        if (auth) token = auth.current ?? (await auth.obtain(target, signal, remaining));
+        const res = await target.transport.unary(
+          method,
+          signal,
+          remaining,
+          pool.headers(requireLeader),
+          input,
+        );
+        if (answeredBy) answeredBy.endpoint = target.endpoint;
+        return res.message;
+      } catch (err) {
+        failure = err;
+      }
+      this.#checkLive(signal, failure);
+      // The token expired or was issued by another member: authenticate once more and retry once.
+      if (auth && !reauthenticated && isInvalidToken(failure)) {
+        reauthenticated = true;
+        auth.invalidate(token);
+        continue;
+      }
+      // A failed Authenticate arrives as an EtcdError; judge it by the transport error underneath.
+      const raw = failure instanceof EtcdError && failure.cause !== undefined ? failure.cause : failure;
+      const retryKind = failure instanceof EtcdError ? "idempotent" : kind;
+      if (attempt < this.#settings.maxAttempts && shouldRetry(retryKind, raw)) {
+        pool.markFailed(target.endpoint);
+        const delay = backoffDelay(attempt, this.#settings.backoff);
+        if (delay < deadline - Date.now()) {
+          attempt++;
+          await sleep(delay, signal, this.#closed);
+          this.#checkLive(signal, failure);
+          continue;
+        }
+      }
+      const error = toEtcdError(failure, target.endpoint);
+      if (isUnavailable(raw) || error.code === Code.DeadlineExceeded) pool.markFailed(target.endpoint);
+      throw error;
+    }
+  }
+
+  /** Throws when the client closed or the caller aborted (keeping the failure that came with it). */
+  #checkLive(signal: AbortSignal | undefined, failure?: unknown): void {
+    if (this.#closed.aborted) throw new ClientClosedError();
+    if (signal?.aborted) {
+      throw new AbortedError("the call was aborted", {
+        code: Code.Canceled,
+        cause: failure ?? signal.reason,
+      });
+    }
+  }
+}
+
+function isInvalidToken(error: unknown): boolean {
+  return toEtcdError(error) instanceof InvalidAuthTokenError;
+}

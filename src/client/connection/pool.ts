@@ -1,0 +1,109 @@
+import type { AuthTokenSource } from "../auth/token.js";
+import { ClientClosedError } from "../errors.js";
+import type { ClosableTransport } from "../options.js";
+import { EndpointList } from "./endpoints.js";
+import type { ResolvedEndpoint } from "./resolved-endpoint.js";
+import type { EndpointTransport, TransportPool } from "./transport-pool.js";
+
+/** One endpoint's connection: created on first use, closed with the pool. */
+interface Connection extends EndpointTransport {
+  readonly transport: ClosableTransport;
+}
+
+/**
+ * Owns one transport per endpoint (made lazily by `factory`), the endpoint list with its health, and
+ * the metadata every call carries. Implements the `TransportPool` contract that watch and lease
+ * streams use.
+ */
+export class ConnectionPool implements TransportPool {
+  readonly endpoints: EndpointList;
+  readonly #connections = new Map<string, Connection>();
+  readonly #factory: (endpoint: ResolvedEndpoint) => ClosableTransport;
+  readonly #auth: AuthTokenSource | undefined;
+  readonly #timeoutMs: number;
+  #headerToken: string | undefined;
+  #leaderHeaders: Record<string, string> = { hasleader: "true" };
+  #plainHeaders: Record<string, string> = {};
+  #closed = false;
+
+  constructor(
+    endpoints: ResolvedEndpoint[],
+    cooldownMs: number,
+    factory: (endpoint: ResolvedEndpoint) => ClosableTransport,
+    auth: AuthTokenSource | undefined,
+    timeoutMs: number,
+  ) {
+    this.endpoints = new EndpointList(endpoints, cooldownMs);
+    this.#factory = factory;
+    this.#auth = auth;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  /** The auth token source, when the client authenticates. */
+  get auth(): AuthTokenSource | undefined {
+    return this.#auth;
+  }
+
+  /** The connection of the endpoint calls should use now (a healthy one first). */
+  pick(): EndpointTransport {
+    if (this.#closed) throw new ClientClosedError();
+    const endpoint = this.endpoints.current();
+    let conn = this.#connections.get(endpoint.url);
+    if (conn === undefined) {
+      conn = { endpoint: endpoint.url, transport: this.#factory(endpoint) };
+      this.#connections.set(endpoint.url, conn);
+    }
+    return conn;
+  }
+
+  /** Reports a failed endpoint so that later picks move on. */
+  markFailed(endpoint: string): void {
+    this.endpoints.markFailed(endpoint);
+  }
+
+  /**
+   * Headers for a call (cached per token; do not mutate). `token` is sent when auth is on and a token
+   * is held; `hasleader` when `requireLeader`.
+   */
+  headers(requireLeader: boolean): Record<string, string> {
+    const token = this.#auth?.current;
+    if (token !== this.#headerToken) {
+      this.#headerToken = token;
+      this.#leaderHeaders = token === undefined ? { hasleader: "true" } : { hasleader: "true", token };
+      this.#plainHeaders = token === undefined ? {} : { token };
+    }
+    return requireLeader ? this.#leaderHeaders : this.#plainHeaders;
+  }
+
+  /** Metadata for a call, authenticating first when auth is on and no token is held. */
+  async metadata(options: { requireLeader?: boolean } = {}): Promise<Headers> {
+    if (this.#auth && this.#auth.current === undefined)
+      await this.#auth.obtain(this.pick(), undefined, this.#timeoutMs);
+    return new Headers(this.headers(options.requireLeader ?? true));
+  }
+
+  /**
+   * Drops `token` (rejected by the server as invalid) so the next `metadata()` authenticates again.
+   * For long-lived streams that see "invalid auth token".
+   */
+  invalidateToken(token: string | undefined): void {
+    this.#auth?.invalidate(token);
+  }
+
+  /** Replaces the endpoint list and closes connections to endpoints no longer in it. */
+  async setEndpoints(endpoints: ResolvedEndpoint[]): Promise<void> {
+    this.endpoints.replace(endpoints);
+    const keep = new Set(endpoints.map((e) => e.url));
+    const dropped = [...this.#connections.values()].filter((c) => !keep.has(c.endpoint));
+    for (const c of dropped) this.#connections.delete(c.endpoint);
+    await Promise.allSettled(dropped.map((c) => c.transport.close()));
+  }
+
+  /** Closes every connection. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const all = [...this.#connections.values()];
+    this.#connections.clear();
+    await Promise.allSettled(all.map((c) => c.transport.close()));
+  }
+}

@@ -1,0 +1,65 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import { KV, Lease } from "../../gen/etcdserverpb/rpc_pb.js";
+import { markNotSent } from "../transport/not-sent.js";
+import { isNotSent, RETRY_TABLE, retryKindOf, shouldRetry } from "./retry.js";
+
+const unavailable = () => new ConnectError("connection reset", Code.Unavailable);
+const refused = () => {
+  const cause = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" });
+  return new ConnectError("connect ECONNREFUSED 127.0.0.1:1", Code.Unavailable, undefined, undefined, cause);
+};
+
+describe("retry table", () => {
+  it("names reads idempotent and writes as writes", () => {
+    expect(retryKindOf(`${KV.typeName}/${KV.method.range.name}`)).toBe("idempotent");
+    expect(retryKindOf(`${KV.typeName}/${KV.method.put.name}`)).toBe("write");
+    expect(retryKindOf(`${KV.typeName}/${KV.method.deleteRange.name}`)).toBe("write");
+    expect(retryKindOf(`${Lease.typeName}/${Lease.method.leaseGrant.name}`)).toBe("write");
+    expect(retryKindOf(`${Lease.typeName}/${Lease.method.leaseKeepAlive.name}`)).toBe("idempotent");
+    expect(retryKindOf("etcdserverpb.Unknown/Thing")).toBe("write");
+  });
+  it("covers every method of the generated services", async () => {
+    const gen = await import("../../gen/etcdserverpb/rpc_pb.js");
+    for (const svc of [gen.KV, gen.Watch, gen.Lease, gen.Cluster, gen.Maintenance, gen.Auth]) {
+      for (const m of svc.methods) expect(RETRY_TABLE[`${svc.typeName}/${m.name}`], m.name).toBeDefined();
+    }
+  });
+});
+
+describe("shouldRetry", () => {
+  it("retries idempotent calls on UNAVAILABLE", () => {
+    expect(shouldRetry("idempotent", unavailable())).toBe(true);
+  });
+  it("never retries writes on UNAVAILABLE after sending, nor on timeouts", () => {
+    expect(shouldRetry("write", unavailable())).toBe(false);
+    expect(shouldRetry("write", new ConnectError("deadline", Code.DeadlineExceeded))).toBe(false);
+    expect(shouldRetry("idempotent", new ConnectError("deadline", Code.DeadlineExceeded))).toBe(false);
+  });
+  it("retries writes that provably never left", () => {
+    expect(shouldRetry("write", refused())).toBe(true);
+    expect(shouldRetry("write", markNotSent(new ConnectError("refused stream", Code.Unavailable)))).toBe(
+      true,
+    );
+  });
+  it("retries idempotent calls whose connection was reset, whatever code the transport used", () => {
+    const reset = Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" });
+    const err = new ConnectError("read ECONNRESET", Code.Aborted, undefined, undefined, reset);
+    expect(shouldRetry("idempotent", err)).toBe(true);
+    expect(shouldRetry("write", err)).toBe(false);
+  });
+  it("does not retry server answers other than UNAVAILABLE", () => {
+    expect(
+      shouldRetry("idempotent", new ConnectError("etcdserver: permission denied", Code.PermissionDenied)),
+    ).toBe(false);
+  });
+});
+
+describe("isNotSent", () => {
+  it("sees ECONNREFUSED in the cause chain and in messages", () => {
+    expect(isNotSent(refused())).toBe(true);
+    expect(isNotSent(new Error("x", { cause: new Error("connect EHOSTUNREACH 10.0.0.1:2379") }))).toBe(true);
+    expect(isNotSent(unavailable())).toBe(false);
+    expect(isNotSent(Object.assign(new Error("reset"), { code: "ECONNRESET" }))).toBe(false);
+  });
+});

@@ -1,0 +1,179 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+
+/** Options every {@link EtcdError} can carry. */
+export interface EtcdErrorOptions {
+  /** gRPC status code. Default `Code.Unknown`. */
+  code?: Code;
+  /** The endpoint the error came from, when a call reached one. */
+  endpoint?: string;
+  /** The original error (usually the transport's `ConnectError`, with its metadata). */
+  cause?: unknown;
+}
+
+/**
+ * The one error type of the client: a gRPC status `code`, the server's own message (`serverMessage`)
+ * and the `endpoint` it came from. The original `ConnectError` stays in `cause`. Subclasses exist only
+ * where callers branch on them.
+ */
+export class EtcdError extends Error {
+  override name = "EtcdError";
+  /** gRPC status code (Connect's `Code` numbers are gRPC's). */
+  readonly code: Code;
+  /** The message as the server (or transport) sent it, without the endpoint suffix. */
+  readonly serverMessage: string;
+  /** The endpoint that answered, when there was one. */
+  readonly endpoint: string | undefined;
+
+  constructor(message: string, options: EtcdErrorOptions = {}) {
+    super(options.endpoint ? `${message} [${options.endpoint}]` : message, { cause: options.cause });
+    this.code = options.code ?? Code.Unknown;
+    this.serverMessage = message;
+    this.endpoint = options.endpoint;
+  }
+}
+
+/** The lease named in a call does not exist (expired or revoked). */
+export class LeaseNotFoundError extends EtcdError {
+  override name = "LeaseNotFoundError";
+}
+
+/** The requested revision was compacted away; read a newer revision. */
+export class CompactedError extends EtcdError {
+  override name = "CompactedError";
+}
+
+/** The requested revision is newer than the store's current revision. */
+export class FutureRevisionError extends EtcdError {
+  override name = "FutureRevisionError";
+}
+
+/** The authenticated user lacks the permission the call needs. */
+export class PermissionDeniedError extends EtcdError {
+  override name = "PermissionDeniedError";
+}
+
+/** Wrong user name or password (raised at once: retrying cannot help). */
+export class AuthFailedError extends EtcdError {
+  override name = "AuthFailedError";
+}
+
+/** The auth token was rejected (expired, issued by another member, or the auth store changed). */
+export class InvalidAuthTokenError extends EtcdError {
+  override name = "InvalidAuthTokenError";
+}
+
+/** The endpoint could not be reached or could not serve the call. */
+export class UnavailableError extends EtcdError {
+  override name = "UnavailableError";
+}
+
+/** The member that answered has no leader (cut off from its cluster). */
+export class NoLeaderError extends UnavailableError {
+  override name = "NoLeaderError";
+}
+
+/** The request exceeds the server's request size limit (`--max-request-bytes`, default 1.5 MiB). */
+export class RequestTooLargeError extends EtcdError {
+  override name = "RequestTooLargeError";
+  /** The request field that made it too large, when the client detected it before sending. */
+  readonly field: string | undefined;
+  constructor(message: string, options: EtcdErrorOptions & { field?: string } = {}) {
+    super(message, options);
+    this.field = options.field;
+  }
+}
+
+/** A call that requires an existing key (put with `ignoreValue` / `ignoreLease`) found none. */
+export class KeyNotFoundError extends EtcdError {
+  override name = "KeyNotFoundError";
+}
+
+/** The call's deadline (`timeoutMs`) passed before an answer came: the outcome of a write is unknown. */
+export class DeadlineExceededError extends EtcdError {
+  override name = "DeadlineExceededError";
+}
+
+/** The call was aborted through its `AbortSignal`, or the client was closed. */
+export class AbortedError extends EtcdError {
+  override name = "AbortedError";
+}
+
+/** A call argument or client option is invalid; raised before anything is sent. */
+export class InvalidArgumentError extends EtcdError {
+  override name = "InvalidArgumentError";
+  /** The option or argument at fault, e.g. `key`, `ttl`, `endpoints`. */
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(`${field}: ${message}`, { code: Code.InvalidArgument });
+    this.field = field;
+  }
+}
+
+/** A call was made on a closed client. */
+export class ClientClosedError extends EtcdError {
+  override name = "ClientClosedError";
+  constructor() {
+    super("the etcd client is closed", { code: Code.Canceled });
+  }
+}
+
+type ErrorClass = new (message: string, options: EtcdErrorOptions) => EtcdError;
+
+/** etcd's own status messages (server/etcdserver/api/v3rpc/rpctypes/error.go) and what they mean. */
+const BY_SERVER_MESSAGE: ReadonlyMap<string, ErrorClass> = new Map<string, ErrorClass>([
+  ["etcdserver: requested lease not found", LeaseNotFoundError],
+  ["etcdserver: mvcc: required revision has been compacted", CompactedError],
+  ["etcdserver: mvcc: required revision is a future revision", FutureRevisionError],
+  // The bare mvcc text, should a server pass the error through without its gRPC mapping.
+  ["mvcc: required revision has been compacted", CompactedError],
+  ["mvcc: required revision is a future revision", FutureRevisionError],
+  ["etcdserver: permission denied", PermissionDeniedError],
+  ["etcdserver: authentication failed, invalid user ID or password", AuthFailedError],
+  ["etcdserver: invalid auth token", InvalidAuthTokenError],
+  // Re-authenticating fixes it the same way as an expired token.
+  ["etcdserver: revision of auth store is old", InvalidAuthTokenError],
+  ["etcdserver: no leader", NoLeaderError],
+  ["etcdserver: request is too large", RequestTooLargeError],
+  ["etcdserver: key not found", KeyNotFoundError],
+]);
+
+const BY_CODE: ReadonlyMap<Code, ErrorClass> = new Map<Code, ErrorClass>([
+  [Code.Unavailable, UnavailableError],
+  [Code.DeadlineExceeded, DeadlineExceededError],
+  [Code.Canceled, AbortedError],
+  [Code.PermissionDenied, PermissionDeniedError],
+  [Code.Unauthenticated, InvalidAuthTokenError],
+]);
+
+/**
+ * True when `error` is a lost or broken connection reported by the local transport (not a status the
+ * server sent): a socket error (`ECONNRESET`, `EPIPE`, ...) or an HTTP/2 session error in its cause
+ * chain. gRPC calls that UNAVAILABLE; some transports (connect-node) report it as ABORTED or INTERNAL.
+ */
+export function isConnectionLoss(error: unknown): boolean {
+  if (error instanceof ConnectError && error.isWireError) return false;
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    const code = (e as Error & { code?: unknown }).code;
+    if (typeof code === "string" && (/^E[A-Z]+$/.test(code) || code.startsWith("ERR_HTTP2_"))) return true;
+  }
+  return false;
+}
+
+/**
+ * Turns whatever a transport threw into an {@link EtcdError}, keeping the status code, the server's
+ * message, the endpoint, and the original error as `cause`. EtcdErrors pass through unchanged.
+ */
+export function toEtcdError(error: unknown, endpoint?: string): EtcdError {
+  if (error instanceof EtcdError) return error;
+  const ce = ConnectError.from(error);
+  const message = ce.rawMessage;
+  const code = ce.code !== Code.Canceled && isConnectionLoss(error) ? Code.Unavailable : ce.code;
+  const options: EtcdErrorOptions = { code, endpoint, cause: error };
+  const byMessage = BY_SERVER_MESSAGE.get(message);
+  if (byMessage) return new byMessage(message, options);
+  // gRPC's own size limit ("received message larger than max") comes as RESOURCE_EXHAUSTED.
+  if (code === Code.ResourceExhausted && /larger than max/i.test(message))
+    return new RequestTooLargeError(message, options);
+  const byCode = BY_CODE.get(code);
+  return byCode ? new byCode(message, options) : new EtcdError(message, options);
+}

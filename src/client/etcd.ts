@@ -1,0 +1,282 @@
+import { Cluster, KV, Maintenance } from "../gen/etcdserverpb/rpc_pb.js";
+import { AuthTokenSource } from "./auth/token.js";
+import type { CallOptions } from "./call-options.js";
+import { UnaryCaller } from "./connection/caller.js";
+import { createDefaultTransport } from "./connection/default-transport.js";
+import { ConnectionPool } from "./connection/pool.js";
+import type { TransportPool } from "./connection/transport-pool.js";
+import { ClientClosedError } from "./errors.js";
+import type { Bytes } from "./kv/bytes.js";
+import type { KeyValue } from "./kv/key-value.js";
+import { pageRange } from "./kv/paging.js";
+import {
+  deleteRequest,
+  deleteResult,
+  putRequest,
+  putResult,
+  type RangeRequestInit,
+  rangeRequest,
+  rangeResult,
+} from "./kv/requests.js";
+import type {
+  DeleteOptions,
+  DeleteResult,
+  KeyRange,
+  PutOptions,
+  PutResult,
+  RangeOptions,
+  RangeResult,
+} from "./kv/types.js";
+import { type EtcdOptions, type ResolvedOptions, resolveEndpoints, resolveOptions } from "./options.js";
+import { Txn } from "./txn/txn.js";
+import { checkInteger } from "./validation.js";
+
+/** Options of {@link Etcd.iterate}. */
+export interface IterateOptions extends CallOptions {
+  /** Keys per request. Default 1000. */
+  pageSize?: number;
+  /** Read at this revision; default: the revision of the first page. */
+  revision?: number | bigint;
+  /** Serve every page from the local member (no quorum round). Default false. */
+  serializable?: boolean;
+  /** Values are left out. Default false. */
+  keysOnly?: boolean;
+}
+
+/** One member as `MemberList` reports it. */
+export interface MemberInfo {
+  /** Member ID. */
+  id: bigint;
+  /** Member name (empty until it started). */
+  name: string;
+  /** URLs clients use. */
+  clientUrls: string[];
+  /** URLs peers use. */
+  peerUrls: string[];
+  /** True for a non-voting learner. */
+  isLearner: boolean;
+}
+
+/** What `Status` reports about the member that answered. */
+export interface MemberStatus {
+  /** The member that answered. */
+  memberId: bigint;
+  /** The member it believes is leader (0n for none). */
+  leader: bigint;
+  /** Its store revision. */
+  revision: bigint;
+  /** Its raft term. */
+  raftTerm: bigint;
+  /** Its etcd version, e.g. `3.4.23`. */
+  version: string;
+  /** The endpoint that answered. */
+  endpoint: string;
+}
+
+/**
+ * An etcd v3 client: one connection per endpoint, failover with jittered backoff, safe retries,
+ * auth tokens, TLS. `close()` (or `await using`) releases every socket and timer.
+ *
+ * @example
+ * ```ts
+ * await using etcd = new Etcd({ endpoints: ["http://127.0.0.1:2379"] });
+ * await etcd.put("greeting", "hello");
+ * console.log((await etcd.get("greeting"))?.text());
+ * ```
+ */
+export class Etcd implements AsyncDisposable {
+  readonly #options: ResolvedOptions;
+  readonly #pool: ConnectionPool;
+  readonly #caller: UnaryCaller;
+  readonly #closing = new AbortController();
+  #syncTimer: NodeJS.Timeout | undefined;
+  #closed: Promise<void> | undefined;
+
+  /** Validates `options` (throwing `InvalidArgumentError` naming the field); connects lazily on first call. */
+  constructor(options: EtcdOptions) {
+    const o = resolveOptions(options);
+    this.#options = o;
+    const factory =
+      o.transport ??
+      ((endpoint) =>
+        createDefaultTransport(endpoint, {
+          keepaliveIntervalMs: o.keepaliveIntervalMs,
+          keepaliveTimeoutMs: o.keepaliveTimeoutMs,
+          connectTimeoutMs: o.connectTimeoutMs,
+        }));
+    const auth = o.auth ? new AuthTokenSource(o.auth.username, o.auth.password) : undefined;
+    this.#pool = new ConnectionPool(o.endpoints, o.endpointCooldownMs, factory, auth, o.timeoutMs);
+    this.#caller = new UnaryCaller(
+      this.#pool,
+      { timeoutMs: o.timeoutMs, maxAttempts: o.maxAttempts, backoff: o.backoff },
+      this.#closing.signal,
+    );
+    if (o.autoSyncIntervalMs > 0) {
+      this.#syncTimer = setInterval(() => {
+        this.syncEndpoints().catch(() => {
+          // A failed sync keeps the current list; the next tick tries again.
+        });
+      }, o.autoSyncIntervalMs);
+      this.#syncTimer.unref();
+    }
+  }
+
+  /**
+   * The connection layer (endpoint choice, failure reports, call metadata) for watch and lease streams.
+   * @internal
+   */
+  get pool(): TransportPool & { invalidateToken(token: string | undefined): void } {
+    return this.#pool;
+  }
+
+  /** The endpoints in use, in order (changes when endpoints are synced from the cluster). */
+  get endpoints(): string[] {
+    return this.#pool.endpoints.all.map((e) => e.url);
+  }
+
+  /** Reads one key; undefined when it does not exist. */
+  async get(
+    key: Bytes,
+    options?: Omit<RangeOptions, "limit" | "countOnly"> & CallOptions,
+  ): Promise<KeyValue | undefined> {
+    const res = await this.#range(rangeRequest(key, options), options);
+    return res.kvs.length > 0 ? rangeResult(res).kvs[0] : undefined;
+  }
+
+  /** Reads a key or a range (`{ prefix }`, `{ fromKey }`, `{ key, end }`) with limit, sort, revision, filters. */
+  async range(range: Bytes | KeyRange, options?: RangeOptions & CallOptions): Promise<RangeResult> {
+    return rangeResult(await this.#range(rangeRequest(range, options), options));
+  }
+
+  /**
+   * Iterates over a range of any size at one revision, `pageSize` keys per request, in key order.
+   * The revision is fixed by the first page, so later writes do not show up.
+   */
+  iterate(range: Bytes | KeyRange, options: IterateOptions = {}): AsyncGenerator<KeyValue, void, undefined> {
+    const pageSize = checkInteger(options.pageSize ?? 1000, "pageSize", 1);
+    const base = rangeRequest(range, {
+      revision: options.revision,
+      serializable: options.serializable,
+      keysOnly: options.keysOnly,
+    });
+    return pageRange((req) => this.#range(req, options), base, pageSize);
+  }
+
+  /** Writes a key. Writes are retried only when the request provably never left (see docs/client.md). */
+  async put(key: Bytes, value: Bytes, options?: PutOptions & CallOptions): Promise<PutResult> {
+    const req = putRequest(key, value, options ?? {}, this.#options.maxRequestBytes);
+    const res = await this.#caller.call(KV.method.put, req, "write", options, this.#options.requireLeader);
+    return putResult(res);
+  }
+
+  /** Deletes a key or a range. */
+  async delete(range: Bytes | KeyRange, options?: DeleteOptions & CallOptions): Promise<DeleteResult> {
+    const req = deleteRequest(range, options);
+    const res = await this.#caller.call(
+      KV.method.deleteRange,
+      req,
+      "write",
+      options,
+      this.#options.requireLeader,
+    );
+    return deleteResult(res);
+  }
+
+  /**
+   * Starts a transaction: `.if(...guards).onSuccess(...ops).onFailure(...ops).commit()`. A txn whose
+   * ops only read is retried like a read; any write makes it a write.
+   */
+  txn(): Txn {
+    return new Txn((request, readOnly, options) =>
+      this.#caller.call(
+        KV.method.txn,
+        request,
+        readOnly ? "idempotent" : "write",
+        options,
+        this.#options.requireLeader,
+      ),
+    );
+  }
+
+  /**
+   * Compacts the key-value history up to `revision`. `physical: true` waits until the space is
+   * reclaimed. Reads of older revisions then fail with `CompactedError`.
+   */
+  async compact(revision: number | bigint, options?: { physical?: boolean } & CallOptions): Promise<void> {
+    const req = { revision: checkInteger(revision, "revision", 1), physical: options?.physical ?? false };
+    await this.#caller.call(KV.method.compact, req, "write", options, this.#options.requireLeader);
+  }
+
+  /** Lists the cluster's members. */
+  async memberList(options?: CallOptions): Promise<MemberInfo[]> {
+    const res = await this.#caller.call(Cluster.method.memberList, {}, "idempotent", options, false);
+    return res.members.map((m) => ({
+      id: m.ID,
+      name: m.name,
+      clientUrls: m.clientURLs,
+      peerUrls: m.peerURLs,
+      isLearner: m.isLearner,
+    }));
+  }
+
+  /** Status of the member that answers (the pinned one unless it fails; no leader needed). */
+  async status(options?: CallOptions): Promise<MemberStatus> {
+    const answeredBy: { endpoint?: string } = {};
+    const res = await this.#caller.call(
+      Maintenance.method.status,
+      {},
+      "idempotent",
+      options,
+      false,
+      answeredBy,
+    );
+    return {
+      memberId: res.header?.memberId ?? 0n,
+      leader: res.leader,
+      revision: res.header?.revision ?? 0n,
+      raftTerm: res.raftTerm,
+      version: res.version,
+      endpoint: answeredBy.endpoint ?? "",
+    };
+  }
+
+  /**
+   * Replaces the endpoint list with the client URLs of the cluster's voting members (keeping the
+   * configured scheme). Runs every `autoSyncIntervalMs` when that option is set.
+   */
+  async syncEndpoints(options?: CallOptions): Promise<string[]> {
+    const members = await this.memberList(options);
+    const urls = members.filter((m) => !m.isLearner).flatMap((m) => m.clientUrls);
+    const secure = this.#options.endpoints[0]!.secure;
+    const usable = urls.filter((u) => u.startsWith(secure ? "https://" : "http://"));
+    if (usable.length > 0) await this.#pool.setEndpoints(resolveEndpoints(usable, this.#options.tls));
+    return this.endpoints;
+  }
+
+  /** Closes every connection and timer; calls in flight fail with `ClientClosedError`. Safe to call twice. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      clearInterval(this.#syncTimer);
+      this.#closing.abort(new ClientClosedError());
+      await this.#pool.close();
+    })();
+    return this.#closed;
+  }
+
+  /** Same as `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Shows endpoints and the user name, never the password or token. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    const user = this.#options.auth ? `, user: ${JSON.stringify(this.#options.auth.username)}` : "";
+    return `Etcd { endpoints: ${JSON.stringify(this.endpoints)}${user}${this.#closed ? ", closed" : ""} }`;
+  }
+
+  #range(req: RangeRequestInit, options: CallOptions | undefined) {
+    // Serializable reads are answered locally and exist to work without a leader.
+    const requireLeader = this.#options.requireLeader && !req.serializable;
+    return this.#caller.call(KV.method.range, req, "idempotent", options, requireLeader);
+  }
+}

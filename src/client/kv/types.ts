@@ -1,0 +1,86 @@
+import type { Bytes } from "./bytes.js";
+import type { KeyValue } from "./key-value.js";
+
+/**
+ * Which keys a call covers: one key, `[key, end)`, every key with a prefix (the empty prefix means all
+ * keys), or every key from `fromKey` on.
+ */
+export type KeyRange = { key: Bytes; end?: Bytes } | { prefix: Bytes } | { fromKey: Bytes };
+
+/** What to sort range results by. */
+export type SortTarget = "key" | "version" | "create" | "mod" | "value";
+
+/** Options of a range read. */
+export interface RangeOptions {
+  /** Most keys returned; 0 = no limit. Default 0. */
+  limit?: number | bigint;
+  /** Read at this revision; 0 = the latest. Default 0. */
+  revision?: number | bigint;
+  /** Sort order of results. Default: by key, ascending. */
+  sort?: { target?: SortTarget; order?: "ascend" | "descend" };
+  /**
+   * Answer from the local member without a quorum round (may be stale; works without a leader).
+   * Default false (linearizable).
+   */
+  serializable?: boolean;
+  /** Return only the count, no keys. Default false. */
+  countOnly?: boolean;
+  /** Return keys without values. Default false. */
+  keysOnly?: boolean;
+  /** Only keys modified at or after this revision. Default none. */
+  minModRevision?: number | bigint;
+  /** Only keys modified at or before this revision. Default none. */
+  maxModRevision?: number | bigint;
+  /** Only keys created at or after this revision. Default none. */
+  minCreateRevision?: number | bigint;
+  /** Only keys created at or before this revision. Default none. */
+  maxCreateRevision?: number | bigint;
+}
+
+/** Options of a put. */
+export interface PutOptions {
+  /** Attach the key to this lease. Default none (0). */
+  lease?: number | bigint;
+  /** Return the previous key-value. Default false. */
+  prevKv?: boolean;
+  /** Keep the current value (the value argument must then be empty); fails if the key is missing. */
+  ignoreValue?: boolean;
+  /** Keep the current lease; fails if the key is missing. Default false. */
+  ignoreLease?: boolean;
+}
+
+/** Options of a delete. */
+export interface DeleteOptions {
+  /** Return the deleted key-values. Default false. */
+  prevKv?: boolean;
+}
+
+/** Result of a range read. */
+export interface RangeResult {
+  /** Store revision the read saw. */
+  revision: bigint;
+  /** The key-values (empty for count-only reads). */
+  kvs: KeyValue[];
+  /** Number of keys in the range (ignores `limit`). */
+  count: bigint;
+  /** True when `limit` cut the result short. */
+  more: boolean;
+}
+
+/** Result of a put. */
+export interface PutResult {
+  /** Store revision after the put. */
+  revision: bigint;
+  /** The previous key-value, when asked for with `prevKv` and there was one. */
+  prevKv: KeyValue | undefined;
+}
+
+/** Result of a delete. */
+export interface DeleteResult {
+  /** Store revision after the delete. */
+  revision: bigint;
+  /** Number of keys deleted. */
+  deleted: bigint;
+  /** The deleted key-values, when asked for with `prevKv`. */
+  prevKvs: KeyValue[];
+}

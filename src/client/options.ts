@@ -1,0 +1,152 @@
+import type { Transport } from "@connectrpc/connect";
+import type { ResolvedEndpoint, TlsOptions } from "./connection/resolved-endpoint.js";
+import { InvalidArgumentError } from "./errors.js";
+import { checkNumber } from "./validation.js";
+
+/** A transport the client can close when it closes. */
+export type ClosableTransport = Transport & { close(): Promise<void> };
+
+/** Options of `new Etcd(...)`. */
+export interface EtcdOptions {
+  /** Client URLs of the members, e.g. `["http://127.0.0.1:2379"]`; all `http://` or all `https://`. Required. */
+  endpoints: string[] | string;
+  /** User name and password; when set, the client authenticates and sends the token. Default none. */
+  auth?: { username: string; password: string };
+  /** TLS material for `https://` endpoints. Default: Node's defaults (system CAs, no client cert). */
+  tls?: TlsOptions;
+  /**
+   * Makes the transport for one endpoint; lets you bring grpc-js or connect-node transports.
+   * Default: the built-in HTTP/2 transport.
+   */
+  transport?: (endpoint: ResolvedEndpoint) => ClosableTransport;
+  /** Deadline of every call in ms (all its retries included), unless the call sets its own. Default 10000. */
+  timeoutMs?: number;
+  /** Retries of calls that are safe to retry. */
+  retry?: {
+    /** Attempts per call, the first included. Default 5. */
+    maxAttempts?: number;
+    /** Delay before the first retry in ms (doubles each time, jittered). Default 50. */
+    initialBackoffMs?: number;
+    /** Largest delay between retries in ms. Default 1000. */
+    maxBackoffMs?: number;
+  };
+  /** How long an endpoint that failed is skipped, in ms. Default 5000. */
+  endpointCooldownMs?: number;
+  /**
+   * Send `hasleader: true` so a member cut off from its cluster refuses at once ("no leader") instead of
+   * hanging; serializable reads never send it. Default true.
+   */
+  requireLeader?: boolean;
+  /** HTTP/2 PING interval in ms that detects dead or frozen connections. Default 10000. */
+  keepaliveIntervalMs?: number;
+  /** How long a PING may go unanswered before the connection is closed, in ms. Default 5000. */
+  keepaliveTimeoutMs?: number;
+  /** Timeout to establish a connection, in ms. Default 5000. */
+  connectTimeoutMs?: number;
+  /**
+   * Refresh the endpoint list from `MemberList` every this many ms (0 = never). Learned endpoints keep
+   * the scheme of the configured ones. Default 0.
+   */
+  autoSyncIntervalMs?: number;
+  /** The server's `--max-request-bytes`; larger puts are refused before sending. Default 1572864 (1.5 MiB). */
+  maxRequestBytes?: number;
+}
+
+/** Options after validation, every default filled in. */
+export interface ResolvedOptions {
+  endpoints: ResolvedEndpoint[];
+  auth: { username: string; password: string } | undefined;
+  tls: TlsOptions | undefined;
+  transport: ((endpoint: ResolvedEndpoint) => ClosableTransport) | undefined;
+  timeoutMs: number;
+  maxAttempts: number;
+  backoff: { initialMs: number; maxMs: number };
+  endpointCooldownMs: number;
+  requireLeader: boolean;
+  keepaliveIntervalMs: number;
+  keepaliveTimeoutMs: number;
+  connectTimeoutMs: number;
+  autoSyncIntervalMs: number;
+  maxRequestBytes: number;
+}
+
+/** Default request limit of etcd (`--max-request-bytes`). */
+export const DEFAULT_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
+
+/** Validates a URL list: every entry an http(s) URL, all of one scheme. */
+export function resolveEndpoints(urls: readonly string[], tls: TlsOptions | undefined): ResolvedEndpoint[] {
+  if (urls.length === 0) throw new InvalidArgumentError("endpoints", "at least one endpoint is required");
+  const resolved = urls.map((raw) => {
+    if (typeof raw !== "string") throw new InvalidArgumentError("endpoints", `not a URL: ${String(raw)}`);
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new InvalidArgumentError(
+        "endpoints",
+        `not a URL: ${JSON.stringify(raw)} (expected e.g. http://host:2379)`,
+      );
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:")
+      throw new InvalidArgumentError("endpoints", `unsupported scheme in ${raw}: use http:// or https://`);
+    if (url.username || url.password)
+      throw new InvalidArgumentError("endpoints", "credentials belong in the auth option, not in the URL");
+    const secure = url.protocol === "https:";
+    return { url: url.origin, secure, tls: secure ? tls : undefined };
+  });
+  const secure = resolved[0]!.secure;
+  if (resolved.some((e) => e.secure !== secure)) {
+    throw new InvalidArgumentError(
+      "endpoints",
+      "mixes http:// and https:// endpoints; use one scheme for every member",
+    );
+  }
+  return resolved;
+}
+
+/** Validates `options` and fills in every default. */
+export function resolveOptions(options: EtcdOptions): ResolvedOptions {
+  if (options === null || typeof options !== "object")
+    throw new InvalidArgumentError("options", "an options object with endpoints is required");
+  const list = typeof options.endpoints === "string" ? [options.endpoints] : options.endpoints;
+  if (!Array.isArray(list)) throw new InvalidArgumentError("endpoints", "must be a URL or an array of URLs");
+  const endpoints = resolveEndpoints(list, options.tls);
+  if (options.tls && !endpoints[0]!.secure)
+    throw new InvalidArgumentError("tls", "is set but the endpoints are http://; use https:// endpoints");
+  const auth = options.auth;
+  if (auth !== undefined) {
+    if (typeof auth.username !== "string" || auth.username === "")
+      throw new InvalidArgumentError("auth.username", "must be a non-empty string");
+    if (typeof auth.password !== "string")
+      throw new InvalidArgumentError("auth.password", "must be a string");
+  }
+  checkNumber(options.timeoutMs, "timeoutMs", 1);
+  checkNumber(options.retry?.maxAttempts, "retry.maxAttempts", 1);
+  checkNumber(options.retry?.initialBackoffMs, "retry.initialBackoffMs", 0);
+  checkNumber(options.retry?.maxBackoffMs, "retry.maxBackoffMs", 0);
+  checkNumber(options.endpointCooldownMs, "endpointCooldownMs", 0);
+  checkNumber(options.keepaliveIntervalMs, "keepaliveIntervalMs", 1);
+  checkNumber(options.keepaliveTimeoutMs, "keepaliveTimeoutMs", 1);
+  checkNumber(options.connectTimeoutMs, "connectTimeoutMs", 1);
+  checkNumber(options.autoSyncIntervalMs, "autoSyncIntervalMs", 0);
+  checkNumber(options.maxRequestBytes, "maxRequestBytes", 1);
+  return {
+    endpoints,
+    auth: auth ? { username: auth.username, password: auth.password } : undefined,
+    tls: options.tls,
+    transport: options.transport,
+    timeoutMs: options.timeoutMs ?? 10_000,
+    maxAttempts: Math.floor(options.retry?.maxAttempts ?? 5),
+    backoff: {
+      initialMs: options.retry?.initialBackoffMs ?? 50,
+      maxMs: options.retry?.maxBackoffMs ?? 1_000,
+    },
+    endpointCooldownMs: options.endpointCooldownMs ?? 5_000,
+    requireLeader: options.requireLeader ?? true,
+    keepaliveIntervalMs: options.keepaliveIntervalMs ?? 10_000,
+    keepaliveTimeoutMs: options.keepaliveTimeoutMs ?? 5_000,
+    connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
+    autoSyncIntervalMs: options.autoSyncIntervalMs ?? 0,
+    maxRequestBytes: options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
+  };
+}

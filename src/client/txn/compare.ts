@@ -1,0 +1,71 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import {
+  Compare_CompareResult,
+  Compare_CompareTarget,
+  type CompareSchema,
+} from "../../gen/etcdserverpb/rpc_pb.js";
+import { InvalidArgumentError } from "../errors.js";
+import { type Bytes, toBytes } from "../kv/bytes.js";
+import { rangeBounds } from "../kv/requests.js";
+import type { KeyRange } from "../kv/types.js";
+import { checkInteger } from "../validation.js";
+
+/** Comparison operators of a txn guard. */
+export type CompareOperator = "=" | "!=" | "<" | ">";
+
+/** One guard of a txn, made by the functions of {@link compare}. */
+export interface Comparison {
+  /** The wire form. */
+  readonly message: MessageInitShape<typeof CompareSchema>;
+}
+
+const RESULTS: Readonly<Record<CompareOperator, Compare_CompareResult>> = {
+  "=": Compare_CompareResult.EQUAL,
+  "!=": Compare_CompareResult.NOT_EQUAL,
+  "<": Compare_CompareResult.LESS,
+  ">": Compare_CompareResult.GREATER,
+};
+
+function build(
+  target: Bytes | KeyRange,
+  operator: CompareOperator,
+  kind: Compare_CompareTarget,
+  union: MessageInitShape<typeof CompareSchema>["targetUnion"],
+): Comparison {
+  const result = RESULTS[operator];
+  if (result === undefined)
+    throw new InvalidArgumentError("operator", `must be one of = != < >, got ${String(operator)}`);
+  const { key, rangeEnd } = rangeBounds(target);
+  return { message: { key, rangeEnd, result, target: kind, targetUnion: union } };
+}
+
+/**
+ * Guards for `etcd.txn().if(...)`. Each takes a key (or a range: then every key in it must match),
+ * an operator, and the operand. A missing key has version, create and mod revision 0.
+ */
+export const compare = {
+  /** Compares the value's bytes. */
+  value(target: Bytes | KeyRange, operator: CompareOperator, value: Bytes): Comparison {
+    return build(target, operator, Compare_CompareTarget.VALUE, { case: "value", value: toBytes(value) });
+  },
+  /** Compares the version (number of puts since creation; 0 when missing). */
+  version(target: Bytes | KeyRange, operator: CompareOperator, version: number | bigint): Comparison {
+    const value = checkInteger(version, "version");
+    return build(target, operator, Compare_CompareTarget.VERSION, { case: "version", value });
+  },
+  /** Compares the creation revision. */
+  createRevision(target: Bytes | KeyRange, operator: CompareOperator, revision: number | bigint): Comparison {
+    const value = checkInteger(revision, "createRevision");
+    return build(target, operator, Compare_CompareTarget.CREATE, { case: "createRevision", value });
+  },
+  /** Compares the last modification revision. */
+  modRevision(target: Bytes | KeyRange, operator: CompareOperator, revision: number | bigint): Comparison {
+    const value = checkInteger(revision, "modRevision");
+    return build(target, operator, Compare_CompareTarget.MOD, { case: "modRevision", value });
+  },
+  /** Compares the attached lease ID (0 for none). */
+  lease(target: Bytes | KeyRange, operator: CompareOperator, lease: number | bigint): Comparison {
+    const value = checkInteger(lease, "lease");
+    return build(target, operator, Compare_CompareTarget.LEASE, { case: "lease", value });
+  },
+} as const;

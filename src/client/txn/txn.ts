@@ -1,0 +1,130 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
+import type {
+  RequestOpSchema,
+  ResponseOp,
+  TxnRequestSchema,
+  TxnResponse,
+} from "../../gen/etcdserverpb/rpc_pb.js";
+import type { CallOptions } from "../call-options.js";
+import { EtcdError, InvalidArgumentError } from "../errors.js";
+import { deleteResult, putResult, rangeResult } from "../kv/requests.js";
+import type { Comparison } from "./compare.js";
+import type { OpResults, TxnOp } from "./ops.js";
+
+type TxnRequestInit = MessageInitShape<typeof TxnRequestSchema>;
+type RequestOpInit = MessageInitShape<typeof RequestOpSchema>;
+
+/** What ran: the success branch's results when the guards held, else the failure branch's. */
+export type TxnResult<T extends readonly TxnOp[], E extends readonly TxnOp[]> =
+  | { revision: bigint; succeeded: true; results: OpResults<T> }
+  | { revision: bigint; succeeded: false; results: OpResults<E> };
+
+/** Runs an encoded txn; supplied by the client for txns made with `etcd.txn()`. */
+export type TxnRunner = (
+  request: TxnRequestInit,
+  readOnly: boolean,
+  options?: CallOptions,
+) => Promise<TxnResponse>;
+
+/**
+ * A transaction: guards (`if`), then the ops to run when all hold (`onSuccess`) or not (`onFailure`),
+ * named after the proto's `success` / `failure` fields. It is deliberately not thenable (no `then`
+ * method): it runs when `commit()` is called, exactly once.
+ */
+export class Txn<T extends readonly TxnOp[] = [], E extends readonly TxnOp[] = []> {
+  #compares: Comparison[] = [];
+  #success: readonly TxnOp[] = [];
+  #failure: readonly TxnOp[] = [];
+  #committed = false;
+  readonly #run: TxnRunner | undefined;
+
+  /** `run` is set by the client; a txn without one can only be nested (`op.txn`). */
+  constructor(run?: TxnRunner) {
+    this.#run = run;
+  }
+
+  /** Adds guards; all must hold for the success branch to run. */
+  if(...comparisons: Comparison[]): this {
+    this.#compares.push(...comparisons);
+    return this;
+  }
+
+  /** Sets the ops run when every guard holds. */
+  onSuccess<const N extends readonly TxnOp[]>(...ops: N): Txn<N, E> {
+    this.#success = ops;
+    return this as unknown as Txn<N, E>;
+  }
+
+  /** Sets the ops run when a guard fails. */
+  onFailure<const N extends readonly TxnOp[]>(...ops: N): Txn<T, N> {
+    this.#failure = ops;
+    return this as unknown as Txn<T, N>;
+  }
+
+  /** True when no op (in any branch, nested txns included) writes. */
+  isReadOnly(): boolean {
+    const readOnly = (ops: readonly TxnOp[]): boolean =>
+      ops.every((o) => o.kind === "get" || (o.kind === "txn" && o.txn.isReadOnly()));
+    return readOnly(this.#success) && readOnly(this.#failure);
+  }
+
+  /** The wire form of this txn. */
+  toRequest(): TxnRequestInit {
+    return {
+      compare: this.#compares.map((c) => c.message),
+      success: this.#success.map(encodeOp),
+      failure: this.#failure.map(encodeOp),
+    };
+  }
+
+  /** Reads a response to this txn into typed results. */
+  decode(res: TxnResponse, fallbackRevision = 0n): TxnResult<T, E> {
+    const revision = res.header?.revision ?? fallbackRevision;
+    const ops = res.succeeded ? this.#success : this.#failure;
+    if (ops.length !== res.responses.length)
+      throw new EtcdError(`txn answered ${res.responses.length} results for ${ops.length} ops`, {
+        code: Code.Internal,
+      });
+    const results = ops.map((o, i) => decodeOp(o, res.responses[i]!, revision));
+    return { revision, succeeded: res.succeeded, results } as TxnResult<T, E>;
+  }
+
+  /** Sends the txn. Runs it once: a second call throws. */
+  async commit(options?: CallOptions): Promise<TxnResult<T, E>> {
+    if (!this.#run)
+      throw new InvalidArgumentError("txn", "was made with txn() for nesting; commit it via etcd.txn()");
+    if (this.#committed) throw new InvalidArgumentError("txn", "was already committed; build a new one");
+    this.#committed = true;
+    const res = await this.#run(this.toRequest(), this.isReadOnly(), options);
+    return this.decode(res);
+  }
+}
+
+/** A txn to nest in another (`op.txn(txn().if(...).onSuccess(...))`); it has no `commit`. */
+export function txn(): Txn {
+  return new Txn();
+}
+
+function encodeOp(o: TxnOp): RequestOpInit {
+  return o.kind === "txn" ? { request: { case: "requestTxn", value: o.txn.toRequest() } } : o.message;
+}
+
+function decodeOp(o: TxnOp, r: ResponseOp, revision: bigint): unknown {
+  const response = r.response;
+  switch (o.kind) {
+    case "get":
+      if (response.case === "responseRange") return rangeResult(response.value, revision);
+      break;
+    case "put":
+      if (response.case === "responsePut") return putResult(response.value, revision);
+      break;
+    case "delete":
+      if (response.case === "responseDeleteRange") return deleteResult(response.value, revision);
+      break;
+    case "txn":
+      if (response.case === "responseTxn") return o.txn.decode(response.value, revision);
+      break;
+  }
+  throw new EtcdError(`txn answered ${String(response.case)} for a ${o.kind} op`, { code: Code.Internal });
+}

@@ -1,0 +1,178 @@
+import { createHook } from "node:async_hooks";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  AbortedError,
+  ClientClosedError,
+  DeadlineExceededError,
+  Etcd,
+  InvalidArgumentError,
+} from "../../src/client/index.js";
+import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
+import { TcpProxy } from "../support/tcp-proxy.js";
+
+let cluster: EtcdCluster;
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown) => unhandled.push(reason);
+
+beforeAll(async () => {
+  process.on("unhandledRejection", onUnhandled);
+  cluster = await startEtcd();
+});
+
+afterAll(async () => {
+  await cluster?.close();
+  process.off("unhandledRejection", onUnhandled);
+  expect(unhandled).toEqual([]);
+});
+
+async function silentProxy(): Promise<TcpProxy> {
+  const proxy = await TcpProxy.start(Number(new URL(cluster.endpoint).port));
+  proxy.dropResponses = true;
+  return proxy;
+}
+
+describe("lifecycle", () => {
+  it("close() releases every socket and timer", async () => {
+    // Every socket and timer created while the client runs, with where it was made, until destroyed.
+    const live = new Map<number, string>();
+    const hook = createHook({
+      init(id, type) {
+        if (type === "Timeout" || type === "TCPWRAP" || type === "TCPCONNECTWRAP") {
+          // Named after the first frame outside Node itself: the code that made it.
+          const maker =
+            new Error().stack
+              ?.split("\n")
+              .slice(2)
+              .find((f) => !f.includes("node:")) ?? "?";
+          live.set(id, `${type} ${maker.trim()}`);
+        }
+      },
+      destroy(id) {
+        live.delete(id);
+      },
+    });
+    const proxy = await TcpProxy.start(Number(new URL(cluster.endpoint).port));
+    const refdBefore = process.getActiveResourcesInfo().length;
+    hook.enable();
+    try {
+      const etcd = new Etcd({ endpoints: [proxy.url], autoSyncIntervalMs: 10_000, keepaliveIntervalMs: 100 });
+      await etcd.put("life/k", "v");
+      await etcd.get("life/k");
+      expect(proxy.connections).toBe(1);
+      expect([...live.values()].some((v) => v.startsWith("TCPWRAP"))).toBe(true);
+      expect([...live.values()].some((v) => v.includes("src/client/etcd.ts"))).toBe(true); // the sync timer
+      await etcd.close();
+      await new Promise((r) => setTimeout(r, 100));
+      hook.disable();
+      // The server side sees the connection gone; nothing of the client keeps the process alive.
+      expect(proxy.connections).toBe(0);
+      expect(process.getActiveResourcesInfo().length).toBeLessThanOrEqual(refdBefore);
+      const left = [...live.values()].filter(
+        (v) =>
+          !v.includes("lifecycle.test.ts") &&
+          // TEMP: connect-node 2.2's session manager leaves its unref'd 15-minute idle timer behind after
+          // abort(); the built-in http2 transport replaces it at merge and this exception goes with it.
+          !v.includes("@connectrpc/connect-node"),
+      );
+      expect(left).toEqual([]);
+    } finally {
+      hook.disable();
+      await proxy.close();
+    }
+  });
+
+  it("supports await using, and refuses calls once closed", async () => {
+    let kept: Etcd | undefined;
+    {
+      await using etcd = new Etcd({ endpoints: cluster.endpoints });
+      kept = etcd;
+      await etcd.get("life/k");
+    }
+    await expect(kept.get("life/k")).rejects.toBeInstanceOf(ClientClosedError);
+    await kept.close(); // twice is fine
+  });
+
+  it("fails calls in flight with ClientClosedError when closed", async () => {
+    const proxy = await silentProxy();
+    const etcd = new Etcd({ endpoints: [proxy.url] });
+    try {
+      const pending = etcd.get("life/k").catch((e) => e);
+      await new Promise((r) => setTimeout(r, 100));
+      await etcd.close();
+      expect(await pending).toBeInstanceOf(ClientClosedError);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("aborts calls through their signal", async () => {
+    const proxy = await silentProxy();
+    const etcd = new Etcd({ endpoints: [proxy.url] });
+    try {
+      await expect(etcd.get("x", { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortedError);
+      const ac = new AbortController();
+      const started = Date.now();
+      const pending = etcd.put("life/abort", "v", { signal: ac.signal }).catch((e) => e);
+      setTimeout(() => ac.abort(), 100);
+      const err = await pending;
+      expect(err).toBeInstanceOf(AbortedError);
+      expect(Date.now() - started).toBeLessThan(2_000);
+    } finally {
+      await etcd.close();
+      await proxy.close();
+    }
+  });
+
+  it("enforces the client's default timeout and a per-call one", async () => {
+    const proxy = await silentProxy();
+    const etcd = new Etcd({ endpoints: [proxy.url], timeoutMs: 300 });
+    try {
+      let started = Date.now();
+      await expect(etcd.get("x")).rejects.toBeInstanceOf(DeadlineExceededError);
+      expect(Date.now() - started).toBeLessThan(1_500);
+      started = Date.now();
+      await expect(etcd.get("x", { timeoutMs: 100 })).rejects.toBeInstanceOf(DeadlineExceededError);
+      expect(Date.now() - started).toBeLessThan(1_000);
+    } finally {
+      await etcd.close();
+      await proxy.close();
+    }
+  });
+
+  it("learns endpoints from MemberList (auto-sync)", async () => {
+    const proxy = await TcpProxy.start(Number(new URL(cluster.endpoint).port));
+    const etcd = new Etcd({ endpoints: [proxy.url], autoSyncIntervalMs: 100 });
+    try {
+      expect(etcd.endpoints).toEqual([proxy.url]);
+      await etcd.get("x");
+      for (let i = 0; i < 50 && etcd.endpoints[0] !== cluster.endpoint; i++)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(etcd.endpoints).toEqual([cluster.endpoint]);
+      // And calls now go there even with the proxy gone.
+      await proxy.close();
+      await etcd.put("life/synced", "yes");
+      expect((await etcd.get("life/synced"))?.text()).toBe("yes");
+    } finally {
+      await etcd.close();
+      await proxy.close();
+    }
+  });
+
+  it("validates client options, naming the field", () => {
+    const field = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        expect(e).toBeInstanceOf(InvalidArgumentError);
+        return (e as InvalidArgumentError).field;
+      }
+      throw new Error("did not throw");
+    };
+    expect(field(() => new Etcd({ endpoints: [] }))).toBe("endpoints");
+    expect(field(() => new Etcd({ endpoints: "localhost:2379" }))).toBe("endpoints");
+    expect(field(() => new Etcd({ endpoints: cluster.endpoints, timeoutMs: 0 }))).toBe("timeoutMs");
+    expect(
+      field(() => new Etcd({ endpoints: cluster.endpoints, auth: { username: "", password: "x" } })),
+    ).toBe("auth.username");
+  });
+});
