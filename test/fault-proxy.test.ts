@@ -147,6 +147,9 @@ describe("FaultProxy in front of etcd", () => {
     );
     expect((err as EtcdGatewayError).code).toBe("GATEWAY_TIMEOUT");
     expect(await gatewayGet(etcd.endpoint, "bh-s2c")).toBe("applied");
+    // The swallowed answer was still received (and counted) by the proxy.
+    expect(proxy.bytesFromClients).toBeGreaterThan(0);
+    expect(proxy.bytesFromServer).toBeGreaterThan(0);
     proxy.blackhole("both");
     const both = await fetchMemberStatus(proxy.url, { timeoutMs: 1_000 }).catch((e: unknown) => e);
     expect((both as EtcdGatewayError).code).toBe("GATEWAY_TIMEOUT");

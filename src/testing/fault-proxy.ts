@@ -43,6 +43,8 @@ export class FaultProxy implements AsyncDisposable {
   #refusing = false;
   #delayMs = 0;
   #blackhole: BlackholeDirection = "none";
+  #bytesFromClients = 0;
+  #bytesFromServer = 0;
   #closed: Promise<void> | undefined;
 
   private constructor(server: Server, port: number, host: string, targetPort: number) {
@@ -51,6 +53,16 @@ export class FaultProxy implements AsyncDisposable {
     this.#host = host;
     this.#targetPort = targetPort;
     this.target = `${host}:${targetPort}`;
+  }
+
+  /** Bytes received from clients so far (counted before any blackhole drops them). */
+  get bytesFromClients(): number {
+    return this.#bytesFromClients;
+  }
+
+  /** Bytes received from the target so far (counted before any blackhole drops them). */
+  get bytesFromServer(): number {
+    return this.#bytesFromServer;
   }
 
   /** Starts a proxy on 127.0.0.1 and a free port, forwarding to `target`. */
@@ -85,9 +97,9 @@ export class FaultProxy implements AsyncDisposable {
     return this.#links.size;
   }
 
-  /** Destroys every open connection now (both sides); new connections are still accepted. */
+  /** Resets every open connection now (both sides see a TCP RST); new connections are still accepted. */
   cut(): void {
-    for (const link of [...this.#links]) this.#drop(link);
+    for (const link of [...this.#links]) this.#drop(link, true);
   }
 
   /** While on, new connections are closed as soon as they are accepted. Default off. */
@@ -186,7 +198,10 @@ export class FaultProxy implements AsyncDisposable {
       }, due - now);
       link.timers.add(timer);
     };
+    const toServer = from === link.client;
     from.on("data", (chunk: Buffer) => {
+      if (toServer) this.#bytesFromClients += chunk.length;
+      else this.#bytesFromServer += chunk.length;
       if (pipe.drops(this.#blackhole)) return;
       schedule(() => {
         if (to.destroyed) return;
@@ -207,12 +222,15 @@ export class FaultProxy implements AsyncDisposable {
     from.on("close", endPeer);
   }
 
-  #drop(link: Link): void {
+  #drop(link: Link, reset = false): void {
     if (!this.#links.delete(link)) return;
     for (const timer of link.timers) clearTimeout(timer);
     link.timers.clear();
-    link.client.destroy();
-    link.upstream.destroy();
+    // A cut is a broken path: both ends see a TCP reset, as after a middlebox or host failure.
+    if (reset && !link.client.destroyed) link.client.resetAndDestroy();
+    else link.client.destroy();
+    if (reset && !link.upstream.destroyed) link.upstream.resetAndDestroy();
+    else link.upstream.destroy();
   }
 }
 

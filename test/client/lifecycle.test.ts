@@ -7,8 +7,7 @@ import {
   Etcd,
   InvalidArgumentError,
 } from "../../src/client/index.js";
-import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
-import { TcpProxy } from "../support/tcp-proxy.js";
+import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
 
 let cluster: EtcdCluster;
 const unhandled: unknown[] = [];
@@ -25,9 +24,9 @@ afterAll(async () => {
   expect(unhandled).toEqual([]);
 });
 
-async function silentProxy(): Promise<TcpProxy> {
-  const proxy = await TcpProxy.start(Number(new URL(cluster.endpoint).port));
-  proxy.dropResponses = true;
+async function silentProxy(): Promise<FaultProxy> {
+  const proxy = await FaultProxy.start(cluster.endpoint);
+  proxy.blackhole("server-to-client");
   return proxy;
 }
 
@@ -51,7 +50,7 @@ describe("lifecycle", () => {
         live.delete(id);
       },
     });
-    const proxy = await TcpProxy.start(Number(new URL(cluster.endpoint).port));
+    const proxy = await FaultProxy.start(cluster.endpoint);
     const refdBefore = process.getActiveResourcesInfo().length;
     hook.enable();
     try {
@@ -140,7 +139,7 @@ describe("lifecycle", () => {
   });
 
   it("learns endpoints from MemberList (auto-sync)", async () => {
-    const proxy = await TcpProxy.start(Number(new URL(cluster.endpoint).port));
+    const proxy = await FaultProxy.start(cluster.endpoint);
     const etcd = new Etcd({ endpoints: [proxy.url], autoSyncIntervalMs: 100 });
     try {
       expect(etcd.endpoints).toEqual([proxy.url]);

@@ -1,13 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DeadlineExceededError, Etcd, UnavailableError } from "../../src/client/index.js";
-import { type EtcdCluster, freePort, startEtcd } from "../../src/testing/index.js";
-import { TcpProxy } from "../support/tcp-proxy.js";
+import { type EtcdCluster, FaultProxy, freePort, startEtcd } from "../../src/testing/index.js";
 
 // Retry rules, both sides, with a fault proxy in front of a real etcd. The direct endpoint is second in
 // every list, so a retry shows up as the call succeeding there.
 let cluster: EtcdCluster;
 let direct: Etcd;
-let proxy: TcpProxy | undefined;
+let proxy: FaultProxy | undefined;
 const clients: Etcd[] = [];
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => unhandled.push(reason);
@@ -31,8 +30,6 @@ afterAll(async () => {
   expect(unhandled).toEqual([]);
 });
 
-const port = (url: string) => Number(new URL(url).port);
-
 function client(endpoints: string[]): Etcd {
   const c = new Etcd({ endpoints, timeoutMs: 5_000, retry: { initialBackoffMs: 10, maxBackoffMs: 50 } });
   clients.push(c);
@@ -49,10 +46,10 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 5_000): Promis
 
 /** A client whose first endpoint is a proxy that answered one call, then swallows every answer. */
 async function clientBehindSilentProxy(): Promise<Etcd> {
-  proxy = await TcpProxy.start(port(cluster.endpoint));
+  proxy = await FaultProxy.start(cluster.endpoint);
   const c = client([proxy.url, cluster.endpoint]);
   await c.get("warm-up"); // the connection through the proxy is up and pinned
-  proxy.dropResponses = true;
+  proxy.blackhole("server-to-client");
   return c;
 }
 
@@ -72,7 +69,7 @@ describe("writes", () => {
     const put = c.put("retry/sent-then-reset", "v").catch((e) => e);
     // The server applied it; the answer was swallowed. Now the connection breaks.
     await waitFor(async () => (await direct.get("retry/sent-then-reset")) !== undefined);
-    proxy!.resetAll();
+    proxy!.cut();
     const err = await put;
     expect(err).toBeInstanceOf(UnavailableError);
     expect(err.endpoint).toBe(proxy!.url);
@@ -92,13 +89,13 @@ describe("reads", () => {
   it("are retried on the next endpoint when the connection drops", async () => {
     await direct.put("retry/read", "value");
     const c = await clientBehindSilentProxy();
-    const before = proxy!.bytesUp;
+    const before = proxy!.bytesFromClients;
     const get = c.get("retry/read");
-    await waitFor(async () => proxy!.bytesUp > before);
-    proxy!.resetAll();
+    await waitFor(async () => proxy!.bytesFromClients > before);
+    proxy!.cut();
     expect((await get)?.text()).toBe("value");
     // And the client now stays on the healthy endpoint.
-    proxy!.dropResponses = false;
+    proxy!.heal();
     expect((await c.get("retry/read"))?.text()).toBe("value");
   });
 
@@ -111,11 +108,11 @@ describe("reads", () => {
   it("read-only txns are retried like reads", async () => {
     await direct.put("retry/txn", "t");
     const c = await clientBehindSilentProxy();
-    const before = proxy!.bytesUp;
+    const before = proxy!.bytesFromClients;
     const { op } = await import("../../src/client/index.js");
     const res = c.txn().onSuccess(op.get("retry/txn")).commit();
-    await waitFor(async () => proxy!.bytesUp > before);
-    proxy!.resetAll();
+    await waitFor(async () => proxy!.bytesFromClients > before);
+    proxy!.cut();
     const out = await res;
     expect(out.succeeded && out.results[0].kvs[0]!.text()).toBe("t");
   });

@@ -1,9 +1,14 @@
+import { rm } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Etcd, EtcdError, type EtcdOptions, InvalidArgumentError } from "../../src/client/index.js";
-import { type EtcdCluster, freePort, startEtcd } from "../../src/testing/index.js";
-import { generateCerts, type TestCerts } from "../support/certs.js";
+import {
+  type Certificates,
+  type EtcdCluster,
+  generateCertificates,
+  startEtcd,
+} from "../../src/testing/index.js";
 
-let certs: TestCerts;
+let certs: Certificates;
 let tlsCluster: EtcdCluster | undefined;
 let mtlsCluster: EtcdCluster | undefined;
 let tlsUrl: string;
@@ -13,27 +18,18 @@ const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => unhandled.push(reason);
 
 /** Starts etcd serving clients over https on a fresh port; the kit's http flags are overridden. */
-async function startHttpsEtcd(extra: string[]): Promise<{ cluster: EtcdCluster; url: string }> {
-  const url = `https://127.0.0.1:${await freePort()}`;
-  const cluster = await startEtcd({
-    args: [
-      `--listen-client-urls=${url}`,
-      `--advertise-client-urls=${url}`,
-      `--cert-file=${certs.serverCertFile}`,
-      `--key-file=${certs.serverKeyFile}`,
-      ...extra,
-    ],
-  });
-  return { cluster, url };
+async function startHttpsEtcd(clientCertAuth: boolean): Promise<{ cluster: EtcdCluster; url: string }> {
+  const cluster = await startEtcd({ tls: { certificates: certs, clientCertAuth } });
+  return { cluster, url: cluster.endpoint };
 }
 
 beforeAll(async () => {
   process.on("unhandledRejection", onUnhandled);
-  certs = await generateCerts();
-  const a = await startHttpsEtcd([]);
+  certs = await generateCertificates();
+  const a = await startHttpsEtcd(false);
   tlsCluster = a.cluster;
   tlsUrl = a.url;
-  const b = await startHttpsEtcd(["--client-cert-auth", `--trusted-ca-file=${certs.caFile}`]);
+  const b = await startHttpsEtcd(true);
   mtlsCluster = b.cluster;
   mtlsUrl = b.url;
 });
@@ -42,7 +38,7 @@ afterAll(async () => {
   await Promise.all(clients.map((c) => c.close()));
   await tlsCluster?.close();
   await mtlsCluster?.close();
-  await certs?.remove();
+  if (certs) await rm(certs.dir, { recursive: true, force: true });
   process.off("unhandledRejection", onUnhandled);
   expect(unhandled).toEqual([]);
 });
@@ -63,7 +59,7 @@ describe("TLS", () => {
   it("checks the server name: a CA-signed certificate for another name is refused", async () => {
     const wrongName = client({ endpoints: [tlsUrl], tls: { ca: certs.ca, servername: "other.test" } });
     await expect(wrongName.get("tls/k")).rejects.toBeInstanceOf(EtcdError);
-    const rightName = client({ endpoints: [tlsUrl], tls: { ca: certs.ca, servername: "etcd.test" } });
+    const rightName = client({ endpoints: [tlsUrl], tls: { ca: certs.ca, servername: "localhost" } });
     expect((await rightName.get("tls/k"))?.text()).toBe("secure");
   });
 

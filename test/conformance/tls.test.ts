@@ -2,35 +2,31 @@ import { rm } from "node:fs/promises";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { KV } from "../../src/gen/etcdserverpb/rpc_pb.js";
-import { type EtcdCluster, freePort, startEtcd } from "../../src/testing/index.js";
-import { generateTestCertificates, type TestCertificates } from "../support/tls.js";
+import {
+  type Certificates,
+  type EtcdCluster,
+  generateCertificates,
+  startEtcd,
+} from "../../src/testing/index.js";
+
 import { type ClosableTransport, type TransportFactoryOptions, transports } from "../support/transports.js";
 
 const te = new TextEncoder();
 
 /** Starts a one-member etcd that serves clients over TLS only; returns it and its https endpoint. */
 async function startTlsEtcd(
-  certs: TestCertificates,
+  certs: Certificates,
   mutual: boolean,
 ): Promise<{ etcd: EtcdCluster; url: string }> {
-  const url = `https://127.0.0.1:${await freePort()}`;
-  const etcd = await startEtcd({
-    args: [
-      `--listen-client-urls=${url}`,
-      `--advertise-client-urls=${url}`,
-      `--cert-file=${certs.certFile}`,
-      `--key-file=${certs.keyFile}`,
-      ...(mutual ? ["--client-cert-auth", `--trusted-ca-file=${certs.caFile}`] : []),
-    ],
-  });
-  return { etcd, url };
+  const etcd = await startEtcd({ tls: { certificates: certs, clientCertAuth: mutual } });
+  return { etcd, url: etcd.endpoint };
 }
 
-let certs: TestCertificates;
+let certs: Certificates;
 let tlsEtcd: { etcd: EtcdCluster; url: string };
 let mtlsEtcd: { etcd: EtcdCluster; url: string };
 beforeAll(async () => {
-  certs = await generateTestCertificates();
+  certs = await generateCertificates();
   [tlsEtcd, mtlsEtcd] = await Promise.all([startTlsEtcd(certs, false), startTlsEtcd(certs, true)]);
 });
 afterAll(async () => {
