@@ -6,8 +6,14 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Etcd, EtcdError, InvalidArgumentError, NotSupportedError } from "../../src/client/index.js";
-import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
+import {
+  Etcd,
+  EtcdError,
+  InvalidArgumentError,
+  NotSupportedError,
+  UnavailableError,
+} from "../../src/client/index.js";
+import { type EtcdCluster, freePort, startEtcd } from "../../src/testing/index.js";
 import { waitFor } from "./support.js";
 
 const run = promisify(execFile);
@@ -145,6 +151,21 @@ describe("snapshot", () => {
         .digest()
         .equals(file.subarray(file.length - 32)),
     ).toBe(true);
+  });
+
+  it("a snapshot moves past a dead endpoint, unless aimed at it", async () => {
+    const dead = `http://127.0.0.1:${await freePort()}`;
+    await using client = new Etcd({ endpoints: [dead, three.endpoints[1]!], timeoutMs: 5_000 });
+    let bytes = 0;
+    for await (const chunk of client.maintenance.snapshot()) bytes += chunk.length;
+    expect(bytes).toBeGreaterThan(4096);
+    const aimed = await (async () => {
+      for await (const _ of client.maintenance.snapshot({ endpoint: dead })) {
+        // nothing arrives
+      }
+    })().catch((e: unknown) => e);
+    expect(aimed).toBeInstanceOf(UnavailableError);
+    expect((aimed as UnavailableError).endpoint).toBe(dead);
   });
 
   it("an aborted snapshot fails with AbortedError and leaves no file", async () => {

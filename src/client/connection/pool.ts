@@ -73,7 +73,8 @@ export class ConnectionPool implements TransportPool {
 
   /** Reports a failed endpoint so that later picks move on. */
   markFailed(endpoint: string): void {
-    this.endpoints.markFailed(endpoint);
+    // An aimed call may use a URL outside the list: there is no pin to move then.
+    if (this.endpoints.all.some((e) => e.url === endpoint)) this.endpoints.markFailed(endpoint);
   }
 
   /**

@@ -15,6 +15,9 @@ import {
 import { checkNumber } from "../validation.js";
 import type { SnapshotOptions } from "./types.js";
 
+/** Deadline of the `Authenticate` a snapshot may need first (the transfer itself has its own). */
+const AUTHENTICATE_TIMEOUT_MS = 10_000;
+
 async function* once<T>(value: T): AsyncIterable<T> {
   yield value;
 }
@@ -44,7 +47,8 @@ export async function* snapshotChunks(
     let received = false;
     try {
       target = options.endpoint === undefined ? pool.pick() : pool.connectionFor(options.endpoint);
-      if (pool.auth) token = pool.auth.current ?? (await pool.auth.obtain(target, signal, 30_000));
+      if (pool.auth)
+        token = pool.auth.current ?? (await pool.auth.obtain(target, signal, AUTHENTICATE_TIMEOUT_MS));
       const res = await target.transport.stream(
         Maintenance.method.snapshot,
         signal,
