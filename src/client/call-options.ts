@@ -8,3 +8,14 @@ export interface CallOptions {
    */
   timeoutMs?: number;
 }
+
+/** Options of calls that can be sent to one chosen member (admin calls). */
+export interface TargetedCallOptions extends CallOptions {
+  /**
+   * Send the call to this client URL (e.g. one member's `http://127.0.0.1:2379`) and nowhere else: no
+   * failover to other endpoints; retries allowed by the retry table go to the same endpoint. It need
+   * not be in the client's endpoint list but must use its scheme. Default: the pinned endpoint, with
+   * failover.
+   */
+  endpoint?: string;
+}

@@ -117,6 +117,27 @@ export class ClientClosedError extends EtcdError {
   }
 }
 
+/**
+ * The server does not implement the RPC (gRPC UNIMPLEMENTED): e.g. `Downgrade` or `AuthStatus` on
+ * etcd 3.4. Admin calls name the RPC and the version it needs in the message.
+ */
+export class NotSupportedError extends EtcdError {
+  override name = "NotSupportedError";
+}
+
+/**
+ * Rewrites an UNIMPLEMENTED answer to `rpc` (e.g. `Maintenance/Downgrade`) as a
+ * {@link NotSupportedError} saying which etcd version it needs; other errors pass through.
+ */
+export function notSupportedBefore(error: unknown, rpc: string, version: string): unknown {
+  if (!(error instanceof EtcdError) || error.code !== Code.Unimplemented) return error;
+  return new NotSupportedError(`${rpc} is not supported by this server: it requires etcd >= ${version}`, {
+    code: Code.Unimplemented,
+    endpoint: error.endpoint,
+    cause: error.cause ?? error,
+  });
+}
+
 type ErrorClass = new (message: string, options: EtcdErrorOptions) => EtcdError;
 
 /** etcd's own status messages (server/etcdserver/api/v3rpc/rpctypes/error.go) and what they mean. */
@@ -143,6 +164,7 @@ const BY_CODE: ReadonlyMap<Code, ErrorClass> = new Map<Code, ErrorClass>([
   [Code.Canceled, AbortedError],
   [Code.PermissionDenied, PermissionDeniedError],
   [Code.Unauthenticated, InvalidAuthTokenError],
+  [Code.Unimplemented, NotSupportedError],
 ]);
 
 /**

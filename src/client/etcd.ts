@@ -1,6 +1,10 @@
-import { Cluster, KV, Maintenance } from "../gen/etcdserverpb/rpc_pb.js";
+import { KV } from "../gen/etcdserverpb/rpc_pb.js";
 import { AuthTokenSource } from "./auth/token.js";
+import { AuthClient } from "./auth-admin/auth-client.js";
 import type { CallOptions } from "./call-options.js";
+import { ClusterClient } from "./cluster/cluster-client.js";
+import type { MemberInfo } from "./cluster/member.js";
+import type { AdminContext } from "./connection/admin-context.js";
 import { UnaryCaller } from "./connection/caller.js";
 import { createDefaultTransport } from "./connection/default-transport.js";
 import { ConnectionPool } from "./connection/pool.js";
@@ -27,6 +31,8 @@ import type {
   RangeOptions,
   RangeResult,
 } from "./kv/types.js";
+import { MaintenanceClient } from "./maintenance/maintenance-client.js";
+import type { MemberStatus } from "./maintenance/types.js";
 import { type EtcdOptions, type ResolvedOptions, resolveEndpoints, resolveOptions } from "./options.js";
 import { Txn } from "./txn/txn.js";
 import { checkInteger } from "./validation.js";
@@ -43,35 +49,8 @@ export interface IterateOptions extends CallOptions {
   keysOnly?: boolean;
 }
 
-/** One member as `MemberList` reports it. */
-export interface MemberInfo {
-  /** Member ID. */
-  id: bigint;
-  /** Member name (empty until it started). */
-  name: string;
-  /** URLs clients use. */
-  clientUrls: string[];
-  /** URLs peers use. */
-  peerUrls: string[];
-  /** True for a non-voting learner. */
-  isLearner: boolean;
-}
-
-/** What `Status` reports about the member that answered. */
-export interface MemberStatus {
-  /** The member that answered. */
-  memberId: bigint;
-  /** The member it believes is leader (0n for none). */
-  leader: bigint;
-  /** Its store revision. */
-  revision: bigint;
-  /** Its raft term. */
-  raftTerm: bigint;
-  /** Its etcd version, e.g. `3.4.23`. */
-  version: string;
-  /** The endpoint that answered. */
-  endpoint: string;
-}
+export type { MemberInfo } from "./cluster/member.js";
+export type { MemberStatus } from "./maintenance/types.js";
 
 /**
  * An etcd v3 client: one connection per endpoint, failover with jittered backoff, safe retries,
@@ -91,6 +70,12 @@ export class Etcd implements AsyncDisposable {
   readonly #closing = new AbortController();
   #syncTimer: NodeJS.Timeout | undefined;
   #closed: Promise<void> | undefined;
+  /** Cluster membership: list, add, remove, update, promote (see docs/admin.md). */
+  readonly cluster: ClusterClient;
+  /** Maintenance: status, alarms, defragment, hashes, snapshots, moveLeader, downgrade. */
+  readonly maintenance: MaintenanceClient;
+  /** Auth management: enable, disable, status, users, roles. */
+  readonly auth: AuthClient;
 
   /** Validates `options` (throwing `InvalidArgumentError` naming the field); connects lazily on first call. */
   constructor(options: EtcdOptions) {
@@ -111,6 +96,17 @@ export class Etcd implements AsyncDisposable {
       { timeoutMs: o.timeoutMs, maxAttempts: o.maxAttempts, backoff: o.backoff },
       this.#closing.signal,
     );
+    const admin: AdminContext = {
+      caller: this.#caller,
+      pool: this.#pool,
+      requireLeader: o.requireLeader,
+      maxAttempts: o.maxAttempts,
+      backoff: o.backoff,
+      closed: this.#closing.signal,
+    };
+    this.cluster = new ClusterClient(admin);
+    this.maintenance = new MaintenanceClient(admin);
+    this.auth = new AuthClient(admin);
     if (o.autoSyncIntervalMs > 0) {
       this.#syncTimer = setInterval(() => {
         this.syncEndpoints().catch(() => {
@@ -207,36 +203,21 @@ export class Etcd implements AsyncDisposable {
     await this.#caller.call(KV.method.compact, req, "write", options, this.#options.requireLeader);
   }
 
-  /** Lists the cluster's members. */
-  async memberList(options?: CallOptions): Promise<MemberInfo[]> {
-    const res = await this.#caller.call(Cluster.method.memberList, {}, "idempotent", options, false);
-    return res.members.map((m) => ({
-      id: m.ID,
-      name: m.name,
-      clientUrls: m.clientURLs,
-      peerUrls: m.peerURLs,
-      isLearner: m.isLearner,
-    }));
+  /** Lists the cluster's members (same as `etcd.cluster.list()`). */
+  memberList(options?: CallOptions): Promise<MemberInfo[]> {
+    return this.cluster.list(options);
   }
 
   /** Status of the member that answers (the pinned one unless it fails; no leader needed). */
   async status(options?: CallOptions): Promise<MemberStatus> {
-    const answeredBy: { endpoint?: string } = {};
-    const res = await this.#caller.call(
-      Maintenance.method.status,
-      {},
-      "idempotent",
-      options,
-      false,
-      answeredBy,
-    );
+    const s = await this.maintenance.status(undefined, options);
     return {
-      memberId: res.header?.memberId ?? 0n,
-      leader: res.leader,
-      revision: res.header?.revision ?? 0n,
-      raftTerm: res.raftTerm,
-      version: res.version,
-      endpoint: answeredBy.endpoint ?? "",
+      memberId: s.memberId,
+      leader: s.leader,
+      revision: s.revision,
+      raftTerm: s.raftTerm,
+      version: s.version,
+      endpoint: s.endpoint,
     };
   }
 
@@ -245,7 +226,7 @@ export class Etcd implements AsyncDisposable {
    * configured scheme). Runs every `autoSyncIntervalMs` when that option is set.
    */
   async syncEndpoints(options?: CallOptions): Promise<string[]> {
-    const members = await this.memberList(options);
+    const members = await this.cluster.list(options);
     const urls = members.filter((m) => !m.isLearner).flatMap((m) => m.clientUrls);
     const secure = this.#options.endpoints[0]!.secure;
     const usable = urls.filter((u) => u.startsWith(secure ? "https://" : "http://"));

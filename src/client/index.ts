@@ -6,7 +6,21 @@
 export * as authpb from "../gen/authpb/auth_pb.js";
 export * as etcdserverpb from "../gen/etcdserverpb/rpc_pb.js";
 export * as mvccpb from "../gen/mvccpb/kv_pb.js";
-export type { CallOptions } from "./call-options.js";
+export {
+  AuthClient,
+  type AuthStatus,
+} from "./auth-admin/auth-client.js";
+export type { Permission, PermissionInit, PermissionType } from "./auth-admin/permission.js";
+export { RoleClient, type RoleInfo } from "./auth-admin/roles.js";
+export { type UserAddOptions, UserClient, type UserInfo } from "./auth-admin/users.js";
+export type { CallOptions, TargetedCallOptions } from "./call-options.js";
+export {
+  ClusterClient,
+  type MemberAddOptions,
+  type MemberAddResult,
+  type MemberListOptions,
+} from "./cluster/cluster-client.js";
+export { initialCluster } from "./cluster/initial-cluster.js";
 export type { ResolvedEndpoint, TlsOptions } from "./connection/resolved-endpoint.js";
 export { RETRY_TABLE, type RetryKind } from "./connection/retry.js";
 export type { EndpointTransport, TransportPool } from "./connection/transport-pool.js";
@@ -24,6 +38,7 @@ export {
   KeyNotFoundError,
   LeaseNotFoundError,
   NoLeaderError,
+  NotSupportedError,
   PermissionDeniedError,
   RequestTooLargeError,
   toEtcdError,
@@ -43,6 +58,19 @@ export type {
   RangeResult,
   SortTarget,
 } from "./kv/types.js";
+export { MaintenanceClient } from "./maintenance/maintenance-client.js";
+export type {
+  AlarmInfo,
+  AlarmType,
+  DowngradeAction,
+  EndpointStatus,
+  HashKVResult,
+  HashResult,
+  MemberStatusResult,
+  MoveLeaderOptions,
+  SnapshotFileResult,
+  SnapshotOptions,
+} from "./maintenance/types.js";
 export { type ClosableTransport, DEFAULT_MAX_REQUEST_BYTES, type EtcdOptions } from "./options.js";
 export { type CompareOperator, type Comparison, compare } from "./txn/compare.js";
 export {

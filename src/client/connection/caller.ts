@@ -1,6 +1,6 @@
 import type { DescMessage, DescMethodUnary, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
-import type { CallOptions } from "../call-options.js";
+import type { TargetedCallOptions } from "../call-options.js";
 import {
   AbortedError,
   ClientClosedError,
@@ -41,13 +41,14 @@ export class UnaryCaller {
 
   /**
    * Calls `method` with `input`; `kind` says whether a failed attempt may run again. When `answeredBy`
-   * is given, its `endpoint` is set to the endpoint that answered.
+   * is given, its `endpoint` is set to the endpoint that answered. With `options.endpoint` every attempt
+   * goes to that endpoint (no failover).
    */
   async call<I extends DescMessage, O extends DescMessage>(
     method: DescMethodUnary<I, O>,
     input: MessageInitShape<I>,
     kind: RetryKind,
-    options: CallOptions | undefined,
+    options: TargetedCallOptions | undefined,
     requireLeader: boolean,
     answeredBy?: { endpoint?: string },
   ): Promise<MessageShape<O>> {
@@ -63,7 +64,7 @@ export class UnaryCaller {
     for (;;) {
       let target: EndpointTransport;
       try {
-        target = pool.pick();
+        target = options?.endpoint === undefined ? pool.pick() : pool.connectionFor(options.endpoint);
       } catch (err) {
         // A transport factory that throws (bad TLS material, say) fails the call, typed.
         throw toEtcdError(err);

@@ -1,5 +1,5 @@
 import type { AuthTokenSource } from "../auth/token.js";
-import { ClientClosedError } from "../errors.js";
+import { ClientClosedError, InvalidArgumentError } from "../errors.js";
 import type { ClosableTransport } from "../options.js";
 import { EndpointList } from "./endpoints.js";
 import type { ResolvedEndpoint } from "./resolved-endpoint.js";
@@ -56,9 +56,25 @@ export class ConnectionPool implements TransportPool {
     return conn;
   }
 
+  /**
+   * The connection of one chosen endpoint (a call aimed at a given member), made on first use. The URL
+   * may be outside the endpoint list but must use its scheme (and so its TLS settings).
+   */
+  connectionFor(url: string): EndpointTransport {
+    if (this.#closed) throw new ClientClosedError();
+    const endpoint = this.#resolve(url);
+    let conn = this.#connections.get(endpoint.url);
+    if (conn === undefined) {
+      conn = { endpoint: endpoint.url, transport: this.#factory(endpoint) };
+      this.#connections.set(endpoint.url, conn);
+    }
+    return conn;
+  }
+
   /** Reports a failed endpoint so that later picks move on. */
   markFailed(endpoint: string): void {
-    this.endpoints.markFailed(endpoint);
+    // An aimed call may use a URL outside the list: there is no pin to move then.
+    if (this.endpoints.all.some((e) => e.url === endpoint)) this.endpoints.markFailed(endpoint);
   }
 
   /**
@@ -97,6 +113,33 @@ export class ConnectionPool implements TransportPool {
     const dropped = [...this.#connections.values()].filter((c) => !keep.has(c.endpoint));
     for (const c of dropped) this.#connections.delete(c.endpoint);
     await Promise.allSettled(dropped.map((c) => c.transport.close()));
+  }
+
+  #resolve(url: string): ResolvedEndpoint {
+    const known = this.endpoints.all.find((e) => e.url === url);
+    if (known) return known;
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new InvalidArgumentError("endpoint", `not a URL: ${JSON.stringify(url)}`);
+    }
+    const first = this.endpoints.all[0]!;
+    const secure = parsed.protocol === "https:";
+    if ((parsed.protocol !== "http:" && !secure) || secure !== first.secure)
+      throw new InvalidArgumentError(
+        "endpoint",
+        `must use the client's scheme (${first.secure ? "https" : "http"}://)`,
+      );
+    if (parsed.username || parsed.password)
+      throw new InvalidArgumentError("endpoint", "credentials belong in the auth option, not in the URL");
+    return (
+      this.endpoints.all.find((e) => e.url === parsed.origin) ?? {
+        url: parsed.origin,
+        secure,
+        tls: first.tls,
+      }
+    );
   }
 
   /** Closes every connection. */

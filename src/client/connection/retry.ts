@@ -105,3 +105,11 @@ export function shouldRetry(kind: RetryKind, error: unknown): boolean {
   if (kind === "write") return false;
   return isUnavailable(error);
 }
+
+/** The retry kind of a generated method descriptor, looked up in {@link RETRY_TABLE}. */
+export function retryKindOfMethod(method: {
+  readonly parent: { readonly typeName: string };
+  readonly name: string;
+}): RetryKind {
+  return retryKindOf(`${method.parent.typeName}/${method.name}`);
+}

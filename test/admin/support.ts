@@ -1,0 +1,35 @@
+import { EtcdError } from "../../src/client/index.js";
+
+/**
+ * etcd refuses membership changes for ~5 s after a member connects ("unhealthy cluster"), while too few
+ * members run ("not enough started members"), and promotions until the learner caught up ("in sync").
+ * Retries `change` through those refusals only, for up to `timeoutMs`.
+ */
+export async function retryReconfiguration<T>(change: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await change();
+    } catch (err) {
+      const transient =
+        err instanceof EtcdError &&
+        /unhealthy cluster|not enough started members|in sync|too many learner/i.test(err.serverMessage);
+      if (!transient || Date.now() > deadline) throw err;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Polls `check` every 100 ms until it returns true, failing after `timeoutMs`. */
+export async function waitFor(
+  check: () => Promise<boolean>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
