@@ -40,15 +40,15 @@ export async function main(endpoints: string[]) {
     }
   }
 
-  // Deadlines and aborts apply to every call.
+  // Deadlines and aborts apply to every call (here: a signal that was already aborted).
   try {
-    await etcd.get("errors/k", { signal: AbortSignal.timeout(0) });
+    await etcd.get("errors/k", { signal: AbortSignal.abort() });
   } catch (err) {
     if (err instanceof EtcdError) caught.push(err.name);
   }
 
   // Transport trouble: no endpoint answers.
-  await using offline = new Etcd({ endpoints: ["http://127.0.0.1:9"], timeoutMs: 1_000 });
+  await using offline = new Etcd({ endpoints: ["http://127.0.0.1:9"], retry: { maxAttempts: 2 } });
   try {
     await offline.get("anything");
   } catch (err) {
