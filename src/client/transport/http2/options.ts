@@ -81,6 +81,9 @@ export function resolveHttp2Options(options: Http2TransportOptions): ResolvedHtt
   if (typeof options !== "object" || options === null) fail("options must be an object");
   const { baseUrl } = options;
   if (typeof baseUrl !== "string") fail("baseUrl is required, e.g. http://127.0.0.1:2379");
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(baseUrl)) {
+    fail(`baseUrl must start with http:// or https://, got ${JSON.stringify(baseUrl)}`);
+  }
   let url: URL;
   try {
     url = new URL(baseUrl);
