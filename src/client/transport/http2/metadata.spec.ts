@@ -49,6 +49,13 @@ describe("appendUserMetadata", () => {
   });
 });
 
+describe("appendUserMetadata validation", () => {
+  it("rejects names and values that cannot be sent", () => {
+    expect(() => appendUserMetadata({}, { "x-bad": "a\nb" })).toThrow(TypeError);
+    expect(() => appendUserMetadata({}, { "bad name": "a" })).toThrow(TypeError);
+  });
+});
+
 describe("headersFromHttp2", () => {
   it("drops pseudo-headers and keeps repeated values", () => {
     const headers = headersFromHttp2({

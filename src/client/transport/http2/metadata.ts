@@ -7,6 +7,7 @@ const RESERVED = new Set(["content-type", "te", "grpc-timeout", "grpc-encoding",
  * Copies user metadata into the outgoing HTTP/2 headers. Names are lowercased (HTTP/2 requires it); repeated
  * names become lists. Values of `-bin` keys must already be base64 (see {@link encodeBinaryMetadata}),
  * as with every Connect transport.
+ * @throws TypeError for a name or value that cannot go into an HTTP/2 header block.
  */
 export function appendUserMetadata(target: OutgoingHttpHeaders, init: HeadersInit): void {
   if (init instanceof Headers) {
@@ -21,8 +22,15 @@ export function appendUserMetadata(target: OutgoingHttpHeaders, init: HeadersIni
   }
 }
 
+/** An HTTP header name (RFC 9110 token), lowercase as HTTP/2 requires. */
+const VALID_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
+/** Characters that would break the header block; nghttp2 resets such a stream with PROTOCOL_ERROR. */
+const INVALID_VALUE = /[\0\r\n]/;
+
 function addValue(target: OutgoingHttpHeaders, name: string, value: string): void {
   if (name.startsWith(":") || RESERVED.has(name)) return;
+  if (!VALID_NAME.test(name)) throw new TypeError(`invalid metadata name ${JSON.stringify(name)}`);
+  if (INVALID_VALUE.test(value)) throw new TypeError(`invalid value for metadata ${JSON.stringify(name)}`);
   const existing = target[name];
   if (existing === undefined) target[name] = value;
   else if (Array.isArray(existing)) existing.push(value);
