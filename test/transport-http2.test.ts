@@ -117,6 +117,11 @@ describe("http2 transport against one etcd member", () => {
     expect(range.count).toBe(200n);
   });
 
+  it("queues calls above the client stream cap until a stream ends", async () => {
+    transport = createHttp2Transport({ baseUrl: cluster.endpoint, maxConcurrentStreams: 1 });
+    await expectQueuedBehindWatch(transport);
+  });
+
   it("receives a response spread over many DATA frames and enforces the receive limit", async () => {
     transport = createHttp2Transport({ baseUrl: cluster.endpoint });
     const kv = createClient(KV, transport);
@@ -289,6 +294,46 @@ describe("http2 transport against one etcd member", () => {
     );
     expect(error.code).toBe(Code.InvalidArgument);
     expect(wasNotSent(error)).toBe(true);
+  });
+});
+
+/** Holds the only stream with a Watch, checks a Put waits (not fails) behind it, then frees the stream. */
+async function expectQueuedBehindWatch(transport: Http2Transport): Promise<void> {
+  const controller = new AbortController();
+  const requests = new RequestQueue<WatchInit>();
+  requests.push(createWatch("queued"));
+  const iterator = createClient(Watch, transport)
+    .watch(requests, { signal: controller.signal })
+    [Symbol.asyncIterator]();
+  expect(((await iterator.next()).value as WatchResponse).created).toBe(true);
+  const watchEnd = failure(iterator.next());
+  let finished = false;
+  const put = createClient(KV, transport)
+    .put({ key: enc.encode("queued"), value: enc.encode("1") })
+    .then(() => {
+      finished = true;
+    });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  expect(finished).toBe(false);
+  controller.abort();
+  expect((await watchEnd).code).toBe(Code.Canceled);
+  await put;
+  expect(finished).toBe(true);
+}
+
+describe("http2 transport and the server's stream limit", () => {
+  let cluster: EtcdCluster | undefined;
+  let transport: Http2Transport | undefined;
+
+  afterEach(async () => {
+    await transport?.close();
+    await cluster?.close();
+  });
+
+  it("queues calls above the server's SETTINGS_MAX_CONCURRENT_STREAMS instead of failing them", async () => {
+    cluster = await startEtcd({ args: ["--max-concurrent-streams=1"] });
+    transport = createHttp2Transport({ baseUrl: cluster.endpoint });
+    await expectQueuedBehindWatch(transport);
   });
 });
 
