@@ -255,8 +255,8 @@ describe("http2 transport against one etcd member", () => {
     expect(responses).toEqual([30n, 30n, 30n]);
   });
 
-  it("fails calls after close() and leaves nothing running", async () => {
-    transport = createHttp2Transport({ baseUrl: cluster.endpoint });
+  it("fails running and queued calls on close(), and every call after it", async () => {
+    transport = createHttp2Transport({ baseUrl: cluster.endpoint, maxConcurrentStreams: 1 });
     const kv = createClient(KV, transport);
     await kv.put({ key: enc.encode("closing"), value: enc.encode("1") });
     const watch = createClient(Watch, transport).watch(
@@ -268,8 +268,13 @@ describe("http2 transport against one etcd member", () => {
     const iterator = watch[Symbol.asyncIterator]();
     expect(((await iterator.next()).value as WatchResponse).created).toBe(true);
     const cut = failure(iterator.next());
+    // The watch holds the only stream, so this call waits in the queue.
+    const queued = failure(kv.range({ key: enc.encode("closing") }));
     await transport.close();
     expect((await cut).code).toBe(Code.Unavailable);
+    const neverSent = await queued;
+    expect(neverSent.code).toBe(Code.Unavailable);
+    expect(wasNotSent(neverSent)).toBe(true);
     const after = await failure(kv.range({ key: enc.encode("closing") }));
     expect(after.code).toBe(Code.Unavailable);
     expect(wasNotSent(after)).toBe(true);

@@ -35,4 +35,16 @@ describe("StreamSlots", () => {
     expect(slots.active).toBe(1);
     expect(slots.tryAcquire()).toBe(false);
   });
+
+  it("hands drained waiters a slot each, so their release keeps the count balanced", () => {
+    const slots = new StreamSlots(() => 1);
+    expect(slots.tryAcquire()).toBe(true);
+    const waiters = [{ onSlot: () => slots.release() }, { onSlot: () => slots.release() }];
+    for (const w of waiters) slots.enqueue(w);
+    const drained = slots.drain();
+    expect(drained).toEqual(waiters);
+    for (const w of drained) w.onSlot();
+    expect(slots.active).toBe(1);
+    expect(slots.waiting).toBe(0);
+  });
 });

@@ -64,10 +64,14 @@ export class StreamSlots {
     }
   }
 
-  /** Empties the queue and returns the calls that were waiting (for `close()` to fail them). */
+  /**
+   * Empties the queue and returns the calls that were waiting, each counted as holding a slot (for
+   * `close()`: their `onSlot()` fails them and gives the slot back, so the count stays balanced).
+   */
   drain(): SlotWaiter[] {
     const waiting = this.#queue;
     this.#queue = [];
+    this.#active += waiting.length;
     return waiting;
   }
 }
