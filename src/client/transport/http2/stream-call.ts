@@ -119,9 +119,10 @@ export class StreamCall implements SlotWaiter, DeadlineTarget, ResponseParts, As
       this.#finish(closedError(true));
       return;
     }
-    const connection = core.endpoint.connection();
+    let connection: Http2Connection;
     let stream: ClientHttp2Stream;
     try {
+      connection = core.endpoint.connection();
       const headers = buildRequestHeaders(
         this.#method,
         core.options.userAgent,

@@ -93,7 +93,7 @@ class GrpcHttp2Transport implements Http2Transport, TransportCore {
   ): Promise<StreamResponse<I, O>> {
     if (this.endpoint.closed) return Promise.reject(closedError(true));
     const deadline = timeoutMs ?? this.options.defaultTimeoutMs;
-    return new Promise<StreamResponse<I, O>>((resolve, reject) => {
+    const response = new Promise<StreamResponse<I, O>>((resolve, reject) => {
       new StreamCall(
         this,
         method as unknown as DescMethodStreaming,
@@ -105,6 +105,10 @@ class GrpcHttp2Transport implements Http2Transport, TransportCore {
         reject,
       ).start();
     });
+    // Connect's clients await this promise only once the output is iterated; a failure before that
+    // must not surface as an unhandled rejection. The caller still gets it when awaiting.
+    response.catch(() => {});
+    return response;
   }
 
   async close(): Promise<void> {

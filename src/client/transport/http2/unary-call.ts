@@ -103,9 +103,10 @@ export class UnaryCall implements SlotWaiter, DeadlineTarget, ResponseParts {
       this.#settle(closedError(true));
       return;
     }
-    const connection = core.endpoint.connection();
+    let connection: Http2Connection;
     let stream: UnaryStream;
     try {
+      connection = core.endpoint.connection();
       const headers = buildRequestHeaders(
         this.#method,
         core.options.userAgent,
