@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createHttp2Transport, type Http2Transport } from "../src/client/transport/http2/index.js";
 import { wasNotSent } from "../src/client/transport/not-sent.js";
 import type { WatchRequestSchema } from "../src/gen/etcdserverpb/rpc_pb.js";
-import { KV, Lease, Watch, type WatchResponse } from "../src/gen/etcdserverpb/rpc_pb.js";
+import { KV, Lease, Maintenance, Watch, type WatchResponse } from "../src/gen/etcdserverpb/rpc_pb.js";
 import { type EtcdCluster, freePort, startEtcd } from "../src/testing/index.js";
 
 const enc = new TextEncoder();
@@ -233,26 +233,42 @@ describe("http2 transport against one etcd member", () => {
     expect(await iterator.next()).toEqual({ done: true, value: undefined });
   });
 
-  it("half-closes a client stream when its input ends (LeaseKeepAlive ends after the last request)", async () => {
+  it("half-closes the request stream when the input ends (etcd then ends LeaseKeepAlive with OK)", async () => {
     transport = createHttp2Transport({ baseUrl: cluster.endpoint });
     const lease = createClient(Lease, transport);
     const granted = await lease.leaseGrant({ TTL: 30n });
-    const responses: bigint[] = [];
-    const controller = new AbortController();
     async function* three() {
       for (let i = 0; i < 3; i++) yield { ID: granted.ID };
     }
-    const timer = setTimeout(() => controller.abort(), 5000);
-    try {
-      for await (const r of lease.leaseKeepAlive(three(), { signal: controller.signal })) {
-        responses.push(r.TTL);
-        if (responses.length === 3) break;
-      }
-    } finally {
-      clearTimeout(timer);
-      controller.abort();
+    const ttls: bigint[] = [];
+    // Without the half-close etcd would wait for more requests and the 5 s signal would fail the loop.
+    for await (const r of lease.leaseKeepAlive(three(), { signal: AbortSignal.timeout(5000) }))
+      ttls.push(r.TTL);
+    expect(ttls).toEqual([30n, 30n, 30n]);
+  });
+
+  it("completes a server stream (Snapshot) and fills the trailer when it ends", async () => {
+    transport = createHttp2Transport({ baseUrl: cluster.endpoint });
+    const response = await transport.stream(
+      Maintenance.method.snapshot,
+      undefined,
+      undefined,
+      undefined,
+      (async function* () {
+        yield {};
+      })(),
+    );
+    expect(response.header.get("content-type")).toMatch(/^application\/grpc/);
+    expect(response.trailer.get("grpc-status")).toBeNull();
+    let bytes = 0;
+    let last: bigint | undefined;
+    for await (const message of response.message) {
+      bytes += message.blob.length;
+      last = message.remainingBytes;
     }
-    expect(responses).toEqual([30n, 30n, 30n]);
+    expect(bytes).toBeGreaterThan(0);
+    expect(last).toBe(0n);
+    expect(response.trailer.get("grpc-status")).toBe("0");
   });
 
   it("fails running and queued calls on close(), and every call after it", async () => {
