@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { type AddressInfo, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { MessageInitShape } from "@bufbuild/protobuf";
@@ -306,6 +307,26 @@ describe("http2 transport against one etcd member", () => {
     expect(error.code).toBe(Code.Unavailable);
     expect(wasNotSent(error)).toBe(true);
     expect(error.rawMessage).toContain("ECONNREFUSED");
+  });
+
+  it("gives up on a connection whose TLS handshake never completes, marked not sent", async () => {
+    const accepted: Socket[] = [];
+    const silent = createServer((socket) => accepted.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = silent.address() as AddressInfo;
+      transport = createHttp2Transport({ baseUrl: `https://127.0.0.1:${port}`, connectTimeoutMs: 300 });
+      const started = performance.now();
+      const error = await failure(createClient(KV, transport).range({ key: enc.encode("k") }));
+      expect(error.code).toBe(Code.Unavailable);
+      expect(wasNotSent(error)).toBe(true);
+      expect(error.rawMessage).toContain("within 300 ms");
+      expect(performance.now() - started).toBeLessThan(2000);
+    } finally {
+      await transport.close();
+      for (const socket of accepted) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   it("rejects invalid metadata as InvalidArgument without sending", async () => {

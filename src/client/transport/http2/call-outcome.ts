@@ -2,7 +2,7 @@ import { type ClientHttp2Stream, constants, type IncomingHttpHeaders } from "nod
 import { Code, ConnectError } from "@connectrpc/connect";
 import { markNotSent } from "../not-sent.js";
 import type { Http2Connection } from "./connection.js";
-import { describeCause, errorFromResetCode, unavailableError } from "./errors.js";
+import { describeCause, errorFromResetCode, Http2ConnectionError, unavailableError } from "./errors.js";
 import { headersFromHttp2 } from "./metadata.js";
 import { codeFromHttpStatus, readGrpcStatus } from "./trailers.js";
 
@@ -18,8 +18,8 @@ export interface ResponseParts {
 
 /**
  * The result of a finished response: undefined for gRPC status OK, else the error, with the server's
- * message verbatim and headers plus trailers as metadata. Undefined is also returned for "no status
- * yet", which {@link errorOfBrokenStream} then explains.
+ * message verbatim and headers plus trailers as metadata. `"no-status"` when neither headers nor
+ * trailers carried a status (the stream broke); {@link errorOfBrokenStream} then explains why.
  */
 export function statusError(parts: ResponseParts): ConnectError | "no-status" | undefined {
   const { headers, trailers } = parts;
@@ -62,6 +62,10 @@ export function errorOfBrokenStream(
   if (connection.gone || (streamError !== undefined && !streamLevel)) {
     const cause = connection.failure ?? streamError;
     const origin = connection.origin;
+    // Our own reasons (connect timeout, keepalive, close) already say what happened and where.
+    if (cause instanceof Http2ConnectionError) {
+      return unavailableError(cause.message, cause, !connection.connected || stream.id === undefined);
+    }
     if (!connection.connected) {
       return unavailableError(`could not connect to ${origin}: ${describeCause(cause)}`, cause, true);
     }

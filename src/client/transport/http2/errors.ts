@@ -34,6 +34,7 @@ export function unavailableError(message: string, cause: unknown, notSent: boole
 
 /** Describes a low-level error for a message: its code (ECONNREFUSED, ERR_HTTP2_...) and text. */
 export function describeCause(cause: unknown): string {
+  if (cause === undefined) return "the connection closed";
   if (!(cause instanceof Error)) return String(cause);
   const code = (cause as Error & { code?: unknown }).code;
   return typeof code === "string" && !cause.message.includes(code)
