@@ -248,6 +248,27 @@ describe("http2 transport against one etcd member", () => {
     expect(ttls).toEqual([30n, 30n, 30n]);
   });
 
+  it("resets the stream and fails the output when the request input throws", async () => {
+    transport = createHttp2Transport({ baseUrl: cluster.endpoint });
+    const requests = (async function* () {
+      yield createWatch("input-throws");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      throw new Error("input broke");
+    })();
+    const error = await failure(
+      (async () => {
+        for await (const _ of createClient(Watch, transport).watch(requests)) {
+          // The created response arrives first; then the input fails.
+        }
+      })(),
+    );
+    expect(error.rawMessage).toBe("input broke");
+    // The transport is still usable.
+    expect((await createClient(KV, transport).range({ key: enc.encode("input-throws") })).kvs).toHaveLength(
+      0,
+    );
+  });
+
   it("completes a server stream (Snapshot) and fills the trailer when it ends", async () => {
     transport = createHttp2Transport({ baseUrl: cluster.endpoint });
     const response = await transport.stream(
