@@ -33,6 +33,8 @@ export function statusError(parts: ResponseParts): ConnectError | "no-status" | 
     return new ConnectError(`HTTP status ${httpStatus}`, codeFromHttpStatus(httpStatus), metadataOf(parts));
   }
   if (source === undefined) return "no-status";
+  // The common case, checked without allocating.
+  if (source["grpc-status"] === "0") return undefined;
   const status = readGrpcStatus(source);
   if (status === undefined) {
     return new ConnectError("protocol error: response without grpc-status", Code.Internal, metadataOf(parts));

@@ -19,6 +19,9 @@ export interface ConnectionOwner {
   onSettings(): void;
 }
 
+/** Options of every request: the body follows (Node copies the object, so one frozen instance serves all). */
+const REQUEST_OPTIONS = Object.freeze({ endStream: false });
+
 /** Per-stream flow-control window we announce; larger than the 64 KiB default so big ranges stream fast. */
 const STREAM_WINDOW_BYTES = 1024 * 1024;
 /** Connection-wide flow-control window. */
@@ -131,7 +134,7 @@ export class Http2Connection implements KeepaliveHost {
    * @throws whatever `session.request` throws (destroyed session, invalid header).
    */
   open(headers: OutgoingHttpHeaders): ClientHttp2Stream {
-    const stream = this.session.request(headers, { endStream: false });
+    const stream = this.session.request(headers, REQUEST_OPTIONS);
     if (this.#active++ === 0) this.session.ref();
     return stream;
   }
