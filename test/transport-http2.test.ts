@@ -1,8 +1,10 @@
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { type AddressInfo, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -12,6 +14,7 @@ import type { WatchRequestSchema } from "../src/gen/etcdserverpb/rpc_pb.js";
 import { KV, Lease, Maintenance, Watch, type WatchResponse } from "../src/gen/etcdserverpb/rpc_pb.js";
 import { type EtcdCluster, freePort, startEtcd } from "../src/testing/index.js";
 
+const execFileAsync = promisify(execFile);
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 /** Lets etcd accept our short keepalive intervals (its default minimum is 5 s). */
@@ -349,6 +352,24 @@ describe("http2 transport against one etcd member", () => {
       await new Promise((resolve) => silent.close(resolve));
     }
   });
+
+  it.each(["calls-only", "ping-idle"])(
+    "lets the process exit when the transport is idle and never closed (%s keepalive)",
+    async (mode) => {
+      const fixture = fileURLToPath(new URL("./fixtures/http2-idle-client.ts", import.meta.url));
+      const started = performance.now();
+      const { stdout } = await execFileAsync(
+        process.execPath,
+        ["--import", "tsx", fixture, cluster.endpoint, mode],
+        {
+          timeout: 15_000,
+        },
+      );
+      expect(stdout).toContain("calls done: 1");
+      // Loading tsx takes a moment; a ref'd session would keep the child alive until the 15 s kill.
+      expect(performance.now() - started).toBeLessThan(12_000);
+    },
+  );
 
   it("rejects invalid metadata as InvalidArgument without sending", async () => {
     transport = createHttp2Transport({ baseUrl: cluster.endpoint });
