@@ -1,0 +1,65 @@
+import { Http2Connection } from "./connection.js";
+import { Http2ConnectionError } from "./errors.js";
+import type { ResolvedHttp2Options } from "./options.js";
+
+/**
+ * The HTTP/2 sessions to one endpoint: the current one, which new calls use and which is created on demand
+ * (lazily at first, again after a GOAWAY, an error or a close), plus retired ones that still finish their
+ * calls.
+ */
+export class Http2Endpoint {
+  readonly #options: ResolvedHttp2Options;
+  readonly #onSettings: () => void;
+  readonly #connections = new Set<Http2Connection>();
+  #current: Http2Connection | undefined;
+  #closed = false;
+  readonly #owner = {
+    onRetired: (connection: Http2Connection) => {
+      if (this.#current === connection) this.#current = undefined;
+    },
+    onClosed: (connection: Http2Connection) => {
+      if (this.#current === connection) this.#current = undefined;
+      this.#connections.delete(connection);
+    },
+    onSettings: () => this.#onSettings(),
+  };
+
+  /** `onSettings` runs whenever a server announces SETTINGS (the stream limit may have changed). */
+  constructor(options: ResolvedHttp2Options, onSettings: () => void) {
+    this.#options = options;
+    this.#onSettings = onSettings;
+  }
+
+  /** True after {@link close}. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The connection for a new call, connecting a new session when there is no usable one. */
+  connection(): Http2Connection {
+    const current = this.#current;
+    if (current?.usable) return current;
+    const fresh = new Http2Connection(this.#options, this.#owner);
+    this.#current = fresh;
+    this.#connections.add(fresh);
+    return fresh;
+  }
+
+  /** The stream limit the server set on the current session (unlimited when there is none). */
+  get remoteMaxStreams(): number {
+    return this.#current?.remoteMaxStreams ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** Destroys every session (calls on them fail) and waits until their sockets are closed. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const closing: Promise<void>[] = [];
+    for (const connection of this.#connections) {
+      const session = connection.session;
+      if (!session.destroyed) closing.push(new Promise((resolve) => session.once("close", () => resolve())));
+      connection.destroy(new Http2ConnectionError("TRANSPORT_CLOSED", "the transport was closed"));
+    }
+    this.#current = undefined;
+    await Promise.all(closing);
+  }
+}

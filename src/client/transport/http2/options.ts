@@ -1,0 +1,144 @@
+import { Http2TransportOptionsError } from "./errors.js";
+
+/** TLS settings for `https://` endpoints; omitted fields use Node's defaults (system CAs, verification on). */
+export interface Http2TlsOptions {
+  /** CA certificate(s) to trust, PEM. Default: the system store. */
+  ca?: string | Buffer | Array<string | Buffer>;
+  /** Client certificate chain for mTLS, PEM. Default: none. */
+  cert?: string | Buffer | Array<string | Buffer>;
+  /** Private key of `cert`, PEM. Default: none. */
+  key?: string | Buffer | Array<string | Buffer>;
+  /** Name to verify the server certificate against (SNI). Default: the URL's host when it is a name. */
+  servername?: string;
+  /** Verify the server certificate. Default true; false only for throwaway test setups. */
+  rejectUnauthorized?: boolean;
+}
+
+/** Options of `createHttp2Transport`. */
+export interface Http2TransportOptions {
+  /** The endpoint: `http://host:port` or `https://host:port` (no path). Required. */
+  baseUrl: string;
+  /** TLS and mTLS settings; only allowed with an `https://` baseUrl. Default: Node's TLS defaults. */
+  tls?: Http2TlsOptions;
+  /**
+   * How often to send an HTTP/2 PING, in ms; 0 turns keepalive off. Default 30000. etcd rejects pings more
+   * frequent than its `--grpc-keepalive-min-time` (default 5 s) with GOAWAY "too_many_pings".
+   */
+  keepaliveIntervalMs?: number;
+  /** How long to wait for a PING ack before the connection counts as dead and is destroyed, in ms. Default 10000. */
+  keepaliveTimeoutMs?: number;
+  /**
+   * Also ping while no call is in flight. Default false: etcd (like any grpc-go server without
+   * PermitWithoutStream) answers idle pings more frequent than every 2 h with GOAWAY "too_many_pings".
+   */
+  keepaliveWhileIdle?: boolean;
+  /**
+   * Client-side cap on concurrent calls (HTTP/2 streams); excess calls queue until a stream ends. The
+   * server's SETTINGS_MAX_CONCURRENT_STREAMS applies as well. Default: no client cap.
+   */
+  maxConcurrentStreams?: number;
+  /**
+   * Largest response message accepted, in bytes; larger ones fail with ResourceExhausted. Default 64 MiB,
+   * enough for big ranges; raise it for ranges larger than that.
+   */
+  maxReceiveMessageBytes?: number;
+  /**
+   * Largest request message sent, in bytes; larger ones fail locally with ResourceExhausted (and the
+   * not-sent mark). Default 2 MiB, what etcd accepts by default (`--max-request-bytes` 1.5 MiB plus
+   * gRPC overhead); raise it with that flag.
+   */
+  maxSendMessageBytes?: number;
+  /** How long a new connection may take (TCP, and TLS for https), in ms. Default 5000. */
+  connectTimeoutMs?: number;
+  /** Deadline for calls that pass no `timeoutMs` of their own, in ms. Default: none. */
+  defaultTimeoutMs?: number;
+  /** The `user-agent` request header. Default `"etcd-ts"`. */
+  userAgent?: string;
+}
+
+/** Options with every default filled in and the URL parsed. */
+export interface ResolvedHttp2Options {
+  /** `http://host:port` or `https://host:port`, as Node's http2.connect wants it. */
+  origin: string;
+  secure: boolean;
+  tls: Http2TlsOptions | undefined;
+  keepaliveIntervalMs: number;
+  keepaliveTimeoutMs: number;
+  keepaliveWhileIdle: boolean;
+  maxConcurrentStreams: number;
+  maxReceiveMessageBytes: number;
+  maxSendMessageBytes: number;
+  connectTimeoutMs: number;
+  defaultTimeoutMs: number | undefined;
+  userAgent: string;
+}
+
+/**
+ * Checks the options and fills in the defaults.
+ * @throws Http2TransportOptionsError naming the bad option.
+ */
+export function resolveHttp2Options(options: Http2TransportOptions): ResolvedHttp2Options {
+  if (typeof options !== "object" || options === null) fail("options must be an object");
+  const { baseUrl } = options;
+  if (typeof baseUrl !== "string") fail("baseUrl is required, e.g. http://127.0.0.1:2379");
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(baseUrl)) {
+    fail(`baseUrl must start with http:// or https://, got ${JSON.stringify(baseUrl)}`);
+  }
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    fail(`baseUrl is not a valid URL: ${JSON.stringify(baseUrl)}`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    fail(`baseUrl must start with http:// or https://, got ${JSON.stringify(baseUrl)}`);
+  }
+  if (
+    url.pathname !== "/" ||
+    url.search !== "" ||
+    url.hash !== "" ||
+    url.username !== "" ||
+    url.password !== ""
+  ) {
+    fail(`baseUrl must be only scheme, host and port, got ${JSON.stringify(baseUrl)}`);
+  }
+  const secure = url.protocol === "https:";
+  if (options.tls !== undefined && !secure) fail("tls options need an https:// baseUrl");
+  return {
+    origin: url.origin,
+    secure,
+    tls: options.tls,
+    keepaliveIntervalMs: integer(options, "keepaliveIntervalMs", 30_000, 0),
+    keepaliveTimeoutMs: integer(options, "keepaliveTimeoutMs", 10_000, 1),
+    keepaliveWhileIdle: options.keepaliveWhileIdle ?? false,
+    maxConcurrentStreams: integer(options, "maxConcurrentStreams", Number.POSITIVE_INFINITY, 1),
+    maxReceiveMessageBytes: integer(options, "maxReceiveMessageBytes", 64 * 1024 * 1024, 0),
+    maxSendMessageBytes: integer(options, "maxSendMessageBytes", 2 * 1024 * 1024, 0),
+    connectTimeoutMs: integer(options, "connectTimeoutMs", 5_000, 1),
+    defaultTimeoutMs:
+      options.defaultTimeoutMs === undefined ? undefined : integer(options, "defaultTimeoutMs", 0, 0),
+    userAgent: options.userAgent ?? "etcd-ts",
+  };
+}
+
+type NumericOption =
+  | "keepaliveIntervalMs"
+  | "keepaliveTimeoutMs"
+  | "maxConcurrentStreams"
+  | "maxReceiveMessageBytes"
+  | "maxSendMessageBytes"
+  | "connectTimeoutMs"
+  | "defaultTimeoutMs";
+
+function integer(options: Http2TransportOptions, name: NumericOption, fallback: number, min: number): number {
+  const value = options[name];
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
+    fail(`${name} must be an integer >= ${min}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function fail(message: string): never {
+  throw new Http2TransportOptionsError(message);
+}

@@ -1,0 +1,350 @@
+import { type ClientHttp2Stream, constants, type IncomingHttpHeaders } from "node:http2";
+import {
+  create,
+  type DescMessage,
+  type DescMethodStreaming,
+  type DescService,
+  fromBinary,
+  type MessageInitShape,
+  type MessageShape,
+  toBinary,
+} from "@bufbuild/protobuf";
+import { Code, ConnectError, type StreamResponse } from "@connectrpc/connect";
+import {
+  abortError,
+  closedError,
+  deadlineError,
+  errorOfBrokenStream,
+  openError,
+  type ResponseParts,
+  statusError,
+} from "./call-outcome.js";
+import type { Http2Connection } from "./connection.js";
+import { frameMessage, MessageDecoder } from "./framing.js";
+import { headersFromHttp2 } from "./metadata.js";
+import { buildRequestHeaders } from "./request-headers.js";
+import type { SlotWaiter } from "./stream-slots.js";
+import { type DeadlineTarget, startDeadline } from "./timeout.js";
+import type { TransportCore } from "./transport-core.js";
+
+type Output = MessageShape<DescMessage>;
+
+/** Messages buffered for a slow consumer before the stream is paused (HTTP/2 flow control then holds the server). */
+const HIGH_WATER_MESSAGES = 64;
+
+/**
+ * One streaming call (server, client or bidi). Request messages are written as the input yields them and
+ * the stream is half-closed when it ends; responses are queued for the output iterator. The returned
+ * promise resolves once the response headers arrive. Aborting the signal, the deadline, `return()` on
+ * the output and transport close all reset the stream (CANCEL) and release everything; a consumer
+ * waiting in `next()` then gets the error (Canceled, DeadlineExceeded, ...).
+ */
+export class StreamCall implements SlotWaiter, DeadlineTarget, ResponseParts, AsyncIterableIterator<Output> {
+  readonly #core: TransportCore;
+  readonly #method: DescMethodStreaming;
+  readonly #signal: AbortSignal | undefined;
+  readonly #timeoutMs: number | undefined;
+  readonly #header: HeadersInit | undefined;
+  readonly #input: AsyncIterable<MessageInitShape<DescMessage>>;
+  readonly #resolve: (response: StreamResponse) => void;
+  readonly #reject: (error: ConnectError) => void;
+  readonly #decoder: MessageDecoder;
+  readonly #trailer = new Headers();
+  #timer: NodeJS.Timeout | undefined;
+  #connection: Http2Connection | undefined;
+  #stream: ClientHttp2Stream | undefined;
+  #streamError: Error | undefined;
+  /** The response promise is settled (resolved with headers, or rejected). */
+  #responded = false;
+  /** The call is over: no more messages will be queued. */
+  #finished = false;
+  #error: ConnectError | undefined;
+  #queue: Output[] = [];
+  #waiters: Array<{ resolve: (r: IteratorResult<Output>) => void; reject: (e: ConnectError) => void }> = [];
+  #stopInput!: () => void;
+  readonly #inputStopped = new Promise<undefined>((resolve) => {
+    this.#stopInput = () => resolve(undefined);
+  });
+  headers: IncomingHttpHeaders | undefined;
+  trailers: IncomingHttpHeaders | undefined;
+  trailersOnly = false;
+
+  constructor(
+    core: TransportCore,
+    method: DescMethodStreaming,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+    header: HeadersInit | undefined,
+    input: AsyncIterable<MessageInitShape<DescMessage>>,
+    resolve: (response: StreamResponse) => void,
+    reject: (error: ConnectError) => void,
+  ) {
+    this.#core = core;
+    this.#method = method;
+    this.#signal = signal;
+    this.#timeoutMs = timeoutMs;
+    this.#header = header;
+    this.#input = input;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    this.#decoder = new MessageDecoder(core.options.maxReceiveMessageBytes);
+  }
+
+  /** Arms the abort listener and deadline, then opens the stream (or queues for a free one). */
+  start(): void {
+    const signal = this.#signal;
+    if (signal !== undefined) {
+      if (signal.aborted) {
+        this.#finish(abortError(signal, true));
+        return;
+      }
+      signal.addEventListener("abort", this);
+    }
+    if (this.#timeoutMs !== undefined) {
+      if (this.#timeoutMs <= 0) {
+        this.#finish(deadlineError(true));
+        return;
+      }
+      this.#timer = startDeadline(this, this.#timeoutMs);
+    }
+    if (this.#core.slots.tryAcquire()) this.onSlot();
+    else this.#core.slots.enqueue(this);
+  }
+
+  /** @internal SlotWaiter: a stream may be opened now. */
+  onSlot(): void {
+    const core = this.#core;
+    if (core.endpoint.closed) {
+      core.slots.release();
+      this.#finish(closedError(true));
+      return;
+    }
+    let connection: Http2Connection;
+    let stream: ClientHttp2Stream;
+    try {
+      connection = core.endpoint.connection();
+      const headers = buildRequestHeaders(
+        this.#method,
+        core.options.userAgent,
+        this.#timeoutMs,
+        this.#header,
+      );
+      stream = connection.open(headers);
+    } catch (err) {
+      core.slots.release();
+      this.#finish(openError(err));
+      return;
+    }
+    this.#connection = connection;
+    this.#stream = stream;
+    stream.on("response", (headers, flags) => this.#onResponse(headers, flags));
+    stream.on("data", (chunk: Buffer) => this.#onData(chunk));
+    stream.on("trailers", (trailers) => {
+      this.trailers = trailers;
+      headersFromHttp2(trailers, this.#trailer);
+    });
+    stream.on("error", (err) => {
+      this.#streamError ??= err;
+    });
+    stream.on("close", () => this.#onClose());
+    void this.#pumpInput(stream);
+  }
+
+  /** @internal The AbortSignal fired. */
+  handleEvent(): void {
+    this.#cancel(abortError(this.#signal!, this.#notSent()));
+  }
+
+  /** @internal DeadlineTarget: the deadline passed. */
+  onDeadline(): void {
+    this.#timer = undefined;
+    this.#cancel(deadlineError(this.#notSent()));
+  }
+
+  /** The next response message; rejects with the call's error once, then reports done. */
+  next(): Promise<IteratorResult<Output>> {
+    if (this.#queue.length > 0) {
+      const value = this.#queue.shift()!;
+      if (this.#queue.length === 0 && this.#stream?.isPaused()) this.#stream.resume();
+      return Promise.resolve({ value, done: false });
+    }
+    if (this.#finished) {
+      const error = this.#error;
+      this.#error = undefined;
+      return error === undefined ? Promise.resolve({ value: undefined, done: true }) : Promise.reject(error);
+    }
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  /** Stops consuming: cancels the call if it still runs, and drops what was queued. */
+  return(): Promise<IteratorResult<Output>> {
+    this.#queue = [];
+    this.#cancel(new ConnectError("the stream was closed by its consumer", Code.Canceled));
+    this.#error = undefined;
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<Output> {
+    return this;
+  }
+
+  #onResponse(headers: IncomingHttpHeaders, flags: number): void {
+    this.headers = headers;
+    if (flags & constants.NGHTTP2_FLAG_END_STREAM) {
+      this.trailersOnly = true;
+      headersFromHttp2(headers, this.#trailer);
+      const error = statusError(this);
+      if (error === undefined) this.#respond();
+      // Errors (and a missing status) are settled when the stream closes.
+      return;
+    }
+    if (Number(headers[":status"]) !== 200) return;
+    this.#respond();
+  }
+
+  #respond(): void {
+    if (this.#responded) return;
+    this.#responded = true;
+    const response: StreamResponse = {
+      stream: true,
+      service: this.#method.parent as DescService,
+      method: this.#method,
+      header: headersFromHttp2(this.headers),
+      message: this,
+      trailer: this.#trailer,
+    };
+    this.#resolve(response);
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#finished) return;
+    try {
+      this.#decoder.push(chunk, (bytes) => this.#onMessage(fromBinary(this.#method.output, bytes)));
+    } catch (err) {
+      this.#cancel(ConnectError.from(err, Code.Internal));
+    }
+  }
+
+  #onMessage(message: Output): void {
+    const waiter = this.#waiters.shift();
+    if (waiter !== undefined) {
+      waiter.resolve({ value: message, done: false });
+      return;
+    }
+    this.#queue.push(message);
+    if (this.#queue.length >= HIGH_WATER_MESSAGES) this.#stream?.pause();
+  }
+
+  #onClose(): void {
+    this.#connection!.release();
+    this.#core.slots.release();
+    if (this.#finished) return;
+    const error = statusError(this);
+    if (error === "no-status") {
+      this.#finish(errorOfBrokenStream(this.#stream!, this.#connection!, this.#streamError));
+      return;
+    }
+    if (error === undefined && !this.#decoder.idle) {
+      this.#finish(new ConnectError("protocol error: truncated response message", Code.Internal));
+      return;
+    }
+    this.#finish(error);
+  }
+
+  async #pumpInput(stream: ClientHttp2Stream): Promise<void> {
+    let iterator: AsyncIterator<MessageInitShape<DescMessage>> | undefined;
+    try {
+      iterator = this.#input[Symbol.asyncIterator]();
+      const schema = this.#method.input;
+      const limit = this.#core.options.maxSendMessageBytes;
+      for (;;) {
+        const result = await Promise.race([iterator.next(), this.#inputStopped]);
+        if (result === undefined) {
+          stopIterator(iterator);
+          return;
+        }
+        if (result.done) break;
+        if (this.#finished || stream.destroyed) {
+          stopIterator(iterator);
+          return;
+        }
+        const frame = frameMessage(toBinary(schema, create(schema, result.value)), limit);
+        if (!stream.write(frame)) await drained(stream);
+      }
+      if (!this.#finished && !stream.destroyed) stream.end();
+    } catch (err) {
+      if (iterator !== undefined) stopIterator(iterator);
+      this.#cancel(ConnectError.from(err, Code.Internal));
+    }
+  }
+
+  #notSent(): boolean {
+    return this.#stream === undefined || !this.#connection!.connected;
+  }
+
+  #cancel(error: ConnectError): void {
+    if (this.#finished) return;
+    const stream = this.#stream;
+    if (stream === undefined) this.#core.slots.remove(this);
+    else if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
+    // A local cancel ends the output at once: queued messages are dropped.
+    this.#queue = [];
+    this.#finish(error);
+  }
+
+  /** Ends the call once: settles the response promise or the output, and releases timers and listeners. */
+  #finish(error: ConnectError | undefined): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#signal?.removeEventListener("abort", this);
+    this.#stopInput();
+    if (!this.#responded) {
+      if (error !== undefined) {
+        this.#responded = true;
+        this.#reject(error);
+        return;
+      }
+      this.#respond();
+    }
+    if (this.#queue.length > 0) {
+      // Messages still queued are read first; the error (or the end) follows them.
+      this.#error = error;
+      return;
+    }
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    if (waiters.length === 0) {
+      this.#error = error;
+      return;
+    }
+    for (const waiter of waiters) {
+      if (error !== undefined) waiter.reject(error);
+      else waiter.resolve({ value: undefined, done: true });
+      error = undefined;
+    }
+  }
+}
+
+/** Tells an input iterator we stop reading; it may be stuck in `next()`, so this does not wait. */
+function stopIterator(iterator: AsyncIterator<unknown>): void {
+  try {
+    const result = iterator.return?.();
+    if (result !== undefined) result.then(undefined, () => {});
+  } catch {
+    // The input's own cleanup failed; the call is over either way.
+  }
+}
+
+/** Resolves when the stream can take more data, or closed. */
+function drained(stream: ClientHttp2Stream): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off("drain", done);
+      stream.off("close", done);
+      resolve();
+    };
+    stream.on("drain", done);
+    stream.on("close", done);
+  });
+}

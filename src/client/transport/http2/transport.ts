@@ -1,0 +1,124 @@
+import {
+  create,
+  type DescMessage,
+  type DescMethodStreaming,
+  type DescMethodUnary,
+  type MessageInitShape,
+  toBinary,
+} from "@bufbuild/protobuf";
+import {
+  Code,
+  ConnectError,
+  type StreamResponse,
+  type Transport,
+  type UnaryResponse,
+} from "@connectrpc/connect";
+import { markNotSent } from "../not-sent.js";
+import { closedError } from "./call-outcome.js";
+import { Http2Endpoint } from "./endpoint.js";
+import { frameMessage } from "./framing.js";
+import { type Http2TransportOptions, resolveHttp2Options } from "./options.js";
+import { StreamCall } from "./stream-call.js";
+import { StreamSlots } from "./stream-slots.js";
+import type { TransportCore } from "./transport-core.js";
+import { UnaryCall } from "./unary-call.js";
+
+/** A Connect `Transport` speaking gRPC over one HTTP/2 endpoint, which must be closed when done. */
+export interface Http2Transport extends Transport, AsyncDisposable {
+  /** Closes every session (calls in flight fail with Unavailable) and clears every timer. */
+  close(): Promise<void>;
+}
+
+/**
+ * Creates the gRPC-over-HTTP/2 transport: `node:http2` directly, one lazily connected session per
+ * endpoint that reconnects on demand, keepalive pings, a stream cap with queueing, TLS and mTLS.
+ * Errors are `ConnectError`s with the gRPC code and the server's message and metadata; connection
+ * failures are Unavailable, marked not-sent (see `wasNotSent`) when the request provably never left.
+ * @throws Http2TransportOptionsError for invalid options.
+ */
+export function createHttp2Transport(options: Http2TransportOptions): Http2Transport {
+  return new GrpcHttp2Transport(options);
+}
+
+class GrpcHttp2Transport implements Http2Transport, TransportCore {
+  readonly options;
+  readonly endpoint: Http2Endpoint;
+  readonly slots: StreamSlots;
+
+  constructor(options: Http2TransportOptions) {
+    this.options = resolveHttp2Options(options);
+    const clientCap = this.options.maxConcurrentStreams;
+    this.endpoint = new Http2Endpoint(this.options, () => this.slots.pump());
+    this.slots = new StreamSlots(() => Math.min(clientCap, this.endpoint.remoteMaxStreams));
+  }
+
+  unary<I extends DescMessage, O extends DescMessage>(
+    method: DescMethodUnary<I, O>,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+    header: HeadersInit | undefined,
+    input: MessageInitShape<I>,
+  ): Promise<UnaryResponse<I, O>> {
+    if (this.endpoint.closed) return Promise.reject(closedError(true));
+    let frame: Buffer;
+    try {
+      frame = frameMessage(
+        toBinary(method.input, create(method.input, input)),
+        this.options.maxSendMessageBytes,
+      );
+    } catch (err) {
+      return Promise.reject(markNotSent(ConnectError.from(err, Code.Internal)));
+    }
+    const deadline = timeoutMs ?? this.options.defaultTimeoutMs;
+    return new Promise<UnaryResponse<I, O>>((resolve, reject) => {
+      new UnaryCall(
+        this,
+        method as unknown as DescMethodUnary,
+        signal,
+        deadline,
+        header,
+        frame,
+        resolve as (response: UnaryResponse) => void,
+        reject,
+      ).start();
+    });
+  }
+
+  stream<I extends DescMessage, O extends DescMessage>(
+    method: DescMethodStreaming<I, O>,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+    header: HeadersInit | undefined,
+    input: AsyncIterable<MessageInitShape<I>>,
+  ): Promise<StreamResponse<I, O>> {
+    if (this.endpoint.closed) return Promise.reject(closedError(true));
+    const deadline = timeoutMs ?? this.options.defaultTimeoutMs;
+    const response = new Promise<StreamResponse<I, O>>((resolve, reject) => {
+      new StreamCall(
+        this,
+        method as unknown as DescMethodStreaming,
+        signal,
+        deadline,
+        header,
+        input as AsyncIterable<MessageInitShape<DescMessage>>,
+        resolve as (response: StreamResponse) => void,
+        reject,
+      ).start();
+    });
+    // Connect's clients await this promise only once the output is iterated; a failure before that
+    // must not surface as an unhandled rejection. The caller still gets it when awaiting.
+    response.catch(() => {});
+    return response;
+  }
+
+  async close(): Promise<void> {
+    const waiting = this.slots.drain();
+    await this.endpoint.close();
+    // Queued calls never got a stream; `onSlot` sees the closed endpoint and fails them as not sent.
+    for (const waiter of waiting) waiter.onSlot();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,276 @@
+import { type ClientHttp2Stream, constants, type IncomingHttpHeaders } from "node:http2";
+import {
+  type DescMessage,
+  type DescMethodUnary,
+  type DescService,
+  fromBinary,
+  type MessageShape,
+} from "@bufbuild/protobuf";
+import type { UnaryResponse } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  abortError,
+  closedError,
+  deadlineError,
+  errorOfBrokenStream,
+  openError,
+  type ResponseParts,
+  statusError,
+} from "./call-outcome.js";
+import type { Http2Connection } from "./connection.js";
+import { PREFIX_BYTES, unaryMessageFromBody } from "./framing.js";
+import { headersFromHttp2 } from "./metadata.js";
+import { buildRequestHeaders } from "./request-headers.js";
+import type { SlotWaiter } from "./stream-slots.js";
+import { type DeadlineTarget, startDeadline } from "./timeout.js";
+import type { TransportCore } from "./transport-core.js";
+
+/** Where a stream finds its call: the stream listeners are shared functions, not closures per call. */
+const CALL = Symbol("etcd-ts.http2.unaryCall");
+type UnaryStream = ClientHttp2Stream & { [CALL]: UnaryCall };
+
+/**
+ * One unary call, kept lean: the request is framed in one buffer and written with `end()` right after the
+ * headers, the stream's listeners are shared module functions, the abort listener and deadline timer
+ * point at this object, and response headers become `Headers` only if someone reads them.
+ */
+export class UnaryCall implements SlotWaiter, DeadlineTarget, ResponseParts {
+  readonly #core: TransportCore;
+  readonly #method: DescMethodUnary;
+  readonly #signal: AbortSignal | undefined;
+  readonly #timeoutMs: number | undefined;
+  readonly #header: HeadersInit | undefined;
+  #frame: Buffer | undefined;
+  readonly #resolve: (response: UnaryResponse) => void;
+  readonly #reject: (error: ConnectError) => void;
+  #timer: NodeJS.Timeout | undefined;
+  #connection: Http2Connection | undefined;
+  #stream: UnaryStream | undefined;
+  #settled = false;
+  #body: Buffer | Buffer[] | undefined;
+  #received = 0;
+  #streamError: Error | undefined;
+  headers: IncomingHttpHeaders | undefined;
+  trailers: IncomingHttpHeaders | undefined;
+  trailersOnly = false;
+
+  constructor(
+    core: TransportCore,
+    method: DescMethodUnary,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+    header: HeadersInit | undefined,
+    frame: Buffer,
+    resolve: (response: UnaryResponse) => void,
+    reject: (error: ConnectError) => void,
+  ) {
+    this.#core = core;
+    this.#method = method;
+    this.#signal = signal;
+    this.#timeoutMs = timeoutMs;
+    this.#header = header;
+    this.#frame = frame;
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  /** Arms the abort listener and deadline, then opens the stream (or queues for a free one). */
+  start(): void {
+    const signal = this.#signal;
+    if (signal !== undefined) {
+      if (signal.aborted) {
+        this.#settle(abortError(signal, true));
+        return;
+      }
+      signal.addEventListener("abort", this);
+    }
+    if (this.#timeoutMs !== undefined) {
+      if (this.#timeoutMs <= 0) {
+        this.#settle(deadlineError(true));
+        return;
+      }
+      this.#timer = startDeadline(this, this.#timeoutMs);
+    }
+    if (this.#core.slots.tryAcquire()) this.onSlot();
+    else this.#core.slots.enqueue(this);
+  }
+
+  /** @internal SlotWaiter: a stream may be opened now. */
+  onSlot(): void {
+    const core = this.#core;
+    if (core.endpoint.closed) {
+      core.slots.release();
+      this.#settle(closedError(true));
+      return;
+    }
+    let connection: Http2Connection;
+    let stream: UnaryStream;
+    try {
+      connection = core.endpoint.connection();
+      const headers = buildRequestHeaders(
+        this.#method,
+        core.options.userAgent,
+        this.#timeoutMs,
+        this.#header,
+      );
+      stream = connection.open(headers) as UnaryStream;
+    } catch (err) {
+      core.slots.release();
+      this.#settle(openError(err));
+      return;
+    }
+    this.#connection = connection;
+    this.#stream = stream;
+    stream[CALL] = this;
+    stream.on("response", onResponse);
+    stream.on("data", onData);
+    stream.on("trailers", onTrailers);
+    stream.on("error", onError);
+    stream.on("close", onClose);
+    stream.end(this.#frame);
+    this.#frame = undefined;
+  }
+
+  /** @internal The AbortSignal fired. */
+  handleEvent(): void {
+    this.#cancel(abortError(this.#signal!, this.#notSent()));
+  }
+
+  /** @internal DeadlineTarget: the deadline passed. */
+  onDeadline(): void {
+    this.#timer = undefined;
+    this.#cancel(deadlineError(this.#notSent()));
+  }
+
+  /** @internal */
+  onResponse(headers: IncomingHttpHeaders, flags: number): void {
+    this.headers = headers;
+    if (flags & constants.NGHTTP2_FLAG_END_STREAM) this.trailersOnly = true;
+  }
+
+  /** @internal */
+  onData(chunk: Buffer): void {
+    const body = this.#body;
+    if (body === undefined) this.#body = chunk;
+    else if (Array.isArray(body)) body.push(chunk);
+    else this.#body = [body, chunk];
+    this.#received += chunk.byteLength;
+    const limit = this.#core.options.maxReceiveMessageBytes;
+    if (this.#received > limit + PREFIX_BYTES) {
+      this.#cancel(
+        new ConnectError(`received message exceeds the limit of ${limit} bytes`, Code.ResourceExhausted),
+      );
+    }
+  }
+
+  /** @internal */
+  onError(err: Error): void {
+    this.#streamError ??= err;
+  }
+
+  /** @internal The stream is done: release it and settle from what arrived. */
+  onClose(): void {
+    this.#connection!.release();
+    this.#core.slots.release();
+    if (this.#settled) return;
+    const error = statusError(this);
+    if (error === "no-status") {
+      this.#settle(errorOfBrokenStream(this.#stream!, this.#connection!, this.#streamError));
+      return;
+    }
+    if (error !== undefined) {
+      this.#settle(error);
+      return;
+    }
+    let message: MessageShape<DescMessage>;
+    try {
+      const bytes = unaryMessageFromBody(this.#body, this.#core.options.maxReceiveMessageBytes);
+      message = fromBinary(this.#method.output, bytes);
+    } catch (err) {
+      this.#settle(ConnectError.from(err, Code.Internal));
+      return;
+    }
+    this.#settled = true;
+    this.#cleanup();
+    this.#resolve(new UnaryResult(this.#method, message, this.headers, this.trailers));
+  }
+
+  #notSent(): boolean {
+    return this.#stream === undefined || !this.#connection!.connected;
+  }
+
+  #cancel(error: ConnectError): void {
+    if (this.#settled) return;
+    const stream = this.#stream;
+    if (stream === undefined) this.#core.slots.remove(this);
+    else if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
+    this.#settle(error);
+  }
+
+  #settle(error: ConnectError): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#cleanup();
+    this.#reject(error);
+  }
+
+  #cleanup(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#signal?.removeEventListener("abort", this);
+    this.#frame = undefined;
+    this.#body = undefined;
+  }
+}
+
+function onResponse(this: UnaryStream, headers: IncomingHttpHeaders, flags: number): void {
+  this[CALL].onResponse(headers, flags);
+}
+function onData(this: UnaryStream, chunk: Buffer): void {
+  this[CALL].onData(chunk);
+}
+function onTrailers(this: UnaryStream, trailers: IncomingHttpHeaders): void {
+  this[CALL].trailers = trailers;
+}
+function onError(this: UnaryStream, err: Error): void {
+  this[CALL].onError(err);
+}
+function onClose(this: UnaryStream): void {
+  this[CALL].onClose();
+}
+
+/** A successful unary response; `header` and `trailer` are converted to `Headers` on first access. */
+class UnaryResult implements UnaryResponse {
+  readonly stream = false;
+  readonly method: DescMethodUnary;
+  readonly message: MessageShape<DescMessage>;
+  readonly #rawHeader: IncomingHttpHeaders | undefined;
+  readonly #rawTrailer: IncomingHttpHeaders | undefined;
+  #header: Headers | undefined;
+  #trailer: Headers | undefined;
+
+  constructor(
+    method: DescMethodUnary,
+    message: MessageShape<DescMessage>,
+    header: IncomingHttpHeaders | undefined,
+    trailer: IncomingHttpHeaders | undefined,
+  ) {
+    this.method = method;
+    this.message = message;
+    this.#rawHeader = header;
+    this.#rawTrailer = trailer;
+  }
+
+  get service(): DescService {
+    return this.method.parent;
+  }
+
+  get header(): Headers {
+    this.#header ??= headersFromHttp2(this.#rawHeader);
+    return this.#header;
+  }
+
+  get trailer(): Headers {
+    this.#trailer ??= headersFromHttp2(this.#rawTrailer);
+    return this.#trailer;
+  }
+}
