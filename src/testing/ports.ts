@@ -1,17 +1,53 @@
+import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 
-/** Asks the kernel for a free TCP port on 127.0.0.1 (bound then released, so another process could race us). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Lowest port we hand out: above the well-known and most registered service ports. */
+const LOWEST_PORT = 20_000;
+/** How many random candidates to probe before asking the kernel for any port. */
+const ATTEMPTS = 50;
+
+/**
+ * Finds a free TCP port on 127.0.0.1 for a server a test starts (etcd members, proxies).
+ *
+ * Ports are drawn at random *below* the kernel's ephemeral range: the kernel gives ephemeral ports to
+ * every outgoing connection, so a port from that range that was free a moment ago can be taken by a
+ * client socket before etcd binds it ("address already in use"). Random draws also keep parallel test
+ * workers apart. The port is bound once to prove it free, then released, so a race remains possible
+ * but rare. Falls back to a kernel-chosen port if no candidate is free.
+ */
+export async function freePort(): Promise<number> {
+  const [low, high] = candidateRange();
+  for (let i = 0; i < ATTEMPTS && high > low; i++) {
+    const port = low + Math.floor(Math.random() * (high - low));
+    if ((await tryBind(port)) !== undefined) return port;
+  }
+  const any = await tryBind(0);
+  if (any === undefined) throw new Error("could not find a free port on 127.0.0.1");
+  return any;
+}
+
+/** [low, high) to draw from: from LOWEST_PORT up to the start of the ephemeral range (Linux), else 30000. */
+function candidateRange(): [number, number] {
+  let ephemeralStart = 30_000;
+  try {
+    const [start] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/);
+    const n = Number(start);
+    if (Number.isInteger(n) && n > LOWEST_PORT + 1_000) ephemeralStart = n;
+  } catch {
+    // Not Linux: keep the default.
+  }
+  return [LOWEST_PORT, ephemeralStart];
+}
+
+/** Binds `port` (0: any) on 127.0.0.1 and releases it; resolves the port, or undefined when taken. */
+function tryBind(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const server = createServer();
     server.unref();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
+    server.once("error", () => resolve(undefined));
+    server.listen({ port, host: "127.0.0.1", exclusive: true }, () => {
       const address = server.address();
-      server.close(() => {
-        if (address && typeof address === "object") resolve(address.port);
-        else reject(new Error("could not read the port of a probe listener"));
-      });
+      server.close(() => resolve(address && typeof address === "object" ? address.port : undefined));
     });
   });
 }
