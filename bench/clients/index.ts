@@ -1,3 +1,4 @@
+import { createHttp2Transport } from "../../src/client/transport/http2/index.js";
 import { createConnectNodeTransport } from "../../src/connect-node/index.js";
 import { createGrpcJsTransport } from "../../src/grpc-js/index.js";
 import { createBareHttp2Client } from "./bare-http2.js";
@@ -10,6 +11,7 @@ import type { BenchClient } from "./types.js";
 export async function benchClients(endpoint: string): Promise<BenchClient[]> {
   return [
     createEtcdTsClient(endpoint),
+    createTransportClient("http2", createHttp2Transport({ baseUrl: endpoint })),
     createTransportClient("grpc-js", createGrpcJsTransport({ baseUrl: endpoint })),
     createTransportClient("connect-node", createConnectNodeTransport({ baseUrl: endpoint })),
     createBareHttp2Client(endpoint),

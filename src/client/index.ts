@@ -72,6 +72,17 @@ export type {
   SnapshotOptions,
 } from "./maintenance/types.js";
 export { type ClosableTransport, DEFAULT_MAX_REQUEST_BYTES, type EtcdOptions } from "./options.js";
+export {
+  createHttp2Transport,
+  decodeBinaryMetadata,
+  encodeBinaryMetadata,
+  Http2ConnectionError,
+  type Http2ConnectionErrorCode,
+  type Http2TlsOptions,
+  type Http2Transport,
+  type Http2TransportOptions,
+  Http2TransportOptionsError,
+} from "./transport/http2/index.js";
 export { type CompareOperator, type Comparison, compare } from "./txn/compare.js";
 export {
   type DeleteOp,

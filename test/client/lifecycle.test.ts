@@ -66,13 +66,7 @@ describe("lifecycle", () => {
       // The server side sees the connection gone; nothing of the client keeps the process alive.
       expect(proxy.connections).toBe(0);
       expect(process.getActiveResourcesInfo().length).toBeLessThanOrEqual(refdBefore);
-      const left = [...live.values()].filter(
-        (v) =>
-          !v.includes("lifecycle.test.ts") &&
-          // TEMP: connect-node 2.2's session manager leaves its unref'd 15-minute idle timer behind after
-          // abort(); the built-in http2 transport replaces it at merge and this exception goes with it.
-          !v.includes("@connectrpc/connect-node"),
-      );
+      const left = [...live.values()].filter((v) => !v.includes("lifecycle.test.ts"));
       expect(left).toEqual([]);
     } finally {
       hook.disable();

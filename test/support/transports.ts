@@ -1,4 +1,5 @@
 import type { Transport } from "@connectrpc/connect";
+import { createHttp2Transport } from "../../src/client/transport/http2/index.js";
 import type { TransportTlsOptions } from "../../src/client/transport/transport-options.js";
 import { createConnectNodeTransport } from "../../src/connect-node/index.js";
 import { createGrpcJsTransport } from "../../src/grpc-js/index.js";
@@ -20,8 +21,9 @@ export interface TransportFactory {
   create(options: TransportFactoryOptions): ClosableTransport;
 }
 
-/** Every transport the conformance suite runs against (the lead adds node:http2 here). */
+/** Every transport the conformance suite runs against. */
 export const transports: TransportFactory[] = [
+  { name: "http2", create: (options) => createHttp2Transport(options) },
   { name: "grpc-js", create: (options) => createGrpcJsTransport(options) },
   { name: "connect-node", create: (options) => createConnectNodeTransport(options) },
 ];

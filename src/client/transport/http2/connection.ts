@@ -7,7 +7,7 @@ import {
 } from "node:http2";
 import { Http2ConnectionError } from "./errors.js";
 import { type KeepaliveHost, KeepaliveMonitor } from "./keepalive.js";
-import type { ResolvedHttp2Options } from "./options.js";
+import type { Http2TlsOptions, PemInput, ResolvedHttp2Options } from "./options.js";
 
 /** What a connection tells its owner. */
 export interface ConnectionOwner {
@@ -53,7 +53,7 @@ export class Http2Connection implements KeepaliveHost {
     this.#owner = owner;
     const connectOptions: SecureClientSessionOptions = {
       settings: { enablePush: false, initialWindowSize: STREAM_WINDOW_BYTES },
-      ...options.tls,
+      ...tlsConnectOptions(options.tls),
     };
     this.session = connect(options.origin, connectOptions);
     const session = this.session;
@@ -183,4 +183,20 @@ export class Http2Connection implements KeepaliveHost {
     this.#connectTimer = undefined;
     this.#keepalive?.stop();
   }
+}
+
+/** Node's TLS options want Buffers or strings; callers may hand us any Uint8Array. */
+function tlsConnectOptions(tls: Http2TlsOptions | undefined): SecureClientSessionOptions {
+  if (!tls) return {};
+  const one = (x: string | Uint8Array): string | Buffer =>
+    typeof x === "string" || Buffer.isBuffer(x) ? x : Buffer.from(x);
+  const pem = (v: PemInput | undefined) =>
+    v === undefined ? undefined : Array.isArray(v) ? v.map(one) : one(v);
+  const { ca, cert, key, ...rest } = tls;
+  return {
+    ...rest,
+    ...(ca !== undefined ? { ca: pem(ca) } : {}),
+    ...(cert !== undefined ? { cert: pem(cert) } : {}),
+    ...(key !== undefined ? { key: pem(key) } : {}),
+  };
 }

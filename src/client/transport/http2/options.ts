@@ -1,13 +1,16 @@
 import { Http2TransportOptionsError } from "./errors.js";
 
 /** TLS settings for `https://` endpoints; omitted fields use Node's defaults (system CAs, verification on). */
+/** PEM material: text, bytes (a Buffer is a Uint8Array), or a list of either. */
+export type PemInput = string | Uint8Array | Array<string | Uint8Array>;
+
 export interface Http2TlsOptions {
   /** CA certificate(s) to trust, PEM. Default: the system store. */
-  ca?: string | Buffer | Array<string | Buffer>;
+  ca?: PemInput;
   /** Client certificate chain for mTLS, PEM. Default: none. */
-  cert?: string | Buffer | Array<string | Buffer>;
+  cert?: PemInput;
   /** Private key of `cert`, PEM. Default: none. */
-  key?: string | Buffer | Array<string | Buffer>;
+  key?: PemInput;
   /** Name to verify the server certificate against (SNI). Default: the URL's host when it is a name. */
   servername?: string;
   /** Verify the server certificate. Default true; false only for throwaway test setups. */
