@@ -66,7 +66,10 @@ export class DeadlineMonitor {
   #check(): void {
     if (this.#stopped || this.#fired) return;
     // A timer may fire a little early or the deadline may have moved meanwhile: re-check against the clock.
-    if (this.#now() < this.#deadline) return this.#arm();
+    if (this.#now() < this.#deadline) {
+      this.#arm();
+      return;
+    }
     this.#fired = true;
     this.#timer = undefined;
     this.#onExpired();
