@@ -60,8 +60,6 @@ export class TestTransportPool implements TransportPool, AsyncDisposable {
     this.failures.push(endpoint);
     const current = this.#entries[this.#current]!;
     if (current.endpoint !== endpoint) return;
-    // Drop the connection too: a frozen member's session would otherwise be reused as if healthy.
-    current.session.abort();
     this.#current = (this.#current + 1) % this.#entries.length;
   }
 

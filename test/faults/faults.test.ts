@@ -1,0 +1,222 @@
+import { create } from "@bufbuild/protobuf";
+import { createClient } from "@connectrpc/connect";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { WatchCompactedError } from "../../src/client/watch/errors.js";
+import {
+  CompactionRequestSchema,
+  KV,
+  PutRequestSchema,
+  RangeRequestSchema,
+} from "../../src/gen/etcdserverpb/rpc_pb.js";
+import { checkHistory, describeReport, HistoryRecorder, readHistory } from "../support/history.js";
+import { FaultCluster, LONG, Scenario } from "./harness.js";
+
+/**
+ * Faults against real etcd (1 and 3 members) with puts, deletes and txns streaming in. After each:
+ * 0 lost, 0 duplicated, 0 out-of-order events for every watcher, and every lease alive or reported lost
+ * within its TTL. `ETCD_TS_FAULTS=long` runs more cuts and rounds.
+ */
+const CUTS = LONG ? 1000 : 100;
+const ROUNDS = LONG ? 5 : 1;
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+for (const members of [1, 3]) {
+  describe(`faults, ${members} member${members > 1 ? "s" : ""}`, { timeout: LONG ? 600_000 : 60_000 }, () => {
+    let fc: FaultCluster;
+    let scenario: Scenario | undefined;
+
+    beforeAll(async () => {
+      fc = await FaultCluster.start(members);
+    });
+    afterEach(async () => {
+      for (const p of fc.proxies) p.refuse(false);
+      for (const m of fc.etcd.members) {
+        if (m.frozen) m.thaw();
+        if (!m.running) await m.start();
+      }
+      await scenario?.close();
+      scenario = undefined;
+    });
+    afterAll(async () => {
+      await fc?.close();
+    });
+
+    it(`stream cut by the proxy ${CUTS} times in a row`, async () => {
+      const s = (scenario = new Scenario(fc, "cut"));
+      await s.begin({ watchers: 3, leases: [5, 10] });
+      for (let i = 0; i < CUTS; i++) {
+        for (const p of fc.proxies) p.cutAll();
+        await sleep(i % 10 === 9 ? 60 : 15);
+      }
+      await s.finish();
+      expect(s.hub.streamsOpened).toBeGreaterThan(CUTS / 4);
+      await s.checkLeases(true);
+    });
+
+    it("member SIGKILL and restart", async () => {
+      const s = (scenario = new Scenario(fc, "kill"));
+      await s.begin({ watchers: 3, leases: [10] });
+      for (let round = 0; round < ROUNDS; round++) {
+        await sleep(300);
+        // Kill the member the watch stream is on (the only one with 1 member).
+        const victim = fc.memberBehind(s.hub.endpoint) ?? fc.etcd.members[0]!;
+        await victim.kill();
+        await sleep(1000);
+        await victim.start();
+        await fc.settle();
+      }
+      await sleep(300);
+      await s.finish();
+      await s.checkLeases(true);
+    });
+
+    if (members > 1) {
+      it("leader killed", async () => {
+        const s = (scenario = new Scenario(fc, "leader"));
+        await s.begin({ watchers: 3, leases: [10] });
+        for (let round = 0; round < ROUNDS; round++) {
+          await sleep(300);
+          const leader = await fc.leader();
+          await leader.kill();
+          await sleep(1500);
+          await leader.start();
+          await fc.settle();
+        }
+        await sleep(300);
+        await s.finish();
+        await s.checkLeases(true);
+      });
+    }
+
+    it("member frozen (SIGSTOP) longer than the keepalive timeout", async () => {
+      const s = (scenario = new Scenario(fc, "freeze"));
+      await s.begin({ watchers: 3, leases: [8] });
+      await sleep(300);
+      const victim = fc.memberBehind(s.hub.endpoint) ?? fc.etcd.members[0]!;
+      victim.freeze();
+      // Keepalive timeout 1 s, HTTP/2 ping timeout 1 s: frozen for well over both, under the lease TTL.
+      await sleep(3000);
+      if (members > 1) {
+        // The client moved to another member while this one is still frozen.
+        expect(s.hub.endpoint === undefined || fc.memberBehind(s.hub.endpoint) !== victim).toBe(true);
+        expect(
+          s.leases.keeper.endpoint === undefined || fc.memberBehind(s.leases.keeper.endpoint) !== victim,
+        ).toBe(true);
+      }
+      victim.thaw();
+      await fc.settle();
+      await s.finish();
+      await s.checkLeases(true);
+    });
+
+    it("compaction during a disconnect", async () => {
+      const s = (scenario = new Scenario(fc, "compact"));
+      await s.begin({ watchers: 2 });
+      // One more watcher, from the same revision, that resyncs instead of failing.
+      const resyncing = s.hub.watch(s.prefix, {
+        prefix: true,
+        startRevision: s.startRevision,
+        onCompacted: "resync",
+      });
+      const before = new HistoryRecorder();
+      const after = new HistoryRecorder();
+      let resyncRevision: bigint | undefined;
+      let resyncBatches = 0;
+      const resyncDone = (async () => {
+        for await (const b of resyncing) {
+          if (b.resync) {
+            resyncBatches++;
+            resyncRevision = b.revision;
+            continue;
+          }
+          (resyncRevision === undefined ? before : after).record(b);
+          if (b.events.some((e) => dec.decode(e.kv!.key).endsWith("~end"))) return;
+        }
+      })();
+      await sleep(300);
+      for (const p of fc.proxies) {
+        p.refuse(true);
+        p.cutAll();
+      }
+      await sleep(200);
+      // The store's history up to the compaction point, read before it is compacted away.
+      const kv = createClient(KV, fc.direct());
+      const rev = (await kv.put(create(PutRequestSchema, { key: enc.encode(`${s.prefix}!mark`) }))).header!
+        .revision;
+      const expected = await readHistory(fc.direct(), {
+        key: enc.encode(s.prefix),
+        rangeEnd: enc.encode(`${s.prefix.slice(0, -1)}0`),
+        fromRevision: s.startRevision,
+        toRevision: rev,
+      });
+      await kv.compact(create(CompactionRequestSchema, { revision: rev, physical: true }));
+      // Compaction is applied by each member on its own: wait until every member refuses older reads,
+      // else a watch could resume on a member that still has the history (and rightly lose nothing).
+      for (let i = 0; i < fc.etcd.members.length; i++) {
+        for (let attempt = 0; ; attempt++) {
+          const compacted = await createClient(KV, fc.direct(i))
+            .range(create(RangeRequestSchema, { key: enc.encode("x"), revision: rev - 1n }))
+            .then(
+              () => false,
+              (e: unknown) => String(e).includes("compacted"),
+            );
+          if (compacted) break;
+          if (attempt > 100) throw new Error(`member ${i} did not compact`);
+          await sleep(20);
+        }
+      }
+      for (const p of fc.proxies) p.refuse(false);
+      await Promise.all(s.tracked.map((t) => t.done));
+      await s.load.stop();
+      const end = await s.load.sentinel();
+      for (const [i, t] of s.tracked.entries()) {
+        expect(t.error).toBeInstanceOf(WatchCompactedError);
+        expect((t.error as WatchCompactedError).compactRevision).toBe(rev);
+        // What was delivered before the break is a clean prefix of the history.
+        const delivered = t.recorder.events;
+        expect(delivered.length).toBeGreaterThan(0);
+        const report = checkHistory(expected.slice(0, delivered.length), delivered);
+        expect(report.ok, `watcher ${i}: ${describeReport(report)}`).toBe(true);
+      }
+      await resyncDone;
+      expect(resyncBatches).toBe(1);
+      expect(resyncRevision).toBeGreaterThanOrEqual(rev);
+      const r1 = checkHistory(expected.slice(0, before.events.length), before.events);
+      expect(r1.ok, `before resync: ${describeReport(r1)}`).toBe(true);
+      const expectedAfter = await readHistory(fc.direct(), {
+        key: enc.encode(s.prefix),
+        rangeEnd: enc.encode(`${s.prefix.slice(0, -1)}0`),
+        fromRevision: resyncRevision! + 1n,
+        toRevision: end,
+      });
+      const r2 = checkHistory(expectedAfter, after.upTo(end));
+      expect(r2.ok, `after resync: ${describeReport(r2)}`).toBe(true);
+    });
+
+    it("etcd restarted while a lease outlives the downtime, and one that does not", async () => {
+      const s = (scenario = new Scenario(fc, "restart"));
+      await s.begin({ watchers: 2, leases: [20] });
+      const short = await s.leases.grant(3);
+      let shortLast = Date.now();
+      let shortLostAt = 0;
+      short.on("keepalive", () => {
+        shortLast = Date.now();
+      });
+      short.on("lost", () => {
+        shortLostAt = Date.now();
+      });
+      await sleep(500);
+      // The whole cluster goes down for longer than the short lease's TTL, shorter than the long one's.
+      await Promise.all(fc.etcd.members.map((m) => m.kill()));
+      await sleep(short.ttl * 1000 + 1500);
+      expect(short.state).toBe("lost");
+      expect(shortLostAt - shortLast).toBeLessThanOrEqual(short.ttl * 1000);
+      await Promise.all(fc.etcd.members.map((m) => m.start()));
+      await fc.settle();
+      await s.finish();
+      await s.checkLeases(true);
+    });
+  });
+}
