@@ -90,6 +90,28 @@ for (const members of [1, 3]) {
       });
     }
 
+    if (members > 1) {
+      it("a member that lost its leader is abandoned (hasleader)", async () => {
+        const s = (scenario = new Scenario(fc, "noleader"));
+        await s.begin({ watchers: 2, leases: [30] });
+        await sleep(300);
+        const survivorUrl = s.hub.endpoint!;
+        const survivor = fc.memberBehind(survivorUrl)!;
+        const others = fc.etcd.members.filter((m) => m !== survivor);
+        const streamsBefore = s.hub.streamsOpened;
+        await Promise.all(others.map((m) => m.kill()));
+        // Without hasleader the survivor would keep the watch stream open and silent; with it etcd cancels
+        // the stream and the hub opens another.
+        const until = Date.now() + 15_000;
+        while (s.hub.streamsOpened === streamsBefore && Date.now() < until) await sleep(100);
+        expect(s.hub.streamsOpened).toBeGreaterThan(streamsBefore);
+        await Promise.all(others.map((m) => m.start()));
+        await fc.settle();
+        await s.finish();
+        await s.checkLeases(true);
+      });
+    }
+
     it("member frozen (SIGSTOP) longer than the keepalive timeout", async () => {
       const s = (scenario = new Scenario(fc, "freeze"));
       await s.begin({ watchers: 3, leases: [8] });
