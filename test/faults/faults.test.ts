@@ -43,8 +43,14 @@ for (const members of [1, 3]) {
       await fc?.close();
     });
 
+    /** A fresh scenario for this test; afterEach closes it. */
+    function open(name: string): Scenario {
+      scenario = new Scenario(fc, name);
+      return scenario;
+    }
+
     it(`stream cut by the proxy ${CUTS} times in a row`, async () => {
-      const s = (scenario = new Scenario(fc, "cut"));
+      const s = open("cut");
       await s.begin({ watchers: 3, leases: [5, 10] });
       for (let i = 0; i < CUTS; i++) {
         for (const p of fc.proxies) p.cutAll();
@@ -56,7 +62,7 @@ for (const members of [1, 3]) {
     });
 
     it("member SIGKILL and restart", async () => {
-      const s = (scenario = new Scenario(fc, "kill"));
+      const s = open("kill");
       await s.begin({ watchers: 3, leases: [10] });
       for (let round = 0; round < ROUNDS; round++) {
         await sleep(300);
@@ -74,7 +80,7 @@ for (const members of [1, 3]) {
 
     if (members > 1) {
       it("leader killed", async () => {
-        const s = (scenario = new Scenario(fc, "leader"));
+        const s = open("leader");
         await s.begin({ watchers: 3, leases: [10] });
         for (let round = 0; round < ROUNDS; round++) {
           await sleep(300);
@@ -92,7 +98,7 @@ for (const members of [1, 3]) {
 
     if (members > 1) {
       it("a member that lost its leader is abandoned (hasleader)", async () => {
-        const s = (scenario = new Scenario(fc, "noleader"));
+        const s = open("noleader");
         await s.begin({ watchers: 2, leases: [30] });
         await sleep(300);
         const survivorUrl = s.hub.endpoint!;
@@ -113,7 +119,7 @@ for (const members of [1, 3]) {
     }
 
     it("member frozen (SIGSTOP) longer than the keepalive timeout", async () => {
-      const s = (scenario = new Scenario(fc, "freeze"));
+      const s = open("freeze");
       await s.begin({ watchers: 3, leases: [8] });
       await sleep(300);
       const victim = fc.memberBehind(s.hub.endpoint) ?? fc.etcd.members[0]!;
@@ -134,7 +140,7 @@ for (const members of [1, 3]) {
     });
 
     it("compaction during a disconnect", async () => {
-      const s = (scenario = new Scenario(fc, "compact"));
+      const s = open("compact");
       await s.begin({ watchers: 2 });
       // One more watcher, from the same revision, that resyncs instead of failing.
       const resyncing = s.hub.watch(s.prefix, {
@@ -218,7 +224,7 @@ for (const members of [1, 3]) {
     });
 
     it("etcd restarted while a lease outlives the downtime, and one that does not", async () => {
-      const s = (scenario = new Scenario(fc, "restart"));
+      const s = open("restart");
       await s.begin({ watchers: 2, leases: [20] });
       const short = await s.leases.grant(3);
       let shortLast = Date.now();
