@@ -21,6 +21,16 @@ const ROUNDS = LONG ? 5 : 1;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** `p`, or a rejection naming what hung (with the state at that time) after `ms`. */
+function within<T>(p: Promise<T>, ms: number, what: () => string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(what())), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
 
 for (const members of [1, 3]) {
   describe(`faults, ${members} member${members > 1 ? "s" : ""}`, { timeout: LONG ? 600_000 : 60_000 }, () => {
@@ -196,7 +206,21 @@ for (const members of [1, 3]) {
         }
       }
       for (const p of fc.proxies) p.refuse(false);
-      await Promise.all(s.tracked.map((t) => t.done));
+      const state = () =>
+        `watchers ${[...s.tracked.map((t) => t.watcher), resyncing].map((w) => `${w.state}@${w.nextRevision}`).join(", ")}; streams ${s.hub.streamsOpened}; compacted at ${rev}`;
+      await within(
+        Promise.all(s.tracked.map((t) => t.done)),
+        20_000,
+        () => `compaction not reported: ${state()}`,
+      );
+      // The sentinel must come after the resync read, or it would arrive inside the resync batch.
+      await within(
+        (async () => {
+          while (resyncRevision === undefined) await sleep(10);
+        })(),
+        20_000,
+        () => `no resync batch: ${state()}`,
+      );
       await s.load.stop();
       const end = await s.load.sentinel();
       for (const [i, t] of s.tracked.entries()) {
@@ -208,7 +232,7 @@ for (const members of [1, 3]) {
         const report = checkHistory(expected.slice(0, delivered.length), delivered);
         expect(report.ok, `watcher ${i}: ${describeReport(report)}`).toBe(true);
       }
-      await resyncDone;
+      await within(resyncDone, 20_000, () => `resync watcher did not finish: ${state()}`);
       expect(resyncBatches).toBe(1);
       expect(resyncRevision).toBeGreaterThanOrEqual(rev);
       const r1 = checkHistory(expected.slice(0, before.events.length), before.events);
