@@ -150,4 +150,25 @@ describe("Leases against a real etcd", () => {
     await leases.revoke(lease.id);
     await expect(leases.keepAliveOnce(lease.id)).rejects.toBeInstanceOf(LeaseLostError);
   });
+
+  it("close() ends every kept lease as closed (not lost, not revoked) and releases the stream", async () => {
+    const { leases } = open();
+    const a = await leases.grant(10);
+    const lostOrNot = a.lost.then(
+      () => "resolved",
+      () => "rejected",
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    await leases.close();
+    expect(a.state).toBe("closed");
+    expect(leases.keeper.size).toBe(0);
+    expect(leases.keeper.endpoint).toBeUndefined();
+    await expect(leases.grant(5)).rejects.toThrow();
+    // Not revoked: the server still has it until its TTL runs out.
+    const other = open().leases;
+    expect((await other.timeToLive(a.id)).ttl).toBeGreaterThan(0);
+    const settled = await Promise.race([lostOrNot, new Promise((r) => setTimeout(() => r("pending"), 50))]);
+    expect(settled).toBe("pending");
+    await other.revoke(a.id);
+  });
 });

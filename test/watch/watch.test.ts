@@ -351,6 +351,25 @@ describe("WatchHub against a real etcd", () => {
     await withTimeout(ended, 5000, "end");
     expect(w.state).toBe("ended");
   });
+
+  it("close() ends every watch cleanly and releases the stream", async () => {
+    const { pool, hub: h } = hub();
+    const a = h.watch("close/a");
+    const b = h.watch("close/b");
+    while (a.state !== "active" || b.state !== "active") await new Promise((r) => setTimeout(r, 10));
+    const consumed = consume(a, new HistoryRecorder());
+    await h.close();
+    await withTimeout(consumed, 2000, "iteration ends");
+    expect(await a.closed).toBeUndefined();
+    expect(await b.closed).toBeUndefined();
+    expect([a.state, b.state]).toEqual(["ended", "ended"]);
+    expect(h.endpoint).toBeUndefined();
+    expect(h.size).toBe(0);
+    expect(() => h.watch("close/c")).toThrow();
+    const calls = pool.calls.get("Watch");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(pool.calls.get("Watch")).toBe(calls);
+  });
 });
 
 /** Counts raw responses of a plain fragmenting watch at `revision` (how many pieces the server sent). */
