@@ -20,8 +20,9 @@ export interface LeaseKeeperOptions {
   /** Send `hasleader` so a member without a leader fails the stream instead of hanging. Default true. */
   requireLeader?: boolean;
   /**
-   * A keepalive unanswered for this long means the stream is dead (e.g. a frozen member): it is
-   * abandoned, the endpoint marked failed, and the stream reopened. Default 2000 ms.
+   * A keepalive unanswered for this long (or for a third of the lease's TTL, if shorter) means the stream
+   * is dead (e.g. a frozen member): it is abandoned, the endpoint marked failed, and the stream reopened.
+   * Default 2000 ms.
    */
   responseTimeoutMs?: number;
   /**
@@ -246,12 +247,14 @@ export class LeaseKeeper implements AsyncDisposable {
 
   /** Abandons the stream when a keepalive stays unanswered for `responseTimeoutMs`. */
   #startWatchdog(stream: OpenStream): void {
-    const period = Math.max(50, this.#responseTimeoutMs / 4);
+    const period = Math.max(50, Math.min(this.#responseTimeoutMs / 4, 250));
     this.#watchdog = setInterval(() => {
       const now = Date.now();
       for (const kept of this.#kept.values()) {
-        if (kept.pendingSince !== undefined && now - kept.pendingSince > this.#responseTimeoutMs) {
-          stream.abort.abort(new Error(`keepalive unanswered for ${this.#responseTimeoutMs} ms`));
+        // A short lease cannot wait the full timeout: give up on the stream after a third of its TTL.
+        const limit = Math.min(this.#responseTimeoutMs, (kept.lease.ttl * 1000) / 3);
+        if (kept.pendingSince !== undefined && now - kept.pendingSince > limit) {
+          stream.abort.abort(new Error(`keepalive unanswered for ${Math.round(limit)} ms`));
           return;
         }
       }
