@@ -130,12 +130,13 @@ for (const members of [1, 3]) {
 
     it("member frozen (SIGSTOP) longer than the keepalive timeout", async () => {
       const s = open("freeze");
-      await s.begin({ watchers: 3, leases: [8] });
+      await s.begin({ watchers: 3, leases: [10] });
       await sleep(300);
       const victim = fc.memberBehind(s.hub.endpoint) ?? fc.etcd.members[0]!;
       victim.freeze();
-      // Keepalive timeout 1 s, HTTP/2 ping timeout 1 s: frozen for well over both, under the lease TTL.
-      await sleep(3000);
+      // No HTTP/2 PINGs here: the hub's probe (1 s idle + 1 s) and the keeper's watchdog (1 s after a
+      // refresh, sent every TTL/3 = 3.3 s) must notice. Frozen well past both, under the lease TTL.
+      await sleep(5000);
       if (members > 1) {
         // The client moved to another member while this one is still frozen.
         expect(s.hub.endpoint === undefined || fc.memberBehind(s.hub.endpoint) !== victim).toBe(true);

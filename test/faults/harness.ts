@@ -127,8 +127,16 @@ export class Scenario {
   constructor(fc: FaultCluster, name: string) {
     this.fc = fc;
     this.prefix = `${name}-${Date.now()}/`;
-    this.pool = new TestTransportPool(fc.proxies.map((p) => p.url));
-    this.hub = new WatchHub(this.pool, { backoff: { initialMs: 20, maxMs: 500 } });
+    // No HTTP/2 PINGs: a frozen member must be noticed by the hub's probe and the keeper's watchdog alone.
+    this.pool = new TestTransportPool(
+      fc.proxies.map((p) => p.url),
+      { pingIntervalMs: 0 },
+    );
+    this.hub = new WatchHub(this.pool, {
+      backoff: { initialMs: 20, maxMs: 500 },
+      idleTimeoutMs: 1000,
+      probeTimeoutMs: 1000,
+    });
     this.leases = new Leases(this.pool, { responseTimeoutMs: 1000, backoff: { initialMs: 20, maxMs: 500 } });
     let n = 0;
     this.load = new HistoryLoad(this.prefix, () => fc.direct(n++));

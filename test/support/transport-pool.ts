@@ -1,11 +1,11 @@
-import type { Interceptor } from "@connectrpc/connect";
 import type * as http2 from "node:http2";
+import type { Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import type { EndpointTransport, TransportPool } from "../../src/client/connection/transport-pool.js";
 
 /** Options of {@link TestTransportPool}. */
 export interface TestTransportPoolOptions {
-  /** HTTP/2 PING interval, ms: how fast a dead (e.g. frozen) connection is noticed. Default 1000. */
+  /** HTTP/2 PING interval, ms: how fast a dead (e.g. frozen) connection is noticed. Default 1000; 0 = no PINGs. */
   pingIntervalMs?: number;
   /** HTTP/2 PING timeout, ms. Default 1000. */
   pingTimeoutMs?: number;
@@ -30,10 +30,11 @@ export class TestTransportPool implements TransportPool, AsyncDisposable {
   constructor(endpoints: string[], options: TestTransportPoolOptions = {}) {
     if (endpoints.length === 0) throw new RangeError("at least one endpoint is needed");
     this.#entries = endpoints.map((endpoint) => {
-      const session = new QuietHttp2SessionManager(endpoint, {
-        pingIntervalMs: options.pingIntervalMs ?? 1000,
-        pingTimeoutMs: options.pingTimeoutMs ?? 1000,
-      });
+      const pingIntervalMs = options.pingIntervalMs ?? 1000;
+      const session = new QuietHttp2SessionManager(
+        endpoint,
+        pingIntervalMs > 0 ? { pingIntervalMs, pingTimeoutMs: options.pingTimeoutMs ?? 1000 } : {},
+      );
       const count: Interceptor = (next) => (req) => {
         this.calls.set(req.method.name, (this.calls.get(req.method.name) ?? 0) + 1);
         return next(req);

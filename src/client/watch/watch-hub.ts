@@ -31,6 +31,14 @@ export interface WatchHubOptions {
    * consumer drained half of it. Default 10000.
    */
   maxBufferedEvents?: number;
+  /**
+   * Liveness of the stream, independent of the transport's own pings: after this long without any answer
+   * the hub sends a progress request, and abandons the stream (marking the endpoint failed) if that gets
+   * no answer within `probeTimeoutMs`. Default 5000 ms. 0 turns the probe off.
+   */
+  idleTimeoutMs?: number;
+  /** How long a liveness probe may stay unanswered. Default 2000 ms. */
+  probeTimeoutMs?: number;
 }
 
 /** One open `Watch` stream and what is bound to it. */
@@ -45,6 +53,13 @@ interface Session {
   /** Ids this client canceled (paused or closed watches): their late responses are dropped. */
   readonly ignored: Set<bigint>;
   readonly fragments: FragmentAssembler;
+  /** When the last answer arrived (ms since epoch). */
+  lastAnswerAt: number;
+  /** Send time of the unanswered liveness probe, if any. */
+  probeSentAt: number | undefined;
+  /** Progress answers owed to `requestProgress()` callers (delivered) and to probes (swallowed). */
+  progressForUser: number;
+  progressForProbe: number;
 }
 
 const INVALID_WATCH_ID = -1n;
@@ -61,6 +76,8 @@ export class WatchHub implements WatcherOwner, AsyncDisposable {
   readonly #backoff: Backoff;
   readonly #requireLeader: boolean;
   readonly #maxBufferedEvents: number;
+  readonly #idleTimeoutMs: number;
+  readonly #probeTimeoutMs: number;
   /** Live watches, in creation order. */
   readonly #watchers = new Set<Watcher>();
   readonly #closing = new AbortController();
@@ -75,6 +92,8 @@ export class WatchHub implements WatcherOwner, AsyncDisposable {
     this.#backoff = new Backoff({ initialMs: 50, maxMs: 2000, ...options.backoff });
     this.#requireLeader = options.requireLeader ?? true;
     this.#maxBufferedEvents = options.maxBufferedEvents ?? 10_000;
+    this.#idleTimeoutMs = options.idleTimeoutMs ?? 5000;
+    this.#probeTimeoutMs = options.probeTimeoutMs ?? 2000;
   }
 
   /** Number of live watches. */
@@ -120,7 +139,9 @@ export class WatchHub implements WatcherOwner, AsyncDisposable {
    * active watch). It never moves a watch's resume point (see the trap in docs/leases-and-watches.md).
    */
   requestProgress(): void {
-    this.#session?.requests.push(
+    if (!this.#session) return;
+    this.#session.progressForUser++;
+    this.#session.requests.push(
       create(WatchRequestSchema, { requestUnion: { case: "progressRequest", value: {} } }),
     );
   }
@@ -242,6 +263,10 @@ export class WatchHub implements WatcherOwner, AsyncDisposable {
       byId: new Map(),
       ignored: new Set(),
       fragments: new FragmentAssembler(),
+      lastAnswerAt: Date.now(),
+      probeSentAt: undefined,
+      progressForUser: 0,
+      progressForProbe: 0,
     };
     this.#session = session;
     this.streamsOpened++;
@@ -249,6 +274,7 @@ export class WatchHub implements WatcherOwner, AsyncDisposable {
       if (w._state === "creating") w._state = "disconnected";
       this.#enqueueCreate(session, w);
     }
+    const probe = this.#startProbe(session);
     try {
       const headers = await this.#pool.metadata({ requireLeader: this.#requireLeader });
       const client = createClient(WatchService, transport);
@@ -264,6 +290,7 @@ export class WatchHub implements WatcherOwner, AsyncDisposable {
         return undefined;
       return endpoint;
     } finally {
+      clearInterval(probe);
       session.requests.end();
       session.abort.abort();
       if (this.#session === session) this.#session = undefined;
@@ -278,12 +305,19 @@ export class WatchHub implements WatcherOwner, AsyncDisposable {
   }
 
   #onResponse(session: Session, response: WatchResponse): void {
+    session.lastAnswerAt = Date.now();
+    session.probeSentAt = undefined;
     if (response.created) {
       this.#onCreated(session, response);
       return;
     }
     if (response.watchId === INVALID_WATCH_ID) {
-      // A requested progress notice, for every watch on the stream.
+      // A requested progress notice, for every watch on the stream; the hub's own probes stay internal.
+      if (session.progressForUser === 0 && session.progressForProbe > 0) {
+        session.progressForProbe--;
+        return;
+      }
+      if (session.progressForUser > 0) session.progressForUser--;
       for (const w of session.byId.values())
         this.#deliver(w, { revision: response.header?.revision ?? 0n, events: [], progress: true });
       return;
@@ -314,6 +348,31 @@ export class WatchHub implements WatcherOwner, AsyncDisposable {
     }
     if (whole.events.length === 0)
       this.#deliver(watcher, { revision: whole.header?.revision ?? 0n, events: [], progress: true });
+  }
+
+  /**
+   * The stream's liveness monitor: a silent stream gets a progress request; one that stays silent is
+   * abandoned (a frozen member answers nothing, and a watch stream may legitimately be idle for hours).
+   */
+  #startProbe(session: Session): ReturnType<typeof setInterval> | undefined {
+    if (this.#idleTimeoutMs <= 0) return undefined;
+    const period = Math.max(50, Math.min(this.#idleTimeoutMs, this.#probeTimeoutMs) / 4);
+    const timer = setInterval(() => {
+      const now = Date.now();
+      if (session.probeSentAt !== undefined) {
+        if (now - session.probeSentAt > this.#probeTimeoutMs)
+          session.abort.abort(new Error(`watch stream silent for ${now - session.lastAnswerAt} ms`));
+        return;
+      }
+      if (now - session.lastAnswerAt < this.#idleTimeoutMs) return;
+      session.probeSentAt = now;
+      session.progressForProbe++;
+      session.requests.push(
+        create(WatchRequestSchema, { requestUnion: { case: "progressRequest", value: {} } }),
+      );
+    }, period);
+    timer.unref?.();
+    return timer;
   }
 
   #onCreated(session: Session, response: WatchResponse): void {
