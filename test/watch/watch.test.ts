@@ -370,6 +370,22 @@ describe("WatchHub against a real etcd", () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(pool.calls.get("Watch")).toBe(calls);
   });
+
+  it("probes a silent stream without delivering the probe answers", async () => {
+    const { hub: h } = hub(etcd.endpoint, { idleTimeoutMs: 150, probeTimeoutMs: 500 });
+    const w = h.watch("probe/a");
+    const got: WatchBatch[] = [];
+    w.on("batch", (b) => got.push(b));
+    while (w.state !== "active") await new Promise((r) => setTimeout(r, 10));
+    // Several idle periods: probes go out and are answered; nothing reaches the watch, the stream stays.
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(h.probesSent).toBeGreaterThanOrEqual(3);
+    expect(got).toEqual([]);
+    expect(h.streamsOpened).toBe(1);
+    h.requestProgress();
+    while (!got.some((b) => b.progress)) await new Promise((r) => setTimeout(r, 10));
+    expect(got.filter((b) => b.progress)).toHaveLength(1);
+  });
 });
 
 /** Counts raw responses of a plain fragmenting watch at `revision` (how many pieces the server sent). */

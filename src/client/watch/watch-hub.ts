@@ -86,6 +86,8 @@ export class WatchHub implements WatcherOwner, AsyncDisposable {
   #wakeLoop: (() => void) | undefined;
   /** Streams opened so far (diagnostics, tests). */
   streamsOpened = 0;
+  /** Liveness probes sent so far (diagnostics, tests). */
+  probesSent = 0;
 
   constructor(pool: TransportPool, options: WatchHubOptions = {}) {
     this.#pool = pool;
@@ -367,6 +369,7 @@ export class WatchHub implements WatcherOwner, AsyncDisposable {
       if (now - session.lastAnswerAt < this.#idleTimeoutMs) return;
       session.probeSentAt = now;
       session.progressForProbe++;
+      this.probesSent++;
       session.requests.push(
         create(WatchRequestSchema, { requestUnion: { case: "progressRequest", value: {} } }),
       );
