@@ -51,6 +51,10 @@ describe("Leases against a real etcd", () => {
     expect(ttl.grantedTtl).toBe(30);
     expect(ttl.ttl).toBeGreaterThan(25);
     expect(ttl.keys.map((k) => new TextDecoder().decode(k))).toEqual(["lease/a"]);
+    const kept = await leases.grant(30);
+    await leases.revoke(kept.id);
+    expect(kept.state).toBe("closed");
+    expect(leases.keeper.size).toBe(0);
     await leases.revoke(lease.id);
     expect((await leases.timeToLive(lease.id)).ttl).toBe(-1);
     expect(await leases.leases()).not.toContain(lease.id);

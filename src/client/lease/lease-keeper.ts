@@ -105,11 +105,12 @@ export class LeaseKeeper implements AsyncDisposable {
     this.#ensureLoop();
   }
 
-  /** Stops keeping lease `id` alive (no revoke). */
+  /** Stops keeping lease `id` alive (no revoke); its {@link Lease} ends as `closed`. */
   release(id: bigint): void {
     const kept = this.#kept.get(id);
     if (!kept) return;
     this.#forget(kept);
+    kept.lease._markClosed();
   }
 
   /** Stops the stream, every timer and keeps no lease alive any more (leases end as `closed`). */
