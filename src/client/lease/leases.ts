@@ -1,0 +1,188 @@
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import {
+  LeaseGrantRequestSchema,
+  LeaseKeepAliveRequestSchema,
+  LeaseLeasesRequestSchema,
+  LeaseRevokeRequestSchema,
+  Lease as LeaseService,
+  LeaseTimeToLiveRequestSchema,
+} from "../../gen/etcdserverpb/rpc_pb.js";
+import type { TransportPool } from "../connection/transport-pool.js";
+import { LeaseLostError, LeasesClosedError } from "./errors.js";
+import { Lease, type LeaseOwner } from "./lease.js";
+import { LeaseKeeper, type LeaseKeeperOptions } from "./lease-keeper.js";
+
+/** Options of {@link Leases}; see {@link LeaseKeeperOptions} for the keepalive stream. */
+export interface LeasesOptions extends LeaseKeeperOptions {}
+
+/** Options of {@link Leases.grant}. */
+export interface GrantOptions {
+  /** Ask for this lease ID. Default: the server picks one. */
+  id?: bigint;
+  /** Keep the lease alive until `close()` / `revoke()`. Default true. */
+  keepAlive?: boolean;
+  /** Aborts the grant call. */
+  signal?: AbortSignal;
+}
+
+/** Answer of {@link Leases.timeToLive}. */
+export interface LeaseTimeToLive {
+  /** The lease ID. */
+  id: bigint;
+  /** Remaining TTL in seconds; -1 when the lease does not exist (expired or revoked). */
+  ttl: number;
+  /** TTL granted at creation or last refresh, in seconds. */
+  grantedTtl: number;
+  /** Keys attached to the lease (only when asked with `keys: true`). */
+  keys: Uint8Array[];
+}
+
+/**
+ * The lease API of a client: grant, revoke, time-to-live, list, and {@link Lease} objects kept alive by
+ * one shared {@link LeaseKeeper}.
+ */
+export class Leases implements LeaseOwner, AsyncDisposable {
+  readonly #pool: TransportPool;
+  readonly #keeper: LeaseKeeper;
+  readonly #requireLeader: boolean;
+  #closed = false;
+
+  constructor(pool: TransportPool, options: LeasesOptions = {}) {
+    this.#pool = pool;
+    this.#keeper = new LeaseKeeper(pool, options);
+    this.#requireLeader = options.requireLeader ?? true;
+  }
+
+  /** The shared keeper (exposed for diagnostics: which endpoint its stream is on, how many leases). */
+  get keeper(): LeaseKeeper {
+    return this.#keeper;
+  }
+
+  /**
+   * Grants a lease of `ttlSeconds` and (by default) keeps it alive. The returned lease's `grantedTtl`
+   * is the TTL the server granted, which drives refreshes.
+   */
+  async grant(ttlSeconds: number, options: GrantOptions = {}): Promise<Lease> {
+    this.#checkOpen();
+    const sentAt = Date.now();
+    const response = await this.#call((client, callOptions) =>
+      client.leaseGrant(
+        create(LeaseGrantRequestSchema, { TTL: BigInt(Math.ceil(ttlSeconds)), ID: options.id ?? 0n }),
+        { ...callOptions, signal: options.signal },
+      ),
+    );
+    if (response.error) throw new Error(`lease grant failed: ${response.error}`);
+    const lease = new Lease(this, response.ID, Number(response.TTL));
+    if (options.keepAlive ?? true) this.#keeper.keep(lease, sentAt);
+    return lease;
+  }
+
+  /** Revokes lease `id`: its keys are deleted. Stops keeping it alive if this client did. */
+  async revoke(id: bigint, options: { signal?: AbortSignal } = {}): Promise<void> {
+    this.#checkOpen();
+    this.#keeper.release(id);
+    await this.#call((client, callOptions) =>
+      client.leaseRevoke(create(LeaseRevokeRequestSchema, { ID: id }), {
+        ...callOptions,
+        signal: options.signal,
+      }),
+    );
+  }
+
+  /** Remaining TTL of lease `id` (and its keys with `keys: true`). */
+  async timeToLive(
+    id: bigint,
+    options: { keys?: boolean; signal?: AbortSignal } = {},
+  ): Promise<LeaseTimeToLive> {
+    this.#checkOpen();
+    const r = await this.#call((client, callOptions) =>
+      client.leaseTimeToLive(create(LeaseTimeToLiveRequestSchema, { ID: id, keys: options.keys ?? false }), {
+        ...callOptions,
+        signal: options.signal,
+      }),
+    );
+    return { id: r.ID, ttl: Number(r.TTL), grantedTtl: Number(r.grantedTTL), keys: r.keys };
+  }
+
+  /** IDs of every lease the cluster holds. */
+  async leases(options: { signal?: AbortSignal } = {}): Promise<bigint[]> {
+    this.#checkOpen();
+    const r = await this.#call((client, callOptions) =>
+      client.leaseLeases(create(LeaseLeasesRequestSchema, {}), { ...callOptions, signal: options.signal }),
+    );
+    return r.leases.map((l) => l.ID);
+  }
+
+  /**
+   * Refreshes lease `id` once, on a short stream of its own (not the shared one). Resolves with the TTL
+   * granted in seconds; rejects with a {@link LeaseLostError} when the server answers TTL 0.
+   */
+  async keepAliveOnce(id: bigint, options: { signal?: AbortSignal } = {}): Promise<number> {
+    this.#checkOpen();
+    const ttl = await this.#call(async (client, callOptions) => {
+      const abort = new AbortController();
+      const onAbort = () => abort.abort(options.signal?.reason);
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+      try {
+        const request = create(LeaseKeepAliveRequestSchema, { ID: id });
+        for await (const response of client.leaseKeepAlive(oneThenWait(request, abort.signal), {
+          ...callOptions,
+          signal: abort.signal,
+        })) {
+          return Number(response.TTL);
+        }
+        throw new Error(`keepalive stream for lease ${id} ended without an answer`);
+      } finally {
+        options.signal?.removeEventListener("abort", onAbort);
+        abort.abort();
+      }
+    });
+    if (ttl <= 0) throw new LeaseLostError(id, "expired");
+    return ttl;
+  }
+
+  /** Stops keeping leases alive (they end `closed`, not revoked) and releases the stream. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#keeper.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** @internal {@link LeaseOwner}: a lease was closed by its user. */
+  release(id: bigint): void {
+    this.#keeper.release(id);
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new LeasesClosedError("Leases is closed");
+  }
+
+  async #call<R>(
+    run: (
+      client: ReturnType<typeof createClient<typeof LeaseService>>,
+      options: { headers: Headers },
+    ) => Promise<R>,
+  ): Promise<R> {
+    const { endpoint, transport } = this.#pool.pick();
+    try {
+      const headers = await this.#pool.metadata({ requireLeader: this.#requireLeader });
+      return await run(createClient(LeaseService, transport), { headers });
+    } catch (err) {
+      if (err instanceof ConnectError && err.code === Code.Unavailable) this.#pool.markFailed(endpoint);
+      throw err;
+    }
+  }
+}
+
+/** A request stream that sends one message and stays open until `signal` aborts (closing the send side early would end the call). */
+async function* oneThenWait<T>(message: T, signal: AbortSignal): AsyncGenerator<T> {
+  yield message;
+  await new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    signal.addEventListener("abort", () => resolve(), { once: true });
+  });
+}

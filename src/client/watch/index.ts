@@ -1,0 +1,9 @@
+/**
+ * Watches: every watch of a client on one shared stream, resumed without loss or duplicates.
+ * @packageDocumentation
+ */
+export { WatchCanceledError, WatchCompactedError, WatchHubClosedError } from "./errors.js";
+export { prefixEnd } from "./key-range.js";
+export type { WatchBatch, WatcherState, WatchFilter, WatchOptions } from "./types.js";
+export { WatchHub, type WatchHubOptions } from "./watch-hub.js";
+export { Watcher, type WatcherEvents, type WatcherOwner } from "./watcher.js";

@@ -1,0 +1,53 @@
+import type { Event, KeyValue } from "../../gen/mvccpb/kv_pb.js";
+
+/** Server-side event filters of a watch. */
+export type WatchFilter = "noPut" | "noDelete";
+
+/** Options of {@link WatchHub.watch}. */
+export interface WatchOptions {
+  /** Watch every key starting with `key`. Default false. */
+  prefix?: boolean;
+  /** Watch the range `[key, rangeEnd)` (`"\0"` = every key >= key). Default: `key` alone. Ignored with `prefix`. */
+  rangeEnd?: string | Uint8Array;
+  /** First revision to deliver. Default: from now (the store's revision at creation + 1). */
+  startRevision?: bigint;
+  /** Ask for each event's previous key-value. Default false. */
+  prevKv?: boolean;
+  /** Events the server should not send. Default none. */
+  filters?: WatchFilter[];
+  /** Ask the server for periodic progress notices (delivered as `progress` batches). Default false. */
+  progressNotify?: boolean;
+  /** Let the server split large responses (reassembled here before delivery). Default false. */
+  fragment?: boolean;
+  /**
+   * What to do when the revision to resume from was compacted: `"error"` ends the watch with a
+   * {@link WatchCompactedError}; `"resync"` reads the range at the current revision, delivers it as a
+   * `resync` batch and goes on watching from there. Default `"error"`.
+   */
+  onCompacted?: "error" | "resync";
+  /** Buffered events above which this watch is paused on the server. Default: the hub's `maxBufferedEvents`. */
+  maxBufferedEvents?: number;
+  /** Aborting it closes the watch. */
+  signal?: AbortSignal;
+}
+
+/** What a watch delivers: the events of one response, in revision order. */
+export interface WatchBatch {
+  /** Header revision of the response (the store's revision when it was sent). */
+  readonly revision: bigint;
+  /** Events, each at most once per watch, in order. Empty for progress and resync batches. */
+  readonly events: readonly Event[];
+  /**
+   * A progress notice: nothing changed up to `revision` for this watch. On etcd < 3.4.24 a *requested*
+   * notice can arrive before older events still being replayed (see docs/leases-and-watches.md).
+   */
+  readonly progress?: boolean;
+  /** After a compaction with `onCompacted: "resync"`: the whole range as read at `revision`. */
+  readonly resync?: readonly KeyValue[];
+}
+
+/**
+ * Where a watch is (see docs/leases-and-watches.md):
+ * `creating` → `active` → (`paused` | `disconnected` | `resyncing`) → `creating` … → `ended`.
+ */
+export type WatcherState = "disconnected" | "creating" | "active" | "paused" | "resyncing" | "ended";
