@@ -1,8 +1,6 @@
-import { execFile, execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { rm } from "node:fs/promises";
 import { type AddressInfo, createServer, type Socket } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { MessageInitShape } from "@bufbuild/protobuf";
@@ -12,7 +10,13 @@ import { createHttp2Transport, type Http2Transport } from "../src/client/transpo
 import { wasNotSent } from "../src/client/transport/not-sent.js";
 import type { WatchRequestSchema } from "../src/gen/etcdserverpb/rpc_pb.js";
 import { KV, Lease, Maintenance, Watch, type WatchResponse } from "../src/gen/etcdserverpb/rpc_pb.js";
-import { type EtcdCluster, freePort, startEtcd } from "../src/testing/index.js";
+import {
+  type Certificates,
+  type EtcdCluster,
+  freePort,
+  generateCertificates,
+  startEtcd,
+} from "../src/testing/index.js";
 
 const execFileAsync = promisify(execFile);
 const enc = new TextEncoder();
@@ -515,83 +519,13 @@ describe("http2 transport when the member fails", () => {
   });
 });
 
-/** A throwaway CA with a server certificate for 127.0.0.1 and a client certificate, made with openssl. */
-function makeCertificates(
-  dir: string,
-): Record<"ca" | "serverCert" | "serverKey" | "clientCert" | "clientKey", string> {
-  const run = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
-  run(
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-days",
-    "1",
-    "-subj",
-    "/CN=etcd-ts test CA",
-    "-keyout",
-    "ca.key",
-    "-out",
-    "ca.pem",
-  );
-  writeFileSync(
-    join(dir, "server.ext"),
-    "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n",
-  );
-  writeFileSync(join(dir, "client.ext"), "extendedKeyUsage=clientAuth\n");
-  for (const [name, cn] of [
-    ["server", "127.0.0.1"],
-    ["client", "etcd-ts client"],
-  ] as const) {
-    run(
-      "req",
-      "-newkey",
-      "rsa:2048",
-      "-nodes",
-      "-subj",
-      `/CN=${cn}`,
-      "-keyout",
-      `${name}.key`,
-      "-out",
-      `${name}.csr`,
-    );
-    run(
-      "x509",
-      "-req",
-      "-in",
-      `${name}.csr`,
-      "-CA",
-      "ca.pem",
-      "-CAkey",
-      "ca.key",
-      "-CAcreateserial",
-      "-days",
-      "1",
-      "-extfile",
-      `${name}.ext`,
-      "-out",
-      `${name}.pem`,
-    );
-  }
-  return {
-    ca: join(dir, "ca.pem"),
-    serverCert: join(dir, "server.pem"),
-    serverKey: join(dir, "server.key"),
-    clientCert: join(dir, "client.pem"),
-    clientKey: join(dir, "client.key"),
-  };
-}
-
 describe("http2 transport over TLS", () => {
-  let dir: string;
-  let certs: ReturnType<typeof makeCertificates>;
+  let certs: Certificates;
   let cluster: EtcdCluster | undefined;
   let transport: Http2Transport | undefined;
 
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), "etcd-ts-tls-"));
-    certs = makeCertificates(dir);
+  beforeAll(async () => {
+    certs = await generateCertificates();
   });
   afterEach(async () => {
     await transport?.close();
@@ -599,28 +533,18 @@ describe("http2 transport over TLS", () => {
     cluster = undefined;
     transport = undefined;
   });
-  afterAll(() => {
-    rmSync(dir, { recursive: true, force: true });
+  afterAll(async () => {
+    await rm(certs.dir, { recursive: true, force: true });
   });
 
-  async function startSecureEtcd(extra: string[]): Promise<string> {
-    const port = await freePort();
-    const url = `https://127.0.0.1:${port}`;
-    cluster = await startEtcd({
-      args: [
-        `--listen-client-urls=${url}`,
-        `--advertise-client-urls=${url}`,
-        `--cert-file=${certs.serverCert}`,
-        `--key-file=${certs.serverKey}`,
-        ...extra,
-      ],
-    });
-    return url;
+  async function startSecureEtcd(clientCertAuth: boolean): Promise<string> {
+    cluster = await startEtcd({ tls: { certificates: certs, clientCertAuth } });
+    return cluster.endpoint;
   }
 
   it("talks to an https member that it trusts through the given CA", async () => {
-    const url = await startSecureEtcd([]);
-    transport = createHttp2Transport({ baseUrl: url, tls: { ca: readFileSync(certs.ca) } });
+    const url = await startSecureEtcd(false);
+    transport = createHttp2Transport({ baseUrl: url, tls: { ca: certs.ca } });
     const kv = createClient(KV, transport);
     await kv.put({ key: enc.encode("tls"), value: enc.encode("secure") });
     expect(dec.decode((await kv.range({ key: enc.encode("tls") })).kvs[0]!.value)).toBe("secure");
@@ -636,11 +560,11 @@ describe("http2 transport over TLS", () => {
   });
 
   it("authenticates with a client certificate (mTLS) and fails without one", async () => {
-    const url = await startSecureEtcd(["--client-cert-auth", `--trusted-ca-file=${certs.ca}`]);
-    const ca = readFileSync(certs.ca);
+    const url = await startSecureEtcd(true);
+    const { ca } = certs;
     transport = createHttp2Transport({
       baseUrl: url,
-      tls: { ca, cert: readFileSync(certs.clientCert), key: readFileSync(certs.clientKey) },
+      tls: { ca, cert: certs.clientCert, key: certs.clientKey },
     });
     const kv = createClient(KV, transport);
     await kv.put({ key: enc.encode("mtls"), value: enc.encode("mutual") });

@@ -193,8 +193,9 @@ export function toEtcdError(error: unknown, endpoint?: string): EtcdError {
   const options: EtcdErrorOptions = { code, endpoint, cause: error };
   const byMessage = BY_SERVER_MESSAGE.get(message);
   if (byMessage) return new byMessage(message, options);
-  // gRPC's own size limit ("received message larger than max") comes as RESOURCE_EXHAUSTED.
-  if (code === Code.ResourceExhausted && /larger than max/i.test(message))
+  // gRPC's own size limits ("received message larger than max", a transport's "message of N bytes
+  // exceeds the send limit") come as RESOURCE_EXHAUSTED.
+  if (code === Code.ResourceExhausted && /larger than max|exceeds the send limit/i.test(message))
     return new RequestTooLargeError(message, options);
   const byCode = BY_CODE.get(code);
   return byCode ? new byCode(message, options) : new EtcdError(message, options);

@@ -88,6 +88,7 @@ export class Etcd implements AsyncDisposable {
           keepaliveIntervalMs: o.keepaliveIntervalMs,
           keepaliveTimeoutMs: o.keepaliveTimeoutMs,
           connectTimeoutMs: o.connectTimeoutMs,
+          maxSendMessageBytes: sendLimitFor(o.maxRequestBytes),
         }));
     const auth = o.auth ? new AuthTokenSource(o.auth.username, o.auth.password) : undefined;
     this.#pool = new ConnectionPool(o.endpoints, o.endpointCooldownMs, factory, auth, o.timeoutMs);
@@ -260,4 +261,13 @@ export class Etcd implements AsyncDisposable {
     const requireLeader = this.#options.requireLeader && !req.serializable;
     return this.#caller.call(KV.method.range, req, "idempotent", options, requireLeader);
   }
+}
+
+/**
+ * The transport's send limit for a client that checks requests against `maxRequestBytes` itself: at
+ * least 2 MiB (gRPC-Go's default), and room for a request at that limit plus its framing, so that a
+ * larger server limit is usable and the server, not the transport, judges what is too large.
+ */
+function sendLimitFor(maxRequestBytes: number): number {
+  return Math.max(2 * 1024 * 1024, maxRequestBytes + 64 * 1024);
 }

@@ -10,6 +10,8 @@ export interface DefaultTransportOptions {
   keepaliveTimeoutMs: number;
   /** Connection establishment timeout (TCP, and the TLS handshake for https), ms. */
   connectTimeoutMs: number;
+  /** Largest request message the transport sends, bytes. Default: the transport's (2 MiB). */
+  maxSendMessageBytes?: number;
 }
 
 /**
@@ -27,5 +29,8 @@ export function createDefaultTransport(
     keepaliveIntervalMs: options.keepaliveIntervalMs,
     keepaliveTimeoutMs: options.keepaliveTimeoutMs,
     connectTimeoutMs: options.connectTimeoutMs,
+    ...(options.maxSendMessageBytes !== undefined
+      ? { maxSendMessageBytes: options.maxSendMessageBytes }
+      : {}),
   });
 }

@@ -5,6 +5,7 @@ import {
   type OutgoingHttpHeaders,
   type SecureClientSessionOptions,
 } from "node:http2";
+import type { Duplex } from "node:stream";
 import { Http2ConnectionError } from "./errors.js";
 import { type KeepaliveHost, KeepaliveMonitor } from "./keepalive.js";
 import type { Http2TlsOptions, PemInput, ResolvedHttp2Options } from "./options.js";
@@ -43,6 +44,8 @@ export class Http2Connection implements KeepaliveHost {
   #remoteMaxStreams = Number.POSITIVE_INFINITY;
   #retired = false;
   #connected = false;
+  /** The raw socket, once connected: see {@link destroy}. */
+  #socket: Duplex | undefined;
   /** Why the transport itself tore the session down, if it did; calls report it as their cause. */
   #failure: Error | undefined;
   /** The last error the session reported (ECONNREFUSED, ECONNRESET, ...). */
@@ -64,7 +67,8 @@ export class Http2Connection implements KeepaliveHost {
     session.on("frameError", () => {
       // The affected stream gets its own error; listening keeps the event from being unhandled.
     });
-    session.once("connect", () => {
+    session.once("connect", (_session, socket) => {
+      this.#socket = socket;
       this.#connected = true;
       clearTimeout(this.#connectTimer);
       this.#connectTimer = undefined;
@@ -154,6 +158,10 @@ export class Http2Connection implements KeepaliveHost {
     this.#retire();
     this.#stopTimers();
     if (!this.session.destroyed) this.session.destroy();
+    // After a graceful session.close() (GOAWAY, retirement), Node's destroy() only end()s the socket and
+    // waits for the peer's FIN, which a dead or partitioned peer never sends: the socket, and close(), would
+    // hang. Destroying the socket ourselves makes the teardown final.
+    if (this.#socket && !this.#socket.destroyed) this.#socket.destroy();
   }
 
   /** @internal KeepaliveHost: ping while calls run, or always when configured so. */

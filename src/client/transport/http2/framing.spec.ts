@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { frameMessage, MessageDecoder, unaryMessageFromBody } from "./framing.js";
+import { frameMessage, MessageDecoder, plainBytes, unaryMessageFromBody } from "./framing.js";
 
 function decodeAll(decoder: MessageDecoder, chunks: Uint8Array[]): number[][] {
   const out: number[][] = [];
@@ -121,3 +121,14 @@ function catchError(fn: () => unknown): ConnectError {
   }
   throw new Error("expected an error");
 }
+
+describe("plainBytes", () => {
+  it("views a Buffer as a plain Uint8Array over the same memory", () => {
+    const buf = Buffer.from([1, 2, 3, 4]).subarray(1, 3);
+    const plain = plainBytes(buf);
+    expect(Buffer.isBuffer(plain)).toBe(false);
+    expect(plain).toEqual(new Uint8Array([2, 3]));
+    buf[0] = 9;
+    expect(plain[0]).toBe(9);
+  });
+});

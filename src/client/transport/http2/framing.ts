@@ -145,5 +145,13 @@ export function unaryMessageFromBody(body: Buffer | Buffer[] | undefined, maxByt
   if (bytes.byteLength > end) {
     throw new ConnectError("protocol error: received extra messages for a unary method", Code.Unimplemented);
   }
-  return bytes.subarray(PREFIX_BYTES, end);
+  return plainBytes(bytes.subarray(PREFIX_BYTES, end));
+}
+
+/**
+ * A plain Uint8Array view of the same memory (no copy). Node hands us Buffers; bytes fields decoded from
+ * them would be Buffers too, and users get the same type from every transport: Uint8Array.
+ */
+export function plainBytes(bytes: Uint8Array): Uint8Array {
+  return Buffer.isBuffer(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes;
 }

@@ -20,7 +20,7 @@ import {
   statusError,
 } from "./call-outcome.js";
 import type { Http2Connection } from "./connection.js";
-import { frameMessage, MessageDecoder } from "./framing.js";
+import { frameMessage, MessageDecoder, plainBytes } from "./framing.js";
 import { headersFromHttp2 } from "./metadata.js";
 import { buildRequestHeaders } from "./request-headers.js";
 import type { SlotWaiter } from "./stream-slots.js";
@@ -219,7 +219,9 @@ export class StreamCall implements SlotWaiter, DeadlineTarget, ResponseParts, As
   #onData(chunk: Buffer): void {
     if (this.#finished) return;
     try {
-      this.#decoder.push(chunk, (bytes) => this.#onMessage(fromBinary(this.#method.output, bytes)));
+      this.#decoder.push(chunk, (bytes) =>
+        this.#onMessage(fromBinary(this.#method.output, plainBytes(bytes))),
+      );
     } catch (err) {
       this.#cancel(ConnectError.from(err, Code.Internal));
     }
