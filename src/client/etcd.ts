@@ -31,11 +31,15 @@ import type {
   RangeOptions,
   RangeResult,
 } from "./kv/types.js";
+import { Leases } from "./lease/leases.js";
 import { MaintenanceClient } from "./maintenance/maintenance-client.js";
 import type { MemberStatus } from "./maintenance/types.js";
 import { type EtcdOptions, type ResolvedOptions, resolveEndpoints, resolveOptions } from "./options.js";
 import { Txn } from "./txn/txn.js";
 import { checkInteger } from "./validation.js";
+import type { WatchOptions } from "./watch/types.js";
+import { WatchHub } from "./watch/watch-hub.js";
+import type { Watcher } from "./watch/watcher.js";
 
 /** Options of {@link Etcd.iterate}. */
 export interface IterateOptions extends CallOptions {
@@ -76,6 +80,9 @@ export class Etcd implements AsyncDisposable {
   readonly maintenance: MaintenanceClient;
   /** Auth management: enable, disable, status, users, roles. */
   readonly auth: AuthClient;
+  /** Leases: grant (kept alive on one shared LeaseKeepAlive stream), revoke, timeToLive, list. */
+  readonly lease: Leases;
+  readonly #watches: WatchHub;
 
   /** Validates `options` (throwing `InvalidArgumentError` naming the field); connects lazily on first call. */
   constructor(options: EtcdOptions) {
@@ -108,6 +115,12 @@ export class Etcd implements AsyncDisposable {
     this.cluster = new ClusterClient(admin);
     this.maintenance = new MaintenanceClient(admin);
     this.auth = new AuthClient(admin);
+    this.lease = new Leases(this.#pool, {
+      requireLeader: o.requireLeader,
+      unary: (method, input, kind, callOptions) =>
+        this.#caller.call(method, input, kind, callOptions, o.requireLeader),
+    });
+    this.#watches = new WatchHub(this.#pool, { requireLeader: o.requireLeader });
     if (o.autoSyncIntervalMs > 0) {
       this.#syncTimer = setInterval(() => {
         this.syncEndpoints().catch(() => {
@@ -235,11 +248,29 @@ export class Etcd implements AsyncDisposable {
     return this.endpoints;
   }
 
-  /** Closes every connection and timer; calls in flight fail with `ClientClosedError`. Safe to call twice. */
+  /**
+   * Watches a key, a prefix (`{ prefix: true }`) or a range: an async iterable of event batches (and an
+   * event emitter), multiplexed with every other watch of this client on one stream, resumed after any
+   * break from its own last delivered revision. See docs/leases-and-watches.md.
+   */
+  watch(key: string | Uint8Array, options?: WatchOptions): Watcher {
+    return this.#watches.watch(key, options);
+  }
+
+  /** Asks the server for a progress notification on the shared watch stream (see the 15220 caveat in the docs). */
+  requestWatchProgress(): void {
+    this.#watches.requestProgress();
+  }
+
+  /**
+   * Closes every watch, lease keeper, connection and timer; calls in flight fail with `ClientClosedError`.
+   * Leases are not revoked: they expire on the server after their TTL. Safe to call twice.
+   */
   close(): Promise<void> {
     this.#closed ??= (async () => {
       clearInterval(this.#syncTimer);
       this.#closing.abort(new ClientClosedError());
+      await Promise.allSettled([this.#watches.close(), this.lease.close()]);
       await this.#pool.close();
     })();
     return this.#closed;

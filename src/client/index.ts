@@ -58,6 +58,17 @@ export type {
   RangeResult,
   SortTarget,
 } from "./kv/types.js";
+export {
+  type GrantOptions,
+  Lease,
+  type LeaseEvents,
+  type LeaseKeepAliveEvent,
+  LeaseLostError,
+  type LeaseLostReason,
+  Leases,
+  LeasesClosedError,
+  type LeaseTimeToLive,
+} from "./lease/index.js";
 export { MaintenanceClient } from "./maintenance/maintenance-client.js";
 export type {
   AlarmInfo,
@@ -95,3 +106,14 @@ export {
   type TxnOp,
 } from "./txn/ops.js";
 export { Txn, type TxnResult, type TxnRunner, txn } from "./txn/txn.js";
+export {
+  type WatchBatch,
+  WatchCanceledError,
+  WatchCompactedError,
+  Watcher,
+  type WatcherEvents,
+  type WatcherState,
+  type WatchFilter,
+  WatchHubClosedError,
+  type WatchOptions,
+} from "./watch/index.js";

@@ -63,7 +63,7 @@ for (const members of [1, 3]) {
       const s = open("cut");
       await s.begin({ watchers: 3, leases: [5, 10] });
       for (let i = 0; i < CUTS; i++) {
-        for (const p of fc.proxies) p.cutAll();
+        for (const p of fc.proxies) p.cut();
         await sleep(i % 10 === 9 ? 60 : 15);
       }
       await s.finish();
@@ -177,7 +177,7 @@ for (const members of [1, 3]) {
       await sleep(300);
       for (const p of fc.proxies) {
         p.refuse(true);
-        p.cutAll();
+        p.cut();
       }
       await sleep(200);
       // The store's history up to the compaction point, read before it is compacted away.

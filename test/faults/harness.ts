@@ -7,10 +7,9 @@ import type { WatchOptions } from "../../src/client/watch/types.js";
 import { WatchHub } from "../../src/client/watch/watch-hub.js";
 import type { Watcher } from "../../src/client/watch/watcher.js";
 import { KV, Maintenance, StatusRequestSchema } from "../../src/gen/etcdserverpb/rpc_pb.js";
-import { type EtcdCluster, type EtcdMember, startEtcd } from "../../src/testing/index.js";
+import { type EtcdCluster, type EtcdMember, FaultProxy, startEtcd } from "../../src/testing/index.js";
 import { checkHistory, describeReport, HistoryRecorder, readHistory } from "../support/history.js";
 import { HistoryLoad } from "../support/history-load.js";
-import { TcpProxy } from "../support/tcp-proxy.js";
 import { TestTransportPool } from "../support/transport-pool.js";
 
 /** `ETCD_TS_FAULTS=long` selects the long version (more cuts, more rounds); the default fits CI. */
@@ -22,10 +21,10 @@ const dec = new TextDecoder();
 /** A cluster with one TCP proxy per member; the client under test reaches members only through them. */
 export class FaultCluster {
   readonly etcd: EtcdCluster;
-  readonly proxies: TcpProxy[];
+  readonly proxies: FaultProxy[];
   readonly #direct: TestTransportPool[];
 
-  private constructor(etcd: EtcdCluster, proxies: TcpProxy[]) {
+  private constructor(etcd: EtcdCluster, proxies: FaultProxy[]) {
     this.etcd = etcd;
     this.proxies = proxies;
     // Test-side traffic (load, history reads) goes straight to members, around the proxies.
@@ -36,7 +35,7 @@ export class FaultCluster {
   static async start(members: number): Promise<FaultCluster> {
     const etcd = await startEtcd({ members });
     try {
-      const proxies = await Promise.all(etcd.members.map((m) => TcpProxy.start(m.clientUrl)));
+      const proxies = await Promise.all(etcd.members.map((m) => FaultProxy.start(m.clientUrl)));
       return new FaultCluster(etcd, proxies);
     } catch (err) {
       await etcd.close();

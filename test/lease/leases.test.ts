@@ -5,20 +5,19 @@ import { LeaseLostError } from "../../src/client/lease/errors.js";
 import type { Lease } from "../../src/client/lease/lease.js";
 import { Leases } from "../../src/client/lease/leases.js";
 import { KV, PutRequestSchema } from "../../src/gen/etcdserverpb/rpc_pb.js";
-import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
-import { TcpProxy } from "../support/tcp-proxy.js";
+import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
 import { TestTransportPool } from "../support/transport-pool.js";
 
 const enc = new TextEncoder();
 
 describe("Leases against a real etcd", () => {
   let etcd: EtcdCluster;
-  let proxy: TcpProxy;
+  let proxy: FaultProxy;
   const cleanups: (() => Promise<void> | void)[] = [];
 
   beforeAll(async () => {
     etcd = await startEtcd();
-    proxy = await TcpProxy.start(etcd.endpoint);
+    proxy = await FaultProxy.start(etcd.endpoint);
   });
   afterEach(async () => {
     proxy.refuse(false);
@@ -93,7 +92,7 @@ describe("Leases against a real etcd", () => {
     let cutAt = 0;
     for (const l of all) l.on("keepalive", (e) => (cutAt ? refreshedAfterCut.add(e.id) : undefined));
     cutAt = Date.now();
-    proxy.cutAll();
+    proxy.cut();
     // Refreshes are 3 s apart: all three answering within 1.5 s proves the reopen refreshed them at once.
     const deadline = Date.now() + 1500;
     while (refreshedAfterCut.size < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -130,7 +129,7 @@ describe("Leases against a real etcd", () => {
     });
     await new Promise((r) => setTimeout(r, 200));
     proxy.refuse(true);
-    proxy.cutAll();
+    proxy.cut();
     const err = await lease.lost.catch((e: unknown) => e);
     const lostAt = Date.now();
     expect(err).toBeInstanceOf(LeaseLostError);

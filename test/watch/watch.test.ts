@@ -1,15 +1,15 @@
 import { create } from "@bufbuild/protobuf";
-import { createClient, type Transport } from "@connectrpc/connect";
+import { Code, createClient, type Transport } from "@connectrpc/connect";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { CompactedError } from "../../src/client/errors.js";
 import { WatchCanceledError, WatchCompactedError } from "../../src/client/watch/errors.js";
 import type { WatchBatch } from "../../src/client/watch/types.js";
 import { WatchHub } from "../../src/client/watch/watch-hub.js";
 import type { Watcher } from "../../src/client/watch/watcher.js";
 import { CompactionRequestSchema, KV, PutRequestSchema } from "../../src/gen/etcdserverpb/rpc_pb.js";
-import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
+import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
 import { checkHistory, describeReport, HistoryRecorder, readHistory } from "../support/history.js";
 import { HistoryLoad } from "../support/history-load.js";
-import { TcpProxy } from "../support/tcp-proxy.js";
 import { TestTransportPool } from "../support/transport-pool.js";
 
 const enc = new TextEncoder();
@@ -44,13 +44,13 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 
 describe("WatchHub against a real etcd", () => {
   let etcd: EtcdCluster;
-  let proxy: TcpProxy;
+  let proxy: FaultProxy;
   let direct: TestTransportPool;
   const cleanups: (() => Promise<void> | void)[] = [];
 
   beforeAll(async () => {
     etcd = await startEtcd({ args: ["--max-request-bytes=1100000"] });
-    proxy = await TcpProxy.start(etcd.endpoint);
+    proxy = await FaultProxy.start(etcd.endpoint);
     direct = new TestTransportPool([etcd.endpoint]);
   });
   afterEach(async () => {
@@ -150,7 +150,7 @@ describe("WatchHub against a real etcd", () => {
     load.start(1);
     for (let i = 0; i < 10; i++) {
       await new Promise((r) => setTimeout(r, 80));
-      proxy.cutAll();
+      proxy.cut();
     }
     await load.stop();
     const end = await load.sentinel();
@@ -184,14 +184,15 @@ describe("WatchHub against a real etcd", () => {
     const first = await put(t, "compact/a", "1");
     while (rec.events.length < 1) await new Promise((r) => setTimeout(r, 10));
     proxy.refuse(true);
-    proxy.cutAll();
+    proxy.cut();
     await put(t, "compact/a", "2");
     const third = await put(t, "compact/a", "3");
     await createClient(KV, t).compact(create(CompactionRequestSchema, { revision: third }));
     proxy.refuse(false);
     await expect(withTimeout(done, 10_000, "compacted")).rejects.toBeInstanceOf(WatchCompactedError);
     const err = (await w.closed) as WatchCompactedError;
-    expect(err.code).toBe("compacted");
+    expect(err.code).toBe(Code.OutOfRange);
+    expect(err).toBeInstanceOf(CompactedError);
     expect(err.compactRevision).toBe(third);
     expect(err.requestedRevision).toBe(first + 1n);
     expect(rec.events.map((e) => e.revision)).toEqual([first]);
@@ -210,7 +211,7 @@ describe("WatchHub against a real etcd", () => {
     })();
     while (w.state !== "active") await new Promise((r) => setTimeout(r, 10));
     proxy.refuse(true);
-    proxy.cutAll();
+    proxy.cut();
     await put(t, "resync/a", "1");
     const rev = await put(t, "resync/b", "2");
     await createClient(KV, t).compact(create(CompactionRequestSchema, { revision: rev }));

@@ -1,20 +1,38 @@
-import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import {
-  LeaseGrantRequestSchema,
-  LeaseKeepAliveRequestSchema,
-  LeaseLeasesRequestSchema,
-  LeaseRevokeRequestSchema,
-  Lease as LeaseService,
-  LeaseTimeToLiveRequestSchema,
-} from "../../gen/etcdserverpb/rpc_pb.js";
+  create,
+  type DescMessage,
+  type DescMethodUnary,
+  type MessageInitShape,
+  type MessageShape,
+} from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { LeaseKeepAliveRequestSchema, Lease as LeaseService } from "../../gen/etcdserverpb/rpc_pb.js";
+import type { CallOptions } from "../call-options.js";
+import type { RetryKind } from "../connection/retry.js";
 import type { TransportPool } from "../connection/transport-pool.js";
+import { EtcdError, toEtcdError } from "../errors.js";
+import { checkTtl } from "../validation.js";
 import { LeaseLostError, LeasesClosedError } from "./errors.js";
 import { Lease, type LeaseOwner } from "./lease.js";
 import { LeaseKeeper, type LeaseKeeperOptions } from "./lease-keeper.js";
 
 /** Options of {@link Leases}; see {@link LeaseKeeperOptions} for the keepalive stream. */
-export interface LeasesOptions extends LeaseKeeperOptions {}
+export interface LeasesOptions extends LeaseKeeperOptions {
+  /**
+   * Runs the unary Lease RPCs (grant, revoke, timeToLive, leases). The `Etcd` client passes its own
+   * caller: deadlines, the retry table (a grant or revoke is retried only when it provably never left),
+   * auth re-authentication and typed errors. Default: one attempt on `pool.pick()`, errors as `EtcdError`.
+   */
+  unary?: LeaseUnaryRunner;
+}
+
+/** Runs one unary RPC with a retry kind and per-call options; see {@link LeasesOptions.unary}. */
+export type LeaseUnaryRunner = <I extends DescMessage, O extends DescMessage>(
+  method: DescMethodUnary<I, O>,
+  input: MessageInitShape<I>,
+  kind: RetryKind,
+  options?: CallOptions,
+) => Promise<MessageShape<O>>;
 
 /** Options of {@link Leases.grant}. */
 export interface GrantOptions {
@@ -46,12 +64,15 @@ export class Leases implements LeaseOwner, AsyncDisposable {
   readonly #pool: TransportPool;
   readonly #keeper: LeaseKeeper;
   readonly #requireLeader: boolean;
+  readonly #unary: LeaseUnaryRunner;
   #closed = false;
 
   constructor(pool: TransportPool, options: LeasesOptions = {}) {
     this.#pool = pool;
     this.#keeper = new LeaseKeeper(pool, options);
     this.#requireLeader = options.requireLeader ?? true;
+    this.#unary =
+      options.unary ?? ((method, input, _kind, callOptions) => this.#callOnce(method, input, callOptions));
   }
 
   /** The shared keeper (exposed for diagnostics: which endpoint its stream is on, how many leases). */
@@ -64,53 +85,44 @@ export class Leases implements LeaseOwner, AsyncDisposable {
    * is the TTL the server granted, which drives refreshes.
    */
   async grant(ttlSeconds: number, options: GrantOptions = {}): Promise<Lease> {
+    const ttl = checkTtl(ttlSeconds, "ttl");
     this.#checkOpen();
     const sentAt = Date.now();
-    const response = await this.#call((client, callOptions) =>
-      client.leaseGrant(
-        create(LeaseGrantRequestSchema, { TTL: BigInt(Math.ceil(ttlSeconds)), ID: options.id ?? 0n }),
-        { ...callOptions, signal: options.signal },
-      ),
+    const response = await this.#unary(
+      LeaseService.method.leaseGrant,
+      { TTL: ttl, ID: options.id ?? 0n },
+      "write",
+      callOptionsOf(options),
     );
-    if (response.error) throw new Error(`lease grant failed: ${response.error}`);
+    if (response.error) throw new EtcdError(`lease grant failed: ${response.error}`);
     const lease = new Lease(this, response.ID, Number(response.TTL));
     if (options.keepAlive ?? true) this.#keeper.keep(lease, sentAt);
     return lease;
   }
 
   /** Revokes lease `id`: its keys are deleted. Stops keeping it alive if this client did. */
-  async revoke(id: bigint, options: { signal?: AbortSignal } = {}): Promise<void> {
+  async revoke(id: bigint, options: CallOptions = {}): Promise<void> {
     this.#checkOpen();
     this.#keeper.release(id);
-    await this.#call((client, callOptions) =>
-      client.leaseRevoke(create(LeaseRevokeRequestSchema, { ID: id }), {
-        ...callOptions,
-        signal: options.signal,
-      }),
-    );
+    await this.#unary(LeaseService.method.leaseRevoke, { ID: id }, "write", callOptionsOf(options));
   }
 
   /** Remaining TTL of lease `id` (and its keys with `keys: true`). */
-  async timeToLive(
-    id: bigint,
-    options: { keys?: boolean; signal?: AbortSignal } = {},
-  ): Promise<LeaseTimeToLive> {
+  async timeToLive(id: bigint, options: CallOptions & { keys?: boolean } = {}): Promise<LeaseTimeToLive> {
     this.#checkOpen();
-    const r = await this.#call((client, callOptions) =>
-      client.leaseTimeToLive(create(LeaseTimeToLiveRequestSchema, { ID: id, keys: options.keys ?? false }), {
-        ...callOptions,
-        signal: options.signal,
-      }),
+    const r = await this.#unary(
+      LeaseService.method.leaseTimeToLive,
+      { ID: id, keys: options.keys ?? false },
+      "idempotent",
+      callOptionsOf(options),
     );
     return { id: r.ID, ttl: Number(r.TTL), grantedTtl: Number(r.grantedTTL), keys: r.keys };
   }
 
   /** IDs of every lease the cluster holds. */
-  async leases(options: { signal?: AbortSignal } = {}): Promise<bigint[]> {
+  async leases(options: CallOptions = {}): Promise<bigint[]> {
     this.#checkOpen();
-    const r = await this.#call((client, callOptions) =>
-      client.leaseLeases(create(LeaseLeasesRequestSchema, {}), { ...callOptions, signal: options.signal }),
-    );
+    const r = await this.#unary(LeaseService.method.leaseLeases, {}, "idempotent", callOptionsOf(options));
     return r.leases.map((l) => l.ID);
   }
 
@@ -158,7 +170,24 @@ export class Leases implements LeaseOwner, AsyncDisposable {
   }
 
   #checkOpen(): void {
-    if (this.#closed) throw new LeasesClosedError("Leases is closed");
+    if (this.#closed) throw new LeasesClosedError();
+  }
+
+  /** The standalone runner: one attempt on the pool's pick, errors mapped to `EtcdError`. */
+  async #callOnce<I extends DescMessage, O extends DescMessage>(
+    method: DescMethodUnary<I, O>,
+    input: MessageInitShape<I>,
+    options: CallOptions | undefined,
+  ): Promise<MessageShape<O>> {
+    const { endpoint, transport } = this.#pool.pick();
+    try {
+      const headers = await this.#pool.metadata({ requireLeader: this.#requireLeader });
+      const response = await transport.unary(method, options?.signal, options?.timeoutMs, headers, input);
+      return response.message;
+    } catch (err) {
+      if (err instanceof ConnectError && err.code === Code.Unavailable) this.#pool.markFailed(endpoint);
+      throw toEtcdError(err, endpoint);
+    }
   }
 
   async #call<R>(
@@ -176,6 +205,14 @@ export class Leases implements LeaseOwner, AsyncDisposable {
       throw err;
     }
   }
+}
+
+/** Only the fields a call uses, so callers' extra fields (keys, id) do not leak into call options. */
+function callOptionsOf(options: CallOptions): CallOptions {
+  return {
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+  };
 }
 
 /** A request stream that sends one message and stays open until `signal` aborts (closing the send side early would end the call). */

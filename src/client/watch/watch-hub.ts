@@ -110,7 +110,7 @@ export class WatchHub implements WatcherOwner, AsyncDisposable {
 
   /** Starts watching `key` (a single key, a prefix or a range, see {@link WatchOptions}). */
   watch(key: string | Uint8Array, options: WatchOptions = {}): Watcher {
-    if (this.#closing.signal.aborted) throw new WatchHubClosedError("WatchHub is closed");
+    if (this.#closing.signal.aborted) throw new WatchHubClosedError();
     const start = keyBytes(key);
     const end = options.prefix
       ? prefixEnd(start)

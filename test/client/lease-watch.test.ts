@@ -1,0 +1,94 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  ClientClosedError,
+  Etcd,
+  InvalidArgumentError,
+  LeaseLostError,
+  LeaseNotFoundError,
+  type WatchBatch,
+} from "../../src/client/index.js";
+import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
+
+// Leases and watches as users reach them: through `Etcd`, its caller (deadlines, retry table, typed
+// errors) and its pool. The deep behaviour (shared streams, resume, faults) is in test/lease, test/watch
+// and test/faults.
+let cluster: EtcdCluster;
+let etcd: Etcd;
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown) => unhandled.push(reason);
+
+beforeAll(async () => {
+  process.on("unhandledRejection", onUnhandled);
+  cluster = await startEtcd();
+  etcd = new Etcd({ endpoints: cluster.endpoints });
+});
+afterAll(async () => {
+  await etcd?.close();
+  await cluster?.close();
+  process.off("unhandledRejection", onUnhandled);
+  expect(unhandled).toEqual([]);
+});
+
+async function nextBatch(it: AsyncIterator<WatchBatch>): Promise<WatchBatch> {
+  for (;;) {
+    const r = await it.next();
+    if (r.done) throw new Error("watch ended");
+    if (r.value.events.length > 0) return r.value;
+  }
+}
+
+describe("etcd.lease and etcd.watch", () => {
+  it("grants a kept-alive lease, watches its key appear and vanish on revoke", async () => {
+    const watcher = etcd.watch("lw/", { prefix: true });
+    const it = watcher[Symbol.asyncIterator]();
+    const lease = await etcd.lease.grant(5);
+    expect(lease.grantedTtl).toBe(5);
+    const put = await etcd.put("lw/instance", "up", { lease: lease.id });
+    const created = await nextBatch(it);
+    expect(created.events.map((e) => [e.type, new TextDecoder().decode(e.kv!.key)])).toEqual([
+      [0, "lw/instance"],
+    ]);
+    expect(created.events[0]!.kv!.modRevision).toBe(put.revision);
+    expect(
+      (await etcd.lease.timeToLive(lease.id, { keys: true })).keys.map((k) => new TextDecoder().decode(k)),
+    ).toEqual(["lw/instance"]);
+    await etcd.lease.revoke(lease.id);
+    const deleted = await nextBatch(it);
+    expect(deleted.events.map((e) => e.type)).toEqual([1]);
+    expect(await etcd.get("lw/instance")).toBeUndefined();
+    watcher.close();
+  });
+
+  it("reports a lease revoked by someone else as lost, within its TTL", async () => {
+    const lease = await etcd.lease.grant(3);
+    await using other = new Etcd({ endpoints: cluster.endpoints });
+    const started = Date.now();
+    await other.lease.revoke(lease.id);
+    const err = await lease.lost.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LeaseLostError);
+    expect((err as LeaseLostError).leaseId).toBe(lease.id);
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
+  it("refuses bad TTLs before sending, and maps server errors to typed ones", async () => {
+    for (const ttl of [0, -1, 1.5, Number.NaN]) {
+      const err = await etcd.lease.grant(ttl).catch((e: unknown) => e);
+      expect(err, String(ttl)).toBeInstanceOf(InvalidArgumentError);
+      expect((err as InvalidArgumentError).field).toBe("ttl");
+    }
+    expect(await etcd.lease.revoke(123_456_789n).catch((e: unknown) => e)).toBeInstanceOf(LeaseNotFoundError);
+    expect((await etcd.lease.timeToLive(123_456_789n)).ttl).toBe(-1);
+  });
+
+  it("lists leases, and ends watches and leases when the client closes", async () => {
+    const c = new Etcd({ endpoints: cluster.endpoints });
+    const lease = await c.lease.grant(10);
+    expect(await c.lease.leases()).toContain(lease.id);
+    const watcher = c.watch("lw/closing");
+    await c.close();
+    expect(await watcher.closed).toBeUndefined();
+    expect(lease.state).not.toBe("alive");
+    expect(() => c.watch("lw/after")).toThrow(ClientClosedError);
+    await etcd.lease.revoke(lease.id);
+  });
+});
