@@ -12,19 +12,17 @@ import {
 import { Code, ConnectError, type StreamResponse } from "@connectrpc/connect";
 import {
   abortError,
-  closedError,
   deadlineError,
   errorOfBrokenStream,
-  openError,
   type ResponseParts,
   statusError,
 } from "./call-outcome.js";
+import { armCall, openCallStream, takeSlot } from "./call-start.js";
 import type { Http2Connection } from "./connection.js";
 import { frameMessage, MessageDecoder, plainBytes } from "./framing.js";
 import { headersFromHttp2 } from "./metadata.js";
-import { buildRequestHeaders } from "./request-headers.js";
 import type { SlotWaiter } from "./stream-slots.js";
-import { type DeadlineTarget, startDeadline } from "./timeout.js";
+import type { DeadlineTarget } from "./timeout.js";
 import type { TransportCore } from "./transport-core.js";
 
 type Output = MessageShape<DescMessage>;
@@ -92,49 +90,21 @@ export class StreamCall implements SlotWaiter, DeadlineTarget, ResponseParts, As
 
   /** Arms the abort listener and deadline, then opens the stream (or queues for a free one). */
   start(): void {
-    const signal = this.#signal;
-    if (signal !== undefined) {
-      if (signal.aborted) {
-        this.#finish(abortError(signal, true));
-        return;
-      }
-      signal.addEventListener("abort", this);
-    }
-    if (this.#timeoutMs !== undefined) {
-      if (this.#timeoutMs <= 0) {
-        this.#finish(deadlineError(true));
-        return;
-      }
-      this.#timer = startDeadline(this, this.#timeoutMs);
-    }
-    if (this.#core.slots.tryAcquire()) this.onSlot();
-    else this.#core.slots.enqueue(this);
+    const timer = armCall(this, this.#signal, this.#timeoutMs, (error) => this.#finish(error));
+    if (timer === false) return;
+    this.#timer = timer;
+    takeSlot(this.#core, this);
   }
 
   /** @internal SlotWaiter: a stream may be opened now. */
   onSlot(): void {
-    const core = this.#core;
-    if (core.endpoint.closed) {
-      core.slots.release();
-      this.#finish(closedError(true));
+    const opened = openCallStream(this.#core, this.#method, this.#timeoutMs, this.#header);
+    if (opened instanceof ConnectError) {
+      this.#finish(opened);
       return;
     }
-    let connection: Http2Connection;
-    let stream: ClientHttp2Stream;
-    try {
-      connection = core.endpoint.connection();
-      const headers = buildRequestHeaders(
-        this.#method,
-        core.options.userAgent,
-        this.#timeoutMs,
-        this.#header,
-      );
-      stream = connection.open(headers);
-    } catch (err) {
-      core.slots.release();
-      this.#finish(openError(err));
-      return;
-    }
+    const { connection } = opened;
+    const stream = opened.stream;
     this.#connection = connection;
     this.#stream = stream;
     stream.on("response", (headers, flags) => this.#onResponse(headers, flags));

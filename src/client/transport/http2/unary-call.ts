@@ -10,19 +10,17 @@ import type { UnaryResponse } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
   abortError,
-  closedError,
   deadlineError,
   errorOfBrokenStream,
-  openError,
   type ResponseParts,
   statusError,
 } from "./call-outcome.js";
+import { armCall, openCallStream, takeSlot } from "./call-start.js";
 import type { Http2Connection } from "./connection.js";
 import { PREFIX_BYTES, unaryMessageFromBody } from "./framing.js";
 import { headersFromHttp2 } from "./metadata.js";
-import { buildRequestHeaders } from "./request-headers.js";
 import type { SlotWaiter } from "./stream-slots.js";
-import { type DeadlineTarget, startDeadline } from "./timeout.js";
+import type { DeadlineTarget } from "./timeout.js";
 import type { TransportCore } from "./transport-core.js";
 
 /** Where a stream finds its call: the stream listeners are shared functions, not closures per call. */
@@ -76,49 +74,21 @@ export class UnaryCall implements SlotWaiter, DeadlineTarget, ResponseParts {
 
   /** Arms the abort listener and deadline, then opens the stream (or queues for a free one). */
   start(): void {
-    const signal = this.#signal;
-    if (signal !== undefined) {
-      if (signal.aborted) {
-        this.#settle(abortError(signal, true));
-        return;
-      }
-      signal.addEventListener("abort", this);
-    }
-    if (this.#timeoutMs !== undefined) {
-      if (this.#timeoutMs <= 0) {
-        this.#settle(deadlineError(true));
-        return;
-      }
-      this.#timer = startDeadline(this, this.#timeoutMs);
-    }
-    if (this.#core.slots.tryAcquire()) this.onSlot();
-    else this.#core.slots.enqueue(this);
+    const timer = armCall(this, this.#signal, this.#timeoutMs, (error) => this.#settle(error));
+    if (timer === false) return;
+    this.#timer = timer;
+    takeSlot(this.#core, this);
   }
 
   /** @internal SlotWaiter: a stream may be opened now. */
   onSlot(): void {
-    const core = this.#core;
-    if (core.endpoint.closed) {
-      core.slots.release();
-      this.#settle(closedError(true));
+    const opened = openCallStream(this.#core, this.#method, this.#timeoutMs, this.#header);
+    if (opened instanceof ConnectError) {
+      this.#settle(opened);
       return;
     }
-    let connection: Http2Connection;
-    let stream: UnaryStream;
-    try {
-      connection = core.endpoint.connection();
-      const headers = buildRequestHeaders(
-        this.#method,
-        core.options.userAgent,
-        this.#timeoutMs,
-        this.#header,
-      );
-      stream = connection.open(headers) as UnaryStream;
-    } catch (err) {
-      core.slots.release();
-      this.#settle(openError(err));
-      return;
-    }
+    const { connection } = opened;
+    const stream = opened.stream as UnaryStream;
     this.#connection = connection;
     this.#stream = stream;
     stream[CALL] = this;

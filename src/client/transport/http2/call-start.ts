@@ -1,0 +1,71 @@
+import type { ClientHttp2Stream } from "node:http2";
+import type { DescMethod } from "@bufbuild/protobuf";
+import type { ConnectError } from "@connectrpc/connect";
+import { abortError, closedError, deadlineError, openError } from "./call-outcome.js";
+import type { Http2Connection } from "./connection.js";
+import { buildRequestHeaders } from "./request-headers.js";
+import type { SlotWaiter } from "./stream-slots.js";
+import { type DeadlineTarget, startDeadline } from "./timeout.js";
+import type { TransportCore } from "./transport-core.js";
+
+/** A call as its start-up sees it: it waits for a slot, listens to its signal and has a deadline. */
+export interface StartingCall extends SlotWaiter, DeadlineTarget, EventListenerObject {}
+
+/**
+ * The first step shared by unary and streaming calls: listen to `signal` and arm the deadline. Returns
+ * the deadline timer (undefined without a deadline), or calls `fail` (with a not-sent error) and returns
+ * `false` when the call ends before it starts. The caller stores the timer, then calls {@link takeSlot}.
+ */
+export function armCall(
+  call: StartingCall,
+  signal: AbortSignal | undefined,
+  timeoutMs: number | undefined,
+  fail: (error: ConnectError) => void,
+): NodeJS.Timeout | undefined | false {
+  if (signal !== undefined) {
+    if (signal.aborted) {
+      fail(abortError(signal, true));
+      return false;
+    }
+    signal.addEventListener("abort", call);
+  }
+  let timer: NodeJS.Timeout | undefined;
+  if (timeoutMs !== undefined) {
+    if (timeoutMs <= 0) {
+      fail(deadlineError(true));
+      return false;
+    }
+    timer = startDeadline(call, timeoutMs);
+  }
+  return timer;
+}
+
+/** Takes a stream slot (calling `call.onSlot()` at once) or queues the call for one. */
+export function takeSlot(core: TransportCore, call: SlotWaiter): void {
+  if (core.slots.tryAcquire()) call.onSlot();
+  else core.slots.enqueue(call);
+}
+
+/**
+ * Opens the HTTP/2 stream of a call that got its slot, on the endpoint's current connection. On failure
+ * (transport closed, dead session, bad header) the slot is released and the not-sent error returned.
+ */
+export function openCallStream(
+  core: TransportCore,
+  method: DescMethod,
+  timeoutMs: number | undefined,
+  header: HeadersInit | undefined,
+): { connection: Http2Connection; stream: ClientHttp2Stream } | ConnectError {
+  if (core.endpoint.closed) {
+    core.slots.release();
+    return closedError(true);
+  }
+  try {
+    const connection = core.endpoint.connection();
+    const headers = buildRequestHeaders(method, core.options.userAgent, timeoutMs, header);
+    return { connection, stream: connection.open(headers) };
+  } catch (err) {
+    core.slots.release();
+    return openError(err);
+  }
+}
