@@ -5,9 +5,32 @@
  */
 export type { DecodeResult, InstanceCodec } from "./codec.js";
 export {
+  type DiscoverOptions,
+  Discovery,
+  type DiscoveryEvents,
+  type DiscoveryWarning,
+  discover,
+  type InstanceChange,
+} from "./discovery.js";
+export {
+  RegistrationClosedError,
+  RegistrationConflictError,
+  type RegistrationLossReason,
+  RegistrationLostError,
+} from "./errors.js";
+export { allOf, type InstanceFilter, inZone, notDraining, whereMetadata, withVersion } from "./filters.js";
+export {
   EXTENSION_FIELD,
   type GoEndpointsCodecOptions,
   goEndpointsCodec,
   goSafeMetadata,
 } from "./go-endpoints-codec.js";
 export { type ServiceInstance, type ServiceInstanceInit, toInstance } from "./instance.js";
+export {
+  type RegisterOptions,
+  Registration,
+  type RegistrationEvent,
+  type RegistrationEvents,
+  type RegistrationState,
+  register,
+} from "./registration.js";
