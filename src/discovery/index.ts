@@ -3,6 +3,13 @@
  * `naming/endpoints` so that Go and TypeScript services find each other.
  * @packageDocumentation
  */
+
+export {
+  type BalancedTransport,
+  type BalancedTransportOptions,
+  type BalancedTransportSource,
+  createBalancedTransport,
+} from "./balanced-transport.js";
 export type { DecodeResult, InstanceCodec } from "./codec.js";
 export {
   type DiscoverOptions,
@@ -26,6 +33,7 @@ export {
   goSafeMetadata,
 } from "./go-endpoints-codec.js";
 export { type ServiceInstance, type ServiceInstanceInit, toInstance } from "./instance.js";
+export { type BalancePolicy, type PickCandidate, Picker } from "./picker.js";
 export {
   type RegisterOptions,
   Registration,
