@@ -93,6 +93,12 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
       .filter(([key, i]) => !i.draining && !tried.has(key))
       .map(([key, instance]) => ({ key, instance, inFlight: inFlight.get(key) ?? 0 }));
 
+  const track = (key: string, delta: number) => {
+    const n = (inFlight.get(key) ?? 0) + delta;
+    if (n > 0) inFlight.set(key, n);
+    else inFlight.delete(key);
+  };
+
   /** Picks an untried instance, waiting (bounded) for the view or for one to appear. */
   const pick = async (
     tried: ReadonlySet<string>,
@@ -102,7 +108,11 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
     await withDeadline(discovery.ready, deadline, signal);
     for (;;) {
       const chosen = picker.pick(candidates(tried));
-      if (chosen) return chosen;
+      if (chosen) {
+        // Counted at once, so that concurrent picks see it (p2c).
+        track(chosen.key, 1);
+        return chosen;
+      }
       if (tried.size > 0 || Date.now() >= deadline) {
         throw new ConnectError(`no live instance of ${discovery.service}`, Code.Unavailable);
       }
@@ -122,12 +132,6 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
     }
   };
 
-  const track = (key: string, delta: number) => {
-    const n = (inFlight.get(key) ?? 0) + delta;
-    if (n > 0) inFlight.set(key, n);
-    else inFlight.delete(key);
-  };
-
   return {
     async unary<I extends DescMessage, O extends DescMessage>(
       method: DescMethodUnary<I, O>,
@@ -141,7 +145,6 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
       for (let attempt = 1; ; attempt++) {
         const chosen = await pick(tried, signal);
         tried.add(chosen.key);
-        track(chosen.key, 1);
         try {
           return await transportOf(chosen.key, chosen.instance).unary(
             method,
@@ -173,7 +176,6 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
     ): Promise<StreamResponse<I, O>> {
       // A stream is not retried: its request messages are consumed as they are sent.
       const chosen = await pick(new Set(), signal);
-      track(chosen.key, 1);
       let response: StreamResponse<I, O>;
       try {
         response = await transportOf(chosen.key, chosen.instance).stream(
