@@ -10,7 +10,7 @@ import {
   type RegistrationEvent,
   register,
 } from "../../src/discovery/index.js";
-import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
+import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
 import { client, until } from "./support.js";
 
 describe("register() against a real etcd", () => {
@@ -174,4 +174,29 @@ describe("register() against a real etcd", () => {
     });
     expect((await admin.get(r.key))?.lease).toBe(r.leaseId);
   }, 60_000);
+
+  it("re-registers after a partition longer than the TTL (lease lost by deadline)", async () => {
+    await using proxy = await FaultProxy.start(cluster.endpoint);
+    const cut = client(proxy.url);
+    cleanups.push(() => cut.close());
+    const r = await register(cut, {
+      service: "greeter",
+      addr: "127.0.0.1:7008",
+      ttl: 3,
+      backoff: { initialMs: 50, maxMs: 300 },
+    });
+    cleanups.push(() => r.close());
+    const lost = new Promise((resolve) => r.once("lost", resolve));
+    const back = new Promise((resolve) => r.once("reregistered", resolve));
+    const oldLease = r.leaseId;
+    proxy.blackhole("both");
+    proxy.cut();
+    await lost;
+    proxy.heal();
+    await back;
+    expect(r.leaseId).not.toBe(oldLease);
+    await until("key under the new lease", async () => (await admin.get(r.key))?.lease === r.leaseId);
+    // The old lease is gone (expired on the server, or revoked by the takeover).
+    await until("old lease gone", async () => (await admin.lease.timeToLive(oldLease!)).ttl === -1);
+  }, 30_000);
 });
