@@ -1,4 +1,5 @@
 import { EventEmitter } from "node:events";
+import { ClientClosedError } from "../client/errors.js";
 import type { Etcd } from "../client/etcd.js";
 import { Backoff, sleep } from "../client/stream/backoff.js";
 import { QueuedIterator } from "../client/stream/queued-iterator.js";
@@ -162,7 +163,9 @@ export class Discovery
       let range: Awaited<ReturnType<Etcd["range"]>>;
       try {
         range = await this.#etcd.range({ prefix: this.#prefix }, { signal });
-      } catch {
+      } catch (err) {
+        // A closed client cannot serve this view any more.
+        if (err instanceof ClientClosedError) return void this.close();
         await sleep(backoff.next(), signal);
         continue;
       }
@@ -183,7 +186,8 @@ export class Discovery
       this.#watcher = watcher;
       try {
         for await (const batch of watcher) this.#apply(batch);
-      } catch {
+      } catch (err) {
+        if (err instanceof ClientClosedError) return void this.close();
         // Ended by the server (other than compaction, which resyncs): read again and diff.
       }
       if (!signal.aborted) await sleep(backoff.next(), signal);

@@ -1,4 +1,5 @@
 import { EventEmitter } from "node:events";
+import { ClientClosedError } from "../client/errors.js";
 import type { Etcd } from "../client/etcd.js";
 import type { Lease } from "../client/lease/lease.js";
 import { Backoff, sleep } from "../client/stream/backoff.js";
@@ -232,6 +233,7 @@ export class Registration
       this.#state = "registered";
       this.#backoff.reset();
       lease.on("lost", () => this.#onLoss(generation, "lease-lost"));
+      if (lease.state === "lost") this.#onLoss(generation, "lease-lost");
       this.#watchKey(key, revision + 1n, lease.id, generation);
     } catch (err) {
       lease.revoke().catch(() => {});
@@ -256,7 +258,10 @@ export class Registration
         if (e.kv && e.kv.lease !== leaseId) return this.#onLoss(generation, "key-replaced");
       }
     });
-    watcher.on("error", () => this.#onLoss(generation, "key-deleted"));
+    watcher.on("error", (err) => {
+      // A closed client ends every watch; that is not a loss of the key.
+      if (!(err instanceof ClientClosedError)) this.#onLoss(generation, "key-deleted");
+    });
   }
 
   #onLoss(generation: number, reason: RegistrationLossReason): void {
@@ -285,6 +290,11 @@ export class Registration
         return;
       } catch (err) {
         if (signal.aborted) return;
+        // The client is closed: nothing can be registered any more (its leases stop being kept alive).
+        if (err instanceof ClientClosedError) {
+          void this.deregister();
+          return;
+        }
         this.emit("retry", err instanceof Error ? err : new Error(String(err)));
         await sleep(this.#backoff.next(), signal);
       }

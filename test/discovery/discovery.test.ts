@@ -178,4 +178,17 @@ describe("discover() against a real etcd", () => {
     expect(warnings).toEqual([]);
     expect(ledger.changes).toBeGreaterThan(100);
   }, 120_000);
+
+  it("ends (iterators finish) when its client is closed, instead of retrying forever", async () => {
+    const own = client(cluster.endpoint);
+    const d = discover(own, "s6");
+    await d.ready;
+    const iterating = (async () => {
+      let n = 0;
+      for await (const _ of d) n++;
+      return n;
+    })();
+    await own.close();
+    expect(await iterating).toBe(1);
+  });
 });
