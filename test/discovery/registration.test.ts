@@ -155,6 +155,7 @@ describe("register() against a real etcd", () => {
       const metadata = arbitrary(0);
       const r = await register(etcd, { service: "prop", addr: `10.0.0.1:${n}`, metadata, ttl: 5, codec });
       if (n % 2 === 0) await r.update(arbitrary(0));
+      if (n % 3 === 0) await r.drain();
       const raw = JSON.parse(new TextDecoder().decode((await admin.get(r.key))!.value));
       const m = raw.Metadata;
       expect(m === null || ["string", "number", "boolean"].includes(typeof m), JSON.stringify(raw)).toBe(
