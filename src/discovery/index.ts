@@ -3,7 +3,29 @@
  * `naming/endpoints` so that Go and TypeScript services find each other.
  * @packageDocumentation
  */
+
+export {
+  type BalancedTransport,
+  type BalancedTransportOptions,
+  type BalancedTransportSource,
+  createBalancedTransport,
+} from "./balanced-transport.js";
 export type { DecodeResult, InstanceCodec } from "./codec.js";
+export {
+  type DiscoverOptions,
+  Discovery,
+  type DiscoveryEvents,
+  type DiscoveryWarning,
+  discover,
+  type InstanceChange,
+} from "./discovery.js";
+export {
+  RegistrationClosedError,
+  RegistrationConflictError,
+  type RegistrationLossReason,
+  RegistrationLostError,
+} from "./errors.js";
+export { allOf, type InstanceFilter, inZone, notDraining, whereMetadata, withVersion } from "./filters.js";
 export {
   EXTENSION_FIELD,
   type GoEndpointsCodecOptions,
@@ -11,3 +33,12 @@ export {
   goSafeMetadata,
 } from "./go-endpoints-codec.js";
 export { type ServiceInstance, type ServiceInstanceInit, toInstance } from "./instance.js";
+export { type BalancePolicy, type PickCandidate, Picker } from "./picker.js";
+export {
+  type RegisterOptions,
+  Registration,
+  type RegistrationEvent,
+  type RegistrationEvents,
+  type RegistrationState,
+  register,
+} from "./registration.js";

@@ -5,4 +5,5 @@
  */
 export type { EtcdTransportOptions, TransportTlsOptions } from "../client/transport/transport-options.js";
 export type { GrpcJsTransportOptions } from "./channel.js";
+export { type EtcdResolverOptions, registerEtcdResolver } from "./etcd-resolver.js";
 export { createGrpcJsTransport, GrpcJsTransport } from "./transport.js";

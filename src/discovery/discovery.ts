@@ -1,0 +1,268 @@
+import { EventEmitter } from "node:events";
+import { ClientClosedError } from "../client/errors.js";
+import type { Etcd } from "../client/etcd.js";
+import { Backoff, sleep } from "../client/stream/backoff.js";
+import { QueuedIterator } from "../client/stream/queued-iterator.js";
+import type { WatchBatch } from "../client/watch/types.js";
+import type { Watcher } from "../client/watch/watcher.js";
+import { Event_EventType as EventType } from "../gen/mvccpb/kv_pb.js";
+import type { InstanceCodec } from "./codec.js";
+import { goEndpointsCodec } from "./go-endpoints-codec.js";
+import type { ServiceInstance } from "./instance.js";
+
+/** Options of {@link discover}. */
+export interface DiscoverOptions {
+  /** Key/value layout. Default `goEndpointsCodec()`. */
+  codec?: InstanceCodec;
+  /** Only instances it accepts are in the view (see `notDraining`, `inZone`, `withVersion`, `whereMetadata`). Default: all. */
+  filter?: (instance: ServiceInstance) => boolean;
+  /** Aborting it closes the discovery. */
+  signal?: AbortSignal;
+}
+
+/** One change of the view. `key` is the instance's etcd key, its identity. */
+export type InstanceChange =
+  | { readonly type: "added"; readonly key: string; readonly instance: ServiceInstance }
+  | {
+      readonly type: "updated";
+      readonly key: string;
+      readonly instance: ServiceInstance;
+      readonly previous: ServiceInstance;
+    }
+  | { readonly type: "removed"; readonly key: string; readonly instance: ServiceInstance };
+
+/** An entry that could not be read as an instance; it is left out of the view. */
+export interface DiscoveryWarning {
+  /** The entry's key. */
+  readonly key: string;
+  /** What is wrong with it. */
+  readonly reason: string;
+}
+
+/** Events of a {@link Discovery}. */
+export interface DiscoveryEvents {
+  /** An instance joined the view. */
+  added: [ServiceInstance, string];
+  /** An instance's value changed. */
+  updated: [ServiceInstance, ServiceInstance, string];
+  /** An instance left the view. */
+  removed: [ServiceInstance, string];
+  /** Every change of one etcd revision (or of a resync), in one array, with the revision the view is now at. */
+  changes: [readonly InstanceChange[], bigint];
+  /** A malformed entry was skipped. */
+  warning: [DiscoveryWarning];
+}
+
+/**
+ * Starts watching the instances of `service`: a range at revision R, then a watch from R + 1 (no gap, no
+ * duplicate), resumed across reconnects and resynced after compaction. See {@link Discovery}.
+ */
+export function discover(etcd: Etcd, service: string, options: DiscoverOptions = {}): Discovery {
+  return new Discovery(etcd, service, options);
+}
+
+/**
+ * A live view of a service's instances: `instances()`, events (`added`, `updated`, `removed`, `changes`,
+ * `warning`), `for await` over snapshots (the current one first, then one per change), `ready`.
+ */
+export class Discovery
+  extends EventEmitter<DiscoveryEvents>
+  implements AsyncIterable<ServiceInstance[]>, AsyncDisposable
+{
+  /** The service watched. */
+  readonly service: string;
+  readonly #etcd: Etcd;
+  readonly #codec: InstanceCodec;
+  readonly #filter: (instance: ServiceInstance) => boolean;
+  readonly #closing = new AbortController();
+  /** Every readable entry, filtered or not, by key. */
+  readonly #entries = new Map<string, ServiceInstance>();
+  /** The view: entries the filter accepts. */
+  readonly #view = new Map<string, ServiceInstance>();
+  readonly #subscribers = new Set<QueuedIterator<ServiceInstance[]>>();
+  readonly #ready: Promise<void>;
+  #resolveReady!: () => void;
+  #rejectReady!: (error: Error) => void;
+  #isReady = false;
+  #watcher: Watcher | undefined;
+  #revision = 0n;
+  #closed: Promise<void> | undefined;
+  readonly #prefix: string;
+
+  /** @internal Use {@link discover}. */
+  constructor(etcd: Etcd, service: string, options: DiscoverOptions) {
+    super();
+    this.service = service;
+    this.#etcd = etcd;
+    this.#codec = options.codec ?? goEndpointsCodec();
+    this.#filter = options.filter ?? (() => true);
+    this.#prefix = this.#codec.servicePrefix(service);
+    this.#ready = new Promise((resolve, reject) => {
+      this.#resolveReady = resolve;
+      this.#rejectReady = reject;
+    });
+    this.#ready.catch(() => {});
+    if (options.signal?.aborted) void this.close();
+    else options.signal?.addEventListener("abort", () => void this.close(), { once: true });
+    void this.#run();
+  }
+
+  /** Resolves once the first range was read (rejects if closed before). */
+  get ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  /** The etcd revision the view reflects. */
+  get revision(): bigint {
+    return this.#revision;
+  }
+
+  /** The instances in the view now, in key order. */
+  instances(): ServiceInstance[] {
+    return [...this.#view.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, i]) => i);
+  }
+
+  /** The view as a map from etcd key to instance (a copy). */
+  entries(): Map<string, ServiceInstance> {
+    return new Map(this.#view);
+  }
+
+  /** Stops watching; iterators end. Safe to call twice. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      this.#closing.abort();
+      this.#watcher?.close();
+      if (!this.#isReady) this.#rejectReady(new Error("discovery closed before it was ready"));
+      for (const q of this.#subscribers) q.end();
+      this.#subscribers.clear();
+    })();
+    return this.#closed;
+  }
+
+  /** Same as `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Snapshots of the view: the current one once ready, then one after each change. */
+  [Symbol.asyncIterator](): AsyncIterator<ServiceInstance[]> {
+    const queue = new QueuedIterator<ServiceInstance[]>({ onStop: () => this.#subscribers.delete(queue) });
+    if (this.#closing.signal.aborted) queue.end();
+    else {
+      this.#subscribers.add(queue);
+      if (this.#isReady) queue.push(this.instances());
+    }
+    return queue[Symbol.asyncIterator]();
+  }
+
+  /** Range then watch; on a watch that ends with an error, start over (range, diff, watch). */
+  async #run(): Promise<void> {
+    const signal = this.#closing.signal;
+    const backoff = new Backoff({ initialMs: 100, maxMs: 5000 });
+    while (!signal.aborted) {
+      let range: Awaited<ReturnType<Etcd["range"]>>;
+      try {
+        range = await this.#etcd.range({ prefix: this.#prefix }, { signal });
+      } catch (err) {
+        // A closed client cannot serve this view any more.
+        if (err instanceof ClientClosedError) return void this.close();
+        await sleep(backoff.next(), signal);
+        continue;
+      }
+      if (signal.aborted) return;
+      backoff.reset();
+      this.#replace(range.kvs, range.revision);
+      if (!this.#isReady) {
+        this.#isReady = true;
+        this.#resolveReady();
+        for (const q of this.#subscribers) q.push(this.instances());
+      }
+      const watcher = this.#etcd.watch(this.#prefix, {
+        prefix: true,
+        startRevision: range.revision + 1n,
+        onCompacted: "resync",
+        signal,
+      });
+      this.#watcher = watcher;
+      try {
+        for await (const batch of watcher) this.#apply(batch);
+      } catch (err) {
+        if (err instanceof ClientClosedError) return void this.close();
+        // Ended by the server (other than compaction, which resyncs): read again and diff.
+      }
+      if (!signal.aborted) await sleep(backoff.next(), signal);
+    }
+  }
+
+  #apply(batch: WatchBatch): void {
+    if (batch.resync) {
+      this.#replace(batch.resync, batch.revision);
+      return;
+    }
+    if (batch.events.length === 0) return;
+    const changes: InstanceChange[] = [];
+    let revision = this.#revision;
+    for (const event of batch.events) {
+      const kv = event.kv;
+      if (!kv) continue;
+      const key = new TextDecoder().decode(kv.key);
+      if (kv.modRevision > revision) revision = kv.modRevision;
+      if (event.type === EventType.DELETE) this.#set(key, undefined, changes);
+      else this.#set(key, this.#decode(key, kv.value), changes);
+    }
+    this.#commit(changes, revision);
+  }
+
+  /** Replaces every entry by `kvs` (a whole range at `revision`) and emits the differences. */
+  #replace(kvs: readonly { key: Uint8Array; value: Uint8Array }[], revision: bigint): void {
+    const changes: InstanceChange[] = [];
+    const seen = new Set<string>();
+    for (const kv of kvs) {
+      const key = new TextDecoder().decode(kv.key);
+      seen.add(key);
+      this.#set(key, this.#decode(key, kv.value), changes);
+    }
+    for (const key of [...this.#entries.keys()]) if (!seen.has(key)) this.#set(key, undefined, changes);
+    this.#commit(changes, revision);
+  }
+
+  #decode(key: string, value: Uint8Array): ServiceInstance | undefined {
+    const result = this.#codec.decode(this.service, key, value);
+    if (result.kind === "instance") return result.instance;
+    if (result.kind === "malformed") this.emit("warning", { key, reason: result.reason });
+    return undefined;
+  }
+
+  /** Sets one entry (undefined = gone) and records how the filtered view changed. */
+  #set(key: string, next: ServiceInstance | undefined, changes: InstanceChange[]): void {
+    if (next) this.#entries.set(key, next);
+    else this.#entries.delete(key);
+    const before = this.#view.get(key);
+    const after = next && this.#filter(next) ? next : undefined;
+    if (after) this.#view.set(key, after);
+    else this.#view.delete(key);
+    if (before && !after) changes.push({ type: "removed", key, instance: before });
+    else if (!before && after) changes.push({ type: "added", key, instance: after });
+    else if (before && after && !sameInstance(before, after))
+      changes.push({ type: "updated", key, instance: after, previous: before });
+  }
+
+  #commit(changes: InstanceChange[], revision: bigint): void {
+    if (revision > this.#revision) this.#revision = revision;
+    if (changes.length === 0) return;
+    for (const c of changes) {
+      if (c.type === "added") this.emit("added", c.instance, c.key);
+      else if (c.type === "updated") this.emit("updated", c.instance, c.previous, c.key);
+      else this.emit("removed", c.instance, c.key);
+    }
+    this.emit("changes", changes, this.#revision);
+    if (this.#isReady) {
+      const snapshot = this.instances();
+      for (const q of this.#subscribers) q.push(snapshot);
+    }
+  }
+}
+
+function sameInstance(a: ServiceInstance, b: ServiceInstance): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}

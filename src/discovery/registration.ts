@@ -1,0 +1,307 @@
+import { EventEmitter } from "node:events";
+import { ClientClosedError } from "../client/errors.js";
+import type { Etcd } from "../client/etcd.js";
+import type { Lease } from "../client/lease/lease.js";
+import { Backoff, sleep } from "../client/stream/backoff.js";
+import { QueuedIterator } from "../client/stream/queued-iterator.js";
+import { compare } from "../client/txn/compare.js";
+import { op } from "../client/txn/ops.js";
+import type { Watcher } from "../client/watch/watcher.js";
+import { Event_EventType as EventType } from "../gen/mvccpb/kv_pb.js";
+import type { InstanceCodec } from "./codec.js";
+import {
+  RegistrationClosedError,
+  RegistrationConflictError,
+  type RegistrationLossReason,
+  RegistrationLostError,
+} from "./errors.js";
+import { goEndpointsCodec } from "./go-endpoints-codec.js";
+import { type ServiceInstance, type ServiceInstanceInit, toInstance } from "./instance.js";
+
+/** Options of {@link register}. */
+export interface RegisterOptions extends ServiceInstanceInit {
+  /** Lease TTL in seconds: how long the instance outlives its process. Default 10. */
+  ttl?: number;
+  /** Key/value layout. Default `goEndpointsCodec()` (etcd's Go `naming/endpoints`). */
+  codec?: InstanceCodec;
+  /** Delays between re-registration attempts after a loss. Default 100 ms doubling to 5 s, jittered. */
+  backoff?: { initialMs?: number; maxMs?: number };
+  /** Aborts the first registration attempt. */
+  signal?: AbortSignal;
+}
+
+/** One step in a registration's life, as the async iterator gives it. */
+export type RegistrationEvent =
+  | { readonly type: "registered"; readonly instance: ServiceInstance; readonly leaseId: bigint }
+  | { readonly type: "lost"; readonly error: RegistrationLostError }
+  | { readonly type: "reregistered"; readonly instance: ServiceInstance; readonly leaseId: bigint };
+
+/** Events of a {@link Registration}'s event-emitter face. */
+export interface RegistrationEvents {
+  /** The first registration succeeded. */
+  registered: [ServiceInstance];
+  /** The instance is no longer (or may no longer be) in etcd; re-registration starts. */
+  lost: [RegistrationLostError];
+  /** Registered again after a loss. */
+  reregistered: [ServiceInstance];
+  /** A re-registration attempt failed (it is retried with backoff). */
+  retry: [Error];
+}
+
+/** Where a registration is. */
+export type RegistrationState = "registered" | "reregistering" | "closed";
+
+/**
+ * Registers an instance under a fresh lease (kept alive on the client's shared keepalive stream) with a
+ * put-if-absent txn: a key held by another live instance is refused with {@link RegistrationConflictError}.
+ * The returned {@link Registration} re-registers on its own after any loss.
+ */
+export async function register(etcd: Etcd, options: RegisterOptions): Promise<Registration> {
+  const registration = new Registration(etcd, options);
+  await registration._start(options.signal);
+  return registration;
+}
+
+/**
+ * A live registration: events (`registered`, `lost`, `reregistered`, `retry`), `for await` over
+ * {@link RegistrationEvent}s, `update()`, `drain()`, `deregister()` (= `close()`, `await using`).
+ */
+export class Registration
+  extends EventEmitter<RegistrationEvents>
+  implements AsyncIterable<RegistrationEvent>, AsyncDisposable
+{
+  readonly #etcd: Etcd;
+  readonly #codec: InstanceCodec;
+  readonly #ttl: number;
+  readonly #backoff: Backoff;
+  readonly #closing = new AbortController();
+  readonly #subscribers = new Set<QueuedIterator<RegistrationEvent>>();
+  #instance: ServiceInstance;
+  #lease: Lease | undefined;
+  #watcher: Watcher | undefined;
+  #state: RegistrationState = "reregistering";
+  /** Bumped on every (re-)registration so that late signals of an old lease or watch are ignored. */
+  #generation = 0;
+  #recovering: Promise<void> | undefined;
+  #closed: Promise<void> | undefined;
+  /** Serializes writes (update vs. re-registration). */
+  #writes: Promise<unknown> = Promise.resolve();
+
+  /** @internal Use {@link register}. */
+  constructor(etcd: Etcd, options: RegisterOptions) {
+    super();
+    this.#etcd = etcd;
+    this.#codec = options.codec ?? goEndpointsCodec();
+    this.#ttl = options.ttl ?? 10;
+    this.#backoff = new Backoff({
+      initialMs: options.backoff?.initialMs ?? 100,
+      maxMs: options.backoff?.maxMs ?? 5000,
+    });
+    this.#instance = toInstance(options);
+  }
+
+  /** The instance as last written. */
+  get instance(): ServiceInstance {
+    return this.#instance;
+  }
+
+  /** The etcd key of the instance. */
+  get key(): string {
+    return this.#codec.key(this.#instance);
+  }
+
+  /** The current lease ID (changes on re-registration); undefined while re-registering. */
+  get leaseId(): bigint | undefined {
+    return this.#state === "registered" ? this.#lease?.id : undefined;
+  }
+
+  /** `registered`, `reregistering` (after a loss) or `closed`. */
+  get state(): RegistrationState {
+    return this.#state;
+  }
+
+  /** Changes the instance's metadata in place (same key, same lease). */
+  async update(metadata: unknown): Promise<void> {
+    await this.#rewrite({ ...this.#instance, metadata: metadata ?? null });
+  }
+
+  /** Marks the instance draining: discovery clients stop sending it new calls. Call before `deregister()`. */
+  async drain(): Promise<void> {
+    await this.#rewrite({ ...this.#instance, draining: true });
+  }
+
+  /** Revokes the lease: the key disappears at once. Stops re-registering. Safe to call twice. */
+  deregister(): Promise<void> {
+    this.#closed ??= (async () => {
+      this.#state = "closed";
+      this.#closing.abort(new RegistrationClosedError());
+      this.#generation++;
+      this.#watcher?.close();
+      await this.#recovering?.catch(() => {});
+      const lease = this.#lease;
+      this.#lease = undefined;
+      for (const q of this.#subscribers) q.end();
+      this.#subscribers.clear();
+      if (lease) await lease.revoke().catch(() => {});
+    })();
+    return this.#closed;
+  }
+
+  /** Same as {@link deregister}. */
+  close(): Promise<void> {
+    return this.deregister();
+  }
+
+  /** Same as {@link deregister}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.deregister();
+  }
+
+  /** Iterates over registration events from now on; ends on deregistration. */
+  [Symbol.asyncIterator](): AsyncIterator<RegistrationEvent> {
+    const queue = new QueuedIterator<RegistrationEvent>({ onStop: () => this.#subscribers.delete(queue) });
+    if (this.#state === "closed") queue.end();
+    else this.#subscribers.add(queue);
+    return queue[Symbol.asyncIterator]();
+  }
+
+  /** @internal First registration: fails (and closes) on conflict or error, no retry. */
+  async _start(signal: AbortSignal | undefined): Promise<void> {
+    try {
+      await this.#registerOnce(signal);
+    } catch (err) {
+      await this.deregister();
+      throw err;
+    }
+    this.#publish({ type: "registered", instance: this.#instance, leaseId: this.#lease!.id });
+    this.emit("registered", this.#instance);
+  }
+
+  async #rewrite(next: ServiceInstance): Promise<void> {
+    if (this.#state === "closed") throw new RegistrationClosedError();
+    const run = this.#writes.then(async () => {
+      this.#instance = next;
+      const lease = this.#lease;
+      // While re-registering, the next registration writes the new instance.
+      if (this.#state !== "registered" || !lease) return;
+      const key = this.key;
+      const res = await this.#etcd
+        .txn()
+        .if(compare.lease(key, "=", lease.id))
+        .onSuccess(op.put(key, this.#codec.encode(next), { lease: lease.id }))
+        .commit();
+      if (!res.succeeded) this.#onLoss(this.#generation, "key-replaced");
+    });
+    this.#writes = run.catch(() => {});
+    await run;
+  }
+
+  /** Grants a lease, writes the key if absent (or ours), then watches the key for deletion. */
+  async #registerOnce(signal: AbortSignal | undefined): Promise<void> {
+    const lease = await this.#etcd.lease.grant(this.#ttl, { signal });
+    const generation = ++this.#generation;
+    try {
+      const key = this.key;
+      const value = this.#codec.encode(this.#instance);
+      const res = await this.#etcd
+        .txn()
+        .if(compare.createRevision(key, "=", 0))
+        .onSuccess(op.put(key, value, { lease: lease.id }))
+        .onFailure(op.get(key))
+        .commit({ signal });
+      let revision = res.revision;
+      if (!res.succeeded) {
+        const holder = res.results[0].kvs[0];
+        const previous = this.#lease?.id;
+        const ours =
+          holder && (holder.lease === lease.id || (previous !== undefined && holder.lease === previous));
+        if (!holder || !ours) throw new RegistrationConflictError(key, holder?.lease ?? 0n);
+        // Our own key under our previous lease (lost by deadline, still alive on the server): take it over.
+        const again = await this.#etcd
+          .txn()
+          .if(compare.lease(key, "=", holder.lease))
+          .onSuccess(op.put(key, value, { lease: lease.id }))
+          .commit({ signal });
+        if (!again.succeeded) throw new RegistrationConflictError(key, 0n);
+        revision = again.revision;
+      }
+      const old = this.#lease;
+      this.#lease = lease;
+      if (old && old.id !== lease.id) old.revoke().catch(() => {});
+      // Closed meanwhile: deregister() revokes the lease just stored.
+      if (this.#closing.signal.aborted) return;
+      this.#state = "registered";
+      this.#backoff.reset();
+      lease.on("lost", () => this.#onLoss(generation, "lease-lost"));
+      if (lease.state === "lost") this.#onLoss(generation, "lease-lost");
+      this.#watchKey(key, revision + 1n, lease.id, generation);
+    } catch (err) {
+      lease.revoke().catch(() => {});
+      throw err;
+    }
+  }
+
+  /** Watches our own key: a delete (by hand) or a put under another lease is a loss. */
+  #watchKey(key: string, from: bigint, leaseId: bigint, generation: number): void {
+    this.#watcher?.close();
+    const watcher = this.#etcd.watch(key, { startRevision: from, onCompacted: "resync" });
+    this.#watcher = watcher;
+    watcher.on("batch", (batch) => {
+      if (batch.resync) {
+        const kv = batch.resync[0];
+        if (!kv) this.#onLoss(generation, "key-deleted");
+        else if (kv.lease !== leaseId) this.#onLoss(generation, "key-replaced");
+        return;
+      }
+      for (const e of batch.events) {
+        if (e.type === EventType.DELETE) return this.#onLoss(generation, "key-deleted");
+        if (e.kv && e.kv.lease !== leaseId) return this.#onLoss(generation, "key-replaced");
+      }
+    });
+    watcher.on("error", (err) => {
+      // A closed client ends every watch; that is not a loss of the key.
+      if (!(err instanceof ClientClosedError)) this.#onLoss(generation, "key-deleted");
+    });
+  }
+
+  #onLoss(generation: number, reason: RegistrationLossReason): void {
+    if (generation !== this.#generation || this.#state !== "registered") return;
+    this.#state = "reregistering";
+    this.#generation++;
+    this.#watcher?.close();
+    this.#watcher = undefined;
+    const error = new RegistrationLostError(reason);
+    this.#publish({ type: "lost", error });
+    this.emit("lost", error);
+    this.#recovering = this.#recover();
+  }
+
+  /** Re-registers with backoff until it succeeds or the registration is closed. */
+  async #recover(): Promise<void> {
+    const signal = this.#closing.signal;
+    while (!signal.aborted) {
+      try {
+        const attempt = this.#writes.then(() => this.#registerOnce(signal));
+        this.#writes = attempt.catch(() => {});
+        await attempt;
+        if (signal.aborted) return;
+        this.#publish({ type: "reregistered", instance: this.#instance, leaseId: this.#lease!.id });
+        this.emit("reregistered", this.#instance);
+        return;
+      } catch (err) {
+        if (signal.aborted) return;
+        // The client is closed: nothing can be registered any more (its leases stop being kept alive).
+        if (err instanceof ClientClosedError) {
+          void this.deregister();
+          return;
+        }
+        this.emit("retry", err instanceof Error ? err : new Error(String(err)));
+        await sleep(this.#backoff.next(), signal);
+      }
+    }
+  }
+
+  #publish(event: RegistrationEvent): void {
+    for (const q of this.#subscribers) q.push(event);
+  }
+}

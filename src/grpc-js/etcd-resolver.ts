@@ -1,0 +1,131 @@
+import { type ChannelOptions, experimental, status } from "@grpc/grpc-js";
+import type { Etcd } from "../client/etcd.js";
+import type { InstanceCodec } from "../discovery/codec.js";
+import { type Discovery, discover } from "../discovery/discovery.js";
+import type { ServiceInstance } from "../discovery/instance.js";
+
+/** Options of {@link registerEtcdResolver}. */
+export interface EtcdResolverOptions {
+  /** URI scheme the resolver answers: targets look like `<scheme>:///<service>`. Default `"etcd"`. */
+  scheme?: string;
+  /** Key/value layout. Default `goEndpointsCodec()` (etcd's Go `naming/endpoints`). */
+  codec?: InstanceCodec;
+  /** Only instances it accepts are given to grpc-js (draining ones never are). Default: all. */
+  filter?: (instance: ServiceInstance) => boolean;
+  /**
+   * grpc-js load-balancing policy the resolver asks for in its service config. Default: none, so the
+   * channel's `grpc.service_config` option (or grpc-js' default, `pick_first`) decides.
+   */
+  policy?: "round_robin" | "pick_first";
+}
+
+/**
+ * Registers a grpc-js resolver for `etcd:///<service>` targets (through `grpc.experimental.registerResolver`,
+ * which is process-wide in grpc-js): each channel gets a live {@link Discovery} of the service on `etcd`, and
+ * its non-draining instances feed grpc-js' own `round_robin` / `pick_first` policies.
+ *
+ * @example
+ * ```ts
+ * registerEtcdResolver(etcd, { policy: "round_robin" });
+ * const client = new grpc.Client("etcd:///greeter", grpc.credentials.createInsecure());
+ * ```
+ */
+export function registerEtcdResolver(etcd: Etcd, options: EtcdResolverOptions = {}): void {
+  const scheme = options.scheme ?? "etcd";
+  const serviceConfig = options.policy
+    ? { loadBalancingConfig: [{ [options.policy]: {} }], methodConfig: [] }
+    : null;
+
+  class EtcdResolver implements experimental.Resolver {
+    readonly #service: string;
+    readonly #listener: experimental.ResolverListener;
+    #discovery: Discovery | undefined;
+    #scheduled = false;
+
+    constructor(
+      target: experimental.GrpcUri,
+      listener: experimental.ResolverListener,
+      _options: ChannelOptions,
+    ) {
+      this.#service = serviceOf(target);
+      this.#listener = listener;
+    }
+
+    /** Starts the discovery on first use; later calls report the current view again. */
+    updateResolution(): void {
+      if (!this.#discovery) {
+        const discovery = discover(etcd, this.#service, {
+          ...(options.codec ? { codec: options.codec } : {}),
+          ...(options.filter ? { filter: options.filter } : {}),
+        });
+        this.#discovery = discovery;
+        discovery.on("changes", () => this.#schedule());
+        discovery.ready.then(
+          () => this.#schedule(),
+          () => {},
+        );
+        return;
+      }
+      this.#schedule();
+    }
+
+    destroy(): void {
+      const discovery = this.#discovery;
+      this.#discovery = undefined;
+      void discovery?.close();
+    }
+
+    static getDefaultAuthority(target: experimental.GrpcUri): string {
+      return serviceOf(target);
+    }
+
+    /** grpc-js forbids listener calls from inside updateResolution: report on a later tick, once per burst. */
+    #schedule(): void {
+      if (this.#scheduled) return;
+      this.#scheduled = true;
+      setImmediate(() => {
+        this.#scheduled = false;
+        const discovery = this.#discovery;
+        if (!discovery) return;
+        const endpoints = discovery
+          .instances()
+          .filter((i) => !i.draining)
+          .flatMap((i) => toEndpoint(i.addr));
+        if (endpoints.length === 0) {
+          this.#listener(
+            experimental.statusOrFromError({
+              code: status.UNAVAILABLE,
+              details: `no live instance of ${this.#service} in etcd`,
+            }),
+            {},
+            serviceConfig ? experimental.statusOrFromValue(serviceConfig) : null,
+            "",
+          );
+          return;
+        }
+        this.#listener(
+          experimental.statusOrFromValue(endpoints),
+          {},
+          serviceConfig ? experimental.statusOrFromValue(serviceConfig) : null,
+          "",
+        );
+      });
+    }
+  }
+
+  experimental.registerResolver(scheme, EtcdResolver);
+}
+
+/** `etcd:///greeter` → `greeter` (the path without its leading slash). */
+function serviceOf(target: experimental.GrpcUri): string {
+  const service = target.path.replace(/^\/+/, "");
+  if (service === "") throw new Error(`target has no service name: ${experimental.uriToString(target)}`);
+  return service;
+}
+
+/** `host:port` or `[v6]:port` → a grpc-js endpoint; anything unparsable is left out. */
+function toEndpoint(addr: string): experimental.Endpoint[] {
+  const hostPort = experimental.splitHostPort(addr);
+  if (!hostPort || hostPort.port === undefined) return [];
+  return [{ addresses: [{ host: hostPort.host, port: hostPort.port }] }];
+}

@@ -1,0 +1,194 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { Etcd } from "../../src/client/etcd.js";
+import {
+  allOf,
+  type DiscoveryWarning,
+  discover,
+  goEndpointsCodec,
+  inZone,
+  notDraining,
+  type Registration,
+  register,
+  type ServiceInstance,
+  whereMetadata,
+  withVersion,
+} from "../../src/discovery/index.js";
+import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
+import { ChangeLedger, client, until } from "./support.js";
+
+describe("discover() against a real etcd", () => {
+  let cluster: EtcdCluster;
+  let etcd: Etcd;
+  let writer: Etcd;
+  const cleanups: (() => Promise<unknown> | unknown)[] = [];
+
+  beforeAll(async () => {
+    cluster = await startEtcd();
+    etcd = client(cluster.endpoint);
+    writer = client(cluster.endpoint);
+  });
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  afterAll(async () => {
+    await etcd?.close();
+    await writer?.close();
+    await cluster?.close();
+  });
+
+  const addrs = (list: ServiceInstance[]) => list.map((i) => i.addr);
+
+  it("gives the initial range, then every change, and snapshots through for await", async () => {
+    const a = await register(writer, { service: "s1", addr: "10.0.0.1:1" });
+    cleanups.push(() => a.close());
+    const d = discover(etcd, "s1");
+    cleanups.push(() => d.close());
+    const snapshots: string[][] = [];
+    const iterating = (async () => {
+      for await (const s of d) {
+        snapshots.push(addrs(s));
+        if (snapshots.length === 3) return;
+      }
+    })();
+    await d.ready;
+    expect(addrs(d.instances())).toEqual(["10.0.0.1:1"]);
+    const b = await register(writer, { service: "s1", addr: "10.0.0.2:1" });
+    await until("b added", () => d.instances().length === 2);
+    await b.close();
+    await iterating;
+    expect(snapshots).toEqual([["10.0.0.1:1"], ["10.0.0.1:1", "10.0.0.2:1"], ["10.0.0.1:1"]]);
+  });
+
+  it("skips malformed entries with a warning and never crashes", async () => {
+    await writer.put("s2/bad-json", "{not json");
+    await writer.put("s2/no-addr", '{"Op":0}');
+    await writer.put("s2/good", '{"Op":0,"Addr":"10.0.0.3:1","Metadata":null}');
+    cleanups.push(() => writer.delete({ prefix: "s2/" }));
+    const d = discover(etcd, "s2");
+    cleanups.push(() => d.close());
+    const warnings: DiscoveryWarning[] = [];
+    d.on("warning", (w) => warnings.push(w));
+    await d.ready;
+    expect(addrs(d.instances())).toEqual(["10.0.0.3:1"]);
+    expect(warnings.map((w) => w.key).sort()).toEqual(["s2/bad-json", "s2/no-addr"]);
+    // A good entry turning bad leaves the view (with a warning); Go's Op 1 is a deletion.
+    await writer.put("s2/good", "\u0000garbage");
+    await until("bad update removes", () => d.instances().length === 0);
+    expect(warnings.at(-1)?.key).toBe("s2/good");
+    await writer.put("s2/good", '{"Op":0,"Addr":"10.0.0.3:1"}');
+    await until("back", () => d.instances().length === 1);
+    await writer.put("s2/good", '{"Op":1,"Addr":"10.0.0.3:1"}');
+    await until("Op 1 removes", () => d.instances().length === 0);
+  });
+
+  it("filters by draining, zone, version and metadata, moving instances in and out", async () => {
+    const regs: Registration[] = [];
+    for (const [addr, zone, version, metadata] of [
+      ["10.0.1.1:1", "a", "1.0", { tier: "gold" }],
+      ["10.0.1.2:1", "a", "2.0", { tier: "gold" }],
+      ["10.0.1.3:1", "b", "1.0", { tier: "free" }],
+    ] as const) {
+      regs.push(await register(writer, { service: "s3", addr, zone, version, metadata }));
+    }
+    cleanups.push(() => Promise.all(regs.map((r) => r.close())));
+    const gold = (m: unknown) => (m as { tier?: string } | null)?.tier === "gold";
+    const d = discover(etcd, "s3", {
+      filter: allOf(notDraining, inZone("a"), withVersion("1.0"), whereMetadata(gold)),
+    });
+    cleanups.push(() => d.close());
+    await d.ready;
+    expect(addrs(d.instances())).toEqual(["10.0.1.1:1"]);
+    await regs[0]!.drain();
+    await until("draining leaves", () => d.instances().length === 0);
+    await regs[2]!.update({ tier: "gold" });
+    expect(d.instances()).toEqual([]); // zone b still excluded
+  });
+
+  it("resyncs after compaction while cut off, emitting only the differences", async () => {
+    await using proxy = await FaultProxy.start(cluster.endpoint);
+    const viaProxy = client(proxy.url);
+    cleanups.push(() => viaProxy.close());
+    const keep = await register(writer, { service: "s4", addr: "10.0.2.1:1" });
+    const gone = await register(writer, { service: "s4", addr: "10.0.2.2:1" });
+    cleanups.push(
+      () => keep.close(),
+      () => gone.close(),
+    );
+    const d = discover(viaProxy, "s4");
+    cleanups.push(() => d.close());
+    const ledger = new ChangeLedger(d);
+    await d.ready;
+    proxy.refuse(true);
+    proxy.cut();
+    await gone.close();
+    const added = await register(writer, { service: "s4", addr: "10.0.2.3:1" });
+    cleanups.push(() => added.close());
+    for (let i = 0; i < 5; i++) await writer.put("other", String(i));
+    const { revision } = await writer.range("other");
+    await writer.compact(revision);
+    proxy.refuse(false);
+    await until("resynced", () => d.instances().length === 2 && d.instances()[1]?.addr === "10.0.2.3:1");
+    expect(ledger.problems).toEqual([]);
+    expect([...ledger.view.keys()].sort()).toEqual(["s4/10.0.2.1:1", "s4/10.0.2.3:1"]);
+  });
+
+  it("stays exact across 100 stream cuts while instances come, change and go", async () => {
+    await using proxy = await FaultProxy.start(cluster.endpoint);
+    const viaProxy = client(proxy.url);
+    cleanups.push(() => viaProxy.close());
+    const codec = goEndpointsCodec();
+    const d = discover(viaProxy, "s5");
+    cleanups.push(() => d.close());
+    const ledger = new ChangeLedger(d);
+    const warnings: DiscoveryWarning[] = [];
+    d.on("warning", (w) => warnings.push(w));
+    await d.ready;
+    const live = new Map<number, Registration>();
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let cut = 0; cut < 100; cut++) {
+      for (let step = 0; step < 3; step++) {
+        const n = rand(12);
+        const r = live.get(n);
+        if (!r) live.set(n, await register(writer, { service: "s5", addr: `10.0.3.${n}:1`, codec }));
+        else if (rand(2) === 0) await r.update({ cut, step });
+        else {
+          live.delete(n);
+          await r.close();
+        }
+      }
+      proxy.cut();
+      if (cut % 10 === 0) await new Promise((r) => setTimeout(r, 30));
+    }
+    cleanups.push(() => Promise.all([...live.values()].map((r) => r.close())));
+    const truth = await writer.range({ prefix: "s5/" });
+    await until("view caught up", () => d.revision >= truth.revision, 30_000);
+    const expected = new Map(
+      truth.kvs.map((kv) => {
+        const r = codec.decode("s5", kv.keyText(), kv.value);
+        return [kv.keyText(), r.kind === "instance" ? r.instance : undefined];
+      }),
+    );
+    expect(d.entries()).toEqual(expected);
+    expect(ledger.view).toEqual(expected);
+    expect(ledger.problems).toEqual([]);
+    expect(warnings).toEqual([]);
+    expect(ledger.changes).toBeGreaterThan(100);
+  }, 120_000);
+
+  it("ends (iterators finish) when its client is closed, instead of retrying forever", async () => {
+    const own = client(cluster.endpoint);
+    const d = discover(own, "s6");
+    await d.ready;
+    const iterating = (async () => {
+      let n = 0;
+      for await (const _ of d) n++;
+      return n;
+    })();
+    await own.close();
+    expect(await iterating).toBe(1);
+  });
+});

@@ -1,0 +1,203 @@
+import { rm } from "node:fs/promises";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { Etcd } from "../../src/client/etcd.js";
+import {
+  discover,
+  goEndpointsCodec,
+  notDraining,
+  type Registration,
+  RegistrationConflictError,
+  type RegistrationEvent,
+  register,
+} from "../../src/discovery/index.js";
+import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
+import { client, until } from "./support.js";
+
+describe("register() against a real etcd", () => {
+  let cluster: EtcdCluster;
+  let etcd: Etcd;
+  let admin: Etcd;
+  const cleanups: (() => Promise<unknown> | unknown)[] = [];
+
+  beforeAll(async () => {
+    cluster = await startEtcd();
+    etcd = client(cluster.endpoint);
+    admin = client(cluster.endpoint);
+  });
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  afterAll(async () => {
+    await etcd?.close();
+    await admin?.close();
+    await cluster?.close();
+  });
+
+  async function reg(
+    addr: string,
+    extra: Partial<Parameters<typeof register>[1]> = {},
+  ): Promise<Registration> {
+    const r = await register(etcd, {
+      service: "greeter",
+      addr,
+      ttl: 5,
+      backoff: { initialMs: 50, maxMs: 500 },
+      ...extra,
+    });
+    cleanups.push(() => r.close());
+    return r;
+  }
+
+  it("writes the Go endpoints layout under its own lease", async () => {
+    const r = await reg("127.0.0.1:7001", { metadata: { zone: "a" }, version: "1.0.0" });
+    expect(r.state).toBe("registered");
+    const kv = await admin.get("greeter/127.0.0.1:7001");
+    expect(kv?.lease).toBe(r.leaseId);
+    const value = kv?.json() as Record<string, unknown>;
+    expect(value).toMatchObject({ Op: 0, Addr: "127.0.0.1:7001", Metadata: '{"zone":"a"}' });
+  });
+
+  it("refuses to overwrite another live instance's key (put-if-absent)", async () => {
+    const first = await reg("127.0.0.1:7002");
+    const other = client(cluster.endpoint);
+    cleanups.push(() => other.close());
+    await expect(register(other, { service: "greeter", addr: "127.0.0.1:7002" })).rejects.toBeInstanceOf(
+      RegistrationConflictError,
+    );
+    expect((await admin.get("greeter/127.0.0.1:7002"))?.lease).toBe(first.leaseId);
+    expect(first.state).toBe("registered");
+  });
+
+  async function expectReregistration(r: Registration, cause: () => Promise<unknown>) {
+    const events: RegistrationEvent[] = [];
+    const it = r[Symbol.asyncIterator]();
+    const collecting = (async () => {
+      for (;;) {
+        const n = await it.next();
+        if (n.done) return;
+        events.push(n.value);
+        if (n.value.type === "reregistered") return;
+      }
+    })();
+    const before = r.leaseId;
+    await cause();
+    await collecting;
+    expect(events.map((e) => e.type)).toEqual(["lost", "reregistered"]);
+    expect(r.leaseId).not.toBe(before);
+    await until("key back under the new lease", async () => (await admin.get(r.key))?.lease === r.leaseId);
+    await it.return?.();
+  }
+
+  it("re-registers after an operator revokes its lease", async () => {
+    const r = await reg("127.0.0.1:7003");
+    await expectReregistration(r, () => admin.lease.revoke(r.leaseId!));
+  });
+
+  it("re-registers after its key is deleted by hand", async () => {
+    const r = await reg("127.0.0.1:7004");
+    await expectReregistration(r, () => admin.delete(r.key));
+  });
+
+  it("update() changes the metadata in place, under the same lease", async () => {
+    const r = await reg("127.0.0.1:7005", { metadata: "v1" });
+    await r.update("v2");
+    const kv = await admin.get(r.key);
+    expect(kv?.json()).toMatchObject({ Metadata: "v2" });
+    expect(kv?.lease).toBe(r.leaseId);
+  });
+
+  it("drain() then deregister(): watchers see draining, then the removal within 100 ms", async () => {
+    const r = await reg("127.0.0.1:7006");
+    const all = discover(admin, "greeter");
+    const serving = discover(admin, "greeter", { filter: notDraining });
+    cleanups.push(
+      () => all.close(),
+      () => serving.close(),
+    );
+    await Promise.all([all.ready, serving.ready]);
+    expect(serving.instances().map((i) => i.addr)).toContain("127.0.0.1:7006");
+    await r.drain();
+    await until("draining seen", () => all.entries().get(r.key)?.draining === true);
+    await until("draining filtered out", () => !serving.entries().has(r.key));
+    const removed = new Promise<number>((resolve) =>
+      all.on("removed", (_i, key) => key === r.key && resolve(performance.now())),
+    );
+    const start = performance.now();
+    await r.deregister();
+    const seenAt = await removed;
+    expect(seenAt - start).toBeLessThan(100);
+    expect(await admin.get(r.key)).toBeUndefined();
+  });
+
+  it("every value it writes has a Go-hashable Metadata, whatever the user's metadata", async () => {
+    let seed = 42;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const arbitrary = (depth: number): unknown => {
+      const k = Math.floor(rand() * (depth > 2 ? 5 : 7));
+      if (k === 0) return null;
+      if (k === 1) return rand() < 0.5;
+      if (k === 2) return Math.floor(rand() * 1e6) - 5e5 + (rand() < 0.3 ? 0.5 : 0);
+      if (k === 3)
+        return String.fromCharCode(
+          ...Array.from({ length: Math.floor(rand() * 8) }, () => 32 + Math.floor(rand() * 500)),
+        );
+      if (k === 4) return undefined;
+      if (k === 5) return Array.from({ length: Math.floor(rand() * 4) }, () => arbitrary(depth + 1));
+      return Object.fromEntries(
+        Array.from({ length: Math.floor(rand() * 4) }, (_, i) => [`k${i}`, arbitrary(depth + 1)]),
+      );
+    };
+    const codec = goEndpointsCodec({ keyPrefix: "prop/" });
+    for (let n = 0; n < 60; n++) {
+      const metadata = arbitrary(0);
+      const r = await register(etcd, { service: "prop", addr: `10.0.0.1:${n}`, metadata, ttl: 5, codec });
+      if (n % 2 === 0) await r.update(arbitrary(0));
+      if (n % 3 === 0) await r.drain();
+      const raw = JSON.parse(new TextDecoder().decode((await admin.get(r.key))!.value));
+      const m = raw.Metadata;
+      expect(m === null || ["string", "number", "boolean"].includes(typeof m), JSON.stringify(raw)).toBe(
+        true,
+      );
+      await r.close();
+    }
+  });
+
+  it("re-registers after the member restarts with its data directory wiped", async () => {
+    const r = await reg("127.0.0.1:7007");
+    const member = cluster.members[0]!;
+    await expectReregistration(r, async () => {
+      await member.stop();
+      await rm(member.dataDir, { recursive: true, force: true });
+      await member.start();
+    });
+    expect((await admin.get(r.key))?.lease).toBe(r.leaseId);
+  }, 60_000);
+
+  it("re-registers after a partition longer than the TTL (lease lost by deadline)", async () => {
+    await using proxy = await FaultProxy.start(cluster.endpoint);
+    const cut = client(proxy.url);
+    cleanups.push(() => cut.close());
+    const r = await register(cut, {
+      service: "greeter",
+      addr: "127.0.0.1:7008",
+      ttl: 3,
+      backoff: { initialMs: 50, maxMs: 300 },
+    });
+    cleanups.push(() => r.close());
+    const lost = new Promise((resolve) => r.once("lost", resolve));
+    const back = new Promise((resolve) => r.once("reregistered", resolve));
+    const oldLease = r.leaseId;
+    proxy.blackhole("both");
+    proxy.cut();
+    await lost;
+    proxy.heal();
+    await back;
+    expect(r.leaseId).not.toBe(oldLease);
+    await until("key under the new lease", async () => (await admin.get(r.key))?.lease === r.leaseId);
+    // The old lease is gone (expired on the server, or revoked by the takeover).
+    await until("old lease gone", async () => (await admin.lease.timeToLive(oldLease!)).ttl === -1);
+  }, 30_000);
+});

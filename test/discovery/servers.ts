@@ -1,0 +1,126 @@
+import http2 from "node:http2";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import * as grpc from "@grpc/grpc-js";
+import { Maintenance, StatusRequestSchema, StatusResponseSchema } from "../../src/gen/etcdserverpb/rpc_pb.js";
+import { freePort } from "../../src/testing/index.js";
+
+/**
+ * The test service: etcd's own `Maintenance/Status` descriptor, served by a tiny server that answers with
+ * its own address in `version`. Reusing a generated descriptor keeps the tests free of codegen; the
+ * method has no idempotency option, so retries are only what the test's predicate allows.
+ */
+export const TestService = Maintenance;
+
+/** A connect-node HTTP/2 server on a free loopback port that answers Status with its address. */
+export class ConnectTestServer {
+  readonly addr: string;
+  readonly #server: http2.Http2Server;
+  readonly #sessions = new Set<http2.ServerHttp2Session>();
+  calls = 0;
+
+  private constructor(addr: string, server: http2.Http2Server) {
+    this.addr = addr;
+    this.#server = server;
+    server.on("session", (s) => {
+      this.#sessions.add(s);
+      s.on("close", () => this.#sessions.delete(s));
+    });
+  }
+
+  static async start(delayMs = 0): Promise<ConnectTestServer> {
+    const port = await freePort();
+    let self: ConnectTestServer | undefined;
+    const routes = (router: ConnectRouter) =>
+      router.service(Maintenance, {
+        async status() {
+          self!.calls++;
+          if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+          return { version: self!.addr };
+        },
+      });
+    const server = http2.createServer(connectNodeAdapter({ routes }));
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, "127.0.0.1", () => resolve());
+    });
+    self = new ConnectTestServer(`127.0.0.1:${port}`, server);
+    return self;
+  }
+
+  /** Stops accepting and waits for calls in flight (a graceful shutdown); sends GOAWAY to clients. */
+  async shutdown(): Promise<void> {
+    for (const s of this.#sessions) s.close();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  /** Dies at once: every connection is destroyed. */
+  kill(): void {
+    for (const s of this.#sessions) s.destroy();
+    this.#server.close();
+  }
+}
+
+/** A grpc-js server on a free loopback port that answers Status with its address. */
+export class GrpcTestServer {
+  readonly addr: string;
+  readonly #server: grpc.Server;
+  calls = 0;
+
+  private constructor(addr: string, server: grpc.Server) {
+    this.addr = addr;
+    this.#server = server;
+  }
+
+  static async start(): Promise<GrpcTestServer> {
+    const port = await freePort();
+    const server = new grpc.Server();
+    let self: GrpcTestServer | undefined;
+    server.addService(
+      {
+        status: {
+          path: "/etcdserverpb.Maintenance/Status",
+          requestStream: false,
+          responseStream: false,
+          requestSerialize: (m: unknown) => Buffer.from(toBinary(StatusRequestSchema, m as never)),
+          requestDeserialize: (b: Buffer) => fromBinary(StatusRequestSchema, b),
+          responseSerialize: (m: unknown) => Buffer.from(toBinary(StatusResponseSchema, m as never)),
+          responseDeserialize: (b: Buffer) => fromBinary(StatusResponseSchema, b),
+        },
+      },
+      {
+        status: (_call: unknown, callback: grpc.sendUnaryData<unknown>) => {
+          self!.calls++;
+          callback(null, create(StatusResponseSchema, { version: self!.addr }));
+        },
+      },
+    );
+    await new Promise<void>((resolve, reject) =>
+      server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err) =>
+        err ? reject(err) : resolve(),
+      ),
+    );
+    self = new GrpcTestServer(`127.0.0.1:${port}`, server);
+    return self;
+  }
+
+  /** Stops at once. */
+  kill(): void {
+    this.#server.forceShutdown();
+  }
+}
+
+/** Calls Status through a grpc-js client and returns the answering server's address. */
+export function grpcStatus(client: grpc.Client): Promise<string> {
+  return new Promise((resolve, reject) => {
+    client.makeUnaryRequest(
+      "/etcdserverpb.Maintenance/Status",
+      (m: unknown) => Buffer.from(toBinary(StatusRequestSchema, m as never)),
+      (b: Buffer) => fromBinary(StatusResponseSchema, b),
+      create(StatusRequestSchema, {}),
+      { deadline: Date.now() + 5000 },
+      (err, res) => (err ? reject(err) : resolve(res!.version)),
+    );
+  });
+}
