@@ -52,8 +52,9 @@ export class Election {
     return this.#monitor.lost;
   }
 
-  /** A txn guard that holds only while we lead with this key. */
+  /** A txn guard that holds only while we lead with this key; never holds when not leading. */
   isLeader(): ReturnType<typeof compare.createRevision> {
+    if (!this.#key || this.#revision < 0n) return compare.version("\0", "<", 0);
     return compare.createRevision(this.#key, "=", this.#revision);
   }
 

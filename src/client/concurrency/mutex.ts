@@ -69,8 +69,10 @@ export class Mutex {
     return this.#monitor.lost;
   }
 
-  /** A txn guard that holds only while this mutex owns the lock (Go's `IsOwner()`). */
+  /** A txn guard that holds only while this mutex owns the lock (Go's `IsOwner()`); never holds when not locked. */
   isOwner(): Comparison {
+    // Go compares with revision -1 when not locked; etcd-ts refuses negative operands, so use a guard that never holds.
+    if (!this.#key || this.#revision < 0n) return compare.version("\0", "<", 0);
     return compare.createRevision(this.#key, "=", this.#revision);
   }
 

@@ -189,7 +189,7 @@ class StmAttempt implements Stm {
       .onSuccess(...keys.map((k) => op.get(k, readOptions)))
       .commit({ signal: this.#signal });
     const results = res.results as RangeResult[];
-    keys.forEach((k, i) => this.#rset.set(k, results[i]!));
+    for (const [i, k] of keys.entries()) this.#rset.set(k, results[i]!);
     return results[0];
   }
 }
