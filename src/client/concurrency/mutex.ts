@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { EtcdError } from "../errors.js";
+import { EtcdError, LeaseNotFoundError } from "../errors.js";
 import type { KeyValue } from "../kv/key-value.js";
 import { type Comparison, compare } from "../txn/compare.js";
 import { op } from "../txn/ops.js";
@@ -146,7 +146,13 @@ export class Mutex {
       .if(compare.createRevision(key, "=", 0))
       .onSuccess(op.put(key, "", { lease: this.session.leaseId }), getOwner)
       .onFailure(op.get(key), getOwner)
-      .commit({ signal });
+      .commit({ signal })
+      .catch((err: unknown) => {
+        // The put names a lease that is gone: the session is over, whatever the keepalive knows yet.
+        if (err instanceof LeaseNotFoundError)
+          throw new SessionExpiredError(this.session.leaseId, { cause: err });
+        throw err;
+      });
     const mineRevision = res.succeeded ? res.revision : (res.results[0].kvs[0] as KeyValue).createRevision; // the compare failed: the key exists
     this.#revision = mineRevision;
     const owner = res.results[1].kvs[0];
