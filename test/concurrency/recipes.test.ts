@@ -125,6 +125,17 @@ describe("Mutex", () => {
     expect((await etcd.range({ prefix: "locks/m1/" })).kvs).toHaveLength(0);
   });
 
+  it("a session serves many lock rounds without accumulating listeners", async () => {
+    const s = await session();
+    const before = s.lease.listenerCount("lost");
+    for (let i = 0; i < 15; i++) {
+      const m = new Mutex(s, "locks/rounds");
+      await m.lock();
+      await m.unlock();
+    }
+    expect(s.lease.listenerCount("lost")).toBe(before);
+  });
+
   it("tryLock answers false while busy and leaves no waiter key", async () => {
     const a = new Mutex(await session(), "locks/try");
     const b = new Mutex(await session(), "locks/try");

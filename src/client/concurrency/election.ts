@@ -5,7 +5,7 @@ import { EtcdError } from "../errors.js";
 import { KeyValue } from "../kv/key-value.js";
 import { compare } from "../txn/compare.js";
 import { op } from "../txn/ops.js";
-import { untilAborted, waitSignal } from "./abort.js";
+import { rejectOnLost, untilAborted, waitSignal } from "./abort.js";
 import { NotLeaderError, SessionExpiredError } from "./errors.js";
 import { HoldMonitor } from "./hold-monitor.js";
 import { recipePrefix, sessionKey, waitDeletes } from "./key.js";
@@ -83,9 +83,11 @@ export class Election {
           this.#revision = kv.createRevision;
           if (!sameBytes(kv.value, value)) await this.#put(value, wait.signal);
         }
-        const lost = this.session.lost.catch((e: unknown) => {
-          throw new SessionExpiredError(this.session.leaseId, { cause: e });
-        });
+        const lost = rejectOnLost(
+          (l) => this.session.onLost(l),
+          wait.signal,
+          (cause) => new SessionExpiredError(this.session.leaseId, { cause }),
+        );
         await untilAborted(
           Promise.race([waitDeletes(etcd, this.#pfx, this.#revision - 1n, wait.signal), lost]),
           wait.signal,

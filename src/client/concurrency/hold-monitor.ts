@@ -13,13 +13,14 @@ export class HoldMonitor {
   #reject!: (err: LockLostError) => void;
   readonly #controller = new AbortController();
   #active = true;
+  #unlisten: (() => void) | undefined;
 
   constructor(session: Session, key: string, fromRevision: bigint) {
     this.#lost = new Promise<never>((_, reject) => {
       this.#reject = reject;
     });
     this.#lost.catch(() => {});
-    session.lost.catch((err: unknown) =>
+    this.#unlisten = session.onLost((err) =>
       this.#fail(new LockLostError(key, "the session's lease was lost", { cause: err })),
     );
     void this.#watch(session, key, fromRevision);
@@ -32,12 +33,14 @@ export class HoldMonitor {
 
   /** Stops watching (the holder releases the key itself); `lost` then stays pending. */
   stop(): void {
+    this.#unlisten?.();
     this.#active = false;
     this.#controller.abort();
   }
 
   #fail(err: LockLostError): void {
     if (!this.#active) return;
+    this.#unlisten?.();
     this.#active = false;
     this.#controller.abort();
     this.#reject(err);

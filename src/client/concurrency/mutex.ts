@@ -3,7 +3,7 @@ import { EtcdError, LeaseNotFoundError } from "../errors.js";
 import type { KeyValue } from "../kv/key-value.js";
 import { type Comparison, compare } from "../txn/compare.js";
 import { op } from "../txn/ops.js";
-import { untilAborted, waitSignal } from "./abort.js";
+import { rejectOnLost, untilAborted, waitSignal } from "./abort.js";
 import { SessionExpiredError } from "./errors.js";
 import { HoldMonitor } from "./hold-monitor.js";
 import { recipePrefix, sessionKey, waitDeletes } from "./key.js";
@@ -88,9 +88,11 @@ export class Mutex {
       if (acquired.owned) return this.#hold(acquired.revision);
       try {
         // The session's loss ends the wait at once: its key is gone, and so is our place in the queue.
-        const lost = this.session.lost.catch((e: unknown) => {
-          throw new SessionExpiredError(this.session.leaseId, { cause: e });
-        });
+        const lost = rejectOnLost(
+          (l) => this.session.onLost(l),
+          wait.signal,
+          (cause) => new SessionExpiredError(this.session.leaseId, { cause }),
+        );
         await untilAborted(
           Promise.race([waitDeletes(this.session.etcd, this.#pfx, this.#revision - 1n, wait.signal), lost]),
           wait.signal,

@@ -29,6 +29,8 @@ export class Session implements AsyncDisposable {
     this.etcd = etcd;
     this.lease = lease;
     this.ttl = ttl;
+    // Every held lock and election listens for loss: more than EventEmitter's default 10 is normal.
+    lease.setMaxListeners(0);
     this.#done = new Promise<void>((resolve) => {
       if (lease.state !== "alive") return resolve();
       lease.once("lost", () => resolve());
@@ -61,6 +63,20 @@ export class Session implements AsyncDisposable {
   /** True until the lease is lost, closed or orphaned. */
   get alive(): boolean {
     return this.lease.state === "alive";
+  }
+
+  /**
+   * Calls `listener` once if the lease is lost (at once if it already was); returns a function that
+   * removes it. Unlike chaining on `lost`, nothing is retained after removal, so a long-lived session
+   * can serve any number of locks.
+   */
+  onLost(listener: (error: unknown) => void): () => void {
+    if (this.lease.state === "lost") {
+      listener(this.lease.error);
+      return () => {};
+    }
+    this.lease.once("lost", listener);
+    return () => this.lease.off("lost", listener);
   }
 
   /** Stops keeping the lease alive without revoking it: its keys live until the TTL runs out (Go's `Orphan`). */
