@@ -136,6 +136,16 @@ describe("Mutex", () => {
     expect(s.lease.listenerCount("lost")).toBe(before);
   });
 
+  it("locking again while held returns at once with the same key (as Go)", async () => {
+    const m = new Mutex(await session(), "locks/again");
+    await m.lock();
+    const [key, revision] = [m.key, m.revision];
+    await m.lock({ timeoutMs: 1_000 });
+    expect([m.key, m.revision]).toEqual([key, revision]);
+    expect((await etcd.range({ prefix: "locks/again/" })).kvs).toHaveLength(1);
+    await m.unlock();
+  });
+
   it("tryLock answers false while busy and leaves no waiter key", async () => {
     const a = new Mutex(await session(), "locks/try");
     const b = new Mutex(await session(), "locks/try");

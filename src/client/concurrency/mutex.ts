@@ -162,6 +162,7 @@ export class Mutex {
   }
 
   #hold(revision: bigint): void {
+    this.#monitor?.stop(); // locking again while held (Go allows it): one monitor per key
     this.#headerRevision = revision;
     this.#monitor = new HoldMonitor(this.session, this.#key, revision + 1n);
   }
