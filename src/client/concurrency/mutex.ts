@@ -3,7 +3,7 @@ import { EtcdError, LeaseNotFoundError } from "../errors.js";
 import type { KeyValue } from "../kv/key-value.js";
 import { type Comparison, compare } from "../txn/compare.js";
 import { op } from "../txn/ops.js";
-import { rejectOnLost, untilAborted, waitSignal } from "./abort.js";
+import { rejectOnLost, untilAborted, type WaitSignal, waitSignal } from "./abort.js";
 import { SessionExpiredError } from "./errors.js";
 import { HoldMonitor } from "./hold-monitor.js";
 import { recipePrefix, sessionKey, waitDeletes } from "./key.js";
@@ -84,7 +84,7 @@ export class Mutex {
   async lock(options: LockOptions = {}): Promise<void> {
     const wait = waitSignal("mutex lock", options.signal, options.timeoutMs);
     try {
-      const acquired = await this.#tryAcquire(wait.signal).catch((e: unknown) => wait.rethrow(e));
+      const acquired = await this.#tryAcquire(wait.signal).catch((e: unknown) => this.#failAcquire(e, wait));
       if (acquired.owned) return this.#hold(acquired.revision);
       try {
         // The session's loss ends the wait at once: its key is gone, and so is our place in the queue.
@@ -118,7 +118,7 @@ export class Mutex {
   async tryLock(options: { signal?: AbortSignal } = {}): Promise<boolean> {
     const wait = waitSignal("mutex tryLock", options.signal);
     try {
-      const acquired = await this.#tryAcquire(wait.signal).catch((e: unknown) => wait.rethrow(e));
+      const acquired = await this.#tryAcquire(wait.signal).catch((e: unknown) => this.#failAcquire(e, wait));
       if (acquired.owned) {
         this.#hold(acquired.revision);
         return true;
@@ -159,6 +159,15 @@ export class Mutex {
     this.#revision = mineRevision;
     const owner = res.results[1].kvs[0];
     return { owned: !owner || owner.createRevision === mineRevision, revision: res.revision };
+  }
+
+  /**
+   * The acquiring txn failed: it may still have put our key (a timeout does not say), and a key left
+   * behind would block every other waiter until the session ends, so delete it unless we already held it.
+   */
+  async #failAcquire(err: unknown, wait: WaitSignal): Promise<never> {
+    if (!this.#monitor) await this.#abandon();
+    return wait.rethrow(err);
   }
 
   #hold(revision: bigint): void {
