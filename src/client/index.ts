@@ -21,6 +21,23 @@ export {
   type MemberListOptions,
 } from "./cluster/cluster-client.js";
 export { initialCluster } from "./cluster/initial-cluster.js";
+export {
+  Election,
+  type Isolation,
+  LockLostError,
+  type LockOptions,
+  Mutex,
+  NotLeaderError,
+  runStm,
+  Session,
+  SessionExpiredError,
+  type SessionOptions,
+  type Stm,
+  StmConflictError,
+  type StmOptions,
+  type StmResult,
+  WatchEndedError,
+} from "./concurrency/index.js";
 export type { ResolvedEndpoint, TlsOptions } from "./connection/resolved-endpoint.js";
 export { RETRY_TABLE, type RetryKind } from "./connection/retry.js";
 export type { EndpointTransport, TransportPool } from "./connection/transport-pool.js";

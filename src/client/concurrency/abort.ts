@@ -1,0 +1,80 @@
+import { Code } from "@connectrpc/connect";
+import { AbortedError, DeadlineExceededError } from "../errors.js";
+
+/** A signal that fires on the caller's signal or after `timeoutMs`, with a typed reason; `dispose()` clears the timer and aborts what still listens. */
+export interface WaitSignal {
+  readonly signal: AbortSignal;
+  /** Throws the typed reason if the signal fired, else `err`. */
+  rethrow(err: unknown): never;
+  dispose(): void;
+}
+
+/**
+ * Combines the caller's `signal` and `timeoutMs` into one signal whose reason is an `AbortedError` or a
+ * `DeadlineExceededError`, so a wait cut short fails with the error that says why.
+ */
+export function waitSignal(what: string, signal?: AbortSignal, timeoutMs?: number): WaitSignal {
+  const controller = new AbortController();
+  const onAbort = () =>
+    controller.abort(new AbortedError(`${what} aborted`, { code: Code.Canceled, cause: signal?.reason }));
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener("abort", onAbort, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  if (timeoutMs !== undefined && !controller.signal.aborted) {
+    timer = setTimeout(
+      () =>
+        controller.abort(
+          new DeadlineExceededError(`${what} timed out after ${timeoutMs} ms`, {
+            code: Code.DeadlineExceeded,
+          }),
+        ),
+      timeoutMs,
+    );
+    timer.unref();
+  }
+  return {
+    signal: controller.signal,
+    rethrow(err: unknown): never {
+      if (controller.signal.aborted) throw controller.signal.reason;
+      throw err;
+    },
+    dispose() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      // Ends whatever still listens on the signal (a watch left behind by a race).
+      if (!controller.signal.aborted)
+        controller.abort(new AbortedError(`${what} finished`, { code: Code.Canceled }));
+    },
+  };
+}
+
+/** Resolves or rejects as `work` does, but rejects at once when `signal` aborts (with its reason). */
+export function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+/** Rejects with `makeError(cause)` if the session's lease is lost before `signal` aborts; never resolves. */
+export function rejectOnLost(
+  onLost: (listener: (error: unknown) => void) => () => void,
+  signal: AbortSignal,
+  makeError: (cause: unknown) => Error,
+): Promise<never> {
+  return new Promise<never>((_, reject) => {
+    const unlisten = onLost((cause) => reject(makeError(cause)));
+    signal.addEventListener("abort", unlisten, { once: true });
+  });
+}

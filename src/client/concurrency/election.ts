@@ -1,0 +1,215 @@
+import { Code } from "@connectrpc/connect";
+import { Event_EventType } from "../../gen/mvccpb/kv_pb.js";
+import type { CallOptions } from "../call-options.js";
+import { EtcdError } from "../errors.js";
+import { KeyValue } from "../kv/key-value.js";
+import { compare } from "../txn/compare.js";
+import { op } from "../txn/ops.js";
+import { rejectOnLost, untilAborted, waitSignal } from "./abort.js";
+import { NotLeaderError, SessionExpiredError } from "./errors.js";
+import { HoldMonitor } from "./hold-monitor.js";
+import { recipePrefix, sessionKey, waitDeletes } from "./key.js";
+import type { LockOptions } from "./mutex.js";
+import type { Session } from "./session.js";
+
+/**
+ * Leader election (Go's `concurrency.Election`, same keys): each candidate puts `<prefix>/<lease hex>`
+ * with its value under its session's lease; the key with the smallest create revision is the leader.
+ * Like a lock, leadership is a lease: watch `lost` and guard writes with `isLeader()`.
+ */
+export class Election {
+  /** The session whose lease the candidate key is attached to. */
+  readonly session: Session;
+  readonly #pfx: string;
+  #key = "";
+  #revision = -1n;
+  #monitor: HoldMonitor | undefined;
+
+  /** An election on `prefix` (keys live under `prefix + "/"`). */
+  constructor(session: Session, prefix: string) {
+    this.session = session;
+    this.#pfx = recipePrefix(prefix);
+  }
+
+  /** Our candidate key while campaigning or leading; `""` otherwise. */
+  get key(): string {
+    return this.#key;
+  }
+
+  /** Create revision of our key while leading (a fencing token); `-1n` otherwise. */
+  get revision(): bigint {
+    return this.#revision;
+  }
+
+  /** True between a successful `campaign()` and `resign()` (even if since lost: see `lost`). */
+  get leading(): boolean {
+    return this.#monitor !== undefined;
+  }
+
+  /** Rejects with a `LockLostError` when our leadership is lost. Throws when not leading. */
+  get lost(): Promise<never> {
+    if (!this.#monitor) throw new EtcdError("election: not leader", { code: Code.FailedPrecondition });
+    return this.#monitor.lost;
+  }
+
+  /** A txn guard that holds only while we lead with this key; never holds when not leading. */
+  isLeader(): ReturnType<typeof compare.createRevision> {
+    if (!this.#key || this.#revision < 0n) return compare.version("\0", "<", 0);
+    return compare.createRevision(this.#key, "=", this.#revision);
+  }
+
+  /**
+   * Becomes a candidate with `value` and resolves once elected: every older candidate key is gone and
+   * ours is still there. On abort, timeout or error our key is deleted (Go keeps it on errors other
+   * than a cancelled context; deleting it means no stale candidate can later lead unseen).
+   */
+  async campaign(value: string | Uint8Array, options: LockOptions = {}): Promise<void> {
+    const wait = waitSignal("election campaign", options.signal, options.timeoutMs);
+    const etcd = this.session.etcd;
+    const key = sessionKey(this.#pfx.slice(0, -1), this.session.leaseId);
+    try {
+      const res = await etcd
+        .txn()
+        .if(compare.createRevision(key, "=", 0))
+        .onSuccess(op.put(key, value, { lease: this.session.leaseId }))
+        .onFailure(op.get(key))
+        .commit({ signal: wait.signal })
+        .catch((e: unknown) => wait.rethrow(e));
+      this.#key = key;
+      this.#revision = res.revision;
+      try {
+        if (!res.succeeded) {
+          const kv = res.results[0].kvs[0] as KeyValue;
+          this.#revision = kv.createRevision;
+          if (!sameBytes(kv.value, value)) await this.#put(value, wait.signal);
+        }
+        const lost = rejectOnLost(
+          (l) => this.session.onLost(l),
+          wait.signal,
+          (cause) => new SessionExpiredError(this.session.leaseId, { cause }),
+        );
+        await untilAborted(
+          Promise.race([waitDeletes(etcd, this.#pfx, this.#revision - 1n, wait.signal), lost]),
+          wait.signal,
+        );
+        // Elected only if our key survived the wait (etcd3 #158/#176: a candidate whose lease was lost
+        // while waiting must not believe it leads).
+        const mine = await etcd.range(key, { signal: wait.signal });
+        if (mine.kvs[0]?.createRevision !== this.#revision)
+          throw new SessionExpiredError(this.session.leaseId);
+        this.#monitor?.stop(); // campaigning again while leading (Go allows it): one monitor per key
+        this.#monitor = new HoldMonitor(this.session, key, mine.revision + 1n);
+      } catch (err) {
+        await this.resign().catch(() => {});
+        wait.rethrow(err);
+      }
+    } finally {
+      wait.dispose();
+    }
+  }
+
+  /** Changes the leader's value without a new election; `NotLeaderError` if our key is no longer the one we won with. */
+  async proclaim(value: string | Uint8Array, options: CallOptions = {}): Promise<void> {
+    if (!this.#monitor) throw new NotLeaderError();
+    await this.#put(value, options.signal, options.timeoutMs);
+  }
+
+  /** Gives up leadership (or candidacy): deletes our key if it is still the one we won with. */
+  async resign(options: CallOptions = {}): Promise<void> {
+    this.#monitor?.stop();
+    this.#monitor = undefined;
+    const key = this.#key;
+    const revision = this.#revision;
+    this.#key = "";
+    this.#revision = -1n;
+    if (!key) return;
+    await this.session.etcd
+      .txn()
+      .if(compare.createRevision(key, "=", revision))
+      .onSuccess(op.delete(key))
+      .commit(options);
+  }
+
+  /** The current leader's key-value (first key by create revision), or `undefined` when nobody leads. */
+  async leader(options: CallOptions = {}): Promise<KeyValue | undefined> {
+    const res = await this.session.etcd.range(
+      { prefix: this.#pfx },
+      { sort: { target: "create", order: "ascend" }, limit: 1, ...options },
+    );
+    return res.kvs[0];
+  }
+
+  /**
+   * The leader's key-value now and at every change (a new leader, or a proclaim), as Go's `Observe`.
+   * Ends when `signal` aborts or the loop breaks; a failed read or watch ends it with that error.
+   */
+  async *observe(options: { signal?: AbortSignal } = {}): AsyncGenerator<KeyValue, void, undefined> {
+    const etcd = this.session.etcd;
+    const signal = options.signal;
+    for (;;) {
+      if (signal?.aborted) return;
+      const res = await etcd.range(
+        { prefix: this.#pfx },
+        { sort: { target: "create", order: "ascend" }, limit: 1, signal },
+      );
+      let leader = res.kvs[0];
+      let revision = res.revision;
+      if (!leader) {
+        // Nobody leads: wait for the first put under the prefix (a delete would make us spin).
+        const watcher = etcd.watch(this.#pfx, { prefix: true, startRevision: res.revision, signal });
+        try {
+          for await (const batch of watcher) {
+            const put = batch.events.find((e) => e.type === Event_EventType.PUT && e.kv);
+            if (put?.kv) {
+              leader = new KeyValue(put.kv);
+              revision = leader.modRevision;
+              break;
+            }
+          }
+        } finally {
+          watcher.close();
+        }
+        if (!leader) return; // aborted
+      }
+      yield leader;
+      const watcher = etcd.watch(leader.keyText(), { startRevision: revision + 1n, signal });
+      try {
+        let deleted = false;
+        for await (const batch of watcher) {
+          for (const e of batch.events) {
+            if (e.type === Event_EventType.DELETE) {
+              deleted = true;
+              break;
+            }
+            if (e.kv) yield new KeyValue(e.kv);
+          }
+          if (deleted) break;
+        }
+        if (!deleted) return; // aborted
+      } finally {
+        watcher.close();
+      }
+    }
+  }
+
+  /** Puts `value` on our key if it is still the one created at `revision`; else we no longer lead. */
+  async #put(value: string | Uint8Array, signal?: AbortSignal, timeoutMs?: number): Promise<void> {
+    const res = await this.session.etcd
+      .txn()
+      .if(compare.createRevision(this.#key, "=", this.#revision))
+      .onSuccess(op.put(this.#key, value, { lease: this.session.leaseId }))
+      .commit({ signal, timeoutMs });
+    if (!res.succeeded) {
+      this.#monitor?.stop();
+      this.#monitor = undefined;
+      this.#key = "";
+      this.#revision = -1n;
+      throw new NotLeaderError();
+    }
+  }
+}
+
+function sameBytes(a: Uint8Array, b: string | Uint8Array): boolean {
+  const bb = typeof b === "string" ? new TextEncoder().encode(b) : b;
+  return a.length === bb.length && a.every((x, i) => x === bb[i]);
+}

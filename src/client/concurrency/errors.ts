@@ -1,0 +1,43 @@
+import { Code } from "@connectrpc/connect";
+import { EtcdError } from "../errors.js";
+
+/**
+ * A lock or leadership this client held (or was waiting for) is gone: its session's lease was lost,
+ * or its key was deleted by someone else. Whatever the lock protected must stop.
+ */
+export class LockLostError extends EtcdError {
+  override name = "LockLostError";
+  /** The lock (or election) key that is gone. */
+  readonly key: string;
+  constructor(key: string, message: string, options: { cause?: unknown } = {}) {
+    super(`${key}: ${message}`, { code: Code.Aborted, cause: options.cause });
+    this.key = key;
+  }
+}
+
+/** The session's lease was lost (expired, revoked, or not refreshed in time). */
+export class SessionExpiredError extends EtcdError {
+  override name = "SessionExpiredError";
+  /** The session's lease ID. */
+  readonly leaseId: bigint;
+  constructor(leaseId: bigint, options: { cause?: unknown } = {}) {
+    super(`session lease ${leaseId.toString(16)} is gone`, { code: Code.NotFound, cause: options.cause });
+    this.leaseId = leaseId;
+  }
+}
+
+/** `proclaim` or a leader-only call on an election this client does not lead (Go's `ErrElectionNotLeader`). */
+export class NotLeaderError extends EtcdError {
+  override name = "NotLeaderError";
+  constructor() {
+    super("election: not leader", { code: Code.FailedPrecondition });
+  }
+}
+
+/** A watch used to wait for a deletion ended without an error and without the deletion. */
+export class WatchEndedError extends EtcdError {
+  override name = "WatchEndedError";
+  constructor(key: string) {
+    super(`lost watcher waiting for delete of ${key}`, { code: Code.Unavailable });
+  }
+}

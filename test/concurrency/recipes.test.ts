@@ -1,0 +1,362 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  AbortedError,
+  compare,
+  DeadlineExceededError,
+  Election,
+  Etcd,
+  LockLostError,
+  Mutex,
+  NotLeaderError,
+  op,
+  runStm,
+  Session,
+  SessionExpiredError,
+} from "../../src/client/index.js";
+import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
+
+let cluster: EtcdCluster;
+let etcd: Etcd;
+let other: Etcd;
+const sessions: Session[] = [];
+
+beforeAll(async () => {
+  cluster = await startEtcd();
+  etcd = new Etcd({ endpoints: cluster.endpoints });
+  other = new Etcd({ endpoints: cluster.endpoints });
+});
+afterAll(async () => {
+  for (const s of sessions) s.orphan();
+  await etcd?.close();
+  await other?.close();
+  await cluster?.close();
+});
+
+async function session(ttl = 10, client = etcd): Promise<Session> {
+  const s = await Session.create(client, { ttl });
+  sessions.push(s);
+  return s;
+}
+
+async function waitForKeys(prefix: string, n: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if ((await etcd.range({ prefix }, { countOnly: true })).count >= BigInt(n)) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`${prefix}: fewer than ${n} keys`);
+}
+
+/** A plain guarded read-modify-write transfer by another client: the conflicting writer. */
+async function transferOutside(from: string, to: string, amount: number): Promise<void> {
+  for (;;) {
+    const [a, b] = [await other.get(from), await other.get(to)];
+    const res = await other
+      .txn()
+      .if(compare.modRevision(from, "=", a!.modRevision), compare.modRevision(to, "=", b!.modRevision))
+      .onSuccess(
+        op.put(from, String(Number(a!.text()) - amount)),
+        op.put(to, String(Number(b!.text()) + amount)),
+      )
+      .commit();
+    if (res.succeeded) return;
+  }
+}
+
+const settled = async (p: Promise<unknown>, ms = 300): Promise<boolean> => {
+  let done = false;
+  p.then(
+    () => {
+      done = true;
+    },
+    () => {
+      done = true;
+    },
+  );
+  await new Promise((r) => setTimeout(r, ms));
+  return done;
+};
+
+describe("Session", () => {
+  it("keeps a lease alive, revokes it on close, and reports loss through done/lost", async () => {
+    const s = await Session.create(etcd, { ttl: 5 });
+    expect(s.alive).toBe(true);
+    expect((await etcd.lease.timeToLive(s.leaseId)).ttl).toBeGreaterThan(0);
+    await s.close();
+    await s.done;
+    expect((await etcd.lease.timeToLive(s.leaseId)).ttl).toBe(-1);
+
+    const t = await Session.create(etcd, { ttl: 2 });
+    await other.lease.revoke(t.leaseId);
+    await expect(t.lost).rejects.toMatchObject({ name: "LeaseLostError" });
+    await t.done;
+    expect(t.alive).toBe(false);
+  });
+
+  it("uses a 60 s TTL by default", async () => {
+    const s = await Session.create(etcd);
+    expect(s.lease.grantedTtl).toBe(60);
+    await s.close();
+  });
+});
+
+describe("Mutex", () => {
+  it("locks with Go's key layout, serializes holders, and unlocks", async () => {
+    const a = new Mutex(await session(), "locks/m1");
+    const b = new Mutex(await session(), "locks/m1");
+    await a.lock();
+    expect(a.key).toBe(`locks/m1/${a.session.leaseId.toString(16)}`);
+    const kv = await etcd.get(a.key);
+    expect(kv?.value.length).toBe(0);
+    expect(kv?.lease).toBe(a.session.leaseId);
+    expect(a.revision).toBe(kv?.createRevision);
+
+    const bLocked = b.lock();
+    expect(await settled(bLocked)).toBe(false);
+    // The holder's fence works while it holds.
+    const fenced = await etcd.txn().if(a.isOwner()).onSuccess().commit();
+    expect(fenced.succeeded).toBe(true);
+    await a.unlock();
+    await bLocked;
+    expect(b.held).toBe(true);
+    expect(b.revision).toBeGreaterThan(kv!.createRevision);
+    const stale = await etcd.txn().if(a.isOwner()).onSuccess().commit();
+    expect(stale.succeeded).toBe(false);
+    await b.unlock();
+    expect((await etcd.range({ prefix: "locks/m1/" })).kvs).toHaveLength(0);
+  });
+
+  it("a session serves many lock rounds without accumulating listeners", async () => {
+    const s = await session();
+    const before = s.lease.listenerCount("lost");
+    for (let i = 0; i < 15; i++) {
+      const m = new Mutex(s, "locks/rounds");
+      await m.lock();
+      await m.unlock();
+    }
+    expect(s.lease.listenerCount("lost")).toBe(before);
+  });
+
+  it("locking again while held returns at once with the same key (as Go)", async () => {
+    const m = new Mutex(await session(), "locks/again");
+    await m.lock();
+    const [key, revision] = [m.key, m.revision];
+    await m.lock({ timeoutMs: 1_000 });
+    expect([m.key, m.revision]).toEqual([key, revision]);
+    expect((await etcd.range({ prefix: "locks/again/" })).kvs).toHaveLength(1);
+    await m.unlock();
+  });
+
+  it("tryLock answers false while busy and leaves no waiter key", async () => {
+    const a = new Mutex(await session(), "locks/try");
+    const b = new Mutex(await session(), "locks/try");
+    expect(await a.tryLock()).toBe(true);
+    expect(await b.tryLock()).toBe(false);
+    expect(b.held).toBe(false);
+    expect((await etcd.range({ prefix: "locks/try/" })).kvs.map((k) => k.keyText())).toEqual([a.key]);
+    await a.unlock();
+    expect(await b.tryLock()).toBe(true);
+    await b.unlock();
+  });
+
+  it("a wait ends on abort or timeout with a typed error and removes the waiter key", async () => {
+    const a = new Mutex(await session(), "locks/abort");
+    await a.lock();
+    const b = new Mutex(await session(), "locks/abort");
+    const ac = new AbortController();
+    const p = b.lock({ signal: ac.signal });
+    await new Promise((r) => setTimeout(r, 200));
+    ac.abort();
+    await expect(p).rejects.toBeInstanceOf(AbortedError);
+    await expect(b.lock({ timeoutMs: 300 })).rejects.toBeInstanceOf(DeadlineExceededError);
+    expect((await etcd.range({ prefix: "locks/abort/" })).kvs.map((k) => k.keyText())).toEqual([a.key]);
+    await a.unlock();
+  });
+
+  it("a waiter whose lease is lost fails with SessionExpiredError instead of taking the lock", async () => {
+    const a = new Mutex(await session(), "locks/expire");
+    await a.lock();
+    const b = new Mutex(await session(), "locks/expire");
+    const p = b.lock({ timeoutMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 200));
+    await other.lease.revoke(b.session.leaseId);
+    await expect(p).rejects.toBeInstanceOf(SessionExpiredError);
+    await a.unlock();
+  });
+
+  it("a holder learns through lost when its lease is revoked elsewhere", async () => {
+    const a = new Mutex(await session(), "locks/lost");
+    await a.lock();
+    const lost = a.lost;
+    expect(await settled(lost, 100)).toBe(false);
+    await other.lease.revoke(a.session.leaseId);
+    await expect(lost).rejects.toBeInstanceOf(LockLostError);
+  });
+
+  it("contends with a Go client's raw keys both ways (same layout)", async () => {
+    // The "Go client": its own lease, a key <prefix>/<lease hex> with an empty value, as Go's Mutex writes.
+    const goLease = await other.lease.grant(10);
+    const goKey = `locks/go/${goLease.id.toString(16)}`;
+    await other.put(goKey, "", { lease: goLease.id });
+    const m = new Mutex(await session(), "locks/go");
+    const p = m.lock();
+    expect(await settled(p)).toBe(false); // waits for the Go holder
+    await other.delete(goKey); // Go's Unlock
+    await p;
+    // Vice versa: a Go waiter puts its key; Go's rule (smallest create revision owns) says it must wait.
+    await other.put(goKey, "", { lease: goLease.id });
+    const owner = await etcd.range(
+      { prefix: "locks/go/" },
+      { sort: { target: "create", order: "ascend" }, limit: 1 },
+    );
+    expect(owner.kvs[0]?.keyText()).toBe(m.key);
+    await m.unlock();
+    const after = await etcd.range(
+      { prefix: "locks/go/" },
+      { sort: { target: "create", order: "ascend" }, limit: 1 },
+    );
+    expect(after.kvs[0]?.keyText()).toBe(goKey);
+    await goLease.revoke();
+  });
+});
+
+describe("Election", () => {
+  it("campaign, leader, proclaim, observe, resign", async () => {
+    const e1 = new Election(await session(), "elect/a");
+    const e2 = new Election(await session(), "elect/a");
+    const watcher = new Election(await session(), "elect/a");
+    expect(await watcher.leader()).toBeUndefined();
+    const ac = new AbortController();
+    const seen: string[] = [];
+    const observing = (async () => {
+      for await (const kv of watcher.observe({ signal: ac.signal })) {
+        seen.push(kv.text());
+        if (seen.length === 3) break;
+      }
+    })();
+    await e1.campaign("one");
+    expect((await watcher.leader())?.text()).toBe("one");
+    expect(e1.key).toBe(`elect/a/${e1.session.leaseId.toString(16)}`);
+    const c2 = e2.campaign("two");
+    expect(await settled(c2)).toBe(false);
+    await e1.proclaim("one-b");
+    await expect(e2.proclaim("x")).rejects.toBeInstanceOf(NotLeaderError);
+    await e1.resign();
+    await c2;
+    expect((await watcher.leader())?.text()).toBe("two");
+    await observing;
+    ac.abort();
+    expect(seen).toEqual(["one", "one-b", "two"]);
+    await e2.resign();
+    expect(await watcher.leader()).toBeUndefined();
+  });
+
+  it("when the leader's lease is lost, exactly one waiting candidate becomes leader", async () => {
+    const cands = await Promise.all(
+      [1, 2, 3, 4].map(async () => new Election(await session(), "elect/loss")),
+    );
+    await cands[0]!.campaign("c0");
+    const lostLeader = cands[0]!.lost;
+    const won: number[] = [];
+    const pending: Promise<unknown>[] = [];
+    for (const [i, c] of cands.slice(1).entries()) {
+      pending.push(
+        c.campaign(`c${i + 1}`, { timeoutMs: 8_000 }).then(
+          () => won.push(i + 1),
+          () => {},
+        ),
+      );
+      // Queue them in a known order: the next one starts once this one's key exists.
+      await waitForKeys("elect/loss/", i + 2);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    expect(won).toEqual([]);
+    await other.lease.revoke(cands[0]!.session.leaseId);
+    await expect(lostLeader).rejects.toBeInstanceOf(LockLostError);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(won).toEqual([1]); // the oldest remaining candidate, and only it
+    const leader = await cands[1]!.leader();
+    expect(leader?.text()).toBe("c1");
+    // The others still wait: resigning the new leader hands over to exactly the next one.
+    await cands[1]!.resign();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(won).toEqual([1, 2]);
+    await cands[2]!.resign();
+    await Promise.all(pending);
+    expect(won).toEqual([1, 2, 3]);
+    await cands[3]!.resign();
+  });
+});
+
+describe("STM", () => {
+  const levels = ["serializableSnapshot", "serializable", "repeatableReads"] as const;
+  for (const isolation of levels) {
+    it(`${isolation}: transfers keep the total under a concurrent writer`, async () => {
+      const pfx = `bank/${isolation}/`;
+      const accounts = 5;
+      for (let i = 0; i < accounts; i++) await etcd.put(`${pfx}${i}`, "100");
+      let injected = false;
+      let attempts = 0;
+      const transfers = Array.from({ length: 12 }, async (_, n) => {
+        const from = `${pfx}${n % accounts}`;
+        const to = `${pfx}${(n + 1) % accounts}`;
+        const res = await runStm(
+          n % 2 === 0 ? etcd : other,
+          async (stm) => {
+            const a = Number(await stm.get(from));
+            const b = Number(await stm.get(to));
+            if (!injected) {
+              // A conflicting writer moves money (atomically) between the reads and the commit.
+              injected = true;
+              await transferOutside(from, to, 7);
+            }
+            stm.put(from, String(a - 10));
+            stm.put(to, String(b + 10));
+          },
+          { isolation },
+        );
+        attempts += res.attempts;
+      });
+      await Promise.all(transfers);
+      const total = (await etcd.range({ prefix: pfx })).kvs.reduce((s, kv) => s + Number(kv.text()), 0);
+      expect(total).toBe(accounts * 100);
+      expect(attempts).toBeGreaterThan(12); // at least the injected conflict was retried
+    });
+  }
+
+  it("readCommitted does not check conflicts: a concurrent write is overwritten (as in Go)", async () => {
+    await etcd.put("bank/rc/a", "100");
+    const res = await runStm(
+      etcd,
+      async (stm) => {
+        const a = Number(await stm.get("bank/rc/a"));
+        await other.put("bank/rc/a", String(a + 50));
+        stm.put("bank/rc/a", String(a - 10));
+      },
+      { isolation: "readCommitted" },
+    );
+    expect(res.attempts).toBe(1);
+    expect((await etcd.get("bank/rc/a"))?.text()).toBe("90");
+  });
+
+  it("serializableSnapshot also retries when a key it only writes changed after its first read", async () => {
+    await etcd.put("snap/r", "1");
+    await etcd.put("snap/w", "0");
+    let first = true;
+    const run = (isolation: "serializableSnapshot" | "serializable") =>
+      runStm(
+        etcd,
+        async (stm) => {
+          await stm.get("snap/r");
+          if (first) {
+            first = false;
+            await other.put("snap/w", "other");
+          }
+          stm.put("snap/w", "mine");
+        },
+        { isolation },
+      );
+    expect((await run("serializableSnapshot")).attempts).toBe(2);
+    first = true;
+    expect((await run("serializable")).attempts).toBe(1);
+  });
+});
