@@ -33,6 +33,8 @@ import {
 const SIZES = (process.env.BENCH_DISCOVERY_SIZES ?? "1,100,1000").split(",").map(Number);
 const TTLS = (process.env.BENCH_DISCOVERY_TTLS ?? "3,5").split(",").map(Number);
 const KILLED = 5;
+/** Children per TTL in the SIGKILL case. */
+const CHILDREN_PER_TTL = 3;
 /** Rounds of the N = 1 register-to-visible case. */
 const SINGLE_ROUNDS = 20;
 const WATCHED = Number(process.env.BENCH_DISCOVERY_WATCHED ?? 10_000);
@@ -114,59 +116,74 @@ async function registerRound(
 
 interface KillResult {
   ttlSeconds: number;
+  /** Children killed (each with {@link KILLED} instances). */
+  children: number;
   instances: number;
   /** Keepalive period of the client (a third of the TTL): removal is expected between TTL - this and TTL + etcd's expiry check. */
   keepalivePeriodMs: number;
   minMs: number;
   medianMs: number;
   maxMs: number;
+  /** Per child, the time its last instance left the view (one child's instances share a keepalive tick). */
+  perChildMs: number[];
 }
 
-/** Children register instances under short TTLs; after SIGKILL, how long until the view drops them. */
+/**
+ * Children register instances under short TTLs; after SIGKILL, how long until the view drops them. Each
+ * child's instances are kept alive in the same keepalive tick, so they expire together: several children
+ * per TTL, killed a third of a keepalive period apart, sample different points of the keepalive cycle.
+ */
 async function killToRemoved(endpoint: string, watcher: Etcd): Promise<KillResult[]> {
-  const runs = await Promise.all(
-    TTLS.map(async (ttl) => {
-      const service = `${RUN}-kill-${ttl}`;
-      const view = discover(watcher, service);
-      await view.ready;
-      const child = startChild(["register", endpoint, service, String(ttl), String(KILLED)], "ready");
-      try {
+  const specs = TTLS.flatMap((ttl) => Array.from({ length: CHILDREN_PER_TTL }, (_, c) => ({ ttl, c })));
+  const children: ReturnType<typeof startChild>[] = [];
+  try {
+    const runs = await Promise.all(
+      specs.map(async ({ ttl, c }) => {
+        const service = `${RUN}-kill-${ttl}-${c}`;
+        const view = discover(watcher, service);
+        await view.ready;
+        const child = startChild(["register", endpoint, service, String(ttl), String(KILLED)], "ready");
+        children.push(child);
         await child.said;
         await waitFor(() => view.instances().length === KILLED, 10_000, `${KILLED} instances of ${service}`);
-      } catch (err) {
-        child.process.kill("SIGKILL");
-        throw err;
-      }
-      return { ttl, service, view, child };
-    }),
-  );
-  // Kill all children at once, a second after the last one is ready (keepalive phases are arbitrary).
-  await new Promise((r) => setTimeout(r, 1000));
-  const results = await Promise.all(
-    runs.map(async ({ ttl, view, child }) => {
-      const removedAfter: number[] = [];
-      const killedAt = performance.now();
-      const gone = new Promise<void>((resolve) => {
-        view.on("removed", () => {
-          removedAfter.push(performance.now() - killedAt);
-          if (removedAfter.length === KILLED) resolve();
+        return { ttl, c, view, child };
+      }),
+    );
+    const removed = await Promise.all(
+      runs.map(async ({ ttl, c, view, child }) => {
+        await new Promise((r) => setTimeout(r, 1000 + (c * ttl * 1000) / 3 / CHILDREN_PER_TTL));
+        const removedAfter: number[] = [];
+        const killedAt = performance.now();
+        const gone = new Promise<void>((resolve) => {
+          view.on("removed", () => {
+            removedAfter.push(performance.now() - killedAt);
+            if (removedAfter.length === KILLED) resolve();
+          });
         });
-      });
-      child.process.kill("SIGKILL");
-      await withTimeout(gone, (ttl + 10) * 1000, `instances of the killed ttl-${ttl} child removed`);
-      await view.close();
-      removedAfter.sort((a, b) => a - b);
+        child.process.kill("SIGKILL");
+        await withTimeout(gone, (ttl + 10) * 1000, `instances of a killed ttl-${ttl} child removed`);
+        await view.close();
+        return { ttl, removedAfter };
+      }),
+    );
+    return TTLS.map((ttl) => {
+      const mine = removed.filter((r) => r.ttl === ttl);
+      const all = mine.flatMap((r) => r.removedAfter).sort((a, b) => a - b);
       return {
         ttlSeconds: ttl,
-        instances: KILLED,
+        children: mine.length,
+        instances: all.length,
         keepalivePeriodMs: Math.round((ttl * 1000) / 3),
-        minMs: Math.round(removedAfter[0]!),
-        medianMs: Math.round(quantile(removedAfter, 0.5)),
-        maxMs: Math.round(removedAfter[KILLED - 1]!),
+        minMs: Math.round(all[0]!),
+        medianMs: Math.round(quantile(all, 0.5)),
+        maxMs: Math.round(all[all.length - 1]!),
+        perChildMs: mine.map((r) => Math.round(Math.max(...r.removedAfter))),
       };
-    }),
-  );
-  return results;
+    });
+  } finally {
+    for (const child of children)
+      if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill("SIGKILL");
+  }
 }
 
 interface WatchCostResult {
@@ -272,11 +289,13 @@ async function main(): Promise<void> {
     }
     out.registerToVisible = latency;
 
-    console.log(`\nSIGKILL of a registering process (${KILLED} instances) -> removed from the view`);
+    console.log(
+      `\nSIGKILL of a registering process (${CHILDREN_PER_TTL} processes per TTL, ${KILLED} instances each) -> removed from the view`,
+    );
     const kills = await killToRemoved(endpoint, watcher);
     for (const k of kills) {
       console.log(
-        `TTL ${k.ttlSeconds} s (keepalive every ${k.keepalivePeriodMs} ms): removed after min ${k.minMs} / median ${k.medianMs} / max ${k.maxMs} ms`,
+        `TTL ${k.ttlSeconds} s (keepalive every ${k.keepalivePeriodMs} ms): removed after min ${k.minMs} / median ${k.medianMs} / max ${k.maxMs} ms (per process: ${k.perChildMs.join(", ")})`,
       );
     }
     out.killToRemoved = kills;
