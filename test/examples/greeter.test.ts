@@ -1,0 +1,133 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { beforeAll, describe, expect, it } from "vitest";
+
+// `npm run demo` (examples/greeter/demo.ts) run as a user runs it, against the real etcd the demo starts
+// through the test kit; the assertions read its output, which is what the README shows.
+
+interface Section {
+  title: string;
+  lines: string[];
+}
+
+let output = "";
+let elapsedMs = 0;
+const sections: Section[] = [];
+
+/** `#12 Hello demo from grpc-js@127.0.0.1:23456` -> `grpc-js@127.0.0.1:23456`. */
+const answers = (lines: string[]) =>
+  lines.map((l) => /^#\d+ Hello demo from (\S+)$/.exec(l)?.[1]).filter((a): a is string => a !== undefined);
+const section = (prefix: string) => {
+  const found = sections.find((s) => s.title.startsWith(prefix));
+  if (!found) throw new Error(`no section "${prefix}" in the demo's output:\n${output}`);
+  return found;
+};
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== "ESRCH";
+  }
+};
+
+beforeAll(async () => {
+  const started = Date.now();
+  // execFile rejects on a non-zero exit code or after the timeout.
+  const { stdout } = await promisify(execFile)("npm", ["run", "--silent", "demo"], {
+    timeout: 90_000,
+    killSignal: "SIGKILL",
+  });
+  elapsedMs = Date.now() - started;
+  output = stdout;
+  for (const line of stdout.split("\n")) {
+    if (line.startsWith("== ")) sections.push({ title: line.slice(3), lines: [] });
+    else if (line.trim() !== "") sections.at(-1)?.lines.push(line);
+  }
+}, 120_000);
+
+describe("npm run demo (examples/greeter)", () => {
+  it("exits 0 within 30 s", () => {
+    expect(elapsedMs).toBeLessThan(30_000);
+    expect(output).toContain("done: etcd, servers and the child process are stopped");
+  });
+
+  it("follows the servers through start, graceful stop, crash and a new server, with no failed call", () => {
+    const servers = section("2.").lines.map((l) => /^\s+(\S+@127\.0\.0\.1:\d+)/.exec(l)?.[1]);
+    const [grpcJs, connectNode, child] = servers;
+    expect(grpcJs).toMatch(/^grpc-js@/);
+    expect(connectNode).toMatch(/^connect-node@/);
+    expect(child).toMatch(/^child-process@/);
+
+    // All three initial implementations answer.
+    expect(new Set(answers(section("3.").lines))).toEqual(new Set([grpcJs, connectNode, child]));
+
+    // After its graceful stop, the connect-node server answers no more.
+    const stop = section("4.").lines;
+    const closedAt = stop.findIndex((l) => l.includes(`${connectNode}: server closed`));
+    expect(stop.slice(0, closedAt).some((l) => l.includes(`${connectNode}: drained`))).toBe(true);
+    expect(stop.slice(0, closedAt).some((l) => l.includes(`${connectNode}: deregistered`))).toBe(true);
+    expect(answers(stop.slice(closedAt))).not.toContain(connectNode);
+
+    // The SIGKILLed child's key lasts until its 3 s lease expires; then discovery drops it.
+    const crash = section("5.").lines;
+    expect(crash).toContain("   child exited: SIGKILL");
+    const left = crash.find((l) => l.includes(`${child} left discovery`));
+    expect(left).toBeDefined();
+    const seconds = Number(/ ([\d.]+) s later/.exec(left!)![1]);
+    expect(seconds).toBeGreaterThan(1);
+    expect(seconds).toBeLessThan(10);
+
+    // The new server, in a new process on a new port, answers; the stopped and killed ones do not.
+    const fresh = section("6.").lines;
+    const replacement = fresh
+      .map((l) => /^\s+(child-process@127\.0\.0\.1:\d+)\s+pid/.exec(l)?.[1])
+      .find(Boolean);
+    expect(replacement).toBeDefined();
+    expect(replacement).not.toBe(child);
+    const end = answers(fresh);
+    expect(end).toContain(replacement);
+    expect(end).not.toContain(connectNode);
+    expect(end).not.toContain(child);
+    expect(end.slice(-6).sort()).toEqual(
+      [grpcJs, grpcJs, grpcJs, replacement, replacement, replacement].sort(),
+    );
+
+    // The grpc-js resolver path reaches live servers only.
+    const viaResolver = section("7.").lines.map(
+      (l) => /grpc-js client #\d: Hello grpc-js client from (\S+)/.exec(l)?.[1],
+    );
+    expect(viaResolver).toHaveLength(4);
+    for (const who of viaResolver) expect([grpcJs, replacement]).toContain(who);
+
+    // SayHello is declared retryable in the demo: calls that hit the dead instance went elsewhere.
+    const summary = section("8.").lines.join("\n");
+    const [, ok, failed] = /calls: (\d+) ok, (\d+) failed/.exec(summary)!;
+    expect(Number(failed)).toBe(0);
+    expect(Number(ok)).toBeGreaterThan(40);
+    expect(output).not.toContain("FAILED");
+  });
+
+  it("stops the child gracefully on SIGTERM and leaves no process running", () => {
+    const teardown = section("9.").lines;
+    const pid = Number(teardown.map((l) => /^\s+child pid (\d+) exited: 0$/.exec(l)?.[1]).find(Boolean));
+    expect(pid).toBeGreaterThan(0);
+    for (const step of [
+      "SIGTERM: stopping gracefully",
+      "drained",
+      "deregistered",
+      "server closed",
+      "exiting with code 0",
+    ]) {
+      expect(teardown.some((l) => l.startsWith(`   [pid ${pid}]`) && l.includes(step))).toBe(true);
+    }
+
+    const etcdPid = Number(/\(pid (\d+)\)/.exec(section("1.").lines[0]!)![1]);
+    const childPids = [...output.matchAll(/pid (\d+) \(examples\/greeter\/server-process\.ts\)/g)].map((m) =>
+      Number(m[1]),
+    );
+    expect(childPids).toHaveLength(2);
+    expect(childPids).toContain(pid);
+    for (const p of [etcdPid, ...childPids]) expect(alive(p), `pid ${p} still running`).toBe(false);
+  });
+});
