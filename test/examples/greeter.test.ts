@@ -1,6 +1,9 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { beforeAll, describe, expect, it } from "vitest";
+import { Greeter } from "../../examples/greeter/gen/helloworld/helloworld_pb.js";
+import { resetAsUnavailable } from "../../examples/greeter/reset-as-unavailable.js";
 
 // `npm run demo` (examples/greeter/demo.ts) run as a user runs it, against the real etcd the demo starts
 // through the test kit; the assertions read its output, which is what the README shows.
@@ -129,5 +132,49 @@ describe("npm run demo (examples/greeter)", () => {
     expect(childPids).toHaveLength(2);
     expect(childPids).toContain(pid);
     for (const p of [etcdPid, ...childPids]) expect(alive(p), `pid ${p} still running`).toBe(false);
+  });
+});
+
+describe("resetAsUnavailable (the demo's per-instance transport)", () => {
+  /** A transport whose every call fails with `err`. */
+  const failing = (err: unknown): Transport => ({
+    unary: () => Promise.reject(err),
+    stream: () => Promise.reject(err),
+  });
+  const nodeError = (code: string) => Object.assign(new Error(`read ${code}`), { code });
+  const codeOf = async (inner: Transport, signal?: AbortSignal) => {
+    const client = createClient(Greeter, resetAsUnavailable(inner));
+    try {
+      await client.sayHello({ name: "x" }, { signal });
+    } catch (err) {
+      return ConnectError.from(err).code;
+    }
+    throw new Error("the call did not fail");
+  };
+
+  it("turns connect-node's ABORTED for a dropped connection into UNAVAILABLE", async () => {
+    for (const code of ["ECONNRESET", "ERR_STREAM_DESTROYED", "ERR_HTTP2_INVALID_STREAM"]) {
+      const aborted = new ConnectError(`read ${code}`, Code.Aborted, undefined, undefined, nodeError(code));
+      expect(await codeOf(failing(aborted))).toBe(Code.Unavailable);
+    }
+  });
+
+  it("leaves other errors, and calls the caller aborted, as they are", async () => {
+    const plainAbort = new ConnectError("aborted by the server", Code.Aborted);
+    expect(await codeOf(failing(plainAbort))).toBe(Code.Aborted);
+    const internal = new ConnectError("x", Code.Internal, undefined, undefined, nodeError("ECONNRESET"));
+    expect(await codeOf(failing(internal))).toBe(Code.Internal);
+    const reset = new ConnectError(
+      "read ECONNRESET",
+      Code.Aborted,
+      undefined,
+      undefined,
+      nodeError("ECONNRESET"),
+    );
+    const controller = new AbortController();
+    controller.abort();
+    // An aborted signal makes Connect's client fail the call as CANCELED or let the transport's error
+    // through; either way it must not become UNAVAILABLE (which the balanced transport would retry).
+    expect(await codeOf(failing(reset), controller.signal)).not.toBe(Code.Unavailable);
   });
 });
