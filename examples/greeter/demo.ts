@@ -17,11 +17,11 @@ import { freePort, startEtcd } from "../../src/testing/index.js";
 import { CallLoop } from "./call-loop.js";
 import { ChildGreeter } from "./child-greeter.js";
 import { startConnectNodeGreeter } from "./connect-node-server.js";
+import { droppedAsUnavailable } from "./dropped-as-unavailable.js";
 import { Greeter, HelloReplySchema, HelloRequestSchema } from "./gen/helloworld/helloworld_pb.js";
 import { CHILD_IMPL, type GreeterServer } from "./greeter-server.js";
 import { startGrpcJsGreeter } from "./grpc-js-server.js";
 import { reportFailures } from "./report-failures.js";
-import { resetAsUnavailable } from "./reset-as-unavailable.js";
 import { stopGracefully } from "./stop-gracefully.js";
 
 /** Lease TTL of every registration: how long a crashed server stays listed. Short, so the demo is quick. */
@@ -86,7 +86,7 @@ export async function main(log: (line: string) => void = console.log): Promise<D
     const transport = createBalancedTransport({
       discovery: greeters,
       createTransport: (addr, instance) =>
-        reportFailures(resetAsUnavailable(createGrpcTransport({ baseUrl: `http://${addr}` })), (err) => {
+        reportFailures(droppedAsUnavailable(createGrpcTransport({ baseUrl: `http://${addr}` })), (err) => {
           retriedAttempts++;
           const impl = (instance.metadata as { impl?: string } | null)?.impl;
           log(`   ! attempt on ${impl}@${addr} failed (${err.message}); sent again to another instance`);
