@@ -44,7 +44,8 @@ export class ChildGreeter {
         endpoint,
         String(port),
         String(options.ttl ?? 10),
-      ].concat("--exit-with-stdin"),
+        "--exit-with-stdin",
+      ],
       { stdio: ["pipe", "pipe", "inherit"] },
     );
     const exited = new Promise<number | NodeJS.Signals>((resolve) =>
