@@ -53,13 +53,14 @@ export async function main(log: (line: string) => void = console.log): Promise<D
     const serverEtcd = new Etcd({ endpoints: cluster.endpoints });
     cleanup.push(() => serverEtcd.close());
     const registered = async (server: GreeterServer): Promise<Registration> => {
+      cleanup.push(() => server.shutdown());
       const registration = await register(serverEtcd, {
         service: SERVICE,
         addr: server.addr,
         ttl: TTL_SECONDS,
         metadata: { impl: server.impl },
       });
-      cleanup.push(() => registration.deregister().then(() => server.shutdown()));
+      cleanup.push(() => registration.deregister());
       log(`   ${label(server).padEnd(32)} this process, key ${registration.key}`);
       return registration;
     };
