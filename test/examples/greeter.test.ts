@@ -1,0 +1,188 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
+import { beforeAll, describe, expect, it } from "vitest";
+import { droppedAsUnavailable } from "../../examples/greeter/dropped-as-unavailable.js";
+import { Greeter } from "../../examples/greeter/gen/helloworld/helloworld_pb.js";
+
+// `npm run demo` (examples/greeter/demo.ts) run as a user runs it, against the real etcd the demo starts
+// through the test kit; the assertions read its output, which is what the README shows.
+
+interface Section {
+  title: string;
+  lines: string[];
+}
+
+let output = "";
+let elapsedMs = 0;
+const sections: Section[] = [];
+
+/** `#12 Hello demo from grpc-js@127.0.0.1:23456` -> `grpc-js@127.0.0.1:23456`. */
+const answers = (lines: string[]) =>
+  lines.map((l) => /^#\d+ Hello demo from (\S+)$/.exec(l)?.[1]).filter((a): a is string => a !== undefined);
+const section = (prefix: string) => {
+  const found = sections.find((s) => s.title.startsWith(prefix));
+  if (!found) throw new Error(`no section "${prefix}" in the demo's output:\n${output}`);
+  return found;
+};
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== "ESRCH";
+  }
+};
+
+beforeAll(async () => {
+  const started = Date.now();
+  // execFile rejects on a non-zero exit code or after the timeout.
+  const { stdout } = await promisify(execFile)("npm", ["run", "--silent", "demo"], {
+    timeout: 90_000,
+    killSignal: "SIGKILL",
+  });
+  elapsedMs = Date.now() - started;
+  output = stdout;
+  for (const line of stdout.split("\n")) {
+    if (line.startsWith("== ")) sections.push({ title: line.slice(3), lines: [] });
+    else if (line.trim() !== "") sections.at(-1)?.lines.push(line);
+  }
+}, 120_000);
+
+describe("npm run demo (examples/greeter)", () => {
+  it("exits 0 within 30 s", () => {
+    expect(elapsedMs).toBeLessThan(30_000);
+    expect(output).toContain("done: etcd, servers and the child process are stopped");
+  });
+
+  it("follows the servers through start, graceful stop, crash and a new server, with no failed call", (context) => {
+    // On failure, the demo's whole output explains what happened.
+    context.onTestFailed(() => console.error(output));
+    const servers = section("2.").lines.map((l) => /^\s+(\S+@127\.0\.0\.1:\d+)/.exec(l)?.[1]);
+    const [grpcJs, connectNode, child] = servers;
+    expect(grpcJs).toMatch(/^grpc-js@/);
+    expect(connectNode).toMatch(/^connect-node@/);
+    expect(child).toMatch(/^child-process@/);
+
+    // All three initial implementations answer.
+    expect(new Set(answers(section("3.").lines))).toEqual(new Set([grpcJs, connectNode, child]));
+
+    // After its graceful stop, the connect-node server answers no more.
+    const stop = section("4.").lines;
+    const closedAt = stop.findIndex((l) => l.includes(`${connectNode}: server closed`));
+    expect(stop.slice(0, closedAt).some((l) => l.includes(`${connectNode}: drained`))).toBe(true);
+    expect(stop.slice(0, closedAt).some((l) => l.includes(`${connectNode}: deregistered`))).toBe(true);
+    expect(answers(stop.slice(closedAt))).not.toContain(connectNode);
+
+    // The SIGKILLed child's key lasts until its 3 s lease expires; then discovery drops it.
+    const crash = section("5.").lines;
+    expect(crash).toContain("   child exited: SIGKILL");
+    const left = crash.find((l) => l.includes(`${child} left discovery`));
+    expect(left).toBeDefined();
+    const seconds = Number(/ ([\d.]+) s later/.exec(left!)![1]);
+    expect(seconds).toBeGreaterThan(1);
+    expect(seconds).toBeLessThan(10);
+
+    // The new server, in a new process on a new port, answers; the stopped and killed ones do not.
+    const fresh = section("6.").lines;
+    const replacement = fresh
+      .map((l) => /^\s+(child-process@127\.0\.0\.1:\d+)\s+pid/.exec(l)?.[1])
+      .find(Boolean);
+    expect(replacement).toBeDefined();
+    expect(replacement).not.toBe(child);
+    const end = answers(fresh);
+    expect(end).toContain(replacement);
+    expect(end).not.toContain(connectNode);
+    expect(end).not.toContain(child);
+    expect(end.slice(-6).sort()).toEqual(
+      [grpcJs, grpcJs, grpcJs, replacement, replacement, replacement].sort(),
+    );
+
+    // The grpc-js resolver path reaches live servers only.
+    const viaResolver = section("7.").lines.map(
+      (l) => /grpc-js client #\d: Hello grpc-js client from (\S+)/.exec(l)?.[1],
+    );
+    expect(viaResolver).toHaveLength(4);
+    for (const who of viaResolver) expect([grpcJs, replacement]).toContain(who);
+
+    // SayHello is declared retryable in the demo: calls that hit the dead instance went elsewhere.
+    const summary = section("8.").lines.join("\n");
+    const [, ok, failed] = /calls: (\d+) ok, (\d+) failed/.exec(summary)!;
+    expect(Number(failed)).toBe(0);
+    expect(Number(ok)).toBeGreaterThan(40);
+    expect(output.split("\n").filter((l) => l.includes("FAILED"))).toEqual([]);
+  });
+
+  it("stops the child gracefully on SIGTERM and leaves no process running", () => {
+    const teardown = section("9.").lines;
+    const pid = Number(teardown.map((l) => /^\s+child pid (\d+) exited: 0$/.exec(l)?.[1]).find(Boolean));
+    expect(pid).toBeGreaterThan(0);
+    for (const step of [
+      "SIGTERM: stopping gracefully",
+      "drained",
+      "deregistered",
+      "server closed",
+      "exiting with code 0",
+    ]) {
+      expect(teardown.some((l) => l.startsWith(`   [pid ${pid}]`) && l.includes(step))).toBe(true);
+    }
+
+    const etcdPid = Number(/\(pid (\d+)\)/.exec(section("1.").lines[0]!)![1]);
+    const childPids = [...output.matchAll(/pid (\d+) \(examples\/greeter\/server-process\.ts\)/g)].map((m) =>
+      Number(m[1]),
+    );
+    expect(childPids).toHaveLength(2);
+    expect(childPids).toContain(pid);
+    for (const p of [etcdPid, ...childPids]) expect(alive(p), `pid ${p} still running`).toBe(false);
+  });
+});
+
+describe("droppedAsUnavailable (the demo's per-instance transport)", () => {
+  /** A transport whose every call fails with `err`. */
+  const failing = (err: unknown): Transport => ({
+    unary: () => Promise.reject(err),
+    stream: () => Promise.reject(err),
+  });
+  const nodeError = (code: string) => Object.assign(new Error(`read ${code}`), { code });
+  const codeOf = async (inner: Transport, signal?: AbortSignal) => {
+    const client = createClient(Greeter, droppedAsUnavailable(inner));
+    try {
+      await client.sayHello({ name: "x" }, { signal });
+    } catch (err) {
+      return ConnectError.from(err).code;
+    }
+    throw new Error("the call did not fail");
+  };
+
+  it("turns connect-node's ABORTED and CANCELED for a dropped connection into UNAVAILABLE", async () => {
+    for (const code of ["ECONNRESET", "ERR_STREAM_DESTROYED", "ERR_HTTP2_INVALID_STREAM"]) {
+      const aborted = new ConnectError(`read ${code}`, Code.Aborted, undefined, undefined, nodeError(code));
+      expect(await codeOf(failing(aborted))).toBe(Code.Unavailable);
+    }
+    // What connect-node raises for an HTTP/2 stream reset with CANCEL when its session died.
+    const reset = new ConnectError("http/2 stream closed with error code CANCEL (0x8)", Code.Canceled);
+    expect(await codeOf(failing(reset))).toBe(Code.Unavailable);
+  });
+
+  it("leaves other errors, and calls the caller aborted, as they are", async () => {
+    const plainAbort = new ConnectError("aborted by the server", Code.Aborted);
+    expect(await codeOf(failing(plainAbort))).toBe(Code.Aborted);
+    // A CANCELLED status the server sent comes with its headers/trailers.
+    const serverCanceled = new ConnectError("canceled", Code.Canceled, { "grpc-status": "1" });
+    expect(await codeOf(failing(serverCanceled))).toBe(Code.Canceled);
+    const internal = new ConnectError("x", Code.Internal, undefined, undefined, nodeError("ECONNRESET"));
+    expect(await codeOf(failing(internal))).toBe(Code.Internal);
+    const reset = new ConnectError(
+      "read ECONNRESET",
+      Code.Aborted,
+      undefined,
+      undefined,
+      nodeError("ECONNRESET"),
+    );
+    const controller = new AbortController();
+    controller.abort();
+    // An aborted signal makes Connect's client fail the call as CANCELED or let the transport's error
+    // through; either way it must not become UNAVAILABLE (which the balanced transport would retry).
+    expect(await codeOf(failing(reset), controller.signal)).not.toBe(Code.Unavailable);
+  });
+});
