@@ -8,16 +8,14 @@
 import { pathToFileURL } from "node:url";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { createBalancedTransport, discover, type Registration, register } from "../../src/discovery/index.js";
 import { registerEtcdResolver } from "../../src/grpc-js/index.js";
-import { Etcd } from "../../src/index.js";
+import { createHttp2Transport, Etcd } from "../../src/index.js";
 import { freePort, startEtcd } from "../../src/testing/index.js";
 import { CallLoop } from "./call-loop.js";
 import { ChildGreeter } from "./child-greeter.js";
 import { startConnectNodeGreeter } from "./connect-node-server.js";
-import { droppedAsUnavailable } from "./dropped-as-unavailable.js";
 import { Greeter, HelloReplySchema, HelloRequestSchema } from "./gen/helloworld/helloworld_pb.js";
 import { CHILD_IMPL, type GreeterServer } from "./greeter-server.js";
 import { startGrpcJsGreeter } from "./grpc-js-server.js";
@@ -87,7 +85,7 @@ export async function main(log: (line: string) => void = console.log): Promise<D
     const transport = createBalancedTransport({
       discovery: greeters,
       createTransport: (addr, instance) =>
-        reportFailures(droppedAsUnavailable(createGrpcTransport({ baseUrl: `http://${addr}` })), (err) => {
+        reportFailures(createHttp2Transport({ baseUrl: `http://${addr}` }), (err) => {
           retriedAttempts++;
           const impl = (instance.metadata as { impl?: string } | null)?.impl;
           log(`   ! attempt on ${impl}@${addr} failed (${err.message}); sent again to another instance`);

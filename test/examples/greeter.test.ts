@@ -1,9 +1,6 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { beforeAll, describe, expect, it } from "vitest";
-import { droppedAsUnavailable } from "../../examples/greeter/dropped-as-unavailable.js";
-import { Greeter } from "../../examples/greeter/gen/helloworld/helloworld_pb.js";
 
 // `npm run demo` (examples/greeter/demo.ts) run as a user runs it, against the real etcd the demo starts
 // through the test kit; the assertions read its output, which is what the README shows.
@@ -134,55 +131,5 @@ describe("npm run demo (examples/greeter)", () => {
     expect(childPids).toHaveLength(2);
     expect(childPids).toContain(pid);
     for (const p of [etcdPid, ...childPids]) expect(alive(p), `pid ${p} still running`).toBe(false);
-  });
-});
-
-describe("droppedAsUnavailable (the demo's per-instance transport)", () => {
-  /** A transport whose every call fails with `err`. */
-  const failing = (err: unknown): Transport => ({
-    unary: () => Promise.reject(err),
-    stream: () => Promise.reject(err),
-  });
-  const nodeError = (code: string) => Object.assign(new Error(`read ${code}`), { code });
-  const codeOf = async (inner: Transport, signal?: AbortSignal) => {
-    const client = createClient(Greeter, droppedAsUnavailable(inner));
-    try {
-      await client.sayHello({ name: "x" }, { signal });
-    } catch (err) {
-      return ConnectError.from(err).code;
-    }
-    throw new Error("the call did not fail");
-  };
-
-  it("turns connect-node's ABORTED and CANCELED for a dropped connection into UNAVAILABLE", async () => {
-    for (const code of ["ECONNRESET", "ERR_STREAM_DESTROYED", "ERR_HTTP2_INVALID_STREAM"]) {
-      const aborted = new ConnectError(`read ${code}`, Code.Aborted, undefined, undefined, nodeError(code));
-      expect(await codeOf(failing(aborted))).toBe(Code.Unavailable);
-    }
-    // What connect-node raises for an HTTP/2 stream reset with CANCEL when its session died.
-    const reset = new ConnectError("http/2 stream closed with error code CANCEL (0x8)", Code.Canceled);
-    expect(await codeOf(failing(reset))).toBe(Code.Unavailable);
-  });
-
-  it("leaves other errors, and calls the caller aborted, as they are", async () => {
-    const plainAbort = new ConnectError("aborted by the server", Code.Aborted);
-    expect(await codeOf(failing(plainAbort))).toBe(Code.Aborted);
-    // A CANCELLED status the server sent comes with its headers/trailers.
-    const serverCanceled = new ConnectError("canceled", Code.Canceled, { "grpc-status": "1" });
-    expect(await codeOf(failing(serverCanceled))).toBe(Code.Canceled);
-    const internal = new ConnectError("x", Code.Internal, undefined, undefined, nodeError("ECONNRESET"));
-    expect(await codeOf(failing(internal))).toBe(Code.Internal);
-    const reset = new ConnectError(
-      "read ECONNRESET",
-      Code.Aborted,
-      undefined,
-      undefined,
-      nodeError("ECONNRESET"),
-    );
-    const controller = new AbortController();
-    controller.abort();
-    // An aborted signal makes Connect's client fail the call as CANCELED or let the transport's error
-    // through; either way it must not become UNAVAILABLE (which the balanced transport would retry).
-    expect(await codeOf(failing(reset), controller.signal)).not.toBe(Code.Unavailable);
   });
 });
