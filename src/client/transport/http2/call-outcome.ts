@@ -62,7 +62,14 @@ export function errorOfBrokenStream(
   const streamLevel =
     (streamError as (Error & { code?: string }) | undefined)?.code === "ERR_HTTP2_STREAM_ERROR";
   if (connection.gone || (streamError !== undefined && !streamLevel)) {
-    const cause = connection.failure ?? streamError;
+    // A pending stream of a session that failed to connect gets ERR_HTTP2_STREAM_CANCEL with the
+    // session's own error (ECONNREFUSED, ...) as its cause: that cause is what happened.
+    const pendingCancel =
+      (streamError as (Error & { code?: string }) | undefined)?.code === "ERR_HTTP2_STREAM_CANCEL" &&
+      streamError?.cause instanceof Error
+        ? streamError.cause
+        : undefined;
+    const cause = connection.failure ?? pendingCancel ?? streamError;
     const origin = connection.origin;
     // Our own reasons (connect timeout, keepalive, close) already say what happened and where.
     if (cause instanceof Http2ConnectionError) {
