@@ -5,9 +5,10 @@ import {
   InvalidArgumentError,
   LeaseLostError,
   LeaseNotFoundError,
+  UnavailableError,
   type WatchBatch,
 } from "../../src/client/index.js";
-import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
+import { type EtcdCluster, freePort, startEtcd } from "../../src/testing/index.js";
 
 // Leases and watches as users reach them: through `Etcd`, its caller (deadlines, retry table, typed
 // errors) and its pool. The deep behaviour (shared streams, resume, faults) is in test/lease, test/watch
@@ -78,6 +79,15 @@ describe("etcd.lease and etcd.watch", () => {
     }
     expect(await etcd.lease.revoke(123_456_789n).catch((e: unknown) => e)).toBeInstanceOf(LeaseNotFoundError);
     expect((await etcd.lease.timeToLive(123_456_789n)).ttl).toBe(-1);
+    await expect(etcd.lease.keepAliveOnce(123_456_789n)).rejects.toBeInstanceOf(LeaseLostError);
+  });
+
+  it("keepAliveOnce fails with a typed error naming the endpoint when nothing answers", async () => {
+    const nowhere = `http://127.0.0.1:${await freePort()}`;
+    await using offline = new Etcd({ endpoints: [nowhere] });
+    const err = await offline.lease.keepAliveOnce(1n).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnavailableError);
+    expect((err as UnavailableError).endpoint).toBe(nowhere);
   });
 
   it("lists leases, and ends watches and leases when the client closes", async () => {

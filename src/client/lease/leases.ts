@@ -5,7 +5,7 @@ import {
   type MessageInitShape,
   type MessageShape,
 } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { LeaseKeepAliveRequestSchema, Lease as LeaseService } from "../../gen/etcdserverpb/rpc_pb.js";
 import type { CallOptions } from "../call-options.js";
 import type { RetryKind } from "../connection/retry.js";
@@ -132,19 +132,22 @@ export class Leases implements LeaseOwner, AsyncDisposable {
    */
   async keepAliveOnce(id: bigint, options: { signal?: AbortSignal } = {}): Promise<number> {
     this.#checkOpen();
-    const ttl = await this.#call(async (client, callOptions) => {
+    const ttl = await this.#call(async (transport, headers) => {
+      const client = createClient(LeaseService, transport);
       const abort = new AbortController();
       const onAbort = () => abort.abort(options.signal?.reason);
       options.signal?.addEventListener("abort", onAbort, { once: true });
       try {
         const request = create(LeaseKeepAliveRequestSchema, { ID: id });
         for await (const response of client.leaseKeepAlive(oneThenWait(request, abort.signal), {
-          ...callOptions,
+          headers,
           signal: abort.signal,
         })) {
           return Number(response.TTL);
         }
-        throw new Error(`keepalive stream for lease ${id} ended without an answer`);
+        throw new EtcdError(`keepalive stream for lease ${id} ended without an answer`, {
+          code: Code.Unavailable,
+        });
       } finally {
         options.signal?.removeEventListener("abort", onAbort);
         abort.abort();
@@ -174,35 +177,29 @@ export class Leases implements LeaseOwner, AsyncDisposable {
   }
 
   /** The standalone runner: one attempt on the pool's pick, errors mapped to `EtcdError`. */
-  async #callOnce<I extends DescMessage, O extends DescMessage>(
+  #callOnce<I extends DescMessage, O extends DescMessage>(
     method: DescMethodUnary<I, O>,
     input: MessageInitShape<I>,
     options: CallOptions | undefined,
   ): Promise<MessageShape<O>> {
+    return this.#call(
+      async (transport, headers) =>
+        (await transport.unary(method, options?.signal, options?.timeoutMs, headers, input)).message,
+    );
+  }
+
+  /**
+   * Runs `run` once on the pool's pick with the call metadata; an UNAVAILABLE failure marks the endpoint
+   * failed, and every error leaves as an `EtcdError` naming the endpoint.
+   */
+  async #call<R>(run: (transport: Transport, headers: Headers) => Promise<R>): Promise<R> {
     const { endpoint, transport } = this.#pool.pick();
     try {
       const headers = await this.#pool.metadata({ requireLeader: this.#requireLeader });
-      const response = await transport.unary(method, options?.signal, options?.timeoutMs, headers, input);
-      return response.message;
+      return await run(transport, headers);
     } catch (err) {
       if (err instanceof ConnectError && err.code === Code.Unavailable) this.#pool.markFailed(endpoint);
       throw toEtcdError(err, endpoint);
-    }
-  }
-
-  async #call<R>(
-    run: (
-      client: ReturnType<typeof createClient<typeof LeaseService>>,
-      options: { headers: Headers },
-    ) => Promise<R>,
-  ): Promise<R> {
-    const { endpoint, transport } = this.#pool.pick();
-    try {
-      const headers = await this.#pool.metadata({ requireLeader: this.#requireLeader });
-      return await run(createClient(LeaseService, transport), { headers });
-    } catch (err) {
-      if (err instanceof ConnectError && err.code === Code.Unavailable) this.#pool.markFailed(endpoint);
-      throw err;
     }
   }
 }
