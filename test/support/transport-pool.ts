@@ -1,7 +1,7 @@
-import type * as http2 from "node:http2";
 import type { Interceptor } from "@connectrpc/connect";
-import { createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import { createGrpcTransport, type Http2SessionManager } from "@connectrpc/connect-node";
 import type { EndpointTransport, TransportPool } from "../../src/client/connection/transport-pool.js";
+import { GuardedHttp2SessionManager } from "../../src/connect-node/session-manager.js";
 
 /** Options of {@link TestTransportPool}. */
 export interface TestTransportPoolOptions {
@@ -31,7 +31,7 @@ export class TestTransportPool implements TransportPool, AsyncDisposable {
     if (endpoints.length === 0) throw new RangeError("at least one endpoint is needed");
     this.#entries = endpoints.map((endpoint) => {
       const pingIntervalMs = options.pingIntervalMs ?? 1000;
-      const session = new QuietHttp2SessionManager(
+      const session = new GuardedHttp2SessionManager(
         endpoint,
         pingIntervalMs > 0 ? { pingIntervalMs, pingTimeoutMs: options.pingTimeoutMs ?? 1000 } : {},
       );
@@ -78,30 +78,5 @@ export class TestTransportPool implements TransportPool, AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
-  }
-}
-
-/**
- * connect-node 2.x's session manager can re-arm its PING timer after it has removed its "error" listener
- * (seen around a frozen member): the PING timeout then destroys the HTTP/2 session with an error nobody
- * listens to, an uncaught exception. Every session gets a no-op "error" listener here; the manager's own
- * listeners still see every error while attached, and streams fail as before.
- */
-class QuietHttp2SessionManager extends Http2SessionManager {
-  readonly #quieted = new WeakSet<http2.Http2Session>();
-
-  override async request(
-    method: string,
-    path: string,
-    headers: http2.OutgoingHttpHeaders,
-    options: Omit<http2.ClientSessionRequestOptions, "signal">,
-  ): Promise<http2.ClientHttp2Stream> {
-    const stream = await super.request(method, path, headers, options);
-    const session = stream.session;
-    if (session && !this.#quieted.has(session)) {
-      this.#quieted.add(session);
-      session.on("error", () => {});
-    }
-    return stream;
   }
 }
