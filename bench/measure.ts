@@ -4,6 +4,8 @@ export interface Measurement {
   cpuUsPerOp: number;
   ops: number;
   errors: number;
+  /** Length of the measured window(s), ms. */
+  elapsedMs: number;
 }
 
 /** Options of {@link measure}. */
@@ -37,6 +39,28 @@ export async function measure(
     errors,
     opsPerSec: Math.round((ops / elapsedNs) * 1e9),
     cpuUsPerOp: Math.round(((cpu.user + cpu.system) / Math.max(ops, 1)) * 10) / 10,
+    elapsedMs: Math.round(elapsedNs / 1e5) / 10,
+  };
+}
+
+/** Adds up measurements of one client taken in several windows. */
+export function combine(parts: readonly Measurement[]): Measurement {
+  let ops = 0;
+  let errors = 0;
+  let elapsedMs = 0;
+  let cpuUs = 0;
+  for (const m of parts) {
+    ops += m.ops;
+    errors += m.errors;
+    elapsedMs += m.elapsedMs;
+    cpuUs += m.cpuUsPerOp * m.ops;
+  }
+  return {
+    ops,
+    errors,
+    opsPerSec: Math.round((ops / elapsedMs) * 1000),
+    cpuUsPerOp: Math.round((cpuUs / Math.max(ops, 1)) * 10) / 10,
+    elapsedMs: Math.round(elapsedMs * 10) / 10,
   };
 }
 

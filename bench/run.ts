@@ -8,12 +8,20 @@ import { cpus } from "node:os";
 import { startEtcd } from "../src/testing/index.js";
 import { benchClients } from "./clients/index.js";
 import type { BenchClient } from "./clients/types.js";
-import { type Measurement, measure } from "./measure.js";
+import { combine, type Measurement, measure } from "./measure.js";
 
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 3000);
 const warmupMs = Number(process.env.BENCH_WARMUP_MS ?? 1000);
+/** Each case's measured time is split into this many interleaved rounds (see main). */
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+/** Warm-up before each later round: refills the pipeline after another client ran. */
+const roundWarmupMs = 250;
 const value = new Uint8Array(100).fill(0x61);
 const txnKeys = Array.from({ length: 10 }, (_, i) => `bench/txn/${i}`);
+/** BENCH_ONLY=range64,put64 runs only those scenarios; BENCH_CLIENTS=etcd-ts,etcd3 only those clients. */
+const onlyScenarios = process.env.BENCH_ONLY?.split(",");
+const onlyClients = process.env.BENCH_CLIENTS?.split(",");
+const filtered = onlyScenarios !== undefined || onlyClients !== undefined;
 
 type Scenario = {
   name: string;
@@ -37,17 +45,32 @@ async function main(): Promise<void> {
     const clients = await benchClients(endpoint);
     await clients[0]!.put("bench/range", value);
     console.log(
-      `etcd at ${endpoint}; ${cpus().length} cores; ${warmupMs} ms warm-up + ${durationMs} ms per case`,
+      `etcd at ${endpoint}; ${cpus().length} cores; per case and client ${durationMs} ms measured in ${rounds} interleaved rounds, after ${warmupMs} ms warm-up`,
     );
     for (const scenario of scenarios) {
-      results[scenario.name] = {};
-      for (const client of clients) {
+      if (onlyScenarios && !onlyScenarios.includes(scenario.name)) continue;
+      const runners = clients.flatMap((client) => {
+        if (onlyClients && !onlyClients.includes(client.name)) return [];
         const op = scenario.run(client);
-        if (!op) continue;
-        const m = await measure(op, { concurrency: scenario.concurrency, durationMs, warmupMs });
-        results[scenario.name]![client.name] = m;
+        return op ? [{ name: client.name, op }] : [];
+      });
+      const totals = new Map<string, Measurement[]>(runners.map((r) => [r.name, []]));
+      // Interleaved rounds, each starting with a different client: etcd's own state drifts during a run
+      // (raft snapshots, Go GC, the puts of earlier cases), and a client measured in one block would
+      // carry whatever the server was doing during its block.
+      for (let round = 0; round < rounds; round++) {
+        for (let k = 0; k < runners.length; k++) {
+          const runner = runners[(k + round) % runners.length]!;
+          const m = await measure(runner.op, {
+            concurrency: scenario.concurrency,
+            durationMs: durationMs / rounds,
+            warmupMs: round === 0 ? warmupMs : roundWarmupMs,
+          });
+          totals.get(runner.name)!.push(m);
+        }
       }
-      printScenario(scenario.name, results[scenario.name]!);
+      results[scenario.name] = Object.fromEntries([...totals].map(([name, ms]) => [name, combine(ms)]));
+      printScenario(scenario.name, results[scenario.name]!, totals);
     }
     await Promise.all(clients.map((c) => c.close()));
   } finally {
@@ -59,23 +82,38 @@ async function main(): Promise<void> {
     node: process.version,
     cores: cpus().length,
     durationMs,
+    rounds,
     ...results,
   };
-  await writeFile(new URL("./results/latest.json", import.meta.url), `${JSON.stringify(out, null, 2)}\n`);
-  console.log("\nwrote bench/results/latest.json");
+  // A filtered run is for exploring; only a full run replaces the recorded results.
+  const file = filtered ? "partial.json" : "latest.json";
+  await writeFile(new URL(`./results/${file}`, import.meta.url), `${JSON.stringify(out, null, 2)}\n`);
+  console.log(`\nwrote bench/results/${file}`);
 }
 
-function printScenario(name: string, rows: Record<string, Measurement>): void {
+function printScenario(
+  name: string,
+  rows: Record<string, Measurement>,
+  perRound: Map<string, Measurement[]>,
+): void {
   const base = rows.etcd3;
+  const baseRounds = perRound.get("etcd3");
   console.log(`\n${name}`);
   console.log(
-    `${"client".padEnd(26)}${"ops/s".padStart(9)}${"cpu µs/op".padStart(11)}${"x etcd3 ops".padStart(13)}${"x etcd3 cpu".padStart(13)}${"errors".padStart(8)}`,
+    `${"client".padEnd(26)}${"ops/s".padStart(9)}${"cpu µs/op".padStart(11)}${"x etcd3 ops".padStart(13)}${"x etcd3 cpu".padStart(13)}${"errors".padStart(8)}   x etcd3 ops per round`,
   );
   for (const [client, m] of Object.entries(rows)) {
     const opsRatio = base ? (m.opsPerSec / base.opsPerSec).toFixed(2) : "-";
     const cpuRatio = base ? (m.cpuUsPerOp / base.cpuUsPerOp).toFixed(2) : "-";
+    // Round k of every client ran back to back, so their ratio is the fairest pairing there is.
+    const rounds = baseRounds
+      ? perRound
+          .get(client)!
+          .map((r, k) => (r.opsPerSec / baseRounds[k]!.opsPerSec).toFixed(2))
+          .join(" ")
+      : "";
     console.log(
-      `${client.padEnd(26)}${String(m.opsPerSec).padStart(9)}${m.cpuUsPerOp.toFixed(1).padStart(11)}${opsRatio.padStart(13)}${cpuRatio.padStart(13)}${String(m.errors).padStart(8)}`,
+      `${client.padEnd(26)}${String(m.opsPerSec).padStart(9)}${m.cpuUsPerOp.toFixed(1).padStart(11)}${opsRatio.padStart(13)}${cpuRatio.padStart(13)}${String(m.errors).padStart(8)}   ${rounds}`,
     );
   }
 }
