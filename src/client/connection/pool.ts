@@ -22,8 +22,8 @@ export class ConnectionPool implements TransportPool {
   readonly #auth: AuthTokenSource | undefined;
   readonly #timeoutMs: number;
   #headerToken: string | undefined;
-  #leaderHeaders: Record<string, string> = { hasleader: "true" };
-  #plainHeaders: Record<string, string> = {};
+  #leaderHeaders: Readonly<Record<string, string>> = Object.freeze({ hasleader: "true" });
+  #plainHeaders: Readonly<Record<string, string>> = Object.freeze({});
   #closed = false;
 
   constructor(
@@ -81,12 +81,14 @@ export class ConnectionPool implements TransportPool {
    * Headers for a call (cached per token; do not mutate). `token` is sent when auth is on and a token
    * is held; `hasleader` when `requireLeader`.
    */
-  headers(requireLeader: boolean): Record<string, string> {
+  headers(requireLeader: boolean): Readonly<Record<string, string>> {
     const token = this.#auth?.current;
     if (token !== this.#headerToken) {
       this.#headerToken = token;
-      this.#leaderHeaders = token === undefined ? { hasleader: "true" } : { hasleader: "true", token };
-      this.#plainHeaders = token === undefined ? {} : { token };
+      // Frozen: the transport may then reuse the headers it built from them (RequestHeaderCache).
+      const plain: Record<string, string> = token === undefined ? {} : { token };
+      this.#plainHeaders = Object.freeze(plain);
+      this.#leaderHeaders = Object.freeze({ ...plain, hasleader: "true" });
     }
     return requireLeader ? this.#leaderHeaders : this.#plainHeaders;
   }

@@ -3,7 +3,6 @@ import type { DescMethod } from "@bufbuild/protobuf";
 import type { ConnectError } from "@connectrpc/connect";
 import { abortError, closedError, deadlineError, openError } from "./call-outcome.js";
 import type { Http2Connection } from "./connection.js";
-import { buildRequestHeaders } from "./request-headers.js";
 import type { SlotWaiter } from "./stream-slots.js";
 import { type DeadlineTarget, startDeadline } from "./timeout.js";
 import type { TransportCore } from "./transport-core.js";
@@ -62,7 +61,7 @@ export function openCallStream(
   }
   try {
     const connection = core.endpoint.connection();
-    const headers = buildRequestHeaders(method, core.options.userAgent, timeoutMs, header);
+    const headers = core.requestHeaders.get(method, timeoutMs, header);
     return { connection, stream: connection.open(headers) };
   } catch (err) {
     core.slots.release();

@@ -24,3 +24,42 @@ export function buildRequestHeaders(
   if (header !== undefined) appendUserMetadata(headers, header);
   return headers;
 }
+
+/** The headers last built for one method, reused while the inputs are the same. */
+interface CachedHeaders {
+  timeoutMs: number | undefined;
+  header: HeadersInit | undefined;
+  headers: OutgoingHttpHeaders;
+}
+
+/**
+ * Reuses the request headers of a method while the deadline and the metadata object are the same:
+ * building them (and checking each metadata name and value) costs client CPU on every call. Node's
+ * `request()` copies the object it gets, so one object can serve many calls. Metadata is only
+ * reused by identity when it is frozen, which is how the `Etcd` client hands over its metadata; a
+ * mutable object or `Headers` is read afresh on every call.
+ */
+export class RequestHeaderCache {
+  readonly #userAgent: string;
+  readonly #byMethod = new WeakMap<DescMethod, CachedHeaders>();
+
+  constructor(userAgent: string) {
+    this.#userAgent = userAgent;
+  }
+
+  /** The headers of a call; see {@link buildRequestHeaders}. Do not mutate the result. */
+  get(
+    method: DescMethod,
+    timeoutMs: number | undefined,
+    header: HeadersInit | undefined,
+  ): OutgoingHttpHeaders {
+    const cacheable = header === undefined || Object.isFrozen(header);
+    if (!cacheable) return buildRequestHeaders(method, this.#userAgent, timeoutMs, header);
+    const cached = this.#byMethod.get(method);
+    if (cached !== undefined && cached.timeoutMs === timeoutMs && cached.header === header)
+      return cached.headers;
+    const headers = buildRequestHeaders(method, this.#userAgent, timeoutMs, header);
+    this.#byMethod.set(method, { timeoutMs, header, headers });
+    return headers;
+  }
+}
