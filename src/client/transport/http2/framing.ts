@@ -1,4 +1,6 @@
+import type { DescMessage, MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { messageCodec } from "../codec/message-codec.js";
 
 /** Bytes of the gRPC message prefix: one flag byte, then a big-endian uint32 length. */
 export const PREFIX_BYTES = 5;
@@ -8,6 +10,32 @@ export const PREFIX_BYTES = 5;
  * goes out as one write.
  * @throws ConnectError ResourceExhausted when the payload is larger than `maxBytes`.
  */
+/**
+ * Encodes `input` as a `schema` message straight into a gRPC frame (one buffer, no copy of the
+ * payload), with the fast codec where it applies.
+ * @throws ConnectError (ResourceExhausted) when the message is larger than `maxBytes`.
+ */
+export function encodeFrame<Desc extends DescMessage>(
+  schema: Desc,
+  input: MessageInitShape<Desc>,
+  maxBytes: number,
+): Uint8Array {
+  const frame = messageCodec(schema).encode(input, PREFIX_BYTES);
+  const length = frame.byteLength - PREFIX_BYTES;
+  if (length > maxBytes) {
+    throw new ConnectError(
+      `message of ${length} bytes exceeds the send limit of ${maxBytes} bytes`,
+      Code.ResourceExhausted,
+    );
+  }
+  frame[0] = 0;
+  frame[1] = length >>> 24;
+  frame[2] = (length >>> 16) & 0xff;
+  frame[3] = (length >>> 8) & 0xff;
+  frame[4] = length & 0xff;
+  return frame;
+}
+
 export function frameMessage(payload: Uint8Array, maxBytes: number): Buffer {
   const length = payload.byteLength;
   if (length > maxBytes) {

@@ -1,15 +1,13 @@
 import { type ClientHttp2Stream, constants, type IncomingHttpHeaders } from "node:http2";
-import {
-  create,
-  type DescMessage,
-  type DescMethodStreaming,
-  type DescService,
-  fromBinary,
-  type MessageInitShape,
-  type MessageShape,
-  toBinary,
+import type {
+  DescMessage,
+  DescMethodStreaming,
+  DescService,
+  MessageInitShape,
+  MessageShape,
 } from "@bufbuild/protobuf";
 import { Code, ConnectError, type StreamResponse } from "@connectrpc/connect";
+import { type MessageCodec, messageCodec } from "../codec/message-codec.js";
 import {
   abortError,
   deadlineError,
@@ -19,7 +17,7 @@ import {
 } from "./call-outcome.js";
 import { armCall, openCallStream, takeSlot } from "./call-start.js";
 import type { Http2Connection } from "./connection.js";
-import { frameMessage, MessageDecoder, plainBytes } from "./framing.js";
+import { encodeFrame, MessageDecoder, plainBytes } from "./framing.js";
 import { headersFromHttp2 } from "./metadata.js";
 import type { SlotWaiter } from "./stream-slots.js";
 import type { DeadlineTarget } from "./timeout.js";
@@ -40,6 +38,7 @@ const HIGH_WATER_MESSAGES = 64;
 export class StreamCall implements SlotWaiter, DeadlineTarget, ResponseParts, AsyncIterableIterator<Output> {
   readonly #core: TransportCore;
   readonly #method: DescMethodStreaming;
+  readonly #codec: MessageCodec;
   readonly #signal: AbortSignal | undefined;
   readonly #timeoutMs: number | undefined;
   readonly #header: HeadersInit | undefined;
@@ -79,6 +78,7 @@ export class StreamCall implements SlotWaiter, DeadlineTarget, ResponseParts, As
   ) {
     this.#core = core;
     this.#method = method;
+    this.#codec = messageCodec(method.output);
     this.#signal = signal;
     this.#timeoutMs = timeoutMs;
     this.#header = header;
@@ -189,9 +189,7 @@ export class StreamCall implements SlotWaiter, DeadlineTarget, ResponseParts, As
   #onData(chunk: Buffer): void {
     if (this.#finished) return;
     try {
-      this.#decoder.push(chunk, (bytes) =>
-        this.#onMessage(fromBinary(this.#method.output, plainBytes(bytes))),
-      );
+      this.#decoder.push(chunk, (bytes) => this.#onMessage(this.#codec.decode(plainBytes(bytes)) as Output));
     } catch (err) {
       this.#cancel(ConnectError.from(err, Code.Internal));
     }
@@ -240,7 +238,7 @@ export class StreamCall implements SlotWaiter, DeadlineTarget, ResponseParts, As
           stopIterator(iterator);
           return;
         }
-        const frame = frameMessage(toBinary(schema, create(schema, result.value)), limit);
+        const frame = encodeFrame(schema, result.value, limit);
         if (!stream.write(frame)) await drained(stream);
       }
       if (!this.#finished && !stream.destroyed) stream.end();

@@ -1,11 +1,4 @@
-import {
-  create,
-  type DescMessage,
-  type DescMethodStreaming,
-  type DescMethodUnary,
-  type MessageInitShape,
-  toBinary,
-} from "@bufbuild/protobuf";
+import type { DescMessage, DescMethodStreaming, DescMethodUnary, MessageInitShape } from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
@@ -16,8 +9,9 @@ import {
 import { markNotSent } from "../not-sent.js";
 import { closedError } from "./call-outcome.js";
 import { Http2Endpoint } from "./endpoint.js";
-import { frameMessage } from "./framing.js";
+import { encodeFrame } from "./framing.js";
 import { type Http2TransportOptions, resolveHttp2Options } from "./options.js";
+import { RequestHeaderCache } from "./request-headers.js";
 import { StreamCall } from "./stream-call.js";
 import { StreamSlots } from "./stream-slots.js";
 import type { TransportCore } from "./transport-core.js";
@@ -44,12 +38,14 @@ class GrpcHttp2Transport implements Http2Transport, TransportCore {
   readonly options;
   readonly endpoint: Http2Endpoint;
   readonly slots: StreamSlots;
+  readonly requestHeaders: RequestHeaderCache;
 
   constructor(options: Http2TransportOptions) {
     this.options = resolveHttp2Options(options);
     const clientCap = this.options.maxConcurrentStreams;
     this.endpoint = new Http2Endpoint(this.options, () => this.slots.pump());
     this.slots = new StreamSlots(() => Math.min(clientCap, this.endpoint.remoteMaxStreams));
+    this.requestHeaders = new RequestHeaderCache(this.options.userAgent);
   }
 
   unary<I extends DescMessage, O extends DescMessage>(
@@ -60,12 +56,9 @@ class GrpcHttp2Transport implements Http2Transport, TransportCore {
     input: MessageInitShape<I>,
   ): Promise<UnaryResponse<I, O>> {
     if (this.endpoint.closed) return Promise.reject(closedError(true));
-    let frame: Buffer;
+    let frame: Uint8Array;
     try {
-      frame = frameMessage(
-        toBinary(method.input, create(method.input, input)),
-        this.options.maxSendMessageBytes,
-      );
+      frame = encodeFrame(method.input, input, this.options.maxSendMessageBytes);
     } catch (err) {
       return Promise.reject(markNotSent(ConnectError.from(err, Code.Internal)));
     }

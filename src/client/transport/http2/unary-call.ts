@@ -1,13 +1,8 @@
 import { type ClientHttp2Stream, constants, type IncomingHttpHeaders } from "node:http2";
-import {
-  type DescMessage,
-  type DescMethodUnary,
-  type DescService,
-  fromBinary,
-  type MessageShape,
-} from "@bufbuild/protobuf";
+import type { DescMessage, DescMethodUnary, DescService, MessageShape } from "@bufbuild/protobuf";
 import type { UnaryResponse } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { messageCodec } from "../codec/message-codec.js";
 import {
   abortError,
   deadlineError,
@@ -38,7 +33,7 @@ export class UnaryCall implements SlotWaiter, DeadlineTarget, ResponseParts {
   readonly #signal: AbortSignal | undefined;
   readonly #timeoutMs: number | undefined;
   readonly #header: HeadersInit | undefined;
-  #frame: Buffer | undefined;
+  #frame: Uint8Array | undefined;
   readonly #resolve: (response: UnaryResponse) => void;
   readonly #reject: (error: ConnectError) => void;
   #timer: NodeJS.Timeout | undefined;
@@ -58,7 +53,7 @@ export class UnaryCall implements SlotWaiter, DeadlineTarget, ResponseParts {
     signal: AbortSignal | undefined,
     timeoutMs: number | undefined,
     header: HeadersInit | undefined,
-    frame: Buffer,
+    frame: Uint8Array,
     resolve: (response: UnaryResponse) => void,
     reject: (error: ConnectError) => void,
   ) {
@@ -155,7 +150,7 @@ export class UnaryCall implements SlotWaiter, DeadlineTarget, ResponseParts {
     let message: MessageShape<DescMessage>;
     try {
       const bytes = unaryMessageFromBody(this.#body, this.#core.options.maxReceiveMessageBytes);
-      message = fromBinary(this.#method.output, bytes);
+      message = messageCodec(this.#method.output).decode(bytes);
     } catch (err) {
       this.#settle(ConnectError.from(err, Code.Internal));
       return;
