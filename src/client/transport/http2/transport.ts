@@ -15,6 +15,7 @@ import {
 } from "@connectrpc/connect";
 import { markNotSent } from "../not-sent.js";
 import { closedError } from "./call-outcome.js";
+import { DeadlineQueue } from "./deadline-queue.js";
 import { Http2Endpoint } from "./endpoint.js";
 import { frameMessage } from "./framing.js";
 import { type Http2TransportOptions, resolveHttp2Options } from "./options.js";
@@ -44,6 +45,7 @@ class GrpcHttp2Transport implements Http2Transport, TransportCore {
   readonly options;
   readonly endpoint: Http2Endpoint;
   readonly slots: StreamSlots;
+  readonly deadlines = new DeadlineQueue();
 
   constructor(options: Http2TransportOptions) {
     this.options = resolveHttp2Options(options);
@@ -116,6 +118,9 @@ class GrpcHttp2Transport implements Http2Transport, TransportCore {
     await this.endpoint.close();
     // Queued calls never got a stream; `onSlot` sees the closed endpoint and fails them as not sent.
     for (const waiter of waiting) waiter.onSlot();
+    // The calls have ended (their streams were destroyed, queued ones failed just above) and removed
+    // their deadlines; this clears the shared deadline timer.
+    this.deadlines.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
