@@ -3,24 +3,26 @@ import type { DescMethod } from "@bufbuild/protobuf";
 import type { ConnectError } from "@connectrpc/connect";
 import { abortError, closedError, deadlineError, openError } from "./call-outcome.js";
 import type { Http2Connection } from "./connection.js";
+import type { DeadlineHandle, DeadlineTarget } from "./deadline-queue.js";
 import type { SlotWaiter } from "./stream-slots.js";
-import { type DeadlineTarget, startDeadline } from "./timeout.js";
 import type { TransportCore } from "./transport-core.js";
 
 /** A call as its start-up sees it: it waits for a slot, listens to its signal and has a deadline. */
 export interface StartingCall extends SlotWaiter, DeadlineTarget, EventListenerObject {}
 
 /**
- * The first step shared by unary and streaming calls: listen to `signal` and arm the deadline. Returns
- * the deadline timer (undefined without a deadline), or calls `fail` (with a not-sent error) and returns
- * `false` when the call ends before it starts. The caller stores the timer, then calls {@link takeSlot}.
+ * The first step shared by unary and streaming calls: listen to `signal` and add the deadline to the
+ * transport's queue. Returns the deadline's handle (undefined without a deadline), or calls `fail` (with
+ * a not-sent error) and returns `false` when the call ends before it starts. The caller stores the
+ * handle (its cleanup removes it from `core.deadlines`), then calls {@link takeSlot}.
  */
 export function armCall(
+  core: TransportCore,
   call: StartingCall,
   signal: AbortSignal | undefined,
   timeoutMs: number | undefined,
   fail: (error: ConnectError) => void,
-): NodeJS.Timeout | undefined | false {
+): DeadlineHandle | undefined | false {
   if (signal !== undefined) {
     if (signal.aborted) {
       fail(abortError(signal, true));
@@ -28,15 +30,12 @@ export function armCall(
     }
     signal.addEventListener("abort", call);
   }
-  let timer: NodeJS.Timeout | undefined;
-  if (timeoutMs !== undefined) {
-    if (timeoutMs <= 0) {
-      fail(deadlineError(true));
-      return false;
-    }
-    timer = startDeadline(call, timeoutMs);
+  if (timeoutMs === undefined) return undefined;
+  if (timeoutMs <= 0) {
+    fail(deadlineError(true));
+    return false;
   }
-  return timer;
+  return core.deadlines.add(call, timeoutMs);
 }
 
 /** Takes a stream slot (calling `call.onSlot()` at once) or queues the call for one. */

@@ -17,10 +17,10 @@ import {
 } from "./call-outcome.js";
 import { armCall, openCallStream, takeSlot } from "./call-start.js";
 import type { Http2Connection } from "./connection.js";
+import type { DeadlineHandle, DeadlineTarget } from "./deadline-queue.js";
 import { encodeFrame, MessageDecoder, plainBytes } from "./framing.js";
 import { headersFromHttp2 } from "./metadata.js";
 import type { SlotWaiter } from "./stream-slots.js";
-import type { DeadlineTarget } from "./timeout.js";
 import type { TransportCore } from "./transport-core.js";
 
 type Output = MessageShape<DescMessage>;
@@ -47,7 +47,7 @@ export class StreamCall implements SlotWaiter, DeadlineTarget, ResponseParts, As
   readonly #reject: (error: ConnectError) => void;
   readonly #decoder: MessageDecoder;
   readonly #trailer = new Headers();
-  #timer: NodeJS.Timeout | undefined;
+  #deadline: DeadlineHandle | undefined;
   #connection: Http2Connection | undefined;
   #stream: ClientHttp2Stream | undefined;
   #streamError: Error | undefined;
@@ -90,9 +90,9 @@ export class StreamCall implements SlotWaiter, DeadlineTarget, ResponseParts, As
 
   /** Arms the abort listener and deadline, then opens the stream (or queues for a free one). */
   start(): void {
-    const timer = armCall(this, this.#signal, this.#timeoutMs, (error) => this.#finish(error));
-    if (timer === false) return;
-    this.#timer = timer;
+    const deadline = armCall(this.#core, this, this.#signal, this.#timeoutMs, (error) => this.#finish(error));
+    if (deadline === false) return;
+    this.#deadline = deadline;
     takeSlot(this.#core, this);
   }
 
@@ -127,7 +127,7 @@ export class StreamCall implements SlotWaiter, DeadlineTarget, ResponseParts, As
 
   /** @internal DeadlineTarget: the deadline passed. */
   onDeadline(): void {
-    this.#timer = undefined;
+    this.#deadline = undefined;
     this.#cancel(deadlineError(this.#notSent()));
   }
 
@@ -266,7 +266,7 @@ export class StreamCall implements SlotWaiter, DeadlineTarget, ResponseParts, As
   #finish(error: ConnectError | undefined): void {
     if (this.#finished) return;
     this.#finished = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#deadline !== undefined) this.#core.deadlines.remove(this.#deadline);
     this.#signal?.removeEventListener("abort", this);
     this.#stopInput();
     if (!this.#responded) {

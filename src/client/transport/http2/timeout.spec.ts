@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { encodeGrpcTimeout, startDeadline } from "./timeout.js";
+import { encodeGrpcTimeout } from "./timeout.js";
 
 describe("encodeGrpcTimeout", () => {
   it("uses milliseconds while they fit in eight digits", () => {
@@ -24,15 +24,5 @@ describe("encodeGrpcTimeout", () => {
     expect(() => encodeGrpcTimeout(-1)).toThrow(RangeError);
     expect(() => encodeGrpcTimeout(Number.POSITIVE_INFINITY)).toThrow(RangeError);
     expect(() => encodeGrpcTimeout(Number.NaN)).toThrow(RangeError);
-  });
-});
-
-describe("startDeadline", () => {
-  it("calls the target once the time has passed, from an unref'd timer", async () => {
-    let fired = 0;
-    const timer = startDeadline({ onDeadline: () => fired++ }, 5);
-    expect(timer.hasRef()).toBe(false);
-    await new Promise((r) => setTimeout(r, 30));
-    expect(fired).toBe(1);
   });
 });

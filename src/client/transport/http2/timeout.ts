@@ -16,24 +16,3 @@ export function encodeGrpcTimeout(ms: number): string {
   if (minutes <= MAX_DIGITS) return `${minutes}M`;
   return `${Math.min(Math.ceil(minutes / 60), MAX_DIGITS)}H`;
 }
-
-/** What a deadline timer calls when it fires; implemented by the calls, so no closure is made per call. */
-export interface DeadlineTarget {
-  /** Cancels the call with DeadlineExceeded. */
-  onDeadline(): void;
-}
-
-/**
- * Starts the local deadline timer of a call. The server enforces `grpc-timeout` too, but a frozen or
- * unreachable server never answers, so the client must give up on its own. The timer is unref'd: a
- * pending deadline alone does not keep the process alive (the call's stream does, while it runs).
- */
-export function startDeadline(target: DeadlineTarget, ms: number): NodeJS.Timeout {
-  const timer = setTimeout(fireDeadline, ms, target);
-  timer.unref();
-  return timer;
-}
-
-function fireDeadline(target: DeadlineTarget): void {
-  target.onDeadline();
-}

@@ -8,6 +8,7 @@ import {
 } from "@connectrpc/connect";
 import { markNotSent } from "../not-sent.js";
 import { closedError } from "./call-outcome.js";
+import { DeadlineQueue } from "./deadline-queue.js";
 import { Http2Endpoint } from "./endpoint.js";
 import { encodeFrame } from "./framing.js";
 import { type Http2TransportOptions, resolveHttp2Options } from "./options.js";
@@ -39,6 +40,7 @@ class GrpcHttp2Transport implements Http2Transport, TransportCore {
   readonly endpoint: Http2Endpoint;
   readonly slots: StreamSlots;
   readonly requestHeaders: RequestHeaderCache;
+  readonly deadlines = new DeadlineQueue();
 
   constructor(options: Http2TransportOptions) {
     this.options = resolveHttp2Options(options);
@@ -109,6 +111,9 @@ class GrpcHttp2Transport implements Http2Transport, TransportCore {
     await this.endpoint.close();
     // Queued calls never got a stream; `onSlot` sees the closed endpoint and fails them as not sent.
     for (const waiter of waiting) waiter.onSlot();
+    // The calls have ended (their streams were destroyed, queued ones failed just above) and removed
+    // their deadlines; this clears the shared deadline timer.
+    this.deadlines.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -12,10 +12,10 @@ import {
 } from "./call-outcome.js";
 import { armCall, openCallStream, takeSlot } from "./call-start.js";
 import type { Http2Connection } from "./connection.js";
+import type { DeadlineHandle, DeadlineTarget } from "./deadline-queue.js";
 import { PREFIX_BYTES, unaryMessageFromBody } from "./framing.js";
 import { headersFromHttp2 } from "./metadata.js";
 import type { SlotWaiter } from "./stream-slots.js";
-import type { DeadlineTarget } from "./timeout.js";
 import type { TransportCore } from "./transport-core.js";
 
 /** Where a stream finds its call: the stream listeners are shared functions, not closures per call. */
@@ -36,7 +36,7 @@ export class UnaryCall implements SlotWaiter, DeadlineTarget, ResponseParts {
   #frame: Uint8Array | undefined;
   readonly #resolve: (response: UnaryResponse) => void;
   readonly #reject: (error: ConnectError) => void;
-  #timer: NodeJS.Timeout | undefined;
+  #deadline: DeadlineHandle | undefined;
   #connection: Http2Connection | undefined;
   #stream: UnaryStream | undefined;
   #settled = false;
@@ -69,9 +69,9 @@ export class UnaryCall implements SlotWaiter, DeadlineTarget, ResponseParts {
 
   /** Arms the abort listener and deadline, then opens the stream (or queues for a free one). */
   start(): void {
-    const timer = armCall(this, this.#signal, this.#timeoutMs, (error) => this.#settle(error));
-    if (timer === false) return;
-    this.#timer = timer;
+    const deadline = armCall(this.#core, this, this.#signal, this.#timeoutMs, (error) => this.#settle(error));
+    if (deadline === false) return;
+    this.#deadline = deadline;
     takeSlot(this.#core, this);
   }
 
@@ -103,7 +103,7 @@ export class UnaryCall implements SlotWaiter, DeadlineTarget, ResponseParts {
 
   /** @internal DeadlineTarget: the deadline passed. */
   onDeadline(): void {
-    this.#timer = undefined;
+    this.#deadline = undefined;
     this.#cancel(deadlineError(this.#notSent()));
   }
 
@@ -180,7 +180,7 @@ export class UnaryCall implements SlotWaiter, DeadlineTarget, ResponseParts {
   }
 
   #cleanup(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#deadline !== undefined) this.#core.deadlines.remove(this.#deadline);
     this.#signal?.removeEventListener("abort", this);
     this.#frame = undefined;
     this.#body = undefined;
