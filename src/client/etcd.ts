@@ -1,4 +1,4 @@
-import { KV } from "../gen/etcdserverpb/rpc_pb.js";
+import { KV, type PutResponse, type RangeResponse } from "../gen/etcdserverpb/rpc_pb.js";
 import { AuthTokenSource } from "./auth/token.js";
 import { AuthClient } from "./auth-admin/auth-client.js";
 import type { CallOptions } from "./call-options.js";
@@ -11,11 +11,12 @@ import { ConnectionPool } from "./connection/pool.js";
 import type { TransportPool } from "./connection/transport-pool.js";
 import { ClientClosedError } from "./errors.js";
 import type { Bytes } from "./kv/bytes.js";
-import type { KeyValue } from "./kv/key-value.js";
+import { KeyValue } from "./kv/key-value.js";
 import { pageRange } from "./kv/paging.js";
 import {
   deleteRequest,
   deleteResult,
+  type PutRequestInit,
   putRequest,
   putResult,
   type RangeRequestInit,
@@ -145,12 +146,18 @@ export class Etcd implements AsyncDisposable {
   }
 
   /** Reads one key; undefined when it does not exist. */
-  async get(
+  get(
     key: Bytes,
     options?: Omit<RangeOptions, "limit" | "countOnly"> & CallOptions,
   ): Promise<KeyValue | undefined> {
-    const res = await this.#range(rangeRequest(key, options), options);
-    return res.kvs.length > 0 ? rangeResult(res).kvs[0] : undefined;
+    // A plain promise chain, not an async function: one hop less on the hottest call (bench/run.ts).
+    let req: RangeRequestInit;
+    try {
+      req = rangeRequest(key, options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#range(req, options).then(firstKeyValue);
   }
 
   /** Reads a key or a range (`{ prefix }`, `{ fromKey }`, `{ key, end }`) with limit, sort, revision, filters. */
@@ -173,10 +180,16 @@ export class Etcd implements AsyncDisposable {
   }
 
   /** Writes a key. Writes are retried only when the request provably never left (see docs/client.md). */
-  async put(key: Bytes, value: Bytes, options?: PutOptions & CallOptions): Promise<PutResult> {
-    const req = putRequest(key, value, options ?? {}, this.#options.maxRequestBytes);
-    const res = await this.#caller.call(KV.method.put, req, "write", options, this.#options.requireLeader);
-    return putResult(res);
+  put(key: Bytes, value: Bytes, options?: PutOptions & CallOptions): Promise<PutResult> {
+    let req: PutRequestInit;
+    try {
+      req = putRequest(key, value, options ?? {}, this.#options.maxRequestBytes);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#caller
+      .call(KV.method.put, req, "write", options, this.#options.requireLeader)
+      .then((res: PutResponse) => putResult(res));
   }
 
   /** Deletes a key or a range. */
@@ -292,6 +305,10 @@ export class Etcd implements AsyncDisposable {
     const requireLeader = this.#options.requireLeader && !req.serializable;
     return this.#caller.call(KV.method.range, req, "idempotent", options, requireLeader);
   }
+}
+
+function firstKeyValue(res: RangeResponse): KeyValue | undefined {
+  return res.kvs.length > 0 ? new KeyValue(res.kvs[0]!) : undefined;
 }
 
 /**
