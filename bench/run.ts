@@ -13,7 +13,7 @@ import { combine, type Measurement, measure } from "./measure.js";
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 3000);
 const warmupMs = Number(process.env.BENCH_WARMUP_MS ?? 1000);
 /** Each case's measured time is split into this many interleaved rounds (see main). */
-const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 /** Warm-up before each later round: refills the pipeline after another client ran. */
 const roundWarmupMs = 250;
 const value = new Uint8Array(100).fill(0x61);
