@@ -51,6 +51,11 @@ export interface DiscoveryEvents {
   changes: [readonly InstanceChange[], bigint];
   /** A malformed entry was skipped. */
   warning: [DiscoveryWarning];
+  /**
+   * Reading the service's entries from etcd failed (etcd unreachable, permission denied...). The view
+   * keeps its last state and the read is retried with backoff (100 ms doubling to 5 s).
+   */
+  unavailable: [Error];
 }
 
 /**
@@ -166,6 +171,8 @@ export class Discovery
       } catch (err) {
         // A closed client cannot serve this view any more.
         if (err instanceof ClientClosedError) return void this.close();
+        if (signal.aborted) return;
+        this.emit("unavailable", err instanceof Error ? err : new Error(String(err)));
         await sleep(backoff.next(), signal);
         continue;
       }

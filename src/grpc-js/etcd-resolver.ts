@@ -41,6 +41,8 @@ export function registerEtcdResolver(etcd: Etcd, options: EtcdResolverOptions = 
     readonly #listener: experimental.ResolverListener;
     #discovery: Discovery | undefined;
     #scheduled = false;
+    /** Why etcd could not be read, while no view was ever read (cleared once one is). */
+    #unreachable: Error | undefined;
 
     constructor(
       target: experimental.GrpcUri,
@@ -60,8 +62,20 @@ export function registerEtcdResolver(etcd: Etcd, options: EtcdResolverOptions = 
         });
         this.#discovery = discovery;
         discovery.on("changes", () => this.#schedule());
+        // Without a first view, an unreachable etcd is reported at once, so calls fail fast instead
+        // of waiting for their deadline; once a view exists, a stale one serves better than none.
+        let viewRead = false;
+        discovery.on("unavailable", (error) => {
+          if (viewRead) return;
+          this.#unreachable = error;
+          this.#schedule();
+        });
         discovery.ready.then(
-          () => this.#schedule(),
+          () => {
+            viewRead = true;
+            this.#unreachable = undefined;
+            this.#schedule();
+          },
           () => {},
         );
         return;
@@ -92,11 +106,11 @@ export function registerEtcdResolver(etcd: Etcd, options: EtcdResolverOptions = 
           .filter((i) => !i.draining)
           .flatMap((i) => toEndpoint(i.addr));
         if (endpoints.length === 0) {
+          const details = this.#unreachable
+            ? `cannot read the instances of ${this.#service} from etcd: ${this.#unreachable.message}`
+            : `no live instance of ${this.#service} in etcd`;
           this.#listener(
-            experimental.statusOrFromError({
-              code: status.UNAVAILABLE,
-              details: `no live instance of ${this.#service} in etcd`,
-            }),
+            experimental.statusOrFromError({ code: status.UNAVAILABLE, details }),
             {},
             serviceConfig ? experimental.statusOrFromValue(serviceConfig) : null,
             "",

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Etcd } from "../../src/client/etcd.js";
+import { EtcdError } from "../../src/client/errors.js";
+import { Etcd } from "../../src/client/etcd.js";
 import {
   allOf,
   type DiscoveryWarning,
@@ -190,5 +191,33 @@ describe("discover() against a real etcd", () => {
     })();
     await own.close();
     expect(await iterating).toBe(1);
+  });
+
+  it("reports 'unavailable' while etcd cannot be read, then becomes ready when it can", async () => {
+    await using proxy = await FaultProxy.start(cluster.endpoint);
+    proxy.refuse(true);
+    const own = new Etcd({ endpoints: proxy.url, timeoutMs: 500 });
+    cleanups.push(() => own.close());
+    const view = discover(own, "unreach-svc");
+    cleanups.push(() => view.close());
+    const errors: Error[] = [];
+    view.on("unavailable", (e) => errors.push(e));
+    let ready = false;
+    view.ready.then(
+      () => {
+        ready = true;
+      },
+      () => {},
+    );
+    await until("an unavailable report", () => errors.length > 0, 10_000);
+    expect(ready).toBe(false);
+    expect(errors[0]).toBeInstanceOf(EtcdError);
+    expect(errors[0]!.message).toContain(proxy.url);
+    await register(writer, { service: "unreach-svc", addr: "10.0.0.9:80", ttl: 5 }).then((r) =>
+      cleanups.push(() => r.close()),
+    );
+    proxy.refuse(false);
+    await view.ready;
+    expect(addrs(view.instances())).toEqual(["10.0.0.9:80"]);
   });
 });

@@ -1,9 +1,9 @@
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Etcd } from "../../src/client/etcd.js";
+import { Etcd } from "../../src/client/etcd.js";
 import { register } from "../../src/discovery/index.js";
 import { registerEtcdResolver } from "../../src/grpc-js/index.js";
-import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
+import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
 import { GrpcTestServer, grpcStatus } from "./servers.js";
 import { client, until } from "./support.js";
 
@@ -61,6 +61,31 @@ describe("grpc-js resolver for etcd:///<service>", () => {
     cleanups.push(() => channel.close());
     await expect(grpcStatus(channel)).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
     const d = await instance("empty-svc");
+    await until(
+      "call succeeds",
+      async () => (await grpcStatus(channel).catch(() => "")) === d.server.addr,
+      20_000,
+    );
+  });
+
+  it("fails calls fast with UNAVAILABLE while etcd is unreachable, and recovers once it is back", async () => {
+    await using proxy = await FaultProxy.start(cluster.endpoint);
+    proxy.refuse(true);
+    const cutOff = new Etcd({ endpoints: proxy.url, timeoutMs: 500 });
+    cleanups.push(() => cutOff.close());
+    // Resolvers are registered process-wide by scheme: this one reads etcd through the proxy.
+    registerEtcdResolver(cutOff, { scheme: "etcd-cut", policy: "round_robin" });
+    const channel = new grpc.Client("etcd-cut:///cut-svc", grpc.credentials.createInsecure());
+    cleanups.push(() => channel.close());
+    // Waiting for the 5 s deadline would give DEADLINE_EXCEEDED; the resolver's report fails it sooner.
+    const failure = await grpcStatus(channel).then(
+      () => undefined,
+      (err: grpc.ServiceError) => err,
+    );
+    expect(failure?.code).toBe(grpc.status.UNAVAILABLE);
+    expect(failure?.details).toContain("cannot read the instances of cut-svc from etcd");
+    const d = await instance("cut-svc");
+    proxy.refuse(false);
     await until(
       "call succeeds",
       async () => (await grpcStatus(channel).catch(() => "")) === d.server.addr,
