@@ -152,8 +152,15 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
       contextValues?: ContextValues,
     ): Promise<UnaryResponse<I, O>> {
       const tried = new Set<string>();
+      let lastError: unknown;
       for (let attempt = 1; ; attempt++) {
-        const chosen = await pick(tried, signal);
+        let chosen: PoolMember;
+        try {
+          chosen = await pick(tried, signal);
+        } catch (err) {
+          // Every instance was tried: the caller learns why the last attempt failed, not "no live instance".
+          throw lastError ?? err;
+        }
         tried.add(chosen.key);
         let response: UnaryResponse<I, O>;
         try {
@@ -165,6 +172,7 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
             !signal?.aborted &&
             (wasNotSent(err) || (ConnectError.from(err).code === Code.Unavailable && isRetryable(method)));
           if (!again) throw err;
+          lastError = err;
           continue;
         }
         done(chosen, "answered");
