@@ -28,6 +28,15 @@ describe("callOutcome", () => {
     for (const code of [Code.Canceled, Code.DeadlineExceeded, Code.Unknown, Code.Internal]) {
       expect(callOutcome(new ConnectError("x", code))).toBe("neutral");
     }
+    // Never-sent but local: a deadline that passed in a queue, a message too large.
+    expect(callOutcome(markNotSent(new ConnectError("x", Code.DeadlineExceeded)))).toBe("neutral");
+    expect(callOutcome(markNotSent(new ConnectError("x", Code.Internal)))).toBe("neutral");
+    expect(callOutcome(markNotSent(new ConnectError("x", Code.InvalidArgument)))).toBe("neutral");
+    // A stream a live server refused (GOAWAY race): retry-safe, but not a dead instance.
+    const refusedStream = markNotSent(
+      new ConnectError("stream refused by the server (REFUSED_STREAM)", Code.Unavailable),
+    );
+    expect(callOutcome(refusedStream)).toBe("unavailable");
     // A call the caller aborted says nothing, whatever it failed with.
     expect(callOutcome(new ConnectError("x", Code.Unavailable), true)).toBe("neutral");
   });

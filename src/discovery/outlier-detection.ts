@@ -12,8 +12,9 @@ export interface OutlierDetectionOptions {
    */
   consecutiveFailures?: number;
   /**
-   * Consecutive failures that eject an instance when the request provably never reached it: `wasNotSent`,
-   * or the connection itself could not be made (connection refused and other `connect` errors). Default 1:
+   * Consecutive failures that eject an instance when the request provably never reached it: an UNAVAILABLE
+   * marked `wasNotSent` (but not an HTTP/2 REFUSED_STREAM, which a live server sends), or the connection
+   * itself could not be made (connection refused and other `connect` errors). Default 1:
    * a refused connection is the signature of a crashed process whose lease has not expired yet, and
    * ejecting on it costs nothing the caller could have had (the request never left).
    */
@@ -43,9 +44,10 @@ export function outlierDetectionSettings(options: OutlierDetectionOptions = {}):
 /**
  * What one call says about the health of the instance it went to:
  * - `answered`: the instance answered (a response, or an application error such as NOT_FOUND);
- * - `refused`: the request provably never reached it;
- * - `unavailable`: UNAVAILABLE after the request may have reached it;
- * - `neutral`: says nothing (cancelled by the caller, deadline, UNKNOWN/INTERNAL from a broken stream).
+ * - `refused`: the request provably never reached it (no connection could be made);
+ * - `unavailable`: UNAVAILABLE after the request may have reached it, or a stream the server refused;
+ * - `neutral`: says nothing (cancelled by the caller, deadline, UNKNOWN/INTERNAL from a broken stream,
+ *   a local error that kept the request from leaving).
  */
 export type CallOutcome = "answered" | "refused" | "unavailable" | "neutral";
 
@@ -53,10 +55,16 @@ export type CallOutcome = "answered" | "refused" | "unavailable" | "neutral";
 export function callOutcome(error: unknown, aborted = false): CallOutcome {
   if (error === undefined) return "answered";
   if (aborted) return "neutral";
-  if (wasNotSent(error) || connectFailed(error)) return "refused";
-  switch (ConnectError.from(error).code) {
+  if (connectFailed(error)) return "refused";
+  const code = ConnectError.from(error).code;
+  // Never-sent errors are also local ones (deadline passed in a queue, message too large, bad header):
+  // only a never-sent UNAVAILABLE is about the instance.
+  if (wasNotSent(error) && code !== Code.Unavailable) return "neutral";
+  switch (code) {
     case Code.Unavailable:
-      return "unavailable";
+      // A stream the server refused (REFUSED_STREAM: e.g. it is rotating its connection with GOAWAY) was not
+      // processed, but the server is up: it counts like any UNAVAILABLE, not as a refused connection.
+      return wasNotSent(error) && !refusedStream(error) ? "refused" : "unavailable";
     // Not the instance's answer: the caller gave up, or a stream broke in a way the transport could not name.
     case Code.Canceled:
     case Code.DeadlineExceeded:
@@ -66,6 +74,14 @@ export function callOutcome(error: unknown, aborted = false): CallOutcome {
     default:
       return "answered";
   }
+}
+
+/** True when the error or its `cause` chain is an HTTP/2 REFUSED_STREAM (as etcd-ts' and connect-node's transports word it). */
+function refusedStream(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e.message.includes("REFUSED_STREAM")) return true;
+  }
+  return false;
 }
 
 /** True when the `cause` chain holds a Node socket error of `connect()`: no connection, so nothing was sent. */
