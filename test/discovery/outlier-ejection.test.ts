@@ -217,6 +217,29 @@ describe("createBalancedTransport() outlier ejection", () => {
     expect(back.answers.every((addr) => addr === a.handle.server.addr)).toBe(true);
   });
 
+  it("counts streams too: a stream refused by a killed instance ejects it", async () => {
+    const a = await instance("streams");
+    await instance("streams");
+    const { api, transport } = balanced("streams");
+    /** Opens a Snapshot stream (the test servers do not implement it: a live one answers UNIMPLEMENTED). */
+    const snapshot = async () => {
+      try {
+        for await (const _ of api.snapshot({})) break;
+        return "ok";
+      } catch (err) {
+        return Code[ConnectError.from(err).code];
+      }
+    };
+    expect([await snapshot(), await snapshot()]).toEqual(["Unimplemented", "Unimplemented"]);
+    expect(transport.ejected()).toEqual([]);
+    a.handle.server.kill();
+    const first = [await snapshot(), await snapshot(), await snapshot()];
+    expect(first.filter((c) => c === "Unavailable").length).toBeGreaterThanOrEqual(1);
+    expect(transport.ejected()).toEqual([a.registration.key]);
+    const after = await Promise.all(Array.from({ length: 10 }, snapshot));
+    expect(after).toEqual(Array(10).fill("Unimplemented"));
+  });
+
   it("never ejects on application errors; ejects on UNAVAILABLE answers after consecutiveFailures", async () => {
     const a = await instance("app");
     const b = await instance("app");
