@@ -16,9 +16,16 @@ import {
 } from "@connectrpc/connect";
 import type { Etcd } from "../client/etcd.js";
 import { wasNotSent } from "../client/transport/not-sent.js";
-import { type DiscoverOptions, type Discovery, discover } from "./discovery.js";
+import { type DiscoverOptions, type Discovery, discover, type InstanceChange } from "./discovery.js";
 import type { ServiceInstance } from "./instance.js";
-import { type BalancePolicy, type PickCandidate, Picker } from "./picker.js";
+import {
+  type CallOutcome,
+  callOutcome,
+  type OutlierDetectionOptions,
+  outlierDetectionSettings,
+} from "./outlier-detection.js";
+import { PickPool, type PoolMember } from "./pick-pool.js";
+import { type BalancePolicy, Picker } from "./picker.js";
 
 /** Where a balanced transport learns its instances: a {@link Discovery} it does not own, or one it starts. */
 export type BalancedTransportSource =
@@ -41,6 +48,14 @@ export type BalancedTransportOptions = BalancedTransportSource & {
   maxAttempts?: number;
   /** How long a call waits for the first view, and for an instance to appear when there is none. Default 5000. */
   waitForInstanceMs?: number;
+  /**
+   * Passive outlier ejection: an instance whose calls fail at the connection level is left out of picking
+   * for a while (see {@link OutlierDetectionOptions} for the thresholds and times). If every usable
+   * instance is ejected, calls are sent to the ejected ones anyway. `false` turns it off. Default `{}`:
+   * on, ejecting after 1 refused connection or 3 UNAVAILABLE in a row, for 10 s × n (n-th ejection in a
+   * row), at most 5 minutes.
+   */
+  outlierDetection?: OutlierDetectionOptions | false;
 };
 
 /**
@@ -51,6 +66,8 @@ export type BalancedTransportOptions = BalancedTransportSource & {
 export interface BalancedTransport extends Transport, AsyncDisposable {
   /** Calls in flight by instance key. */
   inFlight(): Map<string, number>;
+  /** Keys of the instances ejected now by outlier detection (empty when it is off). */
+  ejected(): string[];
   /** Stops discovery (when owned) and closes instance transports. */
   close(): Promise<void>;
 }
@@ -60,57 +77,50 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
   const owned =
     "discovery" in options ? undefined : discover(options.etcd, options.service, options.discoverOptions);
   const discovery = "discovery" in options ? options.discovery : owned!;
-  const picker = new Picker(options.policy ?? "round-robin");
   const maxAttempts = options.maxAttempts ?? 3;
   const waitMs = options.waitForInstanceMs ?? 5000;
   const isRetryable = options.isRetryable ?? defaultRetryable;
-  const transports = new Map<string, { addr: string; transport: Transport }>();
-  const inFlight = new Map<string, number>();
+  const detection =
+    options.outlierDetection === false ? undefined : outlierDetectionSettings(options.outlierDetection);
+  const pool = new PickPool(new Picker(options.policy ?? "round-robin"), detection, (member) => {
+    // Calls in flight on it may still finish: it is closed when the last one ends.
+    if (member.inFlight === 0) closeMember(member);
+    else retiring.add(member);
+  });
+  /** Members gone from the view with calls still in flight. */
+  const retiring = new Set<PoolMember>();
 
-  const transportOf = (key: string, instance: ServiceInstance): Transport => {
-    let entry = transports.get(key);
-    if (!entry || entry.addr !== instance.addr) {
-      entry = { addr: instance.addr, transport: options.createTransport(instance.addr, instance) };
-      transports.set(key, entry);
-    }
-    return entry.transport;
+  const closeMember = (member: PoolMember) => {
+    retiring.delete(member);
+    if (member.transport) closeQuietly(member.transport);
+    member.transport = undefined;
   };
 
-  const dropGone = () => {
-    const live = discovery.entries();
-    picker.retain(new Set(live.keys()));
-    for (const [key, entry] of transports) {
-      if (live.has(key)) continue;
-      transports.delete(key);
-      // Calls in flight on it may still finish; close only transports that wait for them.
-      if ((inFlight.get(key) ?? 0) === 0) closeQuietly(entry.transport);
-    }
+  const transportOf = (member: PoolMember): Transport => {
+    member.transport ??= options.createTransport(member.instance.addr, member.instance);
+    return member.transport;
   };
-  discovery.on("changes", dropGone);
 
-  const candidates = (tried: ReadonlySet<string>): PickCandidate[] =>
-    [...discovery.entries()]
-      .filter(([key, i]) => !i.draining && !tried.has(key))
-      .map(([key, instance]) => ({ key, instance, inFlight: inFlight.get(key) ?? 0 }));
+  // The view as it is now, then its changes as they come: the pool is never rebuilt from a copy per call.
+  const onChanges = (changes: readonly InstanceChange[]) => pool.apply(changes);
+  pool.apply([...discovery.entries()].map(([key, instance]) => ({ type: "added", key, instance })));
+  discovery.on("changes", onChanges);
 
-  const track = (key: string, delta: number) => {
-    const n = (inFlight.get(key) ?? 0) + delta;
-    if (n > 0) inFlight.set(key, n);
-    else inFlight.delete(key);
+  /** Ends one call on `member`, recording what it says about the instance. */
+  const done = (member: PoolMember, outcome: CallOutcome) => {
+    pool.record(member, outcome, Date.now());
+    if (--member.inFlight === 0 && member.gone) closeMember(member);
   };
 
   /** Picks an untried instance, waiting (bounded) for the view or for one to appear. */
-  const pick = async (
-    tried: ReadonlySet<string>,
-    signal: AbortSignal | undefined,
-  ): Promise<PickCandidate> => {
+  const pick = async (tried: ReadonlySet<string>, signal: AbortSignal | undefined): Promise<PoolMember> => {
     const deadline = Date.now() + waitMs;
     await withDeadline(discovery.ready, deadline, signal);
     for (;;) {
-      const chosen = picker.pick(candidates(tried));
+      const chosen = pool.choose(tried, Date.now());
       if (chosen) {
         // Counted at once, so that concurrent picks see it (p2c).
-        track(chosen.key, 1);
+        chosen.inFlight++;
         return chosen;
       }
       if (tried.size > 0 || Date.now() >= deadline) {
@@ -142,27 +152,31 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
       contextValues?: ContextValues,
     ): Promise<UnaryResponse<I, O>> {
       const tried = new Set<string>();
+      let lastError: unknown;
       for (let attempt = 1; ; attempt++) {
-        const chosen = await pick(tried, signal);
-        tried.add(chosen.key);
+        let chosen: PoolMember;
         try {
-          return await transportOf(chosen.key, chosen.instance).unary(
-            method,
-            signal,
-            timeoutMs,
-            header,
-            input,
-            contextValues,
-          );
+          chosen = await pick(tried, signal);
         } catch (err) {
+          // Every instance was tried: the caller learns why the last attempt failed, not "no live instance".
+          throw lastError ?? err;
+        }
+        tried.add(chosen.key);
+        let response: UnaryResponse<I, O>;
+        try {
+          response = await transportOf(chosen).unary(method, signal, timeoutMs, header, input, contextValues);
+        } catch (err) {
+          done(chosen, callOutcome(err, signal?.aborted));
           const again =
             attempt < maxAttempts &&
             !signal?.aborted &&
             (wasNotSent(err) || (ConnectError.from(err).code === Code.Unavailable && isRetryable(method)));
           if (!again) throw err;
-        } finally {
-          track(chosen.key, -1);
+          lastError = err;
+          continue;
         }
+        done(chosen, "answered");
+        return response;
       }
     },
 
@@ -178,38 +192,44 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
       const chosen = await pick(new Set(), signal);
       let response: StreamResponse<I, O>;
       try {
-        response = await transportOf(chosen.key, chosen.instance).stream(
-          method,
-          signal,
-          timeoutMs,
-          header,
-          input,
-          contextValues,
-        );
+        response = await transportOf(chosen).stream(method, signal, timeoutMs, header, input, contextValues);
       } catch (err) {
-        track(chosen.key, -1);
+        done(chosen, callOutcome(err, signal?.aborted));
         throw err;
       }
       const messages = response.message;
       return {
         ...response,
         message: (async function* () {
+          let outcome: CallOutcome = "answered";
           try {
             yield* messages;
+          } catch (err) {
+            outcome = callOutcome(err, signal?.aborted);
+            throw err;
           } finally {
-            track(chosen.key, -1);
+            done(chosen, outcome);
           }
         })(),
       };
     },
 
-    inFlight: () => new Map(inFlight),
+    inFlight() {
+      const counts = new Map<string, number>();
+      for (const m of [...pool.members.values(), ...retiring]) {
+        if (m.inFlight > 0) counts.set(m.key, (counts.get(m.key) ?? 0) + m.inFlight);
+      }
+      return counts;
+    },
+
+    ejected: () => pool.ejected(Date.now()),
 
     async close() {
-      discovery.off("changes", dropGone);
+      discovery.off("changes", onChanges);
       await owned?.close();
-      for (const { transport } of transports.values()) closeQuietly(transport);
-      transports.clear();
+      pool.clear();
+      // Closing is closing: calls still in flight end with the transport's error.
+      for (const m of [...retiring]) closeMember(m);
     },
 
     [Symbol.asyncDispose]() {

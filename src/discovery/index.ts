@@ -33,6 +33,7 @@ export {
   goSafeMetadata,
 } from "./go-endpoints-codec.js";
 export { type ServiceInstance, type ServiceInstanceInit, toInstance } from "./instance.js";
+export type { OutlierDetectionOptions } from "./outlier-detection.js";
 export { type BalancePolicy, type PickCandidate, Picker } from "./picker.js";
 export {
   type RegisterOptions,

@@ -28,11 +28,19 @@ export class Picker {
   }
 
   /** Picks one candidate, or undefined when none has a positive weight. */
-  pick(candidates: readonly PickCandidate[]): PickCandidate | undefined {
-    const usable = candidates.filter((c) => c.instance.weight > 0);
+  pick<C extends PickCandidate>(candidates: readonly C[]): C | undefined {
+    // The balanced transport passes positive weights only: no copy on its path.
+    const usable = candidates.every((c) => c.instance.weight > 0)
+      ? candidates
+      : candidates.filter((c) => c.instance.weight > 0);
     if (usable.length === 0) return undefined;
     if (usable.length === 1) return usable[0];
     return this.#policy === "p2c" ? this.#p2c(usable) : this.#roundRobin(usable);
+  }
+
+  /** Forgets one instance's running score (gone, or ejected: it comes back with a fresh one). */
+  forget(key: string): void {
+    this.#scores.delete(key);
   }
 
   /** Forgets instances no longer present (keeps the score map bounded). */
@@ -40,9 +48,9 @@ export class Picker {
     for (const key of this.#scores.keys()) if (!keys.has(key)) this.#scores.delete(key);
   }
 
-  #roundRobin(usable: readonly PickCandidate[]): PickCandidate {
+  #roundRobin<C extends PickCandidate>(usable: readonly C[]): C {
     let total = 0;
-    let best: PickCandidate | undefined;
+    let best: C | undefined;
     let bestScore = Number.NEGATIVE_INFINITY;
     for (const c of usable) {
       const score = (this.#scores.get(c.key) ?? 0) + c.instance.weight;
@@ -57,7 +65,7 @@ export class Picker {
     return best!;
   }
 
-  #p2c(usable: readonly PickCandidate[]): PickCandidate {
+  #p2c<C extends PickCandidate>(usable: readonly C[]): C {
     const a = this.#weightedDraw(usable);
     let b = this.#weightedDraw(usable);
     for (let i = 0; b === a && i < 4; i++) b = this.#weightedDraw(usable);
@@ -66,7 +74,7 @@ export class Picker {
     return load(b) < load(a) ? b : a;
   }
 
-  #weightedDraw(usable: readonly PickCandidate[]): PickCandidate {
+  #weightedDraw<C extends PickCandidate>(usable: readonly C[]): C {
     const total = usable.reduce((s, c) => s + c.instance.weight, 0);
     let r = this.#random() * total;
     for (const c of usable) {

@@ -73,7 +73,9 @@ describe("createBalancedTransport() with connect-node servers registered in etcd
     const strict = balanced("die").api; // Status has no idempotency option: not retried by default
     await retrying.status({});
     await strict.status({});
-    a.server.kill(); // still registered: clients keep picking it until its lease expires
+    // Still registered: without outlier ejection, clients would keep picking it until its lease expires;
+    // with it, the first refused call ejects it (outlier-ejection.test.ts).
+    a.server.kill();
     for (let i = 0; i < 10; i++) expect((await retrying.status({})).version).toBe(b.server.addr);
     let failures = 0;
     for (let i = 0; i < 10; i++) {

@@ -1,6 +1,6 @@
 import http2 from "node:http2";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import type { ConnectRouter } from "@connectrpc/connect";
+import { type Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { Maintenance, StatusRequestSchema, StatusResponseSchema } from "../../src/gen/etcdserverpb/rpc_pb.js";
@@ -19,6 +19,8 @@ export class ConnectTestServer {
   readonly #server: http2.Http2Server;
   readonly #sessions = new Set<http2.ServerHttp2Session>();
   calls = 0;
+  /** When set, Status fails with this code (an answer from a live server). */
+  failWith: Code | undefined;
 
   private constructor(addr: string, server: http2.Http2Server) {
     this.addr = addr;
@@ -29,14 +31,16 @@ export class ConnectTestServer {
     });
   }
 
-  static async start(delayMs = 0): Promise<ConnectTestServer> {
-    const port = await freePort();
+  /** Starts on `port` (default a free one; pass a stopped server's port to bring it back on its address). */
+  static async start(delayMs = 0, port?: number): Promise<ConnectTestServer> {
+    port ??= await freePort();
     let self: ConnectTestServer | undefined;
     const routes = (router: ConnectRouter) =>
       router.service(Maintenance, {
         async status() {
           self!.calls++;
           if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+          if (self!.failWith !== undefined) throw new ConnectError("told to fail", self!.failWith);
           return { version: self!.addr };
         },
       });

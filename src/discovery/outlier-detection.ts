@@ -1,0 +1,149 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { wasNotSent } from "../client/transport/not-sent.js";
+
+/**
+ * Passive outlier detection of a balanced transport: an instance whose calls fail at the connection level
+ * is taken out of picking for a while. Only the caller's own observations count; there are no probes.
+ */
+export interface OutlierDetectionOptions {
+  /**
+   * Consecutive UNAVAILABLE failures that eject an instance when the request may have reached it (a
+   * dropped connection, or UNAVAILABLE from the server itself, which can be a momentary overload). Default 3.
+   */
+  consecutiveFailures?: number;
+  /**
+   * Consecutive failures that eject an instance when the request provably never reached it: an UNAVAILABLE
+   * marked `wasNotSent` (but not an HTTP/2 REFUSED_STREAM, which a live server sends), or the connection
+   * itself could not be made (connection refused and other `connect` errors). Default 1:
+   * a refused connection is the signature of a crashed process whose lease has not expired yet, and
+   * ejecting on it costs nothing the caller could have had (the request never left).
+   */
+  consecutiveRefusals?: number;
+  /**
+   * Ejection time of a first ejection, in ms. An instance ejected again without answering in between stays
+   * out `baseEjectionMs × n` for its n-th ejection (Envoy's rule), up to `maxEjectionMs`. Default 10000.
+   */
+  baseEjectionMs?: number;
+  /** Cap of the ejection time, in ms. Default 300000 (5 minutes, Envoy's default). */
+  maxEjectionMs?: number;
+}
+
+/** {@link OutlierDetectionOptions} with every default applied. */
+export type OutlierDetectionSettings = Readonly<Required<OutlierDetectionOptions>>;
+
+/** Applies the defaults of {@link OutlierDetectionOptions}. */
+export function outlierDetectionSettings(options: OutlierDetectionOptions = {}): OutlierDetectionSettings {
+  return {
+    consecutiveFailures: Math.max(1, options.consecutiveFailures ?? 3),
+    consecutiveRefusals: Math.max(1, options.consecutiveRefusals ?? 1),
+    baseEjectionMs: Math.max(0, options.baseEjectionMs ?? 10_000),
+    maxEjectionMs: Math.max(0, options.maxEjectionMs ?? 300_000),
+  };
+}
+
+/**
+ * What one call says about the health of the instance it went to:
+ * - `answered`: the instance answered (a response, or an application error such as NOT_FOUND);
+ * - `refused`: the request provably never reached it (no connection could be made);
+ * - `unavailable`: UNAVAILABLE after the request may have reached it, or a stream the server refused;
+ * - `neutral`: says nothing (cancelled by the caller, deadline, UNKNOWN/INTERNAL from a broken stream,
+ *   a local error that kept the request from leaving).
+ */
+export type CallOutcome = "answered" | "refused" | "unavailable" | "neutral";
+
+/** Classifies how a call ended: `error` undefined means it succeeded. */
+export function callOutcome(error: unknown, aborted = false): CallOutcome {
+  if (error === undefined) return "answered";
+  if (aborted) return "neutral";
+  if (connectFailed(error)) return "refused";
+  const code = ConnectError.from(error).code;
+  // Never-sent errors are also local ones (deadline passed in a queue, message too large, bad header):
+  // only a never-sent UNAVAILABLE is about the instance.
+  if (wasNotSent(error) && code !== Code.Unavailable) return "neutral";
+  switch (code) {
+    case Code.Unavailable:
+      // A stream the server refused (REFUSED_STREAM: e.g. it is rotating its connection with GOAWAY) was not
+      // processed, but the server is up: it counts like any UNAVAILABLE, not as a refused connection.
+      return wasNotSent(error) && !refusedStream(error) ? "refused" : "unavailable";
+    // Not the instance's answer: the caller gave up, or a stream broke in a way the transport could not name.
+    case Code.Canceled:
+    case Code.DeadlineExceeded:
+    case Code.Unknown:
+    case Code.Internal:
+      return "neutral";
+    default:
+      return "answered";
+  }
+}
+
+/** True when the error or its `cause` chain is an HTTP/2 REFUSED_STREAM (as etcd-ts' and connect-node's transports word it). */
+function refusedStream(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (e.message.includes("REFUSED_STREAM")) return true;
+  }
+  return false;
+}
+
+/** True when the `cause` chain holds a Node socket error of `connect()`: no connection, so nothing was sent. */
+function connectFailed(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    const sys = e as Error & { syscall?: unknown; code?: unknown };
+    if (sys.syscall === "connect" || sys.code === "ECONNREFUSED") return true;
+  }
+  return false;
+}
+
+/**
+ * The ejection bookkeeping of one instance. Time is passed in (no timers): an instance is ejected while
+ * `now < ejectedUntil`, then back on probation, where a single failure ejects it again for longer and one
+ * answer clears its record.
+ */
+export class InstanceHealth {
+  readonly #settings: OutlierDetectionSettings;
+  /** End of the current ejection (ms since the epoch); 0 when never ejected. */
+  ejectedUntil = 0;
+  /** Ejections since the instance last answered. */
+  ejections = 0;
+  #failures = 0;
+  #refusals = 0;
+
+  constructor(settings: OutlierDetectionSettings) {
+    this.#settings = settings;
+  }
+
+  /** Whether the instance is out of picking at `now`. */
+  isEjected(now: number): boolean {
+    return now < this.ejectedUntil;
+  }
+
+  /**
+   * Records the outcome of a call that ended at `now`; returns true when it ejected the instance. While
+   * ejected, outcomes are ignored: the ejection is time-based, so that calls already in flight when it
+   * began (or sent to it because every instance was ejected) neither lengthen nor end it.
+   */
+  record(outcome: CallOutcome, now: number): boolean {
+    if (outcome === "neutral" || this.isEjected(now)) return false;
+    if (outcome === "answered") {
+      this.#failures = 0;
+      this.#refusals = 0;
+      this.ejections = 0;
+      return false;
+    }
+    this.#failures++;
+    this.#refusals = outcome === "refused" ? this.#refusals + 1 : 0;
+    const onProbation = this.ejections > 0;
+    if (
+      !onProbation &&
+      this.#failures < this.#settings.consecutiveFailures &&
+      this.#refusals < this.#settings.consecutiveRefusals
+    ) {
+      return false;
+    }
+    this.ejections++;
+    const { baseEjectionMs, maxEjectionMs } = this.#settings;
+    this.ejectedUntil = now + Math.min(baseEjectionMs * this.ejections, maxEjectionMs);
+    this.#failures = 0;
+    this.#refusals = 0;
+    return true;
+  }
+}
