@@ -154,11 +154,40 @@ async function pumpInput<T>(
   onError: (error: unknown) => void,
 ): Promise<void> {
   const ENDED = Symbol("ended");
-  const callEnded = ended.then((): typeof ENDED => ENDED);
+  // Not `Promise.race([x, callEnded])`: every race leaves a reaction on the one long-lived `ended`
+  // promise, which keeps each race's result (every request written) alive until the call ends
+  // (nodejs/node#17469). One reaction on `ended` wakes whichever wait is current.
+  let hasEnded = false;
+  let wake: ((value: typeof ENDED) => void) | undefined;
+  void ended.then(() => {
+    hasEnded = true;
+    const current = wake;
+    wake = undefined;
+    current?.(ENDED);
+  });
+  const untilEnded = <V>(promise: Promise<V>): Promise<V | typeof ENDED> => {
+    if (hasEnded) {
+      promise.then(undefined, () => {});
+      return Promise.resolve(ENDED);
+    }
+    return new Promise((resolve, reject) => {
+      wake = resolve;
+      promise.then(
+        (value) => {
+          wake = undefined;
+          resolve(value);
+        },
+        (error: unknown) => {
+          wake = undefined;
+          reject(error);
+        },
+      );
+    });
+  };
   const iterator = input[Symbol.asyncIterator]();
   try {
     for (;;) {
-      const next = await Promise.race([iterator.next(), callEnded]);
+      const next = await untilEnded(iterator.next());
       if (next === ENDED) {
         void Promise.resolve(iterator.return?.()).catch(() => {});
         return;
@@ -166,7 +195,7 @@ async function pumpInput<T>(
       if (next.done) break;
       if (!call.write(next.value)) {
         const drained = new Promise<void>((resolve) => call.once("drain", () => resolve()));
-        if ((await Promise.race([drained, callEnded])) === ENDED) {
+        if ((await untilEnded(drained)) === ENDED) {
           void Promise.resolve(iterator.return?.()).catch(() => {});
           return;
         }

@@ -1,3 +1,5 @@
+import type { WatchOptions } from "./types.js";
+
 /** Bytes of a key given as a string (UTF-8) or as bytes. */
 export function keyBytes(key: string | Uint8Array): Uint8Array {
   return typeof key === "string" ? new TextEncoder().encode(key) : key;
@@ -16,4 +18,31 @@ export function prefixEnd(prefix: Uint8Array): Uint8Array {
     }
   }
   return new Uint8Array([0]);
+}
+
+/** The range end of a single-key watch: empty. Shared (a frozen empty array has nothing to change). */
+const SINGLE_KEY = Object.freeze(new Uint8Array(0));
+
+/**
+ * A watch's key and range end (from `prefix` / `rangeEnd`, as in {@link WatchOptions}), copied into
+ * one small buffer of their own: a key given as a view into a large buffer (a `kv.key` from a
+ * response, a pooled `Buffer`) would otherwise keep all of it alive as long as the watch lives, and
+ * one buffer costs less heap than two.
+ */
+export function ownRange(
+  key: Uint8Array,
+  options: Pick<WatchOptions, "prefix" | "rangeEnd">,
+): { key: Uint8Array; rangeEnd: Uint8Array } {
+  const end = options.prefix
+    ? prefixEnd(key)
+    : options.rangeEnd !== undefined
+      ? keyBytes(options.rangeEnd)
+      : SINGLE_KEY;
+  const bytes = new Uint8Array(key.length + end.length);
+  bytes.set(key);
+  bytes.set(end, key.length);
+  return {
+    key: bytes.subarray(0, key.length),
+    rangeEnd: end.length > 0 ? bytes.subarray(key.length) : SINGLE_KEY,
+  };
 }

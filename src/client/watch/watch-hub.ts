@@ -14,7 +14,7 @@ import { Backoff, type BackoffOptions, sleep } from "../stream/backoff.js";
 import { QueuedIterator } from "../stream/queued-iterator.js";
 import { WatchCanceledError, WatchCompactedError, WatchHubClosedError } from "./errors.js";
 import { FragmentAssembler } from "./fragments.js";
-import { keyBytes, prefixEnd } from "./key-range.js";
+import { keyBytes, ownRange } from "./key-range.js";
 import { createStartRevision, dropSeen, nextAfterCreated, nextAfterEvents } from "./resume.js";
 import type { WatchOptions } from "./types.js";
 import { Watcher, type WatcherOwner } from "./watcher.js";
@@ -111,16 +111,11 @@ export class WatchHub implements WatcherOwner, AsyncDisposable {
   /** Starts watching `key` (a single key, a prefix or a range, see {@link WatchOptions}). */
   watch(key: string | Uint8Array, options: WatchOptions = {}): Watcher {
     if (this.#closing.signal.aborted) throw new WatchHubClosedError();
-    const start = keyBytes(key);
-    const end = options.prefix
-      ? prefixEnd(start)
-      : options.rangeEnd !== undefined
-        ? keyBytes(options.rangeEnd)
-        : new Uint8Array();
+    const range = ownRange(keyBytes(key), options);
     const watcher = new Watcher(
       this,
-      start,
-      end,
+      range.key,
+      range.rangeEnd,
       options,
       options.maxBufferedEvents ?? this.#maxBufferedEvents,
     );
@@ -130,7 +125,7 @@ export class WatchHub implements WatcherOwner, AsyncDisposable {
         this.detach(watcher);
         return watcher;
       }
-      options.signal.addEventListener("abort", () => watcher.close(), { once: true });
+      watcher._closeOn(options.signal);
     }
     this.#connect(watcher);
     return watcher;

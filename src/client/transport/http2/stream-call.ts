@@ -58,10 +58,10 @@ export class StreamCall implements SlotWaiter, DeadlineTarget, ResponseParts, As
   #error: ConnectError | undefined;
   #queue: Output[] = [];
   #waiters: Array<{ resolve: (r: IteratorResult<Output>) => void; reject: (e: ConnectError) => void }> = [];
-  #stopInput!: () => void;
-  readonly #inputStopped = new Promise<undefined>((resolve) => {
-    this.#stopInput = () => resolve(undefined);
-  });
+  /** The call no longer reads its input (see `#nextInput`). */
+  #inputStopped = false;
+  /** Settles the pending `#nextInput` wait with "stopped". */
+  #wakeInput: ((result: undefined) => void) | undefined;
   headers: IncomingHttpHeaders | undefined;
   trailers: IncomingHttpHeaders | undefined;
   trailersOnly = false;
@@ -228,7 +228,7 @@ export class StreamCall implements SlotWaiter, DeadlineTarget, ResponseParts, As
       const schema = this.#method.input;
       const limit = this.#core.options.maxSendMessageBytes;
       for (;;) {
-        const result = await Promise.race([iterator.next(), this.#inputStopped]);
+        const result = await this.#nextInput(iterator);
         if (result === undefined) {
           stopIterator(iterator);
           return;
@@ -246,6 +246,32 @@ export class StreamCall implements SlotWaiter, DeadlineTarget, ResponseParts, As
       if (iterator !== undefined) stopIterator(iterator);
       this.#cancel(ConnectError.from(err, Code.Internal));
     }
+  }
+
+  /**
+   * The input's next message, or undefined once the call stopped reading. Not `Promise.race` against
+   * one long-lived "stopped" promise: every race leaves a reaction on that promise, which keeps each
+   * race's result (the request message) alive until the stream ends (nodejs/node#17469): 1 KB+ per
+   * request on a watch or keepalive stream that lives for hours.
+   */
+  #nextInput(
+    iterator: AsyncIterator<MessageInitShape<DescMessage>>,
+  ): Promise<IteratorResult<MessageInitShape<DescMessage>> | undefined> {
+    if (this.#inputStopped) return Promise.resolve(undefined);
+    const next = iterator.next();
+    return new Promise((resolve, reject) => {
+      this.#wakeInput = resolve;
+      next.then(
+        (result) => {
+          this.#wakeInput = undefined;
+          resolve(result);
+        },
+        (err: unknown) => {
+          this.#wakeInput = undefined;
+          reject(err);
+        },
+      );
+    });
   }
 
   #notSent(): boolean {
@@ -268,7 +294,10 @@ export class StreamCall implements SlotWaiter, DeadlineTarget, ResponseParts, As
     this.#finished = true;
     if (this.#deadline !== undefined) this.#core.deadlines.remove(this.#deadline);
     this.#signal?.removeEventListener("abort", this);
-    this.#stopInput();
+    this.#inputStopped = true;
+    const wake = this.#wakeInput;
+    this.#wakeInput = undefined;
+    wake?.(undefined);
     if (!this.#responded) {
       if (error !== undefined) {
         this.#responded = true;

@@ -1,0 +1,34 @@
+import { describe, expect, it } from "vitest";
+import { ownRange, prefixEnd } from "./key-range.js";
+
+const enc = new TextEncoder();
+
+describe("ownRange", () => {
+  it("single key: the key's bytes and an empty range end", () => {
+    const r = ownRange(enc.encode("a/b"), {});
+    expect(r.key).toEqual(enc.encode("a/b"));
+    expect(r.rangeEnd).toHaveLength(0);
+  });
+
+  it("prefix and explicit range ends", () => {
+    expect(ownRange(enc.encode("a/"), { prefix: true }).rangeEnd).toEqual(enc.encode("a0"));
+    expect(ownRange(enc.encode("a"), { rangeEnd: "c" }).rangeEnd).toEqual(enc.encode("c"));
+    expect(ownRange(enc.encode("a"), { rangeEnd: new Uint8Array([0]) }).rangeEnd).toEqual(
+      new Uint8Array([0]),
+    );
+    expect(prefixEnd(new Uint8Array([0x61, 0xff]))).toEqual(new Uint8Array([0x62]));
+  });
+
+  it("copies: a key that is a view into a big buffer does not keep that buffer", () => {
+    const frame = new Uint8Array(1 << 20);
+    frame.set(enc.encode("k1"), 1000);
+    const view = frame.subarray(1000, 1002);
+    const r = ownRange(view, { prefix: true });
+    expect(r.key).toEqual(enc.encode("k1"));
+    expect(r.rangeEnd).toEqual(enc.encode("k2"));
+    expect(r.key.buffer).not.toBe(frame.buffer);
+    expect(r.key.buffer.byteLength).toBe(4);
+    frame[1000] = 0;
+    expect(r.key[0]).toBe(0x6b);
+  });
+});
