@@ -449,7 +449,7 @@ describe("http2 transport when the member fails", () => {
     });
     const kv = createClient(KV, transport);
     await kv.put({ key: enc.encode("frozen"), value: enc.encode("1") });
-    member.freeze();
+    await member.freeze();
     try {
       const started = performance.now();
       const error = await failure(kv.range({ key: enc.encode("frozen") }));
@@ -471,7 +471,7 @@ describe("http2 transport when the member fails", () => {
     transport = createHttp2Transport({ baseUrl: cluster.endpoint, keepaliveIntervalMs: 0 });
     const kv = createClient(KV, transport);
     await kv.range({ key: enc.encode("x") });
-    member.freeze();
+    await member.freeze();
     try {
       const started = performance.now();
       const error = await failure(kv.range({ key: enc.encode("x") }, { timeoutMs: 300 }));

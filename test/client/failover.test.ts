@@ -53,7 +53,7 @@ describe("failover", () => {
       keepaliveTimeoutMs: 300,
     });
     await c.put("freeze/k", "v");
-    frozen!.freeze();
+    await frozen!.freeze();
     try {
       const started = Date.now();
       // The first call may time out on the frozen member (its outcome for a write is unknown), but it

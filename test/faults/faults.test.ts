@@ -133,7 +133,7 @@ for (const members of [1, 3]) {
       await s.begin({ watchers: 3, leases: [10] });
       await sleep(300);
       const victim = fc.memberBehind(s.hub.endpoint) ?? fc.etcd.members[0]!;
-      victim.freeze();
+      await victim.freeze();
       // No HTTP/2 PINGs here: the hub's probe (1 s idle + 1 s) and the keeper's watchdog (1 s after a
       // refresh, sent every TTL/3 = 3.3 s) must notice. Frozen well past both, under the lease TTL.
       await sleep(5000);
