@@ -1,6 +1,8 @@
+import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { frameMessage, MessageDecoder, plainBytes, unaryMessageFromBody } from "./framing.js";
+import { PutRequestSchema } from "../../../gen/etcdserverpb/rpc_pb.js";
+import { encodeFrame, MessageDecoder, plainBytes, unaryMessageFromBody } from "./framing.js";
 
 function decodeAll(decoder: MessageDecoder, chunks: Uint8Array[]): number[][] {
   const out: number[][] = [];
@@ -12,25 +14,48 @@ function bytes(...values: number[]): Uint8Array {
   return new Uint8Array(values);
 }
 
-describe("frameMessage", () => {
-  it("prefixes the payload with flag 0 and a big-endian length in one buffer", () => {
-    const frame = frameMessage(bytes(1, 2, 3), 100);
-    expect([...frame]).toEqual([0, 0, 0, 0, 3, 1, 2, 3]);
+describe("encodeFrame", () => {
+  const key = bytes(1, 2, 3);
+  const payload = toBinary(PutRequestSchema, create(PutRequestSchema, { key }));
+
+  it("prefixes the encoded message with flag 0 and a big-endian length in one buffer", () => {
+    const framed = encodeFrame(PutRequestSchema, { key }, 100);
+    expect([...framed]).toEqual([0, 0, 0, 0, payload.length, ...payload]);
   });
 
   it("frames an empty message as a bare prefix", () => {
-    expect([...frameMessage(bytes(), 0)]).toEqual([0, 0, 0, 0, 0]);
+    expect([...encodeFrame(PutRequestSchema, {}, 0)]).toEqual([0, 0, 0, 0, 0]);
   });
 
-  it("rejects a payload above the send limit with ResourceExhausted", () => {
-    const error = catchError(() => frameMessage(new Uint8Array(11), 10));
+  it("writes lengths above 255 across the prefix bytes", () => {
+    const framed = encodeFrame(PutRequestSchema, { key, value: new Uint8Array(70_000) }, 100_000);
+    const length = framed.length - 5;
+    expect([...framed.subarray(0, 5)]).toEqual([
+      0,
+      length >>> 24,
+      (length >>> 16) & 255,
+      (length >>> 8) & 255,
+      length & 255,
+    ]);
+  });
+
+  it("rejects a message above the send limit with ResourceExhausted", () => {
+    const error = catchError(() => encodeFrame(PutRequestSchema, { key: new Uint8Array(11) }, 10));
     expect(error.code).toBe(Code.ResourceExhausted);
-    expect(error.rawMessage).toContain("11 bytes");
+    expect(error.rawMessage).toContain("13 bytes");
   });
 });
 
+/** A gRPC frame of `payload`, built by hand (flag 0, big-endian length). */
+function frame(payload: Uint8Array): Buffer {
+  const out = Buffer.alloc(5 + payload.length);
+  out.writeUInt32BE(payload.length, 1);
+  out.set(payload, 5);
+  return out;
+}
+
 describe("MessageDecoder", () => {
-  const two = Buffer.concat([frameMessage(bytes(7, 8, 9), 100), frameMessage(bytes(5), 100)]);
+  const two = Buffer.concat([frame(bytes(7, 8, 9)), frame(bytes(5))]);
 
   it("decodes several messages coalesced in one chunk", () => {
     expect(decodeAll(new MessageDecoder(100), [two])).toEqual([[7, 8, 9], [5]]);
@@ -45,11 +70,7 @@ describe("MessageDecoder", () => {
   });
 
   it("decodes a stream fed one byte at a time, including empty messages", () => {
-    const stream = Buffer.concat([
-      frameMessage(bytes(), 10),
-      frameMessage(bytes(1, 2), 10),
-      frameMessage(bytes(), 10),
-    ]);
+    const stream = Buffer.concat([frame(bytes()), frame(bytes(1, 2)), frame(bytes())]);
     const decoder = new MessageDecoder(10);
     const chunks = [...stream].map((b) => bytes(b));
     expect(decodeAll(decoder, chunks)).toEqual([[], [1, 2], []]);
@@ -57,9 +78,9 @@ describe("MessageDecoder", () => {
 
   it("decodes a large message spread over many chunks", () => {
     const payload = new Uint8Array(100_000).map((_, i) => i % 251);
-    const frame = frameMessage(payload, 200_000);
+    const framed = frame(payload);
     const chunks: Uint8Array[] = [];
-    for (let i = 0; i < frame.length; i += 16_384) chunks.push(frame.subarray(i, i + 16_384));
+    for (let i = 0; i < framed.length; i += 16_384) chunks.push(framed.subarray(i, i + 16_384));
     const out: Uint8Array[] = [];
     const decoder = new MessageDecoder(200_000);
     for (const c of chunks) decoder.push(c, (m) => out.push(m));
@@ -94,19 +115,19 @@ describe("MessageDecoder", () => {
 
 describe("unaryMessageFromBody", () => {
   it("accepts one message in one or several chunks", () => {
-    const frame = frameMessage(bytes(4, 5, 6), 10);
-    expect([...unaryMessageFromBody(frame, 10)]).toEqual([4, 5, 6]);
-    expect([...unaryMessageFromBody([frame.subarray(0, 2), frame.subarray(2)], 10)]).toEqual([4, 5, 6]);
+    const framed = frame(bytes(4, 5, 6));
+    expect([...unaryMessageFromBody(framed, 10)]).toEqual([4, 5, 6]);
+    expect([...unaryMessageFromBody([framed.subarray(0, 2), framed.subarray(2)], 10)]).toEqual([4, 5, 6]);
   });
 
   it("rejects a missing message, extra messages, truncation and oversize", () => {
     expect(catchError(() => unaryMessageFromBody(undefined, 10)).code).toBe(Code.Unimplemented);
-    const extra = Buffer.concat([frameMessage(bytes(1), 10), frameMessage(bytes(2), 10)]);
+    const extra = Buffer.concat([frame(bytes(1)), frame(bytes(2))]);
     expect(catchError(() => unaryMessageFromBody(extra, 10)).code).toBe(Code.Unimplemented);
     expect(catchError(() => unaryMessageFromBody(Buffer.from([0, 0, 0, 0, 3, 1]), 10)).code).toBe(
       Code.Internal,
     );
-    expect(catchError(() => unaryMessageFromBody(frameMessage(bytes(1, 2, 3), 10), 2)).code).toBe(
+    expect(catchError(() => unaryMessageFromBody(frame(bytes(1, 2, 3)), 2)).code).toBe(
       Code.ResourceExhausted,
     );
   });

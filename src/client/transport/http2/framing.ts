@@ -6,13 +6,8 @@ import { messageCodec } from "../codec/message-codec.js";
 export const PREFIX_BYTES = 5;
 
 /**
- * Frames one serialized message for the wire: prefix and payload in a single buffer, so a unary request
- * goes out as one write.
- * @throws ConnectError ResourceExhausted when the payload is larger than `maxBytes`.
- */
-/**
- * Encodes `input` as a `schema` message straight into a gRPC frame (one buffer, no copy of the
- * payload), with the fast codec where it applies.
+ * Encodes `input` as a `schema` message straight into a gRPC frame: prefix and payload in one buffer (no
+ * copy of the payload), so a unary request goes out as one write. Uses the fast codec where it applies.
  * @throws ConnectError (ResourceExhausted) when the message is larger than `maxBytes`.
  */
 export function encodeFrame<Desc extends DescMessage>(
@@ -33,21 +28,6 @@ export function encodeFrame<Desc extends DescMessage>(
   frame[2] = (length >>> 16) & 0xff;
   frame[3] = (length >>> 8) & 0xff;
   frame[4] = length & 0xff;
-  return frame;
-}
-
-export function frameMessage(payload: Uint8Array, maxBytes: number): Buffer {
-  const length = payload.byteLength;
-  if (length > maxBytes) {
-    throw new ConnectError(
-      `message of ${length} bytes exceeds the send limit of ${maxBytes} bytes`,
-      Code.ResourceExhausted,
-    );
-  }
-  const frame = Buffer.allocUnsafe(PREFIX_BYTES + length);
-  frame[0] = 0;
-  frame.writeUInt32BE(length, 1);
-  frame.set(payload, PREFIX_BYTES);
   return frame;
 }
 
