@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
+import { Backoff, sleep } from "../client/connection/backoff.js";
 import { ClientClosedError } from "../client/errors.js";
 import type { Etcd } from "../client/etcd.js";
-import { Backoff, sleep } from "../client/stream/backoff.js";
 import { QueuedIterator } from "../client/stream/queued-iterator.js";
 import type { WatchBatch } from "../client/watch/types.js";
 import type { Watcher } from "../client/watch/watcher.js";

@@ -1,8 +1,8 @@
 import { EventEmitter } from "node:events";
+import { Backoff, sleep } from "../client/connection/backoff.js";
 import { ClientClosedError } from "../client/errors.js";
 import type { Etcd } from "../client/etcd.js";
 import type { Lease } from "../client/lease/lease.js";
-import { Backoff, sleep } from "../client/stream/backoff.js";
 import { QueuedIterator } from "../client/stream/queued-iterator.js";
 import { compare } from "../client/txn/compare.js";
 import { op } from "../client/txn/ops.js";

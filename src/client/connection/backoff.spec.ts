@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { backoffDelay } from "./backoff.js";
+import { Backoff, backoffDelay, sleep } from "./backoff.js";
 
 const opts = { initialMs: 100, maxMs: 1000 };
 
@@ -18,5 +18,31 @@ describe("backoffDelay", () => {
     const delays = new Set(Array.from({ length: 20 }, () => backoffDelay(3, opts)));
     expect(delays.size).toBeGreaterThan(1);
     for (const d of delays) expect(d).toBeGreaterThanOrEqual(200);
+  });
+});
+
+describe("Backoff", () => {
+  it("counts failures until reset, each delay within its step", () => {
+    const b = new Backoff(opts);
+    const first = b.next();
+    expect(first).toBeGreaterThanOrEqual(50);
+    expect(first).toBeLessThanOrEqual(100);
+    const second = b.next();
+    expect(second).toBeGreaterThanOrEqual(100);
+    expect(second).toBeLessThanOrEqual(200);
+    expect(b.failures).toBe(2);
+    b.reset();
+    expect(b.failures).toBe(0);
+    expect(b.next()).toBeLessThanOrEqual(100);
+  });
+});
+
+describe("sleep", () => {
+  it("resolves at once for an aborted signal, and early when one aborts", async () => {
+    await sleep(60_000, AbortSignal.abort());
+    const c = new AbortController();
+    const waiting = sleep(60_000, undefined, c.signal);
+    c.abort();
+    await waiting;
   });
 });

@@ -1,4 +1,4 @@
-/** Shape of the retry backoff. */
+/** Shape of a retry or reconnect backoff. */
 export interface BackoffOptions {
   /** Delay before the first retry, in ms. */
   initialMs: number;
@@ -14,4 +14,50 @@ export interface BackoffOptions {
 export function backoffDelay(attempt: number, options: BackoffOptions, random: () => number = Math.random) {
   const exp = Math.min(options.maxMs, options.initialMs * 2 ** Math.max(0, attempt - 1));
   return exp / 2 + random() * (exp / 2);
+}
+
+/**
+ * The same backoff with its attempt count kept: `next()` after each failure, `reset()` once the thing
+ * retried proved healthy. The one backoff of etcd-ts: unary retries use {@link backoffDelay} directly,
+ * streams, registrations and discoveries a `Backoff` each.
+ */
+export class Backoff {
+  readonly #options: BackoffOptions;
+  #attempt = 0;
+
+  constructor(options: BackoffOptions) {
+    this.#options = options;
+  }
+
+  /** The delay before the next attempt, in ms. */
+  next(): number {
+    return backoffDelay(++this.#attempt, this.#options);
+  }
+
+  /** Failures since the last `reset()`. */
+  get failures(): number {
+    return this.#attempt;
+  }
+
+  /** Forgets past failures. */
+  reset(): void {
+    this.#attempt = 0;
+  }
+}
+
+/**
+ * Waits `ms`, or less when any of `signals` aborts (it resolves then; the caller checks why). The timer
+ * is ref'd: someone waits for what comes after it, so it holds the process like the call it delays.
+ */
+export function sleep(ms: number, ...signals: (AbortSignal | undefined)[]): Promise<void> {
+  if (signals.some((s) => s?.aborted)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      for (const s of signals) s?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    for (const s of signals) s?.addEventListener("abort", done, { once: true });
+  });
 }
