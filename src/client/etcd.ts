@@ -8,7 +8,6 @@ import type { AdminContext } from "./connection/admin-context.js";
 import { UnaryCaller } from "./connection/caller.js";
 import { createDefaultTransport } from "./connection/default-transport.js";
 import { ConnectionPool } from "./connection/pool.js";
-import type { TransportPool } from "./connection/transport-pool.js";
 import { ClientClosedError } from "./errors.js";
 import type { Bytes } from "./kv/bytes.js";
 import { KeyValue } from "./kv/key-value.js";
@@ -36,6 +35,7 @@ import { Leases } from "./lease/leases.js";
 import { MaintenanceClient } from "./maintenance/maintenance-client.js";
 import type { MemberStatus } from "./maintenance/types.js";
 import { type EtcdOptions, type ResolvedOptions, resolveEndpoints, resolveOptions } from "./options.js";
+import { ProcessHold } from "./stream/process-hold.js";
 import { Txn } from "./txn/txn.js";
 import { checkInteger } from "./validation.js";
 import type { WatchOptions } from "./watch/types.js";
@@ -73,6 +73,8 @@ export class Etcd implements AsyncDisposable {
   readonly #pool: ConnectionPool;
   readonly #caller: UnaryCaller;
   readonly #closing = new AbortController();
+  /** Holds the process while a watch, kept-alive lease, registration or discovery of this client is open. */
+  readonly #hold = new ProcessHold();
   #syncTimer: NodeJS.Timeout | undefined;
   #closed: Promise<void> | undefined;
   /** Cluster membership: list, add, remove, update, promote (see docs/admin.md). */
@@ -109,19 +111,20 @@ export class Etcd implements AsyncDisposable {
       caller: this.#caller,
       pool: this.#pool,
       requireLeader: o.requireLeader,
-      maxAttempts: o.maxAttempts,
-      backoff: o.backoff,
       closed: this.#closing.signal,
     };
     this.cluster = new ClusterClient(admin);
     this.maintenance = new MaintenanceClient(admin);
     this.auth = new AuthClient(admin);
-    this.lease = new Leases(this.#pool, {
-      requireLeader: o.requireLeader,
-      unary: (method, input, kind, callOptions) =>
-        this.#caller.call(method, input, kind, callOptions, o.requireLeader),
-    });
-    this.#watches = new WatchHub(this.#pool, { requireLeader: o.requireLeader });
+    const stream = { requireLeader: o.requireLeader, ...o.streams };
+    this.lease = new Leases(this.#pool, this.#caller, { ...stream, safetyMarginMs: 500 }, this.#hold);
+    this.#watches = new WatchHub(
+      this.#pool,
+      { ...stream, maxBufferedEvents: 10_000 },
+      (request, signal) =>
+        this.#caller.call(KV.method.range, request, "idempotent", { signal }, o.requireLeader),
+      this.#hold,
+    );
     if (o.autoSyncIntervalMs > 0) {
       this.#syncTimer = setInterval(() => {
         this.syncEndpoints().catch(() => {
@@ -133,11 +136,11 @@ export class Etcd implements AsyncDisposable {
   }
 
   /**
-   * The connection layer (endpoint choice, failure reports, call metadata) for watch and lease streams.
-   * @internal
+   * @internal Holds the process while something of this client is open: `register()` and `discover()`
+   * take a hold for their whole life. Returns the release.
    */
-  get pool(): TransportPool & { invalidateToken(token: string | undefined): void } {
-    return this.#pool;
+  _holdProcess(): () => void {
+    return this.#hold.acquire();
   }
 
   /** The endpoints in use, in order (changes when endpoints are synced from the cluster). */

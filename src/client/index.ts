@@ -40,7 +40,6 @@ export {
 } from "./concurrency/index.js";
 export type { ResolvedEndpoint, TlsOptions } from "./connection/resolved-endpoint.js";
 export { RETRY_TABLE, type RetryKind } from "./connection/retry.js";
-export type { EndpointTransport, TransportPool } from "./connection/transport-pool.js";
 export {
   AbortedError,
   AuthFailedError,
@@ -99,7 +98,12 @@ export type {
   SnapshotFileResult,
   SnapshotOptions,
 } from "./maintenance/types.js";
-export { type ClosableTransport, DEFAULT_MAX_REQUEST_BYTES, type EtcdOptions } from "./options.js";
+export {
+  type ClosableTransport,
+  DEFAULT_MAX_REQUEST_BYTES,
+  type EtcdOptions,
+  type StreamOptions,
+} from "./options.js";
 export {
   createHttp2Transport,
   decodeBinaryMetadata,

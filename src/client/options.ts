@@ -50,6 +50,30 @@ export interface EtcdOptions {
   autoSyncIntervalMs?: number;
   /** The server's `--max-request-bytes`; larger puts are refused before sending. Default 1572864 (1.5 MiB). */
   maxRequestBytes?: number;
+  /** The long-lived streams: the shared Watch stream and the shared LeaseKeepAlive stream. */
+  streams?: StreamOptions;
+}
+
+/** Options of the client's long-lived streams (watches, lease keepalive). */
+export interface StreamOptions {
+  /** Delays between attempts to reopen a broken stream. */
+  backoff?: {
+    /** First delay in ms (doubles each time, jittered). Default 50. */
+    initialMs?: number;
+    /** Largest delay in ms. Default 2000. */
+    maxMs?: number;
+  };
+  /**
+   * After this long without any answer on the Watch stream, a progress request probes it, in ms; a
+   * frozen member answers nothing, while a watch may be idle for hours. 0 turns probing off. Default 5000.
+   */
+  idleTimeoutMs?: number;
+  /**
+   * A probe or any other request on a stream (a watch create, a keepalive) unanswered this long means the stream is
+   * dead: it is abandoned, its endpoint marked failed, and the stream reopened on the next endpoint, in ms.
+   * A keepalive waits at most a third of its lease's TTL. Default 2000.
+   */
+  probeTimeoutMs?: number;
 }
 
 /** Options after validation, every default filled in. */
@@ -68,6 +92,7 @@ export interface ResolvedOptions {
   connectTimeoutMs: number;
   autoSyncIntervalMs: number;
   maxRequestBytes: number;
+  streams: { backoff: { initialMs: number; maxMs: number }; idleTimeoutMs: number; answerTimeoutMs: number };
 }
 
 /** Default request limit of etcd (`--max-request-bytes`). */
@@ -130,6 +155,13 @@ export function resolveOptions(options: EtcdOptions): ResolvedOptions {
   checkNumber(options.connectTimeoutMs, "connectTimeoutMs", 1);
   checkNumber(options.autoSyncIntervalMs, "autoSyncIntervalMs", 0);
   checkNumber(options.maxRequestBytes, "maxRequestBytes", 1);
+  const streams = options.streams ?? {};
+  if (typeof streams !== "object" || streams === null)
+    throw new InvalidArgumentError("streams", "must be an object");
+  checkNumber(streams.backoff?.initialMs, "streams.backoff.initialMs", 1);
+  checkNumber(streams.backoff?.maxMs, "streams.backoff.maxMs", 1);
+  checkNumber(streams.idleTimeoutMs, "streams.idleTimeoutMs", 0);
+  checkNumber(streams.probeTimeoutMs, "streams.probeTimeoutMs", 1);
   return {
     endpoints,
     auth: auth ? { username: auth.username, password: auth.password } : undefined,
@@ -148,5 +180,10 @@ export function resolveOptions(options: EtcdOptions): ResolvedOptions {
     connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
     autoSyncIntervalMs: options.autoSyncIntervalMs ?? 0,
     maxRequestBytes: options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
+    streams: {
+      backoff: { initialMs: streams.backoff?.initialMs ?? 50, maxMs: streams.backoff?.maxMs ?? 2_000 },
+      idleTimeoutMs: streams.idleTimeoutMs ?? 5_000,
+      answerTimeoutMs: streams.probeTimeoutMs ?? 2_000,
+    },
   };
 }

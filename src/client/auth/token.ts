@@ -1,6 +1,7 @@
+import type { Transport } from "@connectrpc/connect";
 import { Auth } from "../../gen/etcdserverpb/rpc_pb.js";
-import type { EndpointTransport } from "../connection/transport-pool.js";
-import { toEtcdError } from "../errors.js";
+import { AuthFailedError, toEtcdError } from "../errors.js";
+import { markNotSent } from "../transport/not-sent.js";
 
 /**
  * Holds the credentials and the current auth token. The password lives only in a private field, so it
@@ -22,10 +23,19 @@ export class AuthTokenSource {
     return this.#token;
   }
 
-  /** Returns the current token, authenticating against `target` first when there is none. */
-  obtain(target: EndpointTransport, signal: AbortSignal | undefined, timeoutMs: number): Promise<string> {
+  /**
+   * Returns the current token, authenticating over `transport` (the endpoint `endpoint`) first when
+   * there is none. A failure is an `EtcdError` naming the endpoint: `AuthFailedError` for wrong
+   * credentials; anything else is marked not-sent, since the call that needed the token never left.
+   */
+  obtain(
+    transport: Transport,
+    endpoint: string,
+    signal: AbortSignal | undefined,
+    timeoutMs: number,
+  ): Promise<string> {
     if (this.#token !== undefined) return Promise.resolve(this.#token);
-    this.#pending ??= this.#authenticate(target, signal, timeoutMs).finally(() => {
+    this.#pending ??= this.#authenticate(transport, endpoint, signal, timeoutMs).finally(() => {
       this.#pending = undefined;
     });
     return this.#pending;
@@ -36,16 +46,22 @@ export class AuthTokenSource {
     if (token !== undefined && this.#token === token) this.#token = undefined;
   }
 
-  async #authenticate(target: EndpointTransport, signal: AbortSignal | undefined, timeoutMs: number) {
+  async #authenticate(
+    transport: Transport,
+    endpoint: string,
+    signal: AbortSignal | undefined,
+    timeoutMs: number,
+  ): Promise<string> {
     try {
-      const res = await target.transport.unary(Auth.method.authenticate, signal, timeoutMs, undefined, {
+      const res = await transport.unary(Auth.method.authenticate, signal, timeoutMs, undefined, {
         name: this.username,
         password: this.#password,
       });
       this.#token = res.message.token;
       return res.message.token;
     } catch (err) {
-      throw toEtcdError(err, target.endpoint);
+      const error = toEtcdError(err, endpoint);
+      throw error instanceof AuthFailedError ? error : markNotSent(error);
     }
   }
 

@@ -1,6 +1,5 @@
 import type { DescMessage, DescMethodUnary, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import type { TargetedCallOptions } from "../call-options.js";
-import type { BackoffOptions } from "./backoff.js";
 import type { UnaryCaller } from "./caller.js";
 import type { ConnectionPool } from "./pool.js";
 import { retryKindOfMethod } from "./retry.js";
@@ -9,14 +8,10 @@ import { retryKindOfMethod } from "./retry.js";
 export interface AdminContext {
   /** The client's unary call path (deadlines, retries, re-authentication, typed errors). */
   readonly caller: UnaryCaller;
-  /** The client's connections, for streams (snapshot) and endpoint checks. */
+  /** The client's connections, for endpoint checks. */
   readonly pool: ConnectionPool;
   /** The client's `requireLeader` option. */
   readonly requireLeader: boolean;
-  /** Attempts per call (the client's `retry.maxAttempts`). */
-  readonly maxAttempts: number;
-  /** Backoff between attempts. */
-  readonly backoff: BackoffOptions;
   /** Aborted when the client closes. */
   readonly closed: AbortSignal;
 }

@@ -1,20 +1,19 @@
 import type { DescMessage, DescMethodUnary, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
-import { Code, type UnaryResponse } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import type { TargetedCallOptions } from "../call-options.js";
 import {
   AbortedError,
+  AuthFailedError,
   ClientClosedError,
   DeadlineExceededError,
-  EtcdError,
-  InvalidAuthTokenError,
+  type EtcdError,
   toEtcdError,
 } from "../errors.js";
 import { checkNumber } from "../validation.js";
-import { type BackoffOptions, backoffDelay } from "./backoff.js";
+import { type BackoffOptions, backoffDelay, sleep } from "./backoff.js";
+import type { EndpointChannel } from "./endpoint-channel.js";
 import type { ConnectionPool } from "./pool.js";
 import { isUnavailable, type RetryKind, shouldRetry } from "./retry.js";
-import { sleep } from "./sleep.js";
-import type { EndpointTransport } from "./transport-pool.js";
 
 /** Settings of the unary call path. */
 export interface CallerSettings {
@@ -23,10 +22,14 @@ export interface CallerSettings {
   backoff: BackoffOptions;
 }
 
+/** One attempt of a call on `channel`, with `remainingMs` of the call's deadline left. */
+export type Attempt<T> = (channel: EndpointChannel, remainingMs: number) => Promise<T>;
+
 /**
- * Runs unary calls: picks an endpoint, attaches metadata, enforces the deadline, retries what the
- * retry table allows (moving to the next healthy endpoint after a jittered backoff), re-authenticates
- * once on an invalid token, and turns failures into typed errors.
+ * Runs calls across endpoints: picks an endpoint's channel (the call pipeline: headers, auth, error
+ * typing), enforces the deadline, retries what the retry table allows (moving to the next healthy
+ * endpoint after a jittered backoff), and marks endpoints that failed. The one retry loop of the client:
+ * unary calls and the opening of a snapshot stream both run through it.
  */
 export class UnaryCaller {
   readonly #pool: ConnectionPool;
@@ -52,56 +55,56 @@ export class UnaryCaller {
     requireLeader: boolean,
     answeredBy?: { endpoint?: string },
   ): Promise<MessageShape<O>> {
+    const signal = options?.signal;
+    const attempt: Attempt<MessageShape<O>> = (channel, remainingMs) =>
+      channel.call(method, input, signal, remainingMs, requireLeader);
     // The first attempt is a plain promise chain: most calls succeed at once, and the retry loop's
     // async machinery costs client CPU on every call (measured by `npm run bench`).
-    const call: CallState<I, O> = {
-      method,
-      input,
-      kind,
-      options,
-      requireLeader,
-      answeredBy,
-      timeoutMs: 0,
-      deadline: 0,
-    };
-    let target: EndpointTransport;
+    let call: CallState;
+    let target: EndpointChannel;
     try {
-      call.timeoutMs = options?.timeoutMs ?? this.#settings.timeoutMs;
-      if (options?.timeoutMs !== undefined) checkNumber(call.timeoutMs, "timeoutMs", 1);
-      this.#checkLive(options?.signal);
-      call.deadline = Date.now() + call.timeoutMs;
+      call = this.#start(kind, options);
       target = this.#target(options);
     } catch (err) {
       return Promise.reject(err);
     }
-    const auth = this.#pool.auth;
-    const token = auth?.current;
-    // Without a token yet, authenticating first is the loop's job.
-    if (auth !== undefined && token === undefined) return this.#retryLoop(call, undefined);
-    let response: Promise<UnaryResponse<I, O>>;
-    try {
-      response = target.transport.unary(
-        method,
-        options?.signal,
-        call.timeoutMs,
-        this.#pool.headers(requireLeader),
-        input,
-      );
-    } catch (err) {
-      // A user-supplied transport may throw instead of rejecting; the retry loop judges it the same.
-      response = Promise.reject(err);
-    }
-    return response.then(
-      (res) => {
-        if (answeredBy) answeredBy.endpoint = target.endpoint;
-        return res.message;
+    const first = attempt(target, call.timeoutMs);
+    const retried = first.catch((failure: unknown) => this.#retryLoop(call, attempt, { target, failure }));
+    if (answeredBy === undefined) return retried;
+    // The retry loop records the endpoint of a later attempt itself.
+    call.answeredBy = answeredBy;
+    return first.then(
+      (message) => {
+        answeredBy.endpoint = target.endpoint;
+        return message;
       },
-      (failure: unknown) => this.#retryLoop(call, { target, token, failure }),
+      () => retried,
     );
   }
 
+  /**
+   * Runs `attempt` with the same deadline, retries, failover and typed errors as a unary call of `kind`
+   * (for calls that are not one unary RPC, such as opening a snapshot stream).
+   */
+  run<T>(kind: RetryKind, options: TargetedCallOptions | undefined, attempt: Attempt<T>): Promise<T> {
+    let call: CallState;
+    try {
+      call = this.#start(kind, options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#retryLoop(call, attempt, undefined);
+  }
+
+  #start(kind: RetryKind, options: TargetedCallOptions | undefined): CallState {
+    const timeoutMs = options?.timeoutMs ?? this.#settings.timeoutMs;
+    if (options?.timeoutMs !== undefined) checkNumber(timeoutMs, "timeoutMs", 1);
+    this.#checkLive(options?.signal);
+    return { kind, options, timeoutMs, deadline: Date.now() + timeoutMs, answeredBy: undefined };
+  }
+
   /** The endpoint for an attempt: the pool's pick, or the one the call is aimed at. */
-  #target(options: TargetedCallOptions | undefined): EndpointTransport {
+  #target(options: TargetedCallOptions | undefined): EndpointChannel {
     try {
       return options?.endpoint === undefined ? this.#pool.pick() : this.#pool.connectionFor(options.endpoint);
     } catch (err) {
@@ -110,27 +113,18 @@ export class UnaryCaller {
     }
   }
 
-  /**
-   * Every attempt after a failed first one (or every attempt, when a token must be obtained first):
-   * re-authentication, retries with backoff per the retry table, typed errors.
-   */
-  async #retryLoop<I extends DescMessage, O extends DescMessage>(
-    call: CallState<I, O>,
-    first: FailedAttempt | undefined,
-  ): Promise<MessageShape<O>> {
-    const { method, input, kind, options, requireLeader, answeredBy, timeoutMs, deadline } = call;
+  /** Every attempt after a failed first one: retries with backoff per the retry table, typed errors. */
+  async #retryLoop<T>(call: CallState, attempt: Attempt<T>, first: FailedAttempt | undefined): Promise<T> {
+    const { kind, options, timeoutMs, deadline } = call;
     const signal = options?.signal;
     const pool = this.#pool;
-    const auth = pool.auth;
-    let attempt = 1;
-    let reauthenticated = false;
+    let attempts = 1;
     let pending = first;
     for (;;) {
-      let target: EndpointTransport;
-      let token: string | undefined;
+      let target: EndpointChannel;
       let failure: unknown;
       if (pending !== undefined) {
-        ({ target, token, failure } = pending);
+        ({ target, failure } = pending);
         pending = undefined;
       } else {
         target = this.#target(options);
@@ -142,42 +136,28 @@ export class UnaryCaller {
           });
         }
         try {
-          if (auth) token = auth.current ?? (await auth.obtain(target, signal, remaining));
-          const res = await target.transport.unary(
-            method,
-            signal,
-            remaining,
-            pool.headers(requireLeader),
-            input,
-          );
-          if (answeredBy) answeredBy.endpoint = target.endpoint;
-          return res.message;
+          const result = await attempt(target, remaining);
+          if (call.answeredBy) call.answeredBy.endpoint = target.endpoint;
+          return result;
         } catch (err) {
           failure = err;
         }
       }
       this.#checkLive(signal, failure);
-      // The token expired or was issued by another member: authenticate once more and retry once.
-      if (auth && !reauthenticated && isInvalidToken(failure)) {
-        reauthenticated = true;
-        auth.invalidate(token);
-        continue;
-      }
-      // A failed Authenticate arrives as an EtcdError; judge it by the transport error underneath.
-      const raw = failure instanceof EtcdError && failure.cause !== undefined ? failure.cause : failure;
-      const retryKind = failure instanceof EtcdError ? "idempotent" : kind;
-      if (attempt < this.#settings.maxAttempts && shouldRetry(retryKind, raw)) {
+      const error: EtcdError = toEtcdError(failure, target.endpoint);
+      // Wrong credentials: no retry can help.
+      if (error instanceof AuthFailedError) throw error;
+      if (attempts < this.#settings.maxAttempts && shouldRetry(kind, error)) {
         pool.markFailed(target.endpoint);
-        const delay = backoffDelay(attempt, this.#settings.backoff);
+        const delay = backoffDelay(attempts, this.#settings.backoff);
         if (delay < deadline - Date.now()) {
-          attempt++;
+          attempts++;
           await sleep(delay, signal, this.#closed);
           this.#checkLive(signal, failure);
           continue;
         }
       }
-      const error = toEtcdError(failure, target.endpoint);
-      if (isUnavailable(raw) || error.code === Code.DeadlineExceeded) pool.markFailed(target.endpoint);
+      if (isUnavailable(error) || error.code === Code.DeadlineExceeded) pool.markFailed(target.endpoint);
       throw error;
     }
   }
@@ -194,26 +174,18 @@ export class UnaryCaller {
   }
 }
 
-/** One unary call's inputs and deadline, handed from the first attempt to the retry loop. */
-interface CallState<I extends DescMessage, O extends DescMessage> {
-  method: DescMethodUnary<I, O>;
-  input: MessageInitShape<I>;
+/** One call's settings and deadline, handed from the first attempt to the retry loop. */
+interface CallState {
   kind: RetryKind;
   options: TargetedCallOptions | undefined;
-  requireLeader: boolean;
-  answeredBy: { endpoint?: string } | undefined;
   timeoutMs: number;
   /** Date.now() value after which no attempt starts. */
   deadline: number;
+  answeredBy: { endpoint?: string } | undefined;
 }
 
-/** An attempt that failed, with what it was made with. */
+/** An attempt that failed, with where it went. */
 interface FailedAttempt {
-  target: EndpointTransport;
-  token: string | undefined;
+  target: EndpointChannel;
   failure: unknown;
-}
-
-function isInvalidToken(error: unknown): boolean {
-  return toEtcdError(error) instanceof InvalidAuthTokenError;
 }

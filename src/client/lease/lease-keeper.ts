@@ -1,35 +1,31 @@
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import {
-  type LeaseKeepAliveRequest,
-  LeaseKeepAliveRequestSchema,
+  LeaseKeepAliveRequestSchema as LeaseKeepAliveRequestMessage,
+  type LeaseKeepAliveRequestSchema,
   type LeaseKeepAliveResponse,
+  type LeaseKeepAliveResponseSchema,
   Lease as LeaseService,
 } from "../../gen/etcdserverpb/rpc_pb.js";
-import type { TransportPool } from "../connection/transport-pool.js";
-import { Backoff, type BackoffOptions, sleep } from "../stream/backoff.js";
-import { QueuedIterator } from "../stream/queued-iterator.js";
+import type { ConnectionPool } from "../connection/pool.js";
+import type { AuthFailedError } from "../errors.js";
+import type { HoldRelease, ProcessHold } from "../stream/process-hold.js";
+import {
+  type LiveStream,
+  ResilientStream,
+  type StreamOwner,
+  type StreamSettings,
+} from "../stream/resilient-stream.js";
 import { DeadlineMonitor } from "./deadline-monitor.js";
 import { LeaseLostError } from "./errors.js";
 import type { Lease } from "./lease.js";
 
-/** Options of {@link LeaseKeeper}. */
-export interface LeaseKeeperOptions {
-  /** Backoff between attempts to reopen the keepalive stream. Default `{ initialMs: 50, maxMs: 2000 }`. */
-  backoff?: BackoffOptions;
-  /** Send `hasleader` so a member without a leader fails the stream instead of hanging. Default true. */
-  requireLeader?: boolean;
-  /**
-   * A keepalive unanswered for this long (or for a third of the lease's TTL, if shorter) means the stream
-   * is dead (e.g. a frozen member): it is abandoned, the endpoint marked failed, and the stream reopened.
-   * Default 2000 ms.
-   */
-  responseTimeoutMs?: number;
+/** Settings of a {@link LeaseKeeper}: its stream's, and the loss margin. */
+export interface LeaseKeeperSettings extends StreamSettings {
   /**
    * Subtracted from each lease's deadline so loss is reported before the server's own expiry; capped at a
-   * quarter of the TTL. Default 500 ms.
+   * quarter of the TTL.
    */
-  safetyMarginMs?: number;
+  readonly safetyMarginMs: number;
 }
 
 interface KeptLease {
@@ -37,42 +33,39 @@ interface KeptLease {
   monitor: DeadlineMonitor;
   /** Timer of the next scheduled refresh. */
   refreshTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Send time of the oldest unanswered keepalive on the current stream. */
+  /** Send time of the unanswered keepalive on the current stream. */
   pendingSince: number | undefined;
 }
 
-interface OpenStream {
-  requests: QueuedIterator<LeaseKeepAliveRequest>;
-  abort: AbortController;
-  endpoint: string;
-}
+type KeepAliveStream = LiveStream<typeof LeaseKeepAliveRequestSchema>;
 
 /**
- * Keeps every lease of a client alive over ONE bidirectional `LeaseKeepAlive` stream. Each lease is
- * refreshed at a third of the TTL the server granted (the answer's TTL, not the one asked for). When the
- * stream breaks it is reopened with backoff (on another endpoint if the pool moves on) and every lease is
- * refreshed at once. Loss detection is the {@link DeadlineMonitor}'s job: TTL 0 from the server, or no
- * answer before `sentAt + TTL - margin`, declares the lease lost.
+ * Keeps every lease of a client alive over ONE bidirectional `LeaseKeepAlive` stream (kept open by a
+ * {@link ResilientStream}). Each lease is refreshed at a third of the TTL the server granted (the answer's
+ * TTL, not the one asked for). When the stream breaks it is reopened with backoff (on another endpoint if
+ * the pool moves on) and every lease is refreshed at once. Loss detection is the {@link DeadlineMonitor}'s
+ * job: TTL 0 from the server, or no answer before `sentAt + TTL - margin`, declares the lease lost.
+ * A keepalive unanswered for a third of the shortest TTL (or the stream's answer timeout, if shorter)
+ * means the stream is dead: it is abandoned and reopened.
  */
-export class LeaseKeeper implements AsyncDisposable {
-  readonly #pool: TransportPool;
-  readonly #backoff: Backoff;
-  readonly #requireLeader: boolean;
-  readonly #responseTimeoutMs: number;
+export class LeaseKeeper
+  implements
+    StreamOwner<typeof LeaseKeepAliveRequestSchema, typeof LeaseKeepAliveResponseSchema>,
+    AsyncDisposable
+{
+  readonly #stream: ResilientStream<typeof LeaseKeepAliveRequestSchema, typeof LeaseKeepAliveResponseSchema>;
   readonly #safetyMarginMs: number;
+  readonly #hold: ProcessHold;
   readonly #kept = new Map<bigint, KeptLease>();
-  readonly #closing = new AbortController();
-  #stream: OpenStream | undefined;
-  #wakeLoop: (() => void) | undefined;
-  #loop: Promise<void> | undefined;
-  #watchdog: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
+  #release: HoldRelease | undefined;
+  /** Shortest granted TTL among kept leases, seconds; undefined when it must be recomputed. */
+  #shortestTtl: number | undefined;
 
-  constructor(pool: TransportPool, options: LeaseKeeperOptions = {}) {
-    this.#pool = pool;
-    this.#backoff = new Backoff({ initialMs: 50, maxMs: 2000, ...options.backoff });
-    this.#requireLeader = options.requireLeader ?? true;
-    this.#responseTimeoutMs = options.responseTimeoutMs ?? 2000;
-    this.#safetyMarginMs = options.safetyMarginMs ?? 500;
+  constructor(pool: ConnectionPool, settings: LeaseKeeperSettings, hold: ProcessHold) {
+    this.#safetyMarginMs = settings.safetyMarginMs;
+    this.#hold = hold;
+    this.#stream = new ResilientStream(pool, LeaseService.method.leaseKeepAlive, this, settings);
   }
 
   /** Number of leases being kept alive. */
@@ -80,9 +73,9 @@ export class LeaseKeeper implements AsyncDisposable {
     return this.#kept.size;
   }
 
-  /** The endpoint of the open keepalive stream, if any (for diagnostics and tests). */
+  /** The endpoint of the open keepalive stream, if any (for diagnostics). */
   get endpoint(): string | undefined {
-    return this.#stream?.endpoint;
+    return this.#stream.live?.endpoint;
   }
 
   /**
@@ -90,7 +83,7 @@ export class LeaseKeeper implements AsyncDisposable {
    * first deadline counts from it.
    */
   keep(lease: Lease, grantSentAt: number): void {
-    if (this.#closing.signal.aborted) throw new Error("LeaseKeeper is closed");
+    if (this.#closed) throw new Error("LeaseKeeper is closed");
     const kept: KeptLease = {
       lease,
       monitor: new DeadlineMonitor({
@@ -100,9 +93,12 @@ export class LeaseKeeper implements AsyncDisposable {
       pendingSince: undefined,
     };
     this.#kept.set(lease.id, kept);
+    this.#release ??= this.#hold.acquire();
+    if (this.#shortestTtl !== undefined && lease.grantedTtl < this.#shortestTtl)
+      this.#shortestTtl = lease.grantedTtl;
     kept.monitor.refresh(grantSentAt, lease.grantedTtl * 1000, this.#margin(lease.grantedTtl));
     this.#schedule(kept, (lease.grantedTtl * 1000) / 3);
-    this.#ensureLoop();
+    this.#stream.wake();
   }
 
   /** Stops keeping lease `id` alive (no revoke); its {@link Lease} ends as `closed`. */
@@ -115,19 +111,69 @@ export class LeaseKeeper implements AsyncDisposable {
 
   /** Stops the stream, every timer and keeps no lease alive any more (leases end as `closed`). */
   async close(): Promise<void> {
-    if (this.#closing.signal.aborted) return this.#loop;
-    this.#closing.abort();
-    for (const kept of [...this.#kept.values()]) {
-      this.#forget(kept);
-      kept.lease._markClosed();
+    if (!this.#closed) {
+      this.#closed = true;
+      for (const kept of [...this.#kept.values()]) {
+        this.#forget(kept);
+        kept.lease._markClosed();
+      }
     }
-    this.#wakeLoop?.();
-    this.#stream?.abort.abort();
-    await this.#loop;
+    await this.#stream.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  /** @internal {@link StreamOwner}: a stream is wanted while any lease is kept alive. */
+  wanted(): boolean {
+    return this.#kept.size > 0;
+  }
+
+  /** @internal {@link StreamOwner}: a new stream: every lease is refreshed at once. */
+  opened(live: KeepAliveStream): void {
+    for (const kept of this.#kept.values()) {
+      kept.pendingSince = undefined;
+      this.#send(kept, live);
+    }
+  }
+
+  /** @internal {@link StreamOwner}: one keepalive answer. */
+  received(live: KeepAliveStream, response: LeaseKeepAliveResponse): void {
+    const kept = this.#kept.get(response.ID);
+    if (!kept) return;
+    const sentAt = kept.pendingSince ?? Date.now();
+    kept.pendingSince = undefined;
+    const ttl = Number(response.TTL);
+    if (ttl <= 0) {
+      this.#lose(response.ID, new LeaseLostError(response.ID, "expired"));
+      return;
+    }
+    live.healthy();
+    kept.monitor.refresh(sentAt, ttl * 1000, this.#margin(ttl));
+    this.#schedule(kept, (ttl * 1000) / 3);
+    kept.lease._refreshed({ id: response.ID, ttl, revision: response.header?.revision ?? 0n });
+  }
+
+  /** @internal {@link StreamOwner}: the stream is over; the next one refreshes every lease. */
+  ended(_live: KeepAliveStream): void {
+    for (const kept of this.#kept.values()) kept.pendingSince = undefined;
+  }
+
+  /** @internal {@link StreamOwner}: wrong credentials: no lease can be kept alive. */
+  failed(error: AuthFailedError): void {
+    for (const kept of [...this.#kept.values()])
+      this.#lose(kept.lease.id, new LeaseLostError(kept.lease.id, "deadline", { cause: error }));
+  }
+
+  /** @internal {@link StreamOwner}: a short lease cannot wait long for its answer: a third of the shortest TTL. */
+  answerTimeoutMs(): number {
+    if (this.#shortestTtl === undefined) {
+      let shortest = Number.POSITIVE_INFINITY;
+      for (const kept of this.#kept.values()) shortest = Math.min(shortest, kept.lease.grantedTtl);
+      this.#shortestTtl = shortest;
+    }
+    return (this.#shortestTtl * 1000) / 3;
   }
 
   #margin(ttlSeconds: number): number {
@@ -138,6 +184,12 @@ export class LeaseKeeper implements AsyncDisposable {
     clearTimeout(kept.refreshTimer);
     kept.monitor.stop();
     this.#kept.delete(kept.lease.id);
+    if (kept.lease.grantedTtl === this.#shortestTtl) this.#shortestTtl = undefined;
+    if (this.#kept.size === 0) {
+      this.#release?.();
+      this.#release = undefined;
+      this.#stream.idle();
+    }
   }
 
   #lose(id: bigint, error: LeaseLostError): void {
@@ -149,117 +201,19 @@ export class LeaseKeeper implements AsyncDisposable {
 
   #schedule(kept: KeptLease, delayMs: number): void {
     clearTimeout(kept.refreshTimer);
-    kept.refreshTimer = setTimeout(() => this.#send(kept), Math.max(0, delayMs));
+    kept.refreshTimer = setTimeout(() => this.#send(kept, this.#stream.live), Math.max(0, delayMs));
+    // Unref'd: the keeper's process hold keeps the process alive while any lease is kept.
     kept.refreshTimer.unref?.();
   }
 
-  #send(kept: KeptLease): void {
+  #send(kept: KeptLease, live: KeepAliveStream | undefined): void {
     clearTimeout(kept.refreshTimer);
     kept.refreshTimer = undefined;
-    const stream = this.#stream;
-    // No stream now: the loop refreshes every lease as soon as the next one opens.
-    if (!stream || !this.#kept.has(kept.lease.id)) return;
-    // One keepalive in flight per lease: its answer schedules the next; the watchdog covers a lost one.
+    // No stream now: every lease is refreshed as soon as the next one opens.
+    if (!live || !this.#kept.has(kept.lease.id)) return;
+    // One keepalive in flight per lease: its answer schedules the next.
     if (kept.pendingSince !== undefined) return;
     kept.pendingSince = Date.now();
-    stream.requests.push(create(LeaseKeepAliveRequestSchema, { ID: kept.lease.id }));
-  }
-
-  #ensureLoop(): void {
-    if (this.#loop) {
-      this.#wakeLoop?.();
-      return;
-    }
-    this.#loop = this.#run().catch(() => {});
-  }
-
-  async #run(): Promise<void> {
-    const closing = this.#closing.signal;
-    while (!closing.aborted) {
-      if (this.#kept.size === 0) {
-        await new Promise<void>((resolve) => {
-          this.#wakeLoop = resolve;
-        });
-        this.#wakeLoop = undefined;
-        continue;
-      }
-      const broke = await this.#runStream();
-      if (closing.aborted) break;
-      if (broke) this.#pool.markFailed(broke);
-      await sleep(this.#backoff.next(), closing);
-    }
-  }
-
-  /** Runs one stream until it ends; returns the endpoint when it failed, undefined when it ended idle. */
-  async #runStream(): Promise<string | undefined> {
-    const { endpoint, transport } = this.#pool.pick();
-    const stream: OpenStream = {
-      requests: new QueuedIterator<LeaseKeepAliveRequest>(),
-      abort: new AbortController(),
-      endpoint,
-    };
-    const onClose = () => stream.abort.abort();
-    this.#closing.signal.addEventListener("abort", onClose, { once: true });
-    this.#stream = stream;
-    for (const kept of this.#kept.values()) {
-      kept.pendingSince = undefined;
-      this.#send(kept);
-    }
-    this.#startWatchdog(stream);
-    try {
-      const headers = await this.#pool.metadata({ requireLeader: this.#requireLeader });
-      const client = createClient(LeaseService, transport);
-      for await (const response of client.leaseKeepAlive(stream.requests, {
-        signal: stream.abort.signal,
-        headers,
-      })) {
-        this.#backoff.reset();
-        this.#onResponse(response);
-      }
-      return endpoint;
-    } catch (err) {
-      if (err instanceof ConnectError && err.code === Code.Canceled && this.#closing.signal.aborted)
-        return undefined;
-      return endpoint;
-    } finally {
-      this.#closing.signal.removeEventListener("abort", onClose);
-      clearInterval(this.#watchdog);
-      this.#watchdog = undefined;
-      stream.requests.end();
-      stream.abort.abort();
-      if (this.#stream === stream) this.#stream = undefined;
-    }
-  }
-
-  #onResponse(response: LeaseKeepAliveResponse): void {
-    const kept = this.#kept.get(response.ID);
-    if (!kept) return;
-    const sentAt = kept.pendingSince ?? Date.now();
-    kept.pendingSince = undefined;
-    const ttl = Number(response.TTL);
-    if (ttl <= 0) {
-      this.#lose(response.ID, new LeaseLostError(response.ID, "expired"));
-      return;
-    }
-    kept.monitor.refresh(sentAt, ttl * 1000, this.#margin(ttl));
-    this.#schedule(kept, (ttl * 1000) / 3);
-    kept.lease._refreshed({ id: response.ID, ttl, revision: response.header?.revision ?? 0n });
-  }
-
-  /** Abandons the stream when a keepalive stays unanswered for `responseTimeoutMs`. */
-  #startWatchdog(stream: OpenStream): void {
-    const period = Math.max(50, Math.min(this.#responseTimeoutMs / 4, 250));
-    this.#watchdog = setInterval(() => {
-      const now = Date.now();
-      for (const kept of this.#kept.values()) {
-        // A short lease cannot wait the full timeout: give up on the stream after a third of its TTL.
-        const limit = Math.min(this.#responseTimeoutMs, (kept.lease.ttl * 1000) / 3);
-        if (kept.pendingSince !== undefined && now - kept.pendingSince > limit) {
-          stream.abort.abort(new Error(`keepalive unanswered for ${Math.round(limit)} ms`));
-          return;
-        }
-      }
-    }, period);
-    this.#watchdog.unref?.();
+    live.send(create(LeaseKeepAliveRequestMessage, { ID: kept.lease.id }));
   }
 }

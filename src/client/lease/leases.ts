@@ -1,38 +1,15 @@
-import {
-  create,
-  type DescMessage,
-  type DescMethodUnary,
-  type MessageInitShape,
-  type MessageShape,
-} from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
+import { create } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
 import { LeaseKeepAliveRequestSchema, Lease as LeaseService } from "../../gen/etcdserverpb/rpc_pb.js";
 import type { CallOptions } from "../call-options.js";
-import type { RetryKind } from "../connection/retry.js";
-import type { TransportPool } from "../connection/transport-pool.js";
-import { EtcdError, toEtcdError } from "../errors.js";
+import type { UnaryCaller } from "../connection/caller.js";
+import type { ConnectionPool } from "../connection/pool.js";
+import { EtcdError } from "../errors.js";
+import type { ProcessHold } from "../stream/process-hold.js";
 import { checkTtl } from "../validation.js";
 import { LeaseLostError, LeasesClosedError } from "./errors.js";
 import { Lease, type LeaseOwner } from "./lease.js";
-import { LeaseKeeper, type LeaseKeeperOptions } from "./lease-keeper.js";
-
-/** Options of {@link Leases}; see {@link LeaseKeeperOptions} for the keepalive stream. */
-export interface LeasesOptions extends LeaseKeeperOptions {
-  /**
-   * Runs the unary Lease RPCs (grant, revoke, timeToLive, leases). The `Etcd` client passes its own
-   * caller: deadlines, the retry table (a grant or revoke is retried only when it provably never left),
-   * auth re-authentication and typed errors. Default: one attempt on `pool.pick()`, errors as `EtcdError`.
-   */
-  unary?: LeaseUnaryRunner;
-}
-
-/** Runs one unary RPC with a retry kind and per-call options; see {@link LeasesOptions.unary}. */
-export type LeaseUnaryRunner = <I extends DescMessage, O extends DescMessage>(
-  method: DescMethodUnary<I, O>,
-  input: MessageInitShape<I>,
-  kind: RetryKind,
-  options?: CallOptions,
-) => Promise<MessageShape<O>>;
+import { LeaseKeeper, type LeaseKeeperSettings } from "./lease-keeper.js";
 
 /** Options of {@link Leases.grant}. */
 export interface GrantOptions {
@@ -61,18 +38,16 @@ export interface LeaseTimeToLive {
  * one shared {@link LeaseKeeper}.
  */
 export class Leases implements LeaseOwner, AsyncDisposable {
-  readonly #pool: TransportPool;
   readonly #keeper: LeaseKeeper;
+  readonly #caller: UnaryCaller;
   readonly #requireLeader: boolean;
-  readonly #unary: LeaseUnaryRunner;
   #closed = false;
 
-  constructor(pool: TransportPool, options: LeasesOptions = {}) {
-    this.#pool = pool;
-    this.#keeper = new LeaseKeeper(pool, options);
-    this.#requireLeader = options.requireLeader ?? true;
-    this.#unary =
-      options.unary ?? ((method, input, _kind, callOptions) => this.#callOnce(method, input, callOptions));
+  /** @internal Made by the `Etcd` client: its call path runs every lease RPC. */
+  constructor(pool: ConnectionPool, caller: UnaryCaller, settings: LeaseKeeperSettings, hold: ProcessHold) {
+    this.#keeper = new LeaseKeeper(pool, settings, hold);
+    this.#caller = caller;
+    this.#requireLeader = settings.requireLeader;
   }
 
   /** The shared keeper (exposed for diagnostics: which endpoint its stream is on, how many leases). */
@@ -88,11 +63,12 @@ export class Leases implements LeaseOwner, AsyncDisposable {
     const ttl = checkTtl(ttlSeconds, "ttl");
     this.#checkOpen();
     const sentAt = Date.now();
-    const response = await this.#unary(
+    const response = await this.#caller.call(
       LeaseService.method.leaseGrant,
       { TTL: ttl, ID: options.id ?? 0n },
       "write",
       callOptionsOf(options),
+      this.#requireLeader,
     );
     if (response.error) throw new EtcdError(`lease grant failed: ${response.error}`);
     const lease = new Lease(this, response.ID, Number(response.TTL));
@@ -104,17 +80,24 @@ export class Leases implements LeaseOwner, AsyncDisposable {
   async revoke(id: bigint, options: CallOptions = {}): Promise<void> {
     this.#checkOpen();
     this.#keeper.release(id);
-    await this.#unary(LeaseService.method.leaseRevoke, { ID: id }, "write", callOptionsOf(options));
+    await this.#caller.call(
+      LeaseService.method.leaseRevoke,
+      { ID: id },
+      "write",
+      callOptionsOf(options),
+      this.#requireLeader,
+    );
   }
 
   /** Remaining TTL of lease `id` (and its keys with `keys: true`). */
   async timeToLive(id: bigint, options: CallOptions & { keys?: boolean } = {}): Promise<LeaseTimeToLive> {
     this.#checkOpen();
-    const r = await this.#unary(
+    const r = await this.#caller.call(
       LeaseService.method.leaseTimeToLive,
       { ID: id, keys: options.keys ?? false },
       "idempotent",
       callOptionsOf(options),
+      this.#requireLeader,
     );
     return { id: r.ID, ttl: Number(r.TTL), grantedTtl: Number(r.grantedTTL), keys: r.keys };
   }
@@ -122,35 +105,47 @@ export class Leases implements LeaseOwner, AsyncDisposable {
   /** IDs of every lease the cluster holds. */
   async leases(options: CallOptions = {}): Promise<bigint[]> {
     this.#checkOpen();
-    const r = await this.#unary(LeaseService.method.leaseLeases, {}, "idempotent", callOptionsOf(options));
+    const r = await this.#caller.call(
+      LeaseService.method.leaseLeases,
+      {},
+      "idempotent",
+      callOptionsOf(options),
+      this.#requireLeader,
+    );
     return r.leases.map((l) => l.ID);
   }
 
   /**
-   * Refreshes lease `id` once, on a short stream of its own (not the shared one). Resolves with the TTL
-   * granted in seconds; rejects with a {@link LeaseLostError} when the server answers TTL 0.
+   * Refreshes lease `id` once, on a short stream of its own (not the shared one), through the client's
+   * call path (auth, retries of a stream that never opened, typed errors). Resolves with the TTL granted
+   * in seconds; rejects with a {@link LeaseLostError} when the server answers TTL 0.
    */
-  async keepAliveOnce(id: bigint, options: { signal?: AbortSignal } = {}): Promise<number> {
+  async keepAliveOnce(id: bigint, options: CallOptions = {}): Promise<number> {
     this.#checkOpen();
-    const ttl = await this.#call(async (transport, headers) => {
-      const client = createClient(LeaseService, transport);
-      const abort = new AbortController();
-      const onAbort = () => abort.abort(options.signal?.reason);
-      options.signal?.addEventListener("abort", onAbort, { once: true });
+    const ttl = await this.#caller.run("idempotent", callOptionsOf(options), async (channel, remainingMs) => {
+      const done = new AbortController();
+      const signal = AbortSignal.any([
+        done.signal,
+        AbortSignal.timeout(remainingMs),
+        ...(options.signal ? [options.signal] : []),
+      ]);
+      const request = create(LeaseKeepAliveRequestSchema, { ID: id });
+      const stream = await channel.open(
+        LeaseService.method.leaseKeepAlive,
+        oneThenWait(request, signal),
+        signal,
+        this.#requireLeader,
+      );
       try {
-        const request = create(LeaseKeepAliveRequestSchema, { ID: id });
-        for await (const response of client.leaseKeepAlive(oneThenWait(request, abort.signal), {
-          headers,
-          signal: abort.signal,
-        })) {
-          return Number(response.TTL);
-        }
+        for await (const response of stream.messages) return Number(response.TTL);
         throw new EtcdError(`keepalive stream for lease ${id} ended without an answer`, {
           code: Code.Unavailable,
+          endpoint: channel.endpoint,
         });
+      } catch (err) {
+        throw channel.failure(err, stream.token);
       } finally {
-        options.signal?.removeEventListener("abort", onAbort);
-        abort.abort();
+        done.abort();
       }
     });
     if (ttl <= 0) throw new LeaseLostError(id, "expired");
@@ -174,33 +169,6 @@ export class Leases implements LeaseOwner, AsyncDisposable {
 
   #checkOpen(): void {
     if (this.#closed) throw new LeasesClosedError();
-  }
-
-  /** The standalone runner: one attempt on the pool's pick, errors mapped to `EtcdError`. */
-  #callOnce<I extends DescMessage, O extends DescMessage>(
-    method: DescMethodUnary<I, O>,
-    input: MessageInitShape<I>,
-    options: CallOptions | undefined,
-  ): Promise<MessageShape<O>> {
-    return this.#call(
-      async (transport, headers) =>
-        (await transport.unary(method, options?.signal, options?.timeoutMs, headers, input)).message,
-    );
-  }
-
-  /**
-   * Runs `run` once on the pool's pick with the call metadata; an UNAVAILABLE failure marks the endpoint
-   * failed, and every error leaves as an `EtcdError` naming the endpoint.
-   */
-  async #call<R>(run: (transport: Transport, headers: Headers) => Promise<R>): Promise<R> {
-    const { endpoint, transport } = this.#pool.pick();
-    try {
-      const headers = await this.#pool.metadata({ requireLeader: this.#requireLeader });
-      return await run(transport, headers);
-    } catch (err) {
-      if (err instanceof ConnectError && err.code === Code.Unavailable) this.#pool.markFailed(endpoint);
-      throw toEtcdError(err, endpoint);
-    }
   }
 }
 

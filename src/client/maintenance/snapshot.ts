@@ -1,31 +1,29 @@
 import { Code } from "@connectrpc/connect";
-import { Maintenance } from "../../gen/etcdserverpb/rpc_pb.js";
+import { Maintenance, type SnapshotResponse } from "../../gen/etcdserverpb/rpc_pb.js";
 import type { AdminContext } from "../connection/admin-context.js";
-import { backoffDelay } from "../connection/backoff.js";
-import { retryKindOfMethod, shouldRetry } from "../connection/retry.js";
-import { sleep } from "../connection/sleep.js";
-import type { EndpointTransport } from "../connection/transport-pool.js";
-import {
-  AbortedError,
-  ClientClosedError,
-  DeadlineExceededError,
-  InvalidAuthTokenError,
-  toEtcdError,
-} from "../errors.js";
+import type { EndpointChannel } from "../connection/endpoint-channel.js";
+import { retryKindOfMethod } from "../connection/retry.js";
+import { AbortedError, ClientClosedError, DeadlineExceededError } from "../errors.js";
 import { checkNumber } from "../validation.js";
 import type { SnapshotOptions } from "./types.js";
-
-/** Deadline of the `Authenticate` a snapshot may need first (the transfer itself has its own). */
-const AUTHENTICATE_TIMEOUT_MS = 10_000;
 
 async function* once<T>(value: T): AsyncIterable<T> {
   yield value;
 }
 
+/** A snapshot stream whose first answer arrived. */
+interface OpenedSnapshot {
+  channel: EndpointChannel;
+  token: string | undefined;
+  iterator: AsyncIterator<SnapshotResponse>;
+  first: IteratorResult<SnapshotResponse>;
+}
+
 /**
  * Streams a snapshot of one member's backend as raw chunks (the bytes of a `.db` file etcdctl can
- * read, its SHA-256 at the end). Opening is retried as RETRY_TABLE allows for `Snapshot` (on the next
- * endpoint unless `endpoint` is set) until the first chunk arrives; a stream broken after that fails.
+ * read, its SHA-256 at the end). Opening runs through the client's call path (auth, retries as
+ * RETRY_TABLE allows for `Snapshot`, on the next endpoint unless `endpoint` is set) until the first
+ * chunk arrives; a stream broken after that fails.
  */
 export async function* snapshotChunks(
   ctx: AdminContext,
@@ -33,50 +31,41 @@ export async function* snapshotChunks(
 ): AsyncGenerator<Uint8Array, void, undefined> {
   checkNumber(options.timeoutMs, "timeoutMs", 1);
   if (ctx.closed.aborted) throw new ClientClosedError();
-  const signals = [ctx.closed];
+  // `done` ends the stream when the consumer stops early.
+  const done = new AbortController();
+  const signals = [ctx.closed, done.signal];
   if (options.signal) signals.push(options.signal);
   if (options.timeoutMs !== undefined) signals.push(AbortSignal.timeout(options.timeoutMs));
   const signal = AbortSignal.any(signals);
-  const pool = ctx.pool;
-  const kind = retryKindOfMethod(Maintenance.method.snapshot);
-  let attempt = 1;
-  let reauthenticated = false;
-  for (;;) {
-    let target: EndpointTransport | undefined;
-    let token: string | undefined;
-    let received = false;
+  try {
+    let opened: OpenedSnapshot;
     try {
-      target = options.endpoint === undefined ? pool.pick() : pool.connectionFor(options.endpoint);
-      if (pool.auth)
-        token = pool.auth.current ?? (await pool.auth.obtain(target, signal, AUTHENTICATE_TIMEOUT_MS));
-      const res = await target.transport.stream(
-        Maintenance.method.snapshot,
-        signal,
-        undefined,
-        pool.headers(false),
-        once({}),
+      opened = await ctx.caller.run(
+        retryKindOfMethod(Maintenance.method.snapshot),
+        { signal, ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}) },
+        async (channel) => {
+          const stream = await channel.open(Maintenance.method.snapshot, once({}), signal, false);
+          const iterator = stream.messages[Symbol.asyncIterator]();
+          try {
+            return { channel, token: stream.token, iterator, first: await iterator.next() };
+          } catch (err) {
+            throw channel.failure(err, stream.token);
+          }
+        },
       );
-      for await (const chunk of res.message) {
-        received = true;
-        if (chunk.blob.length > 0) yield chunk.blob;
-      }
-      return;
     } catch (err) {
       throwIfStopped(ctx, options, signal, err);
-      if (received || target === undefined) throw toEtcdError(err, target?.endpoint);
-      const error = toEtcdError(err, target.endpoint);
-      if (pool.auth && !reauthenticated && error instanceof InvalidAuthTokenError) {
-        reauthenticated = true;
-        pool.auth.invalidate(token);
-        continue;
-      }
-      const raw = error.cause ?? err;
-      if (attempt >= ctx.maxAttempts || !shouldRetry(kind, raw)) throw error;
-      pool.markFailed(target.endpoint);
-      await sleep(backoffDelay(attempt, ctx.backoff), signal, undefined);
-      if (signal.aborted) throwIfStopped(ctx, options, signal, error);
-      attempt++;
+      throw err;
     }
+    try {
+      for (let r = opened.first; !r.done; r = await opened.iterator.next())
+        if (r.value.blob.length > 0) yield r.value.blob;
+    } catch (err) {
+      throwIfStopped(ctx, options, signal, err);
+      throw opened.channel.failure(err, opened.token);
+    }
+  } finally {
+    done.abort();
   }
 }
 

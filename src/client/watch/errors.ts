@@ -28,9 +28,10 @@ export class WatchCanceledError extends EtcdError {
   /** The server's `cancel_reason`, e.g. `etcdserver: permission denied`. */
   readonly reason: string;
 
-  constructor(reason: string) {
+  constructor(reason: string, endpoint?: string) {
     super(`watch canceled by the server${reason ? `: ${reason}` : ""}`, {
       code: /permission denied/.test(reason) ? Code.PermissionDenied : Code.Canceled,
+      ...(endpoint !== undefined ? { endpoint } : {}),
     });
     this.reason = reason;
   }

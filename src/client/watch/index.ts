@@ -5,5 +5,5 @@
 export { WatchCanceledError, WatchCompactedError, WatchHubClosedError } from "./errors.js";
 export { prefixEnd } from "./key-range.js";
 export type { WatchBatch, WatcherState, WatchFilter, WatchOptions } from "./types.js";
-export { WatchHub, type WatchHubOptions } from "./watch-hub.js";
+export { WatchHub, type WatchHubSettings } from "./watch-hub.js";
 export { Watcher, type WatcherEvents, type WatcherOwner } from "./watcher.js";

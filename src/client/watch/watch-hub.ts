@@ -1,17 +1,24 @@
-import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import {
-  KV,
-  RangeRequestSchema,
+  type RangeRequestSchema,
+  type RangeResponse,
   WatchCreateRequest_FilterType,
   type WatchRequest,
-  WatchRequestSchema,
+  WatchRequestSchema as WatchRequestMessage,
+  type WatchRequestSchema,
   type WatchResponse,
+  type WatchResponseSchema,
   Watch as WatchService,
 } from "../../gen/etcdserverpb/rpc_pb.js";
-import type { TransportPool } from "../connection/transport-pool.js";
-import { Backoff, type BackoffOptions, sleep } from "../stream/backoff.js";
-import { QueuedIterator } from "../stream/queued-iterator.js";
+import type { ConnectionPool } from "../connection/pool.js";
+import type { AuthFailedError } from "../errors.js";
+import type { HoldRelease, ProcessHold } from "../stream/process-hold.js";
+import {
+  type LiveStream,
+  ResilientStream,
+  type StreamOwner,
+  type StreamSettings,
+} from "../stream/resilient-stream.js";
 import { WatchCanceledError, WatchCompactedError, WatchHubClosedError } from "./errors.js";
 import { FragmentAssembler } from "./fragments.js";
 import { keyBytes, ownRange } from "./key-range.js";
@@ -19,33 +26,25 @@ import { createStartRevision, dropSeen, nextAfterCreated, nextAfterEvents } from
 import type { WatchOptions } from "./types.js";
 import { Watcher, type WatcherOwner } from "./watcher.js";
 
-/** Options of {@link WatchHub}. */
-export interface WatchHubOptions {
-  /** Backoff between attempts to reopen the watch stream. Default `{ initialMs: 50, maxMs: 2000 }`. */
-  backoff?: BackoffOptions;
-  /** Send `hasleader` so a member cut off from the leader fails the stream (and is abandoned). Default true. */
-  requireLeader?: boolean;
+/** Settings of a {@link WatchHub}: its stream's, and the default per-watch buffer bound. */
+export interface WatchHubSettings extends StreamSettings {
   /**
    * Per-watch bound of delivered-but-unconsumed events. Above it the watch is canceled on the server
    * (nothing is dropped: what was delivered stays buffered) and re-created from its resume point once the
-   * consumer drained half of it. Default 10000.
+   * consumer drained half of it.
    */
-  maxBufferedEvents?: number;
-  /**
-   * Liveness of the stream, independent of the transport's own pings: after this long without any answer
-   * the hub sends a progress request, and abandons the stream (marking the endpoint failed) if that gets
-   * no answer within `probeTimeoutMs`. Default 5000 ms. 0 turns the probe off.
-   */
-  idleTimeoutMs?: number;
-  /** How long a liveness probe may stay unanswered. Default 2000 ms. */
-  probeTimeoutMs?: number;
+  readonly maxBufferedEvents: number;
 }
 
-/** One open `Watch` stream and what is bound to it. */
+/** Reads a range for a compaction resync, through the client's call path (auth, retries, typed errors). */
+export type RangeReader = (
+  request: MessageInitShape<typeof RangeRequestSchema>,
+  signal: AbortSignal,
+) => Promise<RangeResponse>;
+
+/** What is bound to one open `Watch` stream. */
 interface Session {
-  readonly endpoint: string;
-  readonly requests: QueuedIterator<WatchRequest>;
-  readonly abort: AbortController;
+  readonly live: LiveStream<typeof WatchRequestSchema>;
   /** Watches waiting for `created`, in the order their creates go out; the head's create is in flight. */
   readonly createQueue: Watcher[];
   createInFlight: boolean;
@@ -53,49 +52,47 @@ interface Session {
   /** Ids this client canceled (paused or closed watches): their late responses are dropped. */
   readonly ignored: Set<bigint>;
   readonly fragments: FragmentAssembler;
-  /** When the last answer arrived (ms since epoch). */
-  lastAnswerAt: number;
-  /** Send time of the unanswered liveness probe, if any. */
-  probeSentAt: number | undefined;
   /** Progress answers owed to `requestProgress()` callers (delivered) and to probes (swallowed). */
   progressForUser: number;
   progressForProbe: number;
 }
 
 const INVALID_WATCH_ID = -1n;
+const PROGRESS_REQUEST = create(WatchRequestMessage, {
+  requestUnion: { case: "progressRequest", value: {} },
+});
+
+/** A create refused because the stream's token is stale (etcd checks a Watch stream's token when it opened). */
+const STALE_TOKEN = /invalid auth token|auth: revision/;
+/** Some etcd versions answer a stale token with "permission denied" (etcd issue 12385). */
+const PERMISSION_DENIED = /permission denied/;
 
 /**
- * Every watch of a client on ONE bidirectional `Watch` stream. Creates go out one at a time, in order,
- * and are matched to `created` answers by position (as etcd answers them in order). On any break the
- * stream is reopened (on another endpoint if the pool moves on) and every watch is re-created from its
- * own resume point, so each consumer sees every revision once, in order. See
+ * Every watch of a client on ONE bidirectional `Watch` stream (kept open by a {@link ResilientStream}).
+ * Creates go out one at a time, in order, and are matched to `created` answers by position (as etcd
+ * answers them in order). On any break the stream is reopened (on another endpoint if the pool moves on)
+ * and every watch is re-created from its own resume point, so each consumer sees every revision once, in
+ * order. A create refused for a stale token reopens the stream with a fresh token. See
  * docs/leases-and-watches.md for the state model and the backpressure policy.
  */
-export class WatchHub implements WatcherOwner, AsyncDisposable {
-  readonly #pool: TransportPool;
-  readonly #backoff: Backoff;
-  readonly #requireLeader: boolean;
+export class WatchHub
+  implements WatcherOwner, StreamOwner<typeof WatchRequestSchema, typeof WatchResponseSchema>, AsyncDisposable
+{
+  readonly #stream: ResilientStream<typeof WatchRequestSchema, typeof WatchResponseSchema>;
   readonly #maxBufferedEvents: number;
-  readonly #idleTimeoutMs: number;
-  readonly #probeTimeoutMs: number;
+  readonly #readRange: RangeReader;
+  readonly #hold: ProcessHold;
   /** Live watches, in creation order. */
   readonly #watchers = new Set<Watcher>();
   readonly #closing = new AbortController();
   #session: Session | undefined;
-  #loop: Promise<void> | undefined;
-  #wakeLoop: (() => void) | undefined;
-  /** Streams opened so far (diagnostics, tests). */
-  streamsOpened = 0;
-  /** Liveness probes sent so far (diagnostics, tests). */
-  probesSent = 0;
+  #release: HoldRelease | undefined;
 
-  constructor(pool: TransportPool, options: WatchHubOptions = {}) {
-    this.#pool = pool;
-    this.#backoff = new Backoff({ initialMs: 50, maxMs: 2000, ...options.backoff });
-    this.#requireLeader = options.requireLeader ?? true;
-    this.#maxBufferedEvents = options.maxBufferedEvents ?? 10_000;
-    this.#idleTimeoutMs = options.idleTimeoutMs ?? 5000;
-    this.#probeTimeoutMs = options.probeTimeoutMs ?? 2000;
+  constructor(pool: ConnectionPool, settings: WatchHubSettings, readRange: RangeReader, hold: ProcessHold) {
+    this.#maxBufferedEvents = settings.maxBufferedEvents;
+    this.#readRange = readRange;
+    this.#hold = hold;
+    this.#stream = new ResilientStream(pool, WatchService.method.watch, this, settings);
   }
 
   /** Number of live watches. */
@@ -105,7 +102,7 @@ export class WatchHub implements WatcherOwner, AsyncDisposable {
 
   /** The endpoint of the open stream, if any. */
   get endpoint(): string | undefined {
-    return this.#session?.endpoint;
+    return this.#stream.live?.endpoint;
   }
 
   /** Starts watching `key` (a single key, a prefix or a range, see {@link WatchOptions}). */
@@ -119,7 +116,7 @@ export class WatchHub implements WatcherOwner, AsyncDisposable {
       options,
       options.maxBufferedEvents ?? this.#maxBufferedEvents,
     );
-    this.#watchers.add(watcher);
+    this.#add(watcher);
     if (options.signal) {
       if (options.signal.aborted) {
         this.detach(watcher);
@@ -136,11 +133,10 @@ export class WatchHub implements WatcherOwner, AsyncDisposable {
    * active watch). It never moves a watch's resume point (see the trap in docs/leases-and-watches.md).
    */
   requestProgress(): void {
-    if (!this.#session) return;
-    this.#session.progressForUser++;
-    this.#session.requests.push(
-      create(WatchRequestSchema, { requestUnion: { case: "progressRequest", value: {} } }),
-    );
+    const session = this.#session;
+    if (!session) return;
+    session.progressForUser++;
+    session.live.send(PROGRESS_REQUEST);
   }
 
   /** Closes every watch (they end cleanly) and the stream. */
@@ -148,10 +144,8 @@ export class WatchHub implements WatcherOwner, AsyncDisposable {
     if (!this.#closing.signal.aborted) {
       this.#closing.abort();
       for (const w of [...this.#watchers]) this.detach(w);
-      this.#wakeLoop?.();
-      this.#session?.abort.abort();
     }
-    await this.#loop;
+    await this.#stream.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -160,7 +154,7 @@ export class WatchHub implements WatcherOwner, AsyncDisposable {
 
   /** @internal {@link WatcherOwner}: the watch is closed by its consumer (or the hub): cancel it. */
   detach(watcher: Watcher): void {
-    if (!this.#watchers.delete(watcher)) return;
+    if (!this.#remove(watcher)) return;
     this.#unbind(watcher);
     watcher._end();
   }
@@ -172,12 +166,122 @@ export class WatchHub implements WatcherOwner, AsyncDisposable {
     this.#connect(watcher);
   }
 
-  /** Queues a create for `watcher` on the open stream, or starts the stream loop. */
+  /** @internal {@link StreamOwner}: a stream is wanted while a watch needs creating or is active. */
+  wanted(): boolean {
+    for (const w of this.#watchers)
+      if (w._state === "disconnected" || w._state === "creating" || w._state === "active") return true;
+    return false;
+  }
+
+  /** @internal {@link StreamOwner}: a new stream: every watch is (re-)created from its resume point. */
+  opened(live: LiveStream<typeof WatchRequestSchema>): void {
+    const session: Session = {
+      live,
+      createQueue: [],
+      createInFlight: false,
+      byId: new Map(),
+      ignored: new Set(),
+      fragments: new FragmentAssembler(),
+      progressForUser: 0,
+      progressForProbe: 0,
+    };
+    this.#session = session;
+    for (const w of this.#watchers) {
+      if (w._state === "creating") w._state = "disconnected";
+      this.#enqueueCreate(session, w);
+    }
+  }
+
+  /** @internal {@link StreamOwner}: the stream is over: every watch bound to it resumes on the next one. */
+  ended(live: LiveStream<typeof WatchRequestSchema>): void {
+    if (this.#session?.live !== live) return;
+    this.#session = undefined;
+    for (const w of this.#watchers) {
+      if (w._state === "creating" || w._state === "active") {
+        w._state = "disconnected";
+        w._watchId = undefined;
+      }
+    }
+  }
+
+  /** @internal {@link StreamOwner}: wrong credentials: every watch ends with the error. */
+  failed(error: AuthFailedError): void {
+    for (const w of [...this.#watchers]) this.#fail(w, error);
+  }
+
+  /** @internal {@link StreamOwner}: the liveness probe: a progress request (its answer is swallowed). */
+  probe(): WatchRequest {
+    if (this.#session) this.#session.progressForProbe++;
+    return PROGRESS_REQUEST;
+  }
+
+  /** @internal {@link StreamOwner}: one answer of the stream. */
+  received(live: LiveStream<typeof WatchRequestSchema>, response: WatchResponse): void {
+    const session = this.#session;
+    if (session?.live !== live) return;
+    if (response.created) {
+      this.#onCreated(session, response);
+      return;
+    }
+    if (response.watchId === INVALID_WATCH_ID) {
+      // A requested progress notice, for every watch on the stream; the hub's own probes stay internal.
+      if (session.progressForUser === 0 && session.progressForProbe > 0) {
+        session.progressForProbe--;
+        return;
+      }
+      if (session.progressForUser > 0) session.progressForUser--;
+      for (const w of session.byId.values())
+        this.#deliver(w, { revision: response.header?.revision ?? 0n, events: [], progress: true });
+      return;
+    }
+    if (session.ignored.has(response.watchId)) {
+      if (response.canceled) session.ignored.delete(response.watchId);
+      return;
+    }
+    const watcher = session.byId.get(response.watchId);
+    if (!watcher) return;
+    const whole = session.fragments.accept(response);
+    if (!whole) return;
+    if (whole.events.length > 0) {
+      live.healthy();
+      const events = dropSeen(whole.events, watcher._next);
+      if (events.length > 0) {
+        watcher._next = nextAfterEvents(watcher._next, events);
+        this.#deliver(watcher, { revision: whole.header?.revision ?? 0n, events });
+      }
+    }
+    if (whole.canceled) {
+      session.byId.delete(whole.watchId);
+      watcher._watchId = undefined;
+      if (whole.compactRevision > 0n) this.#onCompacted(watcher, whole.compactRevision);
+      else this.#fail(watcher, new WatchCanceledError(whole.cancelReason, live.endpoint));
+      return;
+    }
+    if (whole.events.length === 0)
+      this.#deliver(watcher, { revision: whole.header?.revision ?? 0n, events: [], progress: true });
+  }
+
+  #add(watcher: Watcher): void {
+    this.#watchers.add(watcher);
+    this.#release ??= this.#hold.acquire();
+  }
+
+  /** Forgets `watcher`; with no watch left the stream ends and the process is no longer held. */
+  #remove(watcher: Watcher): boolean {
+    if (!this.#watchers.delete(watcher)) return false;
+    if (this.#watchers.size === 0) {
+      this.#release?.();
+      this.#release = undefined;
+      this.#stream.idle();
+    }
+    return true;
+  }
+
+  /** Queues a create for `watcher` on the open stream, or has the stream opened. */
   #connect(watcher: Watcher): void {
     const session = this.#session;
     if (session) this.#enqueueCreate(session, watcher);
-    if (!this.#loop) this.#loop = this.#run().catch(() => {});
-    else this.#wakeLoop?.();
+    this.#stream.wake();
   }
 
   #enqueueCreate(session: Session, watcher: Watcher): void {
@@ -196,8 +300,8 @@ export class WatchHub implements WatcherOwner, AsyncDisposable {
     if (!head) return;
     session.createInFlight = true;
     const o = head.options;
-    session.requests.push(
-      create(WatchRequestSchema, {
+    session.live.send(
+      create(WatchRequestMessage, {
         requestUnion: {
           case: "createRequest",
           value: {
@@ -225,178 +329,57 @@ export class WatchHub implements WatcherOwner, AsyncDisposable {
     session.byId.delete(id);
     session.fragments.drop(id);
     session.ignored.add(id);
-    session.requests.push(
-      create(WatchRequestSchema, { requestUnion: { case: "cancelRequest", value: { watchId: id } } }),
+    session.live.send(
+      create(WatchRequestMessage, { requestUnion: { case: "cancelRequest", value: { watchId: id } } }),
     );
-  }
-
-  async #run(): Promise<void> {
-    const closing = this.#closing.signal;
-    while (!closing.aborted) {
-      if (![...this.#watchers].some((w) => w._state === "disconnected" || w._state === "creating")) {
-        // Nothing to (re)create: sleep until a watch arrives or a paused one drains.
-        await new Promise<void>((resolve) => {
-          this.#wakeLoop = resolve;
-        });
-        this.#wakeLoop = undefined;
-        continue;
-      }
-      const failed = await this.#runSession();
-      if (closing.aborted) break;
-      if (failed) this.#pool.markFailed(failed);
-      await sleep(this.#backoff.next(), closing);
-    }
-  }
-
-  /** Runs one stream until it breaks; returns the endpoint to mark failed (undefined when we closed it). */
-  async #runSession(): Promise<string | undefined> {
-    const { endpoint, transport } = this.#pool.pick();
-    const session: Session = {
-      endpoint,
-      requests: new QueuedIterator<WatchRequest>(),
-      abort: new AbortController(),
-      createQueue: [],
-      createInFlight: false,
-      byId: new Map(),
-      ignored: new Set(),
-      fragments: new FragmentAssembler(),
-      lastAnswerAt: Date.now(),
-      probeSentAt: undefined,
-      progressForUser: 0,
-      progressForProbe: 0,
-    };
-    this.#session = session;
-    this.streamsOpened++;
-    for (const w of this.#watchers) {
-      if (w._state === "creating") w._state = "disconnected";
-      this.#enqueueCreate(session, w);
-    }
-    const probe = this.#startProbe(session);
-    try {
-      const headers = await this.#pool.metadata({ requireLeader: this.#requireLeader });
-      const client = createClient(WatchService, transport);
-      for await (const response of client.watch(session.requests, {
-        signal: session.abort.signal,
-        headers,
-      })) {
-        this.#onResponse(session, response);
-      }
-      return endpoint;
-    } catch (err) {
-      if (this.#closing.signal.aborted && err instanceof ConnectError && err.code === Code.Canceled)
-        return undefined;
-      return endpoint;
-    } finally {
-      clearInterval(probe);
-      session.requests.end();
-      session.abort.abort();
-      if (this.#session === session) this.#session = undefined;
-      // Every watch bound to (or waiting on) this stream resumes from its own next revision on the next one.
-      for (const w of this.#watchers) {
-        if (w._state === "creating" || w._state === "active") {
-          w._state = "disconnected";
-          w._watchId = undefined;
-        }
-      }
-    }
-  }
-
-  #onResponse(session: Session, response: WatchResponse): void {
-    session.lastAnswerAt = Date.now();
-    session.probeSentAt = undefined;
-    if (response.created) {
-      this.#onCreated(session, response);
-      return;
-    }
-    if (response.watchId === INVALID_WATCH_ID) {
-      // A requested progress notice, for every watch on the stream; the hub's own probes stay internal.
-      if (session.progressForUser === 0 && session.progressForProbe > 0) {
-        session.progressForProbe--;
-        return;
-      }
-      if (session.progressForUser > 0) session.progressForUser--;
-      for (const w of session.byId.values())
-        this.#deliver(w, { revision: response.header?.revision ?? 0n, events: [], progress: true });
-      return;
-    }
-    if (session.ignored.has(response.watchId)) {
-      if (response.canceled) session.ignored.delete(response.watchId);
-      return;
-    }
-    const watcher = session.byId.get(response.watchId);
-    if (!watcher) return;
-    const whole = session.fragments.accept(response);
-    if (!whole) return;
-    // Any answer on this stream proves it healthy.
-    this.#backoff.reset();
-    if (whole.events.length > 0) {
-      const events = dropSeen(whole.events, watcher._next);
-      if (events.length > 0) {
-        watcher._next = nextAfterEvents(watcher._next, events);
-        this.#deliver(watcher, { revision: whole.header?.revision ?? 0n, events });
-      }
-    }
-    if (whole.canceled) {
-      session.byId.delete(whole.watchId);
-      watcher._watchId = undefined;
-      if (whole.compactRevision > 0n) this.#onCompacted(watcher, whole.compactRevision);
-      else this.#fail(watcher, new WatchCanceledError(whole.cancelReason));
-      return;
-    }
-    if (whole.events.length === 0)
-      this.#deliver(watcher, { revision: whole.header?.revision ?? 0n, events: [], progress: true });
-  }
-
-  /**
-   * The stream's liveness monitor: a silent stream gets a progress request; one that stays silent is
-   * abandoned (a frozen member answers nothing, and a watch stream may legitimately be idle for hours).
-   */
-  #startProbe(session: Session): ReturnType<typeof setInterval> | undefined {
-    if (this.#idleTimeoutMs <= 0) return undefined;
-    const period = Math.max(50, Math.min(this.#idleTimeoutMs, this.#probeTimeoutMs) / 4);
-    const timer = setInterval(() => {
-      const now = Date.now();
-      if (session.probeSentAt !== undefined) {
-        if (now - session.probeSentAt > this.#probeTimeoutMs)
-          session.abort.abort(new Error(`watch stream silent for ${now - session.lastAnswerAt} ms`));
-        return;
-      }
-      if (now - session.lastAnswerAt < this.#idleTimeoutMs) return;
-      session.probeSentAt = now;
-      session.progressForProbe++;
-      this.probesSent++;
-      session.requests.push(
-        create(WatchRequestSchema, { requestUnion: { case: "progressRequest", value: {} } }),
-      );
-    }, period);
-    timer.unref?.();
-    return timer;
   }
 
   #onCreated(session: Session, response: WatchResponse): void {
     const watcher = session.createQueue.shift();
     session.createInFlight = false;
-    this.#backoff.reset();
     if (watcher) {
       if (response.canceled) {
+        if (watcher._state === "creating" && this.#refusedForToken(session, watcher, response.cancelReason))
+          return;
         // A create the server refused: an error on that watch only.
-        if (watcher._state === "creating") this.#fail(watcher, new WatchCanceledError(response.cancelReason));
+        if (watcher._state === "creating")
+          this.#fail(watcher, new WatchCanceledError(response.cancelReason, session.live.endpoint));
       } else if (watcher._state !== "creating") {
         // Closed or paused while its create was in flight: cancel what the server just made.
         session.ignored.add(response.watchId);
-        session.requests.push(
-          create(WatchRequestSchema, {
+        session.live.send(
+          create(WatchRequestMessage, {
             requestUnion: { case: "cancelRequest", value: { watchId: response.watchId } },
           }),
         );
       } else {
+        session.live.healthy();
         watcher._state = "active";
         watcher._watchId = response.watchId;
+        watcher._deniedOnce = false;
         watcher._next = nextAfterCreated(watcher._next, response.header?.revision ?? 0n);
         session.byId.set(response.watchId, watcher);
       }
     }
     this.#sendNextCreate(session);
+  }
+
+  /**
+   * A create refused because the stream's token went stale (it expired, or the member restarted): the
+   * stream reopens with a fresh token and every watch resumes. "permission denied" may mean the same on
+   * some versions, so it earns one reopen per watch; refused again on a fresh stream, it is real.
+   */
+  #refusedForToken(session: Session, watcher: Watcher, reason: string): boolean {
+    if (STALE_TOKEN.test(reason)) {
+      session.live.reauthenticate();
+      return true;
+    }
+    if (PERMISSION_DENIED.test(reason) && !watcher._deniedOnce) {
+      watcher._deniedOnce = true;
+      session.live.reauthenticate();
+      return true;
+    }
+    return false;
   }
 
   #deliver(watcher: Watcher, batch: Parameters<Watcher["_deliver"]>[0]): void {
@@ -408,7 +391,7 @@ export class WatchHub implements WatcherOwner, AsyncDisposable {
   }
 
   #fail(watcher: Watcher, error: Error): void {
-    this.#watchers.delete(watcher);
+    this.#remove(watcher);
     this.#unbind(watcher);
     watcher._end(error);
   }
@@ -427,20 +410,10 @@ export class WatchHub implements WatcherOwner, AsyncDisposable {
 
   /** Reads the watched range at the current revision, delivers it, and watches on from there. */
   async #resync(watcher: Watcher): Promise<void> {
-    const { endpoint, transport } = this.#pool.pick();
-    let response: Awaited<ReturnType<ReturnType<typeof createClient<typeof KV>>["range"]>>;
-    try {
-      response = await createClient(KV, transport).range(
-        create(RangeRequestSchema, { key: watcher.key, rangeEnd: watcher.rangeEnd }),
-        {
-          headers: await this.#pool.metadata({ requireLeader: this.#requireLeader }),
-          signal: this.#closing.signal,
-        },
-      );
-    } catch (err) {
-      if (err instanceof ConnectError && err.code === Code.Unavailable) this.#pool.markFailed(endpoint);
-      throw err;
-    }
+    const response = await this.#readRange(
+      { key: watcher.key, rangeEnd: watcher.rangeEnd },
+      this.#closing.signal,
+    );
     if (watcher._state !== "resyncing") return;
     const revision = response.header?.revision ?? 0n;
     watcher._next = revision + 1n;

@@ -68,6 +68,8 @@ export class Watcher
   _next: bigint | undefined;
   /** @internal The watch id on the current stream while `active`. */
   _watchId: bigint | undefined;
+  /** @internal A create was refused with "permission denied" once; a second refusal on a fresh stream is real. */
+  _deniedOnce = false;
   readonly #owner: WatcherOwner;
   /** Buffered weight above which `_deliver` reports "pause me". */
   readonly #bound: number;

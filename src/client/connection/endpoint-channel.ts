@@ -1,0 +1,215 @@
+import type {
+  DescMessage,
+  DescMethodStreaming,
+  DescMethodUnary,
+  MessageInitShape,
+  MessageShape,
+} from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
+import type { AuthTokenSource } from "../auth/token.js";
+import { DeadlineExceededError, type EtcdError, InvalidAuthTokenError, toEtcdError } from "../errors.js";
+import type { ClosableTransport } from "../options.js";
+
+/** Caller metadata sent with one call (beside what the pipeline adds). */
+export type CallMetadata = Readonly<Record<string, string>>;
+
+/** A stream opened through an {@link EndpointChannel}. */
+export interface OpenedStream<O extends DescMessage> {
+  /** The server's messages; a failure is typed with {@link EndpointChannel.failure}. */
+  readonly messages: AsyncIterable<MessageShape<O>>;
+  /** The auth token the stream carries (fixed for its whole life), if auth is on. */
+  readonly token: string | undefined;
+}
+
+/**
+ * The call pipeline of one endpoint: every RPC of the client, unary or stream, passes through here and
+ * nowhere else builds headers or handles tokens. It attaches the auth token (authenticating first when
+ * none is held), `hasleader` when the call requires a leader, and the caller's metadata; on an invalid or
+ * expired token it refreshes the token once and retries a unary call once (a stream's owner reopens the
+ * stream instead: its token is fixed when it opens); and every failure leaves it as an `EtcdError` naming
+ * the endpoint, with the transport's error as `cause`. Retries across endpoints are the caller's job.
+ */
+export class EndpointChannel {
+  /** The endpoint URL, e.g. `http://127.0.0.1:2379`. */
+  readonly endpoint: string;
+  /** The transport underneath (closed with the pool). */
+  readonly transport: ClosableTransport;
+  readonly #auth: AuthTokenSource | undefined;
+  /** Deadline of an `Authenticate` a stream needs before it opens, ms. */
+  readonly #authTimeoutMs: number;
+  #headerToken: string | undefined;
+  #leaderHeaders: CallMetadata = Object.freeze({ hasleader: "true" });
+  #plainHeaders: CallMetadata = Object.freeze({});
+
+  constructor(
+    endpoint: string,
+    transport: ClosableTransport,
+    auth: AuthTokenSource | undefined,
+    authTimeoutMs: number,
+  ) {
+    this.endpoint = endpoint;
+    this.transport = transport;
+    this.#auth = auth;
+    this.#authTimeoutMs = authTimeoutMs;
+  }
+
+  /**
+   * Runs one unary call. With auth on, a call whose token the server finds invalid gets a fresh token and
+   * runs once more within the same `timeoutMs`. Rejects with a typed `EtcdError`; when obtaining a token
+   * failed, the error is marked not-sent (the call itself never left).
+   */
+  call<I extends DescMessage, O extends DescMessage>(
+    method: DescMethodUnary<I, O>,
+    input: MessageInitShape<I>,
+    signal: AbortSignal | undefined,
+    timeoutMs: number,
+    requireLeader: boolean,
+    metadata?: CallMetadata,
+  ): Promise<MessageShape<O>> {
+    const auth = this.#auth;
+    const token = auth?.current;
+    // Without auth, or with a token in hand, the first attempt is a plain promise chain (the hot path).
+    if (auth === undefined || token !== undefined) {
+      const started = auth === undefined ? 0 : Date.now();
+      return this.#send(method, input, signal, timeoutMs, this.headers(requireLeader, token, metadata)).catch(
+        (err: unknown) => {
+          const error = toEtcdError(err, this.endpoint);
+          if (auth === undefined || !(error instanceof InvalidAuthTokenError)) throw error;
+          auth.invalidate(token);
+          const remaining = timeoutMs - (Date.now() - started);
+          return this.#authenticatedCall(method, input, signal, remaining, requireLeader, metadata, true);
+        },
+      );
+    }
+    return this.#authenticatedCall(method, input, signal, timeoutMs, requireLeader, metadata, false);
+  }
+
+  /**
+   * Opens a stream with the pipeline's headers (authenticating first when auth is on and no token is
+   * held). Rejects with a typed `EtcdError`. Failures while reading `messages` go through {@link failure}.
+   */
+  async open<I extends DescMessage, O extends DescMessage>(
+    method: DescMethodStreaming<I, O>,
+    input: AsyncIterable<MessageInitShape<I>>,
+    signal: AbortSignal | undefined,
+    requireLeader: boolean,
+    metadata?: CallMetadata,
+  ): Promise<OpenedStream<O>> {
+    const token = await this.#token(signal, this.#authTimeoutMs);
+    try {
+      const res = await this.transport.stream(
+        method,
+        signal,
+        undefined,
+        this.headers(requireLeader, token, metadata),
+        input,
+      );
+      return { messages: res.message, token };
+    } catch (err) {
+      throw this.failure(err, token);
+    }
+  }
+
+  /**
+   * Types a stream's failure (`EtcdError` naming the endpoint). When the server found the stream's
+   * `token` invalid, the token is dropped, so the reopened stream authenticates again.
+   */
+  failure(err: unknown, token: string | undefined): EtcdError {
+    const error = toEtcdError(err, this.endpoint);
+    if (error instanceof InvalidAuthTokenError) this.tokenRejected(token);
+    return error;
+  }
+
+  /**
+   * The server refused `token` in a way that is not a call failure (a watch create canceled with
+   * "invalid auth token"): drop it, so the next call or stream authenticates again.
+   */
+  tokenRejected(token: string | undefined): void {
+    this.#auth?.invalidate(token);
+  }
+
+  /**
+   * Headers for a call (cached per token when no metadata is given; do not mutate): `token` when auth
+   * is on, `hasleader` when `requireLeader`, then the caller's metadata.
+   */
+  headers(requireLeader: boolean, token: string | undefined, metadata?: CallMetadata): CallMetadata {
+    if (token !== this.#headerToken) {
+      this.#headerToken = token;
+      // Frozen: the transport may then reuse the headers it built from them (RequestHeaderCache).
+      const plain: Record<string, string> = token === undefined ? {} : { token };
+      this.#plainHeaders = Object.freeze(plain);
+      this.#leaderHeaders = Object.freeze({ ...plain, hasleader: "true" });
+    }
+    const base = requireLeader ? this.#leaderHeaders : this.#plainHeaders;
+    return metadata === undefined ? base : { ...metadata, ...base };
+  }
+
+  async #authenticatedCall<I extends DescMessage, O extends DescMessage>(
+    method: DescMethodUnary<I, O>,
+    input: MessageInitShape<I>,
+    signal: AbortSignal | undefined,
+    timeoutMs: number,
+    requireLeader: boolean,
+    metadata: CallMetadata | undefined,
+    refreshed: boolean,
+  ): Promise<MessageShape<O>> {
+    const auth = this.#auth!;
+    for (;;) {
+      const started = Date.now();
+      if (timeoutMs <= 0) {
+        throw new DeadlineExceededError("deadline exceeded while re-authenticating", {
+          code: Code.DeadlineExceeded,
+          endpoint: this.endpoint,
+        });
+      }
+      const token = await this.#token(signal, timeoutMs);
+      const remaining = timeoutMs - (Date.now() - started);
+      try {
+        return await this.#send(
+          method,
+          input,
+          signal,
+          remaining,
+          this.headers(requireLeader, token, metadata),
+        );
+      } catch (err) {
+        const error = toEtcdError(err, this.endpoint);
+        if (refreshed || !(error instanceof InvalidAuthTokenError)) throw error;
+        // The token expired or was issued by another member: authenticate once more and retry once.
+        refreshed = true;
+        auth.invalidate(token);
+        timeoutMs -= Date.now() - started;
+      }
+    }
+  }
+
+  /** The token to send (authenticating first when none is held), or undefined without auth. */
+  #token(signal: AbortSignal | undefined, timeoutMs: number): Promise<string | undefined> {
+    const auth = this.#auth;
+    if (auth === undefined) return Promise.resolve(undefined);
+    const current = auth.current;
+    if (current !== undefined) return Promise.resolve(current);
+    return auth.obtain(this.transport, this.endpoint, signal, timeoutMs);
+  }
+
+  #send<I extends DescMessage, O extends DescMessage>(
+    method: DescMethodUnary<I, O>,
+    input: MessageInitShape<I>,
+    signal: AbortSignal | undefined,
+    timeoutMs: number,
+    headers: CallMetadata,
+  ): Promise<MessageShape<O>> {
+    let response: ReturnType<ClosableTransport["unary"]>;
+    try {
+      response = this.transport.unary(method, signal, timeoutMs, headers, input);
+    } catch (err) {
+      // A user-supplied transport may throw instead of rejecting; judge it the same.
+      return Promise.reject(err);
+    }
+    return (response as unknown as Promise<{ message: MessageShape<O> }>).then(messageOf);
+  }
+}
+
+function messageOf<M>(res: { message: M }): M {
+  return res.message;
+}

@@ -1,0 +1,293 @@
+import type {
+  DescMessage,
+  DescMethodBiDiStreaming,
+  MessageInitShape,
+  MessageShape,
+} from "@bufbuild/protobuf";
+import { Backoff, type BackoffOptions, sleep } from "../connection/backoff.js";
+import type { EndpointChannel } from "../connection/endpoint-channel.js";
+import type { ConnectionPool } from "../connection/pool.js";
+import { AuthFailedError, ClientClosedError, type EtcdError, InvalidAuthTokenError } from "../errors.js";
+import { QueuedIterator } from "./queued-iterator.js";
+
+/** Settings of a {@link ResilientStream}; the client fills them from its `streams` option. */
+export interface StreamSettings {
+  /** Reconnect backoff. */
+  readonly backoff: BackoffOptions;
+  /** Send `hasleader`, so a member cut off from its leader fails the stream instead of going silent. */
+  readonly requireLeader: boolean;
+  /**
+   * After this long without any answer, the owner's probe is sent (0 turns probing off), ms. A stream may
+   * be idle for hours; a frozen member answers nothing, and only a probe tells the two apart.
+   */
+  readonly idleTimeoutMs: number;
+  /** A request (or probe) unanswered this long means the stream is dead: it is abandoned, ms. */
+  readonly answerTimeoutMs: number;
+}
+
+/** What a {@link ResilientStream} asks of the part that owns it (the watch hub, the lease keeper). */
+export interface StreamOwner<I extends DescMessage, O extends DescMessage> {
+  /** True while there is something to keep a stream open for. */
+  wanted(): boolean;
+  /** A new stream is open: send what it needs (re-create watches, refresh leases). */
+  opened(stream: LiveStream<I>): void;
+  /** One answer from the server. */
+  received(stream: LiveStream<I>, message: MessageShape<O>): void;
+  /** The stream is over (another opens while `wanted()`): forget what was bound to it. */
+  ended(stream: LiveStream<I>): void;
+  /** The credentials are wrong: no stream can open again. End everything owned with `error`. */
+  failed(error: AuthFailedError): void;
+  /** A request that must be answered, sent when the stream was idle for `idleTimeoutMs`. */
+  probe?(): MessageInitShape<I>;
+  /** How long an answer may take now, ms, if shorter than the settings' (e.g. a third of a lease TTL). */
+  answerTimeoutMs?(): number;
+}
+
+/** Why a stream ended, as the loop judges it. */
+type Ending =
+  | { kind: "closed" }
+  | { kind: "idle" }
+  | { kind: "reauthenticate" }
+  | { kind: "fatal"; error: AuthFailedError }
+  | { kind: "failed"; error: EtcdError | Error };
+
+/** One open stream, as its owner sees it. */
+export class LiveStream<I extends DescMessage> {
+  /** The endpoint the stream is on. */
+  readonly endpoint: string;
+  readonly #requests = new QueuedIterator<MessageInitShape<I>>();
+  readonly #abort = new AbortController();
+  #ending: Ending | undefined;
+  /** Date.now() of the last answer. */
+  lastAnswerAt = Date.now();
+  /** Date.now() of the oldest request sent after the last answer, if any. */
+  awaitingSince: number | undefined;
+  /** @internal The token the stream carries; set once it opened. */
+  _token: string | undefined;
+  readonly #channel: EndpointChannel;
+  readonly #onHealthy: () => void;
+
+  constructor(channel: EndpointChannel, onHealthy: () => void) {
+    this.#channel = channel;
+    this.endpoint = channel.endpoint;
+    this.#onHealthy = onHealthy;
+  }
+
+  /** Sends a request that the server answers (any answer on the stream counts for liveness). */
+  send(request: MessageInitShape<I>): void {
+    if (this.#ending) return;
+    this.awaitingSince ??= Date.now();
+    this.#requests.push(request);
+  }
+
+  /** The stream did useful work (a watch created, a lease refreshed): the reconnect backoff resets. */
+  healthy(): void {
+    this.#onHealthy();
+  }
+
+  /**
+   * The server refused this stream's token without failing the stream (a watch create canceled with
+   * "invalid auth token"): drop the token and reopen at once with a fresh one (bounded: repeated
+   * refusals back off).
+   */
+  reauthenticate(): void {
+    this.#channel.tokenRejected(this._token);
+    this.end({ kind: "reauthenticate" });
+  }
+
+  /** Gives the stream up as dead (`reason` says why): its endpoint is marked failed, another opens after backoff. */
+  abandon(reason: string): void {
+    this.end({ kind: "failed", error: new Error(reason) });
+  }
+
+  /** @internal */
+  get requests(): AsyncIterable<MessageInitShape<I>> {
+    return this.#requests;
+  }
+
+  /** @internal */
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  /** @internal How the stream ended, if something decided it. */
+  get ending(): Ending | undefined {
+    return this.#ending;
+  }
+
+  /** @internal Ends the stream (the first reason wins). */
+  end(ending: Ending): void {
+    this.#ending ??= ending;
+    this.#requests.end();
+    this.#abort.abort();
+  }
+}
+
+/**
+ * The one resilient stream loop of the client, for the Watch and the LeaseKeepAlive streams: while its
+ * owner wants a stream it picks an endpoint from the pool, opens the stream through that endpoint's call
+ * pipeline (auth token, `hasleader`), watches its liveness, and when it breaks marks the endpoint failed
+ * and reopens after a jittered backoff, on the next healthy endpoint. A stream whose token the server
+ * refused is reopened at once with a fresh token; wrong credentials end the owner's work with
+ * {@link AuthFailedError} (one attempt, no loop).
+ */
+export class ResilientStream<I extends DescMessage, O extends DescMessage> {
+  readonly #pool: ConnectionPool;
+  readonly #method: DescMethodBiDiStreaming<I, O>;
+  readonly #owner: StreamOwner<I, O>;
+  readonly #settings: StreamSettings;
+  readonly #backoff: Backoff;
+  readonly #closing = new AbortController();
+  #live: LiveStream<I> | undefined;
+  #loop: Promise<void> | undefined;
+  #wakeLoop: (() => void) | undefined;
+  /** Token refusals since the last healthy answer: the first reopens at once, later ones back off. */
+  #refusals = 0;
+
+  constructor(
+    pool: ConnectionPool,
+    method: DescMethodBiDiStreaming<I, O>,
+    owner: StreamOwner<I, O>,
+    settings: StreamSettings,
+  ) {
+    this.#pool = pool;
+    this.#method = method;
+    this.#owner = owner;
+    this.#settings = settings;
+    this.#backoff = new Backoff(settings.backoff);
+  }
+
+  /** The open stream, if any. */
+  get live(): LiveStream<I> | undefined {
+    return this.#live;
+  }
+
+  /** The owner has (new) work: open a stream if none is open. */
+  wake(): void {
+    if (this.#closing.signal.aborted) return;
+    if (!this.#loop) this.#loop = this.#run();
+    else this.#wakeLoop?.();
+  }
+
+  /** The owner has nothing left to keep a stream for: end the open one (a later `wake()` opens another). */
+  idle(): void {
+    this.#live?.end({ kind: "idle" });
+  }
+
+  /** Ends the stream and the loop for good. */
+  async close(): Promise<void> {
+    if (!this.#closing.signal.aborted) {
+      this.#closing.abort(new ClientClosedError());
+      this.#live?.end({ kind: "closed" });
+      this.#wakeLoop?.();
+    }
+    await this.#loop;
+  }
+
+  async #run(): Promise<void> {
+    const closing = this.#closing.signal;
+    while (!closing.aborted) {
+      if (!this.#owner.wanted()) {
+        await new Promise<void>((resolve) => {
+          this.#wakeLoop = resolve;
+        });
+        this.#wakeLoop = undefined;
+        continue;
+      }
+      let channel: EndpointChannel;
+      try {
+        channel = this.#pool.pick();
+      } catch {
+        return; // the pool is closed: so is the client
+      }
+      const ending = await this.#runOnce(channel);
+      if (closing.aborted) return;
+      switch (ending.kind) {
+        case "closed":
+        case "idle":
+          continue;
+        case "fatal":
+          this.#owner.failed(ending.error);
+          continue;
+        case "reauthenticate":
+          if (++this.#refusals === 1) continue;
+          break;
+        case "failed":
+          this.#pool.markFailed(channel.endpoint);
+          break;
+      }
+      await sleep(this.#backoff.next(), closing);
+    }
+  }
+
+  /** Runs one stream until it ends; says how. */
+  async #runOnce(channel: EndpointChannel): Promise<Ending> {
+    const live = new LiveStream<I>(channel, () => {
+      this.#backoff.reset();
+      this.#refusals = 0;
+    });
+    this.#live = live;
+    const closing = this.#closing.signal;
+    const onClose = () => live.end({ kind: "closed" });
+    closing.addEventListener("abort", onClose, { once: true });
+    const monitor = this.#monitor(live);
+    try {
+      this.#owner.opened(live);
+      const stream = await channel.open(
+        this.#method,
+        live.requests,
+        live.signal,
+        this.#settings.requireLeader,
+      );
+      live._token = stream.token;
+      try {
+        for await (const message of stream.messages) {
+          live.lastAnswerAt = Date.now();
+          live.awaitingSince = undefined;
+          this.#owner.received(live, message);
+        }
+      } catch (err) {
+        if (live.ending) return live.ending;
+        throw channel.failure(err, stream.token);
+      }
+      return live.ending ?? { kind: "failed", error: new Error("the server ended the stream") };
+    } catch (err) {
+      if (live.ending) return live.ending;
+      if (err instanceof AuthFailedError) return { kind: "fatal", error: err };
+      if (err instanceof InvalidAuthTokenError) return { kind: "reauthenticate" };
+      return { kind: "failed", error: err as Error };
+    } finally {
+      clearInterval(monitor);
+      closing.removeEventListener("abort", onClose);
+      live.end({ kind: "closed" });
+      if (this.#live === live) this.#live = undefined;
+      this.#owner.ended(live);
+    }
+  }
+
+  /**
+   * The stream's liveness monitor: an idle stream gets the owner's probe; a request unanswered for the
+   * answer timeout gets the stream abandoned. Unref'd: what the stream serves holds the process.
+   */
+  #monitor(live: LiveStream<I>): ReturnType<typeof setInterval> {
+    const { idleTimeoutMs, answerTimeoutMs } = this.#settings;
+    const shortest = Math.min(idleTimeoutMs > 0 ? idleTimeoutMs : answerTimeoutMs, answerTimeoutMs);
+    const timer = setInterval(
+      () => {
+        const now = Date.now();
+        const limit = Math.min(answerTimeoutMs, this.#owner.answerTimeoutMs?.() ?? answerTimeoutMs);
+        if (live.awaitingSince !== undefined) {
+          if (now - live.awaitingSince > limit)
+            live.abandon(`no answer on the stream for ${now - live.lastAnswerAt} ms`);
+          return;
+        }
+        const probe = this.#owner.probe;
+        if (idleTimeoutMs > 0 && probe && now - live.lastAnswerAt >= idleTimeoutMs)
+          live.send(probe.call(this.#owner));
+      },
+      Math.max(50, Math.min(250, shortest / 4)),
+    );
+    (timer as { unref?: () => void }).unref?.();
+    return timer;
+  }
+}
