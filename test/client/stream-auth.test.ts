@@ -1,0 +1,210 @@
+import type { Transport } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDefaultTransport } from "../../src/client/connection/default-transport.js";
+import {
+  AuthFailedError,
+  type ClosableTransport,
+  Etcd,
+  type EtcdOptions,
+  LeaseLostError,
+  WatchCanceledError,
+  type Watcher,
+} from "../../src/client/index.js";
+import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
+import { etcdctl } from "../support/etcdctl.js";
+
+/**
+ * Streams and auth (simple tokens, `--auth-token-ttl 2`): a Watch stream's token is fixed when it opens
+ * and dies with its member or its TTL; the client must reopen streams with a fresh token and resume,
+ * and only credentials that are really wrong end them.
+ */
+const ROOT_PW = "root-Stream-pw-1";
+const ALICE_PW = "alice-Stream-pw-2";
+const TOKEN_TTL_S = 2;
+
+let cluster: EtcdCluster;
+let root: Etcd;
+const clients: Etcd[] = [];
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown) => unhandled.push(reason);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
+/** Polls `check` until it holds; fails naming `what` after `ms` (a hang catcher, not a timing claim). */
+async function until(check: () => boolean | Promise<boolean>, what: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    await sleep(25);
+  }
+}
+
+/** Counts Authenticate calls made over the default transport. */
+function counting(counter: { authenticates: number }) {
+  return (endpoint: Parameters<typeof createDefaultTransport>[0]): ClosableTransport => {
+    const inner = createDefaultTransport(endpoint, {
+      keepaliveIntervalMs: 10_000,
+      keepaliveTimeoutMs: 5_000,
+      connectTimeoutMs: 5_000,
+    });
+    const wrapped: Transport = {
+      unary(method, signal, timeoutMs, header, input, ctx) {
+        if (method.name === "Authenticate") counter.authenticates++;
+        return inner.unary(method, signal, timeoutMs, header, input, ctx);
+      },
+      stream: inner.stream.bind(inner),
+    };
+    return Object.assign(wrapped, { close: () => inner.close() });
+  };
+}
+
+function client(username: string, password: string, extra: Partial<EtcdOptions> = {}): Etcd {
+  const c = new Etcd({
+    endpoints: cluster.endpoints,
+    auth: { username, password },
+    streams: { backoff: { initialMs: 20, maxMs: 300 } },
+    ...extra,
+  });
+  clients.push(c);
+  return c;
+}
+
+/** Collects the keys of every event a watch delivers; `done` settles when it ends. */
+function collect(watcher: Watcher): { keys: string[]; done: Promise<unknown> } {
+  const keys: string[] = [];
+  const done = (async () => {
+    for await (const batch of watcher) for (const e of batch.events) keys.push(text(e.kv!.key));
+  })().then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  return { keys, done };
+}
+
+beforeAll(async () => {
+  process.on("unhandledRejection", onUnhandled);
+  cluster = await startEtcd({ args: [`--auth-token-ttl=${TOKEN_TTL_S}`] });
+  const ep = cluster.endpoint;
+  await etcdctl(ep, ["user", "add", `root:${ROOT_PW}`]);
+  await etcdctl(ep, ["role", "add", "streams"]);
+  await etcdctl(ep, ["role", "grant-permission", "streams", "--prefix=true", "readwrite", "s/"]);
+  for (const user of ["alice", "bob"]) {
+    await etcdctl(ep, ["user", "add", `${user}:${ALICE_PW}`]);
+    await etcdctl(ep, ["user", "grant-role", user, "streams"]);
+  }
+  await etcdctl(ep, ["auth", "enable"]);
+  root = client("root", ROOT_PW);
+});
+
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.close()));
+  await cluster?.close();
+  process.off("unhandledRejection", onUnhandled);
+  expect(unhandled).toEqual([]);
+});
+
+describe("streams with auth", { timeout: 90_000 }, () => {
+  it("a watch created after its stream's token expired is created, and the older watch goes on", async () => {
+    const alice = client("alice", ALICE_PW);
+    const first = collect(alice.watch("s/expiry/a"));
+    await until(async () => {
+      await alice.put("s/expiry/a", "probe");
+      return first.keys.length > 0;
+    }, "the first watch to be live");
+    // No call for longer than the token TTL: the stream's token is now stale on the server.
+    await sleep((TOKEN_TTL_S + 1.5) * 1000);
+    const second = collect(alice.watch("s/expiry/b"));
+    await until(async () => {
+      await root.put("s/expiry/b", "probe");
+      return second.keys.length > 0;
+    }, "the watch created on the stale stream to deliver");
+    const before = first.keys.length;
+    await root.put("s/expiry/a", "after");
+    await until(() => first.keys.length > before, "the first watch to go on after the stream reopened");
+    expect(first.keys.length).toBe(before + 1);
+  });
+
+  it("watches and kept-alive leases come back after the member restarts (its tokens die with it)", async () => {
+    const alice = client("alice", ALICE_PW);
+    const start = (await root.put("s/restart/!start", "x")).revision + 1n;
+    const watch = collect(alice.watch("s/restart/", { prefix: true, startRevision: start }));
+    const lease = await alice.lease.grant(3);
+    const written: string[] = [];
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 5; i++) {
+        const key = `s/restart/${round}-${i}`;
+        await root.put(key, "v");
+        written.push(key);
+      }
+      await cluster.members[0]!.kill();
+      await cluster.members[0]!.start();
+      for (let i = 0; i < 5; i++) {
+        const key = `s/restart/${round}-after-${i}`;
+        await root.put(key, "v");
+        written.push(key);
+      }
+    }
+    await until(() => watch.keys.length >= written.length, `all ${written.length} events`);
+    expect(watch.keys).toEqual(written);
+    // Kept alive across both restarts: alive for longer than its TTL since the last one.
+    await sleep(3_500);
+    expect(lease.state).toBe("alive");
+    expect((await alice.lease.timeToLive(lease.id)).ttl).toBeGreaterThan(0);
+  });
+
+  it("a create the server refuses for permissions ends that watch (after one fresh stream), naming the endpoint", async () => {
+    const alice = client("alice", ALICE_PW);
+    const ok = collect(alice.watch("s/perm/"));
+    const denied = alice.watch("forbidden/key");
+    const error = await denied.closed;
+    expect(error).toBeInstanceOf(WatchCanceledError);
+    expect((error as WatchCanceledError).reason).toMatch(/permission denied/);
+    expect((error as WatchCanceledError).endpoint).toBe(cluster.endpoint);
+    await until(async () => {
+      await root.put("s/perm/", "v");
+      return ok.keys.length > 0;
+    }, "the permitted watch to deliver");
+  });
+
+  it("wrong credentials end watches and leases with AuthFailedError, without an Authenticate loop", async () => {
+    const counter = { authenticates: 0 };
+    const bob = client("bob", ALICE_PW, { transport: counting(counter) });
+    const watch = collect(bob.watch("s/bob/"));
+    const lease = await bob.lease.grant(30);
+    const lost = lease.lost.catch((e: unknown) => e);
+    await until(async () => {
+      await root.put("s/bob/", "v");
+      return watch.keys.length > 0;
+    }, "bob's watch to be live");
+    // The password changes elsewhere; the member restart kills every token, so the Watch stream must
+    // authenticate again to create its watch.
+    await root.auth.users.changePassword("bob", "another-Password-3");
+    await cluster.members[0]!.kill();
+    await cluster.members[0]!.start();
+    const error = await within(watch.done, "the watch to end");
+    expect(error).toBeInstanceOf(AuthFailedError);
+    // etcd 3.4 does not check tokens on LeaseKeepAlive: the lease lives while its stream does. Once the
+    // stream must reopen (another restart), it needs a token, and the lease is lost for good.
+    expect(lease.state).toBe("alive");
+    await cluster.members[0]!.kill();
+    await cluster.members[0]!.start();
+    const loss = await within(lost, "the lease to be lost");
+    expect(loss).toBeInstanceOf(LeaseLostError);
+    expect((loss as LeaseLostError).cause).toBeInstanceOf(AuthFailedError);
+    const after = counter.authenticates;
+    await sleep(1_000);
+    // Nothing retries wrong credentials: no Authenticate after the streams ended.
+    expect(counter.authenticates).toBe(after);
+  });
+});
+
+/** `promise`, or a rejection naming what hung after a generous deadline. */
+function within<T>(promise: Promise<T>, what: string, ms = 30_000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
