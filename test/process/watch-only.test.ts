@@ -1,0 +1,88 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { Child } from "../support/child.js";
+import { checkHistory, describeReport, type HistoryEvent } from "../support/history.js";
+import {
+  crashAndRestart,
+  type ProcessCluster,
+  sleep,
+  startProcessCluster,
+  storeHistory,
+  TOKEN_TTL_S,
+  write,
+} from "./support.js";
+
+const PREFIX = "watched/";
+const SENTINEL = `${PREFIX}~sentinel`;
+/** Connection cuts, each after a write. */
+const CUTS = 100;
+/** After these cuts etcd is SIGKILLed and restarted (a write before and after each). */
+const RESTART_AFTER = new Set([25, 50, 75]);
+/** With auth, the test idles past the token TTL before these cuts, so the child's cached token is stale. */
+const IDLE_BEFORE = new Set([10, 60]);
+
+describe.each([
+  { auth: false, name: "auth off" },
+  { auth: true, name: "auth on, tokens expiring" },
+])("a program whose only work is a watch ($name)", ({ auth }) => {
+  let pc: ProcessCluster | undefined;
+  let child: Child | undefined;
+
+  afterEach(async () => {
+    await child?.kill();
+    child = undefined;
+    await pc?.close();
+    pc = undefined;
+  });
+
+  it(`stays alive through ${CUTS} cuts and ${RESTART_AFTER.size} etcd crashes, delivers every revision once and in order, and exits by itself after close`, async () => {
+    pc = await startProcessCluster({ auth, prefix: PREFIX, permission: "read" });
+    const { proxy } = pc;
+    const from = await write(pc, `${PREFIX}start`);
+    const c = Child.start("watch-only.ts", [
+      JSON.stringify({
+        endpoint: proxy.url,
+        prefix: PREFIX,
+        startRevision: String(from),
+        sentinel: SENTINEL,
+        auth: pc.childAuth,
+      }),
+    ]);
+    child = c;
+    const delivered = (revision: bigint, what: string) =>
+      c.waitFor(what, (e) => e.type === "event" && BigInt(e.revision as string) >= revision);
+    await delivered(from, "the first event (the watch is up)");
+
+    for (let cut = 1; cut <= CUTS; cut++) {
+      const revision = await write(pc, `${PREFIX}k${cut}`);
+      if (cut % 2 === 0) {
+        // A cut of a stream that is caught up ...
+        await delivered(revision, `the event at revision ${revision}, before cut ${cut}`);
+        if (auth && IDLE_BEFORE.has(cut)) await sleep((TOKEN_TTL_S + 1) * 1000);
+      } else {
+        // ... and one of a connection that may still be resuming, with an event in flight.
+        await c.until(`a connection to the proxy before cut ${cut}`, () => proxy.connections > 0);
+      }
+      proxy.cut();
+      if (RESTART_AFTER.has(cut)) {
+        await write(pc, `${PREFIX}before-crash-${cut}`);
+        await crashAndRestart(pc);
+        await write(pc, `${PREFIX}after-crash-${cut}`);
+      }
+    }
+    const to = await write(pc, SENTINEL);
+
+    const exit = await c.waitForExit("exit after the sentinel and close()", 30_000);
+    expect(exit, `exit of the watch-only child; stderr:\n${c.stderrTail()}`).toEqual({
+      code: 0,
+      signal: null,
+    });
+    expect(c.eventsOf("closed")).toHaveLength(1);
+    const expected = await storeHistory(pc, PREFIX, from, to);
+    const got: HistoryEvent[] = c
+      .eventsOf("event")
+      .map((e) => ({ revision: BigInt(e.revision as string), key: e.key as string, type: "put" }));
+    const report = checkHistory(expected, got);
+    expect(report.ok, describeReport(report)).toBe(true);
+    expect(got.length).toBe(expected.length);
+  }, 120_000);
+});
