@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 import { Backoff, sleep } from "../client/connection/backoff.js";
 import { ClientClosedError } from "../client/errors.js";
 import type { Etcd } from "../client/etcd.js";
+import type { KeyValue } from "../client/kv/key-value.js";
 import type { Lease } from "../client/lease/lease.js";
 import { QueuedIterator } from "../client/stream/queued-iterator.js";
 import { compare } from "../client/txn/compare.js";
@@ -18,13 +19,24 @@ import {
 import { goEndpointsCodec } from "./go-endpoints-codec.js";
 import { type ServiceInstance, type ServiceInstanceInit, toInstance } from "./instance.js";
 
+/**
+ * Least time between two lease grants of one registration, whatever fails and however fast: at most two
+ * grants a second, so a registration that keeps being lost cannot flood etcd.
+ */
+const MIN_GRANT_INTERVAL_MS = 500;
+
 /** Options of {@link register}. */
 export interface RegisterOptions extends ServiceInstanceInit {
   /** Lease TTL in seconds: how long the instance outlives its process. Default 10. */
   ttl?: number;
   /** Key/value layout. Default `goEndpointsCodec()` (etcd's Go `naming/endpoints`). */
   codec?: InstanceCodec;
-  /** Delays between re-registration attempts after a loss. Default 100 ms doubling to 5 s, jittered. */
+  /**
+   * Delays between re-registration attempts after a loss, and between checks of the key when its watch
+   * breaks. Default 100 ms doubling to 5 s, jittered. The backoff restarts only once a registration (or
+   * the watch of its key) has held for one `ttl`: a registration lost again soon after coming back waits
+   * longer each time. Whatever the backoff, lease grants are at least 500 ms apart (at most 2 a second).
+   */
   backoff?: { initialMs?: number; maxMs?: number };
   /** Aborts the first registration attempt. */
   signal?: AbortSignal;
@@ -40,11 +52,15 @@ export type RegistrationEvent =
 export interface RegistrationEvents {
   /** The first registration succeeded. */
   registered: [ServiceInstance];
-  /** The instance is no longer (or may no longer be) in etcd; re-registration starts. */
+  /** The instance is no longer in etcd (see its `reason`); re-registration starts. */
   lost: [RegistrationLostError];
   /** Registered again after a loss. */
   reregistered: [ServiceInstance];
-  /** A re-registration attempt failed (it is retried with backoff). */
+  /**
+   * An attempt failed and is retried with backoff: a re-registration, or the read that checks the key
+   * after its watch ended with an error (the registration stays `registered` meanwhile: a refused or
+   * broken watch says nothing about the key).
+   */
   retry: [Error];
 }
 
@@ -83,6 +99,12 @@ export class Registration
   /** Bumped on every (re-)registration so that late signals of an old lease or watch are ignored. */
   #generation = 0;
   #recovering: Promise<void> | undefined;
+  /** The check of the key after its watch ended with an error. */
+  #checking: Promise<void> | undefined;
+  /** When the current registration, or the current watch of its key, was set up (`performance.now()`). */
+  #heldSince = 0;
+  /** When the last lease grant was issued (`performance.now()`). */
+  #lastGrantAt = Number.NEGATIVE_INFINITY;
   #closed: Promise<void> | undefined;
   /** Serializes writes (update vs. re-registration). */
   #writes: Promise<unknown> = Promise.resolve();
@@ -138,6 +160,7 @@ export class Registration
       this.#generation++;
       this.#watcher?.close();
       await this.#recovering?.catch(() => {});
+      await this.#checking?.catch(() => {});
       const lease = this.#lease;
       this.#lease = undefined;
       for (const q of this.#subscribers) q.end();
@@ -198,6 +221,12 @@ export class Registration
 
   /** Grants a lease, writes the key if absent (or ours), then watches the key for deletion. */
   async #registerOnce(signal: AbortSignal | undefined): Promise<void> {
+    const early = this.#lastGrantAt + MIN_GRANT_INTERVAL_MS - performance.now();
+    if (early > 0) {
+      await sleep(early, signal);
+      if (signal?.aborted) throw signal.reason;
+    }
+    this.#lastGrantAt = performance.now();
     const lease = await this.#etcd.lease.grant(this.#ttl, { signal });
     const generation = ++this.#generation;
     try {
@@ -231,7 +260,6 @@ export class Registration
       // Closed meanwhile: deregister() revokes the lease just stored.
       if (this.#closing.signal.aborted) return;
       this.#state = "registered";
-      this.#backoff.reset();
       lease.on("lost", () => this.#onLoss(generation, "lease-lost"));
       if (lease.state === "lost") this.#onLoss(generation, "lease-lost");
       this.#watchKey(key, revision + 1n, lease.id, generation);
@@ -241,9 +269,14 @@ export class Registration
     }
   }
 
-  /** Watches our own key: a delete (by hand) or a put under another lease is a loss. */
+  /**
+   * Watches our own key: a delete (by hand) or a put under another lease is a loss. A watch that ends
+   * with an error (refused, canceled by the server, a compaction it could not resync) says nothing about
+   * the key: {@link #check} reads it.
+   */
   #watchKey(key: string, from: bigint, leaseId: bigint, generation: number): void {
     this.#watcher?.close();
+    this.#heldSince = performance.now();
     const watcher = this.#etcd.watch(key, { startRevision: from, onCompacted: "resync" });
     this.#watcher = watcher;
     watcher.on("batch", (batch) => {
@@ -259,9 +292,63 @@ export class Registration
       }
     });
     watcher.on("error", (err) => {
+      if (generation !== this.#generation || this.#watcher !== watcher || this.#state !== "registered") return;
+      this.#watcher = undefined;
       // A closed client ends every watch; that is not a loss of the key.
-      if (!(err instanceof ClientClosedError)) this.#onLoss(generation, "key-deleted");
+      if (err instanceof ClientClosedError) return;
+      this.#checking = this.#check(key, leaseId, generation);
     });
+  }
+
+  /**
+   * The key's watch ended with an error: read the key. Ours → watch again from the read; gone →
+   * `key-deleted`; under another lease → `key-replaced`; the read fails → stay registered, read again
+   * with backoff.
+   */
+  async #check(key: string, leaseId: bigint, generation: number): Promise<void> {
+    const signal = this.#closing.signal;
+    const current = () => generation === this.#generation && !signal.aborted;
+    let delay = this.#delayAfterFailure();
+    while (current()) {
+      if (delay > 0) await sleep(delay, signal);
+      if (!current()) return;
+      let kv: KeyValue | undefined;
+      let revision: bigint;
+      try {
+        const res = await this.#etcd.range(key, { signal });
+        kv = res.kvs[0];
+        revision = res.revision;
+      } catch (err) {
+        if (!current()) return;
+        // The client is closed: nothing can be registered any more.
+        if (err instanceof ClientClosedError) return void this.deregister();
+        this.emit("retry", err instanceof Error ? err : new Error(String(err)));
+        delay = this.#backoff.next();
+        continue;
+      }
+      if (!current()) return;
+      if (!kv) return this.#onLoss(generation, "key-deleted");
+      if (kv.lease !== leaseId) return this.#onLoss(generation, "key-replaced");
+      try {
+        this.#watchKey(key, revision + 1n, leaseId, generation);
+      } catch (err) {
+        if (err instanceof ClientClosedError) return void this.deregister();
+        throw err;
+      }
+      return;
+    }
+  }
+
+  /**
+   * How long to wait before retrying after a failure: nothing (and the backoff restarts) when what
+   * failed had held for a TTL, else the next backoff step.
+   */
+  #delayAfterFailure(): number {
+    if (performance.now() - this.#heldSince >= this.#ttl * 1000) {
+      this.#backoff.reset();
+      return 0;
+    }
+    return this.#backoff.next();
   }
 
   #onLoss(generation: number, reason: RegistrationLossReason): void {
@@ -271,15 +358,21 @@ export class Registration
     this.#watcher?.close();
     this.#watcher = undefined;
     const error = new RegistrationLostError(reason);
+    const delay = this.#delayAfterFailure();
     this.#publish({ type: "lost", error });
     this.emit("lost", error);
-    this.#recovering = this.#recover();
+    this.#recovering = this.#recover(delay);
   }
 
-  /** Re-registers with backoff until it succeeds or the registration is closed. */
-  async #recover(): Promise<void> {
+  /**
+   * Re-registers with backoff until it succeeds or the registration is closed. The first attempt waits
+   * `delay` (none when the lost registration had held for a TTL, else the next backoff step).
+   */
+  async #recover(delay: number): Promise<void> {
     const signal = this.#closing.signal;
     while (!signal.aborted) {
+      if (delay > 0) await sleep(delay, signal);
+      if (signal.aborted) return;
       try {
         const attempt = this.#writes.then(() => this.#registerOnce(signal));
         this.#writes = attempt.catch(() => {});
@@ -296,7 +389,7 @@ export class Registration
           return;
         }
         this.emit("retry", err instanceof Error ? err : new Error(String(err)));
-        await sleep(this.#backoff.next(), signal);
+        delay = this.#backoff.next();
       }
     }
   }
