@@ -10,6 +10,9 @@ import type { InstanceCodec } from "./codec.js";
 import { goEndpointsCodec } from "./go-endpoints-codec.js";
 import type { ServiceInstance } from "./instance.js";
 
+/** A watch that lived this long counts as healthy: the backoff of the next failure starts over. */
+const HEALTHY_WATCH_MS = 5000;
+
 /** Options of {@link discover}. */
 export interface DiscoverOptions {
   /** Key/value layout. Default `goEndpointsCodec()`. */
@@ -52,8 +55,11 @@ export interface DiscoveryEvents {
   /** A malformed entry was skipped. */
   warning: [DiscoveryWarning];
   /**
-   * Reading the service's entries from etcd failed (etcd unreachable, permission denied...). The view
-   * keeps its last state and the read is retried with backoff (100 ms doubling to 5 s).
+   * The view cannot follow etcd: reading the service's entries failed (etcd unreachable, permission
+   * denied...), or its watch ended with an error (refused or canceled by the server, a compaction it
+   * could not resync). The view keeps its last state; it is read again and re-watched with backoff
+   * (100 ms doubling to 5 s, jittered), which restarts only after a watch has held for 5 s. Once it
+   * watches again, what changed meanwhile arrives as ordinary `changes`.
    */
   unavailable: [Error];
 }
@@ -160,11 +166,18 @@ export class Discovery
     return queue[Symbol.asyncIterator]();
   }
 
-  /** Range then watch; on a watch that ends with an error, start over (range, diff, watch). */
+  /**
+   * Range then watch; when the watch ends with an error, report it and start over (range, diff, watch)
+   * with backoff. A range that succeeds does not restart the backoff, a watch that held does: a watch
+   * refused at once, again and again, must not turn into a range every 100 ms.
+   */
   async #run(): Promise<void> {
     const signal = this.#closing.signal;
     const backoff = new Backoff({ initialMs: 100, maxMs: 5000 });
+    let delay = 0;
     while (!signal.aborted) {
+      if (delay > 0) await sleep(delay, signal);
+      if (signal.aborted) return;
       let range: Awaited<ReturnType<Etcd["range"]>>;
       try {
         range = await this.#etcd.range({ prefix: this.#prefix }, { signal });
@@ -172,33 +185,39 @@ export class Discovery
         // A closed client cannot serve this view any more.
         if (err instanceof ClientClosedError) return void this.close();
         if (signal.aborted) return;
-        this.emit("unavailable", err instanceof Error ? err : new Error(String(err)));
-        await sleep(backoff.next(), signal);
+        this.#unavailable(err);
+        delay = backoff.next();
         continue;
       }
       if (signal.aborted) return;
-      backoff.reset();
       this.#replace(range.kvs, range.revision);
       if (!this.#isReady) {
         this.#isReady = true;
         this.#resolveReady();
         for (const q of this.#subscribers) q.push(this.instances());
       }
-      const watcher = this.#etcd.watch(this.#prefix, {
-        prefix: true,
-        startRevision: range.revision + 1n,
-        onCompacted: "resync",
-        signal,
-      });
-      this.#watcher = watcher;
+      const startedAt = performance.now();
       try {
+        const watcher = this.#etcd.watch(this.#prefix, {
+          prefix: true,
+          startRevision: range.revision + 1n,
+          onCompacted: "resync",
+          signal,
+        });
+        this.#watcher = watcher;
         for await (const batch of watcher) this.#apply(batch);
       } catch (err) {
         if (err instanceof ClientClosedError) return void this.close();
-        // Ended by the server (other than compaction, which resyncs): read again and diff.
+        if (!signal.aborted) this.#unavailable(err);
       }
-      if (!signal.aborted) await sleep(backoff.next(), signal);
+      // Ended cleanly, the client is closing: the next range says so.
+      if (performance.now() - startedAt >= HEALTHY_WATCH_MS) backoff.reset();
+      delay = backoff.next();
     }
+  }
+
+  #unavailable(err: unknown): void {
+    this.emit("unavailable", err instanceof Error ? err : new Error(String(err)));
   }
 
   #apply(batch: WatchBatch): void {
