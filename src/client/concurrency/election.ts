@@ -98,7 +98,7 @@ export class Election {
         if (mine.kvs[0]?.createRevision !== this.#revision)
           throw new SessionExpiredError(this.session.leaseId);
         this.#monitor?.stop(); // campaigning again while leading (Go allows it): one monitor per key
-        this.#monitor = new HoldMonitor(this.session, key, mine.revision + 1n);
+        this.#monitor = new HoldMonitor(this.session, key, this.#revision, mine.revision + 1n);
       } catch (err) {
         await this.resign().catch(() => {});
         wait.rethrow(err);

@@ -1,12 +1,22 @@
 import { Event_EventType } from "../../gen/mvccpb/kv_pb.js";
+import { sleep } from "../stream/backoff.js";
 import { LockLostError } from "./errors.js";
+import { HEALTHY_WATCH_MS, isRetryable, recheckBackoff } from "./key.js";
 import type { Session } from "./session.js";
+
+/** How one watch of a held key ended. */
+type WatchEnd = { kind: "deleted" } | { kind: "broken" } | { kind: "ended"; cause?: unknown };
 
 /**
  * Watches a held lock or leadership key and rejects `lost` when it goes: the session's lease is lost,
  * or the key is deleted by anyone but `stop()`'s caller (a revoke from elsewhere, an operator's delete).
  * The watch usually tells first: a lease revoked on another client deletes the key at once, while the
  * keepalive only learns it at its next refresh.
+ *
+ * A watch that breaks (refused after a token expiry or a restart, canceled by the server, compacted)
+ * is not a loss: the key is read (with backoff, 100 ms doubling to 5 s, while reads fail) and, if it is
+ * still the one created at `createRevision`, watched again from that read. Only the session's loss, the
+ * key's deletion or a closed client end the hold.
  */
 export class HoldMonitor {
   readonly #lost: Promise<never>;
@@ -15,7 +25,7 @@ export class HoldMonitor {
   #active = true;
   #unlisten: (() => void) | undefined;
 
-  constructor(session: Session, key: string, fromRevision: bigint) {
+  constructor(session: Session, key: string, createRevision: bigint, fromRevision: bigint) {
     this.#lost = new Promise<never>((_, reject) => {
       this.#reject = reject;
     });
@@ -23,7 +33,7 @@ export class HoldMonitor {
     this.#unlisten = session.onLost((err) =>
       this.#fail(new LockLostError(key, "the session's lease was lost", { cause: err })),
     );
-    void this.#watch(session, key, fromRevision);
+    void this.#watch(session, key, createRevision, fromRevision);
   }
 
   /** Rejects with a {@link LockLostError} when the key is lost while held; pending otherwise. */
@@ -46,21 +56,68 @@ export class HoldMonitor {
     this.#reject(err);
   }
 
-  async #watch(session: Session, key: string, fromRevision: bigint): Promise<void> {
-    const watcher = session.etcd.watch(key, { startRevision: fromRevision, signal: this.#controller.signal });
-    try {
-      for await (const batch of watcher) {
-        if (batch.events.some((e) => e.type === Event_EventType.DELETE)) {
-          this.#fail(new LockLostError(key, "the key was deleted"));
-          return;
+  async #watch(session: Session, key: string, createRevision: bigint, fromRevision: bigint): Promise<void> {
+    const signal = this.#controller.signal;
+    const backoff = recheckBackoff();
+    let from: bigint | undefined = fromRevision;
+    let delay = 0;
+    while (this.#active) {
+      if (delay > 0) await sleep(delay, signal);
+      if (!this.#active) return;
+      if (from === undefined) {
+        // The last watch broke: is the key still ours? Then watch on from this read.
+        try {
+          const res = await session.etcd.range(key, { signal });
+          if (!this.#active) return;
+          if (res.kvs[0]?.createRevision !== createRevision) {
+            this.#fail(new LockLostError(key, "the key was deleted"));
+            return;
+          }
+          from = res.revision + 1n;
+        } catch (err) {
+          if (!this.#active) return;
+          if (!isRetryable(err)) {
+            this.#fail(new LockLostError(key, "the key can no longer be read", { cause: err }));
+            return;
+          }
+          delay = backoff.next();
+          continue;
         }
       }
-      this.#fail(new LockLostError(key, "the watch on the key ended"));
+      const startedAt = performance.now();
+      const ended = await this.#watchFrom(session, key, from);
+      if (ended.kind === "deleted") {
+        this.#fail(new LockLostError(key, "the key was deleted"));
+        return;
+      }
+      if (!this.#active) return;
+      if (ended.kind === "ended") {
+        // Ended cleanly (the client is closing) or with an error we cannot get past.
+        this.#fail(new LockLostError(key, "the watch on the key ended", { cause: ended.cause }));
+        return;
+      }
+      from = undefined;
+      if (performance.now() - startedAt >= HEALTHY_WATCH_MS) {
+        backoff.reset();
+        delay = 0;
+      } else delay = backoff.next();
+    }
+  }
+
+  /** One watch of the key, until a delete, a retryable error (`broken`) or any other end. */
+  async #watchFrom(session: Session, key: string, from: bigint): Promise<WatchEnd> {
+    try {
+      const watcher = session.etcd.watch(key, { startRevision: from, signal: this.#controller.signal });
+      try {
+        for await (const batch of watcher) {
+          if (batch.events.some((e) => e.type === Event_EventType.DELETE)) return { kind: "deleted" };
+        }
+        return { kind: "ended" };
+      } finally {
+        watcher.close();
+      }
     } catch (err) {
-      // A watch that cannot go on (compacted, client closed) can no longer vouch for the key.
-      this.#fail(new LockLostError(key, "the watch on the key ended", { cause: err }));
-    } finally {
-      watcher.close();
+      return isRetryable(err) ? { kind: "broken" } : { kind: "ended", cause: err };
     }
   }
 }

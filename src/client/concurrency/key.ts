@@ -1,5 +1,7 @@
 import { Event_EventType } from "../../gen/mvccpb/kv_pb.js";
+import { ClientClosedError, EtcdError } from "../errors.js";
 import type { Etcd } from "../etcd.js";
+import { Backoff, sleep } from "../stream/backoff.js";
 import { WatchEndedError } from "./errors.js";
 
 /** The key a session owns under a recipe prefix: `<prefix>/<lease id in lower-case hex>`, as Go writes it. */
@@ -12,22 +14,46 @@ export function recipePrefix(prefix: string): string {
   return `${prefix}/`;
 }
 
+/** A watch that lived this long counts as healthy: the backoff of the next failure starts over. */
+export const HEALTHY_WATCH_MS = 5000;
+
+/**
+ * Delays between looking again at a key whose watch broke (or whose read failed), for waits and holds:
+ * 100 ms doubling to 5 s, jittered.
+ */
+export function recheckBackoff(): Backoff {
+  return new Backoff({ initialMs: 100, maxMs: 5000 });
+}
+
+/**
+ * True when a failed read or watch of a wait or hold is worth retrying: anything etcd or the connection
+ * said (a refused watch, permission denied, etcd down...), not a closed client nor a bug of ours.
+ */
+export function isRetryable(err: unknown): boolean {
+  return err instanceof EtcdError && !(err instanceof ClientClosedError);
+}
+
 /**
  * Waits until `key` is deleted at a revision after `revision` - 1 (Go's `waitDelete`). Only a DELETE
  * event ends the wait: a progress notice or a put does not (a progress notice may run ahead of events
- * still being replayed on etcd < 3.4.24).
+ * still being replayed on etcd < 3.4.24). Resolves `"deleted"`, or `"broken"` when the watch ended with
+ * a retryable error (refused, canceled by the server, compacted): the caller reads again.
  */
-export async function waitDelete(
+async function waitDelete(
   etcd: Etcd,
   key: string,
   revision: bigint,
   signal: AbortSignal,
-): Promise<void> {
+): Promise<"deleted" | "broken"> {
   const watcher = etcd.watch(key, { startRevision: revision, signal });
   try {
     for await (const batch of watcher) {
-      for (const event of batch.events) if (event.type === Event_EventType.DELETE) return;
+      for (const event of batch.events) if (event.type === Event_EventType.DELETE) return "deleted";
     }
+  } catch (err) {
+    if (signal.aborted) throw signal.reason;
+    if (isRetryable(err)) return "broken";
+    throw err;
   } finally {
     watcher.close();
   }
@@ -39,6 +65,11 @@ export async function waitDelete(
  * Waits until no key under `prefix` has a create revision <= `maxCreateRevision` (Go's `waitDeletes`):
  * it waits for the newest such key to go, then looks again, so a contender in the middle leaving
  * does not let anyone skip the ones before it. Resolves with the revision of the read that found none.
+ *
+ * Unlike Go, a watch that breaks (refused after a token expiry or a restart, canceled by the server,
+ * compacted) or a read that fails does not end the wait: it reads again with backoff (100 ms doubling to
+ * 5 s) and watches from that read. Only the deletions, `signal` or a closed client end it; the caller
+ * races it with the session's loss.
  */
 export async function waitDeletes(
   etcd: Etcd,
@@ -46,13 +77,30 @@ export async function waitDeletes(
   maxCreateRevision: bigint,
   signal: AbortSignal,
 ): Promise<bigint> {
+  const backoff = recheckBackoff();
+  let delay = 0;
   for (;;) {
-    const res = await etcd.range(
-      { prefix },
-      { maxCreateRevision, sort: { target: "create", order: "descend" }, limit: 1, signal },
-    );
+    if (delay > 0) await sleep(delay, signal);
+    if (signal.aborted) throw signal.reason;
+    let res: Awaited<ReturnType<Etcd["range"]>>;
+    try {
+      res = await etcd.range(
+        { prefix },
+        { maxCreateRevision, sort: { target: "create", order: "descend" }, limit: 1, signal },
+      );
+    } catch (err) {
+      if (signal.aborted) throw signal.reason;
+      if (!isRetryable(err)) throw err;
+      delay = backoff.next();
+      continue;
+    }
     const last = res.kvs[0];
     if (!last) return res.revision;
-    await waitDelete(etcd, last.keyText(), res.revision, signal);
+    const startedAt = performance.now();
+    const outcome = await waitDelete(etcd, last.keyText(), res.revision, signal);
+    if (outcome === "deleted" || performance.now() - startedAt >= HEALTHY_WATCH_MS) {
+      backoff.reset();
+      delay = 0;
+    } else delay = backoff.next();
   }
 }

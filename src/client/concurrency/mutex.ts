@@ -173,7 +173,7 @@ export class Mutex {
   #hold(revision: bigint): void {
     this.#monitor?.stop(); // locking again while held (Go allows it): one monitor per key
     this.#headerRevision = revision;
-    this.#monitor = new HoldMonitor(this.session, this.#key, revision + 1n);
+    this.#monitor = new HoldMonitor(this.session, this.#key, this.#revision, revision + 1n);
   }
 
   /** Deletes our waiter key after a failed or given-up attempt (Go deletes it with the client's context). */
