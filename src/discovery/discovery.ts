@@ -210,7 +210,7 @@ export class Discovery
         if (err instanceof ClientClosedError) return void this.close();
         if (!signal.aborted) this.#unavailable(err);
       }
-      // Ended cleanly, the client is closing: the next range says so.
+      // A watch ends cleanly only when its client closes; the next range then ends the view.
       if (performance.now() - startedAt >= HEALTHY_WATCH_MS) backoff.reset();
       delay = backoff.next();
     }

@@ -26,7 +26,11 @@ export class RegistrationClosedError extends Error {
   }
 }
 
-/** Why a registration was lost: its lease expired or was revoked, or its key was deleted or taken. */
+/**
+ * Why a registration was lost: `lease-lost` (its lease expired, was revoked, or was not refreshed in
+ * time), `key-deleted` (its key was deleted), `key-replaced` (its key was written under another lease).
+ * A watch of the key that is refused or breaks is none of these: the key is read to find out.
+ */
 export type RegistrationLossReason = "lease-lost" | "key-deleted" | "key-replaced";
 
 /** A registration stopped being visible in etcd; it re-registers on its own. */

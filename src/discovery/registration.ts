@@ -52,14 +52,14 @@ export type RegistrationEvent =
 export interface RegistrationEvents {
   /** The first registration succeeded. */
   registered: [ServiceInstance];
-  /** The instance is no longer in etcd (see its `reason`); re-registration starts. */
+  /** The instance is no longer (or may no longer be) in etcd, see its `reason`; re-registration starts. */
   lost: [RegistrationLostError];
   /** Registered again after a loss. */
   reregistered: [ServiceInstance];
   /**
-   * An attempt failed and is retried with backoff: a re-registration, or the read that checks the key
-   * after its watch ended with an error (the registration stays `registered` meanwhile: a refused or
-   * broken watch says nothing about the key).
+   * Something failed and is retried with backoff: a re-registration attempt; or the watch of the key,
+   * ended with an error (refused or canceled by the server), or the read that then checks the key. The
+   * registration stays `registered` meanwhile: a refused or broken watch says nothing about the key.
    */
   retry: [Error];
 }
@@ -292,10 +292,12 @@ export class Registration
       }
     });
     watcher.on("error", (err) => {
-      if (generation !== this.#generation || this.#watcher !== watcher || this.#state !== "registered") return;
+      if (generation !== this.#generation || this.#watcher !== watcher || this.#state !== "registered")
+        return;
       this.#watcher = undefined;
       // A closed client ends every watch; that is not a loss of the key.
       if (err instanceof ClientClosedError) return;
+      this.emit("retry", err);
       this.#checking = this.#check(key, leaseId, generation);
     });
   }
@@ -331,9 +333,9 @@ export class Registration
       if (kv.lease !== leaseId) return this.#onLoss(generation, "key-replaced");
       try {
         this.#watchKey(key, revision + 1n, leaseId, generation);
-      } catch (err) {
-        if (err instanceof ClientClosedError) return void this.deregister();
-        throw err;
+      } catch {
+        // `watch()` throws only once the client is closed.
+        void this.deregister();
       }
       return;
     }
