@@ -1,6 +1,7 @@
+import { once } from "node:events";
 import { rm } from "node:fs/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Etcd } from "../../src/client/etcd.js";
+import { Etcd, PermissionDeniedError } from "../../src/client/index.js";
 import {
   discover,
   goEndpointsCodec,
@@ -8,10 +9,43 @@ import {
   type Registration,
   RegistrationConflictError,
   type RegistrationEvent,
+  type RegistrationLostError,
   register,
 } from "../../src/discovery/index.js";
+import { Event_EventType } from "../../src/gen/mvccpb/kv_pb.js";
 import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
+import { CallTap } from "../support/call-tap.js";
+import { etcdctl } from "../support/etcdctl.js";
 import { client, until } from "./support.js";
+
+/**
+ * Checks the registration's rate floor on the grants a tap saw: at least 500 ms between two grants when
+ * they are issued, so never more than 3 in any one-second window of send times (one more than the
+ * floor allows, for the few ms a call may take to reach the transport).
+ */
+function expectAtMostTwoGrantsPerSecond(tap: CallTap): void {
+  const grants = tap.of("LeaseGrant").map((c) => c.at);
+  const busiest = Math.max(0, ...grants.map((t) => grants.filter((u) => u >= t && u < t + 1000).length));
+  expect(busiest, `${grants.length} grants in ${grants.at(-1)! - grants[0]!} ms`).toBeLessThanOrEqual(3);
+}
+
+/** Records the registration's `lost` events. */
+function lostEvents(r: Registration): RegistrationLostError[] {
+  const lost: RegistrationLostError[] = [];
+  r.on("lost", (e) => lost.push(e));
+  return lost;
+}
+
+/** Deletes `key`, then resolves with the `lost` it causes once the registration is back. */
+async function deleteAndAwaitReturn(r: Registration, admin: Etcd): Promise<RegistrationLostError> {
+  const lost = once(r, "lost") as Promise<[RegistrationLostError]>;
+  const back = once(r, "reregistered");
+  await admin.delete(r.key);
+  const [error] = await lost;
+  await back;
+  await until("key back under the new lease", async () => (await admin.get(r.key))?.lease === r.leaseId);
+  return error;
+}
 
 describe("register() against a real etcd", () => {
   let cluster: EtcdCluster;
@@ -176,6 +210,58 @@ describe("register() against a real etcd", () => {
     expect((await admin.get(r.key))?.lease).toBe(r.leaseId);
   }, 60_000);
 
+  it("comes back after etcd is killed (SIGKILL) and restarted, still watching its key", async () => {
+    const r = await reg("127.0.0.1:7009", { ttl: 30 });
+    const lost = lostEvents(r);
+    const member = cluster.members[0]!;
+    await member.kill();
+    await member.start();
+    await until(
+      "registered, key under its lease",
+      async () => r.state === "registered" && (await admin.get(r.key))?.lease === r.leaseId,
+      30_000,
+    );
+    // The lease (30 s) outlived the restart: nothing was lost.
+    expect(lost).toEqual([]);
+    expect((await deleteAndAwaitReturn(r, admin)).reason).toBe("key-deleted");
+  }, 60_000);
+
+  it("a registration lost as soon as it is back issues at most 2 lease grants a second", async () => {
+    const tap = new CallTap();
+    const own = tap.client({ endpoints: cluster.endpoint, timeoutMs: 3000 });
+    cleanups.push(() => own.close());
+    // Someone deletes the instance's key each time it appears: every registration is lost at once.
+    const stop = new AbortController();
+    const adversary = admin.watch("storm/", { prefix: true, signal: stop.signal });
+    const deleting = (async () => {
+      for await (const batch of adversary)
+        for (const e of batch.events)
+          if (e.type === Event_EventType.PUT && e.kv) await admin.delete(new TextDecoder().decode(e.kv.key));
+    })();
+    cleanups.push(() => {
+      stop.abort();
+      return deleting;
+    });
+    // A backoff of 1 ms: only the registration's own floor stands between it and a storm.
+    const r = await register(own, {
+      service: "storm",
+      addr: "127.0.0.1:7100",
+      ttl: 5,
+      backoff: { initialMs: 1, maxMs: 1 },
+    });
+    cleanups.push(() => r.close());
+    const lost = lostEvents(r);
+    await until("8 losses", () => lost.length >= 8, 30_000);
+    stop.abort();
+    await deleting;
+    expectAtMostTwoGrantsPerSecond(tap);
+    expect(new Set(lost.map((e) => e.reason))).toEqual(new Set(["key-deleted"]));
+    await until(
+      "back once nobody deletes it",
+      async () => r.state === "registered" && (await admin.get(r.key))?.lease === r.leaseId,
+    );
+  }, 60_000);
+
   it("re-registers after a partition longer than the TTL (lease lost by deadline)", async () => {
     await using proxy = await FaultProxy.start(cluster.endpoint);
     const cut = client(proxy.url);
@@ -200,4 +286,111 @@ describe("register() against a real etcd", () => {
     // The old lease is gone (expired on the server, or revoked by the takeover).
     await until("old lease gone", async () => (await admin.lease.timeToLive(oldLease!)).ttl === -1);
   }, 30_000);
+});
+
+describe("register() with auth on (tokens expire after 2 s)", () => {
+  const ROOT_PW = "root-Secret-pw-123";
+  const SVC_PW = "svc-Secret-pw-456";
+  let cluster: EtcdCluster;
+  let admin: Etcd;
+  const cleanups: (() => Promise<unknown> | unknown)[] = [];
+  const asRoot = (args: string[]) => etcdctl(cluster.endpoint, args, [`--user=root:${ROOT_PW}`]);
+
+  beforeAll(async () => {
+    cluster = await startEtcd({ args: ["--auth-token-ttl=2"] });
+    const ep = cluster.endpoint;
+    await etcdctl(ep, ["user", "add", `root:${ROOT_PW}`]);
+    await etcdctl(ep, ["role", "add", "svc"]);
+    await etcdctl(ep, ["role", "grant-permission", "svc", "--prefix=true", "readwrite", "authsvc/"]);
+    await etcdctl(ep, ["user", "add", `svc:${SVC_PW}`]);
+    await etcdctl(ep, ["user", "grant-role", "svc", "svc"]);
+    await etcdctl(ep, ["auth", "enable"]);
+    admin = new Etcd({ endpoints: ep, timeoutMs: 3000, auth: { username: "root", password: ROOT_PW } });
+  });
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  afterAll(async () => {
+    await admin?.close();
+    await cluster?.close();
+  });
+
+  it("a watch the server refuses is not a loss: the key is read, and watched again once it can be", async () => {
+    await using proxy = await FaultProxy.start(cluster.endpoint);
+    const tap = new CallTap();
+    const svc = tap.client({
+      endpoints: proxy.url,
+      timeoutMs: 3000,
+      auth: { username: "svc", password: SVC_PW },
+    });
+    cleanups.push(() => svc.close());
+    const r = await register(svc, {
+      service: "authsvc",
+      addr: "127.0.0.1:7200",
+      ttl: 10,
+      backoff: { initialMs: 50, maxMs: 500 },
+    });
+    cleanups.push(() => r.close());
+    const lease = r.leaseId;
+    const lost = lostEvents(r);
+    const retries: Error[] = [];
+    r.on("retry", (e) => retries.push(e));
+    // Write-only on the service: etcd refuses the watch when it is created again on a new stream
+    // (existing watches go on), and every read; the key itself and its lease are untouched.
+    cleanups.push(() =>
+      asRoot(["role", "grant-permission", "svc", "--prefix=true", "readwrite", "authsvc/"]),
+    );
+    await asRoot(["role", "revoke-permission", "svc", "--prefix=true", "authsvc/"]);
+    await asRoot(["role", "grant-permission", "svc", "--prefix=true", "write", "authsvc/"]);
+    proxy.cut();
+    await until(
+      "a refused check of the key",
+      () => lost.length > 0 || retries.some((e) => e instanceof PermissionDeniedError),
+    );
+    expect(lost).toEqual([]);
+    expect([r.state, r.leaseId]).toEqual(["registered", lease]);
+    const restoredAt = performance.now();
+    await asRoot(["role", "grant-permission", "svc", "--prefix=true", "readwrite", "authsvc/"]);
+    await until("a read of the key that succeeds", () =>
+      tap.of("Range", restoredAt).some((c) => c.outcome === true),
+    );
+    expect(lost).toEqual([]);
+    expect([r.state, r.leaseId]).toEqual(["registered", lease]);
+    // Followed again: a deletion by hand is lost with its true reason, and the instance comes back.
+    expect((await deleteAndAwaitReturn(r, admin)).reason).toBe("key-deleted");
+    expect(lost).toHaveLength(1);
+  }, 60_000);
+
+  it("comes back after etcd is killed (SIGKILL) and restarted, without a storm of grants", async () => {
+    const tap = new CallTap();
+    const svc = tap.client({
+      endpoints: cluster.endpoint,
+      timeoutMs: 3000,
+      auth: { username: "svc", password: SVC_PW },
+    });
+    cleanups.push(() => svc.close());
+    const r = await register(svc, {
+      service: "authsvc",
+      addr: "127.0.0.1:7201",
+      ttl: 30,
+      backoff: { initialMs: 50, maxMs: 500 },
+    });
+    cleanups.push(() => r.close());
+    const lost = lostEvents(r);
+    // Nothing uses the client's token for 3 s: it expires, and the watch stream reopened after the
+    // restart carries a dead token (every watch created on it is refused).
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const member = cluster.members[0]!;
+    await member.kill();
+    await member.start();
+    await until(
+      "registered, key under its lease",
+      async () => r.state === "registered" && (await admin.get(r.key))?.lease === r.leaseId,
+      30_000,
+    );
+    // The lease (30 s) outlived the restart: nothing was lost.
+    expect(lost).toEqual([]);
+    expect((await deleteAndAwaitReturn(r, admin)).reason).toBe("key-deleted");
+    expectAtMostTwoGrantsPerSecond(tap);
+  }, 60_000);
 });
