@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { EtcdError } from "../../src/client/errors.js";
 import { Etcd } from "../../src/client/etcd.js";
+import { WatchCanceledError } from "../../src/client/index.js";
 import {
   allOf,
   type DiscoveryWarning,
@@ -15,6 +16,8 @@ import {
   withVersion,
 } from "../../src/discovery/index.js";
 import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
+import { CallTap } from "../support/call-tap.js";
+import { etcdctl } from "../support/etcdctl.js";
 import { ChangeLedger, client, until } from "./support.js";
 
 describe("discover() against a real etcd", () => {
@@ -220,4 +223,97 @@ describe("discover() against a real etcd", () => {
     await view.ready;
     expect(addrs(view.instances())).toEqual(["10.0.0.9:80"]);
   });
+});
+
+describe("discover() with auth on (tokens expire after 2 s)", () => {
+  const ROOT_PW = "root-Secret-pw-123";
+  const VIEWER_PW = "viewer-Secret-pw-456";
+  let cluster: EtcdCluster;
+  let root: Etcd;
+  const cleanups: (() => Promise<unknown> | unknown)[] = [];
+  const asRoot = (args: string[]) => etcdctl(cluster.endpoint, args, [`--user=root:${ROOT_PW}`]);
+  const addrs = (list: ServiceInstance[]) => list.map((i) => i.addr);
+
+  beforeAll(async () => {
+    cluster = await startEtcd({ args: ["--auth-token-ttl=2"] });
+    const ep = cluster.endpoint;
+    await etcdctl(ep, ["user", "add", `root:${ROOT_PW}`]);
+    await etcdctl(ep, ["role", "add", "viewer"]);
+    await etcdctl(ep, ["role", "grant-permission", "viewer", "--prefix=true", "read", "authsvc/"]);
+    await etcdctl(ep, ["user", "add", `viewer:${VIEWER_PW}`]);
+    await etcdctl(ep, ["user", "grant-role", "viewer", "viewer"]);
+    await etcdctl(ep, ["auth", "enable"]);
+    root = new Etcd({ endpoints: ep, timeoutMs: 3000, auth: { username: "root", password: ROOT_PW } });
+  });
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  afterAll(async () => {
+    await root?.close();
+    await cluster?.close();
+  });
+
+  it("a refused watch is reported as unavailable, the view is kept, and it watches again", async () => {
+    await using proxy = await FaultProxy.start(cluster.endpoint);
+    const tap = new CallTap();
+    const viewer = tap.client({
+      endpoints: proxy.url,
+      timeoutMs: 3000,
+      auth: { username: "viewer", password: VIEWER_PW },
+    });
+    cleanups.push(() => viewer.close());
+    const a = await register(root, { service: "authsvc", addr: "10.0.9.1:1" });
+    cleanups.push(() => a.close());
+    const d = discover(viewer, "authsvc");
+    cleanups.push(() => d.close());
+    await d.ready;
+    const errors: Error[] = [];
+    d.on("unavailable", (e) => errors.push(e));
+    // No read permission any more: the watch is refused when created again on a new stream.
+    cleanups.push(() => asRoot(["role", "grant-permission", "viewer", "--prefix=true", "read", "authsvc/"]));
+    await asRoot(["role", "revoke-permission", "viewer", "--prefix=true", "authsvc/"]);
+    proxy.cut();
+    await until("an unavailable report", () => errors.length > 0);
+    expect(errors[0]).toBeInstanceOf(WatchCanceledError);
+    expect(addrs(d.instances())).toEqual(["10.0.9.1:1"]);
+    await asRoot(["role", "grant-permission", "viewer", "--prefix=true", "read", "authsvc/"]);
+    const b = await register(root, { service: "authsvc", addr: "10.0.9.2:1" });
+    cleanups.push(() => b.close());
+    await until("the new instance in the view", () => d.instances().length === 2);
+    // From here on the view follows a watch: a change arrives without another read.
+    const reads = tap.of("Range").length;
+    await b.update({ v: 2 });
+    await until("the update seen", () => (d.entries().get(b.key)?.metadata as { v?: number })?.v === 2);
+    expect(tap.of("Range").length).toBe(reads);
+  }, 60_000);
+
+  it("a view whose watch keeps being refused reads again with backoff, not in a loop", async () => {
+    await using proxy = await FaultProxy.start(cluster.endpoint);
+    const tap = new CallTap();
+    const viewer = tap.client({
+      endpoints: proxy.url,
+      timeoutMs: 3000,
+      auth: { username: "viewer", password: VIEWER_PW },
+    });
+    cleanups.push(() => viewer.close());
+    const d = discover(viewer, "authsvc");
+    cleanups.push(() => d.close());
+    await d.ready;
+    // Nothing uses the viewer's token for 3 s: it expires, and the watch stream reopened after the cut
+    // carries a dead token (until the client learns to open streams with a fresh one, every watch
+    // created on it is refused while reads, which authenticate again, work).
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    proxy.cut();
+    const c = await register(root, { service: "authsvc", addr: "10.0.9.3:1" });
+    cleanups.push(() => c.close());
+    await until("the new instance in the view", () => d.entries().has(c.key));
+    // Reads back off from 100 ms to 5 s (jittered, at least half of each step) until a watch holds:
+    // 7 reads need 3150 ms, 8 need 5650 ms. Without the backoff, one every 100 ms or less.
+    const since = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const reads = tap.of("Range", since).filter((call) => call.outcome === true).length;
+    expect(reads).toBeLessThanOrEqual(7);
+    await c.close();
+    await until("the removal seen", () => !d.entries().has(c.key));
+  }, 60_000);
 });
