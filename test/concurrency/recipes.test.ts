@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   AbortedError,
   compare,
@@ -13,7 +14,9 @@ import {
   Session,
   SessionExpiredError,
 } from "../../src/client/index.js";
-import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
+import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
+import { CallTap } from "../support/call-tap.js";
+import { etcdctl } from "../support/etcdctl.js";
 
 let cluster: EtcdCluster;
 let etcd: Etcd;
@@ -60,6 +63,43 @@ async function transferOutside(from: string, to: string, amount: number): Promis
       .commit();
     if (res.succeeded) return;
   }
+}
+
+/** Polls `check` until it holds; throws naming `what` after `timeoutMs` (a hang, not a slow run). */
+async function until(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** `p`, or an error naming `what` if it has not settled after `timeoutMs`. */
+async function within<T>(p: Promise<T>, what: string, timeoutMs = 20_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Records how `p` settles, without handling it for the caller. */
+function outcome(p: Promise<unknown>): { error: unknown; done: boolean } {
+  const o = { error: undefined as unknown, done: false };
+  p.then(
+    () => {
+      o.done = true;
+    },
+    (e) => {
+      o.error = e;
+      o.done = true;
+    },
+  );
+  return o;
 }
 
 const settled = async (p: Promise<unknown>, ms = 300): Promise<boolean> => {
@@ -219,6 +259,32 @@ describe("Mutex", () => {
   });
 });
 
+describe("Mutex across an etcd restart", () => {
+  it("a holder keeps its lock and a waiter its place when etcd is killed (SIGKILL) and restarted", async () => {
+    const holder = new Mutex(await session(30), "locks/restart");
+    await holder.lock();
+    const held = outcome(holder.lost);
+    const waiter = new Mutex(await session(30, other), "locks/restart");
+    const locking = waiter.lock({ timeoutMs: 40_000 });
+    const waiting = outcome(locking);
+    await waitForKeys("locks/restart/", 2);
+    const member = cluster.members[0]!;
+    await member.kill();
+    await member.start();
+    // Both clients work again (their sessions' leases, 30 s, outlived the restart).
+    await etcd.get("locks/restart/");
+    await other.get("locks/restart/");
+    expect([held, waiting]).toEqual([
+      { error: undefined, done: false },
+      { error: undefined, done: false },
+    ]);
+    await holder.unlock();
+    await within(locking, "the waiter's lock");
+    expect(waiter.held).toBe(true);
+    await waiter.unlock();
+  }, 60_000);
+});
+
 describe("Election", () => {
   it("campaign, leader, proclaim, observe, resign", async () => {
     const e1 = new Election(await session(), "elect/a");
@@ -359,4 +425,155 @@ describe("STM", () => {
     first = true;
     expect((await run("serializable")).attempts).toBe(1);
   });
+});
+
+describe("Mutex with auth on (tokens expire after 2 s)", () => {
+  const ROOT_PW = "root-Secret-pw-123";
+  const WORKER_PW = "worker-Secret-pw-456";
+  let auth: EtcdCluster;
+  let root: Etcd;
+  const asRoot = (args: string[]) => etcdctl(auth.endpoint, args, [`--user=root:${ROOT_PW}`]);
+  const grant = (perm: "readwrite" | "write") =>
+    asRoot(["role", "grant-permission", "worker", "--prefix=true", perm, "plock/"]);
+  const cleanups: (() => Promise<unknown> | unknown)[] = [];
+
+  beforeAll(async () => {
+    auth = await startEtcd({ args: ["--auth-token-ttl=2"] });
+    const ep = auth.endpoint;
+    await etcdctl(ep, ["user", "add", `root:${ROOT_PW}`]);
+    await etcdctl(ep, ["role", "add", "worker"]);
+    await etcdctl(ep, ["role", "grant-permission", "worker", "--prefix=true", "readwrite", "plock/"]);
+    await etcdctl(ep, ["user", "add", `worker:${WORKER_PW}`]);
+    await etcdctl(ep, ["user", "grant-role", "worker", "worker"]);
+    await etcdctl(ep, ["auth", "enable"]);
+    root = new Etcd({ endpoints: ep, auth: { username: "root", password: ROOT_PW } });
+  });
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  afterAll(async () => {
+    await root?.close();
+    await auth?.close();
+  });
+
+  /** A worker client through a fault proxy, its unary calls recorded. */
+  async function worker(): Promise<{ etcd: Etcd; proxy: FaultProxy; tap: CallTap }> {
+    const proxy = await FaultProxy.start(auth.endpoint);
+    const tap = new CallTap();
+    const etcd = tap.client({ endpoints: proxy.url, auth: { username: "worker", password: WORKER_PW } });
+    cleanups.push(
+      () => proxy.close(),
+      () => etcd.close(),
+    );
+    return { etcd, proxy, tap };
+  }
+
+  async function workerSession(etcd: Etcd, ttl = 10): Promise<Session> {
+    const s = await Session.create(etcd, { ttl });
+    cleanups.push(() => s.close().catch(() => {}));
+    return s;
+  }
+
+  /** Waits until `prefix` holds `n` keys (contenders queued). */
+  const keys = (prefix: string, n: number) =>
+    within(
+      (async () => {
+        while ((await root.range({ prefix }, { countOnly: true })).count < BigInt(n))
+          await new Promise((r) => setTimeout(r, 20));
+      })(),
+      `${n} keys under ${prefix}`,
+    );
+
+  /** Write-only on the lock prefix: watches created on a new stream are refused, and so are reads. */
+  async function revokeRead(): Promise<void> {
+    cleanups.push(() => grant("readwrite"));
+    await asRoot(["role", "revoke-permission", "worker", "--prefix=true", "plock/"]);
+    await grant("write");
+  }
+
+  /** The transport's error is a ConnectError: the client makes it a PermissionDeniedError above it. */
+  const refusedRead = (tap: CallTap, since: number) =>
+    tap
+      .of("Range", since)
+      .some((c) => c.outcome instanceof ConnectError && c.outcome.code === Code.PermissionDenied);
+
+  it("a waiter whose watch is refused keeps waiting, and takes the lock once it is free", async () => {
+    const holder = new Mutex(await Session.create(root, { ttl: 10 }), "plock/w");
+    cleanups.push(() => holder.session.close());
+    await holder.lock();
+    const { etcd, proxy, tap } = await worker();
+    const waiter = new Mutex(await workerSession(etcd), "plock/w");
+    const locking = waiter.lock({ timeoutMs: 40_000 });
+    const waiting = outcome(locking);
+    await keys("plock/w/", 2);
+    await revokeRead();
+    const cutAt = performance.now();
+    proxy.cut();
+    await until("a refused read by the waiter", () => waiting.done || refusedRead(tap, cutAt));
+    expect(waiting).toEqual({ error: undefined, done: false });
+    await grant("readwrite");
+    await holder.unlock();
+    await within(locking, "the waiter's lock");
+    expect(waiter.held).toBe(true);
+    const owner = await root.range({ prefix: "plock/w/" }, { sort: { target: "create", order: "ascend" } });
+    expect(owner.kvs[0]?.keyText()).toBe(waiter.key);
+    await waiter.unlock();
+  }, 60_000);
+
+  it("a holder whose watch is refused keeps its lock, and still learns when its key is deleted", async () => {
+    const { etcd, proxy, tap } = await worker();
+    const holder = new Mutex(await workerSession(etcd), "plock/h");
+    await holder.lock();
+    const lost = holder.lost;
+    const held = outcome(lost);
+    await revokeRead();
+    const cutAt = performance.now();
+    proxy.cut();
+    await until("a refused read by the holder", () => held.done || refusedRead(tap, cutAt));
+    expect(held).toEqual({ error: undefined, done: false });
+    const restoredAt = performance.now();
+    await grant("readwrite");
+    await until("a read by the holder that succeeds", () =>
+      tap.of("Range", restoredAt).some((c) => c.outcome === true),
+    );
+    expect(held).toEqual({ error: undefined, done: false });
+    expect(holder.held).toBe(true);
+    await root.delete(holder.key);
+    await expect(within(lost, "the holder's loss")).rejects.toThrow(/the key was deleted/);
+  }, 60_000);
+
+  it("lock and election holders and waiters go on when their watch stream reopens with an expired token", async () => {
+    const { etcd, proxy, tap } = await worker();
+    const holder = new Mutex(await workerSession(etcd, 30), "plock/t");
+    await holder.lock();
+    const waiter = new Mutex(await workerSession(etcd, 30), "plock/t");
+    const locking = waiter.lock({ timeoutMs: 40_000 });
+    const leader = new Election(await workerSession(etcd, 30), "plock/e");
+    await leader.campaign("first");
+    const candidate = new Election(await workerSession(etcd, 30), "plock/e");
+    const campaigning = candidate.campaign("second", { timeoutMs: 40_000 });
+    const fates = [outcome(holder.lost), outcome(locking), outcome(leader.lost), outcome(campaigning)];
+    await keys("plock/t/", 2);
+    await keys("plock/e/", 2);
+    // Nothing uses the worker's token for 3 s: it expires, and the watch stream reopened after the
+    // cut carries a dead token, on which every watch is refused (until the client opens streams with
+    // a fresh token); reads authenticate again and work.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const cutAt = performance.now();
+    proxy.cut();
+    await until(
+      "a read after a broken watch",
+      () => fates.some((f) => f.done) || tap.of("Range", cutAt).some((c) => c.outcome === true),
+    );
+    expect(fates.filter((f) => f.done)).toEqual([]);
+    await holder.unlock();
+    await within(locking, "the waiter's lock");
+    expect(waiter.held).toBe(true);
+    await leader.resign();
+    await within(campaigning, "the candidate's election");
+    expect((await candidate.leader())?.text()).toBe("second");
+    expect(fates.filter((f) => f.done && f.error !== undefined)).toEqual([]);
+    await waiter.unlock();
+    await candidate.resign();
+  }, 60_000);
 });
