@@ -1,5 +1,5 @@
 import { Event_EventType } from "../../gen/mvccpb/kv_pb.js";
-import { sleep } from "../stream/backoff.js";
+import { sleep } from "../connection/backoff.js";
 import { LockLostError } from "./errors.js";
 import { HEALTHY_WATCH_MS, isRetryable, recheckBackoff } from "./key.js";
 import type { Session } from "./session.js";

@@ -1,7 +1,7 @@
 import { Event_EventType } from "../../gen/mvccpb/kv_pb.js";
+import { Backoff, sleep } from "../connection/backoff.js";
 import { ClientClosedError, EtcdError } from "../errors.js";
 import type { Etcd } from "../etcd.js";
-import { Backoff, sleep } from "../stream/backoff.js";
 import { WatchEndedError } from "./errors.js";
 
 /** The key a session owns under a recipe prefix: `<prefix>/<lease id in lower-case hex>`, as Go writes it. */
