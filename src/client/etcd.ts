@@ -136,11 +136,22 @@ export class Etcd implements AsyncDisposable {
   }
 
   /**
-   * @internal Holds the process while something of this client is open: `register()` and `discover()`
-   * take a hold for their whole life. Returns the release.
+   * @internal For long-lived things built on this client (registrations, discoveries): holds the
+   * process until the returned release is called, and calls `onClientClose` when the client closes
+   * first (the hold is released then too). Throws `ClientClosedError` on a closed client.
    */
-  _holdProcess(): () => void {
-    return this.#hold.acquire();
+  _attach(onClientClose: () => void): () => void {
+    if (this.#closing.signal.aborted) throw new ClientClosedError();
+    const release = this.#hold.acquire();
+    const onAbort = () => {
+      release();
+      onClientClose();
+    };
+    this.#closing.signal.addEventListener("abort", onAbort, { once: true });
+    return () => {
+      this.#closing.signal.removeEventListener("abort", onAbort);
+      release();
+    };
   }
 
   /** The endpoints in use, in order (changes when endpoints are synced from the cluster). */

@@ -99,6 +99,9 @@ export class Discovery
   #revision = 0n;
   #closed: Promise<void> | undefined;
   readonly #prefix: string;
+  /** Ends the discovery's hold on the process (and its client-close hook). */
+  readonly #detach: () => void;
+  readonly #signal: AbortSignal | undefined;
 
   /** @internal Use {@link discover}. */
   constructor(etcd: Etcd, service: string, options: DiscoverOptions) {
@@ -113,10 +116,15 @@ export class Discovery
       this.#rejectReady = reject;
     });
     this.#ready.catch(() => {});
+    // Holds the process until closed; a client closed first closes the discovery with it.
+    this.#detach = etcd._attach(() => void this.close());
+    this.#signal = options.signal;
     if (options.signal?.aborted) void this.close();
-    else options.signal?.addEventListener("abort", () => void this.close(), { once: true });
+    else options.signal?.addEventListener("abort", this.#onAbort, { once: true });
     void this.#run();
   }
+
+  readonly #onAbort = () => void this.close();
 
   /** Resolves once the first range was read (rejects if closed before). */
   get ready(): Promise<void> {
@@ -141,6 +149,8 @@ export class Discovery
   /** Stops watching; iterators end. Safe to call twice. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
+      this.#detach();
+      this.#signal?.removeEventListener("abort", this.#onAbort);
       this.#closing.abort();
       this.#watcher?.close();
       if (!this.#isReady) this.#rejectReady(new Error("discovery closed before it was ready"));

@@ -106,6 +106,8 @@ export class Registration
   /** When the last lease grant was issued (`performance.now()`). */
   #lastGrantAt = Number.NEGATIVE_INFINITY;
   #closed: Promise<void> | undefined;
+  /** Ends the registration's hold on the process (and its client-close hook). */
+  readonly #detach: () => void;
   /** Serializes writes (update vs. re-registration). */
   #writes: Promise<unknown> = Promise.resolve();
 
@@ -120,6 +122,8 @@ export class Registration
       maxMs: options.backoff?.maxMs ?? 5000,
     });
     this.#instance = toInstance(options);
+    // Holds the process until deregistered; a client closed first ends the registration with it.
+    this.#detach = etcd._attach(() => void this.deregister());
   }
 
   /** The instance as last written. */
@@ -166,6 +170,7 @@ export class Registration
       for (const q of this.#subscribers) q.end();
       this.#subscribers.clear();
       if (lease) await lease.revoke().catch(() => {});
+      this.#detach();
     })();
     return this.#closed;
   }
