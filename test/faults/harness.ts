@@ -442,3 +442,64 @@ export class Scenario {
     await this.client.close();
   }
 }
+
+/** An error and the chain of its causes, on one line (what a failure report shows). */
+export function describeError(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err; e !== undefined && parts.length < 5; e = (e as { cause?: unknown }).cause)
+    parts.push(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+  return parts.join(" <- ");
+}
+
+/**
+ * A watch on one key of a client under test, to learn when that client's watch stream is back after a
+ * fault: {@link settle} writes the key straight to a member and waits until the canary delivered it, or
+ * ended (then {@link error} says why).
+ */
+export class Canary {
+  readonly #fc: FaultCluster;
+  readonly #key: string;
+  readonly #watcher: Watcher;
+  #seen = 0n;
+  #ended: string | undefined;
+
+  constructor(fc: FaultCluster, client: Etcd, key: string) {
+    this.#fc = fc;
+    this.#key = key;
+    this.#watcher = client.watch(key);
+    this.#watcher.on("batch", (b) => {
+      for (const e of b.events) if (e.kv && e.kv.modRevision > this.#seen) this.#seen = e.kv.modRevision;
+    });
+    void this.#watcher.closed.then((err) => {
+      this.#ended = err ? describeError(err) : "ended cleanly";
+    });
+  }
+
+  /** Waits until the canary's watch is created. */
+  async ready(): Promise<void> {
+    await until(
+      () => this.#watcher.state === "active",
+      20_000,
+      () => `canary ${this.#key} not created: ${this.#watcher.state}`,
+    );
+  }
+
+  /** Why the canary's watch ended, if it did. */
+  get error(): string | undefined {
+    return this.#ended;
+  }
+
+  /** Writes the canary key, waits until the watch delivered it or ended. */
+  async settle(after: string): Promise<void> {
+    const rev = await this.#fc.put(this.#key, after);
+    await until(
+      () => this.#ended !== undefined || this.#seen >= rev,
+      30_000,
+      () => `after ${after}: the client's watch stream did not come back (canary ${this.#watcher.state})`,
+    );
+  }
+
+  close(): void {
+    this.#watcher.close();
+  }
+}
