@@ -51,6 +51,11 @@ function waitFor(check: () => boolean, what: string, ms = 10_000): Promise<void>
   );
 }
 
+/** Options of a client under test; `streams` is the stream liveness option being added to EtcdOptions. */
+type ClientOptions = Omit<EtcdOptions, "endpoints"> & {
+  streams?: { idleTimeoutMs?: number; probeTimeoutMs?: number };
+};
+
 describe("watches of new Etcd() against a real etcd", () => {
   let etcd: EtcdCluster;
   let proxy: FaultProxy;
@@ -78,9 +83,9 @@ describe("watches of new Etcd() against a real etcd", () => {
   });
 
   /** A client under test, as a user makes it; closed after the test. */
-  function client(endpoint = etcd.endpoint, extra: Record<string, unknown> = {}): Etcd {
+  function client(endpoint = etcd.endpoint, extra: ClientOptions = {}): Etcd {
     // A variable, not a literal: `streams` may be unknown to the EtcdOptions of this checkout.
-    const options: EtcdOptions = { endpoints: [endpoint], ...extra };
+    const options: EtcdOptions & ClientOptions = { endpoints: [endpoint], ...extra };
     const c = new Etcd(options);
     cleanups.push(() => c.close());
     return c;
