@@ -1,14 +1,5 @@
-import { create } from "@bufbuild/protobuf";
-import { createClient, type Transport } from "@connectrpc/connect";
-import {
-  DeleteRangeRequestSchema,
-  KV,
-  PutRequestSchema,
-  RequestOpSchema,
-  TxnRequestSchema,
-} from "../../src/gen/etcdserverpb/rpc_pb.js";
-
-const enc = new TextEncoder();
+import type { Etcd } from "../../src/client/index.js";
+import { op } from "../../src/client/index.js";
 
 /**
  * Streams puts, deletes and multi-key txns under `prefix` while a fault happens, so watchers have a
@@ -16,17 +7,17 @@ const enc = new TextEncoder();
  */
 export class HistoryLoad {
   readonly #prefix: string;
-  readonly #transports: () => Transport;
+  readonly #client: () => Etcd;
   #running = false;
   #loop: Promise<void> | undefined;
   /** Writes acknowledged / failed so far. */
   ok = 0;
   failed = 0;
 
-  /** `transport` is called for each write, so a test can switch members when one dies. */
-  constructor(prefix: string, transport: () => Transport) {
+  /** `client` is called for each write, so a test can spread writes over members and skip dead ones. */
+  constructor(prefix: string, client: () => Etcd) {
     this.#prefix = prefix;
-    this.#transports = transport;
+    this.#client = client;
   }
 
   /** Starts writing, one operation every `pauseMs` (default 2 ms). */
@@ -45,11 +36,7 @@ export class HistoryLoad {
   async sentinel(): Promise<bigint> {
     for (let attempt = 0; ; attempt++) {
       try {
-        const r = await createClient(KV, this.#transports()).put(
-          create(PutRequestSchema, { key: enc.encode(`${this.#prefix}~end`), value: enc.encode("end") }),
-          { timeoutMs: 5000 },
-        );
-        return r.header?.revision ?? 0n;
+        return (await this.#client().put(`${this.#prefix}~end`, "end", { timeoutMs: 5000 })).revision;
       } catch (err) {
         if (attempt >= 20) throw err;
         await new Promise((r) => setTimeout(r, 250));
@@ -61,29 +48,18 @@ export class HistoryLoad {
     let i = 0;
     while (this.#running) {
       i++;
-      const kv = createClient(KV, this.#transports());
-      const key = (n: number) => enc.encode(`${this.#prefix}k${n % 17}`);
+      const etcd = this.#client();
+      const key = (n: number) => `${this.#prefix}k${n % 17}`;
       try {
         if (i % 5 === 0) {
-          await kv.deleteRange(create(DeleteRangeRequestSchema, { key: key(i - 1) }), { timeoutMs: 3000 });
+          await etcd.delete(key(i - 1), { timeoutMs: 3000 });
         } else if (i % 7 === 0) {
-          await kv.txn(
-            create(TxnRequestSchema, {
-              success: [0, 1, 2].map((j) =>
-                create(RequestOpSchema, {
-                  request: {
-                    case: "requestPut",
-                    value: create(PutRequestSchema, { key: key(i + j), value: enc.encode(`t${i}`) }),
-                  },
-                }),
-              ),
-            }),
-            { timeoutMs: 3000 },
-          );
+          await etcd
+            .txn()
+            .onSuccess(...[0, 1, 2].map((j) => op.put(key(i + j), `t${i}`)))
+            .commit({ timeoutMs: 3000 });
         } else {
-          await kv.put(create(PutRequestSchema, { key: key(i), value: enc.encode(`v${i}`) }), {
-            timeoutMs: 3000,
-          });
+          await etcd.put(key(i), `v${i}`, { timeoutMs: 3000 });
         }
         this.ok++;
       } catch {

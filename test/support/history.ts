@@ -99,12 +99,13 @@ export function describeReport(r: HistoryReport): string {
 
 /**
  * Reads the store's own history of `[key, rangeEnd)` from `fromRevision` up to `toRevision` (an event at
- * `toRevision` must exist in the range, e.g. a sentinel put) with a fresh, plain watch stream.
+ * `toRevision` must exist in the range, e.g. a sentinel put) with a fresh, plain watch stream: a reference
+ * that owes nothing to the client's watch code. `headers` carry a token when auth is on.
  */
 export async function readHistory(
   transport: Transport,
   range: { key: Uint8Array; rangeEnd: Uint8Array; fromRevision: bigint; toRevision: bigint },
-  timeoutMs = 20_000,
+  options: { timeoutMs?: number; headers?: HeadersInit } = {},
 ): Promise<HistoryEvent[]> {
   const requests = new QueuedIterator<WatchRequest>();
   requests.push(
@@ -115,10 +116,13 @@ export async function readHistory(
       },
     }),
   );
-  const signal = AbortSignal.timeout(timeoutMs);
+  const signal = AbortSignal.timeout(options.timeoutMs ?? 20_000);
   const out: HistoryEvent[] = [];
   try {
-    for await (const r of createClient(Watch, transport).watch(requests, { signal })) {
+    for await (const r of createClient(Watch, transport).watch(requests, {
+      signal,
+      headers: options.headers,
+    })) {
       if (r.canceled)
         throw new Error(`history read canceled: ${r.cancelReason} (compacted at ${r.compactRevision})`);
       out.push(...toHistoryEvents(r.events));

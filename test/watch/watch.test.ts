@@ -1,29 +1,27 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, createClient, type Transport } from "@connectrpc/connect";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { CompactedError } from "../../src/client/errors.js";
-import { WatchCanceledError, WatchCompactedError } from "../../src/client/watch/errors.js";
-import type { WatchBatch } from "../../src/client/watch/types.js";
-import { WatchHub } from "../../src/client/watch/watch-hub.js";
-import type { Watcher } from "../../src/client/watch/watcher.js";
-import { CompactionRequestSchema, KV, PutRequestSchema } from "../../src/gen/etcdserverpb/rpc_pb.js";
+import {
+  CompactedError,
+  Etcd,
+  type EtcdOptions,
+  op,
+  type WatchBatch,
+  WatchCanceledError,
+  WatchCompactedError,
+  type Watcher,
+} from "../../src/client/index.js";
+import { QueuedIterator } from "../../src/client/stream/queued-iterator.js";
+import { createConnectNodeTransport } from "../../src/connect-node/index.js";
+import { Watch, type WatchRequest, WatchRequestSchema } from "../../src/gen/etcdserverpb/rpc_pb.js";
 import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
 import { checkHistory, describeReport, HistoryRecorder, readHistory } from "../support/history.js";
 import { HistoryLoad } from "../support/history-load.js";
-import { TestTransportPool } from "../support/transport-pool.js";
+import { callsStarted } from "../support/server-metrics.js";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-
-async function put(t: Transport, key: string, value: string, prevKvSize = 0): Promise<bigint> {
-  const r = await createClient(KV, t).put(
-    create(PutRequestSchema, {
-      key: enc.encode(key),
-      value: prevKvSize ? new Uint8Array(prevKvSize) : enc.encode(value),
-    }),
-  );
-  return r.header!.revision;
-}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Consumes `w` into a recorder until `until(batch)` is true or the watch ends. */
 function consume(w: Watcher, recorder: HistoryRecorder, until: (b: WatchBatch) => boolean = () => false) {
@@ -42,52 +40,67 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   ]);
 }
 
-describe("WatchHub against a real etcd", () => {
+/** Polls `check` until it holds; a deadline that only catches hangs. */
+function waitFor(check: () => boolean, what: string, ms = 10_000): Promise<void> {
+  return withTimeout(
+    (async () => {
+      while (!check()) await sleep(10);
+    })(),
+    ms,
+    what,
+  );
+}
+
+/** Options of a client under test; `streams` is the stream liveness option being added to EtcdOptions. */
+type ClientOptions = Omit<EtcdOptions, "endpoints"> & {
+  streams?: { idleTimeoutMs?: number; probeTimeoutMs?: number };
+};
+
+describe("watches of new Etcd() against a real etcd", () => {
   let etcd: EtcdCluster;
   let proxy: FaultProxy;
-  let direct: TestTransportPool;
+  /** The test's own client, straight to the member (writes, compactions). */
+  let direct: Etcd;
+  /** A raw transport for reference reads that owe nothing to the client's watch code. */
+  let raw: Transport & { close(): Promise<void> };
   const cleanups: (() => Promise<void> | void)[] = [];
 
   beforeAll(async () => {
     etcd = await startEtcd({ args: ["--max-request-bytes=1100000"] });
     proxy = await FaultProxy.start(etcd.endpoint);
-    direct = new TestTransportPool([etcd.endpoint]);
+    direct = new Etcd({ endpoints: [etcd.endpoint], maxRequestBytes: 1_100_000 });
+    raw = createConnectNodeTransport({ baseUrl: etcd.endpoint });
   });
   afterEach(async () => {
-    proxy.refuse(false);
+    proxy.heal();
     for (const c of cleanups.splice(0).reverse()) await c();
   });
   afterAll(async () => {
-    direct?.close();
+    await direct?.close();
+    await raw?.close();
     await proxy?.close();
     await etcd?.close();
   });
 
-  function hub(endpoint = etcd.endpoint, options: ConstructorParameters<typeof WatchHub>[1] = {}) {
-    const pool = new TestTransportPool([endpoint]);
-    const h = new WatchHub(pool, options);
-    cleanups.push(
-      () => h.close(),
-      () => pool.close(),
-    );
-    return { pool, hub: h };
+  /** A client under test, as a user makes it; closed after the test. */
+  function client(endpoint = etcd.endpoint, extra: ClientOptions = {}): Etcd {
+    // A variable, not a literal: `streams` may be unknown to the EtcdOptions of this checkout.
+    const options: EtcdOptions & ClientOptions = { endpoints: [endpoint], ...extra };
+    const c = new Etcd(options);
+    cleanups.push(() => c.close());
+    return c;
   }
 
+  const put = async (key: string, value: string | Uint8Array) => (await direct.put(key, value)).revision;
+
   it("delivers a prefix's events from now, in order, with their revisions", async () => {
-    const { hub: h } = hub();
-    const w = h.watch("basic/", { prefix: true });
+    const c = client();
+    const w = c.watch("basic/", { prefix: true });
     const rec = new HistoryRecorder();
     const done = consume(w, rec, () => rec.events.length >= 3);
-    await withTimeout(
-      (async () => {
-        while (w.state !== "active") await new Promise((r) => setTimeout(r, 10));
-      })(),
-      5000,
-      "active",
-    );
-    const t = direct.pick().transport;
-    const revs = [await put(t, "basic/a", "1"), await put(t, "other", "x"), await put(t, "basic/b", "2")];
-    await put(t, "basic/c", "3");
+    await waitFor(() => w.state === "active", "active");
+    const revs = [await put("basic/a", "1"), await put("other", "x"), await put("basic/b", "2")];
+    await put("basic/c", "3");
     await withTimeout(done, 5000, "three events");
     expect(rec.events.map((e) => e.key)).toEqual(["basic/a", "basic/b", "basic/c"]);
     expect(rec.events[0]!.revision).toBe(revs[0]);
@@ -96,12 +109,11 @@ describe("WatchHub against a real etcd", () => {
   });
 
   it("replays from startRevision with prevKv and filters", async () => {
-    const t = direct.pick().transport;
-    const first = await put(t, "replay/a", "1");
-    await put(t, "replay/a", "2");
-    await createClient(KV, t).deleteRange({ key: enc.encode("replay/a") });
-    const { hub: h } = hub();
-    const w = h.watch("replay/a", { startRevision: first, prevKv: true, filters: ["noDelete"] });
+    const first = await put("replay/a", "1");
+    await put("replay/a", "2");
+    await direct.delete("replay/a");
+    const c = client();
+    const w = c.watch("replay/a", { startRevision: first, prevKv: true, filters: ["noDelete"] });
     const batches: WatchBatch[] = [];
     const done = (async () => {
       for await (const b of w) {
@@ -117,46 +129,61 @@ describe("WatchHub against a real etcd", () => {
   });
 
   it("runs every watch on ONE Watch stream; a create the server refuses fails that watch only", async () => {
-    const { pool, hub: h } = hub();
-    const good = [h.watch("one/a"), h.watch("one/b"), h.watch("one/c")];
+    const streamsBefore = await callsStarted(etcd.endpoint, "etcdserverpb.Watch/Watch");
+    const c = client();
+    const good = [c.watch("one/a"), c.watch("one/b"), c.watch("one/c")];
     // An empty range (end before start): etcd answers created + canceled.
-    const bad = h.watch("one/z", { rangeEnd: "one/a" });
-    const last = h.watch("one/d");
+    const bad = c.watch("one/z", { rangeEnd: "one/a" });
+    const last = c.watch("one/d");
     const err = await withTimeout(bad.closed, 5000, "bad watch closed");
     expect(err).toBeInstanceOf(WatchCanceledError);
     const recs = [...good, last].map(() => new HistoryRecorder());
     const dones = [...good, last].map((w, i) => consume(w, recs[i]!, () => true));
-    const t = direct.pick().transport;
-    for (const k of ["a", "b", "c", "d"]) await put(t, `one/${k}`, "v");
+    for (const k of ["a", "b", "c", "d"]) await put(`one/${k}`, "v");
     await withTimeout(Promise.all(dones), 5000, "all four watches");
     expect(recs.map((r) => r.events[0]!.key)).toEqual(["one/a", "one/b", "one/c", "one/d"]);
-    expect(pool.calls.get("Watch")).toBe(1);
-    expect(h.streamsOpened).toBe(1);
+    // What the server saw: one Watch stream for all five watches.
+    expect(await callsStarted(etcd.endpoint, "etcdserverpb.Watch/Watch")).toBe(streamsBefore + 1);
   });
 
   it("resumes after cut streams from each watch's own revision: nothing lost, nothing twice", async () => {
-    const { hub: h } = hub(proxy.url);
-    const t = direct.pick().transport;
-    const start = (await put(t, "cut/", "start")) + 1n;
+    const streamsBefore = await callsStarted(etcd.endpoint, "etcdserverpb.Watch/Watch");
+    const c = client(proxy.url);
+    const start = (await put("cut/", "start")) + 1n;
     const watchers = [
-      h.watch("cut/", { prefix: true, startRevision: start }),
-      h.watch("cut/", { prefix: true }),
+      c.watch("cut/", { prefix: true, startRevision: start }),
+      c.watch("cut/", { prefix: true }),
     ];
     const recs = watchers.map(() => new HistoryRecorder());
-    const load = new HistoryLoad("cut/", () => direct.pick().transport);
+    const load = new HistoryLoad("cut/", () => direct);
     const dones = watchers.map((w, i) =>
       consume(w, recs[i]!, (b) => b.events.some((e) => dec.decode(e.kv!.key) === "cut/~end")),
     );
+    await waitFor(() => watchers.every((w) => w.state === "active"), "watches active");
     load.start(1);
-    for (let i = 0; i < 10; i++) {
-      await new Promise((r) => setTimeout(r, 80));
+    const CUTS = 10;
+    for (let i = 0; i <= CUTS; i++) {
+      // Each cut hits a live stream: the watches just delivered a write made after the previous cut, so
+      // the client reopened the stream and resumed them.
+      const mark = await put(`cut/!mark${i}`, "");
+      await waitFor(
+        () => recs.every((r) => r.events.some((e) => e.revision >= mark)),
+        `marker ${i}, written after ${i} cuts`,
+        20_000,
+      );
+      if (i === CUTS) break;
+      expect(proxy.connections).toBeGreaterThan(0);
       proxy.cut();
+      await sleep(80);
     }
     await load.stop();
     const end = await load.sentinel();
     await withTimeout(Promise.all(dones), 20_000, "sentinel");
-    expect(h.streamsOpened).toBeGreaterThan(5);
-    const expected = await readHistory(t, {
+    // What the server saw: a new Watch stream after every cut.
+    expect(await callsStarted(etcd.endpoint, "etcdserverpb.Watch/Watch")).toBeGreaterThanOrEqual(
+      streamsBefore + CUTS + 1,
+    );
+    const expected = await readHistory(raw, {
       key: enc.encode("cut/"),
       rangeEnd: enc.encode("cut0"),
       fromRevision: start,
@@ -175,19 +202,18 @@ describe("WatchHub against a real etcd", () => {
   });
 
   it("ends with WatchCompactedError when the resume revision was compacted during a disconnect", async () => {
-    const { hub: h } = hub(proxy.url);
-    const t = direct.pick().transport;
-    const w = h.watch("compact/a");
+    const c = client(proxy.url);
+    const w = c.watch("compact/a");
     const rec = new HistoryRecorder();
     const done = consume(w, rec);
-    while (w.state !== "active") await new Promise((r) => setTimeout(r, 10));
-    const first = await put(t, "compact/a", "1");
-    while (rec.events.length < 1) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => w.state === "active", "active");
+    const first = await put("compact/a", "1");
+    await waitFor(() => rec.events.length >= 1, "first event");
     proxy.refuse(true);
     proxy.cut();
-    await put(t, "compact/a", "2");
-    const third = await put(t, "compact/a", "3");
-    await createClient(KV, t).compact(create(CompactionRequestSchema, { revision: third }));
+    await put("compact/a", "2");
+    const third = await put("compact/a", "3");
+    await direct.compact(third);
     proxy.refuse(false);
     await expect(withTimeout(done, 10_000, "compacted")).rejects.toBeInstanceOf(WatchCompactedError);
     const err = (await w.closed) as WatchCompactedError;
@@ -199,9 +225,8 @@ describe("WatchHub against a real etcd", () => {
   });
 
   it('with onCompacted: "resync" re-reads the range and goes on', async () => {
-    const { hub: h } = hub(proxy.url);
-    const t = direct.pick().transport;
-    const w = h.watch("resync/", { prefix: true, onCompacted: "resync" });
+    const c = client(proxy.url);
+    const w = c.watch("resync/", { prefix: true, onCompacted: "resync" });
     const batches: WatchBatch[] = [];
     const done = (async () => {
       for await (const b of w) {
@@ -209,17 +234,16 @@ describe("WatchHub against a real etcd", () => {
         if (b.events.some((e) => dec.decode(e.kv!.key) === "resync/after")) return;
       }
     })();
-    while (w.state !== "active") await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => w.state === "active", "active");
     proxy.refuse(true);
     proxy.cut();
-    await put(t, "resync/a", "1");
-    const rev = await put(t, "resync/b", "2");
-    await createClient(KV, t).compact(create(CompactionRequestSchema, { revision: rev }));
+    await put("resync/a", "1");
+    const rev = await put("resync/b", "2");
+    await direct.compact(rev);
     proxy.refuse(false);
     // Active again after the resync batch (before it, "active" may be the doomed create at the old revision).
-    while (!batches.some((b) => b.resync) || w.state !== "active")
-      await new Promise((r) => setTimeout(r, 10));
-    const after = await put(t, "resync/after", "3");
+    await waitFor(() => batches.some((b) => b.resync) && w.state === "active", "resynced and active");
+    const after = await put("resync/after", "3");
     await withTimeout(done, 10_000, "resync");
     const resync = batches.find((b) => b.resync);
     expect(resync?.resync?.map((kv) => dec.decode(kv.key))).toEqual(["resync/a", "resync/b"]);
@@ -228,16 +252,15 @@ describe("WatchHub against a real etcd", () => {
   });
 
   it("bounds a slow consumer's buffer by pausing its watch, then resumes without loss", async () => {
-    const { hub: h } = hub(etcd.endpoint, { maxBufferedEvents: 40 });
-    const t = direct.pick().transport;
-    const start = (await put(t, "slow/", "start")) + 1n;
-    const slow = h.watch("slow/", { prefix: true, startRevision: start });
-    const fast = h.watch("slow/", { prefix: true, startRevision: start });
+    const c = client();
+    const start = (await put("slow/", "start")) + 1n;
+    const slow = c.watch("slow/", { prefix: true, startRevision: start, maxBufferedEvents: 40 });
+    const fast = c.watch("slow/", { prefix: true, startRevision: start, maxBufferedEvents: 40 });
     const fastRec = new HistoryRecorder();
     const fastDone = consume(fast, fastRec, (b) =>
       b.events.some((e) => dec.decode(e.kv!.key) === "slow/~end"),
     );
-    const load = new HistoryLoad("slow/", () => t);
+    const load = new HistoryLoad("slow/", () => direct);
     load.start(0);
     let maxBuffered = 0;
     let paused = false;
@@ -248,7 +271,7 @@ describe("WatchHub against a real etcd", () => {
     while (Date.now() < deadline && (Date.now() < minEnd || !paused || load.ok <= 400)) {
       maxBuffered = Math.max(maxBuffered, slow.bufferedEvents);
       paused ||= slow.state === "paused";
-      await new Promise((r) => setTimeout(r, 5));
+      await sleep(5);
     }
     await load.stop();
     const end = await load.sentinel();
@@ -283,7 +306,7 @@ describe("WatchHub against a real etcd", () => {
     }
     expect(beforeCrossing).toBeLessThanOrEqual(40);
     expect(maxBuffered).toBeLessThanOrEqual(beforeCrossing + crossing);
-    const expected = await readHistory(t, {
+    const expected = await readHistory(raw, {
       key: enc.encode("slow/"),
       rangeEnd: enc.encode("slow0"),
       fromRevision: start,
@@ -295,25 +318,16 @@ describe("WatchHub against a real etcd", () => {
   }, 60_000);
 
   it("reassembles fragmented responses", async () => {
-    const { hub: h } = hub();
-    const t = direct.pick().transport;
-    const kv = createClient(KV, t);
+    const c = client();
     // 5 x 200 KB in one txn: the events with their prevKvs (2 MB) exceed what etcd sends in one response
     // (--max-request-bytes 1.1 MB + 512 KiB of gRPC overhead allowance).
     const txn = (v: number) =>
-      kv.txn({
-        success: [0, 1, 2, 3, 4].map((i) => ({
-          request: {
-            case: "requestPut" as const,
-            value: create(PutRequestSchema, {
-              key: enc.encode(`frag/${i}`),
-              value: new Uint8Array(200_000).fill(v),
-            }),
-          },
-        })),
-      });
+      direct
+        .txn()
+        .onSuccess(...[0, 1, 2, 3, 4].map((i) => op.put(`frag/${i}`, new Uint8Array(200_000).fill(v))))
+        .commit();
     await txn(1);
-    const w = h.watch("frag/", { prefix: true, prevKv: true, fragment: true });
+    const w = c.watch("frag/", { prefix: true, prevKv: true, fragment: true });
     const batches: WatchBatch[] = [];
     const done = (async () => {
       for await (const b of w) {
@@ -321,8 +335,8 @@ describe("WatchHub against a real etcd", () => {
         if (b.events.length > 0) return;
       }
     })();
-    while (w.state !== "active") await new Promise((r) => setTimeout(r, 10));
-    const rev = (await txn(2)).header!.revision;
+    await waitFor(() => w.state === "active", "active");
+    const rev = (await txn(2)).revision;
     await withTimeout(done, 10_000, "fragmented batch");
     const batch = batches.find((b) => b.events.length > 0)!;
     expect(batch.events.map((e) => dec.decode(e.kv!.key))).toEqual([
@@ -334,37 +348,25 @@ describe("WatchHub against a real etcd", () => {
     ]);
     expect(batch.events.every((e) => e.kv!.modRevision === rev && e.prevKv?.value[0] === 1)).toBe(true);
     // The server did fragment it: a raw watch with fragment=true sees several responses for that revision.
-    const raw = await rawResponsesAt(t, "frag/", rev);
-    expect(raw).toBeGreaterThan(1);
+    const pieces = await rawResponsesAt(raw, "frag/", rev);
+    expect(pieces).toBeGreaterThan(1);
   });
 
-  it("has an event-emitter face, and requestProgress() never moves the resume point", async () => {
-    const { hub: h } = hub();
-    const w = h.watch("emit/a");
+  it("has an event-emitter face, and requestWatchProgress() never moves the resume point", async () => {
+    const c = client();
+    const w = c.watch("emit/a");
     const got: WatchBatch[] = [];
     w.on("batch", (b) => got.push(b));
     const ended = new Promise<void>((r) => w.once("end", () => r()));
-    while (w.state !== "active") await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => w.state === "active", "active");
     const next = w.nextRevision;
-    await put(direct.pick().transport, "other/x", "moves the store revision");
-    h.requestProgress();
-    await withTimeout(
-      (async () => {
-        while (!got.some((b) => b.progress)) await new Promise((r) => setTimeout(r, 10));
-      })(),
-      5000,
-      "progress",
-    );
+    await put("other/x", "moves the store revision");
+    c.requestWatchProgress();
+    await waitFor(() => got.some((b) => b.progress), "progress", 5000);
     expect(got.find((b) => b.progress)!.revision).toBeGreaterThanOrEqual(next!);
     expect(w.nextRevision).toBe(next);
-    const rev = await put(direct.pick().transport, "emit/a", "1");
-    await withTimeout(
-      (async () => {
-        while (!got.some((b) => b.events.length)) await new Promise((r) => setTimeout(r, 10));
-      })(),
-      5000,
-      "event",
-    );
+    const rev = await put("emit/a", "1");
+    await waitFor(() => got.some((b) => b.events.length > 0), "event", 5000);
     expect(got.find((b) => b.events.length)!.events[0]!.kv!.modRevision).toBe(rev);
     expect(() => w[Symbol.asyncIterator]()).toThrow();
     w.close();
@@ -373,47 +375,62 @@ describe("WatchHub against a real etcd", () => {
   });
 
   it("close() ends every watch cleanly and releases the stream", async () => {
-    const { pool, hub: h } = hub();
-    const a = h.watch("close/a");
-    const b = h.watch("close/b");
-    while (a.state !== "active" || b.state !== "active") await new Promise((r) => setTimeout(r, 10));
+    const c = client(proxy.url);
+    const a = c.watch("close/a");
+    const b = c.watch("close/b");
+    await waitFor(() => a.state === "active" && b.state === "active", "active");
     const consumed = consume(a, new HistoryRecorder());
-    await h.close();
+    await c.close();
     await withTimeout(consumed, 2000, "iteration ends");
     expect(await a.closed).toBeUndefined();
     expect(await b.closed).toBeUndefined();
     expect([a.state, b.state]).toEqual(["ended", "ended"]);
-    expect(h.endpoint).toBeUndefined();
-    expect(h.size).toBe(0);
-    expect(() => h.watch("close/c")).toThrow();
-    const calls = pool.calls.get("Watch");
-    await new Promise((r) => setTimeout(r, 300));
-    expect(pool.calls.get("Watch")).toBe(calls);
+    expect(() => c.watch("close/c")).toThrow();
+    // Released and never reopened: the connection closes and nothing more reaches the proxy.
+    await waitFor(() => proxy.connections === 0, "connection closed", 5000);
+    const sent = proxy.bytesFromClients;
+    await sleep(300);
+    expect(proxy.bytesFromClients).toBe(sent);
+    expect(proxy.connections).toBe(0);
   });
 
   it("probes a silent stream without delivering the probe answers", async () => {
-    const { hub: h } = hub(etcd.endpoint, { idleTimeoutMs: 150, probeTimeoutMs: 500 });
-    const w = h.watch("probe/a");
+    // No HTTP/2 PINGs: while the watch is idle, what the server sends is the answers to the probes.
+    const c = client(proxy.url, {
+      streams: { idleTimeoutMs: 150, probeTimeoutMs: 500 },
+      keepaliveIntervalMs: 3_600_000,
+    });
+    const w = c.watch("probe/a");
     const got: WatchBatch[] = [];
     w.on("batch", (b) => got.push(b));
-    while (w.state !== "active") await new Promise((r) => setTimeout(r, 10));
-    // Several idle periods: probes go out and are answered; nothing reaches the watch, the stream stays.
-    await new Promise((r) => setTimeout(r, 1200));
-    expect(h.probesSent).toBeGreaterThanOrEqual(3);
+    await waitFor(() => w.state === "active", "active");
+    const streams = await callsStarted(etcd.endpoint, "etcdserverpb.Watch/Watch");
+    // Several idle periods: probes go out and are answered (the server writes to an otherwise idle
+    // stream); nothing reaches the watch, and the stream is kept.
+    let answers = 0;
+    let seen = proxy.bytesFromServer;
+    await waitFor(
+      () => {
+        if (proxy.bytesFromServer !== seen) {
+          seen = proxy.bytesFromServer;
+          answers++;
+        }
+        return answers >= 3;
+      },
+      "three probe answers",
+      30_000,
+    );
     expect(got).toEqual([]);
-    expect(h.streamsOpened).toBe(1);
-    h.requestProgress();
-    while (!got.some((b) => b.progress)) await new Promise((r) => setTimeout(r, 10));
+    expect(await callsStarted(etcd.endpoint, "etcdserverpb.Watch/Watch")).toBe(streams);
+    c.requestWatchProgress();
+    await waitFor(() => got.some((b) => b.progress), "requested progress", 5000);
     expect(got.filter((b) => b.progress)).toHaveLength(1);
-  });
+  }, 60_000);
 });
 
 /** Counts raw responses of a plain fragmenting watch at `revision` (how many pieces the server sent). */
 async function rawResponsesAt(t: Transport, prefix: string, revision: bigint): Promise<number> {
-  const { Watch } = await import("../../src/gen/etcdserverpb/rpc_pb.js");
-  const { QueuedIterator } = await import("../../src/client/stream/queued-iterator.js");
-  const { WatchRequestSchema } = await import("../../src/gen/etcdserverpb/rpc_pb.js");
-  const requests = new QueuedIterator<import("../../src/gen/etcdserverpb/rpc_pb.js").WatchRequest>();
+  const requests = new QueuedIterator<WatchRequest>();
   const key = enc.encode(prefix);
   const end = key.slice();
   end[end.length - 1]!++;

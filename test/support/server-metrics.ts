@@ -1,0 +1,14 @@
+/**
+ * How many calls of `method` (e.g. `etcdserverpb.Watch/Watch`, `etcdserverpb.Lease/LeaseKeepAlive`) the
+ * member at `clientUrl` has started, from its Prometheus `/metrics` (`grpc_server_started_total`): what
+ * the server saw, whatever the client's internals say.
+ */
+export async function callsStarted(clientUrl: string, method: string): Promise<number> {
+  const [service, name] = method.split("/");
+  const res = await fetch(`${clientUrl}/metrics`, { signal: AbortSignal.timeout(5000) });
+  const text = await res.text();
+  const labels = `grpc_method="${name}",grpc_service="${service}"`;
+  const line = text.split("\n").find((l) => l.startsWith("grpc_server_started_total{") && l.includes(labels));
+  if (!line) throw new Error(`no grpc_server_started_total for ${method} at ${clientUrl}/metrics`);
+  return Number(line.slice(line.lastIndexOf(" ") + 1));
+}
