@@ -65,7 +65,8 @@ describe("one member", () => {
     expect(await gatewayGet(cluster.endpoint, "durable")).toBe("yes");
     await member.stop();
     expect(member.running).toBe(false);
-    await expect(fetchMemberStatus(cluster.endpoint, { timeoutMs: 2_000 })).rejects.toMatchObject({
+    // Refused at once; the long timeout only keeps a slow machine from turning that into GATEWAY_TIMEOUT.
+    await expect(fetchMemberStatus(cluster.endpoint, { timeoutMs: 15_000 })).rejects.toMatchObject({
       code: "GATEWAY_NETWORK",
     });
   });
@@ -80,7 +81,7 @@ describe("one member", () => {
     expect((err as EtcdGatewayError).code).toBe("GATEWAY_TIMEOUT");
     member.thaw();
     expect(member.frozen).toBe(false);
-    const status = await fetchMemberStatus(cluster.endpoint, { timeoutMs: 5_000 });
+    const status = await fetchMemberStatus(cluster.endpoint, { timeoutMs: 15_000 });
     expect(status.memberId).toBe(member.memberId);
   });
 
@@ -120,7 +121,7 @@ describe("three-member cluster", () => {
     await gatewayPut(second.clientUrl, "after-election", "1");
     await first.restart();
     expect((await first.status()).leader).not.toBe(0n);
-    expect(await gatewayGet(first.clientUrl, "after-election", { timeoutMs: 5_000 })).toBe("1");
+    expect(await gatewayGet(first.clientUrl, "after-election", { timeoutMs: 15_000 })).toBe("1");
   });
 });
 
@@ -184,7 +185,8 @@ describe("TLS", () => {
     const viaName = cluster.endpoint.replace("127.0.0.1", "localhost");
     await gatewayPut(viaName, "secure", "yes", { tls: { ca: tls.ca } });
     expect(await gatewayGet(cluster.endpoint, "secure", { tls: { ca: tls.ca } })).toBe("yes");
-    await expect(fetchMemberStatus(cluster.endpoint, { timeoutMs: 3_000 })).rejects.toMatchObject({
+    // The handshake fails at once; the long timeout keeps a slow one from reading as GATEWAY_TIMEOUT.
+    await expect(fetchMemberStatus(cluster.endpoint, { timeoutMs: 15_000 })).rejects.toMatchObject({
       code: "GATEWAY_NETWORK",
     });
   });
@@ -196,7 +198,7 @@ describe("TLS", () => {
     const withCert = { ca: tls.ca, cert: tls.clientCert, key: tls.clientKey };
     await gatewayPut(cluster.endpoint, "mtls", "ok", { tls: withCert });
     expect(await gatewayGet(cluster.endpoint, "mtls", { tls: withCert })).toBe("ok");
-    const err = await fetchMemberStatus(cluster.endpoint, { tls: { ca: tls.ca }, timeoutMs: 3_000 }).catch(
+    const err = await fetchMemberStatus(cluster.endpoint, { tls: { ca: tls.ca }, timeoutMs: 15_000 }).catch(
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(EtcdGatewayError);
@@ -333,8 +335,8 @@ describe("teardown guarantees", () => {
     try {
       expect(pid).toBeGreaterThan(0);
       await new Promise((r) => (child.exitCode === null ? child.once("exit", r) : r(undefined)));
-      expect(await eventually(() => !pidAlive(pid), 5_000)).toBe(true);
-      expect(await eventually(() => !existsSync(root), 5_000)).toBe(true);
+      expect(await eventually(() => !pidAlive(pid), 15_000)).toBe(true);
+      expect(await eventually(() => !existsSync(root), 15_000)).toBe(true);
     } finally {
       child.kill("SIGKILL");
       if (pidAlive(pid)) process.kill(pid, "SIGKILL");
@@ -346,8 +348,8 @@ describe("teardown guarantees", () => {
     try {
       expect(pidAlive(pid)).toBe(true);
       child.kill("SIGKILL");
-      expect(await eventually(() => !pidAlive(pid), 5_000)).toBe(true);
-      expect(await eventually(() => !existsSync(root), 5_000)).toBe(true);
+      expect(await eventually(() => !pidAlive(pid), 15_000)).toBe(true);
+      expect(await eventually(() => !existsSync(root), 15_000)).toBe(true);
     } finally {
       child.kill("SIGKILL");
       if (pidAlive(pid)) process.kill(pid, "SIGKILL");

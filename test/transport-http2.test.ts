@@ -17,6 +17,7 @@ import {
   generateCertificates,
   startEtcd,
 } from "../src/testing/index.js";
+import { within } from "./support/wait.js";
 
 const execFileAsync = promisify(execFile);
 const enc = new TextEncoder();
@@ -170,17 +171,19 @@ describe("http2 transport against one etcd member", () => {
     const requests = new RequestQueue<WatchInit>();
     requests.push(createWatch("deadline"));
     const started = performance.now();
-    const error = await failure(
-      (async () => {
-        for await (const _ of watch.watch(requests, { timeoutMs: 300 })) {
-          // The created response arrives, then nothing until the deadline.
-        }
-      })(),
+    const error = await within(
+      failure(
+        (async () => {
+          for await (const _ of watch.watch(requests, { timeoutMs: 300 })) {
+            // The created response arrives, then nothing until the deadline.
+          }
+        })(),
+      ),
+      "the watch to hit its deadline",
     );
     expect(error.code).toBe(Code.DeadlineExceeded);
-    const elapsed = performance.now() - started;
-    expect(elapsed).toBeGreaterThanOrEqual(250);
-    expect(elapsed).toBeLessThan(3000);
+    // Never before the deadline (the transport enforces that; how late depends on the machine).
+    expect(performance.now() - started).toBeGreaterThanOrEqual(250);
     // A zero deadline fails at once, before anything is sent.
     const immediate = await failure(
       createClient(KV, transport).range({ key: enc.encode("x") }, { timeoutMs: 0 }),
@@ -249,8 +252,8 @@ describe("http2 transport against one etcd member", () => {
       for (let i = 0; i < 3; i++) yield { ID: granted.ID };
     }
     const ttls: bigint[] = [];
-    // Without the half-close etcd would wait for more requests and the 5 s signal would fail the loop.
-    for await (const r of lease.leaseKeepAlive(three(), { signal: AbortSignal.timeout(5000) }))
+    // Without the half-close etcd would wait for more requests and the 20 s signal would fail the loop.
+    for await (const r of lease.leaseKeepAlive(three(), { signal: AbortSignal.timeout(20_000) }))
       ttls.push(r.TTL);
     expect(ttls).toEqual([30n, 30n, 30n]);
   });
@@ -344,12 +347,14 @@ describe("http2 transport against one etcd member", () => {
     try {
       const { port } = silent.address() as AddressInfo;
       transport = createHttp2Transport({ baseUrl: `https://127.0.0.1:${port}`, connectTimeoutMs: 300 });
-      const started = performance.now();
-      const error = await failure(createClient(KV, transport).range({ key: enc.encode("k") }));
+      // The message names the 300 ms connect timeout as what ended it.
+      const error = await within(
+        failure(createClient(KV, transport).range({ key: enc.encode("k") })),
+        "the connect timeout to fail the call",
+      );
       expect(error.code).toBe(Code.Unavailable);
       expect(wasNotSent(error)).toBe(true);
       expect(error.rawMessage).toContain("within 300 ms");
-      expect(performance.now() - started).toBeLessThan(2000);
     } finally {
       await transport.close();
       for (const socket of accepted) socket.destroy();
@@ -361,18 +366,18 @@ describe("http2 transport against one etcd member", () => {
     "lets the process exit when the transport is idle and never closed (%s keepalive)",
     async (mode) => {
       const fixture = fileURLToPath(new URL("./fixtures/http2-idle-client.ts", import.meta.url));
-      const started = performance.now();
+      // A ref'd session or ping timer would keep the child alive forever: execFile then kills it at 25 s
+      // and rejects. Exiting by itself, at any speed, is the proof.
       const { stdout } = await execFileAsync(
         process.execPath,
         ["--import", "tsx", fixture, cluster.endpoint, mode],
         {
-          timeout: 15_000,
+          timeout: 25_000,
         },
       );
       expect(stdout).toContain("calls done: 1");
-      // Loading tsx takes a moment; a ref'd session would keep the child alive until the 15 s kill.
-      expect(performance.now() - started).toBeLessThan(12_000);
     },
+    40_000,
   );
 
   it("rejects invalid metadata as InvalidArgument without sending", async () => {
@@ -451,13 +456,14 @@ describe("http2 transport when the member fails", () => {
     await kv.put({ key: enc.encode("frozen"), value: enc.encode("1") });
     await member.freeze();
     try {
-      const started = performance.now();
-      const error = await failure(kv.range({ key: enc.encode("frozen") }));
-      const elapsed = performance.now() - started;
+      // No deadline on the call: the keepalive, named in the message, is what fails it.
+      const error = await within(
+        failure(kv.range({ key: enc.encode("frozen") })),
+        "keepalive to fail the call",
+      );
       expect(error.code).toBe(Code.Unavailable);
       expect(wasNotSent(error)).toBe(false);
       expect(error.rawMessage).toContain("keepalive");
-      expect(elapsed).toBeLessThan(intervalMs + timeoutMs + 1500);
     } finally {
       member.thaw();
     }
@@ -473,10 +479,12 @@ describe("http2 transport when the member fails", () => {
     await kv.range({ key: enc.encode("x") });
     await member.freeze();
     try {
-      const started = performance.now();
-      const error = await failure(kv.range({ key: enc.encode("x") }, { timeoutMs: 300 }));
+      // Keepalive is off and the member sends nothing: only the local 300 ms timer can end the call.
+      const error = await within(
+        failure(kv.range({ key: enc.encode("x") }, { timeoutMs: 300 })),
+        "the local deadline to fail the call",
+      );
       expect(error.code).toBe(Code.DeadlineExceeded);
-      expect(performance.now() - started).toBeLessThan(2000);
     } finally {
       member.thaw();
     }
@@ -492,11 +500,10 @@ describe("http2 transport when the member fails", () => {
     const iterator = createClient(Watch, transport).watch(requests)[Symbol.asyncIterator]();
     expect(((await iterator.next()).value as WatchResponse).created).toBe(true);
     const pending = failure(iterator.next());
-    const started = performance.now();
     await member.kill();
-    const error = await pending;
+    // Promptly: from the closed connection, not the keepalive (30 s by default), which the guard is below.
+    const error = await within(pending, "the watch to fail after the kill", 15_000);
     expect(error.code).toBe(Code.Unavailable);
-    expect(performance.now() - started).toBeLessThan(2000);
     const down = await failure(kv.range({ key: enc.encode("killed") }));
     expect(down.code).toBe(Code.Unavailable);
     expect(wasNotSent(down)).toBe(true);

@@ -53,6 +53,20 @@ export class CallLoop {
     await this.#running;
   }
 
+  /**
+   * Waits until `count` more calls have been answered, at most `timeoutMs`. The demo's phases last a
+   * number of calls rather than a time, so a slow machine makes them longer, not emptier.
+   */
+  async moreAnswers(count: number, timeoutMs = 30_000): Promise<void> {
+    const answered = () => this.records.filter((r) => r.answeredBy).length;
+    const target = answered() + count;
+    const deadline = Date.now() + timeoutMs;
+    while (answered() < target) {
+      if (Date.now() > deadline) throw new Error(`fewer than ${count} answers within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   /** Waits until a call is answered by `who` (an `impl@addr`), at most `timeoutMs`. */
   async answeredBy(who: string, timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;

@@ -99,12 +99,12 @@ export async function main(log: (line: string) => void = console.log): Promise<D
     cleanup.push(() => loop.stop());
     loop.phase = "three servers";
     loop.start();
-    await sleep(2000);
+    await loop.moreAnswers(20); // about 2 s
 
     header(`4. stop ${label(connectNode)} gracefully: drain, wait for calls in flight, deregister, close`);
     loop.phase = "graceful stop";
     await stopGracefully(connectNodeRegistration, connectNode, (line) => log(`   ${line}`));
-    await sleep(1000);
+    await loop.moreAnswers(10);
 
     header(`5. SIGKILL the child process (pid ${child.pid}): a crash, its key stays until the lease expires`);
     loop.phase = "crash";
@@ -123,7 +123,7 @@ export async function main(log: (line: string) => void = console.log): Promise<D
     const replacement = await startChild();
     await loop.answeredBy(`${CHILD_IMPL}@${replacement.addr}`);
     loop.phase = "end";
-    await sleep(2000);
+    await loop.moreAnswers(20);
     await loop.stop();
 
     header(
@@ -175,10 +175,6 @@ function grpcSayHello(client: grpc.Client, name: string): Promise<string> {
       (err, reply) => (err ? reject(err) : resolve(reply!.message)),
     ),
   );
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

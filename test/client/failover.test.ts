@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Etcd, EtcdError, NoLeaderError } from "../../src/client/index.js";
+import {
+  DeadlineExceededError,
+  Etcd,
+  EtcdError,
+  NoLeaderError,
+  UnavailableError,
+} from "../../src/client/index.js";
 import { type EtcdCluster, type EtcdMember, startEtcd } from "../../src/testing/index.js";
+import { until, within } from "../support/wait.js";
 
 // One 3-member cluster for the whole file; the tests run in order and each leaves it degraded further:
 // a member frozen and thawed, then the leader killed, then quorum lost.
@@ -42,7 +49,7 @@ async function leader(): Promise<EtcdMember> {
 }
 
 describe("failover", () => {
-  it("moves on from a frozen (SIGSTOP) member within the call timeout", async () => {
+  it("moves on from a frozen (SIGSTOP) member: the first call ends by its timeout or keepalive", async () => {
     // A follower, so the cluster keeps its leader and only the client has to move on.
     const lead = await leader();
     const frozen = cluster.members.find((m) => m !== lead);
@@ -55,19 +62,21 @@ describe("failover", () => {
     await c.put("freeze/k", "v");
     await frozen!.freeze();
     try {
-      const started = Date.now();
-      // The first call may time out on the frozen member (its outcome for a write is unknown), but it
-      // must end within the timeout, and calls after it go to a live member.
-      const first = await c.get("freeze/k").then(
-        (kv) => kv?.text(),
-        (e) => e,
+      // The first call may be stuck on the frozen member: then it ends by its 4 s deadline or by the
+      // keepalive (typed as such, not by some other limit), or is retried on a live member after the
+      // keepalive failed. The guard is 5x the deadline: it only catches a call that never ends.
+      const first = await within(
+        c.get("freeze/k").then(
+          (kv) => kv?.text(),
+          (e: unknown) => e,
+        ),
+        "the first get after the freeze",
       );
-      expect(Date.now() - started).toBeLessThan(4_500);
-      if (first !== "v") expect(first).toBeInstanceOf(EtcdError);
-      const t2 = Date.now();
+      if (first !== "v")
+        expect([DeadlineExceededError, UnavailableError]).toContain((first as Error).constructor);
+      // Calls after it go to a live member, each within its own 4 s deadline.
       expect((await c.get("freeze/k"))?.text()).toBe("v");
       await c.put("freeze/k2", "v2");
-      expect(Date.now() - t2).toBeLessThan(4_000);
     } finally {
       frozen!.thaw();
     }
@@ -94,9 +103,11 @@ describe("failover", () => {
       }
     };
     const workers = Promise.all(Array.from({ length: 64 }, (_, w) => worker(w)));
-    await new Promise((r) => setTimeout(r, 300));
+    const settled = (status: "fulfilled" | "rejected") => results.filter((r) => r.outcome.status === status);
+    // Kill once puts are flowing (some acknowledged), stop once the kill has cost some of them.
+    await until("puts acknowledged before the kill", () => settled("fulfilled").length >= 64);
     await lead.kill();
-    await new Promise((r) => setTimeout(r, 300));
+    await until("a put failed by the kill", () => settled("rejected").length > 0);
     stop = true;
     await workers;
     const check = client(
@@ -140,7 +151,7 @@ describe("failover", () => {
       if (!wrote) await new Promise((r) => setTimeout(r, 200));
     }
     expect(wrote).toBe(true);
-  });
+  }, 90_000);
 
   it("a member cut off from its cluster fails fast with NoLeaderError (hasleader)", async () => {
     const running = cluster.members.filter((m) => m.running);
@@ -148,17 +159,18 @@ describe("failover", () => {
     await other!.kill();
     const c = client([alone!.clientUrl], { timeoutMs: 20_000, retry: { maxAttempts: 1 } });
     // Wait until it noticed it lost the leader (status needs no leader).
-    for (let i = 0; i < 100; i++) {
-      const s = await c.status().catch(() => undefined);
-      if (s && s.leader === 0n) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    const started = Date.now();
+    await until(
+      "the member to notice it has no leader",
+      async () => (await c.status().catch(() => undefined))?.leader === 0n,
+      30_000,
+      200,
+    );
+    // "no leader" is the answer etcd gives at once to a request carrying hasleader (its interceptor);
+    // without it the put would wait for a leader until a timeout (etcd's, or this client's 20 s).
     const err = await c.put("cut/k", "v").catch((e) => e);
     expect(err).toBeInstanceOf(NoLeaderError);
     expect(err.endpoint).toBe(alone!.clientUrl);
-    expect(Date.now() - started).toBeLessThan(2_000);
     // Serializable reads need no leader.
     await expect(c.get("lk/warm", { serializable: true })).resolves.toBeDefined();
-  });
+  }, 60_000);
 });

@@ -8,6 +8,7 @@ import {
   InvalidArgumentError,
 } from "../../src/client/index.js";
 import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
+import { until, within } from "../support/wait.js";
 
 let cluster: EtcdCluster;
 const unhandled: unknown[] = [];
@@ -61,13 +62,22 @@ describe("lifecycle", () => {
       expect([...live.values()].some((v) => v.startsWith("TCPWRAP"))).toBe(true);
       expect([...live.values()].some((v) => v.includes("src/client/etcd.ts"))).toBe(true); // the sync timer
       await etcd.close();
-      await new Promise((r) => setTimeout(r, 100));
+      // Sockets close and their destroy hooks run a moment after close() returns: wait for that (the
+      // test's own timers, and the polling ones, are not the client's).
+      const left = () =>
+        [...live.values()].filter((v) => !v.includes("lifecycle.test.ts") && !v.includes("support/wait.ts"));
+      await until(
+        "the client's sockets and timers to be released after close()",
+        () =>
+          proxy.connections === 0 &&
+          left().length === 0 &&
+          process.getActiveResourcesInfo().length <= refdBefore,
+      ).catch(() => {}); // the expectations below say what is left
       hook.disable();
       // The server side sees the connection gone; nothing of the client keeps the process alive.
       expect(proxy.connections).toBe(0);
       expect(process.getActiveResourcesInfo().length).toBeLessThanOrEqual(refdBefore);
-      const left = [...live.values()].filter((v) => !v.includes("lifecycle.test.ts"));
-      expect(left).toEqual([]);
+      expect(left()).toEqual([]);
     } finally {
       hook.disable();
       await proxy.close();
@@ -90,7 +100,7 @@ describe("lifecycle", () => {
     const etcd = new Etcd({ endpoints: [proxy.url] });
     try {
       const pending = etcd.get("life/k").catch((e) => e);
-      await new Promise((r) => setTimeout(r, 100));
+      await until("the get to reach the proxy", () => proxy.bytesFromClients > 0);
       await etcd.close();
       expect(await pending).toBeInstanceOf(ClientClosedError);
     } finally {
@@ -104,12 +114,12 @@ describe("lifecycle", () => {
     try {
       await expect(etcd.get("x", { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(AbortedError);
       const ac = new AbortController();
-      const started = Date.now();
+      const before = proxy.bytesFromClients;
       const pending = etcd.put("life/abort", "v", { signal: ac.signal }).catch((e) => e);
-      setTimeout(() => ac.abort(), 100);
-      const err = await pending;
-      expect(err).toBeInstanceOf(AbortedError);
-      expect(Date.now() - started).toBeLessThan(2_000);
+      await until("the put to reach the proxy", () => proxy.bytesFromClients > before);
+      ac.abort();
+      // Nothing else would end it with AbortedError: unanswered, it would run into its 10 s deadline.
+      expect(await within(pending, "the aborted put to end")).toBeInstanceOf(AbortedError);
     } finally {
       await etcd.close();
       await proxy.close();
@@ -118,14 +128,20 @@ describe("lifecycle", () => {
 
   it("enforces the client's default timeout and a per-call one", async () => {
     const proxy = await silentProxy();
-    const etcd = new Etcd({ endpoints: [proxy.url], timeoutMs: 300 });
+    const etcd = new Etcd({ endpoints: [proxy.url], timeoutMs: 1_000 });
     try {
-      let started = Date.now();
-      await expect(etcd.get("x")).rejects.toBeInstanceOf(DeadlineExceededError);
-      expect(Date.now() - started).toBeLessThan(1_500);
-      started = Date.now();
-      await expect(etcd.get("x", { timeoutMs: 100 })).rejects.toBeInstanceOf(DeadlineExceededError);
-      expect(Date.now() - started).toBeLessThan(1_000);
+      // Both unanswered; which deadline applies shows in the order they end (deadlines fire in time
+      // order, however late the timer): the per-call 100 ms one, started second, ends first.
+      const ended: string[] = [];
+      const settle = (name: string) => (e: unknown) => {
+        ended.push(name);
+        return e;
+      };
+      const byDefault = etcd.get("x").catch(settle("default"));
+      const perCall = etcd.get("x", { timeoutMs: 100 }).catch(settle("per-call"));
+      const errors = await within(Promise.all([byDefault, perCall]), "both gets to time out");
+      for (const e of errors) expect(e).toBeInstanceOf(DeadlineExceededError);
+      expect(ended).toEqual(["per-call", "default"]);
     } finally {
       await etcd.close();
       await proxy.close();
@@ -138,8 +154,10 @@ describe("lifecycle", () => {
     try {
       expect(etcd.endpoints).toEqual([proxy.url]);
       await etcd.get("x");
-      for (let i = 0; i < 50 && etcd.endpoints[0] !== cluster.endpoint; i++)
-        await new Promise((r) => setTimeout(r, 50));
+      await until(
+        "auto-sync to replace the proxy by the member's own URL",
+        () => etcd.endpoints[0] === cluster.endpoint,
+      );
       expect(etcd.endpoints).toEqual([cluster.endpoint]);
       // And calls now go there even with the proxy gone.
       await proxy.close();

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DeadlineExceededError, Etcd, UnavailableError } from "../../src/client/index.js";
 import { type EtcdCluster, FaultProxy, freePort, startEtcd } from "../../src/testing/index.js";
+import { until } from "../support/wait.js";
 
 // Retry rules, both sides, with a fault proxy in front of a real etcd. The direct endpoint is second in
 // every list, so a retry shows up as the call succeeding there.
@@ -30,18 +31,11 @@ afterAll(async () => {
   expect(unhandled).toEqual([]);
 });
 
+/** Calls stay pending while a test waits for an event (its waits take up to 20 s): a longer deadline. */
 function client(endpoints: string[]): Etcd {
-  const c = new Etcd({ endpoints, timeoutMs: 5_000, retry: { initialBackoffMs: 10, maxBackoffMs: 50 } });
+  const c = new Etcd({ endpoints, timeoutMs: 30_000, retry: { initialBackoffMs: 10, maxBackoffMs: 50 } });
   clients.push(c);
   return c;
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > until) throw new Error("condition not reached in time");
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** A client whose first endpoint is a proxy that answered one call, then swallows every answer. */
@@ -68,7 +62,10 @@ describe("writes", () => {
     const c = await clientBehindSilentProxy();
     const put = c.put("retry/sent-then-reset", "v").catch((e) => e);
     // The server applied it; the answer was swallowed. Now the connection breaks.
-    await waitFor(async () => (await direct.get("retry/sent-then-reset")) !== undefined);
+    await until(
+      "the put to be applied",
+      async () => (await direct.get("retry/sent-then-reset")) !== undefined,
+    );
     proxy!.cut();
     const err = await put;
     expect(err).toBeInstanceOf(UnavailableError);
@@ -79,8 +76,13 @@ describe("writes", () => {
 
   it("are not retried after a timeout", async () => {
     const c = await clientBehindSilentProxy();
-    const err = await c.put("retry/timeout", "v", { timeoutMs: 400 }).catch((e) => e);
+    const err = await c.put("retry/timeout", "v", { timeoutMs: 1_000 }).catch((e) => e);
     expect(err).toBeInstanceOf(DeadlineExceededError);
+    // The request left long before its deadline: etcd applies it, once (a retry would make version 2).
+    await until(
+      "the timed-out put to be applied",
+      async () => (await direct.get("retry/timeout")) !== undefined,
+    );
     expect((await direct.get("retry/timeout"))?.version).toBe(1n);
   });
 });
@@ -91,7 +93,7 @@ describe("reads", () => {
     const c = await clientBehindSilentProxy();
     const before = proxy!.bytesFromClients;
     const get = c.get("retry/read");
-    await waitFor(async () => proxy!.bytesFromClients > before);
+    await until("the request to reach the proxy", () => proxy!.bytesFromClients > before);
     proxy!.cut();
     expect((await get)?.text()).toBe("value");
     // And the client now stays on the healthy endpoint.
@@ -111,7 +113,7 @@ describe("reads", () => {
     const before = proxy!.bytesFromClients;
     const { op } = await import("../../src/client/index.js");
     const res = c.txn().onSuccess(op.get("retry/txn")).commit();
-    await waitFor(async () => proxy!.bytesFromClients > before);
+    await until("the request to reach the proxy", () => proxy!.bytesFromClients > before);
     proxy!.cut();
     const out = await res;
     expect(out.succeeded && out.results[0].kvs[0]!.text()).toBe("t");

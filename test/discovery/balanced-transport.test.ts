@@ -1,9 +1,11 @@
+import { once } from "node:events";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Etcd } from "../../src/client/etcd.js";
-import { createBalancedTransport, type Registration, register } from "../../src/discovery/index.js";
+import { createBalancedTransport, discover, type Registration, register } from "../../src/discovery/index.js";
 import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
+import { within } from "../support/wait.js";
 import { ConnectTestServer, TestService } from "./servers.js";
 import { client, until } from "./support.js";
 
@@ -34,6 +36,13 @@ describe("createBalancedTransport() with connect-node servers registered in etcd
     return { server, registration };
   }
 
+  /** A view of `service` that the test reads too: it sees what the transport sees, when it sees it. */
+  function view(service: string) {
+    const d = discover(etcd, service);
+    cleanups.push(() => d.close());
+    return d;
+  }
+
   function balanced(service: string, extra: Partial<Parameters<typeof createBalancedTransport>[0]> = {}) {
     const transport = createBalancedTransport({
       etcd,
@@ -48,7 +57,8 @@ describe("createBalancedTransport() with connect-node servers registered in etcd
   it("spreads calls by weight and picks up added and removed instances", async () => {
     const a = await instance("rr", 1);
     const b = await instance("rr", 2);
-    const { api } = balanced("rr");
+    const rr = view("rr");
+    const { api } = balanced("rr", { discovery: rr });
     const hits = new Map<string, number>();
     for (let i = 0; i < 30; i++) {
       const { version } = await api.status({});
@@ -59,8 +69,9 @@ describe("createBalancedTransport() with connect-node servers registered in etcd
     const c = await instance("rr", 1);
     await until("c used", async () => (await api.status({})).version === c.server.addr);
     await b.registration.deregister();
-    // Removal reaches watchers within 100 ms (registration.test.ts); after that b is never called again.
-    await new Promise((r) => setTimeout(r, 200));
+    // The transport applies each change of its view as the view emits it: once the view has dropped b,
+    // b is never called again.
+    await until("b's removal reaching the view", () => !rr.entries().has(b.registration.key));
     const before = b.server.calls;
     for (let i = 0; i < 20; i++) await api.status({});
     expect(b.server.calls).toBe(before);
@@ -90,30 +101,53 @@ describe("createBalancedTransport() with connect-node servers registered in etcd
   });
 
   it("p2c sends new calls to the instance with fewer in flight; round robin does not", async () => {
-    const slow = await instance("p2c", 1, 200);
-    const fast = await instance("p2c", 1, 0);
-    async function load(policy: "p2c" | "round-robin") {
+    const busy = await instance("p2c");
+    const idle = await instance("p2c");
+    // Calls that reach `busy` stay in flight until released: its load never drops by chance, whatever
+    // the machine's speed, so where each new call goes follows from the policy alone.
+    const release = busy.server.hold();
+    cleanups.push(release);
+    /** Every call made, settled to its error (if any): the held ones end after `release()`. */
+    const made: Promise<unknown>[] = [];
+    /** `n` calls one after another: each is answered (by `idle`) or arrives at `busy` and stays there. */
+    async function calls(policy: "p2c" | "round-robin", n: number) {
       const { api } = balanced("p2c", { policy });
-      const [slow0, fast0] = [slow.server.calls, fast.server.calls];
-      const until = Date.now() + 800;
-      await Promise.all(
-        Array.from({ length: 4 }, async () => {
-          while (Date.now() < until) await api.status({});
-        }),
-      );
-      return { slow: slow.server.calls - slow0, fast: fast.server.calls - fast0 };
+      const [busy0, idle0] = [busy.server.calls, idle.server.calls];
+      for (let i = 0; i < n; i++) {
+        const arrival = new AbortController();
+        const arrivedAtBusy = once(busy.server.events, "call", { signal: arrival.signal }).catch(() => {});
+        const call = api.status({});
+        made.push(
+          call.then(
+            () => undefined,
+            (err: unknown) => err,
+          ),
+        );
+        await within(Promise.race([call, arrivedAtBusy]), `${policy} call ${i} answered or held`);
+        arrival.abort();
+      }
+      return { busy: busy.server.calls - busy0, idle: idle.server.calls - idle0 };
     }
-    const p2c = await load("p2c");
-    expect(p2c.fast).toBeGreaterThan(5 * p2c.slow);
-    const rr = await load("round-robin");
-    expect(Math.abs(rr.fast - rr.slow)).toBeLessThanOrEqual(4);
+    // p2c compares the two instances' calls in flight: once one call is held on `busy` (the first tie
+    // is a coin toss), every later call sees 1 there against 0 on `idle`.
+    const p2c = await calls("p2c", 40);
+    expect(p2c.busy).toBeLessThanOrEqual(1);
+    expect(p2c.idle).toBeGreaterThanOrEqual(39);
+    // Round robin alternates whatever is in flight: half the calls go to `busy` and pile up there.
+    const rr = await calls("round-robin", 40);
+    expect(rr).toEqual({ busy: 20, idle: 20 });
+    release();
+    expect(await within(Promise.all(made), "the held calls to end once released")).toEqual(
+      Array(80).fill(undefined),
+    );
   });
 
   it("rolling restart of 3 instances with zero failed calls (drain first)", async () => {
     const service = "rolling";
     const live: { server: ConnectTestServer; registration: Registration }[] = [];
     for (let i = 0; i < 3; i++) live.push(await instance(service, 1, 5));
-    const { api, transport } = balanced(service, { policy: "p2c" });
+    const rolling = view(service);
+    const { api, transport } = balanced(service, { policy: "p2c", discovery: rolling });
     let ok = 0;
     const failures: unknown[] = [];
     let running = true;
@@ -132,9 +166,11 @@ describe("createBalancedTransport() with connect-node servers registered in etcd
     for (let i = 0; i < 3; i++) {
       const old = live.shift()!;
       await old.registration.drain();
-      // New calls stop going to it once the client saw the drain; then wait for its calls in flight.
-      await until("drained", () => (transport.inFlight().get(old.registration.key) ?? 0) === 0);
-      await new Promise((r) => setTimeout(r, 50));
+      // New calls stop going to it once the transport's view has the drain; then its calls in flight end.
+      await until(
+        "the drain reaching the view",
+        () => rolling.entries().get(old.registration.key)?.draining === true,
+      );
       await until("no calls in flight", () => (transport.inFlight().get(old.registration.key) ?? 0) === 0);
       await old.registration.deregister();
       await old.server.shutdown();

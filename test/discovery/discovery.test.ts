@@ -105,7 +105,10 @@ describe("discover() against a real etcd", () => {
     await regs[0]!.drain();
     await until("draining leaves", () => d.instances().length === 0);
     await regs[2]!.update({ tier: "gold" });
-    expect(d.instances()).toEqual([]); // zone b still excluded
+    // Only once the view has passed the update does its absence say anything: zone b is still excluded.
+    const updated = (await writer.get(regs[2]!.key))!.modRevision;
+    await until("the update reaching the view", () => d.revision >= updated);
+    expect(d.instances()).toEqual([]);
   });
 
   it("resyncs after compaction while cut off, emitting only the differences", async () => {

@@ -157,28 +157,41 @@ describe("createBalancedTransport() outlier ejection", () => {
   });
 
   it("lets an ejected instance back in after the ejection time, once it serves again", async () => {
+    // Long enough that a revived server and one call fit in it on any machine that is not stuck.
+    const ejectionMs = 5000;
     const a = await instance("back");
     const b = await instance("back");
-    const { api, transport } = balanced("back", { outlierDetection: { baseEjectionMs: 2000 } });
+    const { api, transport } = balanced("back", { outlierDetection: { baseEjectionMs: ejectionMs } });
     await calls(api, 4);
     a.handle.server.kill();
+    // The pool stamps an ejection with Date.now() as the ejecting call ends: not before that call began.
+    let ejectedNoEarlierThan = 0;
     await until("a ejected", async () => {
+      ejectedNoEarlierThan = Date.now();
       await calls(api, 1);
       return transport.ejected().length > 0;
     });
-    const ejectedAt = Date.now();
     expect(transport.ejected()).toEqual([a.registration.key]);
     await a.revive();
 
-    // Serving again, but still ejected: no call reaches it before the ejection time.
-    const during = await calls(api, 20);
-    expect(Date.now() - ejectedAt).toBeLessThan(2000);
-    expect(during.errors).toEqual([]);
-    expect(during.answers.every((addr) => addr === b.handle.server.addr)).toBe(true);
-    expect(a.handle.server.calls).toBe(0);
+    // Serving again, but still ejected: no call reaches it. An ejection only ends with time, so a call
+    // after which a is still ejected was picked while it was ejected, however slow the machine.
+    const aEjected = () => transport.ejected().includes(a.registration.key);
+    let during = 0;
+    while (during < 20) {
+      const one = await calls(api, 1);
+      if (!aEjected()) break;
+      expect(one).toEqual({ answers: [b.handle.server.addr], errors: [] });
+      expect(a.handle.server.calls).toBe(0);
+      during++;
+    }
+    expect(during, `no call ended within the ${ejectionMs} ms ejection: the machine stalled`).toBeGreaterThan(
+      0,
+    );
 
     await until("a picked again", async () => (await calls(api, 1)).answers[0] === a.handle.server.addr);
-    expect(Date.now() - ejectedAt).toBeGreaterThanOrEqual(1900);
+    // The pool keeps it out until its timestamp (a bound the code enforces, not a measured speed).
+    expect(Date.now() - ejectedNoEarlierThan).toBeGreaterThanOrEqual(ejectionMs);
     expect(transport.ejected()).toEqual([]);
     const later = await calls(api, 10);
     expect(later.errors).toEqual([]);
@@ -193,15 +206,14 @@ describe("createBalancedTransport() outlier ejection", () => {
     await calls(api, 2);
     a.handle.server.kill();
     b.handle.server.kill();
-    const started = Date.now();
     const attemptsBefore = attemptsOn(a.handle.server.addr) + attemptsOn(b.handle.server.addr);
     const down = await calls(api, 8);
-    expect(Date.now() - started).toBeLessThan(5000);
     expect(down.answers).toEqual([]);
     expect(down.errors).toHaveLength(8);
     for (const e of down.errors) {
       expect(e.code).toBe(Code.Unavailable);
-      // Sent to an instance and refused there, not "no live instance": ejection left them pickable.
+      // Sent to an instance and refused there, not "no live instance": ejection left them pickable, and no
+      // call waited `waitForInstanceMs` for one to come back (that wait ends in "no live instance in time").
       expect(e.message).not.toContain("no live instance");
     }
     // Each call reached at least one of them (a refused one is retried on the other).

@@ -1,3 +1,4 @@
+import { EventEmitter } from "node:events";
 import http2 from "node:http2";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { type Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
@@ -19,8 +20,12 @@ export class ConnectTestServer {
   readonly #server: http2.Http2Server;
   readonly #sessions = new Set<http2.ServerHttp2Session>();
   calls = 0;
+  /** Emits "call" as each Status call arrives (before it is held or answered). */
+  readonly events = new EventEmitter();
   /** When set, Status fails with this code (an answer from a live server). */
   failWith: Code | undefined;
+  /** While set, Status calls wait for it before answering: they stay in flight. */
+  #gate: Promise<void> | undefined;
 
   private constructor(addr: string, server: http2.Http2Server) {
     this.addr = addr;
@@ -39,6 +44,8 @@ export class ConnectTestServer {
       router.service(Maintenance, {
         async status() {
           self!.calls++;
+          self!.events.emit("call");
+          if (self!.#gate) await self!.#gate;
           if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
           if (self!.failWith !== undefined) throw new ConnectError("told to fail", self!.failWith);
           return { version: self!.addr };
@@ -51,6 +58,18 @@ export class ConnectTestServer {
     });
     self = new ConnectTestServer(`127.0.0.1:${port}`, server);
     return self;
+  }
+
+  /** Keeps every Status call that arrives from now on in flight, until the returned function is called. */
+  hold(): () => void {
+    let release!: () => void;
+    this.#gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    return () => {
+      this.#gate = undefined;
+      release();
+    };
   }
 
   /** Stops accepting and waits for calls in flight (a graceful shutdown); sends GOAWAY to clients. */

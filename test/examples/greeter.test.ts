@@ -11,7 +11,6 @@ interface Section {
 }
 
 let output = "";
-let elapsedMs = 0;
 const sections: Section[] = [];
 
 /** `#12 Hello demo from grpc-js@127.0.0.1:23456` -> `grpc-js@127.0.0.1:23456`. */
@@ -32,13 +31,12 @@ const alive = (pid: number) => {
 };
 
 beforeAll(async () => {
-  const started = Date.now();
-  // execFile rejects on a non-zero exit code or after the timeout.
+  // execFile rejects on a non-zero exit code or after the timeout (it takes ~12 s; the timeout only
+  // catches a demo that never ends).
   const { stdout } = await promisify(execFile)("npm", ["run", "--silent", "demo"], {
     timeout: 90_000,
     killSignal: "SIGKILL",
   });
-  elapsedMs = Date.now() - started;
   output = stdout;
   for (const line of stdout.split("\n")) {
     if (line.startsWith("== ")) sections.push({ title: line.slice(3), lines: [] });
@@ -47,8 +45,7 @@ beforeAll(async () => {
 }, 120_000);
 
 describe("npm run demo (examples/greeter)", () => {
-  it("exits 0 within 30 s", () => {
-    expect(elapsedMs).toBeLessThan(30_000);
+  it("exits 0 by itself", () => {
     expect(output).toContain("done: etcd, servers and the child process are stopped");
   });
 
@@ -76,9 +73,9 @@ describe("npm run demo (examples/greeter)", () => {
     expect(crash).toContain("   child exited: SIGKILL");
     const left = crash.find((l) => l.includes(`${child} left discovery`));
     expect(left).toBeDefined();
+    // Not at once: the lease (TTL 3 s, renewed every 1 s) outlives the process by about 2 s or more.
     const seconds = Number(/ ([\d.]+) s later/.exec(left!)![1]);
     expect(seconds).toBeGreaterThan(1);
-    expect(seconds).toBeLessThan(10);
 
     // The new server, in a new process on a new port, answers; the stopped and killed ones do not.
     const fresh = section("6.").lines;
@@ -102,11 +99,12 @@ describe("npm run demo (examples/greeter)", () => {
     expect(viaResolver).toHaveLength(4);
     for (const who of viaResolver) expect([grpcJs, replacement]).toContain(who);
 
-    // SayHello is declared retryable in the demo: calls that hit the dead instance went elsewhere.
+    // SayHello is declared retryable in the demo: calls that hit the dead instance went elsewhere. The
+    // phases last 20, 10 and 20 answered calls (counted, not timed), and the crash phase has more.
     const summary = section("8.").lines.join("\n");
     const [, ok, failed] = /calls: (\d+) ok, (\d+) failed/.exec(summary)!;
     expect(Number(failed)).toBe(0);
-    expect(Number(ok)).toBeGreaterThan(40);
+    expect(Number(ok)).toBeGreaterThan(50);
     expect(output.split("\n").filter((l) => l.includes("FAILED"))).toEqual([]);
   });
 

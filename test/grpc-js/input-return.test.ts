@@ -4,6 +4,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { Watch, type WatchRequestSchema } from "../../src/gen/etcdserverpb/rpc_pb.js";
 import { createGrpcJsTransport, type GrpcJsTransport } from "../../src/grpc-js/index.js";
 import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
+import { until } from "../support/wait.js";
 
 type WatchInit = MessageInitShape<typeof WatchRequestSchema>;
 
@@ -48,7 +49,5 @@ test("grpc-js: when a stream ends, the transport stops waiting on its input and 
   expect(returned).toBe(false);
   abort.abort();
   await responses.next().catch(() => {});
-  const until = Date.now() + 1_000;
-  while (!returned && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 10));
-  expect(returned).toBe(true);
+  await until("the input's return() to be called", () => returned);
 });

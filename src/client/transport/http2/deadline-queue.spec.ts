@@ -283,10 +283,16 @@ describe("DeadlineQueue (real timers)", () => {
       queue.add({ onDeadline: () => resolve(performance.now()) }, 50),
     );
     expect(timeouts()).toBe(before);
-    // Keep the process busy meanwhile with a ref'd wait (the queue's own timer is unref'd).
-    const at = await Promise.race([fired, new Promise<number>((r) => setTimeout(() => r(-1), 2000))]);
+    // Keep the process alive meanwhile with a ref'd wait (the queue's own timer is unref'd); it only
+    // catches a deadline that never fires. How late it fires depends on the machine: not asserted.
+    let guard: NodeJS.Timeout | undefined;
+    const at = await Promise.race([
+      fired,
+      new Promise<never>((_, reject) => {
+        guard = setTimeout(() => reject(new Error("the 50 ms deadline never fired")), 20_000);
+      }),
+    ]).finally(() => clearTimeout(guard));
     expect(at - start).toBeGreaterThanOrEqual(50);
-    expect(at - start).toBeLessThan(1000);
     queue.close();
   });
 });
