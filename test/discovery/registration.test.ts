@@ -140,7 +140,7 @@ describe("register() against a real etcd", () => {
     expect(kv?.lease).toBe(r.leaseId);
   });
 
-  it("drain() then deregister(): watchers see draining, then the removal within 100 ms", async () => {
+  it("drain() then deregister(): watchers see draining, then the removal (bench:discovery measures how fast)", async () => {
     const r = await reg("127.0.0.1:7006");
     const all = discover(admin, "greeter");
     const serving = discover(admin, "greeter", { filter: notDraining });
@@ -153,13 +153,14 @@ describe("register() against a real etcd", () => {
     await r.drain();
     await until("draining seen", () => all.entries().get(r.key)?.draining === true);
     await until("draining filtered out", () => !serving.entries().has(r.key));
-    const removed = new Promise<number>((resolve) =>
-      all.on("removed", (_i, key) => key === r.key && resolve(performance.now())),
-    );
-    const start = performance.now();
+    let removed = false;
+    all.on("removed", (_i, key) => {
+      if (key === r.key) removed = true;
+    });
     await r.deregister();
-    const seenAt = await removed;
-    expect(seenAt - start).toBeLessThan(100);
+    // Seen as a `removed` event from the watch (the TTL is far longer than the wait can run).
+    await until("the removal seen by the watcher", () => removed);
+    expect(all.entries().has(r.key)).toBe(false);
     expect(await admin.get(r.key)).toBeUndefined();
   });
 
