@@ -141,7 +141,8 @@ describe("register() against a real etcd", () => {
   });
 
   it("drain() then deregister(): watchers see draining, then the removal (bench:discovery measures how fast)", async () => {
-    const r = await reg("127.0.0.1:7006");
+    // A TTL far beyond the wait below: only the revoke can remove the key in time.
+    const r = await reg("127.0.0.1:7006", { ttl: 60 });
     const all = discover(admin, "greeter");
     const serving = discover(admin, "greeter", { filter: notDraining });
     cleanups.push(
@@ -158,7 +159,7 @@ describe("register() against a real etcd", () => {
       if (key === r.key) removed = true;
     });
     await r.deregister();
-    // Seen as a `removed` event from the watch (the TTL is far longer than the wait can run).
+    // Seen as a `removed` event from the watch.
     await until("the removal seen by the watcher", () => removed);
     expect(all.entries().has(r.key)).toBe(false);
     expect(await admin.get(r.key)).toBeUndefined();
