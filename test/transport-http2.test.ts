@@ -13,6 +13,7 @@ import { KV, Lease, Maintenance, Watch, type WatchResponse } from "../src/gen/et
 import {
   type Certificates,
   type EtcdCluster,
+  FaultProxy,
   freePort,
   generateCertificates,
   startEtcd,
@@ -34,6 +35,14 @@ async function failure(promise: Promise<unknown>): Promise<ConnectError> {
     return err as ConnectError;
   }
   throw new Error("expected the call to fail");
+}
+
+/** Waits until `condition` holds; the deadline only catches a hang, and names what hung. */
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (const started = Date.now(); !condition(); ) {
+    if (Date.now() - started > 15_000) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 /** A push-driven AsyncIterable for request streams; `end()` finishes it. */
@@ -355,6 +364,79 @@ describe("http2 transport against one etcd member", () => {
       expect(error.code).toBe(Code.Unavailable);
       expect(wasNotSent(error)).toBe(true);
       expect(error.rawMessage).toContain("within 300 ms");
+    } finally {
+      await transport.close();
+      for (const socket of accepted) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  it("sends nothing before the server's SETTINGS: a call aborted while waiting never reaches etcd", async () => {
+    const proxy = await FaultProxy.start(cluster.endpoint);
+    try {
+      // etcd's SETTINGS never get through, while everything the client sends does.
+      proxy.blackhole("server-to-client");
+      transport = createHttp2Transport({
+        baseUrl: proxy.url,
+        maxConcurrentStreams: 1,
+        connectTimeoutMs: 1_000,
+      });
+      const kv = createClient(KV, transport);
+      const controller = new AbortController();
+      const aborted = failure(
+        kv.put(
+          { key: enc.encode("before-settings"), value: enc.encode("1") },
+          { signal: controller.signal, timeoutMs: 20_000 },
+        ),
+      );
+      // The client connected and wrote its preface: without the wait, the put would follow it at once.
+      await until(() => proxy.bytesFromClients > 0, "the client's first bytes");
+      controller.abort();
+      const error = await aborted;
+      expect(error.code).toBe(Code.Canceled);
+      expect(wasNotSent(error)).toBe(true);
+      // The aborted call gave its stream slot back: the next call gets it, waits for the connection and
+      // fails at the connect timeout (a leaked slot would leave it queued until its deadline).
+      const next = await failure(kv.range({ key: enc.encode("before-settings") }, { timeoutMs: 20_000 }));
+      expect(next.code).toBe(Code.Unavailable);
+      expect(wasNotSent(next)).toBe(true);
+      expect(next.rawMessage).toContain("no HTTP/2 SETTINGS");
+      proxy.heal();
+      // Nothing of the aborted put reached etcd.
+      const range = await kv.range({ key: enc.encode("before-settings") }, { timeoutMs: 20_000 });
+      expect(range.kvs).toHaveLength(0);
+    } finally {
+      await transport.close();
+      await proxy.close();
+    }
+  });
+
+  it("gives up on a server that accepts TCP but never sends SETTINGS: unary and stream, marked not sent", async () => {
+    const accepted: Socket[] = [];
+    const silent = createServer((socket) => accepted.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = silent.address() as AddressInfo;
+      transport = createHttp2Transport({ baseUrl: `http://127.0.0.1:${port}`, connectTimeoutMs: 300 });
+      // Deadlines far beyond the connect timeout: DeadlineExceeded would mean the calls waited for them.
+      const unary = await failure(
+        createClient(KV, transport).put(
+          { key: enc.encode("k"), value: enc.encode("v") },
+          { timeoutMs: 20_000 },
+        ),
+      );
+      expect(unary.code).toBe(Code.Unavailable);
+      expect(wasNotSent(unary)).toBe(true);
+      expect(unary.rawMessage).toContain(
+        "within 300 ms (connectTimeoutMs): the server sent no HTTP/2 SETTINGS",
+      );
+      const requests = new RequestQueue<WatchInit>();
+      requests.push(createWatch("k"));
+      const watch = createClient(Watch, transport).watch(requests, { timeoutMs: 20_000 });
+      const stream = await failure(watch[Symbol.asyncIterator]().next());
+      expect(stream.code).toBe(Code.Unavailable);
+      expect(wasNotSent(stream)).toBe(true);
+      expect(accepted.length).toBeGreaterThanOrEqual(2);
     } finally {
       await transport.close();
       for (const socket of accepted) socket.destroy();
