@@ -1,7 +1,9 @@
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Etcd } from "../../src/client/etcd.js";
 import { register } from "../../src/discovery/index.js";
+import { StatusRequestSchema, StatusResponseSchema } from "../../src/gen/etcdserverpb/rpc_pb.js";
 import { registerEtcdResolver } from "../../src/grpc-js/index.js";
 import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
 import { GrpcTestServer, grpcStatus } from "./servers.js";
@@ -16,6 +18,8 @@ describe("grpc-js resolver for etcd:///<service>", () => {
     cluster = await startEtcd();
     etcd = client(cluster.endpoint);
     registerEtcdResolver(etcd, { policy: "round_robin" });
+    // No policy: the channel's default, grpc-js' pick_first.
+    registerEtcdResolver(etcd, { scheme: "etcd-default" });
   });
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
@@ -68,6 +72,57 @@ describe("grpc-js resolver for etcd:///<service>", () => {
     );
   });
 
+  it.each([
+    ["round_robin", "etcd"],
+    ["pick_first (the default)", "etcd-default"],
+  ])(
+    "%s: once the last instance deregisters, calls fail with UNAVAILABLE and never reach it; a new one serves",
+    async (_policy, scheme) => {
+      const service = `last-${scheme}`;
+      // The old instance is registered behind a proxy, which shows when the channel's connection closes.
+      const a = await GrpcTestServer.start();
+      const proxy = await FaultProxy.start(a.addr);
+      const registration = await register(etcd, { service, addr: `127.0.0.1:${proxy.port}`, ttl: 5 });
+      cleanups.push(
+        () => a.kill(),
+        () => proxy.close(),
+        () => registration.close(),
+      );
+      const channel = new grpc.Client(`${scheme}:///${service}`, grpc.credentials.createInsecure());
+      cleanups.push(() => channel.close());
+      expect(await grpcStatus(channel)).toBe(a.addr);
+      await registration.deregister();
+      // The removal reaches the resolver through a watch: calls made before that may still be served.
+      let failure: grpc.ServiceError | undefined;
+      await until("a call to fail once the last instance is gone", async () => {
+        failure = await status10s(channel).then(
+          () => undefined,
+          (err: grpc.ServiceError) => err,
+        );
+        return failure !== undefined;
+      });
+      // DEADLINE_EXCEEDED would mean the call waited for its 10 s deadline; UNAVAILABLE came before it.
+      expect(failure?.code).toBe(grpc.status.UNAVAILABLE);
+      expect(failure?.details).toContain(`no live instance of ${service} in etcd`);
+      expect(channel.getChannel().getConnectivityState(false)).not.toBe(grpc.connectivityState.READY);
+      const callsBefore = a.calls;
+      for (let i = 0; i < 5; i++) {
+        await expect(status10s(channel)).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+      }
+      const b = await instance(service);
+      await until(
+        "a call to reach the new instance",
+        async () => (await status10s(channel).catch(() => "")) === b.server.addr,
+        20_000,
+      );
+      expect(await status10s(channel)).toBe(b.server.addr);
+      // The deregistered instance still runs, and got no call after the channel dropped it.
+      expect(a.calls).toBe(callsBefore);
+      // grpc-js closes the dropped subchannel's connection when its subchannel pool next sweeps.
+      await until("the connection to the old instance to close", () => proxy.connections === 0, 30_000);
+    },
+  );
+
   it("fails calls fast with UNAVAILABLE while etcd is unreachable, and recovers once it is back", async () => {
     await using proxy = await FaultProxy.start(cluster.endpoint);
     proxy.refuse(true);
@@ -93,3 +148,17 @@ describe("grpc-js resolver for etcd:///<service>", () => {
     );
   });
 });
+
+/** Calls Status with a 10 s deadline and returns the answering server's address. */
+function status10s(client: grpc.Client): Promise<string> {
+  return new Promise((resolve, reject) => {
+    client.makeUnaryRequest(
+      "/etcdserverpb.Maintenance/Status",
+      (m: unknown) => Buffer.from(toBinary(StatusRequestSchema, m as never)),
+      (b: Buffer) => fromBinary(StatusResponseSchema, b),
+      create(StatusRequestSchema, {}),
+      { deadline: Date.now() + 10_000 },
+      (err, res) => (err ? reject(err) : resolve(res!.version)),
+    );
+  });
+}
