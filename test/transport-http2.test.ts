@@ -659,10 +659,16 @@ describe("http2 transport over TLS", () => {
     await kv.put({ key: enc.encode("mtls"), value: enc.encode("mutual") });
     expect(dec.decode((await kv.range({ key: enc.encode("mtls") })).kvs[0]!.value)).toBe("mutual");
 
-    const anonymous = createHttp2Transport({ baseUrl: url, tls: { ca } });
+    // With TLS 1.3 the client's handshake completes before the server refuses it (an alert): the call,
+    // waiting for the server's SETTINGS, must fail on that alert, not at its deadline or connect timeout.
+    const anonymous = createHttp2Transport({ baseUrl: url, tls: { ca }, connectTimeoutMs: 60_000 });
     try {
-      const error = await failure(createClient(KV, anonymous).range({ key: enc.encode("mtls") }));
+      const error = await failure(
+        createClient(KV, anonymous).range({ key: enc.encode("mtls") }, { timeoutMs: 20_000 }),
+      );
       expect(error.code).toBe(Code.Unavailable);
+      expect(wasNotSent(error)).toBe(true);
+      expect(error.rawMessage).toContain("could not connect to");
     } finally {
       await anonymous.close();
     }

@@ -85,6 +85,12 @@ export class Http2Connection implements KeepaliveHost {
     session.once("connect", (_session, socket) => {
       // TCP (and TLS) are up; the connect timer runs on until the server's SETTINGS arrive.
       this.#socket = socket;
+      // A socket error while Node has a write pending (a TLS alert right after the handshake, e.g. a
+      // refused client certificate) destroys the session, but its 'close' waits for that write forever.
+      // Destroying the socket completes the teardown: 'close' follows, and waiting calls fail at once.
+      socket.once("error", () => {
+        if (!socket.destroyed) socket.destroy();
+      });
       try {
         session.setLocalWindowSize(SESSION_WINDOW_BYTES);
       } catch {
