@@ -150,21 +150,30 @@ describe("connectTimeoutMs covers the HTTP/2 handshake", () => {
   it("delivers a watch's event when the silent endpoint comes first", async () => {
     const writer = client([cluster.endpoint]);
     const { revision } = await writer.put("ct/watched", "before");
-    const etcd = client([silent.url, cluster.endpoint]);
+    // The watch stream's own liveness checks come later than the connect timeout, so only the connect
+    // timeout can move the stream on.
+    const etcd = client([silent.url, cluster.endpoint], {
+      streams: { idleTimeoutMs: 0, probeTimeoutMs: 60_000 },
+    });
     // From the next revision, so the event is delivered however late the stream reaches the live member.
-    const watcher = etcd.watch("ct/watched", { startRevision: revision + 1n });
+    // The signal only catches a hang: it ends the watch, and the test then fails naming what hung.
+    const watcher = etcd.watch("ct/watched", {
+      startRevision: revision + 1n,
+      signal: AbortSignal.timeout(20_000),
+    });
+    const values: string[] = [];
     try {
       await writer.put("ct/watched", "after");
       for await (const batch of watcher) {
-        const values = batch.events.map((e) => new TextDecoder().decode(e.kv?.value));
-        if (values.length > 0) {
-          expect(values).toEqual(["after"]);
-          break;
-        }
+        values.push(...batch.events.map((e) => new TextDecoder().decode(e.kv?.value)));
+        if (values.length > 0) break;
       }
+    } catch {
+      // Ended by the hang-catching signal: the assertion below says what was missing.
     } finally {
       watcher.close();
     }
+    expect(values, "the watch's event, delivered by the live member").toEqual(["after"]);
   });
 
   it("still connects to a slow but live member (the handshake takes several round trips)", async () => {
