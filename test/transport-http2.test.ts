@@ -18,7 +18,7 @@ import {
   generateCertificates,
   startEtcd,
 } from "../src/testing/index.js";
-import { within } from "./support/wait.js";
+import { until, within } from "./support/wait.js";
 
 const execFileAsync = promisify(execFile);
 const enc = new TextEncoder();
@@ -35,14 +35,6 @@ async function failure(promise: Promise<unknown>): Promise<ConnectError> {
     return err as ConnectError;
   }
   throw new Error("expected the call to fail");
-}
-
-/** Waits until `condition` holds; the deadline only catches a hang, and names what hung. */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (const started = Date.now(); !condition(); ) {
-    if (Date.now() - started > 15_000) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /** A push-driven AsyncIterable for request streams; `end()` finishes it. */
@@ -390,7 +382,7 @@ describe("http2 transport against one etcd member", () => {
         ),
       );
       // The client connected and wrote its preface: without the wait, the put would follow it at once.
-      await until(() => proxy.bytesFromClients > 0, "the client's first bytes");
+      await until("the client's first bytes", () => proxy.bytesFromClients > 0);
       controller.abort();
       const error = await aborted;
       expect(error.code).toBe(Code.Canceled);

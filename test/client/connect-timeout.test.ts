@@ -13,6 +13,7 @@ import {
   generateCertificates,
   startEtcd,
 } from "../../src/testing/index.js";
+import { until } from "../support/wait.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -96,14 +97,6 @@ function client(endpoints: string[], options: Partial<EtcdOptions> = {}): Etcd {
   });
   clients.push(c);
   return c;
-}
-
-/** Waits until `condition` holds; the deadline only catches a hang, and names what hung. */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (const started = Date.now(); !condition(); ) {
-    if (Date.now() - started > 15_000) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** The rejection of `promise`, failing the test if it resolves. */
@@ -202,8 +195,8 @@ describe("connectTimeoutMs covers the HTTP/2 handshake", () => {
       expect(proxy.connections).toBeGreaterThan(0);
       await etcd.close();
       // Seen from the servers' side: each socket of the client was closed.
-      await until(() => ownSilent.open === 0, "the silent endpoint's connections to close");
-      await until(() => proxy.connections === 0, "the live endpoint's connections to close");
+      await until("the silent endpoint's connections to close", () => ownSilent.open === 0);
+      await until("the live endpoint's connections to close", () => proxy.connections === 0);
     } finally {
       await proxy.close();
       await ownSilent.close();

@@ -1,9 +1,7 @@
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Etcd } from "../../src/client/etcd.js";
 import { register } from "../../src/discovery/index.js";
-import { StatusRequestSchema, StatusResponseSchema } from "../../src/gen/etcdserverpb/rpc_pb.js";
 import { registerEtcdResolver } from "../../src/grpc-js/index.js";
 import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
 import { GrpcTestServer, grpcStatus } from "./servers.js";
@@ -95,7 +93,7 @@ describe("grpc-js resolver for etcd:///<service>", () => {
       // The removal reaches the resolver through a watch: calls made before that may still be served.
       let failure: grpc.ServiceError | undefined;
       await until("a call to fail once the last instance is gone", async () => {
-        failure = await status10s(channel).then(
+        failure = await grpcStatus(channel, 10_000).then(
           () => undefined,
           (err: grpc.ServiceError) => err,
         );
@@ -107,15 +105,15 @@ describe("grpc-js resolver for etcd:///<service>", () => {
       expect(channel.getChannel().getConnectivityState(false)).not.toBe(grpc.connectivityState.READY);
       const callsBefore = a.calls;
       for (let i = 0; i < 5; i++) {
-        await expect(status10s(channel)).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+        await expect(grpcStatus(channel, 10_000)).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
       }
       const b = await instance(service);
       await until(
         "a call to reach the new instance",
-        async () => (await status10s(channel).catch(() => "")) === b.server.addr,
+        async () => (await grpcStatus(channel, 10_000).catch(() => "")) === b.server.addr,
         20_000,
       );
-      expect(await status10s(channel)).toBe(b.server.addr);
+      expect(await grpcStatus(channel, 10_000)).toBe(b.server.addr);
       // The deregistered instance still runs, and got no call after the channel dropped it.
       expect(a.calls).toBe(callsBefore);
       // grpc-js closes the dropped subchannel's connection when its subchannel pool next sweeps.
@@ -148,17 +146,3 @@ describe("grpc-js resolver for etcd:///<service>", () => {
     );
   });
 });
-
-/** Calls Status with a 10 s deadline and returns the answering server's address. */
-function status10s(client: grpc.Client): Promise<string> {
-  return new Promise((resolve, reject) => {
-    client.makeUnaryRequest(
-      "/etcdserverpb.Maintenance/Status",
-      (m: unknown) => Buffer.from(toBinary(StatusRequestSchema, m as never)),
-      (b: Buffer) => fromBinary(StatusResponseSchema, b),
-      create(StatusRequestSchema, {}),
-      { deadline: Date.now() + 10_000 },
-      (err, res) => (err ? reject(err) : resolve(res!.version)),
-    );
-  });
-}
