@@ -13,11 +13,12 @@ import { KV, Lease, Maintenance, Watch, type WatchResponse } from "../src/gen/et
 import {
   type Certificates,
   type EtcdCluster,
+  FaultProxy,
   freePort,
   generateCertificates,
   startEtcd,
 } from "../src/testing/index.js";
-import { within } from "./support/wait.js";
+import { until, within } from "./support/wait.js";
 
 const execFileAsync = promisify(execFile);
 const enc = new TextEncoder();
@@ -362,6 +363,79 @@ describe("http2 transport against one etcd member", () => {
     }
   });
 
+  it("sends nothing before the server's SETTINGS: a call aborted while waiting never reaches etcd", async () => {
+    const proxy = await FaultProxy.start(cluster.endpoint);
+    try {
+      // etcd's SETTINGS never get through, while everything the client sends does.
+      proxy.blackhole("server-to-client");
+      transport = createHttp2Transport({
+        baseUrl: proxy.url,
+        maxConcurrentStreams: 1,
+        connectTimeoutMs: 1_000,
+      });
+      const kv = createClient(KV, transport);
+      const controller = new AbortController();
+      const aborted = failure(
+        kv.put(
+          { key: enc.encode("before-settings"), value: enc.encode("1") },
+          { signal: controller.signal, timeoutMs: 20_000 },
+        ),
+      );
+      // The client connected and wrote its preface: without the wait, the put would follow it at once.
+      await until("the client's first bytes", () => proxy.bytesFromClients > 0);
+      controller.abort();
+      const error = await aborted;
+      expect(error.code).toBe(Code.Canceled);
+      expect(wasNotSent(error)).toBe(true);
+      // The aborted call gave its stream slot back: the next call gets it, waits for the connection and
+      // fails at the connect timeout (a leaked slot would leave it queued until its deadline).
+      const next = await failure(kv.range({ key: enc.encode("before-settings") }, { timeoutMs: 20_000 }));
+      expect(next.code).toBe(Code.Unavailable);
+      expect(wasNotSent(next)).toBe(true);
+      expect(next.rawMessage).toContain("no HTTP/2 SETTINGS");
+      proxy.heal();
+      // Nothing of the aborted put reached etcd.
+      const range = await kv.range({ key: enc.encode("before-settings") }, { timeoutMs: 20_000 });
+      expect(range.kvs).toHaveLength(0);
+    } finally {
+      await transport.close();
+      await proxy.close();
+    }
+  });
+
+  it("gives up on a server that accepts TCP but never sends SETTINGS: unary and stream, marked not sent", async () => {
+    const accepted: Socket[] = [];
+    const silent = createServer((socket) => accepted.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = silent.address() as AddressInfo;
+      transport = createHttp2Transport({ baseUrl: `http://127.0.0.1:${port}`, connectTimeoutMs: 300 });
+      // Deadlines far beyond the connect timeout: DeadlineExceeded would mean the calls waited for them.
+      const unary = await failure(
+        createClient(KV, transport).put(
+          { key: enc.encode("k"), value: enc.encode("v") },
+          { timeoutMs: 20_000 },
+        ),
+      );
+      expect(unary.code).toBe(Code.Unavailable);
+      expect(wasNotSent(unary)).toBe(true);
+      expect(unary.rawMessage).toContain(
+        "within 300 ms (connectTimeoutMs): the server sent no HTTP/2 SETTINGS",
+      );
+      const requests = new RequestQueue<WatchInit>();
+      requests.push(createWatch("k"));
+      const watch = createClient(Watch, transport).watch(requests, { timeoutMs: 20_000 });
+      const stream = await failure(watch[Symbol.asyncIterator]().next());
+      expect(stream.code).toBe(Code.Unavailable);
+      expect(wasNotSent(stream)).toBe(true);
+      expect(accepted.length).toBeGreaterThanOrEqual(2);
+    } finally {
+      await transport.close();
+      for (const socket of accepted) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
   it.each(["calls-only", "ping-idle"])(
     "lets the process exit when the transport is idle and never closed (%s keepalive)",
     async (mode) => {
@@ -577,10 +651,16 @@ describe("http2 transport over TLS", () => {
     await kv.put({ key: enc.encode("mtls"), value: enc.encode("mutual") });
     expect(dec.decode((await kv.range({ key: enc.encode("mtls") })).kvs[0]!.value)).toBe("mutual");
 
-    const anonymous = createHttp2Transport({ baseUrl: url, tls: { ca } });
+    // With TLS 1.3 the client's handshake completes before the server refuses it (an alert): the call,
+    // waiting for the server's SETTINGS, must fail on that alert, not at its deadline or connect timeout.
+    const anonymous = createHttp2Transport({ baseUrl: url, tls: { ca }, connectTimeoutMs: 60_000 });
     try {
-      const error = await failure(createClient(KV, anonymous).range({ key: enc.encode("mtls") }));
+      const error = await failure(
+        createClient(KV, anonymous).range({ key: enc.encode("mtls") }, { timeoutMs: 20_000 }),
+      );
       expect(error.code).toBe(Code.Unavailable);
+      expect(wasNotSent(error)).toBe(true);
+      expect(error.rawMessage).toContain("could not connect to");
     } finally {
       await anonymous.close();
     }

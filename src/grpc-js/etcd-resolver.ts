@@ -22,7 +22,9 @@ export interface EtcdResolverOptions {
 /**
  * Registers a grpc-js resolver for `etcd:///<service>` targets (through `grpc.experimental.registerResolver`,
  * which is process-wide in grpc-js): each channel gets a live {@link Discovery} of the service on `etcd`, and
- * its non-draining instances feed grpc-js' own `round_robin` / `pick_first` policies.
+ * its non-draining instances feed grpc-js' own `round_robin` / `pick_first` policies. When no instance is
+ * left, the channel drops its connections and calls fail at once with UNAVAILABLE (for that time the
+ * resolver asks for `round_robin`, without method config); the next instance restores the policy.
  *
  * @example
  * ```ts
@@ -35,6 +37,15 @@ export function registerEtcdResolver(etcd: Etcd, options: EtcdResolverOptions = 
   const serviceConfig = options.policy
     ? { loadBalancingConfig: [{ [options.policy]: {} }], methodConfig: [] }
     : null;
+  // Reported with an empty endpoint list. grpc-js (1.14) keeps using its connections when a resolver
+  // reports an error, and its pick_first keeps its current pick on an empty list: calls would go on
+  // reaching the instance that just left. round_robin drops every subchannel on an empty list and fails
+  // calls with UNAVAILABLE at once; a policy change also makes grpc-js discard the previous policy with
+  // its connections. The next non-empty list brings the chosen policy (or the channel's own) back.
+  const noInstanceConfig = experimental.statusOrFromValue({
+    loadBalancingConfig: [{ round_robin: {} }],
+    methodConfig: [],
+  });
 
   class EtcdResolver implements experimental.Resolver {
     readonly #service: string;
@@ -105,15 +116,24 @@ export function registerEtcdResolver(etcd: Etcd, options: EtcdResolverOptions = 
           .instances()
           .filter((i) => !i.draining)
           .flatMap((i) => toEndpoint(i.addr));
-        if (endpoints.length === 0) {
-          const details = this.#unreachable
-            ? `cannot read the instances of ${this.#service} from etcd: ${this.#unreachable.message}`
-            : `no live instance of ${this.#service} in etcd`;
+        if (endpoints.length === 0 && this.#unreachable) {
+          // No view was ever read, so grpc-js has no connection to keep: the error fails calls at once.
+          const details = `cannot read the instances of ${this.#service} from etcd: ${this.#unreachable.message}`;
           this.#listener(
             experimental.statusOrFromError({ code: status.UNAVAILABLE, details }),
             {},
             serviceConfig ? experimental.statusOrFromValue(serviceConfig) : null,
             "",
+          );
+          return;
+        }
+        if (endpoints.length === 0) {
+          // The note ends up in the calls' UNAVAILABLE details.
+          this.#listener(
+            experimental.statusOrFromValue([]),
+            {},
+            noInstanceConfig,
+            `no live instance of ${this.#service} in etcd`,
           );
           return;
         }

@@ -16,6 +16,8 @@ describe("grpc-js resolver for etcd:///<service>", () => {
     cluster = await startEtcd();
     etcd = client(cluster.endpoint);
     registerEtcdResolver(etcd, { policy: "round_robin" });
+    // No policy: the channel's default, grpc-js' pick_first.
+    registerEtcdResolver(etcd, { scheme: "etcd-default" });
   });
   afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
@@ -67,6 +69,57 @@ describe("grpc-js resolver for etcd:///<service>", () => {
       20_000,
     );
   });
+
+  it.each([
+    ["round_robin", "etcd"],
+    ["pick_first (the default)", "etcd-default"],
+  ])(
+    "%s: once the last instance deregisters, calls fail with UNAVAILABLE and never reach it; a new one serves",
+    async (_policy, scheme) => {
+      const service = `last-${scheme}`;
+      // The old instance is registered behind a proxy, which shows when the channel's connection closes.
+      const a = await GrpcTestServer.start();
+      const proxy = await FaultProxy.start(a.addr);
+      const registration = await register(etcd, { service, addr: `127.0.0.1:${proxy.port}`, ttl: 5 });
+      cleanups.push(
+        () => a.kill(),
+        () => proxy.close(),
+        () => registration.close(),
+      );
+      const channel = new grpc.Client(`${scheme}:///${service}`, grpc.credentials.createInsecure());
+      cleanups.push(() => channel.close());
+      expect(await grpcStatus(channel)).toBe(a.addr);
+      await registration.deregister();
+      // The removal reaches the resolver through a watch: calls made before that may still be served.
+      let failure: grpc.ServiceError | undefined;
+      await until("a call to fail once the last instance is gone", async () => {
+        failure = await grpcStatus(channel, 10_000).then(
+          () => undefined,
+          (err: grpc.ServiceError) => err,
+        );
+        return failure !== undefined;
+      });
+      // DEADLINE_EXCEEDED would mean the call waited for its 10 s deadline; UNAVAILABLE came before it.
+      expect(failure?.code).toBe(grpc.status.UNAVAILABLE);
+      expect(failure?.details).toContain(`no live instance of ${service} in etcd`);
+      expect(channel.getChannel().getConnectivityState(false)).not.toBe(grpc.connectivityState.READY);
+      const callsBefore = a.calls;
+      for (let i = 0; i < 5; i++) {
+        await expect(grpcStatus(channel, 10_000)).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
+      }
+      const b = await instance(service);
+      await until(
+        "a call to reach the new instance",
+        async () => (await grpcStatus(channel, 10_000).catch(() => "")) === b.server.addr,
+        20_000,
+      );
+      expect(await grpcStatus(channel, 10_000)).toBe(b.server.addr);
+      // The deregistered instance still runs, and got no call after the channel dropped it.
+      expect(a.calls).toBe(callsBefore);
+      // grpc-js closes the dropped subchannel's connection when its subchannel pool next sweeps.
+      await until("the connection to the old instance to close", () => proxy.connections === 0, 30_000);
+    },
+  );
 
   it("fails calls fast with UNAVAILABLE while etcd is unreachable, and recovers once it is back", async () => {
     await using proxy = await FaultProxy.start(cluster.endpoint);

@@ -135,14 +135,14 @@ export class GrpcTestServer {
 }
 
 /** Calls Status through a grpc-js client and returns the answering server's address. */
-export function grpcStatus(client: grpc.Client): Promise<string> {
+export function grpcStatus(client: grpc.Client, deadlineMs = 5000): Promise<string> {
   return new Promise((resolve, reject) => {
     client.makeUnaryRequest(
       "/etcdserverpb.Maintenance/Status",
       (m: unknown) => Buffer.from(toBinary(StatusRequestSchema, m as never)),
       (b: Buffer) => fromBinary(StatusResponseSchema, b),
       create(StatusRequestSchema, {}),
-      { deadline: Date.now() + 5000 },
+      { deadline: Date.now() + deadlineMs },
       (err, res) => (err ? reject(err) : resolve(res!.version)),
     );
   });

@@ -50,7 +50,8 @@ export function metadataOf(parts: ResponseParts): Headers {
 
 /**
  * The error of a stream that closed without a gRPC status: the connection broke (Unavailable, marked
- * not-sent when the session never connected or the stream never got an id), or the stream was reset.
+ * not-sent when the stream never got an id), or the stream was reset. Streams are opened on ready
+ * connections only: a failure to connect reaches calls through `ReadyWaiter.onConnectFailed` instead.
  */
 export function errorOfBrokenStream(
   stream: ClientHttp2Stream,
@@ -62,24 +63,15 @@ export function errorOfBrokenStream(
   const streamLevel =
     (streamError as (Error & { code?: string }) | undefined)?.code === "ERR_HTTP2_STREAM_ERROR";
   if (connection.gone || (streamError !== undefined && !streamLevel)) {
-    // A pending stream of a session that failed to connect gets ERR_HTTP2_STREAM_CANCEL with the
-    // session's own error (ECONNREFUSED, ...) as its cause: that cause is what happened.
-    const pendingCancel =
-      (streamError as (Error & { code?: string }) | undefined)?.code === "ERR_HTTP2_STREAM_CANCEL" &&
-      streamError?.cause instanceof Error
-        ? streamError.cause
-        : undefined;
-    const cause = connection.failure ?? pendingCancel ?? streamError;
-    const origin = connection.origin;
-    // Our own reasons (connect timeout, keepalive, close) already say what happened and where.
-    if (cause instanceof Http2ConnectionError) {
-      return unavailableError(cause.message, cause, !connection.connected || stream.id === undefined);
-    }
-    if (!connection.connected) {
-      return unavailableError(`could not connect to ${origin}: ${describeCause(cause)}`, cause, true);
-    }
+    const cause = connection.failure ?? streamError;
     const notSent = stream.id === undefined;
-    return unavailableError(`connection to ${origin} lost: ${describeCause(cause)}`, cause, notSent);
+    // Our own reasons (keepalive, close) already say what happened and where.
+    if (cause instanceof Http2ConnectionError) return unavailableError(cause.message, cause, notSent);
+    return unavailableError(
+      `connection to ${connection.origin} lost: ${describeCause(cause)}`,
+      cause,
+      notSent,
+    );
   }
   if (rstCode !== undefined && rstCode !== constants.NGHTTP2_NO_ERROR) return errorFromResetCode(rstCode);
   return new ConnectError("protocol error: stream ended without a gRPC status", Code.Internal);

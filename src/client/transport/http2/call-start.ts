@@ -2,13 +2,16 @@ import type { ClientHttp2Stream } from "node:http2";
 import type { DescMethod } from "@bufbuild/protobuf";
 import type { ConnectError } from "@connectrpc/connect";
 import { abortError, closedError, deadlineError, openError } from "./call-outcome.js";
-import type { Http2Connection } from "./connection.js";
+import type { Http2Connection, ReadyWaiter } from "./connection.js";
 import type { DeadlineHandle, DeadlineTarget } from "./deadline-queue.js";
 import type { SlotWaiter } from "./stream-slots.js";
 import type { TransportCore } from "./transport-core.js";
 
-/** A call as its start-up sees it: it waits for a slot, listens to its signal and has a deadline. */
-export interface StartingCall extends SlotWaiter, DeadlineTarget, EventListenerObject {}
+/**
+ * A call as its start-up sees it: it waits for a slot, then for a ready connection, listens to its
+ * signal and has a deadline.
+ */
+export interface StartingCall extends SlotWaiter, ReadyWaiter, DeadlineTarget, EventListenerObject {}
 
 /**
  * The first step shared by unary and streaming calls: listen to `signal` and add the deadline to the
@@ -45,25 +48,51 @@ export function takeSlot(core: TransportCore, call: SlotWaiter): void {
 }
 
 /**
- * Opens the HTTP/2 stream of a call that got its slot, on the endpoint's current connection. On failure
- * (transport closed, dead session, bad header) the slot is released and the not-sent error returned.
+ * The endpoint's current connection for a call that got its slot. The call opens its stream at once if
+ * the connection is `ready`, else it waits with `connection.whenReady(call)`. On failure (transport
+ * closed, session not creatable) the slot is released and the not-sent error returned.
  */
-export function openCallStream(
-  core: TransportCore,
-  method: DescMethod,
-  timeoutMs: number | undefined,
-  header: HeadersInit | undefined,
-): { connection: Http2Connection; stream: ClientHttp2Stream } | ConnectError {
+export function callConnection(core: TransportCore): Http2Connection | ConnectError {
   if (core.endpoint.closed) {
     core.slots.release();
     return closedError(true);
   }
   try {
-    const connection = core.endpoint.connection();
-    const headers = core.requestHeaders.get(method, timeoutMs, header);
-    return { connection, stream: connection.open(headers) };
+    return core.endpoint.connection();
   } catch (err) {
     core.slots.release();
     return openError(err);
   }
+}
+
+/**
+ * Opens the HTTP/2 stream of a call on its ready connection. On failure (dead session, bad header) the
+ * slot is released and the not-sent error returned.
+ */
+export function openCallStream(
+  core: TransportCore,
+  connection: Http2Connection,
+  method: DescMethod,
+  timeoutMs: number | undefined,
+  header: HeadersInit | undefined,
+): ClientHttp2Stream | ConnectError {
+  try {
+    return connection.open(core.requestHeaders.get(method, timeoutMs, header));
+  } catch (err) {
+    core.slots.release();
+    return openError(err);
+  }
+}
+
+/**
+ * Takes a call that has no stream yet out of whichever queue holds it, the wait for a ready connection
+ * (giving its slot back) or the wait for a slot.
+ */
+export function withdrawCall(
+  core: TransportCore,
+  call: StartingCall,
+  connection: Http2Connection | undefined,
+): void {
+  if (connection?.cancelWait(call)) core.slots.release();
+  else core.slots.remove(call);
 }

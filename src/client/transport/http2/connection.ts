@@ -6,7 +6,8 @@ import {
   type SecureClientSessionOptions,
 } from "node:http2";
 import type { Duplex } from "node:stream";
-import { Http2ConnectionError } from "./errors.js";
+import type { ConnectError } from "@connectrpc/connect";
+import { describeCause, Http2ConnectionError, unavailableError } from "./errors.js";
 import { type KeepaliveHost, KeepaliveMonitor } from "./keepalive.js";
 import type { Http2TlsOptions, PemInput, ResolvedHttp2Options } from "./options.js";
 
@@ -20,6 +21,14 @@ export interface ConnectionOwner {
   onSettings(): void;
 }
 
+/** A call that got its stream slot and waits for the connection to become ready. */
+export interface ReadyWaiter {
+  /** The server's SETTINGS arrived: the call may open its stream now. */
+  onReady(): void;
+  /** The connection failed before it was ready; `error` is Unavailable, marked not sent. */
+  onConnectFailed(error: ConnectError): void;
+}
+
 /** Options of every request: the body follows (Node copies the object, so one frozen instance serves all). */
 const REQUEST_OPTIONS = Object.freeze({ endStream: false });
 
@@ -29,10 +38,10 @@ const STREAM_WINDOW_BYTES = 1024 * 1024;
 const SESSION_WINDOW_BYTES = 16 * 1024 * 1024;
 
 /**
- * One HTTP/2 session to the endpoint: connects lazily (the first request waits for it), enforces the
- * connect timeout, runs keepalive, counts calls in flight (an idle session is unref'd so it does not keep
- * the process alive) and retires itself on GOAWAY or error so new calls go to a fresh session, while
- * calls already on it finish or fail.
+ * One HTTP/2 session to the endpoint: connects lazily (the first request waits for it, up to the
+ * server's SETTINGS), enforces the connect timeout over TCP, TLS and that handshake, runs keepalive,
+ * counts calls in flight (an idle session is unref'd so it does not keep the process alive) and retires
+ * itself on GOAWAY or error so new calls go to a fresh session, while calls already on it finish or fail.
  */
 export class Http2Connection implements KeepaliveHost {
   readonly session: ClientHttp2Session;
@@ -43,7 +52,13 @@ export class Http2Connection implements KeepaliveHost {
   #active = 0;
   #remoteMaxStreams = Number.POSITIVE_INFINITY;
   #retired = false;
-  #connected = false;
+  /**
+   * The server's first SETTINGS arrived. Calls open their streams only then (as grpc-js and grpc-go
+   * do): until a server has spoken HTTP/2 nothing is sent to it, so giving up on it is always safe.
+   */
+  #ready = false;
+  /** Calls waiting for {@link ready}; each counts as in flight (keeps the session ref'd). */
+  readonly #waiters = new Set<ReadyWaiter>();
   /** The raw socket, once connected: see {@link destroy}. */
   #socket: Duplex | undefined;
   /** Why the transport itself tore the session down, if it did; calls report it as their cause. */
@@ -68,10 +83,14 @@ export class Http2Connection implements KeepaliveHost {
       // The affected stream gets its own error; listening keeps the event from being unhandled.
     });
     session.once("connect", (_session, socket) => {
+      // TCP (and TLS) are up; the connect timer runs on until the server's SETTINGS arrive.
       this.#socket = socket;
-      this.#connected = true;
-      clearTimeout(this.#connectTimer);
-      this.#connectTimer = undefined;
+      // A socket error while Node has a write pending (a TLS alert right after the handshake, e.g. a
+      // refused client certificate) destroys the session, but its 'close' waits for that write forever.
+      // Destroying the socket completes the teardown: 'close' follows, and waiting calls fail at once.
+      socket.once("error", () => {
+        if (!socket.destroyed) socket.destroy();
+      });
       try {
         session.setLocalWindowSize(SESSION_WINDOW_BYTES);
       } catch {
@@ -81,6 +100,7 @@ export class Http2Connection implements KeepaliveHost {
     session.on("remoteSettings", (settings) => {
       // Cached: reading session.remoteSettings goes to native code and allocates, too slow per call.
       this.#remoteMaxStreams = settings.maxConcurrentStreams ?? Number.POSITIVE_INFINITY;
+      if (!this.#ready) this.#becomeReady();
       this.#owner.onSettings();
     });
     session.on("goaway", () => this.#retire());
@@ -90,10 +110,16 @@ export class Http2Connection implements KeepaliveHost {
       this.#owner.onClosed(this);
     });
     this.#connectTimer = setTimeout(() => {
+      const stage =
+        this.#socket !== undefined
+          ? "the server sent no HTTP/2 SETTINGS"
+          : options.secure
+            ? "the TCP or TLS handshake did not complete"
+            : "the TCP connection was not established";
       this.destroy(
         new Http2ConnectionError(
           "CONNECT_TIMEOUT",
-          `could not connect to ${options.origin} within ${options.connectTimeoutMs} ms`,
+          `could not connect to ${options.origin} within ${options.connectTimeoutMs} ms (connectTimeoutMs): ${stage}`,
         ),
       );
     }, options.connectTimeoutMs);
@@ -113,9 +139,12 @@ export class Http2Connection implements KeepaliveHost {
     return !this.#retired && !this.session.closed && !this.session.destroyed;
   }
 
-  /** True once the session connected; before that no byte of any request can have left. */
-  get connected(): boolean {
-    return this.#connected;
+  /**
+   * True once the server's SETTINGS arrived (TCP, TLS and the HTTP/2 handshake done). Streams are opened
+   * only on a ready connection: before that no byte of any request has left.
+   */
+  get ready(): boolean {
+    return this.#ready;
   }
 
   /** Why the session failed: the transport's own reason (timeouts, close) or the session's error. */
@@ -134,7 +163,23 @@ export class Http2Connection implements KeepaliveHost {
   }
 
   /**
-   * Opens a stream for one call and counts it in flight until {@link release}.
+   * Queues a call until the connection is {@link ready} (`onReady`) or fails first (`onConnectFailed`,
+   * with a not-sent error). The call counts as in flight meanwhile; only for a connection not yet ready.
+   */
+  whenReady(waiter: ReadyWaiter): void {
+    this.#waiters.add(waiter);
+    if (this.#active++ === 0) this.session.ref();
+  }
+
+  /** Takes a call out of the wait for {@link ready} (it was cancelled); false when it was not waiting. */
+  cancelWait(waiter: ReadyWaiter): boolean {
+    if (!this.#waiters.delete(waiter)) return false;
+    this.release();
+    return true;
+  }
+
+  /**
+   * Opens a stream for one call and counts it in flight until {@link release}. Only on a ready connection.
    * @throws whatever `session.request` throws (destroyed session, invalid header).
    */
   open(headers: OutgoingHttpHeaders): ClientHttp2Stream {
@@ -166,7 +211,8 @@ export class Http2Connection implements KeepaliveHost {
 
   /** @internal KeepaliveHost: ping while calls run, or always when configured so. */
   wantsKeepalive(): boolean {
-    return this.#active > 0 || this.#options.keepaliveWhileIdle;
+    // Until the connection is ready, the connect timer watches it.
+    return this.#ready && (this.#active > 0 || this.#options.keepaliveWhileIdle);
   }
 
   /** @internal KeepaliveHost: the ping went unanswered, so the connection is dead. */
@@ -179,10 +225,39 @@ export class Http2Connection implements KeepaliveHost {
     );
   }
 
+  #becomeReady(): void {
+    this.#ready = true;
+    clearTimeout(this.#connectTimer);
+    this.#connectTimer = undefined;
+    // A Set, so a waiter cancelled by another's onReady is skipped; each waiter's hold is released once
+    // its stream is open (which holds the session in turn).
+    for (const waiter of this.#waiters) {
+      this.#waiters.delete(waiter);
+      waiter.onReady();
+      this.release();
+    }
+  }
+
+  /** Fails the calls still waiting for a connection that will never be ready. */
+  #failWaiters(): void {
+    const cause = this.failure;
+    for (const waiter of this.#waiters) {
+      this.#waiters.delete(waiter);
+      // Our own reasons (connect timeout, close) already say what happened and where.
+      const error =
+        cause instanceof Http2ConnectionError
+          ? unavailableError(cause.message, cause, true)
+          : unavailableError(`could not connect to ${this.origin}: ${describeCause(cause)}`, cause, true);
+      waiter.onConnectFailed(error);
+      this.release();
+    }
+  }
+
   #retire(): void {
     if (this.#retired) return;
     this.#retired = true;
     this.#owner.onRetired(this);
+    if (!this.#ready) this.#failWaiters();
     if (this.#active === 0 && !this.session.closed && !this.session.destroyed) this.session.close();
   }
 

@@ -51,7 +51,11 @@ export interface Http2TransportOptions {
    * gRPC overhead); raise it with that flag.
    */
   maxSendMessageBytes?: number;
-  /** How long a new connection may take (TCP, and TLS for https), in ms. Default 5000. */
+  /**
+   * How long a new connection may take, in ms: TCP, TLS for https, and the HTTP/2 handshake up to the
+   * server's first SETTINGS frame. Calls wait for all of it before sending, so one that fails here
+   * (Unavailable) is marked not-sent. Default 5000.
+   */
   connectTimeoutMs?: number;
   /** Deadline for calls that pass no `timeoutMs` of their own, in ms. Default: none. */
   defaultTimeoutMs?: number;

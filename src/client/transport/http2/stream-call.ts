@@ -15,8 +15,8 @@ import {
   type ResponseParts,
   statusError,
 } from "./call-outcome.js";
-import { armCall, openCallStream, takeSlot } from "./call-start.js";
-import type { Http2Connection } from "./connection.js";
+import { armCall, callConnection, openCallStream, takeSlot, withdrawCall } from "./call-start.js";
+import type { Http2Connection, ReadyWaiter } from "./connection.js";
 import type { DeadlineHandle, DeadlineTarget } from "./deadline-queue.js";
 import { encodeFrame, MessageDecoder, plainBytes } from "./framing.js";
 import { headersFromHttp2 } from "./metadata.js";
@@ -35,7 +35,9 @@ const HIGH_WATER_MESSAGES = 64;
  * the output and transport close all reset the stream (CANCEL) and release everything; a consumer
  * waiting in `next()` then gets the error (Canceled, DeadlineExceeded, ...).
  */
-export class StreamCall implements SlotWaiter, DeadlineTarget, ResponseParts, AsyncIterableIterator<Output> {
+export class StreamCall
+  implements SlotWaiter, ReadyWaiter, DeadlineTarget, ResponseParts, AsyncIterableIterator<Output>
+{
   readonly #core: TransportCore;
   readonly #method: DescMethodStreaming;
   readonly #codec: MessageCodec;
@@ -96,16 +98,32 @@ export class StreamCall implements SlotWaiter, DeadlineTarget, ResponseParts, As
     takeSlot(this.#core, this);
   }
 
-  /** @internal SlotWaiter: a stream may be opened now. */
+  /** @internal SlotWaiter: a stream may be opened now, once the connection is ready. */
   onSlot(): void {
-    const opened = openCallStream(this.#core, this.#method, this.#timeoutMs, this.#header);
+    const connection = callConnection(this.#core);
+    if (connection instanceof ConnectError) {
+      this.#finish(connection);
+      return;
+    }
+    this.#connection = connection;
+    if (connection.ready) this.onReady();
+    else connection.whenReady(this);
+  }
+
+  /** @internal ReadyWaiter: the connection failed before the call could start. */
+  onConnectFailed(error: ConnectError): void {
+    this.#core.slots.release();
+    this.#finish(error);
+  }
+
+  /** @internal ReadyWaiter: open the stream and start sending the input. */
+  onReady(): void {
+    const opened = openCallStream(this.#core, this.#connection!, this.#method, this.#timeoutMs, this.#header);
     if (opened instanceof ConnectError) {
       this.#finish(opened);
       return;
     }
-    const { connection } = opened;
-    const stream = opened.stream;
-    this.#connection = connection;
+    const stream = opened;
     this.#stream = stream;
     stream.on("response", (headers, flags) => this.#onResponse(headers, flags));
     stream.on("data", (chunk: Buffer) => this.#onData(chunk));
@@ -275,13 +293,14 @@ export class StreamCall implements SlotWaiter, DeadlineTarget, ResponseParts, As
   }
 
   #notSent(): boolean {
-    return this.#stream === undefined || !this.#connection!.connected;
+    // Streams are opened on ready connections only, so a call with a stream may have sent its request.
+    return this.#stream === undefined;
   }
 
   #cancel(error: ConnectError): void {
     if (this.#finished) return;
     const stream = this.#stream;
-    if (stream === undefined) this.#core.slots.remove(this);
+    if (stream === undefined) withdrawCall(this.#core, this, this.#connection);
     else if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
     // A local cancel ends the output at once: queued messages are dropped.
     this.#queue = [];

@@ -10,8 +10,8 @@ import {
   type ResponseParts,
   statusError,
 } from "./call-outcome.js";
-import { armCall, openCallStream, takeSlot } from "./call-start.js";
-import type { Http2Connection } from "./connection.js";
+import { armCall, callConnection, openCallStream, takeSlot, withdrawCall } from "./call-start.js";
+import type { Http2Connection, ReadyWaiter } from "./connection.js";
 import type { DeadlineHandle, DeadlineTarget } from "./deadline-queue.js";
 import { PREFIX_BYTES, unaryMessageFromBody } from "./framing.js";
 import { headersFromHttp2 } from "./metadata.js";
@@ -27,7 +27,7 @@ type UnaryStream = ClientHttp2Stream & { [CALL]: UnaryCall };
  * headers, the stream's listeners are shared module functions, the abort listener and deadline timer
  * point at this object, and response headers become `Headers` only if someone reads them.
  */
-export class UnaryCall implements SlotWaiter, DeadlineTarget, ResponseParts {
+export class UnaryCall implements SlotWaiter, ReadyWaiter, DeadlineTarget, ResponseParts {
   readonly #core: TransportCore;
   readonly #method: DescMethodUnary;
   readonly #signal: AbortSignal | undefined;
@@ -75,16 +75,32 @@ export class UnaryCall implements SlotWaiter, DeadlineTarget, ResponseParts {
     takeSlot(this.#core, this);
   }
 
-  /** @internal SlotWaiter: a stream may be opened now. */
+  /** @internal SlotWaiter: a stream may be opened now, once the connection is ready. */
   onSlot(): void {
-    const opened = openCallStream(this.#core, this.#method, this.#timeoutMs, this.#header);
+    const connection = callConnection(this.#core);
+    if (connection instanceof ConnectError) {
+      this.#settle(connection);
+      return;
+    }
+    this.#connection = connection;
+    if (connection.ready) this.onReady();
+    else connection.whenReady(this);
+  }
+
+  /** @internal ReadyWaiter: the connection failed before the request could be sent. */
+  onConnectFailed(error: ConnectError): void {
+    this.#core.slots.release();
+    this.#settle(error);
+  }
+
+  /** @internal ReadyWaiter: open the stream and send the request. */
+  onReady(): void {
+    const opened = openCallStream(this.#core, this.#connection!, this.#method, this.#timeoutMs, this.#header);
     if (opened instanceof ConnectError) {
       this.#settle(opened);
       return;
     }
-    const { connection } = opened;
-    const stream = opened.stream as UnaryStream;
-    this.#connection = connection;
+    const stream = opened as UnaryStream;
     this.#stream = stream;
     stream[CALL] = this;
     stream.on("response", onResponse);
@@ -161,13 +177,14 @@ export class UnaryCall implements SlotWaiter, DeadlineTarget, ResponseParts {
   }
 
   #notSent(): boolean {
-    return this.#stream === undefined || !this.#connection!.connected;
+    // Streams are opened on ready connections only, so a call with a stream may have sent its request.
+    return this.#stream === undefined;
   }
 
   #cancel(error: ConnectError): void {
     if (this.#settled) return;
     const stream = this.#stream;
-    if (stream === undefined) this.#core.slots.remove(this);
+    if (stream === undefined) withdrawCall(this.#core, this, this.#connection);
     else if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
     this.#settle(error);
   }
