@@ -182,7 +182,13 @@ describe("http2 transport against one etcd member", () => {
       ),
       "the watch to hit its deadline",
     );
-    expect(error.code).toBe(Code.DeadlineExceeded);
+    // The transport's own deadline, or (when its trailers win the race) etcd's side of the grpc-timeout we
+    // sent, which grpc-go sometimes reports with code UNKNOWN.
+    if (error.code !== Code.DeadlineExceeded)
+      expect({ code: error.code, message: error.rawMessage }).toEqual({
+        code: Code.Unknown,
+        message: "context deadline exceeded",
+      });
     // Never before the deadline (the transport enforces that; how late depends on the machine).
     expect(performance.now() - started).toBeGreaterThanOrEqual(250);
     // A zero deadline fails at once, before anything is sent.

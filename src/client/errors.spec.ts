@@ -33,6 +33,12 @@ const cases: [string, Code, new (...a: never[]) => EtcdError][] = [
 ];
 
 describe("toEtcdError", () => {
+  it("types the server's side of a deadline (code UNKNOWN, 'context deadline exceeded') as DeadlineExceededError", () => {
+    const err = toEtcdError(new ConnectError("context deadline exceeded", Code.Unknown));
+    expect(err).toBeInstanceOf(DeadlineExceededError);
+    expect(err.code).toBe(Code.DeadlineExceeded);
+  });
+
   it.each(cases)("maps %s (%i)", (message, code, cls) => {
     const original = new ConnectError(message, code);
     const err = toEtcdError(original, "http://127.0.0.1:2379");

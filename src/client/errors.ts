@@ -156,6 +156,8 @@ const BY_SERVER_MESSAGE: ReadonlyMap<string, ErrorClass> = new Map<string, Error
   ["etcdserver: no leader", NoLeaderError],
   ["etcdserver: request is too large", RequestTooLargeError],
   ["etcdserver: key not found", KeyNotFoundError],
+  // The server's side of the deadline we sent as grpc-timeout; grpc-go sometimes gives it code UNKNOWN.
+  ["context deadline exceeded", DeadlineExceededError],
 ]);
 
 const BY_CODE: ReadonlyMap<Code, ErrorClass> = new Map<Code, ErrorClass>([
@@ -192,6 +194,8 @@ export function toEtcdError(error: unknown, endpoint?: string): EtcdError {
   const code = ce.code !== Code.Canceled && isConnectionLoss(error) ? Code.Unavailable : ce.code;
   const options: EtcdErrorOptions = { code, endpoint, cause: error };
   const byMessage = BY_SERVER_MESSAGE.get(message);
+  // A deadline is DEADLINE_EXCEEDED whoever noticed it first (the server may say UNKNOWN).
+  if (byMessage === DeadlineExceededError) options.code = Code.DeadlineExceeded;
   if (byMessage) return new byMessage(message, options);
   // gRPC's own size limits ("received message larger than max", a transport's "message of N bytes
   // exceeds the send limit") come as RESOURCE_EXHAUSTED.
