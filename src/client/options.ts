@@ -41,7 +41,11 @@ export interface EtcdOptions {
   keepaliveIntervalMs?: number;
   /** How long a PING may go unanswered before the connection is closed, in ms. Default 5000. */
   keepaliveTimeoutMs?: number;
-  /** Timeout to establish a connection, in ms. Default 5000. */
+  /**
+   * How long a new connection may take, in ms: TCP, TLS for https, and the HTTP/2 handshake up to the
+   * server's first SETTINGS frame (calls are sent only after it, so one that fails here was never sent and
+   * moves to the next endpoint). Default 5000.
+   */
   connectTimeoutMs?: number;
   /**
    * Refresh the endpoint list from `MemberList` every this many ms (0 = never). Learned endpoints keep

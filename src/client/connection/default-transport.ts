@@ -8,7 +8,7 @@ export interface DefaultTransportOptions {
   keepaliveIntervalMs: number;
   /** PING answer timeout, ms. */
   keepaliveTimeoutMs: number;
-  /** Connection establishment timeout (TCP, and the TLS handshake for https), ms. */
+  /** Connection establishment timeout (TCP, the TLS handshake for https, the server's HTTP/2 SETTINGS), ms. */
   connectTimeoutMs: number;
   /** Largest request message the transport sends, bytes. Default: the transport's (2 MiB). */
   maxSendMessageBytes?: number;
