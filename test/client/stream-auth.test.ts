@@ -1,9 +1,6 @@
-import type { Transport } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDefaultTransport } from "../../src/client/connection/default-transport.js";
 import {
   AuthFailedError,
-  type ClosableTransport,
   Etcd,
   type EtcdOptions,
   LeaseLostError,
@@ -11,7 +8,9 @@ import {
   type Watcher,
 } from "../../src/client/index.js";
 import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
+import { CallTap } from "../support/call-tap.js";
 import { etcdctl } from "../support/etcdctl.js";
+import { until, within } from "../support/wait.js";
 
 /**
  * Streams and auth (simple tokens, `--auth-token-ttl 2`): a Watch stream's token is fixed when it opens
@@ -29,34 +28,6 @@ const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => unhandled.push(reason);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
-
-/** Polls `check` until it holds; fails naming `what` after `ms` (a hang catcher, not a timing claim). */
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await sleep(25);
-  }
-}
-
-/** Counts Authenticate calls made over the default transport. */
-function counting(counter: { authenticates: number }) {
-  return (endpoint: Parameters<typeof createDefaultTransport>[0]): ClosableTransport => {
-    const inner = createDefaultTransport(endpoint, {
-      keepaliveIntervalMs: 10_000,
-      keepaliveTimeoutMs: 5_000,
-      connectTimeoutMs: 5_000,
-    });
-    const wrapped: Transport = {
-      unary(method, signal, timeoutMs, header, input, ctx) {
-        if (method.name === "Authenticate") counter.authenticates++;
-        return inner.unary(method, signal, timeoutMs, header, input, ctx);
-      },
-      stream: inner.stream.bind(inner),
-    };
-    return Object.assign(wrapped, { close: () => inner.close() });
-  };
-}
 
 function client(username: string, password: string, extra: Partial<EtcdOptions> = {}): Etcd {
   const c = new Etcd({
@@ -107,20 +78,20 @@ describe("streams with auth", { timeout: 90_000 }, () => {
   it("a watch created after its stream's token expired is created, and the older watch goes on", async () => {
     const alice = client("alice", ALICE_PW);
     const first = collect(alice.watch("s/expiry/a"));
-    await until(async () => {
+    await until("the first watch to be live", async () => {
       await alice.put("s/expiry/a", "probe");
       return first.keys.length > 0;
-    }, "the first watch to be live");
+    });
     // No call for longer than the token TTL: the stream's token is now stale on the server.
     await sleep((TOKEN_TTL_S + 1.5) * 1000);
     const second = collect(alice.watch("s/expiry/b"));
-    await until(async () => {
+    await until("the watch created on the stale stream to deliver", async () => {
       await root.put("s/expiry/b", "probe");
       return second.keys.length > 0;
-    }, "the watch created on the stale stream to deliver");
+    });
     const before = first.keys.length;
     await root.put("s/expiry/a", "after");
-    await until(() => first.keys.length > before, "the first watch to go on after the stream reopened");
+    await until("the first watch to go on after the stream reopened", () => first.keys.length > before);
     expect(first.keys.length).toBe(before + 1);
   });
 
@@ -149,9 +120,9 @@ describe("streams with auth", { timeout: 90_000 }, () => {
     // Kept alive across both restarts: renewed (twice, so on a stream that goes on) after the last one.
     let renewed = 0;
     lease.on("keepalive", () => renewed++);
-    await until(() => watch.keys.length >= written.length, `all ${written.length} events`);
+    await until(`all ${written.length} events`, () => watch.keys.length >= written.length);
     expect(watch.keys).toEqual(written);
-    await until(() => renewed >= 2 || lease.state !== "alive", "two renewals after the last restart");
+    await until("two renewals after the last restart", () => renewed >= 2 || lease.state !== "alive");
     expect(lease.state).toBe("alive");
     expect((await alice.lease.timeToLive(lease.id)).ttl).toBeGreaterThan(0);
   });
@@ -164,22 +135,27 @@ describe("streams with auth", { timeout: 90_000 }, () => {
     expect(error).toBeInstanceOf(WatchCanceledError);
     expect((error as WatchCanceledError).reason).toMatch(/permission denied/);
     expect((error as WatchCanceledError).endpoint).toBe(cluster.endpoint);
-    await until(async () => {
+    await until("the permitted watch to deliver", async () => {
       await root.put("s/perm/", "v");
       return ok.keys.length > 0;
-    }, "the permitted watch to deliver");
+    });
   });
 
   it("wrong credentials end watches and leases with AuthFailedError, without an Authenticate loop", async () => {
-    const counter = { authenticates: 0 };
-    const bob = client("bob", ALICE_PW, { transport: counting(counter) });
+    const tap = new CallTap();
+    const bob = tap.client({
+      endpoints: cluster.endpoints,
+      auth: { username: "bob", password: ALICE_PW },
+      streams: { backoff: { initialMs: 20, maxMs: 300 } },
+    });
+    clients.push(bob);
     const watch = collect(bob.watch("s/bob/"));
     const lease = await bob.lease.grant(30);
     const lost = lease.lost.catch((e: unknown) => e);
-    await until(async () => {
+    await until("bob's watch to be live", async () => {
       await root.put("s/bob/", "v");
       return watch.keys.length > 0;
-    }, "bob's watch to be live");
+    });
     // The password changes elsewhere; the member restart kills every token, so the Watch stream must
     // authenticate again to create its watch.
     await root.auth.users.changePassword("bob", "another-Password-3");
@@ -195,20 +171,9 @@ describe("streams with auth", { timeout: 90_000 }, () => {
     const loss = await within(lost, "the lease to be lost");
     expect(loss).toBeInstanceOf(LeaseLostError);
     expect((loss as LeaseLostError).cause).toBeInstanceOf(AuthFailedError);
-    const after = counter.authenticates;
+    const after = tap.of("Authenticate").length;
     await sleep(1_000);
     // Nothing retries wrong credentials: no Authenticate after the streams ended.
-    expect(counter.authenticates).toBe(after);
+    expect(tap.of("Authenticate").length).toBe(after);
   });
 });
-
-/** `promise`, or a rejection naming what hung after a generous deadline. */
-function within<T>(promise: Promise<T>, what: string, ms = 30_000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    promise,
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
