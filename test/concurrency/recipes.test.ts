@@ -17,6 +17,7 @@ import {
 import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
 import { CallTap } from "../support/call-tap.js";
 import { etcdctl } from "../support/etcdctl.js";
+import { until, within } from "../support/wait.js";
 
 let cluster: EtcdCluster;
 let etcd: Etcd;
@@ -62,28 +63,6 @@ async function transferOutside(from: string, to: string, amount: number): Promis
       )
       .commit();
     if (res.succeeded) return;
-  }
-}
-
-/** Polls `check` until it holds; throws naming `what` after `timeoutMs` (a hang, not a slow run). */
-async function until(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** `p`, or an error naming `what` if it has not settled after `timeoutMs`. */
-async function within<T>(p: Promise<T>, what: string, timeoutMs = 20_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -12,15 +12,7 @@ export function client(endpoint: string | string[]): Etcd {
   });
 }
 
-/** Polls `check` until it returns true or `timeoutMs` passes (then throws with `what`). */
-export async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+export { until } from "../support/wait.js";
 
 /**
  * Rebuilds a view from a discovery's change events alone and records every inconsistency: an `added`

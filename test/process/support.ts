@@ -138,22 +138,7 @@ async function withToken(transport: Transport): Promise<Transport> {
   };
 }
 
-/**
- * Polls `check` every 20 ms until it is true; throws naming `what` after `timeoutMs`. Only for state
- * with no event to wait on (the proxy's connection count, a key in etcd).
- */
-export async function until(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
+export { until } from "../support/wait.js";
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
