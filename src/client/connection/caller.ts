@@ -106,7 +106,7 @@ export class UnaryCaller {
   /** The endpoint for an attempt: the pool's pick, or the one the call is aimed at. */
   #target(options: TargetedCallOptions | undefined): EndpointChannel {
     try {
-      return options?.endpoint === undefined ? this.#pool.pick() : this.#pool.connectionFor(options.endpoint);
+      return options?.endpoint === undefined ? this.#pool.pick() : this.#pool.channelFor(options.endpoint);
     } catch (err) {
       // A transport factory that throws (bad TLS material, say) fails the call, typed.
       throw toEtcdError(err);

@@ -12,7 +12,7 @@ import type { ResolvedEndpoint } from "./resolved-endpoint.js";
  */
 export class ConnectionPool {
   readonly endpoints: EndpointList;
-  readonly #connections = new Map<string, EndpointChannel>();
+  readonly #channels = new Map<string, EndpointChannel>();
   readonly #factory: (endpoint: ResolvedEndpoint) => ClosableTransport;
   readonly #auth: AuthTokenSource | undefined;
   readonly #timeoutMs: number;
@@ -31,11 +31,6 @@ export class ConnectionPool {
     this.#timeoutMs = timeoutMs;
   }
 
-  /** The auth token source, when the client authenticates. */
-  get auth(): AuthTokenSource | undefined {
-    return this.#auth;
-  }
-
   /** The channel of the endpoint calls should use now (a healthy one first). */
   pick(): EndpointChannel {
     if (this.#closed) throw new ClientClosedError();
@@ -43,19 +38,19 @@ export class ConnectionPool {
   }
 
   /**
-   * The connection of one chosen endpoint (a call aimed at a given member), made on first use. The URL
+   * The channel of one chosen endpoint (a call aimed at a given member), made on first use. The URL
    * may be outside the endpoint list but must use its scheme (and so its TLS settings).
    */
-  connectionFor(url: string): EndpointChannel {
+  channelFor(url: string): EndpointChannel {
     if (this.#closed) throw new ClientClosedError();
     return this.#channel(this.#resolve(url));
   }
 
   #channel(endpoint: ResolvedEndpoint): EndpointChannel {
-    let channel = this.#connections.get(endpoint.url);
+    let channel = this.#channels.get(endpoint.url);
     if (channel === undefined) {
       channel = new EndpointChannel(endpoint.url, this.#factory(endpoint), this.#auth, this.#timeoutMs);
-      this.#connections.set(endpoint.url, channel);
+      this.#channels.set(endpoint.url, channel);
     }
     return channel;
   }
@@ -70,8 +65,8 @@ export class ConnectionPool {
   async setEndpoints(endpoints: ResolvedEndpoint[]): Promise<void> {
     this.endpoints.replace(endpoints);
     const keep = new Set(endpoints.map((e) => e.url));
-    const dropped = [...this.#connections.values()].filter((c) => !keep.has(c.endpoint));
-    for (const c of dropped) this.#connections.delete(c.endpoint);
+    const dropped = [...this.#channels.values()].filter((c) => !keep.has(c.endpoint));
+    for (const c of dropped) this.#channels.delete(c.endpoint);
     await Promise.allSettled(dropped.map((c) => c.transport.close()));
   }
 
@@ -105,8 +100,8 @@ export class ConnectionPool {
   /** Closes every connection. */
   async close(): Promise<void> {
     this.#closed = true;
-    const all = [...this.#connections.values()];
-    this.#connections.clear();
+    const all = [...this.#channels.values()];
+    this.#channels.clear();
     await Promise.allSettled(all.map((c) => c.transport.close()));
   }
 }

@@ -165,7 +165,9 @@ export class ResilientStream<I extends DescMessage, O extends DescMessage> {
   /** The owner has (new) work: open a stream if none is open. */
   wake(): void {
     if (this.#closing.signal.aborted) return;
-    if (!this.#loop) this.#loop = this.#run();
+    // The loop handles every failure of a stream itself; what could still reject is a bug in an owner's
+    // callback, and an unhandled rejection must not take the user's process down with it.
+    if (!this.#loop) this.#loop = this.#run().catch(() => {});
     else this.#wakeLoop?.();
   }
 
