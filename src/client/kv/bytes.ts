@@ -1,3 +1,5 @@
+import { InvalidArgumentError } from "../errors.js";
+
 /** Keys and values as users give them: text (encoded as UTF-8) or raw bytes. */
 export type Bytes = string | Uint8Array;
 
@@ -6,9 +8,15 @@ const encoder = new TextEncoder();
 /** Strings up to this length are tried as ASCII in JS first: cheaper than a call into the encoder. */
 const SHORT = 64;
 
-/** Encodes a string as UTF-8; passes bytes through without copying. */
-export function toBytes(input: Bytes): Uint8Array {
-  if (typeof input !== "string") return input;
+/**
+ * Encodes a string as UTF-8; passes bytes through without copying. Anything else (a number, `null`, an
+ * object from a JavaScript caller) is an `InvalidArgumentError` naming `field`, before anything is sent.
+ */
+export function toBytes(input: Bytes, field = "key"): Uint8Array {
+  if (typeof input !== "string") {
+    if (input instanceof Uint8Array) return input;
+    throw new InvalidArgumentError(field, `must be a string or a Uint8Array, got ${describe(input)}`);
+  }
   const n = input.length;
   if (n > SHORT) return encoder.encode(input);
   const out = new Uint8Array(n);
@@ -19,4 +27,13 @@ export function toBytes(input: Bytes): Uint8Array {
     out[i] = c;
   }
   return out;
+}
+
+/** Names what a JavaScript caller passed, for error messages (never its contents: it may be a secret). */
+export function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return typeof value === "object"
+    ? `an object (${value.constructor?.name ?? "no prototype"})`
+    : typeof value;
 }

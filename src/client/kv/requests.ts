@@ -10,7 +10,7 @@ import {
 } from "../../gen/etcdserverpb/rpc_pb.js";
 import { InvalidArgumentError } from "../errors.js";
 import { checkInteger, checkKey, checkRequestSize } from "../validation.js";
-import { type Bytes, toBytes } from "./bytes.js";
+import { type Bytes, describe, toBytes } from "./bytes.js";
 import { KeyValue, wrapAll } from "./key-value.js";
 import { FROM_KEY_END, prefixRangeEnd } from "./range-end.js";
 import type {
@@ -37,22 +37,25 @@ export function rangeBounds(range: Bytes | KeyRange): { key: Uint8Array; rangeEn
   if (typeof range === "string" || range instanceof Uint8Array)
     return { key: checkKey(toBytes(range)), rangeEnd: EMPTY };
   if (range === null || typeof range !== "object")
-    throw new InvalidArgumentError("key", "must be a key or a range");
+    throw new InvalidArgumentError(
+      "key",
+      `must be a string, a Uint8Array or a range ({ prefix }, { fromKey }, { key, end }), got ${describe(range)}`,
+    );
   if ("prefix" in range) {
-    const prefix = toBytes(range.prefix);
+    const prefix = toBytes(range.prefix, "prefix");
     // The empty prefix is every key: etcd spells that ["\0", "\0").
     return prefix.length === 0
       ? { key: FROM_KEY_END, rangeEnd: FROM_KEY_END }
       : { key: prefix, rangeEnd: prefixRangeEnd(prefix) };
   }
   if ("fromKey" in range) {
-    const from = toBytes(range.fromKey);
+    const from = toBytes(range.fromKey, "fromKey");
     return { key: from.length === 0 ? FROM_KEY_END : from, rangeEnd: FROM_KEY_END };
   }
   if ("key" in range) {
     const key = checkKey(toBytes(range.key));
     if (range.end === undefined) return { key, rangeEnd: EMPTY };
-    return { key, rangeEnd: checkKey(toBytes(range.end), "end") };
+    return { key, rangeEnd: checkKey(toBytes(range.end, "end"), "end") };
   }
   throw new InvalidArgumentError("key", "a range needs key, prefix or fromKey");
 }
@@ -102,7 +105,7 @@ export function putRequest(
 ): PutRequestInit {
   const k = checkKey(toBytes(key));
   if (value === undefined || value === null) throw new InvalidArgumentError("value", "is required");
-  const v = toBytes(value);
+  const v = toBytes(value, "value");
   checkRequestSize(k, v, maxRequestBytes);
   const req: PutRequestInit = { key: k, value: v };
   if (options.lease !== undefined) req.lease = checkInteger(options.lease, "lease");

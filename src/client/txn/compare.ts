@@ -46,7 +46,10 @@ function build(
 export const compare = {
   /** Compares the value's bytes. */
   value(target: Bytes | KeyRange, operator: CompareOperator, value: Bytes): Comparison {
-    return build(target, operator, Compare_CompareTarget.VALUE, { case: "value", value: toBytes(value) });
+    return build(target, operator, Compare_CompareTarget.VALUE, {
+      case: "value",
+      value: toBytes(value, "value"),
+    });
   },
   /** Compares the version (number of puts since creation; 0 when missing). */
   version(target: Bytes | KeyRange, operator: CompareOperator, version: number | bigint): Comparison {

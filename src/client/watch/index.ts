@@ -3,7 +3,6 @@
  * @packageDocumentation
  */
 export { WatchCanceledError, WatchCompactedError, WatchHubClosedError } from "./errors.js";
-export { prefixEnd } from "./key-range.js";
 export type { WatchBatch, WatcherState, WatchFilter, WatchOptions } from "./types.js";
 export { WatchHub, type WatchHubSettings } from "./watch-hub.js";
 export { Watcher, type WatcherEvents, type WatcherOwner } from "./watcher.js";

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ownRange, prefixEnd } from "./key-range.js";
+import { InvalidArgumentError } from "../errors.js";
+import { ownRange } from "./key-range.js";
 
 const enc = new TextEncoder();
 
@@ -16,7 +17,15 @@ describe("ownRange", () => {
     expect(ownRange(enc.encode("a"), { rangeEnd: new Uint8Array([0]) }).rangeEnd).toEqual(
       new Uint8Array([0]),
     );
-    expect(prefixEnd(new Uint8Array([0x61, 0xff]))).toEqual(new Uint8Array([0x62]));
+    expect(ownRange(new Uint8Array([0x61, 0xff]), { prefix: true }).rangeEnd).toEqual(new Uint8Array([0x62]));
+  });
+
+  it("spells keys as reads do: the empty key is refused, the empty prefix is every key", () => {
+    expect(() => ownRange("", {})).toThrow(InvalidArgumentError);
+    expect(ownRange("", { prefix: true })).toEqual({ key: Uint8Array.of(0), rangeEnd: Uint8Array.of(0) });
+    expect(() => ownRange(42 as unknown as string, {})).toThrow(
+      /key: must be a string, a Uint8Array or a range .*got number/,
+    );
   });
 
   it("copies: a key that is a view into a big buffer does not keep that buffer", () => {

@@ -1,48 +1,33 @@
+import { type Bytes, toBytes } from "../kv/bytes.js";
+import { rangeBounds } from "../kv/requests.js";
 import type { WatchOptions } from "./types.js";
-
-/** Bytes of a key given as a string (UTF-8) or as bytes. */
-export function keyBytes(key: string | Uint8Array): Uint8Array {
-  return typeof key === "string" ? new TextEncoder().encode(key) : key;
-}
-
-/**
- * etcd's `range_end` for "every key starting with `prefix`": the prefix with its last byte below 0xff
- * incremented (trailing 0xff bytes dropped); all-0xff or empty means "to the end" (`\0`).
- */
-export function prefixEnd(prefix: Uint8Array): Uint8Array {
-  for (let i = prefix.length - 1; i >= 0; i--) {
-    if (prefix[i]! < 0xff) {
-      const end = prefix.slice(0, i + 1);
-      end[i]!++;
-      return end;
-    }
-  }
-  return new Uint8Array([0]);
-}
 
 /** The range end of a single-key watch: empty. Shared (a frozen empty array has nothing to change). */
 const SINGLE_KEY = Object.freeze(new Uint8Array(0));
 
 /**
- * A watch's key and range end (from `prefix` / `rangeEnd`, as in {@link WatchOptions}), copied into
- * one small buffer of their own: a key given as a view into a large buffer (a `kv.key` from a
- * response, a pooled `Buffer`) would otherwise keep all of it alive as long as the watch lives, and
- * one buffer costs less heap than two.
+ * A watch's key and range end (from `prefix` / `rangeEnd`, as in {@link WatchOptions}), validated and
+ * spelled as reads spell them (`rangeBounds`: an empty key is refused, the empty prefix is every key),
+ * then copied into one small buffer of their own: a key given as a view into a large buffer (a `kv.key`
+ * from a response, a pooled `Buffer`) would otherwise keep all of it alive as long as the watch lives,
+ * and one buffer costs less heap than two.
  */
 export function ownRange(
-  key: Uint8Array,
+  key: Bytes,
   options: Pick<WatchOptions, "prefix" | "rangeEnd">,
 ): { key: Uint8Array; rangeEnd: Uint8Array } {
-  const end = options.prefix
-    ? prefixEnd(key)
+  const bounds = options.prefix
+    ? rangeBounds({ prefix: key })
     : options.rangeEnd !== undefined
-      ? keyBytes(options.rangeEnd)
-      : SINGLE_KEY;
-  const bytes = new Uint8Array(key.length + end.length);
-  bytes.set(key);
-  bytes.set(end, key.length);
+      ? rangeBounds({ key, end: toBytes(options.rangeEnd, "rangeEnd") })
+      : rangeBounds(key);
+  const start = bounds.key;
+  const end = bounds.rangeEnd;
+  const bytes = new Uint8Array(start.length + end.length);
+  bytes.set(start);
+  bytes.set(end, start.length);
   return {
-    key: bytes.subarray(0, key.length),
-    rangeEnd: end.length > 0 ? bytes.subarray(key.length) : SINGLE_KEY,
+    key: bytes.subarray(0, start.length),
+    rangeEnd: end.length > 0 ? bytes.subarray(start.length) : SINGLE_KEY,
   };
 }

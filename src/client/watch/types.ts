@@ -9,8 +9,8 @@ export interface WatchOptions {
   prefix?: boolean;
   /** Watch the range `[key, rangeEnd)` (`"\0"` = every key >= key). Default: `key` alone. Ignored with `prefix`. */
   rangeEnd?: string | Uint8Array;
-  /** First revision to deliver. Default: from now (the store's revision at creation + 1). */
-  startRevision?: bigint;
+  /** First revision to deliver (>= 1). Default: from now (the store's revision at creation + 1). */
+  startRevision?: number | bigint;
   /** Ask for each event's previous key-value. Default false. */
   prevKv?: boolean;
   /** Events the server should not send. Default none. */

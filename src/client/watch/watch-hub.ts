@@ -11,7 +11,7 @@ import {
   Watch as WatchService,
 } from "../../gen/etcdserverpb/rpc_pb.js";
 import type { ConnectionPool } from "../connection/pool.js";
-import type { AuthFailedError } from "../errors.js";
+import { type AuthFailedError, InvalidArgumentError } from "../errors.js";
 import type { HoldRelease, ProcessHold } from "../stream/process-hold.js";
 import {
   type LiveStream,
@@ -19,9 +19,10 @@ import {
   type StreamOwner,
   type StreamSettings,
 } from "../stream/resilient-stream.js";
+import { checkInteger } from "../validation.js";
 import { WatchCanceledError, WatchCompactedError, WatchHubClosedError } from "./errors.js";
 import { FragmentAssembler } from "./fragments.js";
-import { keyBytes, ownRange } from "./key-range.js";
+import { ownRange } from "./key-range.js";
 import { createStartRevision, dropSeen, nextAfterCreated, nextAfterEvents } from "./resume.js";
 import type { WatchOptions } from "./types.js";
 import { Watcher, type WatcherOwner } from "./watcher.js";
@@ -108,14 +109,18 @@ export class WatchHub
   /** Starts watching `key` (a single key, a prefix or a range, see {@link WatchOptions}). */
   watch(key: string | Uint8Array, options: WatchOptions = {}): Watcher {
     if (this.#closing.signal.aborted) throw new WatchHubClosedError();
-    const range = ownRange(keyBytes(key), options);
-    const watcher = new Watcher(
-      this,
-      range.key,
-      range.rangeEnd,
-      options,
-      options.maxBufferedEvents ?? this.#maxBufferedEvents,
-    );
+    if (options === null || typeof options !== "object")
+      throw new InvalidArgumentError("options", "must be an object");
+    const range = ownRange(key, options);
+    const start =
+      options.startRevision === undefined
+        ? undefined
+        : checkInteger(options.startRevision, "startRevision", 1);
+    const bound =
+      options.maxBufferedEvents === undefined
+        ? this.#maxBufferedEvents
+        : Number(checkInteger(options.maxBufferedEvents, "maxBufferedEvents", 1));
+    const watcher = new Watcher(this, range.key, range.rangeEnd, options, bound, start);
     this.#add(watcher);
     if (options.signal) {
       if (options.signal.aborted) {

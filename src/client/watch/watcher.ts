@@ -93,13 +93,14 @@ export class Watcher
     rangeEnd: Uint8Array,
     options: WatchOptions,
     bound: number,
+    next: bigint | undefined,
   ) {
     super();
     this.#owner = owner;
     this.key = key;
     this.rangeEnd = rangeEnd;
     this.options = options;
-    this._next = options.startRevision;
+    this._next = next;
     this.#bound = bound;
     // The typed map has no "newListener"; it is an ordinary EventEmitter event. A private method is one
     // function shared by every watch (EventEmitter calls it with `this` = the watcher), not a closure each.
