@@ -1,6 +1,24 @@
 import type { KeyValue as KeyValuePb } from "../../gen/mvccpb/kv_pb.js";
 
 const decoder = new TextDecoder();
+/** Throws on bytes that are not UTF-8, instead of replacing them. */
+const strictDecoder = new TextDecoder("utf-8", { fatal: true });
+
+/** What `JSON.stringify(kv)` writes: text where the bytes are UTF-8, base64 otherwise; int64s as strings. */
+export interface KeyValueJson {
+  /** The key as text, when it is UTF-8. */
+  key?: string;
+  /** The key's bytes in base64, when it is not UTF-8. */
+  keyBase64?: string;
+  /** The value as text, when it is UTF-8. */
+  value?: string;
+  /** The value's bytes in base64, when it is not UTF-8. */
+  valueBase64?: string;
+  createRevision: string;
+  modRevision: string;
+  version: string;
+  lease: string;
+}
 
 /** One key-value pair as stored at some revision. */
 export class KeyValue {
@@ -40,6 +58,55 @@ export class KeyValue {
   json<T = unknown>(): T {
     return JSON.parse(this.text()) as T;
   }
+
+  /**
+   * For `JSON.stringify`: key and value as text where they are UTF-8 (`keyBase64` / `valueBase64`
+   * otherwise), revisions, version and lease as decimal strings (JSON has no 64-bit integers).
+   */
+  toJSON(): KeyValueJson {
+    const key = utf8(this.key);
+    const value = utf8(this.value);
+    return {
+      ...(key === undefined ? { keyBase64: base64(this.key) } : { key }),
+      ...(value === undefined ? { valueBase64: base64(this.value) } : { value }),
+      createRevision: this.createRevision.toString(),
+      modRevision: this.modRevision.toString(),
+      version: this.version.toString(),
+      lease: this.lease.toString(),
+    };
+  }
+
+  /** `console.log(kv)` shows text where the bytes are UTF-8, and the revisions. */
+  [Symbol.for("nodejs.util.inspect.custom")](
+    _depth: number,
+    options: { stylize?: (text: string, style: string) => string },
+    inspect: (value: unknown, options?: unknown) => string,
+  ): string {
+    const show = (bytes: Uint8Array) => {
+      const text = utf8(bytes);
+      return text === undefined ? inspect(bytes, options) : inspect(text, options);
+    };
+    const n = (v: bigint) => inspect(v, options);
+    return (
+      `KeyValue { key: ${show(this.key)}, value: ${show(this.value)}, createRevision: ${n(this.createRevision)}, ` +
+      `modRevision: ${n(this.modRevision)}, version: ${n(this.version)}, lease: ${n(this.lease)} }`
+    );
+  }
+}
+
+function utf8(bytes: Uint8Array): string | undefined {
+  try {
+    return strictDecoder.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Base64 with web-standard APIs only (Bun, Deno). */
+function base64(bytes: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i]!);
+  return btoa(binary);
 }
 
 /** Wraps a list of protobuf key-values. */

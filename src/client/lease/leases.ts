@@ -6,15 +6,15 @@ import type { UnaryCaller } from "../connection/caller.js";
 import type { ConnectionPool } from "../connection/pool.js";
 import { EtcdError } from "../errors.js";
 import type { ProcessHold } from "../stream/process-hold.js";
-import { checkTtl } from "../validation.js";
+import { checkInteger, checkTtl } from "../validation.js";
 import { LeaseLostError, LeasesClosedError } from "./errors.js";
 import { Lease, type LeaseOwner } from "./lease.js";
 import { LeaseKeeper, type LeaseKeeperSettings } from "./lease-keeper.js";
 
 /** Options of {@link Leases.grant}. */
 export interface GrantOptions {
-  /** Ask for this lease ID. Default: the server picks one. */
-  id?: bigint;
+  /** Ask for this lease ID (>= 1). Default: the server picks one. */
+  id?: number | bigint;
   /** Keep the lease alive until `close()` / `revoke()`. Default true. */
   keepAlive?: boolean;
   /** Aborts the grant call. */
@@ -65,7 +65,7 @@ export class Leases implements LeaseOwner, AsyncDisposable {
     const sentAt = Date.now();
     const response = await this.#caller.call(
       LeaseService.method.leaseGrant,
-      { TTL: ttl, ID: options.id ?? 0n },
+      { TTL: ttl, ID: options.id === undefined ? 0n : checkInteger(options.id, "id", 1) },
       "write",
       callOptionsOf(options),
       this.#requireLeader,
@@ -77,8 +77,9 @@ export class Leases implements LeaseOwner, AsyncDisposable {
   }
 
   /** Revokes lease `id`: its keys are deleted. Stops keeping it alive if this client did. */
-  async revoke(id: bigint, options: CallOptions = {}): Promise<void> {
+  async revoke(id: number | bigint, options: CallOptions = {}): Promise<void> {
     this.#checkOpen();
+    id = checkInteger(id, "id", 1);
     this.#keeper.release(id);
     await this.#caller.call(
       LeaseService.method.leaseRevoke,
@@ -90,8 +91,12 @@ export class Leases implements LeaseOwner, AsyncDisposable {
   }
 
   /** Remaining TTL of lease `id` (and its keys with `keys: true`). */
-  async timeToLive(id: bigint, options: CallOptions & { keys?: boolean } = {}): Promise<LeaseTimeToLive> {
+  async timeToLive(
+    id: number | bigint,
+    options: CallOptions & { keys?: boolean } = {},
+  ): Promise<LeaseTimeToLive> {
     this.#checkOpen();
+    id = checkInteger(id, "id", 1);
     const r = await this.#caller.call(
       LeaseService.method.leaseTimeToLive,
       { ID: id, keys: options.keys ?? false },
@@ -120,8 +125,9 @@ export class Leases implements LeaseOwner, AsyncDisposable {
    * call path (auth, retries of a stream that never opened, typed errors). Resolves with the TTL granted
    * in seconds; rejects with a {@link LeaseLostError} when the server answers TTL 0.
    */
-  async keepAliveOnce(id: bigint, options: CallOptions = {}): Promise<number> {
+  async keepAliveOnce(id: number | bigint, options: CallOptions = {}): Promise<number> {
     this.#checkOpen();
+    const leaseId = checkInteger(id, "id", 1);
     const ttl = await this.#caller.run("idempotent", callOptionsOf(options), async (channel, remainingMs) => {
       const done = new AbortController();
       const signal = AbortSignal.any([
@@ -129,7 +135,7 @@ export class Leases implements LeaseOwner, AsyncDisposable {
         AbortSignal.timeout(remainingMs),
         ...(options.signal ? [options.signal] : []),
       ]);
-      const request = create(LeaseKeepAliveRequestSchema, { ID: id });
+      const request = create(LeaseKeepAliveRequestSchema, { ID: leaseId });
       const stream = await channel.open(
         LeaseService.method.leaseKeepAlive,
         oneThenWait(request, signal),
@@ -148,7 +154,7 @@ export class Leases implements LeaseOwner, AsyncDisposable {
         done.abort();
       }
     });
-    if (ttl <= 0) throw new LeaseLostError(id, "expired");
+    if (ttl <= 0) throw new LeaseLostError(leaseId, "expired");
     return ttl;
   }
 
