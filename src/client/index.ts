@@ -130,6 +130,7 @@ export { Txn, type TxnResult, type TxnRunner, txn } from "./txn/txn.js";
 export {
   type WatchBatch,
   WatchCanceledError,
+  WatchClosedError,
   WatchCompactedError,
   Watcher,
   type WatcherEvents,

@@ -4,8 +4,13 @@ import type { Lease } from "../lease/lease.js";
 
 /** Options of {@link Session.create}. */
 export interface SessionOptions {
-  /** Lease TTL in seconds. Default 60 (Go's `defaultSessionTTL`). */
+  /** Lease TTL in seconds. Default 60 (Go's `defaultSessionTTL`). Ignored with `lease`. */
   ttl?: number;
+  /**
+   * Use this existing lease instead of granting one (Go's `concurrency.WithLease`): it is kept alive by
+   * this client (`etcd.lease.keepAlive(id)`), and `close()` revokes it. Default: a new lease.
+   */
+  lease?: number | bigint;
   /** Aborts the lease grant. */
   signal?: AbortSignal;
 }
@@ -38,10 +43,15 @@ export class Session implements AsyncDisposable {
     });
   }
 
-  /** Grants a lease of `ttl` seconds (default 60) and keeps it alive. */
+  /** Grants a lease of `ttl` seconds (default 60), or takes the existing `lease`, and keeps it alive. */
   static async create(etcd: Etcd, options: SessionOptions = {}): Promise<Session> {
+    const callOptions = options.signal ? { signal: options.signal } : {};
+    if (options.lease !== undefined) {
+      const lease = await etcd.lease.keepAlive(options.lease, callOptions);
+      return new Session(etcd, lease, lease.grantedTtl);
+    }
     const ttl = options.ttl ?? 60;
-    const lease = await etcd.lease.grant(ttl, { signal: options.signal });
+    const lease = await etcd.lease.grant(ttl, callOptions);
     return new Session(etcd, lease, ttl);
   }
 

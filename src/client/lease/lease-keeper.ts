@@ -78,6 +78,11 @@ export class LeaseKeeper
     return this.#stream.live?.endpoint;
   }
 
+  /** The lease kept alive under `id`, if this keeper keeps it. */
+  get(id: bigint): Lease | undefined {
+    return this.#kept.get(id)?.lease;
+  }
+
   /**
    * Starts keeping `lease` alive. `grantSentAt` is when the grant (or last refresh) request was sent: the
    * first deadline counts from it.

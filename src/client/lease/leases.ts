@@ -76,6 +76,28 @@ export class Leases implements LeaseOwner, AsyncDisposable {
     return lease;
   }
 
+  /**
+   * Keeps alive a lease that already exists (granted by another client or process, Go's `KeepAlive(id)`):
+   * one refresh now tells its TTL, then it is kept on the shared stream like a granted one. A lease this
+   * client already keeps alive is returned as is. Rejects with `LeaseLostError` (`expired`) when the
+   * lease does not exist.
+   */
+  async keepAlive(id: number | bigint, options: CallOptions = {}): Promise<Lease> {
+    this.#checkOpen();
+    const leaseId = checkInteger(id, "id", 1);
+    const kept = this.#keeper.get(leaseId);
+    if (kept) return kept;
+    const sentAt = Date.now();
+    const ttl = await this.keepAliveOnce(leaseId, options);
+    this.#checkOpen();
+    // Two calls for the same lease may race: the first to get here keeps it.
+    const raced = this.#keeper.get(leaseId);
+    if (raced) return raced;
+    const lease = new Lease(this, leaseId, ttl);
+    this.#keeper.keep(lease, sentAt);
+    return lease;
+  }
+
   /** Revokes lease `id`: its keys are deleted. Stops keeping it alive if this client did. */
   async revoke(id: number | bigint, options: CallOptions = {}): Promise<void> {
     this.#checkOpen();

@@ -41,3 +41,11 @@ export class WatchCanceledError extends EtcdError {
 export class WatchHubClosedError extends ClientClosedError {
   override name = "WatchHubClosedError";
 }
+
+/** A watch was closed (by its consumer, its signal or its client) before what was awaited happened. */
+export class WatchClosedError extends EtcdError {
+  override name = "WatchClosedError";
+  constructor() {
+    super("the watch was closed", { code: Code.Canceled });
+  }
+}

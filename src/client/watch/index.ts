@@ -2,7 +2,7 @@
  * Watches: every watch of a client on one shared stream, resumed without loss or duplicates.
  * @packageDocumentation
  */
-export { WatchCanceledError, WatchCompactedError, WatchHubClosedError } from "./errors.js";
+export { WatchCanceledError, WatchClosedError, WatchCompactedError, WatchHubClosedError } from "./errors.js";
 export type { WatchBatch, WatcherState, WatchFilter, WatchOptions } from "./types.js";
 export { WatchHub, type WatchHubSettings } from "./watch-hub.js";
 export { Watcher, type WatcherEvents, type WatcherOwner } from "./watcher.js";

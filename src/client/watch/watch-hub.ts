@@ -363,6 +363,7 @@ export class WatchHub
         watcher._watchId = response.watchId;
         watcher._deniedOnce = false;
         watcher._next = nextAfterCreated(watcher._next, response.header?.revision ?? 0n);
+        watcher._created(watcher._next - 1n);
         session.byId.set(response.watchId, watcher);
       }
     }

@@ -1,4 +1,5 @@
 import { EventEmitter } from "node:events";
+import { WatchClosedError } from "./errors.js";
 import type { WatchBatch, WatcherState, WatchOptions } from "./types.js";
 
 /** Events of a {@link Watcher}'s event-emitter face. */
@@ -9,6 +10,8 @@ export interface WatcherEvents {
   error: [Error];
   /** The watch ended (after `error`, or cleanly). */
   end: [];
+  /** The watch moved to another state (see {@link WatcherState}); emitted from a microtask. */
+  state: [WatcherState];
 }
 
 /** What a {@link Watcher} asks of the hub that owns it. */
@@ -62,8 +65,7 @@ export class Watcher
   readonly rangeEnd: Uint8Array;
   /** Options as given. */
   readonly options: Readonly<WatchOptions>;
-  /** @internal The hub's bookkeeping: the state of the watch (see {@link WatcherState}). */
-  _state: WatcherState = "disconnected";
+  #state: WatcherState = "disconnected";
   /** @internal The first revision the consumer has not seen; undefined = from now. */
   _next: bigint | undefined;
   /** @internal The watch id on the current stream while `active`. */
@@ -86,6 +88,10 @@ export class Watcher
   #closedWith: Error | undefined;
   /** Removes this watch's listener from its `signal`, if it has one. */
   #unlisten: (() => void) | undefined;
+  /** The revision the watch starts after, once created; `created` settles with it. */
+  #createdRevision: bigint | undefined;
+  #createdPromise: Promise<bigint> | undefined;
+  #onCreated: { resolve: (revision: bigint) => void; reject: (error: Error) => void } | undefined;
 
   constructor(
     owner: WatcherOwner,
@@ -113,7 +119,33 @@ export class Watcher
 
   /** Where the watch is: `creating`, `active`, `paused`, `disconnected`, `resyncing` or `ended`. */
   get state(): WatcherState {
-    return this._state;
+    return this.#state;
+  }
+
+  /** @internal The hub's bookkeeping: the state of the watch; a change is a `state` event. */
+  get _state(): WatcherState {
+    return this.#state;
+  }
+
+  set _state(state: WatcherState) {
+    if (state === this.#state) return;
+    this.#state = state;
+    // From a microtask: a listener may close the watch, which must not happen inside the hub's bookkeeping.
+    if (this.listenerCount("state") > 0) queueMicrotask(() => this.emit("state", state));
+  }
+
+  /**
+   * Resolves with the revision the watch starts after, once the server created it: every event it
+   * delivers is newer, so a write that resolved with this revision or older will not be delivered (Go's
+   * `WithCreatedNotify`). Rejects with the watch's error (or a `WatchClosedError`) if it ends first.
+   */
+  get created(): Promise<bigint> {
+    this.#createdPromise ??= new Promise<bigint>((resolve, reject) => {
+      if (this.#createdRevision !== undefined) return resolve(this.#createdRevision);
+      if (this.#flags & (ENDED | STOPPED)) return reject(this.#error ?? new WatchClosedError());
+      this.#onCreated = { resolve, reject };
+    });
+    return this.#createdPromise;
   }
 
   /** The revision the watch resumes from after a break (the first one not yet delivered). */
@@ -160,6 +192,15 @@ export class Watcher
     this.#unlisten = () => signal.removeEventListener("abort", onAbort);
   }
 
+  /** @internal The server created the watch for the first time; it starts after `revision`. */
+  _created(revision: bigint): void {
+    if (this.#createdRevision !== undefined) return;
+    this.#createdRevision = revision;
+    const onCreated = this.#onCreated;
+    this.#onCreated = undefined;
+    onCreated?.resolve(revision);
+  }
+
   /** @internal Hands a batch to the consumer; false when the buffer is over its bound (pause the watch). */
   _deliver(batch: WatchBatch): boolean {
     if (this.#flags & (ENDED | STOPPED)) return false;
@@ -177,6 +218,13 @@ export class Watcher
   /** @internal Ends the watch (the hub already forgot it). */
   _end(error?: Error): void {
     this._state = "ended";
+    const onCreated = this.#onCreated;
+    this.#onCreated = undefined;
+    if (onCreated) {
+      // Nobody has to await `created`: an unobserved rejection must not crash the process.
+      this.#createdPromise?.catch(() => {});
+      onCreated.reject(error ?? new WatchClosedError());
+    }
     const unlisten = this.#unlisten;
     this.#unlisten = undefined;
     unlisten?.();

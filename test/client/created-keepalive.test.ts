@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  Etcd,
+  LeaseLostError,
+  Mutex,
+  Session,
+  WatchClosedError,
+  type WatcherState,
+} from "../../src/client/index.js";
+import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
+import { until, within } from "../support/wait.js";
+
+/** `watcher.created` and `state`, `etcd.lease.keepAlive(id)` and `Session` on an existing lease. */
+let cluster: EtcdCluster;
+let etcd: Etcd;
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
+beforeAll(async () => {
+  cluster = await startEtcd();
+  etcd = new Etcd({ endpoints: cluster.endpoints });
+});
+
+afterAll(async () => {
+  await etcd?.close();
+  await cluster?.close();
+});
+
+describe("watcher.created", () => {
+  it("resolves with the revision the watch starts after: older writes are not delivered, newer ones are", async () => {
+    await etcd.put("created/k", "before");
+    const watcher = etcd.watch("created/k");
+    const startsAfter = await within(watcher.created, "the watch to be created");
+    const put = await etcd.put("created/k", "after");
+    expect(put.revision).toBeGreaterThan(startsAfter);
+    for await (const batch of watcher) {
+      expect(batch.events.map((e) => text(e.kv!.value))).toEqual(["after"]);
+      expect(batch.events[0]!.kv!.modRevision).toBe(put.revision);
+      break;
+    }
+  });
+
+  it("is startRevision - 1 for a watch from a given revision", async () => {
+    const first = await etcd.put("created/from", "1");
+    const watcher = etcd.watch("created/from", { startRevision: first.revision });
+    expect(await within(watcher.created, "the watch to be created")).toBe(first.revision - 1n);
+    watcher.close();
+  });
+
+  it("rejects with WatchClosedError when the watch is closed before it was created", async () => {
+    const watcher = etcd.watch("created/never");
+    watcher.close();
+    await expect(watcher.created).rejects.toBeInstanceOf(WatchClosedError);
+  });
+});
+
+describe("watcher state events", () => {
+  it("follow the watch through a connection cut: active, disconnected, then active again", async () => {
+    const proxy = await FaultProxy.start(cluster.endpoint);
+    const client = new Etcd({ endpoints: [proxy.url], streams: { backoff: { initialMs: 20, maxMs: 200 } } });
+    try {
+      const watcher = client.watch("state/k");
+      const states: WatcherState[] = [];
+      watcher.on("state", (s) => states.push(s));
+      await within(watcher.created, "the watch to be created");
+      await until("the watch to be active", () => states.includes("active"));
+      proxy.cut();
+      await until("the watch to be active again after the cut", () => {
+        const disconnected = states.indexOf("disconnected");
+        return disconnected >= 0 && states.indexOf("active", disconnected) > disconnected;
+      });
+      watcher.close();
+      await until("the ended state", () => states.at(-1) === "ended");
+    } finally {
+      await client.close();
+      await proxy.close();
+    }
+  });
+});
+
+describe("lease.keepAlive(id)", () => {
+  it("keeps alive a lease granted elsewhere, past its TTL", async () => {
+    const other = new Etcd({ endpoints: cluster.endpoints });
+    try {
+      const granted = await other.lease.grant(3, { keepAlive: false });
+      const lease = await etcd.lease.keepAlive(granted.id);
+      expect(lease.id).toBe(granted.id);
+      expect(await etcd.lease.keepAlive(granted.id)).toBe(lease);
+      let refreshes = 0;
+      lease.on("keepalive", () => refreshes++);
+      // A refresh every third of the TTL: four of them span more than the TTL itself.
+      await until("four refreshes", () => refreshes >= 4);
+      expect((await other.lease.timeToLive(granted.id)).ttl).toBeGreaterThan(0);
+      lease.close();
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("rejects with LeaseLostError for a lease that does not exist", async () => {
+    const error = await etcd.lease.keepAlive(987654321).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LeaseLostError);
+    expect((error as LeaseLostError).reason).toBe("expired");
+  });
+});
+
+describe("Session on an existing lease", () => {
+  it("holds locks on that lease, and close() revokes it", async () => {
+    const granted = await etcd.lease.grant(30, { keepAlive: false });
+    const session = await Session.create(etcd, { lease: granted.id });
+    expect(session.leaseId).toBe(granted.id);
+    const mutex = new Mutex(session, "session-lease/lock");
+    await mutex.lock();
+    expect((await etcd.get(mutex.key))?.lease).toBe(granted.id);
+    await session.close();
+    expect((await etcd.lease.timeToLive(granted.id)).ttl).toBe(-1);
+    expect(await etcd.get(mutex.key)).toBeUndefined();
+  });
+});
