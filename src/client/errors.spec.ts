@@ -25,7 +25,6 @@ const cases: [string, Code, new (...a: never[]) => EtcdError][] = [
   ["etcdserver: authentication failed, invalid user ID or password", Code.InvalidArgument, AuthFailedError],
   ["etcdserver: invalid auth token", Code.Unauthenticated, InvalidAuthTokenError],
   ["etcdserver: no leader", Code.Unavailable, NoLeaderError],
-  ["etcdserver: request is too large", Code.InvalidArgument, RequestTooLargeError],
   ["etcdserver: key not found", Code.InvalidArgument, KeyNotFoundError],
   ["etcdserver: leader changed", Code.Unavailable, UnavailableError],
   ["whatever", Code.DeadlineExceeded, DeadlineExceededError],
@@ -33,6 +32,18 @@ const cases: [string, Code, new (...a: never[]) => EtcdError][] = [
 ];
 
 describe("toEtcdError", () => {
+  it("gives RequestTooLargeError one code (RESOURCE_EXHAUSTED) whoever refused", () => {
+    const byEtcd = toEtcdError(new ConnectError("etcdserver: request is too large", Code.InvalidArgument));
+    const byTransport = toEtcdError(
+      new ConnectError("message of 3 bytes exceeds the send limit", Code.ResourceExhausted),
+    );
+    const byClient = new RequestTooLargeError("value: too large", { field: "value" });
+    for (const e of [byEtcd, byTransport, byClient]) {
+      expect(e).toBeInstanceOf(RequestTooLargeError);
+      expect(e.code).toBe(Code.ResourceExhausted);
+    }
+  });
+
   it("types the server's side of a deadline (code UNKNOWN, 'context deadline exceeded') as DeadlineExceededError", () => {
     const err = toEtcdError(new ConnectError("context deadline exceeded", Code.Unknown));
     expect(err).toBeInstanceOf(DeadlineExceededError);

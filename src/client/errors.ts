@@ -78,7 +78,8 @@ export class RequestTooLargeError extends EtcdError {
   /** The request field that made it too large, when the client detected it before sending. */
   readonly field: string | undefined;
   constructor(message: string, options: EtcdErrorOptions & { field?: string } = {}) {
-    super(message, options);
+    // One code whoever refused: etcd says INVALID_ARGUMENT, a transport's limit RESOURCE_EXHAUSTED.
+    super(message, { ...options, code: Code.ResourceExhausted });
     this.field = options.field;
   }
 }
@@ -109,11 +110,30 @@ export class InvalidArgumentError extends EtcdError {
   }
 }
 
+/**
+ * Something was closed (by its user, its signal or its client) before, or while, it was used: the
+ * one class to catch for "closed". Code CANCELED.
+ */
+export class ClosedError extends EtcdError {
+  override name = "ClosedError";
+  constructor(message: string) {
+    super(message, { code: Code.Canceled });
+  }
+}
+
 /** A call was made on a closed client. */
-export class ClientClosedError extends EtcdError {
+export class ClientClosedError extends ClosedError {
   override name = "ClientClosedError";
   constructor() {
-    super("the etcd client is closed", { code: Code.Canceled });
+    super("the etcd client is closed");
+  }
+}
+
+/** The API was used in a way it does not allow (e.g. a second `for await` over one watch). */
+export class InvalidUsageError extends EtcdError {
+  override name = "InvalidUsageError";
+  constructor(message: string) {
+    super(message, { code: Code.FailedPrecondition });
   }
 }
 

@@ -3,6 +3,7 @@
  * @packageDocumentation
  */
 
+export { Code } from "@connectrpc/connect";
 export * as authpb from "../gen/authpb/auth_pb.js";
 export * as etcdserverpb from "../gen/etcdserverpb/rpc_pb.js";
 export * as mvccpb from "../gen/mvccpb/kv_pb.js";
@@ -23,11 +24,11 @@ export {
 export { initialCluster } from "./cluster/initial-cluster.js";
 export {
   Election,
+  ElectionNotLeaderError,
   type Isolation,
   LockLostError,
   type LockOptions,
   Mutex,
-  NotLeaderError,
   runStm,
   Session,
   SessionExpiredError,
@@ -36,7 +37,6 @@ export {
   StmConflictError,
   type StmOptions,
   type StmResult,
-  WatchEndedError,
 } from "./concurrency/index.js";
 export type { ResolvedEndpoint, TlsOptions } from "./connection/resolved-endpoint.js";
 export { RETRY_TABLE, type RetryKind } from "./connection/retry.js";
@@ -44,6 +44,7 @@ export {
   AbortedError,
   AuthFailedError,
   ClientClosedError,
+  ClosedError,
   CompactedError,
   DeadlineExceededError,
   EtcdError,
@@ -51,6 +52,7 @@ export {
   FutureRevisionError,
   InvalidArgumentError,
   InvalidAuthTokenError,
+  InvalidUsageError,
   KeyNotFoundError,
   LeaseNotFoundError,
   NoLeaderError,

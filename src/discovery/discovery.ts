@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import { Backoff, sleep } from "../client/connection/backoff.js";
-import { ClientClosedError } from "../client/errors.js";
+import { ClientClosedError, ClosedError } from "../client/errors.js";
 import type { Etcd } from "../client/etcd.js";
 import { QueuedIterator } from "../client/stream/queued-iterator.js";
 import type { WatchBatch } from "../client/watch/types.js";
@@ -153,7 +153,7 @@ export class Discovery
       this.#signal?.removeEventListener("abort", this.#onAbort);
       this.#closing.abort();
       this.#watcher?.close();
-      if (!this.#isReady) this.#rejectReady(new Error("discovery closed before it was ready"));
+      if (!this.#isReady) this.#rejectReady(new ClosedError("the discovery was closed before it was ready"));
       for (const q of this.#subscribers) q.end();
       this.#subscribers.clear();
     })();

@@ -1,25 +1,24 @@
-/** Another live instance already holds the key this registration wants (put-if-absent refused). */
-export class RegistrationConflictError extends Error {
+import { Code } from "@connectrpc/connect";
+import { ClosedError, EtcdError } from "../client/errors.js";
+
+/** Another live instance already holds the key this registration wants (put-if-absent refused). Code ALREADY_EXISTS. */
+export class RegistrationConflictError extends EtcdError {
   override name = "RegistrationConflictError";
-  /** Stable code to branch on. */
-  readonly code = "REGISTRATION_CONFLICT";
   /** The contested key. */
   readonly key: string;
   /** Lease of the instance holding the key (0 when it has none). */
   readonly holderLease: bigint;
 
   constructor(key: string, holderLease: bigint) {
-    super(`key ${key} is held by another live instance (lease ${holderLease})`);
+    super(`key ${key} is held by another live instance (lease ${holderLease})`, { code: Code.AlreadyExists });
     this.key = key;
     this.holderLease = holderLease;
   }
 }
 
-/** The registration was deregistered or closed; no further calls are possible. */
-export class RegistrationClosedError extends Error {
+/** The registration was deregistered or closed; no further calls are possible. Code CANCELED. */
+export class RegistrationClosedError extends ClosedError {
   override name = "RegistrationClosedError";
-  /** Stable code to branch on. */
-  readonly code = "REGISTRATION_CLOSED";
 
   constructor() {
     super("the registration is closed");
@@ -33,16 +32,14 @@ export class RegistrationClosedError extends Error {
  */
 export type RegistrationLossReason = "lease-lost" | "key-deleted" | "key-replaced";
 
-/** A registration stopped being visible in etcd; it re-registers on its own. */
-export class RegistrationLostError extends Error {
+/** A registration stopped being visible in etcd; it re-registers on its own. Code UNAVAILABLE. */
+export class RegistrationLostError extends EtcdError {
   override name = "RegistrationLostError";
-  /** Stable code to branch on. */
-  readonly code = "REGISTRATION_LOST";
   /** What happened. */
   readonly reason: RegistrationLossReason;
 
   constructor(reason: RegistrationLossReason, options?: { cause?: unknown }) {
-    super(`registration lost: ${reason}`, options);
+    super(`registration lost: ${reason}`, { code: Code.Unavailable, cause: options?.cause });
     this.reason = reason;
   }
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  Code,
   CompactedError,
   compare,
   Etcd,
@@ -163,6 +164,7 @@ describe("KV", () => {
     const tooBig = await etcd.put("big", big).catch((e) => e);
     expect(tooBig).toBeInstanceOf(RequestTooLargeError);
     expect(tooBig.field).toBe("value");
+    expect(tooBig.code).toBe(Code.ResourceExhausted);
     expect(() => new Etcd({ endpoints: [] })).toThrow(InvalidArgumentError);
     expect(() => new Etcd({ endpoints: ["not a url"] })).toThrow(/endpoints/);
     expect(() => new Etcd({ endpoints: ["ftp://127.0.0.1:1"] })).toThrow(/endpoints/);
@@ -174,6 +176,8 @@ describe("KV", () => {
     try {
       const err = await loose.put("big", new Uint8Array(2 * 1024 * 1024)).catch((e) => e);
       expect(err).toBeInstanceOf(RequestTooLargeError);
+      // The same code as the client's own refusal, though etcd says INVALID_ARGUMENT.
+      expect(err.code).toBe(Code.ResourceExhausted);
     } finally {
       await loose.close();
     }

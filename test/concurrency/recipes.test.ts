@@ -5,10 +5,10 @@ import {
   compare,
   DeadlineExceededError,
   Election,
+  ElectionNotLeaderError,
   Etcd,
   LockLostError,
   Mutex,
-  NotLeaderError,
   op,
   runStm,
   Session,
@@ -284,7 +284,7 @@ describe("Election", () => {
     const c2 = e2.campaign("two");
     expect(await settled(c2)).toBe(false);
     await e1.proclaim("one-b");
-    await expect(e2.proclaim("x")).rejects.toBeInstanceOf(NotLeaderError);
+    await expect(e2.proclaim("x")).rejects.toBeInstanceOf(ElectionNotLeaderError);
     await e1.resign();
     await c2;
     expect((await watcher.leader())?.text()).toBe("two");

@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import { rm } from "node:fs/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { Etcd, PermissionDeniedError } from "../../src/client/index.js";
+import { Code, Etcd, EtcdError, PermissionDeniedError } from "../../src/client/index.js";
 import {
   discover,
   goEndpointsCodec,
@@ -95,9 +95,11 @@ describe("register() against a real etcd", () => {
     const first = await reg("127.0.0.1:7002");
     const other = client(cluster.endpoint);
     cleanups.push(() => other.close());
-    await expect(register(other, { service: "greeter", addr: "127.0.0.1:7002" })).rejects.toBeInstanceOf(
-      RegistrationConflictError,
-    );
+    const conflict = await register(other, { service: "greeter", addr: "127.0.0.1:7002" }).catch((e) => e);
+    expect(conflict).toBeInstanceOf(RegistrationConflictError);
+    // One error model: discovery's errors are EtcdErrors with a gRPC code.
+    expect(conflict).toBeInstanceOf(EtcdError);
+    expect(conflict.code).toBe(Code.AlreadyExists);
     expect((await admin.get("greeter/127.0.0.1:7002"))?.lease).toBe(first.leaseId);
     expect(first.state).toBe("registered");
   });

@@ -6,7 +6,7 @@ import { KeyValue } from "../kv/key-value.js";
 import { compare } from "../txn/compare.js";
 import { op } from "../txn/ops.js";
 import { rejectOnLost, untilAborted, waitSignal } from "./abort.js";
-import { NotLeaderError, SessionExpiredError } from "./errors.js";
+import { ElectionNotLeaderError, SessionExpiredError } from "./errors.js";
 import { HoldMonitor } from "./hold-monitor.js";
 import { recipePrefix, sessionKey, waitDeletes } from "./key.js";
 import type { LockOptions } from "./mutex.js";
@@ -108,9 +108,9 @@ export class Election {
     }
   }
 
-  /** Changes the leader's value without a new election; `NotLeaderError` if our key is no longer the one we won with. */
+  /** Changes the leader's value without a new election; `ElectionNotLeaderError` if our key is no longer the one we won with. */
   async proclaim(value: string | Uint8Array, options: CallOptions = {}): Promise<void> {
-    if (!this.#monitor) throw new NotLeaderError();
+    if (!this.#monitor) throw new ElectionNotLeaderError();
     await this.#put(value, options.signal, options.timeoutMs);
   }
 
@@ -204,7 +204,7 @@ export class Election {
       this.#monitor = undefined;
       this.#key = "";
       this.#revision = -1n;
-      throw new NotLeaderError();
+      throw new ElectionNotLeaderError();
     }
   }
 }

@@ -26,18 +26,13 @@ export class SessionExpiredError extends EtcdError {
   }
 }
 
-/** `proclaim` or a leader-only call on an election this client does not lead (Go's `ErrElectionNotLeader`). */
-export class NotLeaderError extends EtcdError {
-  override name = "NotLeaderError";
+/**
+ * `proclaim` or a leader-only call on an election this client does not lead (Go's `ErrElectionNotLeader`).
+ * Not to be confused with `NoLeaderError`: an etcd member without a raft leader.
+ */
+export class ElectionNotLeaderError extends EtcdError {
+  override name = "ElectionNotLeaderError";
   constructor() {
     super("election: not leader", { code: Code.FailedPrecondition });
-  }
-}
-
-/** A watch used to wait for a deletion ended without an error and without the deletion. */
-export class WatchEndedError extends EtcdError {
-  override name = "WatchEndedError";
-  constructor(key: string) {
-    super(`lost watcher waiting for delete of ${key}`, { code: Code.Unavailable });
   }
 }

@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 export { Election } from "./election.js";
-export { LockLostError, NotLeaderError, SessionExpiredError, WatchEndedError } from "./errors.js";
+export { ElectionNotLeaderError, LockLostError, SessionExpiredError } from "./errors.js";
 export { type LockOptions, Mutex } from "./mutex.js";
 export { Session, type SessionOptions } from "./session.js";
 export {

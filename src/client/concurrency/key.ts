@@ -2,7 +2,7 @@ import { Event_EventType } from "../../gen/mvccpb/kv_pb.js";
 import { Backoff, sleep } from "../connection/backoff.js";
 import { ClientClosedError, EtcdError } from "../errors.js";
 import type { Etcd } from "../etcd.js";
-import { WatchEndedError } from "./errors.js";
+import { WatchClosedError } from "../watch/errors.js";
 
 /** The key a session owns under a recipe prefix: `<prefix>/<lease id in lower-case hex>`, as Go writes it. */
 export function sessionKey(prefix: string, leaseId: bigint): string {
@@ -58,7 +58,7 @@ async function waitDelete(
     watcher.close();
   }
   if (signal.aborted) throw signal.reason;
-  throw new WatchEndedError(key);
+  throw new WatchClosedError(`the watch waiting for the deletion of ${key} was closed`);
 }
 
 /**

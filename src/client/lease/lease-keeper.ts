@@ -16,7 +16,7 @@ import {
   type StreamSettings,
 } from "../stream/resilient-stream.js";
 import { DeadlineMonitor } from "./deadline-monitor.js";
-import { LeaseLostError } from "./errors.js";
+import { LeaseLostError, LeasesClosedError } from "./errors.js";
 import type { Lease } from "./lease.js";
 
 /** Settings of a {@link LeaseKeeper}: its stream's, and the loss margin. */
@@ -88,7 +88,7 @@ export class LeaseKeeper
    * first deadline counts from it.
    */
   keep(lease: Lease, grantSentAt: number): void {
-    if (this.#closed) throw new Error("LeaseKeeper is closed");
+    if (this.#closed) throw new LeasesClosedError();
     const kept: KeptLease = {
       lease,
       monitor: new DeadlineMonitor({

@@ -1,3 +1,4 @@
+import { InvalidUsageError } from "../errors.js";
 /** Options of {@link QueuedIterator}. */
 export interface QueuedIteratorOptions<T> {
   /**
@@ -106,7 +107,7 @@ export class QueuedIterator<T> implements AsyncIterable<T> {
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<T> {
-    if (this.#iterating) throw new Error("this iterator is already being iterated");
+    if (this.#iterating) throw new InvalidUsageError("this iterator is already being iterated");
     this.#iterating = true;
     try {
       while (true) {

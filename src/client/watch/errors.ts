@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { ClientClosedError, CompactedError, EtcdError } from "../errors.js";
+import { ClientClosedError, ClosedError, CompactedError, EtcdError } from "../errors.js";
 
 /**
  * The revision a watch had to resume from was compacted away: events were lost to this watcher for good.
@@ -43,9 +43,9 @@ export class WatchHubClosedError extends ClientClosedError {
 }
 
 /** A watch was closed (by its consumer, its signal or its client) before what was awaited happened. */
-export class WatchClosedError extends EtcdError {
+export class WatchClosedError extends ClosedError {
   override name = "WatchClosedError";
-  constructor() {
-    super("the watch was closed", { code: Code.Canceled });
+  constructor(message = "the watch was closed") {
+    super(message);
   }
 }

@@ -132,7 +132,7 @@ describe("Watcher", () => {
     w2._deliver(batch(7));
     expect((await first).value?.revision).toBe(7n);
     await tick();
-    expect(ended).toEqual(["this iterator is already being iterated", "end"]);
+    expect(ended).toEqual(["this watch is already being iterated", "end"]);
   });
 
   it("closed resolves even when first asked for after the end", async () => {

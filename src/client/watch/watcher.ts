@@ -1,4 +1,5 @@
 import { EventEmitter } from "node:events";
+import { InvalidUsageError } from "../errors.js";
 import { WatchClosedError } from "./errors.js";
 import type { WatchBatch, WatcherState, WatchOptions } from "./types.js";
 
@@ -181,7 +182,8 @@ export class Watcher
   }
 
   [Symbol.asyncIterator](): AsyncIterator<WatchBatch> {
-    if (this.#flags & EVENTS) throw new Error("this watch is consumed through its events; use one face");
+    if (this.#flags & EVENTS)
+      throw new InvalidUsageError("this watch is consumed through its events; use one face");
     return this.#iterate();
   }
 
@@ -279,7 +281,7 @@ export class Watcher
   }
 
   async *#iterate(): AsyncGenerator<WatchBatch> {
-    if (this.#flags & READING) throw new Error("this iterator is already being iterated");
+    if (this.#flags & READING) throw new InvalidUsageError("this watch is already being iterated");
     this.#flags |= READING;
     try {
       while (true) {
@@ -312,7 +314,7 @@ export class Watcher
       this.#flags |= EVENTS;
       queueMicrotask(() => {
         if (this.listenerCount("error") > 0)
-          this.emit("error", new Error("this iterator is already being iterated"));
+          this.emit("error", new InvalidUsageError("this watch is already being iterated"));
         this.emit("end");
       });
       return;
