@@ -134,6 +134,7 @@ export {
   WatchCanceledError,
   WatchClosedError,
   WatchCompactedError,
+  type WatchEvent,
   Watcher,
   type WatcherEvents,
   type WatcherState,

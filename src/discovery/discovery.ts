@@ -5,7 +5,6 @@ import type { Etcd } from "../client/etcd.js";
 import { QueuedIterator } from "../client/stream/queued-iterator.js";
 import type { WatchBatch } from "../client/watch/types.js";
 import type { Watcher } from "../client/watch/watcher.js";
-import { Event_EventType as EventType } from "../gen/mvccpb/kv_pb.js";
 import type { InstanceCodec } from "./codec.js";
 import { goEndpointsCodec } from "./go-endpoints-codec.js";
 import type { ServiceInstance } from "./instance.js";
@@ -243,7 +242,7 @@ export class Discovery
       if (!kv) continue;
       const key = new TextDecoder().decode(kv.key);
       if (kv.modRevision > revision) revision = kv.modRevision;
-      if (event.type === EventType.DELETE) this.#set(key, undefined, changes);
+      if (event.type === "delete") this.#set(key, undefined, changes);
       else this.#set(key, this.#decode(key, kv.value), changes);
     }
     this.#commit(changes, revision);

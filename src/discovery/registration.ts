@@ -8,7 +8,6 @@ import { QueuedIterator } from "../client/stream/queued-iterator.js";
 import { compare } from "../client/txn/compare.js";
 import { op } from "../client/txn/ops.js";
 import type { Watcher } from "../client/watch/watcher.js";
-import { Event_EventType as EventType } from "../gen/mvccpb/kv_pb.js";
 import type { InstanceCodec } from "./codec.js";
 import {
   RegistrationClosedError,
@@ -292,7 +291,7 @@ export class Registration
         return;
       }
       for (const e of batch.events) {
-        if (e.type === EventType.DELETE) return this.#onLoss(generation, "key-deleted");
+        if (e.type === "delete") return this.#onLoss(generation, "key-deleted");
         if (e.kv && e.kv.lease !== leaseId) return this.#onLoss(generation, "key-replaced");
       }
     });

@@ -12,7 +12,6 @@ import {
   type RegistrationLostError,
   register,
 } from "../../src/discovery/index.js";
-import { Event_EventType } from "../../src/gen/mvccpb/kv_pb.js";
 import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
 import { CallTap } from "../support/call-tap.js";
 import { etcdctl } from "../support/etcdctl.js";
@@ -239,8 +238,7 @@ describe("register() against a real etcd", () => {
     const adversary = admin.watch("storm/", { prefix: true, signal: stop.signal });
     const deleting = (async () => {
       for await (const batch of adversary)
-        for (const e of batch.events)
-          if (e.type === Event_EventType.PUT && e.kv) await admin.delete(new TextDecoder().decode(e.kv.key));
+        for (const e of batch.events) if (e.type === "put") await admin.delete(e.kv.keyText());
     })();
     cleanups.push(() => {
       stop.abort();

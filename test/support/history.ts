@@ -28,7 +28,7 @@ export interface HistoryReport {
 
 const dec = new TextDecoder();
 
-/** Converts etcd events to {@link HistoryEvent}s. */
+/** Converts etcd's raw events (the reference read) to {@link HistoryEvent}s. */
 export function toHistoryEvents(events: readonly Event[]): HistoryEvent[] {
   return events.map((e) => ({
     revision: e.kv?.modRevision ?? 0n,
@@ -46,7 +46,8 @@ export class HistoryRecorder {
   /** Adds one delivered batch. */
   record(batch: WatchBatch): void {
     this.batches++;
-    this.events.push(...toHistoryEvents(batch.events));
+    for (const e of batch.events)
+      this.events.push({ revision: e.kv.modRevision, key: e.kv.keyText(), type: e.type });
   }
 
   /** Events up to and including `revision`. */

@@ -125,7 +125,7 @@ describe("watches of new Etcd() against a real etcd", () => {
     const events = batches.flatMap((b) => b.events);
     expect(events.map((e) => dec.decode(e.kv!.value))).toEqual(["1", "2"]);
     expect(dec.decode(events[1]!.prevKv!.value)).toBe("1");
-    expect(events.every((e) => e.type === 0)).toBe(true);
+    expect(events.every((e) => e.type === "put")).toBe(true);
   });
 
   it("runs every watch on ONE Watch stream; a create the server refuses fails that watch only", async () => {

@@ -1,8 +1,7 @@
 import { Code } from "@connectrpc/connect";
-import { Event_EventType } from "../../gen/mvccpb/kv_pb.js";
 import type { CallOptions } from "../call-options.js";
 import { EtcdError } from "../errors.js";
-import { KeyValue } from "../kv/key-value.js";
+import type { KeyValue } from "../kv/key-value.js";
 import { compare } from "../txn/compare.js";
 import { op } from "../txn/ops.js";
 import { rejectOnLost, untilAborted, waitSignal } from "./abort.js";
@@ -159,9 +158,9 @@ export class Election {
         const watcher = etcd.watch(this.#pfx, { prefix: true, startRevision: res.revision, signal });
         try {
           for await (const batch of watcher) {
-            const put = batch.events.find((e) => e.type === Event_EventType.PUT && e.kv);
-            if (put?.kv) {
-              leader = new KeyValue(put.kv);
+            const put = batch.events.find((e) => e.type === "put");
+            if (put) {
+              leader = put.kv;
               revision = leader.modRevision;
               break;
             }
@@ -177,11 +176,11 @@ export class Election {
         let deleted = false;
         for await (const batch of watcher) {
           for (const e of batch.events) {
-            if (e.type === Event_EventType.DELETE) {
+            if (e.type === "delete") {
               deleted = true;
               break;
             }
-            if (e.kv) yield new KeyValue(e.kv);
+            yield e.kv;
           }
           if (deleted) break;
         }

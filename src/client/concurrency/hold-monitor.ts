@@ -1,4 +1,3 @@
-import { Event_EventType } from "../../gen/mvccpb/kv_pb.js";
 import { sleep } from "../connection/backoff.js";
 import { LockLostError } from "./errors.js";
 import { HEALTHY_WATCH_MS, isRetryable, recheckBackoff } from "./key.js";
@@ -110,7 +109,7 @@ export class HoldMonitor {
       const watcher = session.etcd.watch(key, { startRevision: from, signal: this.#controller.signal });
       try {
         for await (const batch of watcher) {
-          if (batch.events.some((e) => e.type === Event_EventType.DELETE)) return { kind: "deleted" };
+          if (batch.events.some((e) => e.type === "delete")) return { kind: "deleted" };
         }
         return { kind: "ended" };
       } finally {

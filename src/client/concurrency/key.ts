@@ -1,4 +1,3 @@
-import { Event_EventType } from "../../gen/mvccpb/kv_pb.js";
 import { Backoff, sleep } from "../connection/backoff.js";
 import { ClientClosedError, EtcdError } from "../errors.js";
 import type { Etcd } from "../etcd.js";
@@ -48,7 +47,7 @@ async function waitDelete(
   const watcher = etcd.watch(key, { startRevision: revision, signal });
   try {
     for await (const batch of watcher) {
-      for (const event of batch.events) if (event.type === Event_EventType.DELETE) return "deleted";
+      for (const event of batch.events) if (event.type === "delete") return "deleted";
     }
   } catch (err) {
     if (signal.aborted) throw signal.reason;

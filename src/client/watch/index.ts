@@ -3,6 +3,6 @@
  * @packageDocumentation
  */
 export { WatchCanceledError, WatchClosedError, WatchCompactedError, WatchHubClosedError } from "./errors.js";
-export type { WatchBatch, WatcherState, WatchFilter, WatchOptions } from "./types.js";
+export type { WatchBatch, WatchEvent, WatcherState, WatchFilter, WatchOptions } from "./types.js";
 export { WatchHub, type WatchHubSettings } from "./watch-hub.js";
 export { Watcher, type WatcherEvents, type WatcherOwner } from "./watcher.js";

@@ -1,4 +1,4 @@
-import type { Event, KeyValue } from "../../gen/mvccpb/kv_pb.js";
+import type { KeyValue } from "../kv/key-value.js";
 
 /** Server-side event filters of a watch. */
 export type WatchFilter = "noPut" | "noDelete";
@@ -31,12 +31,28 @@ export interface WatchOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * One change of a watched key, in the read API's shapes: the same {@link KeyValue} class `get()` and
+ * `range()` return.
+ */
+export interface WatchEvent {
+  /** `put` (the key was created or changed) or `delete`. */
+  readonly type: "put" | "delete";
+  /**
+   * The key after the change. For a delete: the key, with `modRevision` the delete's revision and an
+   * empty value.
+   */
+  readonly kv: KeyValue;
+  /** The key before the change, when the watch asked for `prevKv` and the key existed. */
+  readonly prevKv?: KeyValue;
+}
+
 /** What a watch delivers: the events of one response, in revision order. */
 export interface WatchBatch {
   /** Header revision of the response (the store's revision when it was sent). */
   readonly revision: bigint;
   /** Events, each at most once per watch, in order. Empty for progress and resync batches. */
-  readonly events: readonly Event[];
+  readonly events: readonly WatchEvent[];
   /**
    * A progress notice: nothing changed up to `revision` for this watch. On etcd < 3.4.24 a *requested*
    * notice can arrive before older events still being replayed (see docs/leases-and-watches.md).

@@ -12,6 +12,7 @@ import {
 } from "../../gen/etcdserverpb/rpc_pb.js";
 import type { ConnectionPool } from "../connection/pool.js";
 import { type AuthFailedError, InvalidArgumentError } from "../errors.js";
+import { wrapAll } from "../kv/key-value.js";
 import type { HoldRelease, ProcessHold } from "../stream/process-hold.js";
 import {
   type LiveStream,
@@ -21,6 +22,7 @@ import {
 } from "../stream/resilient-stream.js";
 import { checkInteger } from "../validation.js";
 import { WatchCanceledError, WatchCompactedError, WatchHubClosedError } from "./errors.js";
+import { toWatchEvents } from "./events.js";
 import { FragmentAssembler } from "./fragments.js";
 import { ownRange } from "./key-range.js";
 import { createStartRevision, dropSeen, nextAfterCreated, nextAfterEvents } from "./resume.js";
@@ -252,7 +254,7 @@ export class WatchHub
       const events = dropSeen(whole.events, watcher._next);
       if (events.length > 0) {
         watcher._next = nextAfterEvents(watcher._next, events);
-        this.#deliver(watcher, { revision: whole.header?.revision ?? 0n, events });
+        this.#deliver(watcher, { revision: whole.header?.revision ?? 0n, events: toWatchEvents(events) });
       }
     }
     if (whole.canceled) {
@@ -423,7 +425,7 @@ export class WatchHub
     if (watcher._state !== "resyncing") return;
     const revision = response.header?.revision ?? 0n;
     watcher._next = revision + 1n;
-    const fits = watcher._deliver({ revision, events: [], resync: response.kvs });
+    const fits = watcher._deliver({ revision, events: [], resync: wrapAll(response.kvs) });
     watcher._state = fits ? "disconnected" : "paused";
     if (fits) this.#connect(watcher);
   }

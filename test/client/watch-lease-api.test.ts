@@ -10,7 +10,10 @@ import {
 import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
 import { until, within } from "../support/wait.js";
 
-/** `watcher.created` and `state`, `etcd.lease.keepAlive(id)` and `Session` on an existing lease. */
+/**
+ * Watch events in the read API's shapes, `watcher.created` and `state`, `etcd.lease.keepAlive(id)` and
+ * `Session` on an existing lease.
+ */
 let cluster: EtcdCluster;
 let etcd: Etcd;
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -23,6 +26,30 @@ beforeAll(async () => {
 afterAll(async () => {
   await etcd?.close();
   await cluster?.close();
+});
+
+describe("watch events", () => {
+  it("are { type, kv, prevKv } with the KeyValue class that get() returns", async () => {
+    const watcher = etcd.watch("events/", { prefix: true, prevKv: true });
+    await within(watcher.created, "the watch to be created");
+    await etcd.put("events/a", '{"n":1}');
+    await etcd.put("events/a", '{"n":2}');
+    await etcd.delete("events/a");
+    const events = [];
+    for await (const batch of watcher) {
+      events.push(...batch.events);
+      if (events.length >= 3) break;
+    }
+    const read = await etcd.put("events/b", "x").then(() => etcd.get("events/b"));
+    expect(events.map((e) => e.type)).toEqual(["put", "put", "delete"]);
+    for (const e of events) expect(e.kv).toBeInstanceOf(read!.constructor);
+    expect(events[0]!.kv.keyText()).toBe("events/a");
+    expect(events[1]!.kv.json()).toEqual({ n: 2 });
+    expect(events[1]!.prevKv?.json()).toEqual({ n: 1 });
+    expect(events[2]!.kv.text()).toBe("");
+    expect(events[2]!.prevKv?.text()).toBe('{"n":2}');
+    expect(events[2]!.kv.modRevision).toBeGreaterThan(events[1]!.kv.modRevision);
+  });
 });
 
 describe("watcher.created", () => {
