@@ -32,7 +32,7 @@ function etcdTs(endpoint: string): WatchLib {
   return {
     name: "etcd-ts",
     async watch(prefix, sink) {
-      const w = etcd.watch(prefix, { prefix: true });
+      const w = etcd.watch({ prefix: prefix });
       w.on("batch", (b) => {
         for (const e of b.events) if (e.kv) sink("", e.kv.value);
       });

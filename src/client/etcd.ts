@@ -276,12 +276,13 @@ export class Etcd implements AsyncDisposable {
   }
 
   /**
-   * Watches a key, a prefix (`{ prefix: true }`) or a range: an async iterable of event batches (and an
-   * event emitter), multiplexed with every other watch of this client on one stream, resumed after any
-   * break from its own last delivered revision. See docs/leases-and-watches.md.
+   * Watches a key or a range, named as reads name them (`"key"`, `{ prefix }`, `{ key, end }`,
+   * `{ fromKey }`): an async iterable of event batches (and an event emitter), multiplexed with every
+   * other watch of this client on one stream, resumed after any break from its own last delivered
+   * revision. See docs/leases-and-watches.md.
    */
-  watch(key: string | Uint8Array, options?: WatchOptions): Watcher {
-    return this.#watches.watch(key, options);
+  watch(range: Bytes | KeyRange, options?: WatchOptions): Watcher {
+    return this.#watches.watch(range, options);
   }
 
   /** Asks the server for a progress notification on the shared watch stream (see the 15220 caveat in the docs). */

@@ -207,12 +207,14 @@ export class Discovery
       }
       const startedAt = performance.now();
       try {
-        const watcher = this.#etcd.watch(this.#prefix, {
-          prefix: true,
-          startRevision: range.revision + 1n,
-          onCompacted: "resync",
-          signal,
-        });
+        const watcher = this.#etcd.watch(
+          { prefix: this.#prefix },
+          {
+            startRevision: range.revision + 1n,
+            onCompacted: "resync",
+            signal,
+          },
+        );
         this.#watcher = watcher;
         for await (const batch of watcher) this.#apply(batch);
       } catch (err) {

@@ -71,7 +71,8 @@ describe("a JavaScript caller", () => {
     await refused("options", () => js().watch("k", null));
     await refused("startRevision", () => js().watch("k", { startRevision: "3" }));
     await refused("startRevision", () => js().watch("k", { startRevision: 0 }));
-    await refused("rangeEnd", () => js().watch("a", { rangeEnd: 5 }));
+    await refused("end", () => js().watch({ key: "a", end: 5 }));
+    await refused("prefix", () => js().watch({ prefix: null }));
   });
 
   it("gets InvalidArgumentError for lease IDs of the wrong type", async () => {

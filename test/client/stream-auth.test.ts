@@ -98,7 +98,7 @@ describe("streams with auth", { timeout: 90_000 }, () => {
   it("watches and kept-alive leases come back after the member restarts (its tokens die with it)", async () => {
     const alice = client("alice", ALICE_PW);
     const start = (await root.put("s/restart/!start", "x")).revision + 1n;
-    const watch = collect(alice.watch("s/restart/", { prefix: true, startRevision: start }));
+    const watch = collect(alice.watch({ prefix: "s/restart/" }, { startRevision: start }));
     // TTL 6: its local deadline (5.5 s after a keepalive is sent) outlasts a member restart on a busy
     // machine; with 3 s, a restart slower than 2.5 s loses it on the client side before the stream is back.
     const lease = await alice.lease.grant(6);

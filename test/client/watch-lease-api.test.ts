@@ -30,7 +30,7 @@ afterAll(async () => {
 
 describe("watch events", () => {
   it("are { type, kv, prevKv } with the KeyValue class that get() returns", async () => {
-    const watcher = etcd.watch("events/", { prefix: true, prevKv: true });
+    const watcher = etcd.watch({ prefix: "events/" }, { prevKv: true });
     await within(watcher.created, "the watch to be created");
     await etcd.put("events/a", '{"n":1}');
     await etcd.put("events/a", '{"n":2}');

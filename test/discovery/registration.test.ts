@@ -235,7 +235,7 @@ describe("register() against a real etcd", () => {
     cleanups.push(() => own.close());
     // Someone deletes the instance's key each time it appears: every registration is lost at once.
     const stop = new AbortController();
-    const adversary = admin.watch("storm/", { prefix: true, signal: stop.signal });
+    const adversary = admin.watch({ prefix: "storm/" }, { signal: stop.signal });
     const deleting = (async () => {
       for await (const batch of adversary)
         for (const e of batch.events) if (e.type === "put") await admin.delete(e.kv.keyText());

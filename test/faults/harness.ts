@@ -314,7 +314,7 @@ export class Scenario {
     this.startRevision = (await this.fc.put(`${this.prefix}!start`, "s")) + 1n;
     for (let i = 0; i < (options.watchers ?? 3); i++)
       this.track(
-        this.client.watch(this.prefix, { prefix: true, startRevision: this.startRevision, ...options.watch }),
+        this.client.watch({ prefix: this.prefix }, { startRevision: this.startRevision, ...options.watch }),
       );
     for (const ttl of options.leases ?? []) this.trackLease(await this.client.lease.grant(ttl));
     await until(

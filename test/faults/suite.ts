@@ -154,11 +154,13 @@ export function faultSuite(leg: Leg): void {
         const s = open("compact");
         await s.begin({ watchers: 2 });
         // One more watcher, from the same revision, that resyncs instead of failing.
-        const resyncing = s.client.watch(s.prefix, {
-          prefix: true,
-          startRevision: s.startRevision,
-          onCompacted: "resync",
-        });
+        const resyncing = s.client.watch(
+          { prefix: s.prefix },
+          {
+            startRevision: s.startRevision,
+            onCompacted: "resync",
+          },
+        );
         const before = new HistoryRecorder();
         const after = new HistoryRecorder();
         let resyncRevision: bigint | undefined;

@@ -95,7 +95,7 @@ describe("watches of new Etcd() against a real etcd", () => {
 
   it("delivers a prefix's events from now, in order, with their revisions", async () => {
     const c = client();
-    const w = c.watch("basic/", { prefix: true });
+    const w = c.watch({ prefix: "basic/" });
     const rec = new HistoryRecorder();
     const done = consume(w, rec, () => rec.events.length >= 3);
     await waitFor(() => w.state === "active", "active");
@@ -133,7 +133,7 @@ describe("watches of new Etcd() against a real etcd", () => {
     const c = client();
     const good = [c.watch("one/a"), c.watch("one/b"), c.watch("one/c")];
     // An empty range (end before start): etcd answers created + canceled.
-    const bad = c.watch("one/z", { rangeEnd: "one/a" });
+    const bad = c.watch({ key: "one/z", end: "one/a" });
     const last = c.watch("one/d");
     const err = await withTimeout(bad.closed, 5000, "bad watch closed");
     expect(err).toBeInstanceOf(WatchCanceledError);
@@ -150,10 +150,7 @@ describe("watches of new Etcd() against a real etcd", () => {
     const streamsBefore = await callsStarted(etcd.endpoint, "etcdserverpb.Watch/Watch");
     const c = client(proxy.url);
     const start = (await put("cut/", "start")) + 1n;
-    const watchers = [
-      c.watch("cut/", { prefix: true, startRevision: start }),
-      c.watch("cut/", { prefix: true }),
-    ];
+    const watchers = [c.watch({ prefix: "cut/" }, { startRevision: start }), c.watch({ prefix: "cut/" })];
     const recs = watchers.map(() => new HistoryRecorder());
     const load = new HistoryLoad("cut/", () => direct);
     const dones = watchers.map((w, i) =>
@@ -226,7 +223,7 @@ describe("watches of new Etcd() against a real etcd", () => {
 
   it('with onCompacted: "resync" re-reads the range and goes on', async () => {
     const c = client(proxy.url);
-    const w = c.watch("resync/", { prefix: true, onCompacted: "resync" });
+    const w = c.watch({ prefix: "resync/" }, { onCompacted: "resync" });
     const batches: WatchBatch[] = [];
     const done = (async () => {
       for await (const b of w) {
@@ -254,8 +251,8 @@ describe("watches of new Etcd() against a real etcd", () => {
   it("bounds a slow consumer's buffer by pausing its watch, then resumes without loss", async () => {
     const c = client();
     const start = (await put("slow/", "start")) + 1n;
-    const slow = c.watch("slow/", { prefix: true, startRevision: start, maxBufferedEvents: 40 });
-    const fast = c.watch("slow/", { prefix: true, startRevision: start, maxBufferedEvents: 40 });
+    const slow = c.watch({ prefix: "slow/" }, { startRevision: start, maxBufferedEvents: 40 });
+    const fast = c.watch({ prefix: "slow/" }, { startRevision: start, maxBufferedEvents: 40 });
     const fastRec = new HistoryRecorder();
     const fastDone = consume(fast, fastRec, (b) =>
       b.events.some((e) => dec.decode(e.kv!.key) === "slow/~end"),
@@ -327,7 +324,7 @@ describe("watches of new Etcd() against a real etcd", () => {
         .onSuccess(...[0, 1, 2, 3, 4].map((i) => op.put(`frag/${i}`, new Uint8Array(200_000).fill(v))))
         .commit();
     await txn(1);
-    const w = c.watch("frag/", { prefix: true, prevKv: true, fragment: true });
+    const w = c.watch({ prefix: "frag/" }, { prevKv: true, fragment: true });
     const batches: WatchBatch[] = [];
     const done = (async () => {
       for await (const b of w) {

@@ -155,7 +155,7 @@ export class Election {
       let revision = res.revision;
       if (!leader) {
         // Nobody leads: wait for the first put under the prefix (a delete would make us spin).
-        const watcher = etcd.watch(this.#pfx, { prefix: true, startRevision: res.revision, signal });
+        const watcher = etcd.watch({ prefix: this.#pfx }, { startRevision: res.revision, signal });
         try {
           for await (const batch of watcher) {
             const put = batch.events.find((e) => e.type === "put");

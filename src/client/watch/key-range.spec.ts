@@ -6,24 +6,24 @@ const enc = new TextEncoder();
 
 describe("ownRange", () => {
   it("single key: the key's bytes and an empty range end", () => {
-    const r = ownRange(enc.encode("a/b"), {});
+    const r = ownRange(enc.encode("a/b"));
     expect(r.key).toEqual(enc.encode("a/b"));
     expect(r.rangeEnd).toHaveLength(0);
   });
 
   it("prefix and explicit range ends", () => {
-    expect(ownRange(enc.encode("a/"), { prefix: true }).rangeEnd).toEqual(enc.encode("a0"));
-    expect(ownRange(enc.encode("a"), { rangeEnd: "c" }).rangeEnd).toEqual(enc.encode("c"));
-    expect(ownRange(enc.encode("a"), { rangeEnd: new Uint8Array([0]) }).rangeEnd).toEqual(
+    expect(ownRange({ prefix: enc.encode("a/") }).rangeEnd).toEqual(enc.encode("a0"));
+    expect(ownRange({ key: enc.encode("a"), end: "c" }).rangeEnd).toEqual(enc.encode("c"));
+    expect(ownRange({ key: enc.encode("a"), end: new Uint8Array([0]) }).rangeEnd).toEqual(
       new Uint8Array([0]),
     );
-    expect(ownRange(new Uint8Array([0x61, 0xff]), { prefix: true }).rangeEnd).toEqual(new Uint8Array([0x62]));
+    expect(ownRange({ prefix: new Uint8Array([0x61, 0xff]) }).rangeEnd).toEqual(new Uint8Array([0x62]));
   });
 
   it("spells keys as reads do: the empty key is refused, the empty prefix is every key", () => {
-    expect(() => ownRange("", {})).toThrow(InvalidArgumentError);
-    expect(ownRange("", { prefix: true })).toEqual({ key: Uint8Array.of(0), rangeEnd: Uint8Array.of(0) });
-    expect(() => ownRange(42 as unknown as string, {})).toThrow(
+    expect(() => ownRange("")).toThrow(InvalidArgumentError);
+    expect(ownRange({ prefix: "" })).toEqual({ key: Uint8Array.of(0), rangeEnd: Uint8Array.of(0) });
+    expect(() => ownRange(42 as unknown as string)).toThrow(
       /key: must be a string, a Uint8Array or a range .*got number/,
     );
   });
@@ -32,7 +32,7 @@ describe("ownRange", () => {
     const frame = new Uint8Array(1 << 20);
     frame.set(enc.encode("k1"), 1000);
     const view = frame.subarray(1000, 1002);
-    const r = ownRange(view, { prefix: true });
+    const r = ownRange({ prefix: view });
     expect(r.key).toEqual(enc.encode("k1"));
     expect(r.rangeEnd).toEqual(enc.encode("k2"));
     expect(r.key.buffer).not.toBe(frame.buffer);

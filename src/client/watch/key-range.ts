@@ -1,26 +1,19 @@
-import { type Bytes, toBytes } from "../kv/bytes.js";
+import type { Bytes } from "../kv/bytes.js";
 import { rangeBounds } from "../kv/requests.js";
-import type { WatchOptions } from "./types.js";
+import type { KeyRange } from "../kv/types.js";
 
 /** The range end of a single-key watch: empty. Shared (a frozen empty array has nothing to change). */
 const SINGLE_KEY = Object.freeze(new Uint8Array(0));
 
 /**
- * A watch's key and range end (from `prefix` / `rangeEnd`, as in {@link WatchOptions}), validated and
- * spelled as reads spell them (`rangeBounds`: an empty key is refused, the empty prefix is every key),
- * then copied into one small buffer of their own: a key given as a view into a large buffer (a `kv.key`
- * from a response, a pooled `Buffer`) would otherwise keep all of it alive as long as the watch lives,
- * and one buffer costs less heap than two.
+ * A watch's key and range end, validated and spelled exactly as reads spell them (`rangeBounds`: a key,
+ * `{ key, end }`, `{ prefix }` — the empty prefix is every key — or `{ fromKey }`; an empty key is
+ * refused), then copied into one small buffer of their own: a key given as a view into a large buffer (a
+ * `kv.key` from a response, a pooled `Buffer`) would otherwise keep all of it alive as long as the watch
+ * lives, and one buffer costs less heap than two.
  */
-export function ownRange(
-  key: Bytes,
-  options: Pick<WatchOptions, "prefix" | "rangeEnd">,
-): { key: Uint8Array; rangeEnd: Uint8Array } {
-  const bounds = options.prefix
-    ? rangeBounds({ prefix: key })
-    : options.rangeEnd !== undefined
-      ? rangeBounds({ key, end: toBytes(options.rangeEnd, "rangeEnd") })
-      : rangeBounds(key);
+export function ownRange(range: Bytes | KeyRange): { key: Uint8Array; rangeEnd: Uint8Array } {
+  const bounds = rangeBounds(range);
   const start = bounds.key;
   const end = bounds.rangeEnd;
   const bytes = new Uint8Array(start.length + end.length);

@@ -5,10 +5,6 @@ export type WatchFilter = "noPut" | "noDelete";
 
 /** Options of {@link WatchHub.watch}. */
 export interface WatchOptions {
-  /** Watch every key starting with `key`. Default false. */
-  prefix?: boolean;
-  /** Watch the range `[key, rangeEnd)` (`"\0"` = every key >= key). Default: `key` alone. Ignored with `prefix`. */
-  rangeEnd?: string | Uint8Array;
   /** First revision to deliver (>= 1). Default: from now (the store's revision at creation + 1). */
   startRevision?: number | bigint;
   /** Ask for each event's previous key-value. Default false. */

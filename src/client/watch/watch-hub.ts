@@ -12,7 +12,9 @@ import {
 } from "../../gen/etcdserverpb/rpc_pb.js";
 import type { ConnectionPool } from "../connection/pool.js";
 import { type AuthFailedError, InvalidArgumentError } from "../errors.js";
+import type { Bytes } from "../kv/bytes.js";
 import { wrapAll } from "../kv/key-value.js";
+import type { KeyRange } from "../kv/types.js";
 import type { HoldRelease, ProcessHold } from "../stream/process-hold.js";
 import {
   type LiveStream,
@@ -108,12 +110,12 @@ export class WatchHub
     return this.#stream.live?.endpoint;
   }
 
-  /** Starts watching `key` (a single key, a prefix or a range, see {@link WatchOptions}). */
-  watch(key: string | Uint8Array, options: WatchOptions = {}): Watcher {
+  /** Starts watching a key or a range (`{ prefix }`, `{ key, end }`, `{ fromKey }`, as reads take them). */
+  watch(range: Bytes | KeyRange, options: WatchOptions = {}): Watcher {
     if (this.#closing.signal.aborted) throw new WatchHubClosedError();
     if (options === null || typeof options !== "object")
       throw new InvalidArgumentError("options", "must be an object");
-    const range = ownRange(key, options);
+    const bounds = ownRange(range);
     const start =
       options.startRevision === undefined
         ? undefined
@@ -122,7 +124,7 @@ export class WatchHub
       options.maxBufferedEvents === undefined
         ? this.#maxBufferedEvents
         : Number(checkInteger(options.maxBufferedEvents, "maxBufferedEvents", 1));
-    const watcher = new Watcher(this, range.key, range.rangeEnd, options, bound, start);
+    const watcher = new Watcher(this, bounds.key, bounds.rangeEnd, options, bound, start);
     this.#add(watcher);
     if (options.signal) {
       if (options.signal.aborted) {
