@@ -6,6 +6,7 @@
 export * as authpb from "../gen/authpb/auth_pb.js";
 export * as etcdserverpb from "../gen/etcdserverpb/rpc_pb.js";
 export * as mvccpb from "../gen/mvccpb/kv_pb.js";
+export type { GetTokenContext } from "./auth/token.js";
 export {
   AuthClient,
   type AuthStatus,
@@ -49,6 +50,7 @@ export {
   EtcdError,
   type EtcdErrorOptions,
   FutureRevisionError,
+  GetTokenError,
   InvalidArgumentError,
   InvalidAuthTokenError,
   KeyNotFoundError,
@@ -99,6 +101,7 @@ export type {
   SnapshotOptions,
 } from "./maintenance/types.js";
 export {
+  type AuthOptions,
   type ClosableTransport,
   DEFAULT_MAX_REQUEST_BYTES,
   type EtcdOptions,

@@ -7,6 +7,7 @@ import {
   ClientClosedError,
   DeadlineExceededError,
   type EtcdError,
+  GetTokenError,
   toEtcdError,
 } from "../errors.js";
 import { checkNumber } from "../validation.js";
@@ -145,8 +146,9 @@ export class UnaryCaller {
       }
       this.#checkLive(signal, failure);
       const error: EtcdError = toEtcdError(failure, target.endpoint);
-      // Wrong credentials: no retry can help.
-      if (error instanceof AuthFailedError) throw error;
+      // Wrong credentials: no retry can help. A failing getToken is the user's to retry (it may call a
+      // remote service): the next call asks it again.
+      if (error instanceof AuthFailedError || error instanceof GetTokenError) throw error;
       if (attempts < this.#settings.maxAttempts && shouldRetry(kind, error)) {
         pool.markFailed(target.endpoint);
         const delay = backoffDelay(attempts, this.#settings.backoff);
