@@ -1,6 +1,6 @@
 import type { DescMessage, DescMethodUnary, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
-import type { TargetedCallOptions } from "../call-options.js";
+import { checkMetadata, type TargetedCallOptions } from "../call-options.js";
 import {
   AbortedError,
   AuthFailedError,
@@ -57,8 +57,9 @@ export class UnaryCaller {
     answeredBy?: { endpoint?: string },
   ): Promise<MessageShape<O>> {
     const signal = options?.signal;
+    const metadata = options?.metadata;
     const attempt: Attempt<MessageShape<O>> = (channel, remainingMs) =>
-      channel.call(method, input, signal, remainingMs, requireLeader);
+      channel.call(method, input, signal, remainingMs, requireLeader, metadata);
     // The first attempt is a plain promise chain: most calls succeed at once, and the retry loop's
     // async machinery costs client CPU on every call (measured by `npm run bench`).
     let call: CallState;
@@ -100,6 +101,7 @@ export class UnaryCaller {
   #start(kind: RetryKind, options: TargetedCallOptions | undefined): CallState {
     const timeoutMs = options?.timeoutMs ?? this.#settings.timeoutMs;
     if (options?.timeoutMs !== undefined) checkNumber(timeoutMs, "timeoutMs", 1);
+    if (options?.metadata !== undefined) checkMetadata(options.metadata);
     this.#checkLive(options?.signal);
     return { kind, options, timeoutMs, deadline: Date.now() + timeoutMs, answeredBy: undefined };
   }
