@@ -1,3 +1,5 @@
+import { InvalidArgumentError } from "./errors.js";
+
 /** Options every call takes. */
 export interface CallOptions {
   /** Aborts the call (and its retries); it then fails with `AbortedError`. Default none. */
@@ -7,6 +9,13 @@ export interface CallOptions {
    * `DeadlineExceededError`. Default: the client's `timeoutMs` (10000).
    */
   timeoutMs?: number;
+  /**
+   * gRPC metadata sent with this call (every attempt of it), e.g. a trace ID for a proxy in front of
+   * etcd. Names are case-insensitive header names; values of `-bin` names must be base64
+   * (`encodeBinaryMetadata`). The client's own keys are refused with `InvalidArgumentError`: `token`,
+   * `hasleader`, `grpc-*`, `content-type`, `te` and pseudo-headers (`:path`). Default none.
+   */
+  metadata?: Record<string, string>;
 }
 
 /** Options of calls that can be sent to one chosen member (admin calls). */
@@ -18,4 +27,36 @@ export interface TargetedCallOptions extends CallOptions {
    * failover.
    */
   endpoint?: string;
+}
+
+/** Metadata names the call pipeline or the gRPC protocol owns. */
+const RESERVED_METADATA = new Set(["token", "hasleader", "content-type", "te"]);
+/** An HTTP header name (RFC 9110 token). */
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+/** Characters a header value cannot carry. */
+const BAD_HEADER_VALUE = /[\0\r\n]/;
+
+/**
+ * Checks a call's `metadata`: a plain object of header names to string values, none of them a name
+ * the client sets itself (a caller's `token` or `hasleader` would silently change auth or leader
+ * checks). Throws `InvalidArgumentError` (field `metadata`); never shows a value.
+ */
+export function checkMetadata(metadata: Readonly<Record<string, string>>): void {
+  const proto =
+    metadata === null || typeof metadata !== "object" ? undefined : Object.getPrototypeOf(metadata);
+  if (proto !== Object.prototype && proto !== null)
+    throw new InvalidArgumentError("metadata", "must be a plain object of header names to strings");
+  for (const name of Object.keys(metadata)) {
+    const lower = name.toLowerCase();
+    if (lower.startsWith(":") || lower.startsWith("grpc-") || RESERVED_METADATA.has(lower))
+      throw new InvalidArgumentError("metadata", `${JSON.stringify(name)} is set by the client itself`);
+    if (!HEADER_NAME.test(name))
+      throw new InvalidArgumentError("metadata", `${JSON.stringify(name)} is not a valid header name`);
+    const value = metadata[name];
+    if (typeof value !== "string" || BAD_HEADER_VALUE.test(value))
+      throw new InvalidArgumentError(
+        "metadata",
+        `the value of ${JSON.stringify(name)} must be a string without line breaks`,
+      );
+  }
 }

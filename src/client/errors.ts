@@ -57,6 +57,15 @@ export class AuthFailedError extends EtcdError {
   override name = "AuthFailedError";
 }
 
+/**
+ * The client's `auth.getToken` threw, rejected, returned no usable token, or did not settle within the
+ * client's `timeoutMs`. Code UNAUTHENTICATED; the thrown error is the `cause`. The call that needed the
+ * token was never sent. The client does not retry it: the next call asks `getToken` again.
+ */
+export class GetTokenError extends EtcdError {
+  override name = "GetTokenError";
+}
+
 /** The auth token was rejected (expired, issued by another member, or the auth store changed). */
 export class InvalidAuthTokenError extends EtcdError {
   override name = "InvalidAuthTokenError";

@@ -1,5 +1,5 @@
 import { KV, type PutResponse, type RangeResponse } from "../gen/etcdserverpb/rpc_pb.js";
-import { AuthTokenSource } from "./auth/token.js";
+import { createAuthTokenSource } from "./auth/token.js";
 import { AuthClient } from "./auth-admin/auth-client.js";
 import type { CallOptions } from "./call-options.js";
 import { ClusterClient } from "./cluster/cluster-client.js";
@@ -100,7 +100,7 @@ export class Etcd implements AsyncDisposable {
           connectTimeoutMs: o.connectTimeoutMs,
           maxSendMessageBytes: sendLimitFor(o.maxRequestBytes),
         }));
-    const auth = o.auth ? new AuthTokenSource(o.auth.username, o.auth.password) : undefined;
+    const auth = createAuthTokenSource(o.auth, { closed: this.#closing.signal, timeoutMs: o.timeoutMs });
     this.#pool = new ConnectionPool(o.endpoints, o.endpointCooldownMs, factory, auth, o.timeoutMs);
     this.#caller = new UnaryCaller(
       this.#pool,
@@ -309,9 +309,15 @@ export class Etcd implements AsyncDisposable {
     return this.close();
   }
 
-  /** Shows endpoints and the user name, never the password or token. */
+  /** Shows endpoints and the user name (or which form of token auth), never a password or token. */
   [Symbol.for("nodejs.util.inspect.custom")](): string {
-    const user = this.#options.auth ? `, user: ${JSON.stringify(this.#options.auth.username)}` : "";
+    const auth = this.#options.auth;
+    const user =
+      auth === undefined
+        ? ""
+        : auth.kind === "password"
+          ? `, user: ${JSON.stringify(auth.username)}`
+          : `, auth: ${auth.kind}`;
     return `Etcd { endpoints: ${JSON.stringify(this.endpoints)}${user}${this.#closed ? ", closed" : ""} }`;
   }
 

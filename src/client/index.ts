@@ -7,6 +7,7 @@ export { Code } from "@connectrpc/connect";
 export * as authpb from "../gen/authpb/auth_pb.js";
 export * as etcdserverpb from "../gen/etcdserverpb/rpc_pb.js";
 export * as mvccpb from "../gen/mvccpb/kv_pb.js";
+export type { GetTokenContext } from "./auth/token.js";
 export {
   AuthClient,
   type AuthStatus,
@@ -50,6 +51,7 @@ export {
   EtcdError,
   type EtcdErrorOptions,
   FutureRevisionError,
+  GetTokenError,
   InvalidArgumentError,
   InvalidAuthTokenError,
   InvalidUsageError,
@@ -101,6 +103,7 @@ export type {
   SnapshotOptions,
 } from "./maintenance/types.js";
 export {
+  type AuthOptions,
   type ClosableTransport,
   DEFAULT_MAX_REQUEST_BYTES,
   type EtcdOptions,

@@ -39,6 +39,14 @@ describe("resolveOptions", () => {
       { endpoints: ["http://a:1"], auth: { username: "u", password: 5 as unknown as string } },
       "auth.password",
     ],
+    [{ endpoints: ["http://a:1"], auth: "root:pw" as never }, "auth"],
+    [{ endpoints: ["http://a:1"], auth: {} as never }, "auth"],
+    [{ endpoints: ["http://a:1"], auth: { username: "u", password: "p", token: "t" } as never }, "auth"],
+    [{ endpoints: ["http://a:1"], auth: { token: "t", getToken: () => "t" } as never }, "auth"],
+    [{ endpoints: ["http://a:1"], auth: { token: 42 as unknown as string } }, "auth.token"],
+    [{ endpoints: ["http://a:1"], auth: { token: "" } }, "auth.token"],
+    [{ endpoints: ["http://a:1"], auth: { token: "secret-Token\nx" } }, "auth.token"],
+    [{ endpoints: ["http://a:1"], auth: { getToken: "secret-Token" as never } }, "auth.getToken"],
   ])("rejects %j naming %s", (options, field) => {
     try {
       resolveOptions(options);
@@ -48,6 +56,29 @@ describe("resolveOptions", () => {
       expect((e as InvalidArgumentError).field).toBe(field);
       // Never echo a password back.
       expect((e as Error).message).not.toContain("pw@");
+      expect((e as Error).message).not.toContain("secret-Token");
     }
+  });
+  it("takes exactly one form of auth", () => {
+    expect(resolveOptions({ endpoints: "http://a:1", auth: { username: "u", password: "" } }).auth).toEqual({
+      kind: "password",
+      username: "u",
+      password: "",
+    });
+    expect(resolveOptions({ endpoints: "http://a:1", auth: { token: "t.1" } }).auth).toEqual({
+      kind: "token",
+      token: "t.1",
+    });
+    const provider = {
+      prefix: "jwt-",
+      getToken(this: { prefix: string }) {
+        return `${this.prefix}1`;
+      },
+    };
+    const resolved = resolveOptions({ endpoints: "http://a:1", auth: provider }).auth;
+    expect(resolved?.kind).toBe("getToken");
+    // A provider object keeps its `this`.
+    const context = { signal: new AbortController().signal, reason: "initial" as const };
+    expect(resolved?.kind === "getToken" && resolved.getToken(context)).toBe("jwt-1");
   });
 });

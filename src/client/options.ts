@@ -1,4 +1,5 @@
 import type { Transport } from "@connectrpc/connect";
+import { type GetTokenContext, isHeaderValue, type ResolvedAuth } from "./auth/token.js";
 import type { ResolvedEndpoint, TlsOptions } from "./connection/resolved-endpoint.js";
 import { InvalidArgumentError } from "./errors.js";
 import { checkNumber } from "./validation.js";
@@ -10,8 +11,12 @@ export type ClosableTransport = Transport & { close(): Promise<void> };
 export interface EtcdOptions {
   /** Client URLs of the members, e.g. `["http://127.0.0.1:2379"]`; all `http://` or all `https://`. Required. */
   endpoints: string[] | string;
-  /** User name and password; when set, the client authenticates and sends the token. Default none. */
-  auth?: { username: string; password: string };
+  /**
+   * Auth, in one of three forms: `{ username, password }` (the client calls `Authenticate` and refreshes
+   * the token itself), `{ token }` (a token minted elsewhere, sent as is), or `{ getToken }` (asked for a
+   * token when none is held and after the server refused one). Default none.
+   */
+  auth?: AuthOptions;
   /** TLS material for `https://` endpoints. Default: Node's defaults (system CAs, no client cert). */
   tls?: TlsOptions;
   /**
@@ -58,6 +63,45 @@ export interface EtcdOptions {
   streams?: StreamOptions;
 }
 
+/**
+ * The `auth` option: exactly one of its three forms. Whichever is used, a refused token is refreshed at
+ * most once per call (a unary call then runs once more; a stream reopens at once, then with backoff).
+ */
+export type AuthOptions =
+  | {
+      /** The etcd user. */
+      username: string;
+      /** Its password; kept out of `inspect()`, errors and logs. */
+      password: string;
+      token?: never;
+      getToken?: never;
+    }
+  | {
+      /**
+       * A token minted elsewhere (e.g. a JWT of etcd's `--auth-token=jwt`), sent as is. It cannot be
+       * refreshed: once the server refuses it (expired; a simple token's member restarted; a JWT after
+       * any change to the auth store), calls fail with `InvalidAuthTokenError` and watches and kept-alive
+       * leases end with it. Use `getToken` for tokens that expire.
+       */
+      token: string;
+      username?: never;
+      password?: never;
+      getToken?: never;
+    }
+  | {
+      /**
+       * Returns a token minted elsewhere (e.g. a JWT from your identity service). Called when the client
+       * holds none (`reason: "initial"`) and after the server refused the current one
+       * (`reason: "refresh"`); concurrent calls share one pending call. When it throws, rejects or does
+       * not settle within `timeoutMs`, the calls waiting for it fail with `GetTokenError` (not retried:
+       * the next call asks again) and streams retry with backoff.
+       */
+      getToken: (context: GetTokenContext) => Promise<string> | string;
+      username?: never;
+      password?: never;
+      token?: never;
+    };
+
 /** Options of the client's long-lived streams (watches, lease keepalive). */
 export interface StreamOptions {
   /** Delays between attempts to reopen a broken stream. */
@@ -83,7 +127,7 @@ export interface StreamOptions {
 /** Options after validation, every default filled in. */
 export interface ResolvedOptions {
   endpoints: ResolvedEndpoint[];
-  auth: { username: string; password: string } | undefined;
+  auth: ResolvedAuth | undefined;
   tls: TlsOptions | undefined;
   transport: ((endpoint: ResolvedEndpoint) => ClosableTransport) | undefined;
   timeoutMs: number;
@@ -142,13 +186,7 @@ export function resolveOptions(options: EtcdOptions): ResolvedOptions {
   const endpoints = resolveEndpoints(list, options.tls);
   if (options.tls && !endpoints[0]!.secure)
     throw new InvalidArgumentError("tls", "is set but the endpoints are http://; use https:// endpoints");
-  const auth = options.auth;
-  if (auth !== undefined) {
-    if (typeof auth.username !== "string" || auth.username === "")
-      throw new InvalidArgumentError("auth.username", "must be a non-empty string");
-    if (typeof auth.password !== "string")
-      throw new InvalidArgumentError("auth.password", "must be a string");
-  }
+  const auth = resolveAuth(options.auth);
   checkNumber(options.timeoutMs, "timeoutMs", 1);
   checkNumber(options.retry?.maxAttempts, "retry.maxAttempts", 1);
   checkNumber(options.retry?.initialBackoffMs, "retry.initialBackoffMs", 0);
@@ -168,7 +206,7 @@ export function resolveOptions(options: EtcdOptions): ResolvedOptions {
   checkNumber(streams.probeTimeoutMs, "streams.probeTimeoutMs", 1);
   return {
     endpoints,
-    auth: auth ? { username: auth.username, password: auth.password } : undefined,
+    auth,
     tls: options.tls,
     transport: options.transport,
     timeoutMs: options.timeoutMs ?? 10_000,
@@ -190,4 +228,38 @@ export function resolveOptions(options: EtcdOptions): ResolvedOptions {
       answerTimeoutMs: streams.probeTimeoutMs ?? 2_000,
     },
   };
+}
+
+/** Validates the `auth` option: exactly one of its forms, each field of the right type. Never shows a secret. */
+function resolveAuth(auth: AuthOptions | undefined): ResolvedAuth | undefined {
+  if (auth === undefined) return undefined;
+  if (auth === null || typeof auth !== "object")
+    throw new InvalidArgumentError("auth", "must be { username, password }, { token } or { getToken }");
+  const { username, password, token, getToken } = auth as Record<string, unknown>;
+  const forms = [
+    username !== undefined || password !== undefined,
+    token !== undefined,
+    getToken !== undefined,
+  ];
+  if (forms.filter(Boolean).length !== 1)
+    throw new InvalidArgumentError(
+      "auth",
+      "set exactly one of { username, password }, { token } and { getToken }",
+    );
+  if (token !== undefined) {
+    if (typeof token !== "string" || !isHeaderValue(token))
+      throw new InvalidArgumentError("auth.token", "must be a non-empty string without line breaks");
+    return { kind: "token", token };
+  }
+  if (getToken !== undefined) {
+    if (typeof getToken !== "function")
+      throw new InvalidArgumentError("auth.getToken", `must be a function, got ${typeof getToken}`);
+    // Called as a method of the object it came on, so a provider class keeps its `this`.
+    const fn = getToken as (context: GetTokenContext) => Promise<string> | string;
+    return { kind: "getToken", getToken: fn.bind(auth) };
+  }
+  if (typeof username !== "string" || username === "")
+    throw new InvalidArgumentError("auth.username", "must be a non-empty string");
+  if (typeof password !== "string") throw new InvalidArgumentError("auth.password", "must be a string");
+  return { kind: "password", username, password };
 }

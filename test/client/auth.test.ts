@@ -1,6 +1,6 @@
 import { inspect } from "node:util";
 import type { Transport } from "@connectrpc/connect";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDefaultTransport } from "../../src/client/connection/default-transport.js";
 import {
@@ -8,11 +8,12 @@ import {
   type ClosableTransport,
   Etcd,
   type EtcdOptions,
+  GetTokenError,
   InvalidAuthTokenError,
   PermissionDeniedError,
 } from "../../src/client/index.js";
-import { KV } from "../../src/gen/etcdserverpb/rpc_pb.js";
 import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
+import { mintToken, waitForTokenExpiry as waitForExpiry } from "../support/auth-tokens.js";
 import { etcdctl } from "../support/etcdctl.js";
 
 const ROOT_PW = "root-Secret-pw-123";
@@ -79,44 +80,9 @@ function tappedTransport(tap: Tap) {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Asks `endpoint` with `token`: true when etcd refuses it as expired, false when it accepts it (and slides it). */
-async function tokenRefused(endpoint: string, token: string): Promise<boolean> {
-  const raw = createDefaultTransport(
-    { url: endpoint, secure: false, tls: undefined },
-    { keepaliveIntervalMs: 10_000, keepaliveTimeoutMs: 5_000, connectTimeoutMs: 5_000 },
-  );
-  try {
-    const err = await createClient(KV, raw)
-      .range({ key: new TextEncoder().encode("pub/hello") }, { headers: { token } })
-      .then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-    if (err === undefined) return false;
-    expect(err).toBeInstanceOf(ConnectError);
-    expect({ code: (err as ConnectError).code, message: (err as ConnectError).rawMessage }).toEqual({
-      code: Code.Unauthenticated,
-      message: "etcdserver: invalid auth token",
-    });
-    return true;
-  } finally {
-    await raw.close();
-  }
-}
-
-/**
- * Waits until every member at `endpoints` has expired `token`. etcd 3.4 drops a simple token once a
- * 1 s sweep finds it unused for TOKEN_TTL_S, so each look comes TTL + 1.5 s after the last use; a look
- * that finds it still valid has used it (slid it) on that member, so the wait starts over there.
- */
-async function waitForTokenExpiry(token: string, endpoints: string[]): Promise<void> {
-  let valid = endpoints;
-  for (let round = 1; valid.length > 0; round++) {
-    if (round > 5) throw new Error(`the token never expired on ${valid.join(", ")}`);
-    await sleep((TOKEN_TTL_S + 1.5) * 1000);
-    const refused = await Promise.all(valid.map((e) => tokenRefused(e, token)));
-    valid = valid.filter((_, i) => !refused[i]);
-  }
+/** Waits until every member at `endpoints` has expired `token` (see test/support/auth-tokens.ts). */
+function waitForTokenExpiry(token: string, endpoints: string[]): Promise<void> {
+  return waitForExpiry(token, endpoints, TOKEN_TTL_S);
 }
 
 function client(username: string, password: string, extra: Partial<EtcdOptions> = {}, tap?: Tap): Etcd {
@@ -150,6 +116,38 @@ describe("auth", () => {
     const shown = inspect(root, { depth: 10, showHidden: true });
     expect(shown).not.toContain(ROOT_PW);
     expect(shown).toContain("root");
+  });
+
+  it("keeps tokens out of inspect() output and errors, whichever form of auth", async () => {
+    const token = await mintToken(cluster.endpoint, "root", ROOT_PW);
+    const fixed = new Etcd({ endpoints: cluster.endpoints, auth: { token } });
+    const minted = new Etcd({ endpoints: cluster.endpoints, auth: { getToken: () => token } });
+    // A made-up token with a small raft index, so etcd 3.4 judges it at once (see below).
+    const bogus = "bogusSecretTok.1";
+    const refused = new Etcd({ endpoints: cluster.endpoints, auth: { token: bogus } });
+    const failing = new Etcd({
+      endpoints: cluster.endpoints,
+      auth: {
+        getToken: () => {
+          throw new Error("the identity service is down");
+        },
+      },
+    });
+    clients.push(fixed, minted, refused, failing);
+    await fixed.get("pub/hello");
+    await minted.get("pub/hello");
+    const refusal = await refused.get("pub/hello").catch((e: unknown) => e);
+    expect(refusal).toBeInstanceOf(InvalidAuthTokenError);
+    const failure = await failing.get("pub/hello").catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(GetTokenError);
+    const shown = [fixed, minted, refused, failing, refusal, failure]
+      .map((x) => inspect(x, { depth: 10, showHidden: true }))
+      .join("\n");
+    expect(shown).not.toContain(token);
+    expect(shown).not.toContain(bogus);
+    expect(`${(refusal as Error).message}\n${(refusal as Error).stack}`).not.toContain(bogus);
+    expect(inspect(fixed)).toContain("auth: token");
+    expect(inspect(minted)).toContain("auth: getToken");
   });
 
   it("maps a missing permission to PermissionDeniedError", async () => {

@@ -8,16 +8,20 @@ export interface TappedCall {
   readonly method: string;
   /** When it was sent (`performance.now()`). */
   readonly at: number;
+  /** The metadata the client handed to the transport (token, hasleader, the caller's). */
+  readonly header: Headers;
   /** Set once it answered: true on success, the error otherwise. */
   outcome?: true | Error;
 }
 
 /**
- * Records every unary call a client makes, over the default transport (with the client's own connection
- * settings), so tests can count what a component really sent.
+ * Records every unary call a client makes, and every stream it opens, over the default transport (with
+ * the client's own connection settings), so tests can count what a component really sent.
  */
 export class CallTap {
   readonly calls: TappedCall[] = [];
+  /** Streams opened (Watch, LeaseKeepAlive, Snapshot); `outcome` is not set for them. */
+  readonly streams: TappedCall[] = [];
 
   /** Calls of `method`, optionally only those sent after `since` (`performance.now()`). */
   of(method: string, since = Number.NEGATIVE_INFINITY): TappedCall[] {
@@ -34,7 +38,11 @@ export class CallTap {
       });
       const tapped: Transport = {
         unary: async (method, signal, timeoutMs, header, input, ctx) => {
-          const call: TappedCall = { method: method.name, at: performance.now() };
+          const call: TappedCall = {
+            method: method.name,
+            at: performance.now(),
+            header: new Headers(header),
+          };
           this.calls.push(call);
           try {
             const res = await inner.unary(method, signal, timeoutMs, header, input, ctx);
@@ -45,7 +53,10 @@ export class CallTap {
             throw err;
           }
         },
-        stream: inner.stream.bind(inner),
+        stream: (method, signal, timeoutMs, header, input, ctx) => {
+          this.streams.push({ method: method.name, at: performance.now(), header: new Headers(header) });
+          return inner.stream(method, signal, timeoutMs, header, input, ctx);
+        },
       };
       return Object.assign(tapped, { close: () => inner.close() });
     };

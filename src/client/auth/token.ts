@@ -1,33 +1,138 @@
-import type { Transport } from "@connectrpc/connect";
+import { Code, type Transport } from "@connectrpc/connect";
 import { Auth } from "../../gen/etcdserverpb/rpc_pb.js";
-import { AuthFailedError, toEtcdError } from "../errors.js";
+import {
+  AbortedError,
+  AuthFailedError,
+  DeadlineExceededError,
+  GetTokenError,
+  toEtcdError,
+} from "../errors.js";
 import { markNotSent } from "../transport/not-sent.js";
 
-/**
- * Holds the credentials and the current auth token. The password lives only in a private field, so it
- * never shows in `inspect()` output, errors or logs. Concurrent callers share one `Authenticate`.
- */
-export class AuthTokenSource {
-  readonly username: string;
-  readonly #password: string;
-  #token: string | undefined;
-  #pending: Promise<string> | undefined;
+/** What the client's `auth.getToken` is called with. */
+export interface GetTokenContext {
+  /**
+   * Aborted when the client closes or when the token took longer than the client's `timeoutMs`; the
+   * client stops waiting then, whatever `getToken` does.
+   */
+  readonly signal: AbortSignal;
+  /**
+   * `"initial"` while no token was ever obtained; `"refresh"` once the server refused the last token
+   * (it expired, its member restarted, or, for a JWT, the auth store changed).
+   */
+  readonly reason: "initial" | "refresh";
+}
 
-  constructor(username: string, password: string) {
-    this.username = username;
-    this.#password = password;
+/** The `auth` option after validation: which of the three forms is in use. */
+export type ResolvedAuth =
+  | { readonly kind: "password"; readonly username: string; readonly password: string }
+  | { readonly kind: "token"; readonly token: string }
+  | {
+      readonly kind: "getToken";
+      readonly getToken: (context: GetTokenContext) => Promise<string> | string;
+    };
+
+/**
+ * Where the auth token of the call pipeline (`EndpointChannel`) comes from. The channel sends `current`,
+ * calls `obtain` when none is held and reports a token the server refused with `invalidate`; it does not
+ * know which form of the `auth` option is behind it. No implementation shows a token or a password in
+ * `inspect()` output, errors or logs.
+ */
+export interface AuthTokenSource {
+  /** The token to send now, if one is held. */
+  readonly current: string | undefined;
+  /** False when a refused token cannot be replaced (a fixed `auth.token`): a refusal is then final. */
+  readonly refreshable: boolean;
+  /**
+   * The current token, or a new one when none is held (concurrent callers share one request for it).
+   * `transport` and `endpoint` are where an `Authenticate` would go; `signal` and `timeoutMs` bound how
+   * long this caller waits. Rejects with an `EtcdError`, marked not-sent: the call needing the token
+   * never left. `AuthFailedError` for wrong credentials, `GetTokenError` when `getToken` failed.
+   */
+  obtain(
+    transport: Transport,
+    endpoint: string,
+    signal: AbortSignal | undefined,
+    timeoutMs: number,
+  ): Promise<string>;
+  /** The server refused `token`: drop it if it is still the current one (a newer one is kept). */
+  invalidate(token: string | undefined): void;
+}
+
+/** Settings every refreshing source shares. */
+export interface TokenSourceSettings {
+  /** Aborted when the client closes: a pending `Authenticate` or `getToken` is given up. */
+  readonly closed: AbortSignal;
+  /** The longest one `Authenticate` or `getToken` may take, ms (the client's `timeoutMs`). */
+  readonly timeoutMs: number;
+}
+
+/** Makes the token source for the validated `auth` option (undefined: no auth). */
+export function createAuthTokenSource(
+  auth: ResolvedAuth | undefined,
+  settings: TokenSourceSettings,
+): AuthTokenSource | undefined {
+  switch (auth?.kind) {
+    case undefined:
+      return undefined;
+    case "password":
+      return new PasswordTokenSource(auth.username, auth.password, settings);
+    case "token":
+      return new FixedTokenSource(auth.token);
+    case "getToken":
+      return new CallbackTokenSource(auth.getToken, settings);
+  }
+}
+
+/** A token minted elsewhere (`auth: { token }`), sent as is; once the server refuses it, nothing can replace it. */
+export class FixedTokenSource implements AuthTokenSource {
+  readonly refreshable = false;
+  readonly #token: string;
+
+  constructor(token: string) {
+    this.#token = token;
   }
 
-  /** The token to send now, if one was obtained. */
+  get current(): string {
+    return this.#token;
+  }
+
+  obtain(): Promise<string> {
+    return Promise.resolve(this.#token);
+  }
+
+  invalidate(): void {
+    // Nothing to refresh: the caller's call (or stream) fails with InvalidAuthTokenError.
+  }
+
+  /** Keeps the token out of `util.inspect`. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return "FixedTokenSource { token: <set> }";
+  }
+}
+
+/**
+ * A source that can get a fresh token (from `Authenticate` or `getToken`): holds the current one, and
+ * shares one pending request among every caller that needs a token. The request runs under its own
+ * deadline (the client's `timeoutMs`) and the client's close, not under the first caller's signal, so
+ * one caller giving up does not fail the others; each caller stops waiting at its own deadline.
+ */
+abstract class RefreshingTokenSource implements AuthTokenSource {
+  readonly refreshable = true;
+  readonly #settings: TokenSourceSettings;
+  #token: string | undefined;
+  #pending: Promise<string> | undefined;
+  /** Set once a token was obtained: later requests are refreshes. */
+  #obtained = false;
+
+  constructor(settings: TokenSourceSettings) {
+    this.#settings = settings;
+  }
+
   get current(): string | undefined {
     return this.#token;
   }
 
-  /**
-   * Returns the current token, authenticating over `transport` (the endpoint `endpoint`) first when
-   * there is none. A failure is an `EtcdError` naming the endpoint: `AuthFailedError` for wrong
-   * credentials; anything else is marked not-sent, since the call that needed the token never left.
-   */
   obtain(
     transport: Transport,
     endpoint: string,
@@ -35,29 +140,62 @@ export class AuthTokenSource {
     timeoutMs: number,
   ): Promise<string> {
     if (this.#token !== undefined) return Promise.resolve(this.#token);
-    this.#pending ??= this.#authenticate(transport, endpoint, signal, timeoutMs).finally(() => {
-      this.#pending = undefined;
-    });
-    return this.#pending;
+    if (this.#pending === undefined) {
+      const reason = this.#obtained ? "refresh" : "initial";
+      const limit = AbortSignal.any([this.#settings.closed, AbortSignal.timeout(this.#settings.timeoutMs)]);
+      this.#pending = this.request(transport, endpoint, limit, reason).then(
+        (token) => {
+          this.#pending = undefined;
+          this.#token = token;
+          this.#obtained = true;
+          return token;
+        },
+        (err: unknown) => {
+          this.#pending = undefined;
+          throw err;
+        },
+      );
+    }
+    return waitFor(this.#pending, signal, timeoutMs, endpoint);
   }
 
-  /** Drops `token` if it is still the current one (a newer token from another caller is kept). */
   invalidate(token: string | undefined): void {
     if (token !== undefined && this.#token === token) this.#token = undefined;
   }
 
-  async #authenticate(
+  /** Describes the source for `inspect()`, never with a secret. */
+  protected describe(name: string, fields: string): string {
+    return `${name} { ${fields}token: ${this.#token ? "<set>" : "<none>"} }`;
+  }
+
+  /** Gets a new token; settles by the time `signal` aborts. Rejects with an `EtcdError`. */
+  protected abstract request(
     transport: Transport,
     endpoint: string,
-    signal: AbortSignal | undefined,
-    timeoutMs: number,
-  ): Promise<string> {
+    signal: AbortSignal,
+    reason: GetTokenContext["reason"],
+  ): Promise<string>;
+}
+
+/** `auth: { username, password }`: tokens from etcd's `Authenticate`. The password lives in a private field only. */
+export class PasswordTokenSource extends RefreshingTokenSource {
+  readonly username: string;
+  readonly #password: string;
+  readonly #timeoutMs: number;
+
+  constructor(username: string, password: string, settings: TokenSourceSettings) {
+    super(settings);
+    this.username = username;
+    this.#password = password;
+    this.#timeoutMs = settings.timeoutMs;
+  }
+
+  protected async request(transport: Transport, endpoint: string, signal: AbortSignal): Promise<string> {
     try {
-      const res = await transport.unary(Auth.method.authenticate, signal, timeoutMs, undefined, {
+      const res = await transport.unary(Auth.method.authenticate, signal, this.#timeoutMs, undefined, {
         name: this.username,
         password: this.#password,
       });
-      this.#token = res.message.token;
       return res.message.token;
     } catch (err) {
       const error = toEtcdError(err, endpoint);
@@ -67,6 +205,120 @@ export class AuthTokenSource {
 
   /** Keeps the password out of `util.inspect`. */
   [Symbol.for("nodejs.util.inspect.custom")](): string {
-    return `AuthTokenSource { username: ${JSON.stringify(this.username)}, token: ${this.#token ? "<set>" : "<none>"} }`;
+    return this.describe("PasswordTokenSource", `username: ${JSON.stringify(this.username)}, `);
   }
+}
+
+/** `auth: { getToken }`: tokens minted elsewhere (a JWT from an identity service), asked for when needed. */
+export class CallbackTokenSource extends RefreshingTokenSource {
+  readonly #getToken: (context: GetTokenContext) => Promise<string> | string;
+
+  constructor(
+    getToken: (context: GetTokenContext) => Promise<string> | string,
+    settings: TokenSourceSettings,
+  ) {
+    super(settings);
+    this.#getToken = getToken;
+  }
+
+  protected async request(
+    _transport: Transport,
+    _endpoint: string,
+    signal: AbortSignal,
+    reason: GetTokenContext["reason"],
+  ): Promise<string> {
+    let token: unknown;
+    try {
+      // A getToken that ignores its signal must not hold every later call: stop waiting at the deadline.
+      token = await settleBy(
+        new Promise<string>((resolve) => resolve(this.#getToken({ signal, reason }))),
+        signal,
+        () => signal.reason,
+      );
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      throw markNotSent(
+        new GetTokenError(`auth.getToken failed: ${message}`, { code: Code.Unauthenticated, cause: err }),
+      );
+    }
+    // The value is not shown: it may be a token in the wrong shape.
+    if (typeof token !== "string" || !isHeaderValue(token)) {
+      const got = typeof token === "string" ? "a string that cannot be sent as metadata" : typeof token;
+      throw markNotSent(
+        new GetTokenError(`auth.getToken must return a non-empty string without line breaks, got ${got}`, {
+          code: Code.Unauthenticated,
+        }),
+      );
+    }
+    return token;
+  }
+
+  /** Shows no token. */
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return this.describe("CallbackTokenSource", "");
+  }
+}
+
+/** True for a non-empty string that can go into a gRPC metadata value (no NUL, CR or LF). */
+export function isHeaderValue(value: string): boolean {
+  return value.length > 0 && !/[\0\r\n]/.test(value);
+}
+
+/** One caller's wait for the shared request: gives up, typed and marked not-sent, at its own signal or deadline. */
+function waitFor(
+  pending: Promise<string>,
+  signal: AbortSignal | undefined,
+  timeoutMs: number,
+  endpoint: string,
+): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const settle = (fn: () => void) => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+      fn();
+    };
+    const onAbort = () =>
+      settle(() =>
+        reject(
+          markNotSent(
+            new AbortedError("the call was aborted", { code: Code.Canceled, cause: signal?.reason }),
+          ),
+        ),
+      );
+    const timer = setTimeout(
+      () => {
+        const message = `deadline of ${timeoutMs} ms exceeded while obtaining an auth token`;
+        settle(() =>
+          reject(markNotSent(new DeadlineExceededError(message, { code: Code.DeadlineExceeded, endpoint }))),
+        );
+      },
+      Math.max(0, timeoutMs),
+    );
+    // Handlers first, always: the shared request must never reject unhandled.
+    pending.then(
+      (token) => settle(() => resolve(token)),
+      (err: unknown) => settle(() => reject(err)),
+    );
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** Settles as `promise` does, or rejects with `reason()` once `signal` aborts. */
+function settleBy<T>(promise: Promise<T>, signal: AbortSignal, reason: () => unknown): Promise<T> {
+  if (signal.aborted) return Promise.reject(reason());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(reason());
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
 }

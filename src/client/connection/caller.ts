@@ -1,12 +1,13 @@
 import type { DescMessage, DescMethodUnary, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
-import type { TargetedCallOptions } from "../call-options.js";
+import { checkMetadata, type TargetedCallOptions } from "../call-options.js";
 import {
   AbortedError,
   AuthFailedError,
   ClientClosedError,
   DeadlineExceededError,
   type EtcdError,
+  GetTokenError,
   toEtcdError,
 } from "../errors.js";
 import { checkNumber } from "../validation.js";
@@ -56,8 +57,9 @@ export class UnaryCaller {
     answeredBy?: { endpoint?: string },
   ): Promise<MessageShape<O>> {
     const signal = options?.signal;
+    const metadata = options?.metadata;
     const attempt: Attempt<MessageShape<O>> = (channel, remainingMs) =>
-      channel.call(method, input, signal, remainingMs, requireLeader);
+      channel.call(method, input, signal, remainingMs, requireLeader, metadata);
     // The first attempt is a plain promise chain: most calls succeed at once, and the retry loop's
     // async machinery costs client CPU on every call (measured by `npm run bench`).
     let call: CallState;
@@ -99,6 +101,7 @@ export class UnaryCaller {
   #start(kind: RetryKind, options: TargetedCallOptions | undefined): CallState {
     const timeoutMs = options?.timeoutMs ?? this.#settings.timeoutMs;
     if (options?.timeoutMs !== undefined) checkNumber(timeoutMs, "timeoutMs", 1);
+    if (options?.metadata !== undefined) checkMetadata(options.metadata);
     this.#checkLive(options?.signal);
     return { kind, options, timeoutMs, deadline: Date.now() + timeoutMs, answeredBy: undefined };
   }
@@ -145,8 +148,9 @@ export class UnaryCaller {
       }
       this.#checkLive(signal, failure);
       const error: EtcdError = toEtcdError(failure, target.endpoint);
-      // Wrong credentials: no retry can help.
-      if (error instanceof AuthFailedError) throw error;
+      // Wrong credentials: no retry can help. A failing getToken is the user's to retry (it may call a
+      // remote service): the next call asks it again.
+      if (error instanceof AuthFailedError || error instanceof GetTokenError) throw error;
       if (attempts < this.#settings.maxAttempts && shouldRetry(kind, error)) {
         pool.markFailed(target.endpoint);
         const delay = backoffDelay(attempts, this.#settings.backoff);

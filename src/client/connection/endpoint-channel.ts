@@ -26,7 +26,8 @@ export interface OpenedStream<O extends DescMessage> {
  * nowhere else builds headers or handles tokens. It attaches the auth token (authenticating first when
  * none is held), `hasleader` when the call requires a leader, and the caller's metadata; on an invalid or
  * expired token it refreshes the token once and retries a unary call once (a stream's owner reopens the
- * stream instead: its token is fixed when it opens); and every failure leaves it as an `EtcdError` naming
+ * stream instead: its token is fixed when it opens; a fixed `auth.token` is never refreshed, its refusal
+ * is the call's error); and every failure leaves it as an `EtcdError` naming
  * the endpoint, with the transport's error as `cause`. Retries across endpoints are the caller's job.
  */
 export class EndpointChannel {
@@ -74,7 +75,8 @@ export class EndpointChannel {
       return this.#send(method, input, signal, timeoutMs, this.headers(requireLeader, token, metadata)).catch(
         (err: unknown) => {
           const error = toEtcdError(err, this.endpoint);
-          if (auth === undefined || !(error instanceof InvalidAuthTokenError)) throw error;
+          if (auth === undefined || !auth.refreshable || !(error instanceof InvalidAuthTokenError))
+            throw error;
           auth.invalidate(token);
           const remaining = timeoutMs - (Date.now() - started);
           return this.#authenticatedCall(method, input, signal, remaining, requireLeader, metadata, true);
@@ -118,6 +120,14 @@ export class EndpointChannel {
     const error = toEtcdError(err, this.endpoint);
     if (error instanceof InvalidAuthTokenError) this.tokenRejected(token);
     return error;
+  }
+
+  /**
+   * False when a token the server refused cannot be replaced (a fixed `auth.token`): a stream's owner
+   * then ends its work with the refusal instead of reopening. True without auth and with refreshing auth.
+   */
+  get tokenRefreshable(): boolean {
+    return this.#auth?.refreshable !== false;
   }
 
   /**
@@ -174,7 +184,7 @@ export class EndpointChannel {
         );
       } catch (err) {
         const error = toEtcdError(err, this.endpoint);
-        if (refreshed || !(error instanceof InvalidAuthTokenError)) throw error;
+        if (refreshed || !auth.refreshable || !(error instanceof InvalidAuthTokenError)) throw error;
         // The token expired or was issued by another member: authenticate once more and retry once.
         refreshed = true;
         auth.invalidate(token);

@@ -7,7 +7,7 @@ import {
   Lease as LeaseService,
 } from "../../gen/etcdserverpb/rpc_pb.js";
 import type { ConnectionPool } from "../connection/pool.js";
-import type { AuthFailedError } from "../errors.js";
+import type { EtcdError } from "../errors.js";
 import type { HoldRelease, ProcessHold } from "../stream/process-hold.js";
 import {
   type LiveStream,
@@ -165,8 +165,8 @@ export class LeaseKeeper
     for (const kept of this.#kept.values()) kept.pendingSince = undefined;
   }
 
-  /** @internal {@link StreamOwner}: wrong credentials: no lease can be kept alive. */
-  failed(error: AuthFailedError): void {
+  /** @internal {@link StreamOwner}: wrong credentials or a refused fixed token: no lease can be kept alive. */
+  failed(error: EtcdError): void {
     for (const kept of [...this.#kept.values()])
       this.#lose(kept.lease.id, new LeaseLostError(kept.lease.id, "deadline", { cause: error }));
   }

@@ -11,14 +11,12 @@ import { LeaseLostError, LeasesClosedError } from "./errors.js";
 import { Lease, type LeaseOwner } from "./lease.js";
 import { LeaseKeeper, type LeaseKeeperSettings } from "./lease-keeper.js";
 
-/** Options of {@link Leases.grant}. */
-export interface GrantOptions {
+/** Options of {@link Leases.grant} (the call options apply to the grant call, not to keepalives). */
+export interface GrantOptions extends CallOptions {
   /** Ask for this lease ID (>= 1). Default: the server picks one. */
   id?: number | bigint;
   /** Keep the lease alive until `close()` / `revoke()`. Default true. */
   keepAlive?: boolean;
-  /** Aborts the grant call. */
-  signal?: AbortSignal;
 }
 
 /** Answer of {@link Leases.timeToLive}. */
@@ -163,6 +161,7 @@ export class Leases implements LeaseOwner, AsyncDisposable {
         oneThenWait(request, signal),
         signal,
         this.#requireLeader,
+        options.metadata,
       );
       try {
         for await (const response of stream.messages) return Number(response.TTL);
@@ -205,6 +204,7 @@ function callOptionsOf(options: CallOptions): CallOptions {
   return {
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.metadata !== undefined ? { metadata: options.metadata } : {}),
   };
 }
 

@@ -4,10 +4,17 @@ import type {
   MessageInitShape,
   MessageShape,
 } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
 import { Backoff, type BackoffOptions, sleep } from "../connection/backoff.js";
 import type { EndpointChannel } from "../connection/endpoint-channel.js";
 import type { ConnectionPool } from "../connection/pool.js";
-import { AuthFailedError, ClientClosedError, type EtcdError, InvalidAuthTokenError } from "../errors.js";
+import {
+  AuthFailedError,
+  ClientClosedError,
+  type EtcdError,
+  GetTokenError,
+  InvalidAuthTokenError,
+} from "../errors.js";
 import { QueuedIterator } from "./queued-iterator.js";
 
 /** Settings of a {@link ResilientStream}; the client fills them from its `streams` option. */
@@ -35,8 +42,12 @@ export interface StreamOwner<I extends DescMessage, O extends DescMessage> {
   received(stream: LiveStream<I>, message: MessageShape<O>): void;
   /** The stream is over (another opens while `wanted()`): forget what was bound to it. */
   ended(stream: LiveStream<I>): void;
-  /** The credentials are wrong: no stream can open again. End everything owned with `error`. */
-  failed(error: AuthFailedError): void;
+  /**
+   * No stream can work again: the credentials are wrong (`AuthFailedError`), or the server refused a
+   * token that cannot be refreshed (`InvalidAuthTokenError` with a fixed `auth.token`). End everything
+   * owned with `error`.
+   */
+  failed(error: EtcdError): void;
   /** A request that must be answered, sent when the stream was idle for `idleTimeoutMs`. */
   probe?(): MessageInitShape<I>;
   /** How long an answer may take now, ms, if shorter than the settings' (e.g. a third of a lease TTL). */
@@ -48,7 +59,7 @@ type Ending =
   | { kind: "closed" }
   | { kind: "idle" }
   | { kind: "reauthenticate" }
-  | { kind: "fatal"; error: AuthFailedError }
+  | { kind: "fatal"; error: EtcdError }
   | { kind: "failed"; error: EtcdError | Error };
 
 /** One open stream, as its owner sees it. */
@@ -95,6 +106,21 @@ export class LiveStream<I extends DescMessage> {
     this.end({ kind: "reauthenticate" });
   }
 
+  /**
+   * The server refused this stream's token as invalid without failing the stream (a watch create
+   * canceled with `reason` "invalid auth token"): reopen with a fresh token as {@link reauthenticate}
+   * does, or, when the token cannot be refreshed (a fixed `auth.token`), end the owner's work with
+   * `InvalidAuthTokenError`.
+   */
+  tokenRefused(reason: string): void {
+    if (this.#channel.tokenRefreshable) {
+      this.reauthenticate();
+      return;
+    }
+    const error = new InvalidAuthTokenError(reason, { code: Code.Unauthenticated, endpoint: this.endpoint });
+    this.end({ kind: "fatal", error });
+  }
+
   /** Gives the stream up as dead (`reason` says why): its endpoint is marked failed, another opens after backoff. */
   abandon(reason: string): void {
     this.end({ kind: "failed", error: new Error(reason) });
@@ -129,7 +155,8 @@ export class LiveStream<I extends DescMessage> {
  * pipeline (auth token, `hasleader`), watches its liveness, and when it breaks marks the endpoint failed
  * and reopens after a jittered backoff, on the next healthy endpoint. A stream whose token the server
  * refused is reopened at once with a fresh token; wrong credentials end the owner's work with
- * {@link AuthFailedError} (one attempt, no loop).
+ * {@link AuthFailedError}, and a refused fixed `auth.token` with `InvalidAuthTokenError` (one attempt,
+ * no loop). A failing `getToken` is retried with backoff, without blaming the endpoint.
  */
 export class ResilientStream<I extends DescMessage, O extends DescMessage> {
   readonly #pool: ConnectionPool;
@@ -215,7 +242,8 @@ export class ResilientStream<I extends DescMessage, O extends DescMessage> {
           if (++this.#refusals === 1) continue;
           break;
         case "failed":
-          this.#pool.markFailed(channel.endpoint);
+          // The user's getToken failing says nothing about the endpoint.
+          if (!(ending.error instanceof GetTokenError)) this.#pool.markFailed(channel.endpoint);
           break;
       }
       await sleep(this.#backoff.next(), closing);
@@ -256,7 +284,8 @@ export class ResilientStream<I extends DescMessage, O extends DescMessage> {
     } catch (err) {
       if (live.ending) return live.ending;
       if (err instanceof AuthFailedError) return { kind: "fatal", error: err };
-      if (err instanceof InvalidAuthTokenError) return { kind: "reauthenticate" };
+      if (err instanceof InvalidAuthTokenError)
+        return channel.tokenRefreshable ? { kind: "reauthenticate" } : { kind: "fatal", error: err };
       return { kind: "failed", error: err as Error };
     } finally {
       clearInterval(monitor);

@@ -11,7 +11,7 @@ import {
   Watch as WatchService,
 } from "../../gen/etcdserverpb/rpc_pb.js";
 import type { ConnectionPool } from "../connection/pool.js";
-import { type AuthFailedError, InvalidArgumentError } from "../errors.js";
+import { type EtcdError, InvalidArgumentError } from "../errors.js";
 import type { Bytes } from "../kv/bytes.js";
 import { wrapAll } from "../kv/key-value.js";
 import type { KeyRange } from "../kv/types.js";
@@ -213,8 +213,8 @@ export class WatchHub
     }
   }
 
-  /** @internal {@link StreamOwner}: wrong credentials: every watch ends with the error. */
-  failed(error: AuthFailedError): void {
+  /** @internal {@link StreamOwner}: wrong credentials or a refused fixed token: every watch ends with the error. */
+  failed(error: EtcdError): void {
     for (const w of [...this.#watchers]) this.#fail(w, error);
   }
 
@@ -381,7 +381,7 @@ export class WatchHub
    */
   #refusedForToken(session: Session, watcher: Watcher, reason: string): boolean {
     if (STALE_TOKEN.test(reason)) {
-      session.live.reauthenticate();
+      session.live.tokenRefused(reason);
       return true;
     }
     if (PERMISSION_DENIED.test(reason) && !watcher._deniedOnce) {
