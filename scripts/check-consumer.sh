@@ -43,7 +43,7 @@ connect_headers_init="^node_modules/@connectrpc/connect/dist/esm/[^(]*\.d\.ts\([
 for compiler in "${compilers[@]}"; do
   for resolution in nodenext bundler; do
     echo "typecheck without a HeadersInit declaration: $compiler, moduleResolution $resolution"
-    output=$(tsc "$compiler" "$resolution" --noEmit || true)
+    output=$(tsc "$compiler" "$resolution" --noEmit 2>&1 || true)
     unexpected=$(grep -Ev "$connect_headers_init" <<<"$output" || true)
     if [ -n "$unexpected" ]; then
       printf '%s\n' "$unexpected" >&2
