@@ -7,6 +7,7 @@ import {
   type UnaryResponse,
 } from "@connectrpc/connect";
 import { createGrpcTransport, type Http2SessionManager } from "@connectrpc/connect-node";
+import type { HeadersInit } from "../client/transport/headers-init.js";
 import { markNotSent, wasNotSent } from "../client/transport/not-sent.js";
 import {
   DEFAULT_KEEPALIVE_TIMEOUT_MS,

@@ -15,6 +15,7 @@ import {
   type UnaryResponse,
 } from "@connectrpc/connect";
 import type { Etcd } from "../client/etcd.js";
+import type { HeadersInit } from "../client/transport/headers-init.js";
 import { wasNotSent } from "../client/transport/not-sent.js";
 import { type DiscoverOptions, type Discovery, discover, type InstanceChange } from "./discovery.js";
 import type { ServiceInstance } from "./instance.js";

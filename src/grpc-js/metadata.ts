@@ -1,5 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Metadata } from "@grpc/grpc-js";
+import type { HeadersInit } from "../client/transport/headers-init.js";
 import { markNotSent } from "../client/transport/not-sent.js";
 
 /** Headers gRPC itself sets; a caller's copy would clash with grpc-js's own. */

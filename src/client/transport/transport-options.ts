@@ -18,7 +18,7 @@ export interface EtcdTransportOptions {
   /** Endpoint URL, `http://host:port` or `https://host:port` (with `tls`). */
   baseUrl: string;
   /** TLS settings for `https://` URLs. Default: system trust, no client certificate. */
-  tls?: TransportTlsOptions;
+  tls?: TransportTlsOptions | undefined;
   /**
    * Interval of HTTP/2 PING frames that detect a dead or frozen server, in ms. Default: no pings (the Go
    * client's default). etcd rejects pings more frequent than its `--grpc-keepalive-min-time` (5 s by default).

@@ -1,6 +1,7 @@
 import type { ClientHttp2Stream } from "node:http2";
 import type { DescMethod } from "@bufbuild/protobuf";
 import type { ConnectError } from "@connectrpc/connect";
+import type { HeadersInit } from "../headers-init.js";
 import { abortError, closedError, deadlineError, openError } from "./call-outcome.js";
 import type { Http2Connection, ReadyWaiter } from "./connection.js";
 import type { DeadlineHandle, DeadlineTarget } from "./deadline-queue.js";
@@ -11,7 +12,10 @@ import type { TransportCore } from "./transport-core.js";
  * A call as its start-up sees it: it waits for a slot, then for a ready connection, listens to its
  * signal and has a deadline.
  */
-export interface StartingCall extends SlotWaiter, ReadyWaiter, DeadlineTarget, EventListenerObject {}
+export interface StartingCall extends SlotWaiter, ReadyWaiter, DeadlineTarget {
+  /** The abort listener of the call's signal (a DOM `EventListenerObject`, which @types/node does not export). */
+  handleEvent(event: Event): void;
+}
 
 /**
  * The first step shared by unary and streaming calls: listen to `signal` and add the deadline to the

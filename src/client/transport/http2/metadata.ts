@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http2";
+import type { HeadersInit } from "../headers-init.js";
 
 /** Header names the transport owns; user metadata cannot override them. */
 const RESERVED = new Set(["content-type", "te", "grpc-timeout", "grpc-encoding", "grpc-accept-encoding"]);

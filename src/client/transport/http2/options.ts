@@ -22,7 +22,7 @@ export interface Http2TransportOptions {
   /** The endpoint: `http://host:port` or `https://host:port` (no path). Required. */
   baseUrl: string;
   /** TLS and mTLS settings; only allowed with an `https://` baseUrl. Default: Node's TLS defaults. */
-  tls?: Http2TlsOptions;
+  tls?: Http2TlsOptions | undefined;
   /**
    * How often to send an HTTP/2 PING, in ms; 0 turns keepalive off. Default 30000. etcd rejects pings more
    * frequent than its `--grpc-keepalive-min-time` (default 5 s) with GOAWAY "too_many_pings".

@@ -1,5 +1,6 @@
 import type { OutgoingHttpHeaders } from "node:http2";
 import type { DescMethod } from "@bufbuild/protobuf";
+import type { HeadersInit } from "../headers-init.js";
 import { appendUserMetadata } from "./metadata.js";
 import { encodeGrpcTimeout } from "./timeout.js";
 

@@ -8,6 +8,7 @@ import type {
 } from "@bufbuild/protobuf";
 import { Code, ConnectError, type StreamResponse } from "@connectrpc/connect";
 import { type MessageCodec, messageCodec } from "../codec/message-codec.js";
+import type { HeadersInit } from "../headers-init.js";
 import {
   abortError,
   deadlineError,

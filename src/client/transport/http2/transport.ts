@@ -6,6 +6,7 @@ import {
   type Transport,
   type UnaryResponse,
 } from "@connectrpc/connect";
+import type { HeadersInit } from "../headers-init.js";
 import { markNotSent } from "../not-sent.js";
 import { closedError } from "./call-outcome.js";
 import { DeadlineQueue } from "./deadline-queue.js";

@@ -3,6 +3,7 @@ import type { DescMessage, DescMethodUnary, DescService, MessageShape } from "@b
 import type { UnaryResponse } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { messageCodec } from "../codec/message-codec.js";
+import type { HeadersInit } from "../headers-init.js";
 import {
   abortError,
   deadlineError,
