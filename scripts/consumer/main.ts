@@ -25,14 +25,11 @@ await using cluster = await startEtcd();
   const kv = await etcd.get("consumer/greeting");
   check(kv?.text() === "hello", `get returned ${kv?.text()}`);
 
-  await using watcher = etcd.watch("consumer/", { prefix: true, startRevision: revision });
+  await using watcher = etcd.watch({ prefix: "consumer/" }, { startRevision: revision });
   let batch: WatchBatch | undefined;
   for await (batch of watcher) if (batch.events.length > 0) break;
-  const value = batch?.events[0]?.kv?.value;
-  check(
-    value !== undefined && new TextDecoder().decode(value) === "hello",
-    "the watch did not deliver the put",
-  );
+  const event = batch?.events[0];
+  check(event?.type === "put" && event.kv.text() === "hello", "the watch did not deliver the put");
 
   // Discovery: register an instance and see it in a discovery view.
   await using registration = await register(etcd, { service: "consumer", addr: "127.0.0.1:50051", ttl: 10 });

@@ -39,7 +39,10 @@ function addValue(target: OutgoingHttpHeaders, name: string, value: string): voi
 }
 
 /** Converts received HTTP/2 headers or trailers to a web `Headers`, without pseudo-headers. */
-export function headersFromHttp2(raw: IncomingHttpHeaders | undefined, target = new Headers()): Headers {
+export function headersFromHttp2(
+  raw: IncomingHttpHeaders | undefined,
+  target: Headers = new Headers(),
+): Headers {
   if (raw === undefined) return target;
   for (const name of Object.keys(raw)) {
     if (name.charCodeAt(0) === 58 /* ":" */) continue;
