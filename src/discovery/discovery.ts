@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import { Backoff, sleep } from "../client/connection/backoff.js";
+import { HEALTHY_WATCH_MS, recheckBackoff, sleep } from "../client/connection/backoff.js";
 import { ClientClosedError, ClosedError } from "../client/errors.js";
 import type { Etcd } from "../client/etcd.js";
 import { QueuedIterator } from "../client/stream/queued-iterator.js";
@@ -8,9 +8,6 @@ import type { Watcher } from "../client/watch/watcher.js";
 import type { InstanceCodec } from "./codec.js";
 import { goEndpointsCodec } from "./go-endpoints-codec.js";
 import type { ServiceInstance } from "./instance.js";
-
-/** A watch that lived this long counts as healthy: the backoff of the next failure starts over. */
-const HEALTHY_WATCH_MS = 5000;
 
 /** Options of {@link discover}. */
 export interface DiscoverOptions {
@@ -182,7 +179,7 @@ export class Discovery
    */
   async #run(): Promise<void> {
     const signal = this.#closing.signal;
-    const backoff = new Backoff({ initialMs: 100, maxMs: 5000 });
+    const backoff = recheckBackoff();
     let delay = 0;
     while (!signal.aborted) {
       if (delay > 0) await sleep(delay, signal);

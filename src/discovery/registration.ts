@@ -350,11 +350,7 @@ export class Registration
    * failed had held for a TTL, else the next backoff step.
    */
   #delayAfterFailure(): number {
-    if (performance.now() - this.#heldSince >= this.#ttl * 1000) {
-      this.#backoff.reset();
-      return 0;
-    }
-    return this.#backoff.next();
+    return this.#backoff.afterRun(this.#heldSince, this.#ttl * 1000);
   }
 
   #onLoss(generation: number, reason: RegistrationLossReason): void {

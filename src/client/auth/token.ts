@@ -7,6 +7,7 @@ import {
   GetTokenError,
   toEtcdError,
 } from "../errors.js";
+import { untilAborted } from "../signals.js";
 import { markNotSent } from "../transport/not-sent.js";
 
 /** What the client's `auth.getToken` is called with. */
@@ -230,10 +231,9 @@ export class CallbackTokenSource extends RefreshingTokenSource {
     let token: unknown;
     try {
       // A getToken that ignores its signal must not hold every later call: stop waiting at the deadline.
-      token = await settleBy(
+      token = await untilAborted(
         new Promise<string>((resolve) => resolve(this.#getToken({ signal, reason }))),
         signal,
-        () => signal.reason,
       );
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
@@ -301,24 +301,5 @@ function waitFor(
     );
     if (signal?.aborted) onAbort();
     else signal?.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
-/** Settles as `promise` does, or rejects with `reason()` once `signal` aborts. */
-function settleBy<T>(promise: Promise<T>, signal: AbortSignal, reason: () => unknown): Promise<T> {
-  if (signal.aborted) return Promise.reject(reason());
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(reason());
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(err);
-      },
-    );
   });
 }

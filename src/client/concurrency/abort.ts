@@ -48,25 +48,6 @@ export function waitSignal(what: string, signal?: AbortSignal, timeoutMs?: numbe
   };
 }
 
-/** Resolves or rejects as `work` does, but rejects at once when `signal` aborts (with its reason). */
-export function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    work.then(
-      (v) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(e);
-      },
-    );
-  });
-}
-
 /** Rejects with `makeError(cause)` if the session's lease is lost before `signal` aborts; never resolves. */
 export function rejectOnLost(
   onLost: (listener: (error: unknown) => void) => () => void,

@@ -1,6 +1,6 @@
-import { sleep } from "../connection/backoff.js";
+import { HEALTHY_WATCH_MS, recheckBackoff, sleep } from "../connection/backoff.js";
 import { LockLostError } from "./errors.js";
-import { HEALTHY_WATCH_MS, isRetryable, recheckBackoff } from "./key.js";
+import { isRetryable } from "./key.js";
 import type { Session } from "./session.js";
 
 /** How one watch of a held key ended. */
@@ -96,10 +96,7 @@ export class HoldMonitor {
         return;
       }
       from = undefined;
-      if (performance.now() - startedAt >= HEALTHY_WATCH_MS) {
-        backoff.reset();
-        delay = 0;
-      } else delay = backoff.next();
+      delay = backoff.afterRun(startedAt, HEALTHY_WATCH_MS);
     }
   }
 

@@ -1,4 +1,4 @@
-import { Backoff, sleep } from "../connection/backoff.js";
+import { HEALTHY_WATCH_MS, recheckBackoff, sleep } from "../connection/backoff.js";
 import { ClientClosedError, EtcdError } from "../errors.js";
 import type { Etcd } from "../etcd.js";
 import { WatchClosedError } from "../watch/errors.js";
@@ -11,17 +11,6 @@ export function sessionKey(prefix: string, leaseId: bigint): string {
 /** `<prefix>/`: the range holding every contender's key (Go appends the slash in `NewMutex`/`NewElection`). */
 export function recipePrefix(prefix: string): string {
   return `${prefix}/`;
-}
-
-/** A watch that lived this long counts as healthy: the backoff of the next failure starts over. */
-export const HEALTHY_WATCH_MS = 5000;
-
-/**
- * Delays between looking again at a key whose watch broke (or whose read failed), for waits and holds:
- * 100 ms doubling to 5 s, jittered.
- */
-export function recheckBackoff(): Backoff {
-  return new Backoff({ initialMs: 100, maxMs: 5000 });
 }
 
 /**
@@ -97,9 +86,9 @@ export async function waitDeletes(
     if (!last) return res.revision;
     const startedAt = performance.now();
     const outcome = await waitDelete(etcd, last.keyText(), res.revision, signal);
-    if (outcome === "deleted" || performance.now() - startedAt >= HEALTHY_WATCH_MS) {
+    if (outcome === "deleted") {
       backoff.reset();
       delay = 0;
-    } else delay = backoff.next();
+    } else delay = backoff.afterRun(startedAt, HEALTHY_WATCH_MS);
   }
 }

@@ -1,9 +1,10 @@
 import { Code } from "@connectrpc/connect";
 import { EtcdError, LeaseNotFoundError } from "../errors.js";
 import type { KeyValue } from "../kv/key-value.js";
+import { untilAborted } from "../signals.js";
 import { type Comparison, compare } from "../txn/compare.js";
 import { op } from "../txn/ops.js";
-import { rejectOnLost, untilAborted, type WaitSignal, waitSignal } from "./abort.js";
+import { rejectOnLost, type WaitSignal, waitSignal } from "./abort.js";
 import { SessionExpiredError } from "./errors.js";
 import { HoldMonitor } from "./hold-monitor.js";
 import { recipePrefix, sessionKey, waitDeletes } from "./key.js";

@@ -46,3 +46,17 @@ describe("sleep", () => {
     await waiting;
   });
 });
+
+describe("Backoff.afterRun", () => {
+  it("starts over (no delay) after a run that held, and backs off after one that failed at once", () => {
+    const b = new Backoff(opts);
+    b.next();
+    b.next();
+    expect(b.afterRun(performance.now() - 10_000, 5_000)).toBe(0);
+    expect(b.failures).toBe(0);
+    const quick = b.afterRun(performance.now(), 5_000);
+    expect(quick).toBeGreaterThanOrEqual(50);
+    expect(quick).toBeLessThanOrEqual(100);
+    expect(b.failures).toBe(1);
+  });
+});

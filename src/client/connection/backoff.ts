@@ -43,6 +43,30 @@ export class Backoff {
   reset(): void {
     this.#attempt = 0;
   }
+
+  /**
+   * The delay after something that started at `startedAt` (`performance.now()`) failed: none, and the
+   * backoff starts over, when it had held for `healthyMs`; else the next step. So a watch or a
+   * registration that keeps failing at once backs off, and one that failed after a good run retries now.
+   */
+  afterRun(startedAt: number, healthyMs: number): number {
+    if (performance.now() - startedAt >= healthyMs) {
+      this.reset();
+      return 0;
+    }
+    return this.next();
+  }
+}
+
+/** A watch that held this long counts as healthy: the backoff of the next failure starts over. */
+export const HEALTHY_WATCH_MS = 5000;
+
+/**
+ * The backoff of code that reads a key or prefix again and watches it anew when its watch broke (the
+ * recipes' waits and holds, discovery): 100 ms doubling to 5 s, jittered.
+ */
+export function recheckBackoff(): Backoff {
+  return new Backoff({ initialMs: 100, maxMs: 5000 });
 }
 
 /**
