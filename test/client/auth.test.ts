@@ -14,7 +14,7 @@ import {
 } from "../../src/client/index.js";
 import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
 import { mintToken, waitForTokenExpiry as waitForExpiry } from "../support/auth-tokens.js";
-import { etcdctl } from "../support/etcdctl.js";
+import { enableAuth } from "../support/etcdctl.js";
 
 const ROOT_PW = "root-Secret-pw-123";
 const ALICE_PW = "alice-Secret-pw-456";
@@ -30,13 +30,17 @@ beforeAll(async () => {
   // Simple tokens (etcd's default) that expire after TOKEN_TTL_S seconds.
   cluster = await startEtcd({ args: [`--auth-token-ttl=${TOKEN_TTL_S}`] });
   const ep = cluster.endpoint;
-  await etcdctl(ep, ["user", "add", `root:${ROOT_PW}`]);
-  await etcdctl(ep, ["role", "add", "reader"]);
-  await etcdctl(ep, ["role", "grant-permission", "reader", "--prefix=true", "read", "pub/"]);
-  await etcdctl(ep, ["role", "grant-permission", "reader", "--prefix=true", "readwrite", "alice/"]);
-  await etcdctl(ep, ["user", "add", `alice:${ALICE_PW}`]);
-  await etcdctl(ep, ["user", "grant-role", "alice", "reader"]);
-  await etcdctl(ep, ["auth", "enable"]);
+  await enableAuth(ep, {
+    rootPassword: ROOT_PW,
+    role: {
+      name: "reader",
+      grants: [
+        ["read", "pub/"],
+        ["readwrite", "alice/"],
+      ],
+      users: [{ username: "alice", password: ALICE_PW }],
+    },
+  });
 });
 
 afterAll(async () => {
@@ -233,8 +237,7 @@ describe("auth across members", () => {
   it("keeps working when the member it authenticated against dies", async () => {
     three = await startEtcd({ members: 3, args: [`--auth-token-ttl=${TOKEN_TTL_S}`] });
     const ep = three.endpoint;
-    await etcdctl(ep, ["user", "add", `root:${ROOT_PW}`]);
-    await etcdctl(ep, ["auth", "enable"]);
+    await enableAuth(ep, { rootPassword: ROOT_PW });
     const tap: Tap = { authenticates: 0, tokenOverride: undefined };
     const root = new Etcd({
       endpoints: three.endpoints,

@@ -3,7 +3,7 @@ import { compare, type Etcd, EtcdError, InvalidArgumentError, op } from "../../s
 import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
 import { mintToken } from "../support/auth-tokens.js";
 import { CallTap } from "../support/call-tap.js";
-import { etcdctl } from "../support/etcdctl.js";
+import { enableAuth } from "../support/etcdctl.js";
 
 /**
  * `CallOptions.metadata` is sent with that call. etcd ignores metadata it does not know, but it reads
@@ -22,8 +22,7 @@ const onUnhandled = (reason: unknown) => unhandled.push(reason);
 beforeAll(async () => {
   process.on("unhandledRejection", onUnhandled);
   cluster = await startEtcd();
-  await etcdctl(cluster.endpoint, ["user", "add", `root:${ROOT_PW}`]);
-  await etcdctl(cluster.endpoint, ["auth", "enable"]);
+  await enableAuth(cluster.endpoint, { rootPassword: ROOT_PW });
   token = await mintToken(cluster.endpoint, "root", ROOT_PW);
 });
 

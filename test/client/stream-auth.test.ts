@@ -5,11 +5,11 @@ import {
   type EtcdOptions,
   LeaseLostError,
   WatchCanceledError,
-  type Watcher,
 } from "../../src/client/index.js";
 import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
 import { CallTap } from "../support/call-tap.js";
-import { etcdctl } from "../support/etcdctl.js";
+import { collect } from "../support/collect.js";
+import { enableAuth } from "../support/etcdctl.js";
 import { until, within } from "../support/wait.js";
 
 /**
@@ -27,7 +27,6 @@ const clients: Etcd[] = [];
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => unhandled.push(reason);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
 function client(username: string, password: string, extra: Partial<EtcdOptions> = {}): Etcd {
   const c = new Etcd({
@@ -40,30 +39,18 @@ function client(username: string, password: string, extra: Partial<EtcdOptions> 
   return c;
 }
 
-/** Collects the keys of every event a watch delivers; `done` settles when it ends. */
-function collect(watcher: Watcher): { keys: string[]; done: Promise<unknown> } {
-  const keys: string[] = [];
-  const done = (async () => {
-    for await (const batch of watcher) for (const e of batch.events) keys.push(text(e.kv!.key));
-  })().then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  return { keys, done };
-}
-
 beforeAll(async () => {
   process.on("unhandledRejection", onUnhandled);
   cluster = await startEtcd({ args: [`--auth-token-ttl=${TOKEN_TTL_S}`] });
   const ep = cluster.endpoint;
-  await etcdctl(ep, ["user", "add", `root:${ROOT_PW}`]);
-  await etcdctl(ep, ["role", "add", "streams"]);
-  await etcdctl(ep, ["role", "grant-permission", "streams", "--prefix=true", "readwrite", "s/"]);
-  for (const user of ["alice", "bob"]) {
-    await etcdctl(ep, ["user", "add", `${user}:${ALICE_PW}`]);
-    await etcdctl(ep, ["user", "grant-role", user, "streams"]);
-  }
-  await etcdctl(ep, ["auth", "enable"]);
+  await enableAuth(ep, {
+    rootPassword: ROOT_PW,
+    role: {
+      name: "streams",
+      grants: [["readwrite", "s/"]],
+      users: ["alice", "bob"].map((username) => ({ username, password: ALICE_PW })),
+    },
+  });
   root = client("root", ROOT_PW);
 });
 

@@ -10,12 +10,12 @@ import {
   type GetTokenContext,
   GetTokenError,
   InvalidAuthTokenError,
-  type Watcher,
 } from "../../src/client/index.js";
 import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
 import { mintToken, waitForTokenExpiry } from "../support/auth-tokens.js";
 import { CallTap } from "../support/call-tap.js";
-import { etcdctl } from "../support/etcdctl.js";
+import { collect } from "../support/collect.js";
+import { enableAuth, etcdctl } from "../support/etcdctl.js";
 import { until, within } from "../support/wait.js";
 
 /**
@@ -34,24 +34,11 @@ const clients: Etcd[] = [];
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => unhandled.push(reason);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const text = (b: Uint8Array) => new TextDecoder().decode(b);
 const fastStreams = { backoff: { initialMs: 20, maxMs: 300 } };
 
 function track<T extends Etcd>(client: T): T {
   clients.push(client);
   return client;
-}
-
-/** Collects the keys of every event a watch delivers; `done` settles with its error (or undefined). */
-function collect(watcher: Watcher): { keys: string[]; done: Promise<unknown> } {
-  const keys: string[] = [];
-  const done = (async () => {
-    for await (const batch of watcher) for (const e of batch.events) keys.push(text(e.kv!.key));
-  })().then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  return { keys, done };
 }
 
 /** A getToken that mints alice's tokens with its own Authenticate and records why it was asked. */
@@ -71,12 +58,14 @@ beforeAll(async () => {
   process.on("unhandledRejection", onUnhandled);
   cluster = await startEtcd({ args: [`--auth-token-ttl=${TOKEN_TTL_S}`] });
   const ep = cluster.endpoint;
-  await etcdctl(ep, ["user", "add", `root:${ROOT_PW}`]);
-  await etcdctl(ep, ["role", "add", "tokens"]);
-  await etcdctl(ep, ["role", "grant-permission", "tokens", "--prefix=true", "readwrite", "t/"]);
-  await etcdctl(ep, ["user", "add", `alice:${ALICE_PW}`]);
-  await etcdctl(ep, ["user", "grant-role", "alice", "tokens"]);
-  await etcdctl(ep, ["auth", "enable"]);
+  await enableAuth(ep, {
+    rootPassword: ROOT_PW,
+    role: {
+      name: "tokens",
+      grants: [["readwrite", "t/"]],
+      users: [{ username: "alice", password: ALICE_PW }],
+    },
+  });
   root = track(new Etcd({ endpoints: cluster.endpoints, auth: { username: "root", password: ROOT_PW } }));
 });
 
@@ -253,8 +242,7 @@ describe("JWT tokens (--auth-token=jwt, RS256)", { timeout: 60_000 }, () => {
     await writeFile(pub, keys.publicKey);
     await writeFile(priv, keys.privateKey, { mode: 0o600 });
     jwt = await startEtcd({ args: [`--auth-token=jwt,pub-key=${pub},priv-key=${priv},sign-method=RS256`] });
-    await etcdctl(jwt.endpoint, ["user", "add", `root:${ROOT_PW}`]);
-    await etcdctl(jwt.endpoint, ["auth", "enable"]);
+    await enableAuth(jwt.endpoint, { rootPassword: ROOT_PW });
   });
 
   afterAll(async () => {

@@ -16,7 +16,7 @@ import {
 } from "../../src/client/index.js";
 import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
 import { CallTap } from "../support/call-tap.js";
-import { etcdctl } from "../support/etcdctl.js";
+import { enableAuth, etcdctl } from "../support/etcdctl.js";
 import { until, within } from "../support/wait.js";
 
 let cluster: EtcdCluster;
@@ -419,12 +419,14 @@ describe("Mutex with auth on (tokens expire after 2 s)", () => {
   beforeAll(async () => {
     auth = await startEtcd({ args: ["--auth-token-ttl=2"] });
     const ep = auth.endpoint;
-    await etcdctl(ep, ["user", "add", `root:${ROOT_PW}`]);
-    await etcdctl(ep, ["role", "add", "worker"]);
-    await etcdctl(ep, ["role", "grant-permission", "worker", "--prefix=true", "readwrite", "plock/"]);
-    await etcdctl(ep, ["user", "add", `worker:${WORKER_PW}`]);
-    await etcdctl(ep, ["user", "grant-role", "worker", "worker"]);
-    await etcdctl(ep, ["auth", "enable"]);
+    await enableAuth(ep, {
+      rootPassword: ROOT_PW,
+      role: {
+        name: "worker",
+        grants: [["readwrite", "plock/"]],
+        users: [{ username: "worker", password: WORKER_PW }],
+      },
+    });
     root = new Etcd({ endpoints: ep, auth: { username: "root", password: ROOT_PW } });
   });
   afterEach(async () => {

@@ -17,7 +17,7 @@ import {
 } from "../../src/discovery/index.js";
 import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
 import { CallTap } from "../support/call-tap.js";
-import { etcdctl } from "../support/etcdctl.js";
+import { enableAuth, etcdctl } from "../support/etcdctl.js";
 import { ChangeLedger, client, until } from "./support.js";
 
 describe("discover() against a real etcd", () => {
@@ -240,12 +240,14 @@ describe("discover() with auth on (tokens expire after 2 s)", () => {
   beforeAll(async () => {
     cluster = await startEtcd({ args: ["--auth-token-ttl=2"] });
     const ep = cluster.endpoint;
-    await etcdctl(ep, ["user", "add", `root:${ROOT_PW}`]);
-    await etcdctl(ep, ["role", "add", "viewer"]);
-    await etcdctl(ep, ["role", "grant-permission", "viewer", "--prefix=true", "read", "authsvc/"]);
-    await etcdctl(ep, ["user", "add", `viewer:${VIEWER_PW}`]);
-    await etcdctl(ep, ["user", "grant-role", "viewer", "viewer"]);
-    await etcdctl(ep, ["auth", "enable"]);
+    await enableAuth(ep, {
+      rootPassword: ROOT_PW,
+      role: {
+        name: "viewer",
+        grants: [["read", "authsvc/"]],
+        users: [{ username: "viewer", password: VIEWER_PW }],
+      },
+    });
     root = new Etcd({ endpoints: ep, timeoutMs: 3000, auth: { username: "root", password: ROOT_PW } });
   });
   afterEach(async () => {

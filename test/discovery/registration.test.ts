@@ -14,7 +14,7 @@ import {
 } from "../../src/discovery/index.js";
 import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
 import { CallTap } from "../support/call-tap.js";
-import { etcdctl } from "../support/etcdctl.js";
+import { enableAuth, etcdctl } from "../support/etcdctl.js";
 import { client, until } from "./support.js";
 
 /**
@@ -301,12 +301,14 @@ describe("register() with auth on (tokens expire after 2 s)", () => {
   beforeAll(async () => {
     cluster = await startEtcd({ args: ["--auth-token-ttl=2"] });
     const ep = cluster.endpoint;
-    await etcdctl(ep, ["user", "add", `root:${ROOT_PW}`]);
-    await etcdctl(ep, ["role", "add", "svc"]);
-    await etcdctl(ep, ["role", "grant-permission", "svc", "--prefix=true", "readwrite", "authsvc/"]);
-    await etcdctl(ep, ["user", "add", `svc:${SVC_PW}`]);
-    await etcdctl(ep, ["user", "grant-role", "svc", "svc"]);
-    await etcdctl(ep, ["auth", "enable"]);
+    await enableAuth(ep, {
+      rootPassword: ROOT_PW,
+      role: {
+        name: "svc",
+        grants: [["readwrite", "authsvc/"]],
+        users: [{ username: "svc", password: SVC_PW }],
+      },
+    });
     admin = new Etcd({ endpoints: ep, timeoutMs: 3000, auth: { username: "root", password: ROOT_PW } });
   });
   afterEach(async () => {

@@ -12,7 +12,7 @@ import { createConnectNodeTransport } from "../../src/connect-node/index.js";
 import { Auth } from "../../src/gen/etcdserverpb/rpc_pb.js";
 import { createGrpcJsTransport } from "../../src/grpc-js/index.js";
 import { type EtcdCluster, type EtcdMember, FaultProxy, startEtcd } from "../../src/testing/index.js";
-import { etcdctl } from "../support/etcdctl.js";
+import { enableAuth } from "../support/etcdctl.js";
 import {
   checkHistory,
   describeReport,
@@ -133,13 +133,10 @@ export class FaultCluster {
     });
     try {
       if (auth) {
-        const ep = etcd.endpoint;
-        await etcdctl(ep, ["user", "add", `${AUTH.root.username}:${AUTH.root.password}`]);
-        await etcdctl(ep, ["role", "add", "faults"]);
-        await etcdctl(ep, ["role", "grant-permission", "faults", "--prefix=true", "readwrite", PREFIX]);
-        await etcdctl(ep, ["user", "add", `${AUTH.user.username}:${AUTH.user.password}`]);
-        await etcdctl(ep, ["user", "grant-role", AUTH.user.username, "faults"]);
-        await etcdctl(ep, ["auth", "enable"]);
+        await enableAuth(etcd.endpoint, {
+          rootPassword: AUTH.root.password,
+          role: { name: "faults", grants: [["readwrite", PREFIX]], users: [AUTH.user] },
+        });
       }
       const proxies = await Promise.all(etcd.members.map((m) => FaultProxy.start(m.clientUrl)));
       return new FaultCluster(etcd, proxies, auth);

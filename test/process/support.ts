@@ -2,7 +2,7 @@ import { createClient, type Transport } from "@connectrpc/connect";
 import { createHttp2Transport, Etcd, prefixRangeEnd } from "../../src/client/index.js";
 import { Auth } from "../../src/gen/etcdserverpb/rpc_pb.js";
 import { type EtcdCluster, type EtcdMember, FaultProxy, startEtcd } from "../../src/testing/index.js";
-import { etcdctl } from "../support/etcdctl.js";
+import { enableAuth } from "../support/etcdctl.js";
 import { type HistoryEvent, readHistory } from "../support/history.js";
 
 /** Simple tokens expire after this many seconds without use (`--auth-token-ttl`). */
@@ -40,20 +40,10 @@ export async function startProcessCluster(options: {
     let childAuth: ProcessCluster["childAuth"];
     if (options.auth) {
       childAuth = { username: "app", password: "app-Secret-pw-456" };
-      const ep = cluster.endpoint;
-      await etcdctl(ep, ["user", "add", `${ROOT.username}:${ROOT.password}`]);
-      await etcdctl(ep, ["role", "add", "app-role"]);
-      await etcdctl(ep, [
-        "role",
-        "grant-permission",
-        "app-role",
-        "--prefix=true",
-        options.permission,
-        options.prefix,
-      ]);
-      await etcdctl(ep, ["user", "add", `${childAuth.username}:${childAuth.password}`]);
-      await etcdctl(ep, ["user", "grant-role", childAuth.username, "app-role"]);
-      await etcdctl(ep, ["auth", "enable"]);
+      await enableAuth(cluster.endpoint, {
+        rootPassword: ROOT.password,
+        role: { name: "app-role", grants: [[options.permission, options.prefix]], users: [childAuth] },
+      });
     }
     proxy = await FaultProxy.start(cluster.endpoint);
     const admin = new Etcd({ endpoints: cluster.endpoint, auth: options.auth ? ROOT : undefined });
