@@ -1,5 +1,6 @@
 import { EventEmitter } from "node:events";
 import { InvalidUsageError } from "../errors.js";
+import type { Namespace } from "../namespace/namespace.js";
 import { WatchClosedError } from "./errors.js";
 import type { WatchBatch, WatcherState, WatchOptions } from "./types.js";
 
@@ -60,10 +61,12 @@ export class Watcher
   extends EventEmitter<WatcherEvents>
   implements AsyncIterable<WatchBatch>, AsyncDisposable
 {
-  /** The watched key (range start). */
+  /** The watched key (range start), as sent to etcd: with the prefix of the namespace view it was made in. */
   readonly key: Uint8Array;
-  /** The watched range end; empty for a single key. */
+  /** The watched range end, as sent to etcd; empty for a single key. */
   readonly rangeEnd: Uint8Array;
+  /** @internal The namespace whose prefix is stripped from delivered keys, for a watch made in a view. */
+  readonly _namespace: Namespace | undefined;
   /** Options as given. */
   readonly options: Readonly<WatchOptions>;
   #state: WatcherState = "disconnected";
@@ -101,8 +104,10 @@ export class Watcher
     options: WatchOptions,
     bound: number,
     next: bigint | undefined,
+    namespace?: Namespace,
   ) {
     super();
+    this._namespace = namespace;
     this.#owner = owner;
     this.key = key;
     this.rangeEnd = rangeEnd;
