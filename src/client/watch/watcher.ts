@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import { InvalidUsageError } from "../errors.js";
+import { ClosedError, InvalidUsageError } from "../errors.js";
 import type { Namespace } from "../namespace/namespace.js";
 import { WatchClosedError } from "./errors.js";
 import type { WatchBatch, WatcherState, WatchOptions } from "./types.js";
@@ -8,10 +8,11 @@ import type { WatchBatch, WatcherState, WatchOptions } from "./types.js";
 export interface WatcherEvents {
   /** A batch of events (or a progress / resync batch). */
   batch: [WatchBatch];
-  /** The watch ended with an error (only emitted when someone listens for it). */
-  error: [Error];
-  /** The watch ended (after `error`, or cleanly). */
-  end: [];
+  /**
+   * The watch is over, after its last batch: with its error, or `undefined` when this process closed it
+   * (`close()`, its `signal`, the client closing). Emitted once; the same value as `closed`.
+   */
+  close: [Error | undefined];
   /** The watch moved to another state (see {@link WatcherState}); emitted from a microtask. */
   state: [WatcherState];
 }
@@ -48,9 +49,11 @@ const SCHEDULED = 64;
 const SETTLED = 128;
 
 /**
- * One watch: an async iterable of {@link WatchBatch}es and an event-emitter face (`batch`, `error`,
- * `end`). Use one face: adding a `batch` listener starts draining the queue into events, after which
- * `for await` is refused. Its protocol state (`state`, `nextRevision`) is driven by the hub.
+ * One watch: an async iterable of {@link WatchBatch}es and an event-emitter face (`batch`, `close`,
+ * `state`). Use one face: adding a `batch` listener starts draining the queue into events, after which
+ * `for await` is refused (and the other way round). It follows the lifecycle convention of every live
+ * object (docs/client.md): `close()`, `closed`, `state`, the `close` event, `signal`. Its protocol state
+ * (`state`, `nextRevision`) is driven by the hub.
  *
  * Why the queue lives here rather than in a `QueuedIterator` with callbacks: a client may hold many
  * thousands of mostly idle watches, and every closure, promise and generator per watch is kept for
@@ -90,6 +93,8 @@ export class Watcher
   #closed: Promise<Error | undefined> | undefined;
   #resolveClosed: ((error: Error | undefined) => void) | undefined;
   #closedWith: Error | undefined;
+  /** Made on first use of `signal`; aborted when the watch is over. */
+  #abort: AbortController | undefined;
   /** Removes this watch's listener from its `signal`, if it has one. */
   #unlisten: (() => void) | undefined;
   /** The revision the watch starts after, once created; `created` settles with it. */
@@ -120,10 +125,15 @@ export class Watcher
   }
 
   #onNewListener(event: string | symbol): void {
-    if (event === "batch" && !(this.#flags & EVENTS)) this.#startEmitting();
+    if (event !== "batch" || this.#flags & EVENTS) return;
+    // Thrown from `on()` itself: a `for await` already reads this watch and keeps it.
+    if (this.#flags & READING)
+      throw new InvalidUsageError("this watch is already being iterated; use one face");
+    this.#flags |= EVENTS | EMITTING | READING;
+    this.#schedule();
   }
 
-  /** Where the watch is: `creating`, `active`, `paused`, `disconnected`, `resyncing` or `ended`. */
+  /** Where the watch is: `creating`, `active`, `paused`, `disconnected`, `resyncing` or `closed`. */
   get state(): WatcherState {
     return this.#state;
   }
@@ -164,7 +174,10 @@ export class Watcher
     return this.#weight;
   }
 
-  /** Resolves when the watch is over: with its error, or undefined when closed cleanly. Never rejects. */
+  /**
+   * Resolves when the watch is over (after its last batch was consumed): with its error, or `undefined`
+   * when this process closed it (`close()`, its `signal`, the client closing). Never rejects.
+   */
   get closed(): Promise<Error | undefined> {
     if (!this.#closed) {
       if (this.#flags & SETTLED) this.#closed = Promise.resolve(this.#closedWith);
@@ -176,14 +189,31 @@ export class Watcher
     return this.#closed;
   }
 
-  /** Closes the watch (canceled on the server); a running `for await` ends after buffered batches. */
-  close(): void {
-    if (this._state === "ended") return;
+  /**
+   * Aborted when the watch is over; its `reason` is the watch's error, or a `ClosedError` when this
+   * process closed it. Hand it to work that must stop with the watch.
+   */
+  get signal(): AbortSignal {
+    if (!this.#abort) {
+      this.#abort = new AbortController();
+      if (this.#flags & SETTLED)
+        this.#abort.abort(this.#closedWith ?? new ClosedError("the watch was closed"));
+    }
+    return this.#abort.signal;
+  }
+
+  /**
+   * Closes the watch (canceled on the server) and resolves once it let go of the stream; never rejects.
+   * A running `for await` ends after the batches already buffered.
+   */
+  async close(): Promise<void> {
+    if (this._state === "closed") return;
     this.#owner.detach(this);
   }
 
+  /** Same as `close()`, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
-    this.close();
+    await this.close();
   }
 
   [Symbol.asyncIterator](): AsyncIterator<WatchBatch> {
@@ -194,7 +224,7 @@ export class Watcher
 
   /** @internal Closes the watch when `signal` aborts; the listener goes when the watch ends. */
   _closeOn(signal: AbortSignal): void {
-    const onAbort = () => this.close();
+    const onAbort = () => void this.close();
     signal.addEventListener("abort", onAbort, { once: true });
     this.#unlisten = () => signal.removeEventListener("abort", onAbort);
   }
@@ -224,7 +254,7 @@ export class Watcher
 
   /** @internal Ends the watch (the hub already forgot it). */
   _end(error?: Error): void {
-    this._state = "ended";
+    this._state = "closed";
     const onCreated = this.#onCreated;
     this.#onCreated = undefined;
     if (onCreated) {
@@ -243,7 +273,7 @@ export class Watcher
   }
 
   /** Consumer side: stop now, dropping whatever is buffered; the hub cancels the watch. */
-  #stop(): void {
+  #stop(error?: Error): void {
     if (this.#flags & STOPPED) return;
     const wasDone = this.#flags & ENDED;
     this.#flags |= STOPPED;
@@ -251,7 +281,7 @@ export class Watcher
     this.#weight = 0;
     this.#wakeUp();
     if (!wasDone) this.#owner.detach(this);
-    this.#settle(undefined);
+    this.#settle(error);
   }
 
   #settle(error: Error | undefined): void {
@@ -261,6 +291,9 @@ export class Watcher
     const resolve = this.#resolveClosed;
     this.#resolveClosed = undefined;
     resolve?.(error);
+    this.#abort?.abort(error ?? new ClosedError("the watch was closed"));
+    // From a microtask, as `state`: a listener may act on the client, not inside the hub's bookkeeping.
+    queueMicrotask(() => this.emit("close", error));
   }
 
   /** Takes the oldest buffered batch (undefined when none), owing the hub a resume once drained to half. */
@@ -312,33 +345,16 @@ export class Watcher
     }
   }
 
-  /** The event face: from now on batches are emitted (from a microtask, never inside `on()`). */
-  #startEmitting(): void {
-    if (this.#flags & READING) {
-      // A `for await` already reads this watch: it keeps it; the event face just ends, with the reason.
-      this.#flags |= EVENTS;
-      queueMicrotask(() => {
-        if (this.listenerCount("error") > 0)
-          this.emit("error", new InvalidUsageError("this watch is already being iterated"));
-        this.emit("end");
-      });
-      return;
-    }
-    this.#flags |= EVENTS | EMITTING | READING;
-    this.#schedule();
-  }
-
   #schedule(): void {
     if (this.#flags & SCHEDULED) return;
     this.#flags |= SCHEDULED;
     queueMicrotask(() => this.#emitBuffered());
   }
 
-  /** Emits every buffered batch; after the last one of an ended watch, `error` (if any) and `end`. */
+  /** Emits every buffered batch; after the last one of an ended watch, `close`. */
   #emitBuffered(): void {
     this.#flags &= ~SCHEDULED;
     if (!(this.#flags & EMITTING)) return;
-    let error: Error | undefined;
     try {
       while (!(this.#flags & STOPPED)) {
         const batch = this.#take();
@@ -346,15 +362,11 @@ export class Watcher
         this.emit("batch", batch);
       }
       if (!(this.#flags & (ENDED | STOPPED))) return;
-      error = this.#error;
-      this.#settle(error);
+      this.#settle(this.#error);
     } catch (err) {
       // A throwing listener ends the watch with its error, as the loop of a `for await` would.
-      error = err as Error;
-      this.#stop();
+      this.#stop(err instanceof Error ? err : new Error(String(err)));
     }
     this.#flags &= ~(READING | EMITTING);
-    if (error && this.listenerCount("error") > 0) this.emit("error", error);
-    this.emit("end");
   }
 }
