@@ -191,13 +191,7 @@ describe("live objects: one lifecycle", () => {
     await within(discovery.ready, "the discovery to be ready");
     await client.close();
     const ends = await within(
-      Promise.all([
-        watcher.closed,
-        lease.closed,
-        session.closed,
-        registration.closed,
-        discovery.closed,
-      ]),
+      Promise.all([watcher.closed, lease.closed, session.closed, registration.closed, discovery.closed]),
       "every live object to settle after client.close()",
     );
     expect(ends).toEqual([undefined, undefined, undefined, undefined, undefined]);
