@@ -32,6 +32,8 @@ import { createStartRevision, dropSeen, nextAfterCreated, nextAfterEvents } from
 import type { WatchOptions } from "./types.js";
 import { Watcher, type WatcherOwner } from "./watcher.js";
 
+/** The options of a watch given none: one shared object, not one per watch. */
+const NO_OPTIONS: WatchOptions = Object.freeze({});
 /** Settings of a {@link WatchHub}: its stream's, and the default per-watch buffer bound. */
 export interface WatchHubSettings extends StreamSettings {
   /**
@@ -115,7 +117,7 @@ export class WatchHub
    * Starts watching a key or a range (`{ prefix }`, `{ key, end }`, `{ fromKey }`, as reads take them),
    * inside `namespace` when a namespace view asks: its events then come with the prefix stripped.
    */
-  watch(range: Bytes | KeyRange, options: WatchOptions = {}, namespace?: Namespace): Watcher {
+  watch(range: Bytes | KeyRange, options: WatchOptions = NO_OPTIONS, namespace?: Namespace): Watcher {
     if (this.#closing.signal.aborted) throw new WatchHubClosedError();
     if (options === null || typeof options !== "object")
       throw new InvalidArgumentError("options", "must be an object");
@@ -128,7 +130,7 @@ export class WatchHub
       options.maxBufferedEvents === undefined
         ? this.#maxBufferedEvents
         : Number(checkInteger(options.maxBufferedEvents, "maxBufferedEvents", 1));
-    const watcher = new Watcher(this, bounds.key, bounds.rangeEnd, options, bound, start, namespace);
+    const watcher = new Watcher(this, bounds, options, bound, start, namespace);
     this.#add(watcher);
     if (options.signal) {
       if (options.signal.aborted) {

@@ -23,7 +23,7 @@ const batch = (revision: number, events = 1): WatchBatch => ({
 
 function watcher(bound = 100) {
   const owner = new RecordingOwner();
-  const w = new Watcher(owner, new Uint8Array([1]), new Uint8Array(), {}, bound, undefined);
+  const w = new Watcher(owner, { bytes: new Uint8Array([1]), split: 1 }, {}, bound, undefined);
   return { owner, w };
 }
 

@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 import { ClosedError, InvalidUsageError } from "../errors.js";
 import type { Namespace } from "../namespace/namespace.js";
 import { WatchClosedError } from "./errors.js";
+import { type PackedRange, packedKey, packedRangeEnd } from "./key-range.js";
 import type { WatchBatch, WatcherState, WatchOptions } from "./types.js";
 
 /** Events of a {@link Watcher}'s event-emitter face. */
@@ -45,8 +46,31 @@ const EMITTING = 16;
 const OVER = 32;
 /** A microtask that emits the buffered batches is queued. */
 const SCHEDULED = 64;
-/** `closed` is settled (with `#closedWith`). */
+/** `closed` is settled (with `closedWith`). */
 const SETTLED = 128;
+/** A create was refused with "permission denied" once; a second refusal on a fresh stream is real. */
+const DENIED_ONCE = 256;
+
+/**
+ * What only some watches need, made on first need: an idle watch that nobody asked for `closed`,
+ * `created` or `signal` and that has no `signal` option holds none of it (~70 bytes less per watch).
+ */
+interface WatcherExtras {
+  /** The error the producer ended the watch with. */
+  error?: Error | undefined;
+  closed?: Promise<Error | undefined>;
+  resolveClosed?: ((error: Error | undefined) => void) | undefined;
+  /** What `closed` settled with. */
+  closedWith?: Error | undefined;
+  /** Made on first use of `signal`; aborted when the watch is over. */
+  abort?: AbortController;
+  /** Removes this watch's listener from its `signal` option. */
+  unlisten?: (() => void) | undefined;
+  createdPromise?: Promise<bigint>;
+  onCreated?: { resolve: (revision: bigint) => void; reject: (error: Error) => void } | undefined;
+  /** For a watch made in a namespace view: the prefix stripped from delivered keys. */
+  namespace?: Namespace;
+}
 
 /**
  * One watch: an async iterable of {@link WatchBatch}es and an event-emitter face (`batch`, `close`,
@@ -64,12 +88,9 @@ export class Watcher
   extends EventEmitter<WatcherEvents>
   implements AsyncIterable<WatchBatch>, AsyncDisposable
 {
-  /** The watched key (range start), as sent to etcd: with the prefix of the namespace view it was made in. */
-  readonly key: Uint8Array;
-  /** The watched range end, as sent to etcd; empty for a single key. */
-  readonly rangeEnd: Uint8Array;
-  /** @internal The namespace whose prefix is stripped from delivered keys, for a watch made in a view. */
-  readonly _namespace: Namespace | undefined;
+  /** Key and range end in one buffer (see `ownRange`): the key is `[0, #split)`. */
+  readonly #range: Uint8Array;
+  readonly #split: number;
   /** Options as given. */
   readonly options: Readonly<WatchOptions>;
   #state: WatcherState = "disconnected";
@@ -77,8 +98,6 @@ export class Watcher
   _next: bigint | undefined;
   /** @internal The watch id on the current stream while `active`. */
   _watchId: bigint | undefined;
-  /** @internal A create was refused with "permission denied" once; a second refusal on a fresh stream is real. */
-  _deniedOnce = false;
   readonly #owner: WatcherOwner;
   /** Buffered weight above which `_deliver` reports "pause me". */
   readonly #bound: number;
@@ -86,36 +105,25 @@ export class Watcher
   #buffer: WatchBatch[] | undefined;
   #weight = 0;
   #flags = 0;
-  /** The error the producer ended the watch with. */
-  #error: Error | undefined;
   /** Wakes a `for await` waiting for a batch. */
   #wake: (() => void) | undefined;
-  #closed: Promise<Error | undefined> | undefined;
-  #resolveClosed: ((error: Error | undefined) => void) | undefined;
-  #closedWith: Error | undefined;
-  /** Made on first use of `signal`; aborted when the watch is over. */
-  #abort: AbortController | undefined;
-  /** Removes this watch's listener from its `signal`, if it has one. */
-  #unlisten: (() => void) | undefined;
   /** The revision the watch starts after, once created; `created` settles with it. */
   #createdRevision: bigint | undefined;
-  #createdPromise: Promise<bigint> | undefined;
-  #onCreated: { resolve: (revision: bigint) => void; reject: (error: Error) => void } | undefined;
+  #x: WatcherExtras | undefined;
 
   constructor(
     owner: WatcherOwner,
-    key: Uint8Array,
-    rangeEnd: Uint8Array,
+    range: PackedRange,
     options: WatchOptions,
     bound: number,
     next: bigint | undefined,
     namespace?: Namespace,
   ) {
     super();
-    this._namespace = namespace;
+    if (namespace) this.#extras().namespace = namespace;
     this.#owner = owner;
-    this.key = key;
-    this.rangeEnd = rangeEnd;
+    this.#range = range.bytes;
+    this.#split = range.split;
     this.options = options;
     this._next = next;
     this.#bound = bound;
@@ -131,6 +139,21 @@ export class Watcher
       throw new InvalidUsageError("this watch is already being iterated; use one face");
     this.#flags |= EVENTS | EMITTING | READING;
     this.#schedule();
+  }
+
+  /** @internal The namespace whose prefix is stripped from delivered keys, for a watch made in a view. */
+  get _namespace(): Namespace | undefined {
+    return this.#x?.namespace;
+  }
+
+  /** The watched key (range start), as sent to etcd (with the prefix of the namespace view it was made in); a copy. */
+  get key(): Uint8Array {
+    return packedKey(this.#range, this.#split);
+  }
+
+  /** The watched range end, as sent to etcd (a copy); empty for a single key. */
+  get rangeEnd(): Uint8Array {
+    return packedRangeEnd(this.#range, this.#split);
   }
 
   /** Where the watch is: `creating`, `active`, `paused`, `disconnected`, `resyncing` or `closed`. */
@@ -156,12 +179,13 @@ export class Watcher
    * `WithCreatedNotify`). Rejects with the watch's error (or a `WatchClosedError`) if it ends first.
    */
   get created(): Promise<bigint> {
-    this.#createdPromise ??= new Promise<bigint>((resolve, reject) => {
+    const x = this.#extras();
+    x.createdPromise ??= new Promise<bigint>((resolve, reject) => {
       if (this.#createdRevision !== undefined) return resolve(this.#createdRevision);
-      if (this.#flags & (ENDED | STOPPED)) return reject(this.#error ?? new WatchClosedError());
-      this.#onCreated = { resolve, reject };
+      if (this.#flags & (ENDED | STOPPED)) return reject(x.error ?? new WatchClosedError());
+      x.onCreated = { resolve, reject };
     });
-    return this.#createdPromise;
+    return x.createdPromise;
   }
 
   /** The revision the watch resumes from after a break (the first one not yet delivered). */
@@ -179,14 +203,15 @@ export class Watcher
    * when this process closed it (`close()`, its `signal`, the client closing). Never rejects.
    */
   get closed(): Promise<Error | undefined> {
-    if (!this.#closed) {
-      if (this.#flags & SETTLED) this.#closed = Promise.resolve(this.#closedWith);
+    const x = this.#extras();
+    if (!x.closed) {
+      if (this.#flags & SETTLED) x.closed = Promise.resolve(x.closedWith);
       else
-        this.#closed = new Promise((resolve) => {
-          this.#resolveClosed = resolve;
+        x.closed = new Promise((resolve) => {
+          x.resolveClosed = resolve;
         });
     }
-    return this.#closed;
+    return x.closed;
   }
 
   /**
@@ -194,12 +219,12 @@ export class Watcher
    * process closed it. Hand it to work that must stop with the watch.
    */
   get signal(): AbortSignal {
-    if (!this.#abort) {
-      this.#abort = new AbortController();
-      if (this.#flags & SETTLED)
-        this.#abort.abort(this.#closedWith ?? new ClosedError("the watch was closed"));
+    const x = this.#extras();
+    if (!x.abort) {
+      x.abort = new AbortController();
+      if (this.#flags & SETTLED) x.abort.abort(x.closedWith ?? new ClosedError("the watch was closed"));
     }
-    return this.#abort.signal;
+    return x.abort.signal;
   }
 
   /**
@@ -226,15 +251,31 @@ export class Watcher
   _closeOn(signal: AbortSignal): void {
     const onAbort = () => void this.close();
     signal.addEventListener("abort", onAbort, { once: true });
-    this.#unlisten = () => signal.removeEventListener("abort", onAbort);
+    this.#extras().unlisten = () => signal.removeEventListener("abort", onAbort);
+  }
+
+  /** @internal A create was refused with "permission denied" once: a second refusal on a fresh stream is real. */
+  get _deniedOnce(): boolean {
+    return (this.#flags & DENIED_ONCE) !== 0;
+  }
+
+  set _deniedOnce(denied: boolean) {
+    if (denied) this.#flags |= DENIED_ONCE;
+    else this.#flags &= ~DENIED_ONCE;
+  }
+
+  #extras(): WatcherExtras {
+    this.#x ??= {};
+    return this.#x;
   }
 
   /** @internal The server created the watch for the first time; it starts after `revision`. */
   _created(revision: bigint): void {
     if (this.#createdRevision !== undefined) return;
     this.#createdRevision = revision;
-    const onCreated = this.#onCreated;
-    this.#onCreated = undefined;
+    const x = this.#x;
+    const onCreated = x?.onCreated;
+    if (x) x.onCreated = undefined;
     onCreated?.resolve(revision);
   }
 
@@ -255,19 +296,20 @@ export class Watcher
   /** @internal Ends the watch (the hub already forgot it). */
   _end(error?: Error): void {
     this._state = "closed";
-    const onCreated = this.#onCreated;
-    this.#onCreated = undefined;
-    if (onCreated) {
+    const x = this.#x;
+    const onCreated = x?.onCreated;
+    if (x && onCreated) {
+      x.onCreated = undefined;
       // Nobody has to await `created`: an unobserved rejection must not crash the process.
-      this.#createdPromise?.catch(() => {});
+      x.createdPromise?.catch(() => {});
       onCreated.reject(error ?? new WatchClosedError());
     }
-    const unlisten = this.#unlisten;
-    this.#unlisten = undefined;
+    const unlisten = x?.unlisten;
+    if (x) x.unlisten = undefined;
     unlisten?.();
     if (this.#flags & (ENDED | STOPPED)) return;
     this.#flags |= ENDED;
-    this.#error = error;
+    if (error) this.#extras().error = error;
     this.#wakeUp();
     if (!this.#buffer?.length && !(this.#flags & READING)) this.#settle(error);
   }
@@ -287,11 +329,15 @@ export class Watcher
   #settle(error: Error | undefined): void {
     if (this.#flags & SETTLED) return;
     this.#flags |= SETTLED;
-    this.#closedWith = error;
-    const resolve = this.#resolveClosed;
-    this.#resolveClosed = undefined;
-    resolve?.(error);
-    this.#abort?.abort(error ?? new ClosedError("the watch was closed"));
+    // A watch closed cleanly that nobody asked `closed` or `signal` of has nothing to settle.
+    if (this.#x || error) {
+      const x = this.#extras();
+      x.closedWith = error;
+      const resolve = x.resolveClosed;
+      x.resolveClosed = undefined;
+      resolve?.(error);
+      x.abort?.abort(error ?? new ClosedError("the watch was closed"));
+    }
     // From a microtask, as `state`: a listener may act on the client, not inside the hub's bookkeeping.
     queueMicrotask(() => this.emit("close", error));
   }
@@ -330,8 +376,9 @@ export class Watcher
           continue;
         }
         if (this.#flags & ENDED) {
-          this.#settle(this.#error);
-          if (this.#error) throw this.#error;
+          const error = this.#x?.error;
+          this.#settle(error);
+          if (error) throw error;
           return;
         }
         await new Promise<void>((resolve) => {
@@ -362,7 +409,7 @@ export class Watcher
         this.emit("batch", batch);
       }
       if (!(this.#flags & (ENDED | STOPPED))) return;
-      this.#settle(this.#error);
+      this.#settle(this.#x?.error);
     } catch (err) {
       // A throwing listener ends the watch with its error, as the loop of a `for await` would.
       this.#stop(err instanceof Error ? err : new Error(String(err)));
