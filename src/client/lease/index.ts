@@ -2,8 +2,8 @@
  * Leases: grant / revoke / time-to-live / list, and {@link Lease} objects kept alive on one shared stream.
  * @packageDocumentation
  */
-export { DeadlineMonitor, type DeadlineMonitorOptions } from "./deadline-monitor.js";
 export { LeaseLostError, type LeaseLostReason, LeasesClosedError } from "./errors.js";
+export { KeptLease, type KeptLeaseOwner } from "./kept-lease.js";
 export {
   Lease,
   type LeaseEvents,

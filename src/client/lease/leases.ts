@@ -81,7 +81,7 @@ export class Leases implements LeaseOwner, AsyncDisposable {
   async grant(ttlSeconds: number, options: GrantOptions = {}): Promise<Lease> {
     const ttl = checkTtl(ttlSeconds, "ttl");
     this.#checkOpen();
-    const sentAt = Date.now();
+    const sentAt = performance.now();
     const response = await this.#caller.call(
       LeaseService.method.leaseGrant,
       { TTL: ttl, ID: options.id === undefined ? 0n : checkInteger(options.id, "id", 1) },
@@ -106,7 +106,7 @@ export class Leases implements LeaseOwner, AsyncDisposable {
     const leaseId = checkInteger(id, "id", 1);
     const kept = this.#keeper.get(leaseId);
     if (kept) return kept;
-    const sentAt = Date.now();
+    const sentAt = performance.now();
     const ttl = await this.keepAliveOnce(leaseId, options);
     this.#checkOpen();
     // Two calls for the same lease may race: the first to get here keeps it.
