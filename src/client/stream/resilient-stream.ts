@@ -231,16 +231,18 @@ export class ResilientStream<I extends DescMessage, O extends DescMessage> {
       } catch {
         return; // the pool is closed: so is the client
       }
-      const { streamOpen, streamClose } = channels;
-      const observed: StreamEvent | undefined =
-        streamOpen.hasSubscribers || streamClose.hasSubscribers
-          ? { method: methodNames(this.#method).method, endpoint: channel.endpoint, opened: false }
-          : undefined;
+      // Made for every stream (streams open rarely), so a subscriber that came while it was open still
+      // hears how it ended.
+      const observed: StreamEvent = {
+        method: methodNames(this.#method).method,
+        endpoint: channel.endpoint,
+        opened: false,
+      };
       const ending = await this.#runOnce(channel, observed);
-      if (observed) {
+      if (channels.streamClose.hasSubscribers) {
         observed.reason = ending.kind;
         if (ending.kind === "failed" || ending.kind === "fatal") observed.error = ending.error;
-        streamClose.publish(observed);
+        channels.streamClose.publish(observed);
       }
       if (closing.aborted) return;
       switch (ending.kind) {
@@ -263,7 +265,7 @@ export class ResilientStream<I extends DescMessage, O extends DescMessage> {
   }
 
   /** Runs one stream until it ends; says how. `observed` is published on `etcd-ts:stream:open` once it opened. */
-  async #runOnce(channel: EndpointChannel, observed: StreamEvent | undefined): Promise<Ending> {
+  async #runOnce(channel: EndpointChannel, observed: StreamEvent): Promise<Ending> {
     const live = new LiveStream<I>(channel, () => {
       this.#backoff.reset();
       this.#refusals = 0;
@@ -282,10 +284,8 @@ export class ResilientStream<I extends DescMessage, O extends DescMessage> {
         this.#settings.requireLeader,
       );
       live._token = stream.token;
-      if (observed) {
-        observed.opened = true;
-        channels.streamOpen.publish(observed);
-      }
+      observed.opened = true;
+      if (channels.streamOpen.hasSubscribers) channels.streamOpen.publish(observed);
       try {
         for await (const message of stream.messages) {
           live.lastAnswerAt = Date.now();
