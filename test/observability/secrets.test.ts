@@ -1,4 +1,5 @@
 import { inspect } from "node:util";
+import { isMessage } from "@bufbuild/protobuf";
 import type { Interceptor } from "@connectrpc/connect";
 import {
   BasicTracerProvider,
@@ -7,6 +8,7 @@ import {
 } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthFailedError, Etcd, type EtcdOptions } from "../../src/client/index.js";
+import { AuthenticateResponseSchema } from "../../src/gen/etcdserverpb/rpc_pb.js";
 import { instrumentEtcd } from "../../src/otel/index.js";
 import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
 import { collect } from "../support/collect.js";
@@ -59,8 +61,7 @@ describe("secrets", { timeout: 90_000 }, () => {
       const sent = req.header.get("token");
       if (sent) tokens.add(sent);
       const res = await next(req);
-      if (!res.stream && req.method.name === "Authenticate")
-        tokens.add((res.message as { token: string }).token);
+      if (!res.stream && isMessage(res.message, AuthenticateResponseSchema)) tokens.add(res.message.token);
       return res;
     };
     const recorder = new DiagnosticsRecorder();
