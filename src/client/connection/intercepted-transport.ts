@@ -58,14 +58,9 @@ class InterceptedTransport implements ClosableTransport {
     contextValues?: ContextValues,
   ): Promise<UnaryResponse<I, O>> {
     const request: UnaryRequest<I, O> = {
+      ...this.#common(method, signal, header, contextValues),
       stream: false,
-      service: method.parent,
       method,
-      requestMethod: "POST",
-      url: this.#url(method),
-      signal: signal ?? this.#noSignal,
-      header: new Headers(header),
-      contextValues: contextValues ?? createContextValues(),
       message: toMessage(method.input, input),
     };
     const send: AnyFn = (req) => {
@@ -84,14 +79,9 @@ class InterceptedTransport implements ClosableTransport {
     contextValues?: ContextValues,
   ): Promise<StreamResponse<I, O>> {
     const request: StreamRequest<I, O> = {
+      ...this.#common(method, signal, header, contextValues),
       stream: true,
-      service: method.parent,
       method,
-      requestMethod: "POST",
-      url: this.#url(method),
-      signal: signal ?? this.#noSignal,
-      header: new Headers(header),
-      contextValues: contextValues ?? createContextValues(),
       message: toMessages(method.input, input),
     };
     const send: AnyFn = (req) => {
@@ -108,8 +98,21 @@ class InterceptedTransport implements ClosableTransport {
     return this.#inner.close();
   }
 
-  #url(method: DescMethodUnary | DescMethodStreaming): string {
-    return `${this.#baseUrl}/${method.parent.typeName}/${method.name}`;
+  /** What a unary and a stream request share. */
+  #common(
+    method: DescMethodUnary | DescMethodStreaming,
+    signal: AbortSignal | undefined,
+    header: HeadersInit | undefined,
+    contextValues: ContextValues | undefined,
+  ) {
+    return {
+      service: method.parent,
+      requestMethod: "POST",
+      url: `${this.#baseUrl}/${method.parent.typeName}/${method.name}`,
+      signal: signal ?? this.#noSignal,
+      header: new Headers(header),
+      contextValues: contextValues ?? createContextValues(),
+    };
   }
 
   /** `send` wrapped by every interceptor, the first of the list outermost (Connect's order). */
