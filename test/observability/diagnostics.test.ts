@@ -157,10 +157,7 @@ describe("diagnostics channels", { timeout: 60_000 }, () => {
     const lease = await etcd.lease.grant(2);
     const rec = record();
     await other.lease.revoke(lease.id);
-    const error = await within(
-      lease.lost.catch((e: unknown) => e),
-      "the lease to be lost",
-    );
+    const error = await within(lease.closed, "the lease to be lost");
     expect(error).toBeInstanceOf(LeaseLostError);
     expect(rec.of("etcd-ts:lease:lost")).toEqual([{ leaseId: lease.id, reason: "expired", error }]);
   });

@@ -101,7 +101,7 @@ describe("secrets", { timeout: 90_000 }, () => {
 
       await watch.close();
       await second.close();
-      lease.close();
+      await lease.close();
       await alice.close();
     } finally {
       recorder.close();
