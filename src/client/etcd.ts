@@ -8,6 +8,7 @@ import type { AdminContext } from "./connection/admin-context.js";
 import { UnaryCaller } from "./connection/caller.js";
 import { createDefaultTransport } from "./connection/default-transport.js";
 import { ConnectionPool } from "./connection/pool.js";
+import { channels } from "./diagnostics/channels.js";
 import { ClientClosedError } from "./errors.js";
 import type { Bytes } from "./kv/bytes.js";
 import { KeyValue } from "./kv/key-value.js";
@@ -130,7 +131,14 @@ export class Etcd implements AsyncDisposable {
           maxSendMessageBytes: sendLimitFor(o.maxRequestBytes),
         }));
     const auth = createAuthTokenSource(o.auth, { closed: this.#closing.signal, timeoutMs: o.timeoutMs });
-    this.#pool = new ConnectionPool(o.endpoints, o.endpointCooldownMs, factory, auth, o.timeoutMs);
+    this.#pool = new ConnectionPool(
+      o.endpoints,
+      o.endpointCooldownMs,
+      factory,
+      auth,
+      o.timeoutMs,
+      o.interceptors,
+    );
     this.#caller = new UnaryCaller(
       this.#pool,
       { timeoutMs: o.timeoutMs, maxAttempts: o.maxAttempts, backoff: o.backoff },
@@ -160,8 +168,13 @@ export class Etcd implements AsyncDisposable {
     );
     if (o.autoSyncIntervalMs > 0) {
       this.#syncTimer = setInterval(() => {
-        this.syncEndpoints().catch(() => {
-          // A failed sync keeps the current list; the next tick tries again.
+        this.syncEndpoints().catch((error: unknown) => {
+          // A failed sync keeps the current list; the next tick tries again. Whoever watches hears of it.
+          if (channels.autoSyncError.hasSubscribers)
+            channels.autoSyncError.publish({
+              endpoints: this.endpoints,
+              error: error instanceof Error ? error : new Error(String(error)),
+            });
         });
       }, o.autoSyncIntervalMs);
       this.#syncTimer.unref();

@@ -46,6 +46,21 @@ export {
 } from "./concurrency/index.js";
 export type { ResolvedEndpoint, TlsOptions } from "./connection/resolved-endpoint.js";
 export { RETRY_TABLE, type RetryKind } from "./connection/retry.js";
+export { type DiagnosticsChannelName, diagnosticsChannels } from "./diagnostics/channels.js";
+export type {
+  AuthErrorEvent,
+  AuthTokenEvent,
+  AutoSyncErrorEvent,
+  CallErrorEvent,
+  CallEvent,
+  EndpointFailedEvent,
+  LeaseLostEvent,
+  RegistrationLostEvent,
+  RegistrationRegisteredEvent,
+  StreamCloseReason,
+  StreamEvent,
+  WatchResumeEvent,
+} from "./diagnostics/events.js";
 export {
   AbortedError,
   AuthFailedError,

@@ -1,5 +1,6 @@
 import { EventEmitter } from "node:events";
 import { Backoff, sleep } from "../client/connection/backoff.js";
+import { channels } from "../client/diagnostics/channels.js";
 import { ClientClosedError } from "../client/errors.js";
 import type { Etcd } from "../client/etcd.js";
 import type { KeyValue } from "../client/kv/key-value.js";
@@ -224,6 +225,7 @@ export class Registration
       throw err;
     }
     this.#publish({ type: "registered", instance: this.#instance, leaseId: this.#lease!.id });
+    this.#diagnoseRegistered(false);
     this.emit("registered", this.#instance);
   }
 
@@ -385,6 +387,8 @@ export class Registration
     const error = new RegistrationLostError(reason);
     const delay = this.#delayAfterFailure();
     this.#publish({ type: "lost", error });
+    if (channels.registrationLost.hasSubscribers)
+      channels.registrationLost.publish({ key: this.key, leaseId: this.#lease?.id, reason, error });
     this.emit("lost", error);
     this.#recovering = this.#recover(delay);
   }
@@ -404,6 +408,7 @@ export class Registration
         await attempt;
         if (signal.aborted) return;
         this.#publish({ type: "reregistered", instance: this.#instance, leaseId: this.#lease!.id });
+        this.#diagnoseRegistered(true);
         this.emit("reregistered", this.#instance);
         return;
       } catch (err) {
@@ -417,6 +422,12 @@ export class Registration
         delay = this.#backoff.next();
       }
     }
+  }
+
+  /** Publishes on `etcd-ts:registration:registered`, when anyone listens. */
+  #diagnoseRegistered(reregistered: boolean): void {
+    if (channels.registrationRegistered.hasSubscribers)
+      channels.registrationRegistered.publish({ key: this.key, leaseId: this.#lease!.id, reregistered });
   }
 
   #publish(event: RegistrationEvent): void {

@@ -7,6 +7,7 @@ import {
   Lease as LeaseService,
 } from "../../gen/etcdserverpb/rpc_pb.js";
 import type { ConnectionPool } from "../connection/pool.js";
+import { channels } from "../diagnostics/channels.js";
 import type { EtcdError } from "../errors.js";
 import type { HoldRelease, ProcessHold } from "../stream/process-hold.js";
 import {
@@ -194,6 +195,8 @@ export class LeaseKeeper
     if (!kept) return;
     this.#forget(kept);
     kept.lease._markLost(error);
+    if (channels.leaseLost.hasSubscribers)
+      channels.leaseLost.publish({ leaseId: id, reason: error.reason, error });
   }
 
   /** @internal {@link KeptLeaseOwner}: `kept`'s refresh or loss deadline came due. */

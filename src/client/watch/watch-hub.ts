@@ -11,6 +11,7 @@ import {
   Watch as WatchService,
 } from "../../gen/etcdserverpb/rpc_pb.js";
 import type { ConnectionPool } from "../connection/pool.js";
+import { channels } from "../diagnostics/channels.js";
 import { type EtcdError, InvalidArgumentError } from "../errors.js";
 import type { Bytes } from "../kv/bytes.js";
 import { wrapAll } from "../kv/key-value.js";
@@ -93,6 +94,8 @@ export class WatchHub
   /** Live watches, in creation order. */
   readonly #watchers = new Set<Watcher>();
   readonly #closing = new AbortController();
+  /** Watches the server created at least once: a later create resumes them (`etcd-ts:watch:resume`). */
+  readonly #createdOnce = new WeakSet<Watcher>();
   #session: Session | undefined;
   #release: HoldRelease | undefined;
 
@@ -370,6 +373,14 @@ export class WatchHub
         );
       } else {
         session.live.healthy();
+        if (this.#createdOnce.has(watcher)) {
+          if (channels.watchResume.hasSubscribers && watcher._next !== undefined)
+            channels.watchResume.publish({
+              endpoint: session.live.endpoint,
+              revision: watcher._next,
+              watcher,
+            });
+        } else this.#createdOnce.add(watcher);
         watcher._state = "active";
         watcher._watchId = response.watchId;
         watcher._deniedOnce = false;
