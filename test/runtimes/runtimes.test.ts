@@ -26,21 +26,22 @@ function step(child: Child, type: string, timeoutMs = 30_000): Promise<ChildEven
  * The scenario under one runtime, against its own etcd (auth on, tokens expire after TOKEN_TTL_S s of
  * disuse) behind a FaultProxy that the test cuts while the scenario watches.
  */
-async function runScenario(runtime: Runtime): Promise<void> {
+async function runScenario(runtime: Runtime, transport: Transport): Promise<void> {
   if (!runtime.executable) throw new Error(`${runtime.name} is not installed: ${runtime.missing}`);
   const pc = await startProcessCluster({ auth: true, prefix: "rt/", permission: "readwrite" });
   let child: Child | undefined;
   try {
-    const prefix = `rt/${runtime.name}/`;
+    const prefix = `rt/${runtime.name}/${transport}/`;
     const args: ScenarioArgs = {
       endpoint: pc.proxy.url,
       username: pc.childAuth!.username,
       password: pc.childAuth!.password,
       prefix,
       tokenTtlSeconds: TOKEN_TTL_S,
+      transport,
     };
     const [command, argv] = runtime.tsCommand(SCENARIO, [JSON.stringify(args)]);
-    const c = Child.spawn(`scenario.ts under ${runtime.name}`, command, argv, RUNTIME_ENV);
+    const c = Child.spawn(`scenario.ts under ${runtime.name} (${transport})`, command, argv, RUNTIME_ENV);
     child = c;
 
     // The program really runs on the runtime under test.
@@ -134,12 +135,30 @@ async function runScenario(runtime: Runtime): Promise<void> {
   }
 }
 
+type Transport = NonNullable<ScenarioArgs["transport"]>;
+
+/**
+ * The default transport everywhere; grpc-js and connect-node on Bun and Deno too (on Node the
+ * conformance suite covers them), so that the support matrix in the README is what CI checked.
+ */
+const MATRIX: [Runtime["name"], Transport][] = [
+  ["node", "default"],
+  ["bun", "default"],
+  ["deno", "default"],
+  ["bun", "grpc-js"],
+  ["deno", "grpc-js"],
+  ["bun", "connect-node"],
+  ["deno", "connect-node"],
+];
+
 describe("etcd-ts under Node, Bun and Deno (test/runtimes/scenario.ts)", () => {
-  for (const runtime of findRuntimes()) {
+  const runtimes = findRuntimes();
+  for (const [name, transport] of MATRIX) {
+    const runtime = runtimes.find((r) => r.name === name)!;
     const skip = runtime.executable === undefined && !REQUIRE_RUNTIMES;
     const title = runtime.executable
-      ? `${runtime.name} ${runtime.version}: KV, txn, watch across a cut, lease, auth expiry, discovery, mutex, exit`
-      : `${runtime.name}: ${REQUIRE_RUNTIMES ? "" : "skipped, "}${runtime.missing}`;
-    it.skipIf(skip)(title, { concurrent: true, timeout: 90_000 }, () => runScenario(runtime));
+      ? `${runtime.name} ${runtime.version}, ${transport} transport: KV, txn, watch across a cut, lease, auth expiry, discovery, mutex, exit`
+      : `${runtime.name}, ${transport} transport: ${REQUIRE_RUNTIMES ? "" : "skipped, "}${runtime.missing}`;
+    it.skipIf(skip)(title, { concurrent: true, timeout: 90_000 }, () => runScenario(runtime, transport));
   }
 });
