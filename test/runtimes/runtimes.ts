@@ -21,35 +21,43 @@ export interface Runtime {
 const require = createRequire(import.meta.url);
 
 /**
- * The binary an npm package of the runtime ships, resolved from this repo's node_modules (devDependencies
- * `bun` and `deno` pull the one for this platform in as an optional dependency; their postinstall scripts
- * are not needed, and npm 11 skips them unless allowed). `BUN_BIN` / `DENO_BIN` override.
+ * The runtime's binary from this repo's node_modules: the devDependencies `bun` and `deno` pull the one
+ * for this platform in as an optional dependency (`@oven/bun-<os>-<cpu>`, `@deno/<os>-<cpu>[-glibc]`).
+ * Their postinstall scripts, when npm runs them, move Bun's binary to `bun/bin/bun.exe` (leaving a stub
+ * there otherwise) and copy Deno's to `deno/deno`; so each candidate is asked for its version and the
+ * first that answers wins. `BUN_BIN` / `DENO_BIN` override.
  */
-function packagedBinary(
-  envVar: string,
-  pkg: string,
-  file: string,
-): { path: string | undefined; missing: string | undefined } {
+function packagedBinary(envVar: string, candidates: [pkg: string, file: string][], versionArgs: string[]) {
   const fromEnv = process.env[envVar];
-  if (fromEnv) return existsSync(fromEnv) ? { path: fromEnv, missing: undefined } : missingAt(fromEnv);
-  let dir: string;
-  try {
-    dir = dirname(require.resolve(`${pkg}/package.json`));
-  } catch {
-    return { path: undefined, missing: `${pkg} is not installed (npm ci installs it on this platform)` };
+  const paths: string[] = [];
+  if (fromEnv) paths.push(fromEnv);
+  else
+    for (const [pkg, file] of candidates) {
+      try {
+        paths.push(join(dirname(require.resolve(`${pkg}/package.json`)), file));
+      } catch {
+        // Not installed (another platform's package, or no npm ci yet).
+      }
+    }
+  const tried: string[] = [];
+  for (const path of paths) {
+    if (!existsSync(path)) {
+      tried.push(`${path} (missing)`);
+      continue;
+    }
+    try {
+      const out = execFileSync(path, versionArgs, {
+        encoding: "utf8",
+        env: { ...process.env, NO_COLOR: "1" },
+      });
+      return { path, output: out, missing: undefined };
+    } catch (err) {
+      tried.push(`${path} (${err instanceof Error ? err.message.split("\n")[0] : String(err)})`);
+    }
   }
-  const path = join(dir, file);
-  return existsSync(path) ? { path, missing: undefined } : missingAt(path);
-}
-
-function missingAt(path: string) {
-  return { path: undefined, missing: `no executable at ${path}` };
-}
-
-function versionOf(executable: string | undefined, args: string[], pattern: RegExp): string {
-  if (!executable) return "";
-  const out = execFileSync(executable, args, { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
-  return pattern.exec(out)?.[1] ?? out.trim();
+  const where =
+    tried.length > 0 ? tried.join("; ") : `none of ${candidates.map(([pkg]) => pkg).join(", ")} is installed`;
+  return { path: undefined, output: "", missing: `no working binary (run npm ci): ${where}` };
 }
 
 const exe = process.platform === "win32" ? ".exe" : "";
@@ -57,12 +65,26 @@ const exe = process.platform === "win32" ? ".exe" : "";
 function bunBinary() {
   const os = process.platform === "win32" ? "windows" : process.platform;
   const cpu = process.arch === "arm64" ? "aarch64" : process.arch;
-  return packagedBinary("BUN_BIN", `@oven/bun-${os}-${cpu}`, `bin/bun${exe}`);
+  return packagedBinary(
+    "BUN_BIN",
+    [
+      [`@oven/bun-${os}-${cpu}`, `bin/bun${exe}`],
+      ["bun", "bin/bun.exe"],
+    ],
+    ["--version"],
+  );
 }
 
 function denoBinary() {
   const libc = process.platform === "linux" ? "-glibc" : "";
-  return packagedBinary("DENO_BIN", `@deno/${process.platform}-${process.arch}${libc}`, `deno${exe}`);
+  return packagedBinary(
+    "DENO_BIN",
+    [
+      [`@deno/${process.platform}-${process.arch}${libc}`, `deno${exe}`],
+      ["deno", `deno${exe}`],
+    ],
+    ["--version"],
+  );
 }
 
 function node(): Runtime {
@@ -77,12 +99,12 @@ function node(): Runtime {
 }
 
 function bun(): Runtime {
-  const { path, missing } = bunBinary();
+  const { path, output, missing } = bunBinary();
   return {
     name: "bun",
     executable: path,
     missing,
-    version: versionOf(path, ["--version"], /^(\S+)/),
+    version: /^(\S+)/.exec(output)?.[1] ?? "",
     // Bun runs TypeScript as it is and maps `./x.js` to `./x.ts`.
     tsCommand: (script, args) => [path!, [script, ...args]],
     jsCommand: (script, args) => [path!, [script, ...args]],
@@ -90,7 +112,7 @@ function bun(): Runtime {
 }
 
 function deno(): Runtime {
-  const { path, missing } = denoBinary();
+  const { path, output, missing } = denoBinary();
   // -A: the program opens sockets, reads env and spawns nothing else; Deno's permission prompts would
   // otherwise wait on a closed stdin. npm packages come from the repo's node_modules (Deno uses it when a
   // package.json is present); --sloppy-imports maps the sources' `./x.js` specifiers to `./x.ts`.
@@ -99,7 +121,7 @@ function deno(): Runtime {
     name: "deno",
     executable: path,
     missing,
-    version: versionOf(path, ["--version"], /^deno (\S+)/),
+    version: /^deno (\S+)/.exec(output)?.[1] ?? "",
     tsCommand: (script, args) => [path!, [...run, "--sloppy-imports", script, ...args]],
     jsCommand: (script, args) => [path!, [...run, script, ...args]],
   };
