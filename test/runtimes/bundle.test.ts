@@ -72,7 +72,8 @@ async function makeProject(): Promise<string> {
     ],
     { cwd: REPO, timeout: 120_000 },
   );
-  for (const app of ["app.ts", "app-grpc-js.ts"]) await copyFile(join(APPS, app), join(project, app));
+  for (const app of ["app.ts", "app-grpc-js.ts", "exercise.ts"])
+    await copyFile(join(APPS, app), join(project, app));
   return project;
 }
 

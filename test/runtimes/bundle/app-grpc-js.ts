@@ -5,17 +5,11 @@
  */
 import { Etcd } from "etcd-ts";
 import { createGrpcJsTransport } from "etcd-ts/grpc-js";
+import { exercise } from "./exercise.js";
 
-const etcd = new Etcd({
-  endpoints: [process.argv[2] ?? "http://127.0.0.1:2379"],
-  transport: (endpoint) => createGrpcJsTransport({ baseUrl: endpoint.url, tls: endpoint.tls }),
-});
-const { revision } = await etcd.put("bundle/greeting", "hello");
-const kv = await etcd.get("bundle/greeting");
-let watched: string | undefined;
-for await (const batch of etcd.watch({ prefix: "bundle/" }, { startRevision: revision })) {
-  watched = batch.events[0]?.kv.text();
-  if (watched !== undefined) break;
-}
-await etcd.close();
-console.log(JSON.stringify({ type: "done", value: kv?.text(), watched }));
+await exercise(
+  new Etcd({
+    endpoints: [process.argv[2] ?? "http://127.0.0.1:2379"],
+    transport: (endpoint) => createGrpcJsTransport({ baseUrl: endpoint.url, tls: endpoint.tls }),
+  }),
+);
