@@ -4,6 +4,12 @@
  */
 export { DeadlineMonitor, type DeadlineMonitorOptions } from "./deadline-monitor.js";
 export { LeaseLostError, type LeaseLostReason, LeasesClosedError } from "./errors.js";
-export { Lease, type LeaseEvents, type LeaseKeepAliveEvent, type LeaseOwner } from "./lease.js";
+export {
+  Lease,
+  type LeaseEvents,
+  type LeaseKeepAliveEvent,
+  type LeaseOwner,
+  type LeaseState,
+} from "./lease.js";
 export { LeaseKeeper, type LeaseKeeperSettings } from "./lease-keeper.js";
 export { type GrantOptions, Leases, type LeaseTimeToLive } from "./leases.js";
