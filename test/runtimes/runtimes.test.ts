@@ -104,7 +104,7 @@ async function runScenario(runtime: Runtime, transport: Transport): Promise<void
     expect(await step(c, "lease-lost")).toMatchObject({
       error: "LeaseLostError",
       reason: "expired",
-      state: "lost",
+      state: "closed",
       keyGone: true,
     });
 
