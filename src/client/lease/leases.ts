@@ -5,6 +5,7 @@ import type { CallOptions } from "../call-options.js";
 import type { UnaryCaller } from "../connection/caller.js";
 import { EtcdError } from "../errors.js";
 import type { Namespace } from "../namespace/namespace.js";
+import { anySignal } from "../signals.js";
 import { checkInteger, checkTtl } from "../validation.js";
 import { LeaseLostError, LeasesClosedError } from "./errors.js";
 import { Lease, type LeaseOwner } from "./lease.js";
@@ -172,11 +173,8 @@ export class Leases implements LeaseOwner, AsyncDisposable {
     const leaseId = checkInteger(id, "id", 1);
     const ttl = await this.#caller.run("idempotent", callOptionsOf(options), async (channel, remainingMs) => {
       const done = new AbortController();
-      const signal = AbortSignal.any([
-        done.signal,
-        AbortSignal.timeout(remainingMs),
-        ...(options.signal ? [options.signal] : []),
-      ]);
+      const limit = anySignal([done.signal, options.signal], remainingMs);
+      const signal = limit.signal;
       const request = create(LeaseKeepAliveRequestSchema, { ID: leaseId });
       const stream = await channel.open(
         LeaseService.method.leaseKeepAlive,
