@@ -66,3 +66,12 @@ export async function cliJson<T = unknown>(args: string[], options: RunCliOption
 export function startCli(args: string[], env: Record<string, string> = {}): Child {
   return Child.spawn(`etcd-ts ${args.join(" ")}`, ["--import", "tsx", CLI_MAIN, ...args], cliEnv(env));
 }
+
+/** What a started CLI wrote on stderr (its tail), without the stdout lines `Child` keeps beside it. */
+export function stderrOf(child: Child): string {
+  return child
+    .stderrTail()
+    .split("\n")
+    .filter((line) => !line.startsWith("[stdout] "))
+    .join("\n");
+}
