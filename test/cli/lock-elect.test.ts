@@ -1,0 +1,107 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { Etcd } from "../../src/client/index.js";
+import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
+import type { Child } from "../support/child.js";
+import { runCli, startCli } from "./support.js";
+
+let cluster: EtcdCluster;
+let etcd: Etcd;
+let ep: string[];
+const children: Child[] = [];
+
+beforeAll(async () => {
+  cluster = await startEtcd();
+  etcd = new Etcd({ endpoints: cluster.endpoints });
+  ep = ["--endpoints", cluster.endpoint];
+});
+
+afterEach(async () => {
+  await Promise.all(children.splice(0).map((c) => c.kill()));
+});
+
+afterAll(async () => {
+  await etcd?.close();
+  await cluster?.close();
+});
+
+function start(args: string[]): Child {
+  const c = startCli([...ep, ...args]);
+  children.push(c);
+  return c;
+}
+
+/** The keys under `prefix/`, oldest first (Go's lock and election layout). */
+async function candidates(prefix: string): Promise<string[]> {
+  const r = await etcd.range({ prefix: `${prefix}/` }, { sort: { target: "create", order: "ascend" } });
+  return r.kvs.map((kv) => kv.keyText());
+}
+
+describe("etcd-ts lock", { timeout: 120_000 }, () => {
+  it("holds the lock until SIGINT; a second locker waits, then gets it; the key is gone after", async () => {
+    const first = start(["lock", "jobs"]);
+    const firstKey = await first.waitForLine("the first lock key", (line) => line.startsWith("jobs/"));
+    expect(await candidates("jobs")).toEqual([firstKey]);
+    // Its key is attached to a lease in hex, as Go names it.
+    expect(firstKey).toMatch(/^jobs\/[0-9a-f]+$/);
+
+    const second = start(["lock", "jobs", "--json"]);
+    await second.until(
+      "the second locker's waiting key",
+      async () => (await candidates("jobs")).length === 2,
+    );
+    expect(second.lines).toEqual([]); // queued behind the first, holding nothing
+    first.signal("SIGINT");
+    expect(await first.waitForExit("the first holder to release")).toEqual({ code: 0, signal: null });
+    const got = JSON.parse(await second.waitForLine("the second to get the lock", () => true)) as {
+      name: string;
+      key: string;
+      revision: string;
+    };
+    expect(got.name).toBe("jobs");
+    expect(await candidates("jobs")).toEqual([got.key]);
+    second.signal("SIGTERM");
+    expect(await second.waitForExit("the second holder to release")).toEqual({ code: 0, signal: null });
+    expect(await candidates("jobs")).toEqual([]);
+  });
+
+  it("runs a command while holding the lock, with ETCD_LOCK_KEY and ETCD_LOCK_REV, and exits with its code", async () => {
+    const script =
+      "console.log(process.env.ETCD_LOCK_KEY + ' ' + process.env.ETCD_LOCK_REV); process.exit(3)";
+    const r = await runCli([...ep, "lock", "deploy", "--", process.execPath, "-e", script]);
+    expect(r.code).toBe(3);
+    const [key, revision] = r.stdout.trim().split(" ");
+    expect(key).toMatch(/^deploy\/[0-9a-f]+$/);
+    expect(BigInt(revision!)).toBeGreaterThan(0n);
+    expect(await candidates("deploy")).toEqual([]); // released after the command
+    // Options after the lock name's command belong to the command.
+    const echoed = await runCli([...ep, "lock", "deploy", "sh", "-c", 'echo "$1"', "sh", "--json"]);
+    expect(echoed).toMatchObject({ code: 0, stdout: "--json\n" });
+  });
+});
+
+describe("etcd-ts elect", { timeout: 120_000 }, () => {
+  it("leads until SIGTERM, then the next candidate leads; --listen prints each leader", async () => {
+    const alice = start(["elect", "scheduler", "alice"]);
+    const aliceKey = await alice.waitForLine("alice's leader key", (line) => line.startsWith("scheduler/"));
+    await alice.waitForLine("alice's proposal", (line) => line === "alice");
+    const listener = start(["elect", "--listen", "scheduler", "--json"]);
+    const leaderOf = (line: string) => (JSON.parse(line) as { kv: { value: string } }).kv.value;
+    await listener.waitForLine("the listener to see alice", (line) => leaderOf(line) === "alice");
+
+    const bob = start(["elect", "scheduler", "bob"]);
+    await bob.until("bob's candidacy", async () => (await candidates("scheduler")).length === 2);
+    expect(bob.lines).toEqual([]); // not leading while alice does
+    expect((await candidates("scheduler"))[0]).toBe(aliceKey);
+    alice.signal("SIGTERM");
+    expect(await alice.waitForExit("alice to resign")).toEqual({ code: 0, signal: null });
+    await bob.waitForLine("bob to lead", (line) => line === "bob");
+    await listener.waitForLine("the listener to see bob", (line) => leaderOf(line) === "bob");
+    expect(listener.lines.map(leaderOf)).toEqual(["alice", "bob"]);
+
+    bob.signal("SIGINT");
+    expect(await bob.waitForExit("bob to resign")).toEqual({ code: 0, signal: null });
+    listener.signal("SIGINT");
+    expect(await listener.waitForExit("the listener to stop")).toEqual({ code: 0, signal: null });
+    expect(await candidates("scheduler")).toEqual([]);
+  });
+});
