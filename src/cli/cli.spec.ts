@@ -4,16 +4,17 @@ import { COMMANDS } from "./commands/index.js";
 
 /** Runs the CLI in this process with captured streams; no etcd is reached by these command lines. */
 async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const sink = (into: string[]) => ({ write: (chunk: string) => into.push(chunk) > 0 }) as never;
   const io: CliIo = {
-    stdout: { write: (chunk: string) => ((stdout += chunk), true) } as never,
-    stderr: { write: (chunk: string) => ((stderr += chunk), true) } as never,
+    stdout: sink(stdout),
+    stderr: sink(stderr),
     env: {},
     signal: new AbortController().signal,
   };
   const code = await runCli(argv, io);
-  return { code, stdout, stderr };
+  return { code, stdout: stdout.join(""), stderr: stderr.join("") };
 }
 
 const PATHS = COMMANDS.flatMap((entry) =>

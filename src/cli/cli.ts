@@ -49,11 +49,15 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
 }
 
-/** One line for an error a user can meet (an EtcdError, a file that cannot be written); a stack otherwise. */
+/**
+ * One line for an error a user can meet (an EtcdError, a file that cannot be written; line breaks inside,
+ * e.g. OpenSSL's, are folded); a stack otherwise.
+ */
 function describeError(err: unknown): string {
-  if (err instanceof EtcdError) return err.message;
+  const oneLine = (text: string) => text.replace(/\s*\n\s*/g, " ").trim();
+  if (err instanceof EtcdError) return oneLine(err.message);
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  if (err instanceof Error && typeof code === "string" && /^E[A-Z]+$/.test(code)) return err.message;
+  if (err instanceof Error && typeof code === "string" && /^E[A-Z]+$/.test(code)) return oneLine(err.message);
   return `unexpected error (please report it): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
 }
 

@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { formatBytes, formatTable, Output, toJsonLine } from "./output.js";
 
 function collector(isTTY = false) {
-  let text = "";
-  return { stream: { isTTY, write: (chunk: string) => ((text += chunk), true) }, text: () => text };
+  const chunks: string[] = [];
+  return { stream: { isTTY, write: (chunk: string) => chunks.push(chunk) > 0 }, text: () => chunks.join("") };
 }
 
 describe("output", () => {
