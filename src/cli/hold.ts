@@ -1,3 +1,5 @@
+import type { Output } from "./output.js";
+
 /**
  * Waits while a lock, a leadership or a view is held: resolves when the CLI is asked to stop (SIGINT,
  * SIGTERM), rejects with the loss error if `lost` rejects first.
@@ -10,15 +12,11 @@ export function holdUntilStopped(signal: AbortSignal, lost?: Promise<never>): Pr
   });
 }
 
-/** Ends `session`-like work without failing the command: a failed cleanup is noted, never thrown. */
-export async function bestEffort(
-  what: string,
-  work: () => Promise<void>,
-  note: (text: string) => void,
-): Promise<void> {
+/** Runs cleanup that must not fail the command (unlock, resign, close a session): a failure is noted on stderr. */
+export async function bestEffort(out: Output, what: string, work: () => Promise<void>): Promise<void> {
   try {
     await work();
   } catch (err) {
-    note(`etcd-ts: ${what} failed: ${(err as Error).message}`);
+    out.note(`etcd-ts: ${what} failed: ${(err as Error).message}`);
   }
 }

@@ -1,22 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Etcd } from "../../src/client/index.js";
-import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
-import { cliJson, cliOk, runCli } from "./support.js";
+import { describe, expect, it } from "vitest";
+import { cliJson, cliOk, runCli, useEtcd } from "./support.js";
 
-let cluster: EtcdCluster;
-let etcd: Etcd;
-let ep: string[];
-
-beforeAll(async () => {
-  cluster = await startEtcd();
-  etcd = new Etcd({ endpoints: cluster.endpoints });
-  ep = ["--endpoints", cluster.endpoint];
-});
-
-afterAll(async () => {
-  await etcd?.close();
-  await cluster?.close();
-});
+const bed = useEtcd();
 
 interface KvJson {
   key: string;
@@ -28,36 +13,38 @@ interface KvJson {
 // Each command is a process of its own (~1 s on a busy machine): the deadlines only catch hangs.
 describe("etcd-ts put / get / del", { timeout: 120_000 }, () => {
   it("puts a key (value as an argument, from stdin, and after --) and gets it back", async () => {
-    expect(await cliOk([...ep, "put", "kv/a", "1"])).toBe("OK\n");
-    expect(await cliOk([...ep, "put", "kv/b"], { input: "two\nlines" })).toBe("OK\n");
-    expect(await cliOk([...ep, "put", "kv/c", "--", "-x"])).toBe("OK\n");
-    expect((await etcd.get("kv/b"))?.text()).toBe("two\nlines");
-    expect(await cliOk([...ep, "get", "kv/a"])).toBe("kv/a\n1\n");
-    expect(await cliOk([...ep, "get", "kv/", "--prefix"])).toBe("kv/a\n1\nkv/b\ntwo\nlines\nkv/c\n-x\n");
-    expect(await cliOk([...ep, "get", "nothing/here"])).toBe("");
+    expect(await cliOk([...bed.ep, "put", "kv/a", "1"])).toBe("OK\n");
+    expect(await cliOk([...bed.ep, "put", "kv/b"], { input: "two\nlines" })).toBe("OK\n");
+    expect(await cliOk([...bed.ep, "put", "kv/c", "--", "-x"])).toBe("OK\n");
+    expect((await bed.etcd.get("kv/b"))?.text()).toBe("two\nlines");
+    expect(await cliOk([...bed.ep, "get", "kv/a"])).toBe("kv/a\n1\n");
+    expect(await cliOk([...bed.ep, "get", "kv/", "--prefix"])).toBe("kv/a\n1\nkv/b\ntwo\nlines\nkv/c\n-x\n");
+    expect(await cliOk([...bed.ep, "get", "nothing/here"])).toBe("");
   });
 
   it("reads ranges: --prefix --keys-only, --from-key --limit, [range_end], --count-only, --rev", async () => {
-    expect(await cliOk([...ep, "get", "kv/", "--prefix", "--keys-only"])).toBe("kv/a\nkv/b\nkv/c\n");
-    expect(await cliOk([...ep, "get", "kv/b", "--from-key", "--keys-only", "--limit", "1"])).toBe("kv/b\n");
-    expect(await cliOk([...ep, "get", "kv/a", "kv/c", "--keys-only"])).toBe("kv/a\nkv/b\n");
-    expect(await cliOk([...ep, "get", "kv/", "--prefix", "--count-only"])).toBe("3\n");
-    const before = (await etcd.put("kv/a", "old")).revision;
-    await etcd.put("kv/a", "new");
-    expect(await cliOk([...ep, "get", "kv/a", "--rev", String(before)])).toBe("kv/a\nold\n");
-    expect(await cliOk([...ep, "get", "kv/a"])).toBe("kv/a\nnew\n");
+    expect(await cliOk([...bed.ep, "get", "kv/", "--prefix", "--keys-only"])).toBe("kv/a\nkv/b\nkv/c\n");
+    expect(await cliOk([...bed.ep, "get", "kv/b", "--from-key", "--keys-only", "--limit", "1"])).toBe(
+      "kv/b\n",
+    );
+    expect(await cliOk([...bed.ep, "get", "kv/a", "kv/c", "--keys-only"])).toBe("kv/a\nkv/b\n");
+    expect(await cliOk([...bed.ep, "get", "kv/", "--prefix", "--count-only"])).toBe("3\n");
+    const before = (await bed.etcd.put("kv/a", "old")).revision;
+    await bed.etcd.put("kv/a", "new");
+    expect(await cliOk([...bed.ep, "get", "kv/a", "--rev", String(before)])).toBe("kv/a\nold\n");
+    expect(await cliOk([...bed.ep, "get", "kv/a"])).toBe("kv/a\nnew\n");
   });
 
   it("--json: revisions and counts as strings, the same KeyValue shape as the library", async () => {
     const got = await cliJson<{ revision: string; count: string; more: boolean; kvs: KvJson[] }>([
-      ...ep,
+      ...bed.ep,
       "get",
       "kv/",
       "--prefix",
       "--limit",
       "2",
     ]);
-    const expected = await etcd.range({ prefix: "kv/" }, { limit: 2 });
+    const expected = await bed.etcd.range({ prefix: "kv/" }, { limit: 2 });
     expect(got).toEqual(
       JSON.parse(
         JSON.stringify({ ...expected, revision: String(expected.revision), count: String(expected.count) }),
@@ -66,28 +53,28 @@ describe("etcd-ts put / get / del", { timeout: 120_000 }, () => {
     expect(got.more).toBe(true);
     expect(got.kvs.map((kv) => kv.key)).toEqual(["kv/a", "kv/b"]);
     const put = await cliJson<{ revision: string; prevKv: KvJson | null }>([
-      ...ep,
+      ...bed.ep,
       "put",
       "kv/a",
       "newer",
       "--prev-kv",
     ]);
     expect(put.prevKv?.value).toBe("new");
-    expect(BigInt(put.revision)).toBe((await etcd.get("kv/a"))!.modRevision);
+    expect(BigInt(put.revision)).toBe((await bed.etcd.get("kv/a"))!.modRevision);
   });
 
   it("put --lease attaches the key to a lease given in hex, as etcdctl prints it", async () => {
-    const lease = await etcd.lease.grant(60, { keepAlive: false });
-    await cliOk([...ep, "put", "kv/leased", "x", "--lease", lease.id.toString(16)]);
-    expect((await etcd.get("kv/leased"))?.lease).toBe(lease.id);
-    await etcd.lease.revoke(lease.id);
+    const lease = await bed.etcd.lease.grant(60, { keepAlive: false });
+    await cliOk([...bed.ep, "put", "kv/leased", "x", "--lease", lease.id.toString(16)]);
+    expect((await bed.etcd.get("kv/leased"))?.lease).toBe(lease.id);
+    await bed.etcd.lease.revoke(lease.id);
   });
 
   it("deletes a key, a prefix with --prev-kv, and prints the count", async () => {
-    expect(await cliOk([...ep, "del", "kv/leased"])).toBe("0\n");
-    expect(await cliOk([...ep, "del", "kv/c"])).toBe("1\n");
+    expect(await cliOk([...bed.ep, "del", "kv/leased"])).toBe("0\n");
+    expect(await cliOk([...bed.ep, "del", "kv/c"])).toBe("1\n");
     const deleted = await cliJson<{ deleted: string; prevKvs: KvJson[] }>([
-      ...ep,
+      ...bed.ep,
       "del",
       "kv/",
       "--prefix",
@@ -95,7 +82,7 @@ describe("etcd-ts put / get / del", { timeout: 120_000 }, () => {
     ]);
     expect(deleted.deleted).toBe("2");
     expect(deleted.prevKvs.map((kv) => kv.key)).toEqual(["kv/a", "kv/b"]);
-    expect((await etcd.range({ prefix: "kv/" })).count).toBe(0n);
+    expect((await bed.etcd.range({ prefix: "kv/" })).count).toBe(0n);
   });
 });
 
@@ -107,7 +94,7 @@ describe("etcd-ts errors", { timeout: 120_000 }, () => {
       [["get", "k", "--endpoints", "ftp://x"], /endpoints: unsupported scheme/],
     ];
     for (const [args, message] of cases) {
-      const r = await runCli([...ep, ...args]);
+      const r = await runCli([...bed.ep, ...args]);
       expect({ args, code: r.code }).toEqual({ args, code: 2 });
       expect(r.stderr).toMatch(message);
       expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
@@ -116,11 +103,11 @@ describe("etcd-ts errors", { timeout: 120_000 }, () => {
   });
 
   it("an etcd error exits with 1 and one line, no stack trace", async () => {
-    const future = (await etcd.put("kv/now", "x")).revision + 1000n;
-    const r = await runCli([...ep, "get", "kv/now", "--rev", String(future)]);
+    const future = (await bed.etcd.put("kv/now", "x")).revision + 1000n;
+    const r = await runCli([...bed.ep, "get", "kv/now", "--rev", String(future)]);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
-      `etcd-ts: etcdserver: mvcc: required revision is a future revision [${cluster.endpoint}]\n`,
+      `etcd-ts: etcdserver: mvcc: required revision is a future revision [${bed.cluster.endpoint}]\n`,
     );
   });
 

@@ -1,38 +1,12 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { Etcd } from "../../src/client/index.js";
-import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
-import type { Child } from "../support/child.js";
-import { runCli, startCli } from "./support.js";
+import { describe, expect, it } from "vitest";
+import { runCli, useEtcd } from "./support.js";
 
-let cluster: EtcdCluster;
-let etcd: Etcd;
-let ep: string[];
-const children: Child[] = [];
-
-beforeAll(async () => {
-  cluster = await startEtcd();
-  etcd = new Etcd({ endpoints: cluster.endpoints });
-  ep = ["--endpoints", cluster.endpoint];
-});
-
-afterEach(async () => {
-  await Promise.all(children.splice(0).map((c) => c.kill()));
-});
-
-afterAll(async () => {
-  await etcd?.close();
-  await cluster?.close();
-});
-
-function start(args: string[]): Child {
-  const c = startCli([...ep, ...args]);
-  children.push(c);
-  return c;
-}
+const bed = useEtcd();
+const start = (args: string[]) => bed.start(args);
 
 /** The keys under `prefix/`, oldest first (Go's lock and election layout). */
 async function candidates(prefix: string): Promise<string[]> {
-  const r = await etcd.range({ prefix: `${prefix}/` }, { sort: { target: "create", order: "ascend" } });
+  const r = await bed.etcd.range({ prefix: `${prefix}/` }, { sort: { target: "create", order: "ascend" } });
   return r.kvs.map((kv) => kv.keyText());
 }
 
@@ -67,14 +41,14 @@ describe("etcd-ts lock", { timeout: 120_000 }, () => {
   it("runs a command while holding the lock, with ETCD_LOCK_KEY and ETCD_LOCK_REV, and exits with its code", async () => {
     const script =
       "console.log(process.env.ETCD_LOCK_KEY + ' ' + process.env.ETCD_LOCK_REV); process.exit(3)";
-    const r = await runCli([...ep, "lock", "deploy", "--", process.execPath, "-e", script]);
+    const r = await runCli([...bed.ep, "lock", "deploy", "--", process.execPath, "-e", script]);
     expect(r.code).toBe(3);
     const [key, revision] = r.stdout.trim().split(" ");
     expect(key).toMatch(/^deploy\/[0-9a-f]+$/);
     expect(BigInt(revision!)).toBeGreaterThan(0n);
     expect(await candidates("deploy")).toEqual([]); // released after the command
     // Options after the lock name's command belong to the command.
-    const echoed = await runCli([...ep, "lock", "deploy", "sh", "-c", 'echo "$1"', "sh", "--json"]);
+    const echoed = await runCli([...bed.ep, "lock", "deploy", "sh", "-c", 'echo "$1"', "sh", "--json"]);
     expect(echoed).toMatchObject({ code: 0, stdout: "--json\n" });
   });
 });

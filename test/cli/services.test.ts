@@ -1,35 +1,16 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { Etcd } from "../../src/client/index.js";
+import { afterEach, describe, expect, it } from "vitest";
 import { goEndpointsCodec, type Registration, register } from "../../src/discovery/index.js";
-import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
-import type { Child } from "../support/child.js";
-import { cliJson, cliOk, startCli, stderrOf } from "./support.js";
+import { cliJson, cliOk, stderrOf, useEtcd } from "./support.js";
 
-let cluster: EtcdCluster;
-let etcd: Etcd;
-let ep: string[];
-let child: Child | undefined;
+const bed = useEtcd();
 const registrations: Registration[] = [];
 
-beforeAll(async () => {
-  cluster = await startEtcd();
-  etcd = new Etcd({ endpoints: cluster.endpoints });
-  ep = ["--endpoints", cluster.endpoint];
-});
-
 afterEach(async () => {
-  await child?.kill();
-  child = undefined;
   await Promise.all(registrations.splice(0).map((r) => r.deregister()));
 });
 
-afterAll(async () => {
-  await etcd?.close();
-  await cluster?.close();
-});
-
 async function registered(options: Parameters<typeof register>[1]): Promise<Registration> {
-  const r = await register(etcd, options);
+  const r = await register(bed.etcd, options);
   registrations.push(r);
   return r;
 }
@@ -46,12 +27,12 @@ describe("etcd-ts services", { timeout: 120_000 }, () => {
     const draining = await registered({ service: "greeter", addr: "127.0.0.1:50052", zone: "eu-1" });
     await draining.drain();
     // As Go's naming/endpoints writes it: no etcdts field, so the defaults.
-    await etcd.put(
+    await bed.etcd.put(
       "greeter/127.0.0.1:50053",
       JSON.stringify({ Op: 0, Addr: "127.0.0.1:50053", Metadata: "go" }),
     );
 
-    const table = (await cliOk([...ep, "services", "list", "greeter"])).trimEnd().split("\n");
+    const table = (await cliOk([...bed.ep, "services", "list", "greeter"])).trimEnd().split("\n");
     // Split on the column gaps; an empty cell then vanishes (the last one, METADATA, is never empty).
     expect(table.map((line) => line.split(/ {2,}/))).toEqual(
       [
@@ -61,7 +42,7 @@ describe("etcd-ts services", { timeout: 120_000 }, () => {
         ["127.0.0.1:50053", "1", "false", "", "", '"go"'],
       ].map((row) => row.filter((cell, i) => cell !== "" || i === row.length - 1)),
     );
-    const json = await cliJson([...ep, "services", "list", "greeter"]);
+    const json = await cliJson([...bed.ep, "services", "list", "greeter"]);
     expect(json).toEqual([
       {
         key: "greeter/127.0.0.1:50051",
@@ -90,12 +71,11 @@ describe("etcd-ts services", { timeout: 120_000 }, () => {
         draining: false,
       },
     ]);
-    await etcd.delete("greeter/127.0.0.1:50053");
+    await bed.etcd.delete("greeter/127.0.0.1:50053");
   });
 
   it("watch greeter: shows an instance registered, drained, then deregistered, live; SIGINT ends it with 0", async () => {
-    const c = startCli([...ep, "services", "watch", "greeter"]);
-    child = c;
+    const c = bed.start(["services", "watch", "greeter"]);
     // Nothing registered yet: wait until the watch is up by registering a first instance and seeing it.
     const first = await registered({ service: "greeter", addr: "10.0.0.1:80" });
     await c.waitForLine("the first instance", (line) => line.startsWith("added 10.0.0.1:80 "));
@@ -126,8 +106,7 @@ describe("etcd-ts services", { timeout: 120_000 }, () => {
   it("watch --json --key-prefix: instances there at the start come first as added, then the changes", async () => {
     const codec = goEndpointsCodec({ keyPrefix: "services/" });
     await registered({ service: "greeter", addr: "10.1.0.1:80", codec });
-    const c = startCli([...ep, "services", "watch", "greeter", "--key-prefix", "services/", "--json"]);
-    child = c;
+    const c = bed.start(["services", "watch", "greeter", "--key-prefix", "services/", "--json"]);
     type Change = { type: string; revision: string; instance: { key: string; addr: string } };
     const parse = (line: string) => JSON.parse(line) as Change;
     await c.waitForLine("the instance there at the start", (line) => parse(line).type === "added");

@@ -1,6 +1,8 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { EtcdError } from "../../src/client/index.js";
+import { afterAll, afterEach, beforeAll } from "vitest";
+import { Etcd, EtcdError } from "../../src/client/index.js";
+import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
 import { Child } from "../support/child.js";
 
 /** The CLI's entry, run from source through tsx (no build needed). */
@@ -74,4 +76,54 @@ export function stderrOf(child: Child): string {
     .split("\n")
     .filter((line) => !line.startsWith("[stdout] "))
     .join("\n");
+}
+
+/** What {@link useEtcd} gives a test file. */
+export interface CliTestbed {
+  /** The member(s). */
+  readonly cluster: EtcdCluster;
+  /** A client of them, for the test's own reads and writes. */
+  readonly etcd: Etcd;
+  /** `["--endpoints", <the first member>]`. */
+  readonly ep: string[];
+  /** {@link startCli} with `--endpoints` set; the child is killed after the test if it still runs. */
+  start(args: string[]): Child;
+}
+
+/** Starts etcd before the file's tests and closes it (and every CLI started through it) after them. */
+export function useEtcd(): CliTestbed {
+  let cluster: EtcdCluster | undefined;
+  let etcd: Etcd | undefined;
+  const children: Child[] = [];
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error("useEtcd: etcd is not started yet (use it inside a test)");
+    return value;
+  };
+  beforeAll(async () => {
+    cluster = await startEtcd();
+    etcd = new Etcd({ endpoints: cluster.endpoints });
+  });
+  afterEach(async () => {
+    await Promise.all(children.splice(0).map((c) => c.kill()));
+  });
+  afterAll(async () => {
+    await etcd?.close();
+    await cluster?.close();
+  });
+  return {
+    get cluster() {
+      return started(cluster);
+    },
+    get etcd() {
+      return started(etcd);
+    },
+    get ep() {
+      return ["--endpoints", started(cluster).endpoint];
+    },
+    start(args) {
+      const child = startCli([...this.ep, ...args]);
+      children.push(child);
+      return child;
+    },
+  };
 }

@@ -1,7 +1,7 @@
-import { Election, type KeyValue, Session } from "../../client/index.js";
+import { Election, type KeyValue } from "../../client/index.js";
 import type { Command, CommandContext } from "../command.js";
 import { bestEffort, holdUntilStopped } from "../hold.js";
-import { parseInteger } from "../ids.js";
+import { SESSION_OPTIONS, withSession } from "../session.js";
 import { UsageError } from "../usage-error.js";
 
 function printLeader(ctx: CommandContext, name: string, kv: KeyValue): void {
@@ -21,11 +21,7 @@ export const elect: Command = {
       short: "l",
       description: "do not campaign: print the leader now and at each change",
     },
-    ttl: {
-      type: "string",
-      value: "<seconds>",
-      description: "TTL of the session lease behind the candidacy (default 10)",
-    },
+    ...SESSION_OPTIONS,
   },
   details:
     "The election of Go's concurrency package (key <name>/<lease id>, the oldest key leads), so etcdctl\n" +
@@ -41,10 +37,7 @@ export const elect: Command = {
       throw new UsageError(
         "elect: give a <proposal> to campaign, or --listen to watch the leader (not both)",
       );
-    const ttlText = ctx.string("ttl");
-    const ttl = ttlText === undefined ? 10 : Number(parseInteger(ttlText, "--ttl", 1));
-    const session = await Session.create(ctx.etcd(), { ttl, signal: ctx.signal });
-    try {
+    return withSession(ctx, async (session) => {
       const election = new Election(session, name);
       if (proposal === undefined) {
         try {
@@ -63,18 +56,8 @@ export const elect: Command = {
         await holdUntilStopped(ctx.signal, election.lost);
         return 0;
       } finally {
-        await bestEffort(
-          "resign",
-          () => election.resign(),
-          (t) => ctx.out.note(t),
-        );
+        await bestEffort(ctx.out, "resign", () => election.resign());
       }
-    } finally {
-      await bestEffort(
-        "closing the session",
-        () => session.close(),
-        (t) => ctx.out.note(t),
-      );
-    }
+    });
   },
 };

@@ -1,9 +1,9 @@
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
-import { Mutex, Session } from "../../client/index.js";
+import { Mutex } from "../../client/index.js";
 import type { Command, CommandContext } from "../command.js";
 import { bestEffort, holdUntilStopped } from "../hold.js";
-import { parseInteger } from "../ids.js";
+import { SESSION_OPTIONS, withSession } from "../session.js";
 
 /**
  * Runs `ctx.rest` while the lock is held, with ETCD_LOCK_KEY and ETCD_LOCK_REV set (as etcdctl does).
@@ -42,13 +42,7 @@ export const lock: Command = {
   usage: "<name> [command [args...]]",
   args: { min: 1, max: 1 },
   restAfter: 1,
-  options: {
-    ttl: {
-      type: "string",
-      value: "<seconds>",
-      description: "TTL of the session lease holding the lock (default 10)",
-    },
-  },
+  options: SESSION_OPTIONS,
   details:
     "The lock of Go's concurrency package (key <name>/<lease id>, the oldest key holds it), so etcdctl\n" +
     "and Go programs contend for the same lock. Waits until the lock is free. Without a command: prints\n" +
@@ -63,10 +57,7 @@ export const lock: Command = {
   ],
   async run(ctx) {
     const name = ctx.args[0]!;
-    const ttlText = ctx.string("ttl");
-    const ttl = ttlText === undefined ? 10 : Number(parseInteger(ttlText, "--ttl", 1));
-    const session = await Session.create(ctx.etcd(), { ttl, signal: ctx.signal });
-    try {
+    return withSession(ctx, async (session) => {
       const mutex = new Mutex(session, name);
       await mutex.lock({ signal: ctx.signal });
       try {
@@ -77,18 +68,8 @@ export const lock: Command = {
         await holdUntilStopped(ctx.signal, mutex.lost);
         return 0;
       } finally {
-        await bestEffort(
-          "unlock",
-          () => mutex.unlock(),
-          (t) => ctx.out.note(t),
-        );
+        await bestEffort(ctx.out, "unlock", () => mutex.unlock());
       }
-    } finally {
-      await bestEffort(
-        "closing the session",
-        () => session.close(),
-        (t) => ctx.out.note(t),
-      );
-    }
+    });
   },
 };
