@@ -56,6 +56,13 @@ describe("etcd-ts watch", { timeout: 120_000 }, () => {
       for (let i = 0; i < 2; i++) written.push((await etcd.put(`w/${round}/late${i}`, "x")).revision);
       written.push((await etcd.delete(`w/${round}/0`)).revision);
       proxy.refuse(false);
+      await c.until(`the watch to say it resumed after cut ${round}`, () => {
+        return (
+          stderrOf(c)
+            .split("\n")
+            .filter((l) => l === "etcd-ts: watch: resumed").length === round
+        );
+      });
     }
     await delivered(written.at(-1)!, "the last event, after the last cut");
     expect(c.lines.map(revisionOf)).toEqual(written);
@@ -65,7 +72,11 @@ describe("etcd-ts watch", { timeout: 120_000 }, () => {
     c.signal("SIGINT");
     const exit = await c.waitForExit("the watch to end after SIGINT");
     expect(exit).toEqual({ code: 0, signal: null });
-    expect(stderrOf(c)).toBe("");
+    const notes = stderrOf(c).split("\n");
+    expect(
+      notes.filter((l) => l.startsWith("etcd-ts: watch: connection lost; resuming from revision ")),
+    ).toHaveLength(6);
+    expect(notes.every((l) => l.startsWith("etcd-ts: watch: "))).toBe(true);
   });
 
   it("prints etcdctl's PUT/DELETE, key, value lines (with --prev-kv the old pair first), and SIGTERM ends it with 0", async () => {

@@ -36,8 +36,9 @@ export const watch: Command = {
     "Prints PUT or DELETE, then the key and the value on the next lines (etcdctl's format; with\n" +
     "--prev-kv the previous key and value come first). With --json: one line per event,\n" +
     "{ type: 'put' | 'delete', revision, kv, prevKv? }. A broken connection is resumed from the revision\n" +
-    "after the last event printed: no event is lost or printed twice. SIGINT or SIGTERM end it with exit\n" +
-    "code 0; a watch the server ends (its revision was compacted, permission denied) exits with 1.",
+    "after the last event printed: no event is lost or printed twice (stderr says when it broke and when it\n" +
+    "resumed). SIGINT or SIGTERM end it with exit code 0; a watch the server ends (its revision was\n" +
+    "compacted, permission denied) exits with 1.",
   examples: [
     "etcd-ts watch greeting",
     "etcd-ts watch --prefix jobs/ --json",
@@ -49,6 +50,20 @@ export const watch: Command = {
       ...(rev !== undefined ? { startRevision: parseInteger(rev, "--rev", 1) } : {}),
       prevKv: ctx.flag("prev-kv"),
       signal: ctx.signal,
+    });
+    // Say on stderr when the connection breaks and when the watch is back: a quiet watch looks the same.
+    let broken = false;
+    watcher.on("state", (state) => {
+      if (state === "disconnected" && !broken) {
+        broken = true;
+        const from = watcher.nextRevision;
+        ctx.out.note(
+          `etcd-ts: watch: connection lost; resuming${from === undefined ? "" : ` from revision ${from}`}`,
+        );
+      } else if (state === "active" && broken) {
+        broken = false;
+        ctx.out.note("etcd-ts: watch: resumed");
+      }
     });
     for await (const batch of watcher) for (const event of batch.events) printEvent(ctx.out, event);
     return 0;
