@@ -2,13 +2,14 @@ import type { Output } from "./output.js";
 
 /**
  * Waits while a lock, a leadership or a view is held: resolves when the CLI is asked to stop (SIGINT,
- * SIGTERM), rejects with the loss error if `lost` rejects first.
+ * SIGTERM) or the hold was released here; rejects with the error a hold that ended by itself reports
+ * (`closed` of a Mutex or Election: a `LockLostError`).
  */
-export function holdUntilStopped(signal: AbortSignal, lost?: Promise<never>): Promise<void> {
+export function holdUntilStopped(signal: AbortSignal, closed?: Promise<Error | undefined>): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     if (signal.aborted) return resolve();
     signal.addEventListener("abort", () => resolve(), { once: true });
-    lost?.catch(reject);
+    void closed?.then((error) => (error ? reject(error) : resolve()));
   });
 }
 

@@ -11,12 +11,14 @@ export const CLI_MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.me
 /** How long one command may run before the test calls it hung. */
 const HANG_MS = 30_000;
 
-/** This process's environment without ETCDCTL_* (a developer's own must not leak in), plus `extra`. */
-export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env))
-    if (!name.startsWith("ETCDCTL_")) env[name] = value;
-  return { ...env, ...extra };
+/**
+ * `extra` over this process's environment, every ETCDCTL_* variable of the developer's own blanked (the
+ * CLI takes an empty variable as unset), so that only what a test sets reaches the CLI.
+ */
+export function cliEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const blanked: Record<string, string> = {};
+  for (const name of Object.keys(process.env)) if (name.startsWith("ETCDCTL_")) blanked[name] = "";
+  return { ...blanked, ...extra };
 }
 
 /** How one run of the CLI ended. */
@@ -40,7 +42,7 @@ export function runCli(args: string[], options: RunCliOptions = {}): Promise<Cli
     const child = execFile(
       process.execPath,
       ["--import", "tsx", CLI_MAIN, ...args],
-      { env: cliEnv(options.env), timeout: HANG_MS, encoding: "utf8" },
+      { env: { ...process.env, ...cliEnv(options.env) }, timeout: HANG_MS, encoding: "utf8" },
       (err, stdout, stderr) => {
         if ((err as { killed?: boolean } | null)?.killed)
           reject(new Error(`hung: etcd-ts ${args.join(" ")} did not exit within ${HANG_MS} ms\n${stderr}`));
@@ -66,7 +68,12 @@ export async function cliJson<T = unknown>(args: string[], options: RunCliOption
 
 /** Starts a long-running `etcd-ts <args>` (watch, lock, elect, ...) whose stdout lines a test waits for. */
 export function startCli(args: string[], env: Record<string, string> = {}): Child {
-  return Child.spawn(`etcd-ts ${args.join(" ")}`, ["--import", "tsx", CLI_MAIN, ...args], cliEnv(env));
+  return Child.spawn(
+    `etcd-ts ${args.join(" ")}`,
+    process.execPath,
+    ["--import", "tsx", CLI_MAIN, ...args],
+    cliEnv(env),
+  );
 }
 
 /** What a started CLI wrote on stderr (its tail), without the stdout lines `Child` keeps beside it. */

@@ -84,15 +84,6 @@ export class Child {
     return new Child(name, child);
   }
 
-  /**
-   * Starts `node <args>` (e.g. `["--import", "tsx", program, ...]`) with `env`, for programs that are
-   * not fixtures (the CLI); `name` names it in failure messages.
-   */
-  static spawn(name: string, args: string[], env: NodeJS.ProcessEnv = process.env): Child {
-    const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env });
-    return new Child(name, child);
-  }
-
   /** How the child ended; undefined while it runs. */
   get exit(): ChildExit | undefined {
     return this.#exit;

@@ -53,7 +53,7 @@ export const elect: Command = {
         // Not on ctx.signal: a Ctrl-C now must still lead to a clean resign, not to "interrupted".
         const leader = await election.leader();
         if (leader) printLeader(ctx, name, leader);
-        await holdUntilStopped(ctx.signal, election.lost);
+        await holdUntilStopped(ctx.signal, election.closed);
         return 0;
       } finally {
         await bestEffort(ctx.out, "resign", () => election.resign());

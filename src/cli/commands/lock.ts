@@ -19,8 +19,9 @@ async function runWhileHeld(ctx: CommandContext, mutex: Mutex): Promise<number> 
   let lostWith: Error | undefined;
   const forward = () => child.kill(ctx.signal.reason === "SIGINT" ? "SIGINT" : "SIGTERM");
   ctx.signal.addEventListener("abort", forward, { once: true });
-  mutex.lost.catch((err: Error) => {
-    lostWith = err;
+  void mutex.closed.then((error) => {
+    if (!error) return;
+    lostWith = error;
     child.kill("SIGTERM");
   });
   try {
@@ -65,7 +66,7 @@ export const lock: Command = {
         if (ctx.out.json)
           ctx.out.document({ name, key: mutex.key, revision: mutex.revision, lease: session.leaseId });
         else ctx.out.line(mutex.key);
-        await holdUntilStopped(ctx.signal, mutex.lost);
+        await holdUntilStopped(ctx.signal, mutex.closed);
         return 0;
       } finally {
         await bestEffort(ctx.out, "unlock", () => mutex.unlock());
