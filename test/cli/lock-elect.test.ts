@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { runCli, useEtcd } from "./support.js";
+import { runCli, stderrOf, useEtcd } from "./support.js";
 
 const bed = useEtcd();
 const start = (args: string[]) => bed.start(args);
@@ -50,6 +50,19 @@ describe("etcd-ts lock", { timeout: 120_000 }, () => {
     // Options after the lock name's command belong to the command.
     const echoed = await runCli([...bed.ep, "lock", "deploy", "sh", "-c", 'echo "$1"', "sh", "--json"]);
     expect(echoed).toMatchObject({ code: 0, stdout: "--json\n" });
+  });
+  it("a lock lost while held (its lease revoked) stops the command with SIGTERM and exits with 1", async () => {
+    // The command prints when it starts and when SIGTERM reaches it.
+    const script =
+      "console.log('started'); process.on('SIGTERM', () => { console.log('terminated'); process.exit(0); }); setInterval(() => {}, 1000);";
+    const c = start(["lock", "guarded", process.execPath, "-e", script]);
+    await c.waitForLine("the command to start under the lock", (line) => line === "started");
+    const [key] = await candidates("guarded");
+    await bed.etcd.lease.revoke(BigInt(`0x${key!.split("/")[1]}`));
+    await c.waitForLine("the command to get SIGTERM", (line) => line === "terminated");
+    const exit = await c.waitForExit("the lock to fail once lost");
+    expect(exit.code).toBe(1);
+    expect(stderrOf(c)).toMatch(/^etcd-ts: guarded\/[0-9a-f]+: /);
   });
 });
 
