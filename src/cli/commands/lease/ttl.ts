@@ -11,8 +11,9 @@ export const leaseTtl: Command = {
   args: { min: 1, max: 1 },
   options: { keys: { type: "boolean", description: "list the keys attached to it" } },
   details:
-    "Prints 'lease <id> granted with TTL(<n>s), remaining(<n>s)' (remaining -1: the lease is gone),\n" +
-    "with --keys ', attached keys([a b])'. With --json: { id, idHex, ttl, grantedTtl, keys? }.",
+    "Prints 'lease <id> granted with TTL(<n>s), remaining(<n>s)', with --keys ', attached keys([a b])';\n" +
+    "'lease <id> already expired' when it is gone. With --json: { id, idHex, ttl, grantedTtl, keys? }\n" +
+    "(ttl -1 when it is gone).",
   examples: ["etcd-ts lease ttl 694d7b5f2a3b8c0a --keys"],
   async run(ctx) {
     const id = parseHexId(ctx.args[0]!, "<id>");

@@ -18,12 +18,12 @@ export const snapshotSave: Command = {
   args: { min: 1, max: 1 },
   details:
     "Takes the snapshot from the one endpoint given (as etcdctl, it refuses several). Progress goes to\n" +
-    "stderr while it streams; the data goes to <file>.part, which is checked (its size, and the SHA-256\n" +
-    "trailer etcd appends must match the database) and only then renamed to <file>, so <file> never holds\n" +
-    "a partial or corrupt snapshot (it is written readable by its owner only: it holds every key, users included). No deadline unless --command-timeout is given; Ctrl-C stops it\n" +
-    "(exit 130, the .part file removed). The file is what 'etcdctl snapshot restore' reads.\n" +
-    "Prints 'Snapshot saved at <file>: <size>, sha256 <hex> checked'; with --json\n" +
-    "{ path, bytes, sha256, endpoint }.",
+    "stderr while it streams; the data goes to <file>.part (readable by its owner only: a snapshot holds\n" +
+    "every key, users included), which is checked (its size, and the SHA-256 trailer etcd appends must\n" +
+    "match the database) and only then renamed to <file>, so <file> never holds a partial or corrupt\n" +
+    "snapshot. No deadline unless --command-timeout is given; Ctrl-C stops it (exit 130, the .part file\n" +
+    "removed). The file is what 'etcdctl snapshot restore' reads. Prints 'Snapshot saved at <file>:\n" +
+    "<size>, sha256 <hex> checked'; with --json { path, bytes, sha256, endpoint }.",
   examples: ["etcd-ts snapshot save backup.db --endpoints 10.0.0.1:2379"],
   async run(ctx) {
     const path = ctx.args[0]!;
