@@ -33,7 +33,7 @@ export interface LeaseTimeToLive {
 
 /**
  * The lease API of a client: grant, revoke, time-to-live, list, and {@link Lease} objects kept alive by
- * one shared {@link LeaseKeeper}.
+ * one shared keep-alive stream.
  */
 export class Leases implements LeaseOwner, AsyncDisposable {
   readonly #keeper: LeaseKeeper;
@@ -48,7 +48,7 @@ export class Leases implements LeaseOwner, AsyncDisposable {
     this.#requireLeader = settings.requireLeader;
   }
 
-  /** The shared keeper (exposed for diagnostics: which endpoint its stream is on, how many leases). */
+  /** @internal The shared keeper (exposed for diagnostics: which endpoint its stream is on, how many leases). */
   get keeper(): LeaseKeeper {
     return this.#keeper;
   }

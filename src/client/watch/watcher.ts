@@ -94,6 +94,7 @@ export class Watcher
   #createdPromise: Promise<bigint> | undefined;
   #onCreated: { resolve: (revision: bigint) => void; reject: (error: Error) => void } | undefined;
 
+  /** @internal Made by the client's watch hub: use `etcd.watch()`. */
   constructor(
     owner: WatcherOwner,
     key: Uint8Array,
