@@ -15,7 +15,7 @@ import { cpus } from "node:os";
 import { Etcd3, type Lease as Etcd3Lease } from "etcd3";
 import { Etcd, type Lease } from "../src/index.js";
 import { startEtcd } from "../src/testing/index.js";
-import { type LatencyPercentile, latencyPercentiles, type WatchResults } from "./chart-specs.js";
+import { latencyPercentiles, type StormResult as RecordedStorm, type WatchResults } from "./chart-specs.js";
 import { writeWatchChart } from "./charts.js";
 
 const STORM_PUTS_1 = Number(process.env.BENCH_STORM_PUTS ?? 5000);
@@ -72,15 +72,8 @@ function etcd3(endpoint: string): WatchLib {
   };
 }
 
-interface StormResult {
-  watchers: number;
-  puts: number;
-  events: number;
-  eventsPerSec: number;
-  p50Ms: number;
-  p99Ms: number;
-  latencyPercentilesMs: LatencyPercentile[];
-}
+/** A storm as this script records it: always with its latency distribution. */
+type StormResult = Required<RecordedStorm>;
 
 async function storm(lib: WatchLib, watchers: number, puts: number, tag: string): Promise<StormResult> {
   const prefix = `bw/${tag}/`;
