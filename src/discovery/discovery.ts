@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 import { HEALTHY_WATCH_MS, recheckBackoff, sleep } from "../client/connection/backoff.js";
 import { ClientClosedError, ClosedError } from "../client/errors.js";
 import type { Etcd } from "../client/etcd.js";
+import { Lifecycle } from "../client/lifecycle.js";
 import { QueuedIterator } from "../client/stream/queued-iterator.js";
 import type { WatchBatch } from "../client/watch/types.js";
 import type { Watcher } from "../client/watch/watcher.js";
@@ -58,7 +59,17 @@ export interface DiscoveryEvents {
    * watches again, what changed meanwhile arrives as ordinary `changes`.
    */
   unavailable: [Error];
+  /** The state changed (see {@link DiscoveryState}); emitted from a microtask. */
+  state: [DiscoveryState];
+  /** The discovery is over (always `undefined`: only this process ends it); emitted once. */
+  close: [Error | undefined];
 }
+
+/**
+ * Where a {@link Discovery} is: `connecting` until its first read, `live` while it follows etcd,
+ * `unavailable` while it cannot (it keeps its last view and retries), `closed` at the end.
+ */
+export type DiscoveryState = "connecting" | "live" | "unavailable" | "closed";
 
 /**
  * Starts watching the instances of `service`: a range at revision R, then a watch from R + 1 (no gap, no
@@ -70,7 +81,9 @@ export function discover(etcd: Etcd, service: string, options: DiscoverOptions =
 
 /**
  * A live view of a service's instances: `instances()`, events (`added`, `updated`, `removed`, `changes`,
- * `warning`), `for await` over snapshots (the current one first, then one per change), `ready`.
+ * `warning`, `unavailable`), `for await` over snapshots (the current one first, then one per change),
+ * `ready`. It follows the lifecycle convention of every live object (docs/client.md): `state`,
+ * `closed`, `signal`, the `state` and `close` events.
  */
 export class Discovery
   extends EventEmitter<DiscoveryEvents>
@@ -94,6 +107,7 @@ export class Discovery
   #watcher: Watcher | undefined;
   #revision = 0n;
   #closed: Promise<void> | undefined;
+  readonly #life = new Lifecycle<Exclude<DiscoveryState, "closed">>(this, "discovery", "connecting");
   readonly #prefix: string;
   /** Ends the discovery's hold on the process (and its client-close hook). */
   readonly #detach: () => void;
@@ -122,6 +136,21 @@ export class Discovery
 
   readonly #onAbort = () => void this.close();
 
+  /** Where the view is (see {@link DiscoveryState}). */
+  get state(): DiscoveryState {
+    return this.#life.state;
+  }
+
+  /** Resolves once the discovery is closed (with `undefined`: only this process ends it). Never rejects. */
+  get closed(): Promise<Error | undefined> {
+    return this.#life.closed;
+  }
+
+  /** Aborted once the discovery is closed (reason: a `ClosedError`). */
+  get signal(): AbortSignal {
+    return this.#life.signal;
+  }
+
   /** Resolves once the first range was read (rejects if closed before). */
   get ready(): Promise<void> {
     return this.#ready;
@@ -142,13 +171,14 @@ export class Discovery
     return new Map(this.#view);
   }
 
-  /** Stops watching; iterators end. Safe to call twice. */
+  /** Stops watching; iterators end. Idempotent; never rejects. */
   close(): Promise<void> {
     this.#closed ??= (async () => {
+      this.#life.end();
       this.#detach();
       this.#signal?.removeEventListener("abort", this.#onAbort);
       this.#closing.abort();
-      this.#watcher?.close();
+      void this.#watcher?.close();
       if (!this.#isReady) this.#rejectReady(new ClosedError("the discovery was closed before it was ready"));
       for (const q of this.#subscribers) q.end();
       this.#subscribers.clear();
@@ -196,6 +226,7 @@ export class Discovery
         continue;
       }
       if (signal.aborted) return;
+      this.#life.set("live");
       this.#replace(range.kvs, range.revision);
       if (!this.#isReady) {
         this.#isReady = true;
@@ -225,6 +256,7 @@ export class Discovery
   }
 
   #unavailable(err: unknown): void {
+    this.#life.set("unavailable");
     this.emit("unavailable", err instanceof Error ? err : new Error(String(err)));
   }
 
