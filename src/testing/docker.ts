@@ -42,7 +42,7 @@ export class EtcdContainer implements AsyncDisposable {
   readonly #container: StartedContainer;
   #closed = false;
 
-  /** Wraps a started container; use {@link startEtcdContainer} rather than this constructor. */
+  /** @internal Wraps a started container; use {@link startEtcdContainer} rather than this constructor. */
   constructor(container: StartedContainer, image: string) {
     this.#container = container;
     this.image = image;

@@ -28,7 +28,7 @@ export interface UserInfo {
 export class UserClient {
   readonly #ctx: AdminContext;
 
-  /** Made by `Etcd`; use `etcd.auth.users`. */
+  /** @internal Made by `Etcd`; use `etcd.auth.users`. */
   constructor(ctx: AdminContext) {
     this.#ctx = ctx;
   }

@@ -40,7 +40,7 @@ export interface MemberAddResult {
 export class ClusterClient {
   readonly #ctx: AdminContext;
 
-  /** Made by `Etcd`; use `etcd.cluster`. */
+  /** @internal Made by `Etcd`; use `etcd.cluster`. */
   constructor(ctx: AdminContext) {
     this.#ctx = ctx;
   }

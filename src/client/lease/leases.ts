@@ -36,7 +36,7 @@ export interface LeaseTimeToLive {
 
 /**
  * The lease API of a client: grant, revoke, time-to-live, list, and {@link Lease} objects kept alive by
- * one shared {@link LeaseKeeper}.
+ * one shared keep-alive stream.
  */
 export class Leases implements LeaseOwner, AsyncDisposable {
   readonly #keeper: LeaseKeeper;
@@ -70,7 +70,7 @@ export class Leases implements LeaseOwner, AsyncDisposable {
     return new Leases(root.#keeper, root.#caller, root.#requireLeader, { root, namespace });
   }
 
-  /** The shared keeper (exposed for diagnostics: which endpoint its stream is on, how many leases). */
+  /** @internal The shared keeper (exposed for diagnostics: which endpoint its stream is on, how many leases). */
   get keeper(): LeaseKeeper {
     return this.#keeper;
   }

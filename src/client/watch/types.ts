@@ -3,7 +3,7 @@ import type { KeyValue } from "../kv/key-value.js";
 /** Server-side event filters of a watch. */
 export type WatchFilter = "noPut" | "noDelete";
 
-/** Options of {@link WatchHub.watch}. */
+/** Options of {@link Etcd.watch}. */
 export interface WatchOptions {
   /** First revision to deliver (>= 1). Default: from now (the store's revision at creation + 1). */
   startRevision?: number | bigint;

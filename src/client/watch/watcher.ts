@@ -111,6 +111,7 @@ export class Watcher
   #createdRevision: bigint | undefined;
   #x: WatcherExtras | undefined;
 
+  /** @internal Made by the client's watch hub: use `etcd.watch()`. */
   constructor(
     owner: WatcherOwner,
     range: PackedRange,
