@@ -47,7 +47,10 @@ await using cluster = await startEtcd();
   // A namespace view, a session and a lock in it; every live object's end, as a promise that never rejects.
   const app = etcd.namespace("consumer-app/");
   const maybeSignal: AbortSignal | undefined = undefined; // options take `undefined` under exactOptionalPropertyTypes
-  await app.put("k", "v", { signal: maybeSignal });
+  const maybeNumber: number | undefined = undefined;
+  await app.put("k", "v", { signal: maybeSignal, timeoutMs: maybeNumber });
+  const probe = app.watch("k", { signal: maybeSignal, startRevision: maybeNumber });
+  await probe.close();
   check((await etcd.get("consumer-app/k"))?.text() === "v", "the namespace did not prefix the key");
   const session = await Session.create(app, { ttl: 10 });
   const mutex = new Mutex(session, "lock");

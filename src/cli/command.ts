@@ -6,9 +6,9 @@ export interface OptionSpec {
   /** `boolean` for a flag, `string` for an option with a value. */
   readonly type: "boolean" | "string";
   /** One-letter alias, e.g. `h` for `-h`. */
-  readonly short?: string;
+  readonly short?: string | undefined;
   /** What `--help` shows as the value, e.g. `<n>`. Default `<value>`. */
-  readonly value?: string;
+  readonly value?: string | undefined;
   /** One line for `--help`. */
   readonly description: string;
 }
@@ -54,13 +54,13 @@ export interface Command {
    * Everything after this many positionals is handed over untouched in `rest` (options included), as
    * `lock <name> <program> [args...]` needs. Default: no rest.
    */
-  readonly restAfter?: number;
+  readonly restAfter?: number | undefined;
   /** Its own options (the global ones apply too). */
-  readonly options?: OptionSpecs;
+  readonly options?: OptionSpecs | undefined;
   /** More on what it does and prints, for `--help`. */
-  readonly details?: string;
+  readonly details?: string | undefined;
   /** Example command lines, for `--help`. */
-  readonly examples?: readonly string[];
+  readonly examples?: readonly string[] | undefined;
   /** Runs it; the exit code (default 0). */
   run(ctx: CommandContext): Promise<number | undefined>;
 }

@@ -14,9 +14,9 @@ import type { LeaseKeeper } from "./lease-keeper.js";
 /** Options of {@link Leases.grant} (the call options apply to the grant call, not to keepalives). */
 export interface GrantOptions extends CallOptions {
   /** Ask for this lease ID (>= 1). Default: the server picks one. */
-  id?: number | bigint;
+  id?: number | bigint | undefined;
   /** Keep the lease alive until `close()` / `revoke()`. Default true. */
-  keepAlive?: boolean;
+  keepAlive?: boolean | undefined;
 }
 
 /** Answer of {@link Leases.timeToLive}. */
@@ -135,7 +135,7 @@ export class Leases implements LeaseOwner, AsyncDisposable {
   /** Remaining TTL of lease `id` (and its keys with `keys: true`). */
   async timeToLive(
     id: number | bigint,
-    options: CallOptions & { keys?: boolean } = {},
+    options: CallOptions & { keys?: boolean | undefined } = {},
   ): Promise<LeaseTimeToLive> {
     this.#checkOpen();
     id = checkInteger(id, "id", 1);

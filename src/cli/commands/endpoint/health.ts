@@ -8,7 +8,7 @@ interface Health {
   health: boolean;
   /** How long the check's read took, in ms. */
   tookMs: number;
-  error?: string;
+  error?: string | undefined;
 }
 
 /**
