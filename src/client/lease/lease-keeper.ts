@@ -1,6 +1,4 @@
-import { create } from "@bufbuild/protobuf";
 import {
-  LeaseKeepAliveRequestSchema as LeaseKeepAliveRequestMessage,
   type LeaseKeepAliveRequestSchema,
   type LeaseKeepAliveResponse,
   type LeaseKeepAliveResponseSchema,
@@ -150,7 +148,7 @@ export class LeaseKeeper
     live.healthy();
     kept.refreshed(sentAt, ttl * 1000, this.#margin(ttl), now);
     this.#arm(kept);
-    kept.lease._refreshed({ id: response.ID, ttl, revision: response.header?.revision ?? 0n });
+    kept.lease._refreshed(ttl, response.header?.revision ?? 0n);
   }
 
   /** @internal {@link StreamOwner}: the stream is over; the next one refreshes every lease. */
@@ -228,6 +226,8 @@ export class LeaseKeeper
     // One keepalive in flight per lease: its answer schedules the next.
     if (kept.pendingSince !== undefined) return;
     kept.pendingSince = performance.now();
-    live.send(create(LeaseKeepAliveRequestMessage, { ID: kept.lease.id }));
+    // An init object, not a message made with create(): the codec encodes either, and 10,000 leases
+    // send one of these every few milliseconds.
+    live.send({ ID: kept.lease.id });
   }
 }

@@ -56,7 +56,8 @@ export class Lease
   /** TTL the server granted when the lease was created, in seconds (it may differ from the one asked). */
   readonly grantedTtl: number;
   readonly #owner: LeaseOwner;
-  readonly #subscribers = new Set<QueuedIterator<LeaseKeepAliveEvent>>();
+  /** Open `for await` loops; made by the first (most leases never have one). */
+  #subscribers: Set<QueuedIterator<LeaseKeepAliveEvent>> | undefined;
   readonly #life = new Lifecycle<LeaseState>(this, "lease", "alive");
   #ttl: number;
 
@@ -118,10 +119,10 @@ export class Lease
   /** Iterates over successful refreshes from now on; throws {@link LeaseLostError} on loss. */
   [Symbol.asyncIterator](): AsyncIterator<LeaseKeepAliveEvent> {
     const queue = new QueuedIterator<LeaseKeepAliveEvent>({
-      onStop: () => this.#subscribers.delete(queue),
+      onStop: () => this.#subscribers?.delete(queue),
     });
     if (this.#life.ended) queue.end(this.#life.error);
-    else this.#subscribers.add(queue);
+    else (this.#subscribers ??= new Set()).add(queue);
     return queue[Symbol.asyncIterator]();
   }
 
@@ -130,11 +131,14 @@ export class Lease
     return this.#life.onEnd(listener);
   }
 
-  /** @internal The keeper reports a successful refresh. */
-  _refreshed(event: LeaseKeepAliveEvent): void {
+  /** @internal The keeper reports a successful refresh: `ttl` granted, at store `revision`. */
+  _refreshed(ttl: number, revision: bigint): void {
     if (this.#life.ended) return;
-    this.#ttl = event.ttl;
-    for (const q of this.#subscribers) q.push(event);
+    this.#ttl = ttl;
+    // Most leases have no one listening: no event object for them.
+    if (this.#subscribers === undefined && this.listenerCount("keepalive") === 0) return;
+    const event: LeaseKeepAliveEvent = { id: this.id, ttl, revision };
+    if (this.#subscribers) for (const q of this.#subscribers) q.push(event);
     this.emit("keepalive", event);
   }
 
@@ -150,7 +154,8 @@ export class Lease
 
   #end(error: LeaseLostError | undefined): void {
     if (!this.#life.end(error)) return;
-    for (const q of this.#subscribers) q.end(error);
-    this.#subscribers.clear();
+    const subscribers = this.#subscribers;
+    this.#subscribers = undefined;
+    if (subscribers) for (const q of subscribers) q.end(error);
   }
 }

@@ -16,6 +16,34 @@ describe("QueuedIterator", () => {
     expect(await q.closed).toBeUndefined();
   });
 
+  it("takeBuffered hands over what is buffered behind the iterator, in order, and the end still comes through it", async () => {
+    let drained = 0;
+    const q = new QueuedIterator<number>({ highWaterMark: 2, onDrain: () => drained++ });
+    const it = q[Symbol.asyncIterator]();
+    expect(q.takeBuffered()).toBeUndefined();
+    q.push(1);
+    q.push(2);
+    q.push(3);
+    expect(await it.next()).toEqual({ value: 1, done: false });
+    expect(q.takeBuffered()).toBe(2);
+    expect(drained).toBe(0);
+    expect(q.takeBuffered()).toBe(3);
+    expect(drained).toBe(1);
+    expect(q.takeBuffered()).toBeUndefined();
+    q.push(4);
+    q.end();
+    expect(await it.next()).toEqual({ value: 4, done: false });
+    expect(await it.next()).toEqual({ value: undefined, done: true });
+    expect(q.takeBuffered()).toBeUndefined();
+  });
+
+  it("takeBuffered gives nothing once the consumer stopped", () => {
+    const q = new QueuedIterator<number>();
+    q.push(1);
+    q.stop();
+    expect(q.takeBuffered()).toBeUndefined();
+  });
+
   it("drains the buffer before throwing the end error", async () => {
     const q = new QueuedIterator<number>();
     q.push(1);

@@ -1,4 +1,5 @@
 import { InvalidUsageError } from "../errors.js";
+import type { BufferedMessages } from "../transport/buffered-messages.js";
 /** Options of {@link QueuedIterator}. */
 export interface QueuedIteratorOptions<T> {
   /**
@@ -22,9 +23,11 @@ export interface QueuedIteratorOptions<T> {
  * An async iterator with a queue behind it (after nats.js `queued_iterator.ts`): protocol code pushes,
  * users `for await`. The queue never drops a value; `push` only *reports* that the buffered weight is
  * above the high-water mark, and the producer decides what to do (the watch hub pauses the watch on the
- * server, see docs/leases-and-watches.md). Iterating it twice at once is an error.
+ * server, see docs/leases-and-watches.md). Iterating it twice at once is an error. A transport that
+ * reads it as a request stream takes what is buffered beyond the first value in one go
+ * ({@link takeBuffered}); values must then never be `undefined`.
  */
-export class QueuedIterator<T> implements AsyncIterable<T> {
+export class QueuedIterator<T> implements AsyncIterable<T>, BufferedMessages<T> {
   readonly #buffer: T[] = [];
   readonly #weigh: (value: T) => number;
   readonly #options: QueuedIteratorOptions<T>;
@@ -104,6 +107,16 @@ export class QueuedIterator<T> implements AsyncIterable<T> {
     this.#wakeUp();
     if (!wasDone) this.#options.onStop?.();
     this.#resolveClosed(undefined);
+  }
+
+  /**
+   * Consumer side, beside the iterator: the oldest buffered value, removed (as the iterator would have
+   * taken it), or undefined when none is buffered or iteration stopped. The end comes through the iterator.
+   */
+  takeBuffered(): T | undefined {
+    if (this.#stopped) return undefined;
+    const value = this.#take();
+    return value.taken ? value.value : undefined;
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<T> {

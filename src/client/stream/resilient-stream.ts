@@ -17,6 +17,7 @@ import {
   GetTokenError,
   InvalidAuthTokenError,
 } from "../errors.js";
+import { bufferedMessages } from "../transport/buffered-messages.js";
 import { QueuedIterator } from "./queued-iterator.js";
 
 /** Settings of a {@link ResilientStream}; the client fills them from its `streams` option. */
@@ -286,11 +287,19 @@ export class ResilientStream<I extends DescMessage, O extends DescMessage> {
       live._token = stream.token;
       observed.opened = true;
       if (channels.streamOpen.hasSubscribers) channels.streamOpen.publish(observed);
+      // Answers that arrived together (a burst of keepalives, watch responses in one read) are taken
+      // without a promise each.
+      const buffered = bufferedMessages<MessageShape<O>>(stream.messages);
       try {
         for await (const message of stream.messages) {
           live.lastAnswerAt = Date.now();
           live.awaitingSince = undefined;
           this.#owner.received(live, message);
+          while (buffered !== undefined && !live.ending) {
+            const more = buffered.takeBuffered();
+            if (more === undefined) break;
+            this.#owner.received(live, more);
+          }
         }
       } catch (err) {
         if (live.ending) return live.ending;

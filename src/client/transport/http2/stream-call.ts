@@ -8,6 +8,7 @@ import type {
 } from "@bufbuild/protobuf";
 import { Code, ConnectError, type StreamResponse } from "@connectrpc/connect";
 import type { DeadlineHandle, DeadlineTarget } from "../../timers/deadline-queue.js";
+import { type BufferedMessages, bufferedMessages } from "../buffered-messages.js";
 import { type MessageCodec, messageCodec } from "../codec/message-codec.js";
 import type { HeadersInit } from "../headers-init.js";
 import {
@@ -28,6 +29,8 @@ type Output = MessageShape<DescMessage>;
 
 /** Messages buffered for a slow consumer before the stream is paused (HTTP/2 flow control then holds the server). */
 const HIGH_WATER_MESSAGES = 64;
+/** Requests already queued are joined into one write up to this many bytes (then the next write). */
+const MAX_JOINED_WRITE_BYTES = 64 * 1024;
 
 /**
  * One streaming call (server, client or bidi). Request messages are written as the input yields them and
@@ -37,7 +40,13 @@ const HIGH_WATER_MESSAGES = 64;
  * waiting in `next()` then gets the error (Canceled, DeadlineExceeded, ...).
  */
 export class StreamCall
-  implements SlotWaiter, ReadyWaiter, DeadlineTarget, ResponseParts, AsyncIterableIterator<Output>
+  implements
+    SlotWaiter,
+    ReadyWaiter,
+    DeadlineTarget,
+    ResponseParts,
+    AsyncIterableIterator<Output>,
+    BufferedMessages<Output>
 {
   readonly #core: TransportCore;
   readonly #method: DescMethodStreaming;
@@ -165,6 +174,17 @@ export class StreamCall
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 
+  /**
+   * A response already received and not yet read, without a promise (see {@link BufferedMessages});
+   * undefined when none is queued. The end and the call's error still come through {@link next}.
+   */
+  takeBuffered(): Output | undefined {
+    if (this.#queue.length === 0) return undefined;
+    const value = this.#queue.shift()!;
+    if (this.#queue.length === 0 && this.#stream?.isPaused()) this.#stream.resume();
+    return value;
+  }
+
   /** Stops consuming: cancels the call if it still runs, and drops what was queued. */
   return(): Promise<IteratorResult<Output>> {
     this.#queue = [];
@@ -244,6 +264,7 @@ export class StreamCall
     let iterator: AsyncIterator<MessageInitShape<DescMessage>> | undefined;
     try {
       iterator = this.#input[Symbol.asyncIterator]();
+      const buffered = bufferedMessages<MessageInitShape<DescMessage>>(this.#input);
       const schema = this.#method.input;
       const limit = this.#core.options.maxSendMessageBytes;
       for (;;) {
@@ -257,7 +278,21 @@ export class StreamCall
           stopIterator(iterator);
           return;
         }
-        const frame = encodeFrame(schema, result.value, limit);
+        let frame = encodeFrame(schema, result.value, limit);
+        // Requests queued behind this one (keepalives that came due together) go out in the same
+        // write: one HTTP/2 write and one promise round instead of one each.
+        let more = buffered?.takeBuffered();
+        if (more !== undefined) {
+          const frames = [frame];
+          let bytes = frame.byteLength;
+          while (more !== undefined) {
+            const next = encodeFrame(schema, more, limit);
+            frames.push(next);
+            bytes += next.byteLength;
+            more = bytes < MAX_JOINED_WRITE_BYTES ? buffered!.takeBuffered() : undefined;
+          }
+          frame = Buffer.concat(frames, bytes);
+        }
         if (!stream.write(frame)) await drained(stream);
       }
       if (!this.#finished && !stream.destroyed) stream.end();
