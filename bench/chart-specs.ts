@@ -272,3 +272,83 @@ export function watchLatencyChartSpec(results: WatchResults): TopLevelSpec {
     config: { font: "Helvetica, Arial, sans-serif" },
   };
 }
+
+/** One point of a cost-against-size series of `npm run bench:scale`. */
+export interface ScalePoint {
+  size: number;
+  [metric: string]: number;
+}
+
+/** What `npm run bench:scale` writes (bench/results/scale.json); the chart reads `bySize` and the run facts. */
+export interface ScaleResults {
+  measuredAt: string;
+  node: string;
+  cores: number;
+  loadAverageAtStart: number[];
+  /** Cost against size: null for a series the run could not measure (the watch cache before it existed). */
+  bySize: Record<string, ScalePoint[] | null>;
+  [key: string]: unknown;
+}
+
+/** The panels of the scale chart: which series, which figure, and its title. */
+const scalePanels = [
+  { series: "cacheEntries", metric: "cpuUsPerUpdate", title: "watch cache: CPU µs per update" },
+  { series: "cacheEntries", metric: "heapBytesPerEntry", title: "watch cache: heap bytes per entry" },
+  { series: "watches", metric: "heapBytesPerWatch", title: "idle watches: heap bytes per watch" },
+  { series: "watches", metric: "resumeCpuUsPerWatch", title: "watch resume after a cut: CPU µs per watch" },
+  { series: "leases", metric: "cpuUsPerLeaseSecond", title: "kept leases: CPU µs per lease per second" },
+  { series: "leases", metric: "rssMiB", title: "kept leases: process RSS, MiB" },
+] as const;
+
+/**
+ * `npm run bench:scale`: a panel per cost (per cache entry, per watch, per lease), size on a log axis from
+ * 1,000 to 100,000, each panel with its own y scale. A flat line is what issue 15 asks for.
+ */
+export function scaleChartSpec(results: ScaleResults): TopLevelSpec {
+  const rows: { panel: string; size: number; value: number }[] = [];
+  const panels: string[] = [];
+  for (const p of scalePanels) {
+    const points = results.bySize[p.series];
+    if (!points) continue;
+    panels.push(p.title);
+    for (const point of points) {
+      const value = point[p.metric];
+      if (typeof value === "number" && Number.isFinite(value))
+        rows.push({ panel: p.title, size: point.size, value });
+    }
+  }
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: {
+      text: "npm run bench:scale: etcd-ts's cost against the size of the work",
+      subtitle: `run of ${runTime(results.measuredAt)}; Node ${results.node}, ${results.cores} cores, load average ${results.loadAverageAtStart.join(" ")} at start; flat is the goal`,
+      anchor: "start",
+    },
+    data: { values: rows },
+    facet: { field: "panel", type: "nominal", sort: panels, title: null, header: { labelFontWeight: "bold" } },
+    columns: 2,
+    spec: {
+      width: 260,
+      height: 140,
+      layer: [
+        { mark: { type: "line", point: true, color: colorOf("etcd-ts") } },
+        {
+          mark: { type: "text", align: "left", dx: 5, dy: -7, fontSize: 9 },
+          encoding: { text: { field: "value", type: "quantitative", format: ",.3~r" } },
+        },
+      ],
+      encoding: {
+        x: {
+          field: "size",
+          type: "quantitative",
+          scale: { type: "log", domain: [800, 130_000] },
+          axis: { values: [1000, 10_000, 100_000], format: "~s" },
+          title: "entries, watches or leases",
+        },
+        y: { field: "value", type: "quantitative", scale: { zero: true }, title: null },
+      },
+    },
+    resolve: { scale: { y: "independent" } },
+    config: { font: "Helvetica, Arial, sans-serif" },
+  };
+}

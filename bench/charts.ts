@@ -5,7 +5,14 @@
 import { writeFile } from "node:fs/promises";
 import { type LoggerInterface, logger, parse, View, Warn } from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
-import { type KvResults, kvChartSpec, type WatchResults, watchLatencyChartSpec } from "./chart-specs.js";
+import {
+  type KvResults,
+  kvChartSpec,
+  type ScaleResults,
+  scaleChartSpec,
+  type WatchResults,
+  watchLatencyChartSpec,
+} from "./chart-specs.js";
 
 /**
  * Vega-Lite's log at level Warn, minus the warning it gives for every faceted chart whose layers have
@@ -66,4 +73,10 @@ export async function writeWatchChart(stem: string, results: WatchResults): Prom
     await renderSvg(watchLatencyChartSpec(results)),
   );
   return path;
+}
+
+/** Writes bench/results/<stem>.svg for a `npm run bench:scale` result; returns the path written. */
+export async function writeScaleChart(stem: string, results: ScaleResults): Promise<string> {
+  await writeFile(new URL(`./results/${stem}.svg`, import.meta.url), await renderSvg(scaleChartSpec(results)));
+  return `bench/results/${stem}.svg`;
 }

@@ -1,9 +1,11 @@
 /**
  * One client keeping leases alive, alone in its process, so its RSS is its own: `bench/scale.ts` bundles
  * this file with esbuild (tsx's loader alone adds about 50 MiB of RSS) and runs it once per client and size.
- * Arguments: `<etcd-ts|etcd3> <endpoint> <leases> <windowMs> [profile path]`. Grants the leases (TTL 30 s)
- * 64 at a time, lets them settle, then measures this process's CPU over the window (and profiles it when
- * a path is given: then the CPU figures include the profiler's own cost), sampling RSS every 250 ms.
+ * Arguments: `<etcd-ts|etcd3> <endpoint> <leases> <settleMs> <windowMs> [profile path]`. Grants the leases
+ * (TTL 30 s) 64 at a time, waits `settleMs` (V8 gives back what the burst of grants grew its heap by
+ * only some 30 s later), then measures this process's CPU over the window (and profiles it when
+ * a path is given: then the CPU figures include the profiler's own cost), sampling RSS every 250 ms
+ * from the start.
  * Prints one JSON line: {@link LeaseChildResult}. Each client is a dynamic import, so bundled with
  * `--splitting` the process loads only the client it runs (importing etcd3 alone adds about 29 MiB of RSS).
  */
@@ -22,8 +24,10 @@ export interface LeaseChildResult {
   percentOfOneCore: number;
   /** Client CPU per lease per second of keeping it alive, µs. */
   cpuUsPerLeaseSecond: number;
-  /** Largest RSS sampled during the window, MiB. */
+  /** Median RSS sampled during the window (steady state), MiB. */
   rssMiB: number;
+  /** Largest RSS sampled from the start (the grants included), MiB. */
+  rssPeakMiB: number;
   /** RSS before the client was created, MiB (the runtime and the bundle). */
   rssBaseMiB: number;
   /** RSS once every lease is granted, MiB. */
@@ -41,13 +45,21 @@ export interface LeaseChildResult {
   topFrames?: TopFrame[];
 }
 
-const [client, endpoint, countArg, windowArg, profilePath] = process.argv.slice(2);
+const [client, endpoint, countArg, settleArg, windowArg, profilePath] = process.argv.slice(2);
 const count = Number(countArg);
+const settleMs = Number(settleArg);
 const windowMs = Number(windowArg);
 const TTL = 30;
 const mib = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
 
 const rssBase = process.memoryUsage().rss;
+let rssPeak = rssBase;
+let rssWindow: number[] | undefined;
+const sampler = setInterval(() => {
+  const rss = process.memoryUsage().rss;
+  rssPeak = Math.max(rssPeak, rss);
+  rssWindow?.push(rss);
+}, 250);
 let closeAll: () => Promise<void>;
 if (client === "etcd-ts") {
   const { Etcd } = await import("../src/index.js");
@@ -76,16 +88,10 @@ if (client === "etcd-ts") {
 }
 
 const rssAfterGrants = process.memoryUsage().rss;
-// Settle: the grants' garbage collected, every lease on its refresh cycle.
-await new Promise((r) => setTimeout(r, 3000));
+// Settle: every lease on its refresh cycle, the heap back to its steady size.
+await new Promise((r) => setTimeout(r, settleMs));
 const profile = profilePath ? await (await import("./profile.js")).startProfile(profilePath) : undefined;
-let rssMax = 0;
-const rssSeries: number[] = [];
-const sampler = setInterval(() => {
-  const rss = process.memoryUsage().rss;
-  rssMax = Math.max(rssMax, rss);
-  if (process.env.BENCH_RSS_SERIES) rssSeries.push(mib(rss));
-}, 250);
+rssWindow = [];
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 await new Promise((r) => setTimeout(r, windowMs));
@@ -94,7 +100,7 @@ const elapsedMs = performance.now() - t0;
 clearInterval(sampler);
 const topFrames = await profile?.stop();
 const memory = process.memoryUsage();
-if (process.env.BENCH_RSS_SERIES) console.error(`rss series (MiB, every 250 ms): ${rssSeries.join(" ")}`);
+const windowRss = rssWindow.sort((a, b) => a - b);
 const heapSpaces = getHeapSpaceStatistics();
 await closeAll();
 const cpuUs = cpu.user + cpu.system;
@@ -104,7 +110,8 @@ const result: LeaseChildResult = {
   windowMs: Math.round(elapsedMs),
   percentOfOneCore: Math.round((cpuUs / 1000 / elapsedMs) * 100 * 100) / 100,
   cpuUsPerLeaseSecond: Math.round((cpuUs / count / (elapsedMs / 1000)) * 1000) / 1000,
-  rssMiB: mib(rssMax),
+  rssMiB: mib(windowRss[Math.floor(windowRss.length / 2)] ?? Number.NaN),
+  rssPeakMiB: mib(rssPeak),
   rssBaseMiB: mib(rssBase),
   rssAfterGrantsMiB: mib(rssAfterGrants),
   rssEndMiB: mib(memory.rss),

@@ -9,7 +9,7 @@ import { Session } from "node:inspector/promises";
 export interface TopFrame {
   /** `function (file:line)`, the file relative to the repo when it is in it. */
   frame: string;
-  /** Self time as a percentage of the profile's samples. */
+  /** Self time as a percentage of the profile's busy samples (idle ones left out). */
   selfPercent: number;
 }
 
@@ -49,7 +49,8 @@ export function topFrames(profile: CpuProfile, top: number): TopFrame[] {
   const root = new URL("..", import.meta.url).href;
   for (const node of profile.nodes) {
     const hits = node.hitCount ?? 0;
-    if (hits === 0) continue;
+    // Samples of an idle event loop are not CPU spent.
+    if (hits === 0 || node.callFrame.functionName === "(idle)") continue;
     total += hits;
     const { functionName, url, lineNumber } = node.callFrame;
     const file = url.startsWith(root) ? url.slice(root.length) : url.replace(/^.*node_modules\//, "");

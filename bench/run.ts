@@ -3,6 +3,7 @@
  * in one run against one etcd member (a throwaway one from the test kit unless ETCD_ENDPOINTS is set).
  * Prints ops/s, client CPU µs/op and ratios to etcd3; writes bench/results/latest.json and its chart,
  * bench/results/latest.svg (a filtered run: partial.json and partial.svg, which git ignores).
+ * BENCH_ROUNDS_OUT=<path> also writes every round's figures there (bench/scale.ts reads them).
  */
 import { writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
   const cluster = external ? undefined : await startEtcd();
   const endpoint = external ?? cluster!.endpoint;
   const results: Record<string, Record<string, Measurement>> = {};
+  const perRound: Record<string, Record<string, Measurement[]>> = {};
   try {
     const clients = await benchClients(endpoint);
     await clients[0]!.put("bench/range", value);
@@ -73,6 +75,7 @@ async function main(): Promise<void> {
         }
       }
       results[scenario.name] = Object.fromEntries([...totals].map(([name, ms]) => [name, combine(ms)]));
+      perRound[scenario.name] = Object.fromEntries(totals);
       printScenario(scenario.name, results[scenario.name]!, totals);
     }
     await Promise.all(clients.map((c) => c.close()));
@@ -93,6 +96,11 @@ async function main(): Promise<void> {
   await writeFile(new URL(`./results/${stem}.json`, import.meta.url), `${JSON.stringify(out, null, 2)}\n`);
   console.log(`\nwrote bench/results/${stem}.json`);
   console.log(`wrote ${await writeKvChart(stem, out as KvResults)}`);
+  const roundsOut = process.env.BENCH_ROUNDS_OUT;
+  if (roundsOut) {
+    await writeFile(roundsOut, `${JSON.stringify({ ...out, ...perRound }, null, 2)}\n`);
+    console.log(`wrote ${roundsOut}`);
+  }
 }
 
 function printScenario(
