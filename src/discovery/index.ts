@@ -15,6 +15,7 @@ export {
   type DiscoverOptions,
   Discovery,
   type DiscoveryEvents,
+  type DiscoveryState,
   type DiscoveryWarning,
   discover,
   type InstanceChange,
