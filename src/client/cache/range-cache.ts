@@ -291,24 +291,20 @@ export class RangeCache
   async #follow(revision: bigint, signal: AbortSignal): Promise<Error | undefined> {
     const watcher = this.#etcd.watch(
       this.#rangeEnd.length === 0 ? this.#key : { key: this.#key, end: this.#rangeEnd },
-      {
-        startRevision: revision + 1n,
-        onCompacted: "resync",
-        signal,
-      },
+      { startRevision: revision + 1n, onCompacted: "resync", signal },
     );
     this.#watcher = watcher;
     watcher.on("state", this.#onWatchState);
-    try {
-      for await (const batch of watcher) this.#apply(batch);
-      return undefined;
-    } catch (err) {
-      return err instanceof Error ? err : new Error(String(err));
-    } finally {
-      watcher.off("state", this.#onWatchState);
-      this.#watcher = undefined;
-    }
+    // The event face: batches are applied as they are emitted, without a promise per batch.
+    watcher.on("batch", this.#onBatch);
+    const error = await watcher.closed;
+    watcher.off("state", this.#onWatchState);
+    watcher.off("batch", this.#onBatch);
+    this.#watcher = undefined;
+    return error;
   }
+
+  readonly #onBatch = (batch: WatchBatch) => this.#apply(batch);
 
   readonly #onWatchState = (state: WatcherState) => {
     if (state === "active") this.#life.set("live");
