@@ -31,7 +31,7 @@ describe("SnapshotFeed", () => {
     expect(built).toBe(0);
     expect(await feed.next()).toEqual({ value: 1001, done: false });
     expect(built).toBe(1);
-    // Changes in one tick while the loop waits: one snapshot.
+    // Changes in one turn of the event loop while the loop waits: one snapshot.
     const next = feed.next();
     feed.changed();
     feed.changed();
