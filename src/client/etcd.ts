@@ -10,6 +10,7 @@ import type { AdminContext } from "./connection/admin-context.js";
 import { UnaryCaller } from "./connection/caller.js";
 import { createDefaultTransport } from "./connection/default-transport.js";
 import { ConnectionPool } from "./connection/pool.js";
+import { channels } from "./diagnostics/channels.js";
 import { ClientClosedError } from "./errors.js";
 import type { Bytes } from "./kv/bytes.js";
 import { KeyValue } from "./kv/key-value.js";
@@ -33,9 +34,11 @@ import type {
   RangeOptions,
   RangeResult,
 } from "./kv/types.js";
+import { LeaseKeeper } from "./lease/lease-keeper.js";
 import { Leases } from "./lease/leases.js";
 import { MaintenanceClient } from "./maintenance/maintenance-client.js";
 import type { MemberStatus } from "./maintenance/types.js";
+import { Namespace } from "./namespace/namespace.js";
 import { type EtcdOptions, type ResolvedOptions, resolveEndpoints, resolveOptions } from "./options.js";
 import { ProcessHold } from "./stream/process-hold.js";
 import { Txn } from "./txn/txn.js";
@@ -58,6 +61,14 @@ export interface IterateOptions extends CallOptions {
 
 export type { MemberInfo } from "./cluster/member.js";
 export type { MemberStatus } from "./maintenance/types.js";
+
+/** What {@link Etcd.namespace} hands the constructor: a view shares everything of `parent` but its keys. */
+class NamespaceView {
+  constructor(
+    readonly parent: Etcd,
+    readonly namespace: Namespace,
+  ) {}
+}
 
 /**
  * An etcd v3 client: one connection per endpoint, failover with jittered backoff, safe retries,
@@ -88,9 +99,28 @@ export class Etcd implements AsyncDisposable {
   /** Leases: grant (kept alive on one shared LeaseKeepAlive stream), revoke, timeToLive, list. */
   readonly lease: Leases;
   readonly #watches: WatchHub;
+  /** Set on a view made by `namespace()`: the prefix of every key it sends and receives. */
+  readonly #namespace: Namespace | undefined;
 
   /** Validates `options` (throwing `InvalidArgumentError` naming the field); connects lazily on first call. */
   constructor(options: EtcdOptions) {
+    if (options instanceof NamespaceView) {
+      // A view: the same connection, call path, watch hub, lease keeper and process hold as its parent.
+      const parent = options.parent;
+      this.#options = parent.#options;
+      this.#pool = parent.#pool;
+      this.#caller = parent.#caller;
+      this.#closing = parent.#closing;
+      this.#hold = parent.#hold;
+      this.#watches = parent.#watches;
+      this.cluster = parent.cluster;
+      this.maintenance = parent.maintenance;
+      this.auth = parent.auth;
+      this.#namespace = options.namespace;
+      this.lease = parent.lease._namespace(options.namespace);
+      return;
+    }
+    this.#namespace = undefined;
     const o = resolveOptions(options);
     this.#options = o;
     const factory =
@@ -103,7 +133,14 @@ export class Etcd implements AsyncDisposable {
           maxSendMessageBytes: sendLimitFor(o.maxRequestBytes),
         }));
     const auth = createAuthTokenSource(o.auth, { closed: this.#closing.signal, timeoutMs: o.timeoutMs });
-    this.#pool = new ConnectionPool(o.endpoints, o.endpointCooldownMs, factory, auth, o.timeoutMs);
+    this.#pool = new ConnectionPool(
+      o.endpoints,
+      o.endpointCooldownMs,
+      factory,
+      auth,
+      o.timeoutMs,
+      o.interceptors,
+    );
     this.#caller = new UnaryCaller(
       this.#pool,
       { timeoutMs: o.timeoutMs, maxAttempts: o.maxAttempts, backoff: o.backoff },
@@ -119,7 +156,11 @@ export class Etcd implements AsyncDisposable {
     this.maintenance = new MaintenanceClient(admin);
     this.auth = new AuthClient(admin);
     const stream = { requireLeader: o.requireLeader, ...o.streams };
-    this.lease = new Leases(this.#pool, this.#caller, { ...stream, safetyMarginMs: 500 }, this.#hold);
+    this.lease = new Leases(
+      new LeaseKeeper(this.#pool, { ...stream, safetyMarginMs: 500 }, this.#hold),
+      this.#caller,
+      o.requireLeader,
+    );
     this.#watches = new WatchHub(
       this.#pool,
       { ...stream, maxBufferedEvents: 10_000 },
@@ -129,8 +170,13 @@ export class Etcd implements AsyncDisposable {
     );
     if (o.autoSyncIntervalMs > 0) {
       this.#syncTimer = setInterval(() => {
-        this.syncEndpoints().catch(() => {
-          // A failed sync keeps the current list; the next tick tries again.
+        this.syncEndpoints().catch((error: unknown) => {
+          // A failed sync keeps the current list; the next tick tries again. Whoever watches hears of it.
+          if (channels.autoSyncError.hasSubscribers)
+            channels.autoSyncError.publish({
+              endpoints: this.endpoints,
+              error: error instanceof Error ? error : new Error(String(error)),
+            });
         });
       }, o.autoSyncIntervalMs);
       this.#syncTimer.unref();
@@ -154,6 +200,31 @@ export class Etcd implements AsyncDisposable {
       this.#closing.signal.removeEventListener("abort", onAbort);
       release();
     };
+  }
+
+  /**
+   * A view of this client in which every key is under `prefix` (etcd's Go `namespace` package, same keys
+   * and edge cases): its reads, writes, txns (guards and ops, nested txns too), watches and lease key lists
+   * add the prefix going out and strip it coming in; a `{ fromKey }` range or `"\0"` range end stops at
+   * the end of the namespace. It is an `Etcd`, so Session, Mutex, Election, runStm, register and discover
+   * take it. It shares this client's connection, watch stream, lease keeper and lifetime: `close()` on a
+   * view does nothing (it holds nothing of its own), and closing this client ends what the view made.
+   * Cluster, maintenance, auth, `compact` and endpoints are this client's, not namespaced. A view of a view
+   * nests: `etcd.namespace("a/").namespace("b/")` writes under `a/b/`. `prefix` is a non-empty string or
+   * Uint8Array (else `InvalidArgumentError`). See docs/client.md, "Namespaces".
+   */
+  namespace(prefix: Bytes): Etcd {
+    const view = new NamespaceView(this, Namespace.of(prefix, this.#namespace));
+    // The constructor's one internal form (a NamespaceView is not something users can make).
+    return new Etcd(view as unknown as EtcdOptions);
+  }
+
+  /**
+   * The raw prefix of this view's keys (a copy; empty for a client that is not a namespace view). Admin
+   * calls are not namespaced: name it there, e.g. in a role's permission on `{ prefix: view.keyPrefix }`.
+   */
+  get keyPrefix(): Uint8Array {
+    return this.#namespace ? this.#namespace.prefix.slice() : new Uint8Array(0);
   }
 
   /** The endpoints in use, in order (changes when endpoints are synced from the cluster). */
@@ -203,14 +274,17 @@ export class Etcd implements AsyncDisposable {
     } catch (err) {
       return Promise.reject(err);
     }
+    const ns = this.#namespace;
+    if (ns) req = ns.prefixPut(req);
     return this.#caller
       .call(KV.method.put, req, "write", options, this.#options.requireLeader)
-      .then((res: PutResponse) => putResult(res));
+      .then((res: PutResponse) => putResult(ns ? ns.unprefixPut(res) : res));
   }
 
   /** Deletes a key or a range. */
   async delete(range: Bytes | KeyRange, options?: DeleteOptions & CallOptions): Promise<DeleteResult> {
-    const req = deleteRequest(range, options);
+    const ns = this.#namespace;
+    const req = ns ? ns.prefixBounds(deleteRequest(range, options)) : deleteRequest(range, options);
     const res = await this.#caller.call(
       KV.method.deleteRange,
       req,
@@ -218,7 +292,7 @@ export class Etcd implements AsyncDisposable {
       options,
       this.#options.requireLeader,
     );
-    return deleteResult(res);
+    return deleteResult(ns ? ns.unprefixDelete(res) : res);
   }
 
   /**
@@ -226,15 +300,17 @@ export class Etcd implements AsyncDisposable {
    * ops only read is retried like a read; any write makes it a write.
    */
   txn(): Txn {
-    return new Txn((request, readOnly, options) =>
-      this.#caller.call(
+    const ns = this.#namespace;
+    return new Txn((request, readOnly, options) => {
+      const sent = this.#caller.call(
         KV.method.txn,
-        request,
+        ns ? ns.prefixTxn(request) : request,
         readOnly ? "idempotent" : "write",
         options,
         this.#options.requireLeader,
-      ),
-    );
+      );
+      return ns ? sent.then((res) => ns.unprefixTxn(res)) : sent;
+    });
   }
 
   /**
@@ -284,7 +360,7 @@ export class Etcd implements AsyncDisposable {
    * revision. See docs/leases-and-watches.md.
    */
   watch(range: Bytes | KeyRange, options?: WatchOptions): Watcher {
-    return this.#watches.watch(range, options);
+    return this.#watches.watch(range, options, this.#namespace);
   }
 
   /**
@@ -304,9 +380,12 @@ export class Etcd implements AsyncDisposable {
 
   /**
    * Closes every watch, lease keeper, connection and timer; calls in flight fail with `ClientClosedError`.
-   * Leases are not revoked: they expire on the server after their TTL. Safe to call twice.
+   * Leases are not revoked: they expire on the server after their TTL. Safe to call twice. On a view made
+   * by `namespace()` it resolves at once and closes nothing: the view holds nothing of its own, and what it
+   * made (watches, leases, sessions...) belongs to the client it views, which ends them when it closes.
    */
   close(): Promise<void> {
+    if (this.#namespace) return Promise.resolve();
     this.#closed ??= (async () => {
       clearInterval(this.#syncTimer);
       this.#closing.abort(new ClientClosedError());
@@ -330,13 +409,22 @@ export class Etcd implements AsyncDisposable {
         : auth.kind === "password"
           ? `, user: ${JSON.stringify(auth.username)}`
           : `, auth: ${auth.kind}`;
-    return `Etcd { endpoints: ${JSON.stringify(this.endpoints)}${user}${this.#closed ? ", closed" : ""} }`;
+    const ns = this.#namespace
+      ? `namespace: ${JSON.stringify(new TextDecoder().decode(this.#namespace.prefix))}, `
+      : "";
+    const closed = this.#closing.signal.aborted ? ", closed" : "";
+    return `Etcd { ${ns}endpoints: ${JSON.stringify(this.endpoints)}${user}${closed} }`;
   }
 
-  #range(req: RangeRequestInit, options: CallOptions | undefined) {
+  #range(req: RangeRequestInit, options: CallOptions | undefined): Promise<RangeResponse> {
     // Serializable reads are answered locally and exist to work without a leader.
     const requireLeader = this.#options.requireLeader && !req.serializable;
-    return this.#caller.call(KV.method.range, req, "idempotent", options, requireLeader);
+    const ns = this.#namespace;
+    if (!ns) return this.#caller.call(KV.method.range, req, "idempotent", options, requireLeader);
+    // Every page of iterate() comes through here unprefixed: its next key is a stripped key + "\0".
+    return this.#caller
+      .call(KV.method.range, ns.prefixBounds(req), "idempotent", options, requireLeader)
+      .then((res) => ns.unprefixRange(res));
   }
 }
 

@@ -36,14 +36,19 @@ export { initialCluster } from "./cluster/initial-cluster.js";
 export {
   Election,
   ElectionNotLeaderError,
+  type ElectionState,
+  type HolderEvents,
   type Isolation,
   LockLostError,
   type LockOptions,
   Mutex,
+  type MutexState,
   runStm,
   Session,
+  type SessionEvents,
   SessionExpiredError,
   type SessionOptions,
+  type SessionState,
   type Stm,
   StmConflictError,
   type StmOptions,
@@ -51,6 +56,21 @@ export {
 } from "./concurrency/index.js";
 export type { ResolvedEndpoint, TlsOptions } from "./connection/resolved-endpoint.js";
 export { RETRY_TABLE, type RetryKind } from "./connection/retry.js";
+export { type DiagnosticsChannelName, diagnosticsChannels } from "./diagnostics/channels.js";
+export type {
+  AuthErrorEvent,
+  AuthTokenEvent,
+  AutoSyncErrorEvent,
+  CallErrorEvent,
+  CallEvent,
+  EndpointFailedEvent,
+  LeaseLostEvent,
+  RegistrationLostEvent,
+  RegistrationRegisteredEvent,
+  StreamCloseReason,
+  StreamEvent,
+  WatchResumeEvent,
+} from "./diagnostics/events.js";
 export {
   AbortedError,
   AuthFailedError,
@@ -95,6 +115,7 @@ export {
   type LeaseKeepAliveEvent,
   LeaseLostError,
   type LeaseLostReason,
+  type LeaseState,
   Leases,
   LeasesClosedError,
   type LeaseTimeToLive,

@@ -1,4 +1,4 @@
-import type { Transport } from "@connectrpc/connect";
+import type { Interceptor, Transport } from "@connectrpc/connect";
 import { type GetTokenContext, isHeaderValue, type ResolvedAuth } from "./auth/token.js";
 import type { ResolvedEndpoint, TlsOptions } from "./connection/resolved-endpoint.js";
 import { InvalidArgumentError } from "./errors.js";
@@ -24,6 +24,13 @@ export interface EtcdOptions {
    * Default: the built-in HTTP/2 transport.
    */
   transport?: (endpoint: ResolvedEndpoint) => ClosableTransport;
+  /**
+   * Connect interceptors (`Interceptor` of `@connectrpc/connect`) around every RPC the client sends, unary
+   * or stream, whichever transport: the first is outermost. They run once per attempt on one endpoint
+   * (`req.url` names it), after the client added its headers: `req.header` carries the auth token
+   * (`token`) and `Auth/Authenticate`'s request carries the password, so never log either. Default none.
+   */
+  interceptors?: Interceptor[];
   /** Deadline of every call in ms (all its retries included), unless the call sets its own. Default 10000. */
   timeoutMs?: number;
   /** Retries of calls that are safe to retry. */
@@ -130,6 +137,7 @@ export interface ResolvedOptions {
   auth: ResolvedAuth | undefined;
   tls: TlsOptions | undefined;
   transport: ((endpoint: ResolvedEndpoint) => ClosableTransport) | undefined;
+  interceptors: readonly Interceptor[];
   timeoutMs: number;
   maxAttempts: number;
   backoff: { initialMs: number; maxMs: number };
@@ -187,6 +195,9 @@ export function resolveOptions(options: EtcdOptions): ResolvedOptions {
   if (options.tls && !endpoints[0]!.secure)
     throw new InvalidArgumentError("tls", "is set but the endpoints are http://; use https:// endpoints");
   const auth = resolveAuth(options.auth);
+  const interceptors = options.interceptors ?? [];
+  if (!Array.isArray(interceptors) || interceptors.some((i) => typeof i !== "function"))
+    throw new InvalidArgumentError("interceptors", "must be an array of Connect interceptors (functions)");
   checkNumber(options.timeoutMs, "timeoutMs", 1);
   checkNumber(options.retry?.maxAttempts, "retry.maxAttempts", 1);
   checkNumber(options.retry?.initialBackoffMs, "retry.initialBackoffMs", 0);
@@ -209,6 +220,7 @@ export function resolveOptions(options: EtcdOptions): ResolvedOptions {
     auth,
     tls: options.tls,
     transport: options.transport,
+    interceptors: Object.freeze([...interceptors]),
     timeoutMs: options.timeoutMs ?? 10_000,
     maxAttempts: Math.floor(options.retry?.maxAttempts ?? 5),
     backoff: {

@@ -1,9 +1,11 @@
 import { EventEmitter } from "node:events";
 import { Backoff, sleep } from "../client/connection/backoff.js";
+import { channels } from "../client/diagnostics/channels.js";
 import { ClientClosedError } from "../client/errors.js";
 import type { Etcd } from "../client/etcd.js";
 import type { KeyValue } from "../client/kv/key-value.js";
 import type { Lease } from "../client/lease/lease.js";
+import { Lifecycle } from "../client/lifecycle.js";
 import { QueuedIterator } from "../client/stream/queued-iterator.js";
 import { compare } from "../client/txn/compare.js";
 import { op } from "../client/txn/ops.js";
@@ -61,10 +63,14 @@ export interface RegistrationEvents {
    * registration stays `registered` meanwhile: a refused or broken watch says nothing about the key.
    */
   retry: [Error];
+  /** The state changed (see {@link RegistrationState}); emitted from a microtask. */
+  state: [RegistrationState];
+  /** The registration is over (always `undefined`: only this process ends it); emitted once. */
+  close: [Error | undefined];
 }
 
 /** Where a registration is. */
-export type RegistrationState = "registered" | "reregistering" | "closed";
+export type RegistrationState = "registering" | "registered" | "reregistering" | "closed";
 
 /**
  * Registers an instance under a fresh lease (kept alive on the client's shared keepalive stream) with a
@@ -79,7 +85,9 @@ export async function register(etcd: Etcd, options: RegisterOptions): Promise<Re
 
 /**
  * A live registration: events (`registered`, `lost`, `reregistered`, `retry`), `for await` over
- * {@link RegistrationEvent}s, `update()`, `drain()`, `deregister()` (= `close()`, `await using`).
+ * {@link RegistrationEvent}s, `update()`, `drain()`, `deregister()` (= `close()`, `await using`). It
+ * follows the lifecycle convention of every live object (docs/client.md): `state`, `closed`, `signal`,
+ * the `state` and `close` events; a lost key is not its end (it re-registers).
  */
 export class Registration
   extends EventEmitter<RegistrationEvents>
@@ -94,7 +102,7 @@ export class Registration
   #instance: ServiceInstance;
   #lease: Lease | undefined;
   #watcher: Watcher | undefined;
-  #state: RegistrationState = "reregistering";
+  readonly #life = new Lifecycle<Exclude<RegistrationState, "closed">>(this, "registration", "registering");
   /** Bumped on every (re-)registration so that late signals of an old lease or watch are ignored. */
   #generation = 0;
   #recovering: Promise<void> | undefined;
@@ -137,12 +145,25 @@ export class Registration
 
   /** The current lease ID (changes on re-registration); undefined while re-registering. */
   get leaseId(): bigint | undefined {
-    return this.#state === "registered" ? this.#lease?.id : undefined;
+    return this.#life.state === "registered" ? this.#lease?.id : undefined;
   }
 
-  /** `registered`, `reregistering` (after a loss) or `closed`. */
+  /** `registering` (the first attempt), `registered`, `reregistering` (after a loss) or `closed`. */
   get state(): RegistrationState {
-    return this.#state;
+    return this.#life.state;
+  }
+
+  /**
+   * Resolves once the registration is over: `undefined` when this process ended it (`deregister()`,
+   * `close()`, the client closing). A loss of the key is not an end (it re-registers). Never rejects.
+   */
+  get closed(): Promise<Error | undefined> {
+    return this.#life.closed;
+  }
+
+  /** Aborted once the registration is over (reason: a `ClosedError`). */
+  get signal(): AbortSignal {
+    return this.#life.signal;
   }
 
   /** Changes the instance's metadata in place (same key, same lease). */
@@ -155,13 +176,16 @@ export class Registration
     await this.#rewrite({ ...this.#instance, draining: true });
   }
 
-  /** Revokes the lease: the key disappears at once. Stops re-registering. Safe to call twice. */
+  /**
+   * Revokes the lease: the key disappears at once. Stops re-registering. Idempotent; never rejects (a
+   * failed revoke leaves the key until its lease's TTL runs out).
+   */
   deregister(): Promise<void> {
     this.#closed ??= (async () => {
-      this.#state = "closed";
+      this.#life.end();
       this.#closing.abort(new RegistrationClosedError());
       this.#generation++;
-      this.#watcher?.close();
+      void this.#watcher?.close();
       await this.#recovering?.catch(() => {});
       await this.#checking?.catch(() => {});
       const lease = this.#lease;
@@ -187,7 +211,7 @@ export class Registration
   /** Iterates over registration events from now on; ends on deregistration. */
   [Symbol.asyncIterator](): AsyncIterator<RegistrationEvent> {
     const queue = new QueuedIterator<RegistrationEvent>({ onStop: () => this.#subscribers.delete(queue) });
-    if (this.#state === "closed") queue.end();
+    if (this.#life.ended) queue.end();
     else this.#subscribers.add(queue);
     return queue[Symbol.asyncIterator]();
   }
@@ -201,16 +225,17 @@ export class Registration
       throw err;
     }
     this.#publish({ type: "registered", instance: this.#instance, leaseId: this.#lease!.id });
+    this.#diagnoseRegistered(false);
     this.emit("registered", this.#instance);
   }
 
   async #rewrite(next: ServiceInstance): Promise<void> {
-    if (this.#state === "closed") throw new RegistrationClosedError();
+    if (this.#life.ended) throw new RegistrationClosedError();
     const run = this.#writes.then(async () => {
       this.#instance = next;
       const lease = this.#lease;
       // While re-registering, the next registration writes the new instance.
-      if (this.#state !== "registered" || !lease) return;
+      if (this.#life.state !== "registered" || !lease) return;
       const key = this.key;
       const res = await this.#etcd
         .txn()
@@ -263,9 +288,10 @@ export class Registration
       if (old && old.id !== lease.id) old.revoke().catch(() => {});
       // Closed meanwhile: deregister() revokes the lease just stored.
       if (this.#closing.signal.aborted) return;
-      this.#state = "registered";
-      lease.on("lost", () => this.#onLoss(generation, "lease-lost"));
-      if (lease.state === "lost") this.#onLoss(generation, "lease-lost");
+      this.#life.set("registered");
+      lease._onEnd((error) => {
+        if (error) this.#onLoss(generation, "lease-lost");
+      });
       this.#watchKey(key, revision + 1n, lease.id, generation);
     } catch (err) {
       lease.revoke().catch(() => {});
@@ -279,7 +305,7 @@ export class Registration
    * the key: {@link #check} reads it.
    */
   #watchKey(key: string, from: bigint, leaseId: bigint, generation: number): void {
-    this.#watcher?.close();
+    void this.#watcher?.close();
     this.#heldSince = performance.now();
     const watcher = this.#etcd.watch(key, { startRevision: from, onCompacted: "resync" });
     this.#watcher = watcher;
@@ -295,12 +321,11 @@ export class Registration
         if (e.kv && e.kv.lease !== leaseId) return this.#onLoss(generation, "key-replaced");
       }
     });
-    watcher.on("error", (err) => {
-      if (generation !== this.#generation || this.#watcher !== watcher || this.#state !== "registered")
+    watcher.on("close", (err) => {
+      if (!err) return;
+      if (generation !== this.#generation || this.#watcher !== watcher || this.#life.state !== "registered")
         return;
       this.#watcher = undefined;
-      // A closed client ends every watch; that is not a loss of the key.
-      if (err instanceof ClientClosedError) return;
       this.emit("retry", err);
       this.#checking = this.#check(key, leaseId, generation);
     });
@@ -354,14 +379,16 @@ export class Registration
   }
 
   #onLoss(generation: number, reason: RegistrationLossReason): void {
-    if (generation !== this.#generation || this.#state !== "registered") return;
-    this.#state = "reregistering";
+    if (generation !== this.#generation || this.#life.state !== "registered") return;
+    this.#life.set("reregistering");
     this.#generation++;
-    this.#watcher?.close();
+    void this.#watcher?.close();
     this.#watcher = undefined;
     const error = new RegistrationLostError(reason);
     const delay = this.#delayAfterFailure();
     this.#publish({ type: "lost", error });
+    if (channels.registrationLost.hasSubscribers)
+      channels.registrationLost.publish({ key: this.key, leaseId: this.#lease?.id, reason, error });
     this.emit("lost", error);
     this.#recovering = this.#recover(delay);
   }
@@ -381,6 +408,7 @@ export class Registration
         await attempt;
         if (signal.aborted) return;
         this.#publish({ type: "reregistered", instance: this.#instance, leaseId: this.#lease!.id });
+        this.#diagnoseRegistered(true);
         this.emit("reregistered", this.#instance);
         return;
       } catch (err) {
@@ -394,6 +422,12 @@ export class Registration
         delay = this.#backoff.next();
       }
     }
+  }
+
+  /** Publishes on `etcd-ts:registration:registered`, when anyone listens. */
+  #diagnoseRegistered(reregistered: boolean): void {
+    if (channels.registrationRegistered.hasSubscribers)
+      channels.registrationRegistered.publish({ key: this.key, leaseId: this.#lease!.id, reregistered });
   }
 
   #publish(event: RegistrationEvent): void {

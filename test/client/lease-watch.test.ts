@@ -66,7 +66,7 @@ describe("etcd.lease and etcd.watch", () => {
     const lease = await etcd.lease.grant(6);
     await using other = new Etcd({ endpoints: cluster.endpoints });
     await other.lease.revoke(lease.id);
-    const err = await lease.lost.catch((e: unknown) => e);
+    const err = await lease.closed;
     expect(err).toBeInstanceOf(LeaseLostError);
     expect((err as LeaseLostError).leaseId).toBe(lease.id);
     // "expired": the server answered TTL 0, i.e. the loss was learned from the next keepalive, not by

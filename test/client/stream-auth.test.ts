@@ -138,7 +138,7 @@ describe("streams with auth", { timeout: 90_000 }, () => {
     clients.push(bob);
     const watch = collect(bob.watch("s/bob/"));
     const lease = await bob.lease.grant(30);
-    const lost = lease.lost.catch((e: unknown) => e);
+    const lost = lease.closed;
     await until("bob's watch to be live", async () => {
       await root.put("s/bob/", "v");
       return watch.keys.length > 0;

@@ -95,8 +95,8 @@ describe("watcher state events", () => {
         const disconnected = states.indexOf("disconnected");
         return disconnected >= 0 && states.indexOf("active", disconnected) > disconnected;
       });
-      watcher.close();
-      await until("the ended state", () => states.at(-1) === "ended");
+      await watcher.close();
+      await until("the closed state", () => states.at(-1) === "closed");
     } finally {
       await client.close();
       await proxy.close();

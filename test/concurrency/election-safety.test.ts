@@ -74,7 +74,7 @@ it("a lost leader lease elects exactly one new leader, through a raft leader kil
       }
       elections.push({ candidate: i, at: Date.now(), key: election.key });
       let lost = false;
-      election.lost.catch(() => {
+      void election.closed.then(() => {
         lost = true;
       });
       while (!lost && !stop.signal.aborted) {

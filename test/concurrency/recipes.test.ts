@@ -2,6 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   AbortedError,
+  ClosedError,
   compare,
   DeadlineExceededError,
   Election,
@@ -17,6 +18,7 @@ import {
 import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
 import { CallTap } from "../support/call-tap.js";
 import { enableAuth, etcdctl } from "../support/etcdctl.js";
+import { ended, lossOf } from "../support/lifecycle.js";
 import { until, within } from "../support/wait.js";
 
 let cluster: EtcdCluster;
@@ -96,19 +98,23 @@ const settled = async (p: Promise<unknown>, ms = 300): Promise<boolean> => {
 };
 
 describe("Session", () => {
-  it("keeps a lease alive, revokes it on close, and reports loss through done/lost", async () => {
+  it("keeps a lease alive, revokes it on close, and reports loss through closed, signal and close", async () => {
     const s = await Session.create(etcd, { ttl: 5 });
-    expect(s.alive).toBe(true);
+    expect(s.state).toBe("alive");
     expect((await etcd.lease.timeToLive(s.leaseId)).ttl).toBeGreaterThan(0);
     await s.close();
-    await s.done;
+    expect(await s.closed).toBeUndefined();
+    expect(s.signal.reason).toBeInstanceOf(ClosedError);
     expect((await etcd.lease.timeToLive(s.leaseId)).ttl).toBe(-1);
 
     const t = await Session.create(etcd, { ttl: 2 });
+    const closeEvent = new Promise((resolve) => t.once("close", resolve));
+    const signal = t.signal;
     await other.lease.revoke(t.leaseId);
-    await expect(t.lost).rejects.toMatchObject({ name: "LeaseLostError" });
-    await t.done;
-    expect(t.alive).toBe(false);
+    expect(await t.closed).toMatchObject({ name: "LeaseLostError" });
+    expect(await closeEvent).toBe(await t.closed);
+    expect(signal.reason).toBe(await t.closed);
+    expect(t.state).toBe("closed");
   });
 
   it("uses a 60 s TTL by default", async () => {
@@ -146,13 +152,13 @@ describe("Mutex", () => {
 
   it("a session serves many lock rounds without accumulating listeners", async () => {
     const s = await session();
-    const before = s.lease.listenerCount("lost");
+    const before = s.listenerCount("close");
     for (let i = 0; i < 15; i++) {
       const m = new Mutex(s, "locks/rounds");
       await m.lock();
       await m.unlock();
     }
-    expect(s.lease.listenerCount("lost")).toBe(before);
+    expect(s.listenerCount("close")).toBe(before);
   });
 
   it("locking again while held returns at once with the same key (as Go)", async () => {
@@ -205,7 +211,7 @@ describe("Mutex", () => {
   it("a holder learns through lost when its lease is revoked elsewhere", async () => {
     const a = new Mutex(await session(), "locks/lost");
     await a.lock();
-    const lost = a.lost;
+    const lost = ended(a.closed);
     expect(await settled(lost, 100)).toBe(false);
     await other.lease.revoke(a.session.leaseId);
     await expect(lost).rejects.toBeInstanceOf(LockLostError);
@@ -242,7 +248,7 @@ describe("Mutex across an etcd restart", () => {
   it("a holder keeps its lock and a waiter its place when etcd is killed (SIGKILL) and restarted", async () => {
     const holder = new Mutex(await session(30), "locks/restart");
     await holder.lock();
-    const held = outcome(holder.lost);
+    const held = outcome(lossOf(holder.closed));
     const waiter = new Mutex(await session(30, other), "locks/restart");
     const locking = waiter.lock({ timeoutMs: 40_000 });
     const waiting = outcome(locking);
@@ -300,7 +306,7 @@ describe("Election", () => {
       [1, 2, 3, 4].map(async () => new Election(await session(), "elect/loss")),
     );
     await cands[0]!.campaign("c0");
-    const lostLeader = cands[0]!.lost;
+    const lostLeader = ended(cands[0]!.closed);
     const won: number[] = [];
     const pending: Promise<unknown>[] = [];
     for (const [i, c] of cands.slice(1).entries()) {
@@ -505,7 +511,7 @@ describe("Mutex with auth on (tokens expire after 2 s)", () => {
     const { etcd, proxy, tap } = await worker();
     const holder = new Mutex(await workerSession(etcd), "plock/h");
     await holder.lock();
-    const lost = holder.lost;
+    const lost = ended(holder.closed);
     const held = outcome(lost);
     await revokeRead();
     const cutAt = performance.now();
@@ -533,7 +539,12 @@ describe("Mutex with auth on (tokens expire after 2 s)", () => {
     await leader.campaign("first");
     const candidate = new Election(await workerSession(etcd, 30), "plock/e");
     const campaigning = candidate.campaign("second", { timeoutMs: 40_000 });
-    const fates = [outcome(holder.lost), outcome(locking), outcome(leader.lost), outcome(campaigning)];
+    const fates = [
+      outcome(lossOf(holder.closed)),
+      outcome(locking),
+      outcome(lossOf(leader.closed)),
+      outcome(campaigning),
+    ];
     await keys("plock/t/", 2);
     await keys("plock/e/", 2);
     // Nothing uses the worker's token for 3 s: it expires. A watch stream reopened after the cut with

@@ -64,7 +64,7 @@ it("never holds the lock twice and never waits forever, through lease losses and
     let session: Session | undefined;
     while (!stop.signal.aborted) {
       try {
-        if (!session?.alive) {
+        if (session?.state !== "alive") {
           session?.orphan();
           session = await Session.create(etcd, { ttl: 5 });
           current[i] = session;
@@ -120,7 +120,7 @@ it("never holds the lock twice and never waits forever, through lease losses and
       await sleep(300 + Math.random() * 400);
       if (stop.signal.aborted) break;
       const victim = current[Math.floor(Math.random() * CONTENDERS)];
-      if (victim?.alive && stats.revoked < MAX_REVOKES) {
+      if (victim?.state === "alive" && stats.revoked < MAX_REVOKES) {
         await chaos.lease.revoke(victim.leaseId).then(
           () => stats.revoked++,
           () => {},

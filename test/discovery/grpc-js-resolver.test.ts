@@ -58,6 +58,31 @@ describe("grpc-js resolver for etcd:///<service>", () => {
     expect([a.server.calls, b.server.calls]).toEqual([aBefore, bBefore]);
   });
 
+  it("resolves through a namespace view: only the instances registered in that namespace", async () => {
+    const view = etcd.namespace("grpc-ns/");
+    registerEtcdResolver(view, { scheme: "etcd-ns", policy: "round_robin" });
+    const inside = await GrpcTestServer.start();
+    const outside = await GrpcTestServer.start();
+    const registered = [
+      await register(view, { service: "nsvc", addr: inside.addr, ttl: 5 }),
+      await register(etcd, { service: "nsvc", addr: outside.addr, ttl: 5 }),
+    ];
+    cleanups.push(
+      () => inside.kill(),
+      () => outside.kill(),
+      () => Promise.all(registered.map((r) => r.close())),
+    );
+    const namespaced = new grpc.Client("etcd-ns:///nsvc", grpc.credentials.createInsecure());
+    const plain = new grpc.Client("etcd:///nsvc", grpc.credentials.createInsecure());
+    cleanups.push(
+      () => namespaced.close(),
+      () => plain.close(),
+    );
+    for (let i = 0; i < 5; i++) expect(await grpcStatus(namespaced)).toBe(inside.addr);
+    for (let i = 0; i < 5; i++) expect(await grpcStatus(plain)).toBe(outside.addr);
+    expect([inside.calls, outside.calls]).toEqual([5, 5]);
+  });
+
   it("fails calls fast with UNAVAILABLE when the service has no instance, and recovers when one registers", async () => {
     const channel = new grpc.Client("etcd:///empty-svc", grpc.credentials.createInsecure());
     cleanups.push(() => channel.close());

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Election, type Etcd, type Lease, Mutex, Session } from "../../src/client/index.js";
 import { type RegistrationLostError, register } from "../../src/discovery/index.js";
+import { lossOf } from "../support/lifecycle.js";
 import {
   AUTH,
   Canary,
@@ -82,11 +83,11 @@ for (const members of [1, 3]) {
 
     /** "refreshed" once `lease` is refreshed again; else why not (lost, or nothing within 20 s). */
     function nextRefresh(lease: Lease): Promise<string> {
-      if (lease.state !== "alive") return Promise.resolve(`${lease.state}: ${describeError(lease.error)}`);
+      if (lease.state !== "alive") return lease.closed.then((err) => `${lease.state}: ${describeError(err)}`);
       return within(
         new Promise<string>((resolve) => {
           lease.once("keepalive", () => resolve("refreshed"));
-          lease.once("lost", (err) => resolve(`lost: ${describeError(err)}`));
+          lease.once("close", (err) => resolve(`closed: ${describeError(err)}`));
         }),
         20_000,
         () => "not refreshed within 20 s",
@@ -158,7 +159,7 @@ for (const members of [1, 3]) {
       // Mutex: held by one client, awaited by the other.
       const holder = new Mutex(holderSession, `${base}/lock`);
       await holder.lock();
-      const holderLost = outcome(holder.lost, "");
+      const holderLost = outcome(lossOf(holder.closed), "");
       const waiter = new Mutex(waiterSession, `${base}/lock`);
       const waiting = waiter.lock();
       const waiterDone = outcome(waiting, "acquired");
@@ -166,7 +167,7 @@ for (const members of [1, 3]) {
       // Election: led by one client, contested by the other.
       const leader = new Election(holderSession, `${base}/election`);
       await leader.campaign("first");
-      const leaderLost = outcome(leader.lost, "");
+      const leaderLost = outcome(lossOf(leader.closed), "");
       const candidate = new Election(waiterSession, `${base}/election`);
       const campaigning = candidate.campaign("second");
       const candidateDone = outcome(campaigning, "elected");

@@ -4,6 +4,7 @@ import {
   Etcd,
   type EtcdOptions,
   type Lease,
+  LeaseLostError,
   prefixRangeEnd,
   type Watcher,
   type WatchOptions,
@@ -280,6 +281,8 @@ interface TrackedLease {
   lease: Lease;
   lastRefresh: number;
   lostAt: number | undefined;
+  /** The error the lease ended with, when lost. */
+  lostWith?: Error;
 }
 
 const dec = new TextDecoder();
@@ -328,8 +331,10 @@ export class Scenario {
     lease.on("keepalive", () => {
       t.lastRefresh = Date.now();
     });
-    lease.on("lost", () => {
+    lease.on("close", (error) => {
+      if (!error) return;
       t.lostAt = Date.now();
+      t.lostWith = error;
     });
     this.trackedLeases.push(t);
     return t;
@@ -425,8 +430,8 @@ export class Scenario {
         }
         expect(ttl, `lease ${t.lease.id} alive on the server`).toBeGreaterThan(0);
       } else {
-        if (expectAlive === true) expect.fail(`lease ${t.lease.id} was lost: ${t.lease.error?.message}`);
-        expect(t.lease.state).toBe("lost");
+        if (expectAlive === true) expect.fail(`lease ${t.lease.id} was lost: ${t.lostWith?.message}`);
+        expect(await t.lease.closed, `lease ${t.lease.id} ended by a loss`).toBeInstanceOf(LeaseLostError);
         expect(t.lostAt! - t.lastRefresh, "lost reported within the TTL").toBeLessThanOrEqual(
           t.lease.ttl * 1000,
         );

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { CompactedError, WatchCompactedError } from "../../src/client/index.js";
+import { CompactedError, LeaseLostError, WatchCompactedError } from "../../src/client/index.js";
 import { checkHistory, describeReport, HistoryRecorder } from "../support/history.js";
 import { type ClientSetup, FaultCluster, type Leg, LONG, Scenario, sleep, until, within } from "./harness.js";
 
@@ -135,7 +135,7 @@ export function faultSuite(leg: Leg): void {
           await within(
             new Promise((resolve, reject) => {
               lease.once("keepalive", resolve);
-              lease.once("lost", reject);
+              lease.once("close", reject);
             }),
             30_000,
             () => `lease ${lease.id} not refreshed while ${victim.name} is frozen`,
@@ -246,14 +246,14 @@ export function faultSuite(leg: Leg): void {
         short.on("keepalive", () => {
           shortLast = Date.now();
         });
-        short.on("lost", () => {
-          shortLostAt = Date.now();
+        short.on("close", (error) => {
+          if (error) shortLostAt = Date.now();
         });
         await sleep(500);
         // The whole cluster goes down for longer than the short lease's TTL, shorter than the long one's.
         await Promise.all(fc.etcd.members.map((m) => m.kill()));
         await sleep(short.ttl * 1000 + 1500);
-        expect(short.state).toBe("lost");
+        expect(await short.closed).toBeInstanceOf(LeaseLostError);
         expect(shortLostAt - shortLast).toBeLessThanOrEqual(short.ttl * 1000);
         await Promise.all(fc.etcd.members.map((m) => m.start()));
         await fc.settle();

@@ -67,10 +67,19 @@ export class Child {
 
   /** Starts `test/fixtures/<script>` with `args`. */
   static start(script: string, args: string[]): Child {
-    const child = spawn(process.execPath, ["--import", "tsx", fixturePath(script), ...args], {
+    return Child.spawn(script, process.execPath, ["--import", "tsx", fixturePath(script), ...args]);
+  }
+
+  /**
+   * Starts any program the same way (stdin closed, stdout read as JSON lines), e.g. a script under Bun
+   * or Deno. `name` appears in failure messages; `env` is added to this process's environment.
+   */
+  static spawn(name: string, command: string, args: string[], env: NodeJS.ProcessEnv = {}): Child {
+    const child = spawn(command, args, {
       stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, ...env },
     });
-    return new Child(script, child);
+    return new Child(name, child);
   }
 
   /** How the child ended; undefined while it runs. */

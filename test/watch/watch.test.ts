@@ -354,7 +354,7 @@ describe("watches of new Etcd() against a real etcd", () => {
     const w = c.watch("emit/a");
     const got: WatchBatch[] = [];
     w.on("batch", (b) => got.push(b));
-    const ended = new Promise<void>((r) => w.once("end", () => r()));
+    const ended = new Promise<void>((r) => w.once("close", () => r()));
     await waitFor(() => w.state === "active", "active");
     const next = w.nextRevision;
     await put("other/x", "moves the store revision");
@@ -366,9 +366,9 @@ describe("watches of new Etcd() against a real etcd", () => {
     await waitFor(() => got.some((b) => b.events.length > 0), "event", 5000);
     expect(got.find((b) => b.events.length)!.events[0]!.kv!.modRevision).toBe(rev);
     expect(() => w[Symbol.asyncIterator]()).toThrow();
-    w.close();
-    await withTimeout(ended, 5000, "end");
-    expect(w.state).toBe("ended");
+    await w.close();
+    await withTimeout(ended, 5000, "close");
+    expect(w.state).toBe("closed");
   });
 
   it("close() ends every watch cleanly and releases the stream", async () => {
@@ -381,7 +381,7 @@ describe("watches of new Etcd() against a real etcd", () => {
     await withTimeout(consumed, 2000, "iteration ends");
     expect(await a.closed).toBeUndefined();
     expect(await b.closed).toBeUndefined();
-    expect([a.state, b.state]).toEqual(["ended", "ended"]);
+    expect([a.state, b.state]).toEqual(["closed", "closed"]);
     expect(() => c.watch("close/c")).toThrow();
     // Released and never reopened: the connection closes and nothing more reaches the proxy.
     await waitFor(() => proxy.connections === 0, "connection closed", 5000);

@@ -1,5 +1,6 @@
 import { Code, type Transport } from "@connectrpc/connect";
 import { Auth } from "../../gen/etcdserverpb/rpc_pb.js";
+import { channels } from "../diagnostics/channels.js";
 import {
   AbortedError,
   AuthFailedError,
@@ -120,6 +121,8 @@ export class FixedTokenSource implements AuthTokenSource {
  */
 abstract class RefreshingTokenSource implements AuthTokenSource {
   readonly refreshable = true;
+  /** Which form of the `auth` option this is, for the auth diagnostics channels. */
+  protected abstract readonly source: "password" | "getToken";
   readonly #settings: TokenSourceSettings;
   #token: string | undefined;
   #pending: Promise<string> | undefined;
@@ -149,10 +152,20 @@ abstract class RefreshingTokenSource implements AuthTokenSource {
           this.#pending = undefined;
           this.#token = token;
           this.#obtained = true;
+          // The token itself never goes into an event.
+          if (channels.authToken.hasSubscribers)
+            channels.authToken.publish({ endpoint, source: this.source, reason });
           return token;
         },
         (err: unknown) => {
           this.#pending = undefined;
+          if (channels.authError.hasSubscribers)
+            channels.authError.publish({
+              endpoint,
+              source: this.source,
+              reason,
+              error: toEtcdError(err, endpoint),
+            });
           throw err;
         },
       );
@@ -180,6 +193,7 @@ abstract class RefreshingTokenSource implements AuthTokenSource {
 
 /** `auth: { username, password }`: tokens from etcd's `Authenticate`. The password lives in a private field only. */
 export class PasswordTokenSource extends RefreshingTokenSource {
+  protected readonly source = "password";
   readonly username: string;
   readonly #password: string;
   readonly #timeoutMs: number;
@@ -212,6 +226,7 @@ export class PasswordTokenSource extends RefreshingTokenSource {
 
 /** `auth: { getToken }`: tokens minted elsewhere (a JWT from an identity service), asked for when needed. */
 export class CallbackTokenSource extends RefreshingTokenSource {
+  protected readonly source = "getToken";
   readonly #getToken: (context: GetTokenContext) => Promise<string> | string;
 
   constructor(

@@ -410,7 +410,7 @@ export class RangeCache
     this.#detach();
     this.#userSignal?.removeEventListener("abort", this.#onAbort);
     this.#stop.abort();
-    this.#watcher?.close();
+    void this.#watcher?.close();
     this.#entries = new SortedEntries();
     const reason = error ?? new RangeCacheClosedError();
     if (!this.#isReady) this.#rejectReady(reason);

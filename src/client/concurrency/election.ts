@@ -1,32 +1,38 @@
-import { Code } from "@connectrpc/connect";
 import type { CallOptions } from "../call-options.js";
-import { EtcdError } from "../errors.js";
 import type { KeyValue } from "../kv/key-value.js";
 import { untilAborted } from "../signals.js";
 import { compare } from "../txn/compare.js";
 import { op } from "../txn/ops.js";
 import { rejectOnLost, waitSignal } from "./abort.js";
 import { ElectionNotLeaderError, SessionExpiredError } from "./errors.js";
-import { HoldMonitor } from "./hold-monitor.js";
+import { Holder } from "./holder.js";
 import { recipePrefix, sessionKey, waitDeletes } from "./key.js";
 import type { LockOptions } from "./mutex.js";
 import type { Session } from "./session.js";
 
+/** Where an {@link Election} candidate is. */
+export type ElectionState = "idle" | "campaigning" | "leader" | "lost";
+
 /**
  * Leader election (Go's `concurrency.Election`, same keys): each candidate puts `<prefix>/<lease hex>`
  * with its value under its session's lease; the key with the smallest create revision is the leader.
- * Like a lock, leadership is a lease: watch `lost` and guard writes with `isLeader()`.
+ * Like a lock, leadership is a lease: watch the leadership's `closed` (or pass its `signal` to the
+ * leader's work) and guard writes with `isLeader()`.
+ *
+ * Lifecycle (docs/client.md): `state` is `idle → campaigning → leader`, and `lost` when leadership ends
+ * by itself (until `resign()`); `closed`, `signal` and the `close` event describe the current
+ * leadership; `close()` (and `await using`) resigns and never rejects.
  */
-export class Election {
+export class Election extends Holder<ElectionState> implements AsyncDisposable {
   /** The session whose lease the candidate key is attached to. */
   readonly session: Session;
   readonly #pfx: string;
   #key = "";
   #revision = -1n;
-  #monitor: HoldMonitor | undefined;
 
   /** An election on `prefix` (keys live under `prefix + "/"`). */
   constructor(session: Session, prefix: string) {
+    super("leadership", { idle: "idle", waiting: "campaigning", held: "leader", lost: "lost" });
     this.session = session;
     this.#pfx = recipePrefix(prefix);
   }
@@ -41,15 +47,9 @@ export class Election {
     return this.#revision;
   }
 
-  /** True between a successful `campaign()` and `resign()` (even if since lost: see `lost`). */
+  /** True between a successful `campaign()` and `resign()` (even if since lost: state `lost`). */
   get leading(): boolean {
-    return this.#monitor !== undefined;
-  }
-
-  /** Rejects with a `LockLostError` when our leadership is lost. Throws when not leading. */
-  get lost(): Promise<never> {
-    if (!this.#monitor) throw new EtcdError("election: not leader", { code: Code.FailedPrecondition });
-    return this.#monitor.lost;
+    return this._hold !== undefined;
   }
 
   /** A txn guard that holds only while we lead with this key; never holds when not leading. */
@@ -67,6 +67,7 @@ export class Election {
     const wait = waitSignal("election campaign", options.signal, options.timeoutMs);
     const etcd = this.session.etcd;
     const key = sessionKey(this.#pfx.slice(0, -1), this.session.leaseId);
+    this._waiting();
     try {
       const res = await etcd
         .txn()
@@ -74,7 +75,10 @@ export class Election {
         .onSuccess(op.put(key, value, { lease: this.session.leaseId }))
         .onFailure(op.get(key))
         .commit({ signal: wait.signal })
-        .catch((e: unknown) => wait.rethrow(e));
+        .catch((e: unknown) => {
+          if (!this._hold) this._released();
+          return wait.rethrow(e);
+        });
       this.#key = key;
       this.#revision = res.revision;
       try {
@@ -84,7 +88,7 @@ export class Election {
           if (!sameBytes(kv.value, value)) await this.#put(value, wait.signal);
         }
         const lost = rejectOnLost(
-          (l) => this.session.onLost(l),
+          (l) => this.session._onEnd(l),
           wait.signal,
           (cause) => new SessionExpiredError(this.session.leaseId, { cause }),
         );
@@ -97,8 +101,7 @@ export class Election {
         const mine = await etcd.range(key, { signal: wait.signal });
         if (mine.kvs[0]?.createRevision !== this.#revision)
           throw new SessionExpiredError(this.session.leaseId);
-        this.#monitor?.stop(); // campaigning again while leading (Go allows it): one monitor per key
-        this.#monitor = new HoldMonitor(this.session, key, this.#revision, mine.revision + 1n);
+        this._held(this.session, key, this.#revision, mine.revision + 1n);
       } catch (err) {
         await this.resign().catch(() => {});
         wait.rethrow(err);
@@ -110,14 +113,13 @@ export class Election {
 
   /** Changes the leader's value without a new election; `ElectionNotLeaderError` if our key is no longer the one we won with. */
   async proclaim(value: string | Uint8Array, options: CallOptions = {}): Promise<void> {
-    if (!this.#monitor) throw new ElectionNotLeaderError();
+    if (!this._hold) throw new ElectionNotLeaderError();
     await this.#put(value, options.signal, options.timeoutMs);
   }
 
   /** Gives up leadership (or candidacy): deletes our key if it is still the one we won with. */
   async resign(options: CallOptions = {}): Promise<void> {
-    this.#monitor?.stop();
-    this.#monitor = undefined;
+    this._released();
     const key = this.#key;
     const revision = this.#revision;
     this.#key = "";
@@ -128,6 +130,16 @@ export class Election {
       .if(compare.createRevision(key, "=", revision))
       .onSuccess(op.delete(key))
       .commit(options);
+  }
+
+  /** Resigns if leading or campaigning; never rejects (a key whose delete fails goes with the session's lease). */
+  async close(): Promise<void> {
+    await this.resign().catch(() => {});
+  }
+
+  /** Same as `close()`, for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   /** The current leader's key-value (first key by create revision), or `undefined` when nobody leads. */
@@ -167,7 +179,7 @@ export class Election {
             }
           }
         } finally {
-          watcher.close();
+          void watcher.close();
         }
         if (!leader) return; // aborted
       }
@@ -187,7 +199,7 @@ export class Election {
         }
         if (!deleted) return; // aborted
       } finally {
-        watcher.close();
+        void watcher.close();
       }
     }
   }
@@ -200,8 +212,7 @@ export class Election {
       .onSuccess(op.put(this.#key, value, { lease: this.session.leaseId }))
       .commit({ signal, timeoutMs });
     if (!res.succeeded) {
-      this.#monitor?.stop();
-      this.#monitor = undefined;
+      this._released();
       this.#key = "";
       this.#revision = -1n;
       throw new ElectionNotLeaderError();

@@ -1,4 +1,6 @@
+import { EventEmitter } from "node:events";
 import { HEALTHY_WATCH_MS, recheckBackoff, sleep } from "../connection/backoff.js";
+import { Lifecycle } from "../lifecycle.js";
 import { LockLostError } from "./errors.js";
 import { isRetryable } from "./key.js";
 import type { Session } from "./session.js";
@@ -7,44 +9,63 @@ import type { Session } from "./session.js";
 type WatchEnd = { kind: "deleted" } | { kind: "broken" } | { kind: "ended"; cause?: unknown };
 
 /**
- * Watches a held lock or leadership key and rejects `lost` when it goes: the session's lease is lost,
+ * One hold of a lock or leadership key, a live object of its own: it ends with a {@link LockLostError}
+ * when the key goes (the session's lease is lost,
  * or the key is deleted by anyone but `stop()`'s caller (a revoke from elsewhere, an operator's delete).
  * The watch usually tells first: a lease revoked on another client deletes the key at once, while the
  * keepalive only learns it at its next refresh.
  *
  * A watch that breaks (refused after a token expiry or a restart, canceled by the server, compacted)
  * is not a loss: the key is read (with backoff, 100 ms doubling to 5 s, while reads fail) and, if it is
- * still the one created at `createRevision`, watched again from that read. Only the session's loss, the
- * key's deletion or a closed client end the hold.
+ * still the one created at `createRevision`, watched again from that read. Only the session's end, the
+ * key's deletion or a closed client end the hold; `stop()` ends it cleanly (the holder releases the key).
  */
-export class HoldMonitor {
-  readonly #lost: Promise<never>;
-  #reject!: (err: LockLostError) => void;
+export class HoldMonitor extends EventEmitter {
+  readonly #life: Lifecycle<"held">;
   readonly #controller = new AbortController();
   #active = true;
   #unlisten: (() => void) | undefined;
 
-  constructor(session: Session, key: string, createRevision: bigint, fromRevision: bigint) {
-    this.#lost = new Promise<never>((_, reject) => {
-      this.#reject = reject;
-    });
-    this.#lost.catch(() => {});
-    this.#unlisten = session.onLost((err) =>
-      this.#fail(new LockLostError(key, "the session's lease was lost", { cause: err })),
+  constructor(what: string, session: Session, key: string, createRevision: bigint, fromRevision: bigint) {
+    super();
+    this.#life = new Lifecycle<"held">(this, what, "held");
+    this.#unlisten = session._onEnd((err) =>
+      // A session this process closed ends its holds as lost too: the keys went with its lease.
+      this.#fail(
+        new LockLostError(key, err ? "the session's lease was lost" : "the session was closed", {
+          cause: err,
+        }),
+      ),
     );
-    void this.#watch(session, key, createRevision, fromRevision);
+    if (this.#active) void this.#watch(session, key, createRevision, fromRevision);
   }
 
-  /** Rejects with a {@link LockLostError} when the key is lost while held; pending otherwise. */
-  get lost(): Promise<never> {
-    return this.#lost;
+  /** Resolves when the hold ends: a {@link LockLostError} when lost, `undefined` after `stop()`. */
+  get closed(): Promise<Error | undefined> {
+    return this.#life.closed;
   }
 
-  /** Stops watching (the holder releases the key itself); `lost` then stays pending. */
+  /** Aborted when the hold ends. */
+  get signal(): AbortSignal {
+    return this.#life.signal;
+  }
+
+  /** True once lost (not after `stop()`). */
+  get lost(): boolean {
+    return this.#life.error !== undefined;
+  }
+
+  /** Calls `listener` synchronously when the hold ends. */
+  onEnd(listener: (error: Error | undefined) => void): () => void {
+    return this.#life.onEnd(listener);
+  }
+
+  /** Stops watching and ends the hold cleanly (the holder releases the key itself). */
   stop(): void {
     this.#unlisten?.();
     this.#active = false;
     this.#controller.abort();
+    this.#life.end();
   }
 
   #fail(err: LockLostError): void {
@@ -52,7 +73,7 @@ export class HoldMonitor {
     this.#unlisten?.();
     this.#active = false;
     this.#controller.abort();
-    this.#reject(err);
+    this.#life.end(err);
   }
 
   async #watch(session: Session, key: string, createRevision: bigint, fromRevision: bigint): Promise<void> {
@@ -110,7 +131,7 @@ export class HoldMonitor {
         }
         return { kind: "ended" };
       } finally {
-        watcher.close();
+        void watcher.close();
       }
     } catch (err) {
       return isRetryable(err) ? { kind: "broken" } : { kind: "ended", cause: err };

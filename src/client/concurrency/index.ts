@@ -3,10 +3,11 @@
  * elections and software transactional memory.
  * @packageDocumentation
  */
-export { Election } from "./election.js";
+export { Election, type ElectionState } from "./election.js";
 export { ElectionNotLeaderError, LockLostError, SessionExpiredError } from "./errors.js";
-export { type LockOptions, Mutex } from "./mutex.js";
-export { Session, type SessionOptions } from "./session.js";
+export type { HolderEvents } from "./holder.js";
+export { type LockOptions, Mutex, type MutexState } from "./mutex.js";
+export { Session, type SessionEvents, type SessionOptions, type SessionState } from "./session.js";
 export {
   type Isolation,
   runStm,

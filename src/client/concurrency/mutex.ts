@@ -1,14 +1,16 @@
-import { Code } from "@connectrpc/connect";
-import { EtcdError, LeaseNotFoundError } from "../errors.js";
+import { LeaseNotFoundError } from "../errors.js";
 import type { KeyValue } from "../kv/key-value.js";
 import { untilAborted } from "../signals.js";
 import { type Comparison, compare } from "../txn/compare.js";
 import { op } from "../txn/ops.js";
 import { rejectOnLost, type WaitSignal, waitSignal } from "./abort.js";
 import { SessionExpiredError } from "./errors.js";
-import { HoldMonitor } from "./hold-monitor.js";
+import { Holder } from "./holder.js";
 import { recipePrefix, sessionKey, waitDeletes } from "./key.js";
 import type { Session } from "./session.js";
+
+/** Where a {@link Mutex} is. */
+export type MutexState = "unlocked" | "locking" | "locked" | "lost";
 
 /** Options of {@link Mutex.lock}. */
 export interface LockOptions {
@@ -24,19 +26,24 @@ export interface LockOptions {
  * the smallest create revision holds the lock, the others wait for every older key to be deleted.
  *
  * An etcd lock is a lease: a holder that pauses longer than the TTL loses it without knowing. Watch
- * `lost`, and fence writes with `isOwner()` in their txn, or with `revision` as a fencing token.
+ * the hold's `closed` (or pass its `signal` to the guarded work), and fence writes with `isOwner()` in
+ * their txn, or with `revision` as a fencing token.
+ *
+ * Lifecycle (docs/client.md): `state` is `unlocked → locking → locked`, and `lost` when a held lock
+ * ends by itself (until `unlock()`); `closed`, `signal` and the `close` event describe the current
+ * hold; `close()` (and `await using`) unlocks and never rejects.
  */
-export class Mutex {
+export class Mutex extends Holder<MutexState> implements AsyncDisposable {
   /** The session whose lease the lock key is attached to. */
   readonly session: Session;
   readonly #pfx: string;
   #key = "";
   #revision = -1n;
   #headerRevision = -1n;
-  #monitor: HoldMonitor | undefined;
 
   /** A mutex on `prefix` (keys live under `prefix + "/"`). */
   constructor(session: Session, prefix: string) {
+    super("lock", { idle: "unlocked", waiting: "locking", held: "locked", lost: "lost" });
     this.session = session;
     this.#pfx = recipePrefix(prefix);
   }
@@ -56,18 +63,9 @@ export class Mutex {
     return this.#headerRevision;
   }
 
-  /** True between a successful `lock()`/`tryLock()` and `unlock()` (even if the lock was since lost: see `lost`). */
+  /** True between a successful `lock()`/`tryLock()` and `unlock()` (even if the lock was since lost: state `lost`). */
   get held(): boolean {
-    return this.#monitor !== undefined;
-  }
-
-  /**
-   * Rejects with a `LockLostError` when the held lock is lost (lease lost or key deleted); pending while
-   * held and after `unlock()`. Throws when the lock is not held.
-   */
-  get lost(): Promise<never> {
-    if (!this.#monitor) throw new EtcdError("mutex: not locked", { code: Code.FailedPrecondition });
-    return this.#monitor.lost;
+    return this._hold !== undefined;
   }
 
   /** A txn guard that holds only while this mutex owns the lock (Go's `IsOwner()`); never holds when not locked. */
@@ -84,13 +82,14 @@ export class Mutex {
    */
   async lock(options: LockOptions = {}): Promise<void> {
     const wait = waitSignal("mutex lock", options.signal, options.timeoutMs);
+    this._waiting();
     try {
       const acquired = await this.#tryAcquire(wait.signal).catch((e: unknown) => this.#failAcquire(e, wait));
       if (acquired.owned) return this.#hold(acquired.revision);
       try {
         // The session's loss ends the wait at once: its key is gone, and so is our place in the queue.
         const lost = rejectOnLost(
-          (l) => this.session.onLost(l),
+          (l) => this.session._onEnd(l),
           wait.signal,
           (cause) => new SessionExpiredError(this.session.leaseId, { cause }),
         );
@@ -118,6 +117,7 @@ export class Mutex {
    */
   async tryLock(options: { signal?: AbortSignal } = {}): Promise<boolean> {
     const wait = waitSignal("mutex tryLock", options.signal);
+    this._waiting();
     try {
       const acquired = await this.#tryAcquire(wait.signal).catch((e: unknown) => this.#failAcquire(e, wait));
       if (acquired.owned) {
@@ -131,12 +131,24 @@ export class Mutex {
     }
   }
 
-  /** Releases the lock by deleting its key (Go's `Unlock`). */
+  /** Releases the lock by deleting its key (Go's `Unlock`); rejects if the delete fails (the hold has ended anyway). */
   async unlock(options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<void> {
-    this.#monitor?.stop();
-    this.#monitor = undefined;
+    this._released();
     if (this.#key) await this.session.etcd.delete(this.#key, options);
     this.#reset();
+  }
+
+  /**
+   * Unlocks if locked; never rejects: a key whose delete fails is left to the session's lease (it goes
+   * when the session ends or expires).
+   */
+  async close(): Promise<void> {
+    await this.unlock().catch(() => {});
+  }
+
+  /** Same as `close()`, for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
   /** Puts our key (or finds it) and reads the owner, in one txn, as Go's `tryAcquire`. */
@@ -167,20 +179,20 @@ export class Mutex {
    * behind would block every other waiter until the session ends, so delete it unless we already held it.
    */
   async #failAcquire(err: unknown, wait: WaitSignal): Promise<never> {
-    if (!this.#monitor) await this.#abandon();
+    if (!this._hold) await this.#abandon();
     return wait.rethrow(err);
   }
 
   #hold(revision: bigint): void {
-    this.#monitor?.stop(); // locking again while held (Go allows it): one monitor per key
     this.#headerRevision = revision;
-    this.#monitor = new HoldMonitor(this.session, this.#key, this.#revision, revision + 1n);
+    this._held(this.session, this.#key, this.#revision, revision + 1n);
   }
 
   /** Deletes our waiter key after a failed or given-up attempt (Go deletes it with the client's context). */
   async #abandon(): Promise<void> {
     const key = this.#key;
     this.#reset();
+    this._released();
     if (key) await this.session.etcd.delete(key).catch(() => {});
   }
 

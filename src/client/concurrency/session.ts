@@ -1,6 +1,7 @@
-import { LeaseNotFoundError } from "../errors.js";
+import { EventEmitter } from "node:events";
 import type { Etcd } from "../etcd.js";
 import type { Lease } from "../lease/lease.js";
+import { Lifecycle } from "../lifecycle.js";
 
 /** Options of {@link Session.create}. */
 export interface SessionOptions {
@@ -15,32 +16,45 @@ export interface SessionOptions {
   signal?: AbortSignal;
 }
 
+/** Where a {@link Session} is: its lease kept alive, or over (lost, closed, orphaned). */
+export type SessionState = "alive" | "closed";
+
+/** Events of a {@link Session}. */
+export interface SessionEvents {
+  /** The state changed; emitted from a microtask. */
+  state: [SessionState];
+  /**
+   * The session is over, emitted once: with the lease's `LeaseLostError` when the lease was lost,
+   * `undefined` when this process ended it (`close()`, `orphan()`, the client closing).
+   */
+  close: [Error | undefined];
+}
+
 /**
  * A lease kept alive for the recipes built on it (Go's `concurrency.Session`): every lock and election
- * key of the session is attached to it, so they vanish when the session ends or is lost. `done`
- * resolves when the lease is no longer kept alive (lost, closed or orphaned); `lost` rejects with the
- * lease's `LeaseLostError` when it is lost.
+ * key of the session is attached to it, so they vanish when the session ends or is lost. It follows the
+ * lifecycle convention of every live object (docs/client.md): `state`, `closed` (Go's `Done()`:
+ * resolves with the `LeaseLostError` on loss, `undefined` when this process ended it; never rejects),
+ * the `close` and `state` events, and `signal` to stop work with the session.
  */
-export class Session implements AsyncDisposable {
+export class Session extends EventEmitter<SessionEvents> implements AsyncDisposable {
   /** The client the session's keys are written with. */
   readonly etcd: Etcd;
   /** The kept-alive lease. */
   readonly lease: Lease;
   /** The TTL asked for, in seconds. */
   readonly ttl: number;
-  readonly #done: Promise<void>;
+  readonly #life = new Lifecycle<SessionState>(this, "session", "alive");
+  #closing: Promise<void> | undefined;
 
   private constructor(etcd: Etcd, lease: Lease, ttl: number) {
+    super();
     this.etcd = etcd;
     this.lease = lease;
     this.ttl = ttl;
-    // Every held lock and election listens for loss: more than EventEmitter's default 10 is normal.
-    lease.setMaxListeners(0);
-    this.#done = new Promise<void>((resolve) => {
-      if (lease.state !== "alive") return resolve();
-      lease.once("lost", () => resolve());
-      lease.once("closed", () => resolve());
-    });
+    // Every held lock and election listens for the end: more than EventEmitter's default 10 is normal.
+    this.setMaxListeners(0);
+    lease._onEnd((error) => this.#life.end(error));
   }
 
   /** Grants a lease of `ttl` seconds (default 60), or takes the existing `lease`, and keeps it alive. */
@@ -60,56 +74,54 @@ export class Session implements AsyncDisposable {
     return this.lease.id;
   }
 
-  /** Resolves once the lease is no longer kept alive: lost, closed or orphaned (Go's `Done()`). */
-  get done(): Promise<void> {
-    return this.#done;
-  }
-
-  /** Rejects with a `LeaseLostError` when the lease is lost; stays pending otherwise. */
-  get lost(): Promise<never> {
-    return this.lease.lost;
-  }
-
-  /** True until the lease is lost, closed or orphaned. */
-  get alive(): boolean {
-    return this.lease.state === "alive";
+  /** `alive` while the lease is kept alive; `closed` once lost, closed or orphaned. */
+  get state(): SessionState {
+    return this.#life.state;
   }
 
   /**
-   * Calls `listener` once if the lease is lost (at once if it already was); returns a function that
-   * removes it. Unlike chaining on `lost`, nothing is retained after removal, so a long-lived session
-   * can serve any number of locks.
+   * Resolves once the lease is no longer kept alive (Go's `Done()`): with the `LeaseLostError` when it
+   * was lost, `undefined` when this process ended the session. Never rejects.
    */
-  onLost(listener: (error: unknown) => void): () => void {
-    if (this.lease.state === "lost") {
-      listener(this.lease.error);
-      return () => {};
-    }
-    this.lease.once("lost", listener);
-    return () => this.lease.off("lost", listener);
+  get closed(): Promise<Error | undefined> {
+    return this.#life.closed;
+  }
+
+  /** Aborted when the session ends; the reason is the loss error, or a `ClosedError`. */
+  get signal(): AbortSignal {
+    return this.#life.signal;
+  }
+
+  /** @internal Calls `listener` synchronously when the session ends (nothing is kept once removed). */
+  _onEnd(listener: (error: Error | undefined) => void): () => void {
+    return this.#life.onEnd(listener);
   }
 
   /** Stops keeping the lease alive without revoking it: its keys live until the TTL runs out (Go's `Orphan`). */
-  orphan(): void {
-    this.lease.close();
+  async orphan(): Promise<void> {
+    await this.lease.close();
   }
 
   /**
    * Ends the session: stops the keepalive and revokes the lease, which deletes every key of the
-   * session (releasing its locks and leaderships). The revoke is bounded by the TTL: past it the lease
-   * has expired anyway. A revoke that fails on an already-gone lease is not an error.
+   * session (releasing its locks and leaderships). Never rejects: the revoke is best effort, bounded by
+   * the TTL (past it the lease has expired anyway, and a failed revoke leaves the keys until then).
    */
-  async close(): Promise<void> {
-    const wasAlive = this.lease.state === "alive";
-    this.lease.close();
-    if (!wasAlive && this.lease.state === "lost") return;
-    try {
-      await this.etcd.lease.revoke(this.lease.id, { timeoutMs: this.ttl * 1000 });
-    } catch (err) {
-      if (!(err instanceof LeaseNotFoundError)) throw err;
-    }
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.lease.close();
+      // A lost lease is gone; an orphaned one is still revoked, as Go's Close after Orphan does.
+      if (this.#life.error) return;
+      try {
+        await this.etcd.lease.revoke(this.lease.id, { timeoutMs: this.ttl * 1000 });
+      } catch {
+        // Best effort: LeaseNotFound means it is gone already; anything else ends with the TTL.
+      }
+    })();
+    return this.#closing;
   }
 
+  /** Same as `close()`, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

@@ -1,6 +1,14 @@
-import type { DescMessage, DescMethodUnary, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+import type {
+  DescMessage,
+  DescMethod,
+  DescMethodUnary,
+  MessageInitShape,
+  MessageShape,
+} from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { checkMetadata, type TargetedCallOptions } from "../call-options.js";
+import { channels, methodNames } from "../diagnostics/channels.js";
+import type { CallEvent } from "../diagnostics/events.js";
 import {
   AbortedError,
   AuthFailedError,
@@ -65,12 +73,12 @@ export class UnaryCaller {
     let call: CallState;
     let target: EndpointChannel;
     try {
-      call = this.#start(kind, options);
+      call = this.#start(kind, options, method);
       target = this.#target(options);
     } catch (err) {
       return Promise.reject(err);
     }
-    const first = attempt(target, call.timeoutMs);
+    const first = observedAttempt(call, attempt, target, call.timeoutMs, 1, undefined);
     const retried = first.catch((failure: unknown) => this.#retryLoop(call, attempt, { target, failure }));
     if (answeredBy === undefined) return retried;
     // The retry loop records the endpoint of a later attempt itself.
@@ -86,24 +94,29 @@ export class UnaryCaller {
 
   /**
    * Runs `attempt` with the same deadline, retries, failover and typed errors as a unary call of `kind`
-   * (for calls that are not one unary RPC, such as opening a snapshot stream).
+   * (for calls that are not one unary RPC, such as opening a snapshot stream). Its attempts are not
+   * published on the call diagnostics channels: they are not one RPC each.
    */
   run<T>(kind: RetryKind, options: TargetedCallOptions | undefined, attempt: Attempt<T>): Promise<T> {
     let call: CallState;
     try {
-      call = this.#start(kind, options);
+      call = this.#start(kind, options, undefined);
     } catch (err) {
       return Promise.reject(err);
     }
     return this.#retryLoop(call, attempt, undefined);
   }
 
-  #start(kind: RetryKind, options: TargetedCallOptions | undefined): CallState {
+  #start(
+    kind: RetryKind,
+    options: TargetedCallOptions | undefined,
+    method: DescMethod | undefined,
+  ): CallState {
     const timeoutMs = options?.timeoutMs ?? this.#settings.timeoutMs;
     if (options?.timeoutMs !== undefined) checkNumber(timeoutMs, "timeoutMs", 1);
     if (options?.metadata !== undefined) checkMetadata(options.metadata);
     this.#checkLive(options?.signal);
-    return { kind, options, timeoutMs, deadline: Date.now() + timeoutMs, answeredBy: undefined };
+    return { kind, options, timeoutMs, deadline: Date.now() + timeoutMs, answeredBy: undefined, method };
   }
 
   /** The endpoint for an attempt: the pool's pick, or the one the call is aimed at. */
@@ -123,6 +136,8 @@ export class UnaryCaller {
     const pool = this.#pool;
     let attempts = 1;
     let pending = first;
+    /** The previous attempt's error message, for the call diagnostics of the next. */
+    let retryReason: string | undefined;
     for (;;) {
       let target: EndpointChannel;
       let failure: unknown;
@@ -139,7 +154,7 @@ export class UnaryCaller {
           });
         }
         try {
-          const result = await attempt(target, remaining);
+          const result = await observedAttempt(call, attempt, target, remaining, attempts, retryReason);
           if (call.answeredBy) call.answeredBy.endpoint = target.endpoint;
           return result;
         } catch (err) {
@@ -152,16 +167,18 @@ export class UnaryCaller {
       // remote service): the next call asks it again.
       if (error instanceof AuthFailedError || error instanceof GetTokenError) throw error;
       if (attempts < this.#settings.maxAttempts && shouldRetry(kind, error)) {
-        pool.markFailed(target.endpoint);
+        pool.markFailed(target.endpoint, error);
         const delay = backoffDelay(attempts, this.#settings.backoff);
         if (delay < deadline - Date.now()) {
           attempts++;
+          retryReason = error.message;
           await sleep(delay, signal, this.#closed);
           this.#checkLive(signal, failure);
           continue;
         }
       }
-      if (isUnavailable(error) || error.code === Code.DeadlineExceeded) pool.markFailed(target.endpoint);
+      if (isUnavailable(error) || error.code === Code.DeadlineExceeded)
+        pool.markFailed(target.endpoint, error);
       throw error;
     }
   }
@@ -186,6 +203,53 @@ interface CallState {
   /** Date.now() value after which no attempt starts. */
   deadline: number;
   answeredBy: { endpoint?: string } | undefined;
+  /** The RPC, for the call diagnostics channels (none: attempts are not published). */
+  method: DescMethod | undefined;
+}
+
+/**
+ * Runs one attempt, publishing it on the call diagnostics channels when anyone listens (otherwise it is
+ * the attempt itself: the hot path pays three property reads).
+ */
+function observedAttempt<T>(
+  call: CallState,
+  attempt: Attempt<T>,
+  target: EndpointChannel,
+  remainingMs: number,
+  number: number,
+  retryReason: string | undefined,
+): Promise<T> {
+  const { callStart, callEnd, callError } = channels;
+  const method = call.method;
+  if (
+    method === undefined ||
+    !(callStart.hasSubscribers || callEnd.hasSubscribers || callError.hasSubscribers)
+  )
+    return attempt(target, remainingMs);
+  const event: CallEvent = {
+    ...methodNames(method),
+    endpoint: target.endpoint,
+    attempt: number,
+    retryReason,
+  };
+  callStart.publish(event);
+  let result: Promise<T>;
+  try {
+    result = attempt(target, remainingMs);
+  } catch (err) {
+    result = Promise.reject(err);
+  }
+  return result.then(
+    (value) => {
+      callEnd.publish(event);
+      return value;
+    },
+    (err: unknown) => {
+      event.error = toEtcdError(err, target.endpoint);
+      callError.publish(event);
+      throw err;
+    },
+  );
 }
 
 /** An attempt that failed, with where it went. */

@@ -5,10 +5,11 @@ import type {
   MessageInitShape,
   MessageShape,
 } from "@bufbuild/protobuf";
-import { Code } from "@connectrpc/connect";
+import { Code, type Interceptor } from "@connectrpc/connect";
 import type { AuthTokenSource } from "../auth/token.js";
 import { DeadlineExceededError, type EtcdError, InvalidAuthTokenError, toEtcdError } from "../errors.js";
 import type { ClosableTransport } from "../options.js";
+import { interceptTransport } from "./intercepted-transport.js";
 
 /** Caller metadata sent with one call (beside what the pipeline adds). */
 export type CallMetadata = Readonly<Record<string, string>>;
@@ -29,11 +30,13 @@ export interface OpenedStream<O extends DescMessage> {
  * stream instead: its token is fixed when it opens; a fixed `auth.token` is never refreshed, its refusal
  * is the call's error); and every failure leaves it as an `EtcdError` naming
  * the endpoint, with the transport's error as `cause`. Retries across endpoints are the caller's job.
+ * The user's Connect interceptors (the `interceptors` option) wrap the transport underneath, so they see
+ * every RPC of the endpoint, unary or stream, `Authenticate` included, with the headers added here.
  */
 export class EndpointChannel {
   /** The endpoint URL, e.g. `http://127.0.0.1:2379`. */
   readonly endpoint: string;
-  /** The transport underneath (closed with the pool). */
+  /** The transport underneath, behind the user's interceptors if any (closed with the pool). */
   readonly transport: ClosableTransport;
   readonly #auth: AuthTokenSource | undefined;
   /** Deadline of an `Authenticate` a stream needs before it opens, ms. */
@@ -47,9 +50,11 @@ export class EndpointChannel {
     transport: ClosableTransport,
     auth: AuthTokenSource | undefined,
     authTimeoutMs: number,
+    interceptors: readonly Interceptor[] = [],
   ) {
     this.endpoint = endpoint;
-    this.transport = transport;
+    this.transport =
+      interceptors.length === 0 ? transport : interceptTransport(transport, endpoint, interceptors);
     this.#auth = auth;
     this.#authTimeoutMs = authTimeoutMs;
   }

@@ -1,4 +1,6 @@
+import type { Interceptor } from "@connectrpc/connect";
 import type { AuthTokenSource } from "../auth/token.js";
+import { channels } from "../diagnostics/channels.js";
 import { ClientClosedError, InvalidArgumentError } from "../errors.js";
 import type { ClosableTransport } from "../options.js";
 import { EndpointChannel } from "./endpoint-channel.js";
@@ -16,6 +18,7 @@ export class ConnectionPool {
   readonly #factory: (endpoint: ResolvedEndpoint) => ClosableTransport;
   readonly #auth: AuthTokenSource | undefined;
   readonly #timeoutMs: number;
+  readonly #interceptors: readonly Interceptor[];
   #closed = false;
 
   constructor(
@@ -24,11 +27,13 @@ export class ConnectionPool {
     factory: (endpoint: ResolvedEndpoint) => ClosableTransport,
     auth: AuthTokenSource | undefined,
     timeoutMs: number,
+    interceptors: readonly Interceptor[] = [],
   ) {
     this.endpoints = new EndpointList(endpoints, cooldownMs);
     this.#factory = factory;
     this.#auth = auth;
     this.#timeoutMs = timeoutMs;
+    this.#interceptors = interceptors;
   }
 
   /** The channel of the endpoint calls should use now (a healthy one first). */
@@ -49,16 +54,25 @@ export class ConnectionPool {
   #channel(endpoint: ResolvedEndpoint): EndpointChannel {
     let channel = this.#channels.get(endpoint.url);
     if (channel === undefined) {
-      channel = new EndpointChannel(endpoint.url, this.#factory(endpoint), this.#auth, this.#timeoutMs);
+      channel = new EndpointChannel(
+        endpoint.url,
+        this.#factory(endpoint),
+        this.#auth,
+        this.#timeoutMs,
+        this.#interceptors,
+      );
       this.#channels.set(endpoint.url, channel);
     }
     return channel;
   }
 
-  /** Reports a failed endpoint so that later picks move on. */
-  markFailed(endpoint: string): void {
+  /** Reports a failed endpoint (`error` says what failed) so that later picks move on. */
+  markFailed(endpoint: string, error: Error): void {
     // An aimed call may use a URL outside the list: there is no pin to move then.
-    if (this.endpoints.all.some((e) => e.url === endpoint)) this.endpoints.markFailed(endpoint);
+    if (!this.endpoints.all.some((e) => e.url === endpoint)) return;
+    this.endpoints.markFailed(endpoint);
+    if (channels.endpointFailed.hasSubscribers)
+      channels.endpointFailed.publish({ endpoint, error, next: this.endpoints.current().url });
   }
 
   /** Replaces the endpoint list and closes connections to endpoints no longer in it. */

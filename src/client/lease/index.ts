@@ -2,8 +2,14 @@
  * Leases: grant / revoke / time-to-live / list, and {@link Lease} objects kept alive on one shared stream.
  * @packageDocumentation
  */
-export { DeadlineMonitor, type DeadlineMonitorOptions } from "./deadline-monitor.js";
 export { LeaseLostError, type LeaseLostReason, LeasesClosedError } from "./errors.js";
-export { Lease, type LeaseEvents, type LeaseKeepAliveEvent, type LeaseOwner } from "./lease.js";
+export { KeptLease, type KeptLeaseOwner } from "./kept-lease.js";
+export {
+  Lease,
+  type LeaseEvents,
+  type LeaseKeepAliveEvent,
+  type LeaseOwner,
+  type LeaseState,
+} from "./lease.js";
 export { LeaseKeeper, type LeaseKeeperSettings } from "./lease-keeper.js";
 export { type GrantOptions, Leases, type LeaseTimeToLive } from "./leases.js";

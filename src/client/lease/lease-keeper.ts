@@ -7,6 +7,7 @@ import {
   Lease as LeaseService,
 } from "../../gen/etcdserverpb/rpc_pb.js";
 import type { ConnectionPool } from "../connection/pool.js";
+import { channels } from "../diagnostics/channels.js";
 import type { EtcdError } from "../errors.js";
 import type { HoldRelease, ProcessHold } from "../stream/process-hold.js";
 import {
@@ -15,8 +16,9 @@ import {
   type StreamOwner,
   type StreamSettings,
 } from "../stream/resilient-stream.js";
-import { DeadlineMonitor } from "./deadline-monitor.js";
+import { DeadlineQueue } from "../timers/deadline-queue.js";
 import { LeaseLostError, LeasesClosedError } from "./errors.js";
+import { KeptLease, type KeptLeaseOwner } from "./kept-lease.js";
 import type { Lease } from "./lease.js";
 
 /** Settings of a {@link LeaseKeeper}: its stream's, and the loss margin. */
@@ -28,35 +30,30 @@ export interface LeaseKeeperSettings extends StreamSettings {
   readonly safetyMarginMs: number;
 }
 
-interface KeptLease {
-  lease: Lease;
-  monitor: DeadlineMonitor;
-  /** Timer of the next scheduled refresh. */
-  refreshTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Send time of the unanswered keepalive on the current stream. */
-  pendingSince: number | undefined;
-}
-
 type KeepAliveStream = LiveStream<typeof LeaseKeepAliveRequestSchema>;
 
 /**
  * Keeps every lease of a client alive over ONE bidirectional `LeaseKeepAlive` stream (kept open by a
  * {@link ResilientStream}). Each lease is refreshed at a third of the TTL the server granted (the answer's
  * TTL, not the one asked for). When the stream breaks it is reopened with backoff (on another endpoint if
- * the pool moves on) and every lease is refreshed at once. Loss detection is the {@link DeadlineMonitor}'s
- * job: TTL 0 from the server, or no answer before `sentAt + TTL - margin`, declares the lease lost.
+ * the pool moves on) and every lease is refreshed at once. A lease is lost on TTL 0 from the server, or
+ * when no answer came before `sentAt + TTL - margin` ({@link KeptLease}). Every lease's next refresh and
+ * loss deadline sit on ONE {@link DeadlineQueue} (one unref'd timer), not two Node timers per lease.
  * A keepalive unanswered for a third of the shortest TTL (or the stream's answer timeout, if shorter)
  * means the stream is dead: it is abandoned and reopened.
  */
 export class LeaseKeeper
   implements
     StreamOwner<typeof LeaseKeepAliveRequestSchema, typeof LeaseKeepAliveResponseSchema>,
+    KeptLeaseOwner,
     AsyncDisposable
 {
   readonly #stream: ResilientStream<typeof LeaseKeepAliveRequestSchema, typeof LeaseKeepAliveResponseSchema>;
   readonly #safetyMarginMs: number;
   readonly #hold: ProcessHold;
   readonly #kept = new Map<bigint, KeptLease>();
+  /** Every kept lease's next refresh or loss deadline, on one timer. */
+  readonly #timers = new DeadlineQueue();
   #closed = false;
   #release: HoldRelease | undefined;
   /** Shortest granted TTL among kept leases, seconds; undefined when it must be recomputed. */
@@ -84,25 +81,19 @@ export class LeaseKeeper
   }
 
   /**
-   * Starts keeping `lease` alive. `grantSentAt` is when the grant (or last refresh) request was sent: the
-   * first deadline counts from it.
+   * Starts keeping `lease` alive. `grantSentAt` is when the grant (or last refresh) request was sent, on
+   * the `performance.now()` clock: the first deadline counts from it.
    */
   keep(lease: Lease, grantSentAt: number): void {
     if (this.#closed) throw new LeasesClosedError();
-    const kept: KeptLease = {
-      lease,
-      monitor: new DeadlineMonitor({
-        onExpired: () => this.#lose(lease.id, new LeaseLostError(lease.id, "deadline")),
-      }),
-      refreshTimer: undefined,
-      pendingSince: undefined,
-    };
+    const kept = new KeptLease(lease, this);
     this.#kept.set(lease.id, kept);
     this.#release ??= this.#hold.acquire();
     if (this.#shortestTtl !== undefined && lease.grantedTtl < this.#shortestTtl)
       this.#shortestTtl = lease.grantedTtl;
-    kept.monitor.refresh(grantSentAt, lease.grantedTtl * 1000, this.#margin(lease.grantedTtl));
-    this.#schedule(kept, (lease.grantedTtl * 1000) / 3);
+    const ttlMs = lease.grantedTtl * 1000;
+    kept.refreshed(grantSentAt, ttlMs, this.#margin(lease.grantedTtl), performance.now());
+    this.#arm(kept);
     this.#stream.wake();
   }
 
@@ -122,6 +113,7 @@ export class LeaseKeeper
         this.#forget(kept);
         kept.lease._markClosed();
       }
+      this.#timers.close();
     }
     await this.#stream.close();
   }
@@ -147,7 +139,8 @@ export class LeaseKeeper
   received(live: KeepAliveStream, response: LeaseKeepAliveResponse): void {
     const kept = this.#kept.get(response.ID);
     if (!kept) return;
-    const sentAt = kept.pendingSince ?? Date.now();
+    const now = performance.now();
+    const sentAt = kept.pendingSince ?? now;
     kept.pendingSince = undefined;
     const ttl = Number(response.TTL);
     if (ttl <= 0) {
@@ -155,8 +148,8 @@ export class LeaseKeeper
       return;
     }
     live.healthy();
-    kept.monitor.refresh(sentAt, ttl * 1000, this.#margin(ttl));
-    this.#schedule(kept, (ttl * 1000) / 3);
+    kept.refreshed(sentAt, ttl * 1000, this.#margin(ttl), now);
+    this.#arm(kept);
     kept.lease._refreshed({ id: response.ID, ttl, revision: response.header?.revision ?? 0n });
   }
 
@@ -186,8 +179,8 @@ export class LeaseKeeper
   }
 
   #forget(kept: KeptLease): void {
-    clearTimeout(kept.refreshTimer);
-    kept.monitor.stop();
+    if (kept.handle) this.#timers.remove(kept.handle);
+    kept.handle = undefined;
     this.#kept.delete(kept.lease.id);
     if (kept.lease.grantedTtl === this.#shortestTtl) this.#shortestTtl = undefined;
     if (this.#kept.size === 0) {
@@ -202,23 +195,39 @@ export class LeaseKeeper
     if (!kept) return;
     this.#forget(kept);
     kept.lease._markLost(error);
+    if (channels.leaseLost.hasSubscribers)
+      channels.leaseLost.publish({ leaseId: id, reason: error.reason, error });
   }
 
-  #schedule(kept: KeptLease, delayMs: number): void {
-    clearTimeout(kept.refreshTimer);
-    kept.refreshTimer = setTimeout(() => this.#send(kept, this.#stream.live), Math.max(0, delayMs));
-    // Unref'd: the keeper's process hold keeps the process alive while any lease is kept.
-    kept.refreshTimer.unref?.();
+  /** @internal {@link KeptLeaseOwner}: `kept`'s refresh or loss deadline came due. */
+  onDue(kept: KeptLease): void {
+    if (this.#kept.get(kept.lease.id) !== kept) return;
+    const due = kept.due(performance.now());
+    if (due === "lost") {
+      this.#lose(kept.lease.id, new LeaseLostError(kept.lease.id, "deadline"));
+      return;
+    }
+    if (due === "refresh") this.#send(kept, this.#stream.live);
+    this.#arm(kept);
+  }
+
+  /** Puts `kept` on the queue at its next refresh or deadline (the queue never fires early). */
+  #arm(kept: KeptLease): void {
+    const at = kept.nextAt;
+    if (kept.handle?.at === at) return;
+    if (kept.handle) this.#timers.remove(kept.handle);
+    kept.handle =
+      at === Number.POSITIVE_INFINITY ? undefined : this.#timers.add(kept, at - performance.now());
   }
 
   #send(kept: KeptLease, live: KeepAliveStream | undefined): void {
-    clearTimeout(kept.refreshTimer);
-    kept.refreshTimer = undefined;
+    // The refresh is taken: the next one is scheduled by its answer, or by the next stream's opening.
+    kept.refreshAt = Number.POSITIVE_INFINITY;
     // No stream now: every lease is refreshed as soon as the next one opens.
     if (!live || !this.#kept.has(kept.lease.id)) return;
     // One keepalive in flight per lease: its answer schedules the next.
     if (kept.pendingSince !== undefined) return;
-    kept.pendingSince = Date.now();
+    kept.pendingSince = performance.now();
     live.send(create(LeaseKeepAliveRequestMessage, { ID: kept.lease.id }));
   }
 }

@@ -1,4 +1,5 @@
 import { EventEmitter } from "node:events";
+import { Lifecycle } from "../lifecycle.js";
 import { QueuedIterator } from "../stream/queued-iterator.js";
 import type { LeaseLostError } from "./errors.js";
 
@@ -12,14 +13,21 @@ export interface LeaseKeepAliveEvent {
   readonly revision: bigint;
 }
 
+/** Where a {@link Lease} is: kept alive, or over (lost, closed, revoked). */
+export type LeaseState = "alive" | "closed";
+
 /** Events of a {@link Lease}'s event-emitter face. */
 export interface LeaseEvents {
   /** A refresh succeeded. */
   keepalive: [LeaseKeepAliveEvent];
-  /** The lease is (or may be) gone; emitted once, no refresh follows. */
-  lost: [LeaseLostError];
-  /** The lease stopped being kept alive by `close()` or `revoke()`. */
-  closed: [];
+  /** The state changed (see {@link LeaseState}); emitted from a microtask. */
+  state: [LeaseState];
+  /**
+   * The lease is no longer kept alive, emitted once: with a {@link LeaseLostError} when it is (or may
+   * be) gone, `undefined` when this process stopped keeping it alive (`close()`, `revoke()`, the client
+   * closing). The same value as `closed`.
+   */
+  close: [Error | undefined];
 }
 
 /** What a {@link Lease} asks of the keeper that owns it. */
@@ -34,9 +42,10 @@ export interface LeaseOwner {
 
 /**
  * A granted lease that keeps itself alive (on the keeper's shared stream) until `close()`, `revoke()`
- * or loss. Three faces: events (`keepalive`, `lost`, `closed`), a `lost` promise that rejects with a
- * {@link LeaseLostError}, and `for await` over its refreshes, which throws the same error on loss and ends
- * cleanly on close.
+ * or loss. It follows the lifecycle convention of every live object (docs/client.md): `state`,
+ * `closed` (resolves with a {@link LeaseLostError} on loss, `undefined` when closed here; never
+ * rejects), the `close` and `state` events, `signal`. Refreshes come as `keepalive` events or through
+ * `for await`, which throws the loss error and ends cleanly on close.
  */
 export class Lease
   extends EventEmitter<LeaseEvents>
@@ -48,11 +57,8 @@ export class Lease
   readonly grantedTtl: number;
   readonly #owner: LeaseOwner;
   readonly #subscribers = new Set<QueuedIterator<LeaseKeepAliveEvent>>();
-  readonly #lost: Promise<never>;
-  #rejectLost!: (error: LeaseLostError) => void;
-  #state: "alive" | "lost" | "closed" = "alive";
+  readonly #life = new Lifecycle<LeaseState>(this, "lease", "alive");
   #ttl: number;
-  #error: LeaseLostError | undefined;
 
   constructor(owner: LeaseOwner, id: bigint, grantedTtl: number) {
     super();
@@ -60,21 +66,25 @@ export class Lease
     this.id = id;
     this.grantedTtl = grantedTtl;
     this.#ttl = grantedTtl;
-    this.#lost = new Promise<never>((_, reject) => {
-      this.#rejectLost = reject;
-    });
-    // Nobody has to await `lost`: keep an unobserved rejection from crashing the process.
-    this.#lost.catch(() => {});
   }
 
-  /** Rejects with a {@link LeaseLostError} when the lease is lost; stays pending otherwise. */
-  get lost(): Promise<never> {
-    return this.#lost;
+  /** `alive` while kept alive; `closed` after loss, `close()` or `revoke()`. */
+  get state(): LeaseState {
+    return this.#life.state;
   }
 
-  /** `alive` while kept alive, `lost` after loss, `closed` after `close()` / `revoke()`. */
-  get state(): "alive" | "lost" | "closed" {
-    return this.#state;
+  /**
+   * Resolves once the lease is no longer kept alive: with a {@link LeaseLostError} when it is (or may
+   * be) gone, `undefined` when this process stopped it (`close()`, `revoke()`, the client closing).
+   * Never rejects.
+   */
+  get closed(): Promise<Error | undefined> {
+    return this.#life.closed;
+  }
+
+  /** Aborted when the lease is no longer kept alive; the reason is the loss error or a `ClosedError`. */
+  get signal(): AbortSignal {
+    return this.#life.signal;
   }
 
   /** TTL of the last successful refresh (or of the grant), in seconds. */
@@ -82,31 +92,27 @@ export class Lease
     return this.#ttl;
   }
 
-  /** The loss error once lost. */
-  get error(): LeaseLostError | undefined {
-    return this.#error;
-  }
-
   /** Sends one keepalive now on a separate stream; resolves with the TTL granted, in seconds. */
   keepAliveOnce(options?: { signal?: AbortSignal }): Promise<number> {
     return this.#owner.keepAliveOnce(this.id, options);
   }
 
-  /** Revokes the lease on the server (its keys are deleted) and stops keeping it alive. */
+  /** Stops keeping the lease alive, then revokes it on the server (its keys are deleted); rejects if the revoke fails. */
   async revoke(options?: { signal?: AbortSignal }): Promise<void> {
-    this.close();
+    await this.close();
     await this.#owner.revoke(this.id, options);
   }
 
-  /** Stops keeping the lease alive; the server expires it after its TTL. Safe to call twice. */
-  close(): void {
-    if (this.#state !== "alive") return;
+  /** Stops keeping the lease alive; the server expires it after its TTL. Idempotent; never rejects. */
+  async close(): Promise<void> {
+    if (this.#life.ended) return;
     this.#owner.release(this.id);
     this._markClosed();
   }
 
+  /** Same as `close()`, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
-    this.close();
+    await this.close();
   }
 
   /** Iterates over successful refreshes from now on; throws {@link LeaseLostError} on loss. */
@@ -114,15 +120,19 @@ export class Lease
     const queue = new QueuedIterator<LeaseKeepAliveEvent>({
       onStop: () => this.#subscribers.delete(queue),
     });
-    if (this.#state === "lost") queue.end(this.#error);
-    else if (this.#state === "closed") queue.end();
+    if (this.#life.ended) queue.end(this.#life.error);
     else this.#subscribers.add(queue);
     return queue[Symbol.asyncIterator]();
   }
 
+  /** @internal Calls `listener` synchronously when the lease ends (see {@link Lifecycle.onEnd}). */
+  _onEnd(listener: (error: Error | undefined) => void): () => void {
+    return this.#life.onEnd(listener);
+  }
+
   /** @internal The keeper reports a successful refresh. */
   _refreshed(event: LeaseKeepAliveEvent): void {
-    if (this.#state !== "alive") return;
+    if (this.#life.ended) return;
     this.#ttl = event.ttl;
     for (const q of this.#subscribers) q.push(event);
     this.emit("keepalive", event);
@@ -130,22 +140,17 @@ export class Lease
 
   /** @internal The keeper declares the lease lost. */
   _markLost(error: LeaseLostError): void {
-    if (this.#state !== "alive") return;
-    this.#state = "lost";
-    this.#error = error;
-    for (const q of this.#subscribers) q.end(error);
-    this.#subscribers.clear();
-    this.#rejectLost(error);
-    // An EventEmitter throws on an unhandled "error" event; "lost" is a plain event, safe without listeners.
-    this.emit("lost", error);
+    this.#end(error);
   }
 
   /** @internal The keeper stopped keeping it alive. */
   _markClosed(): void {
-    if (this.#state !== "alive") return;
-    this.#state = "closed";
-    for (const q of this.#subscribers) q.end();
+    this.#end(undefined);
+  }
+
+  #end(error: LeaseLostError | undefined): void {
+    if (!this.#life.end(error)) return;
+    for (const q of this.#subscribers) q.end(error);
     this.#subscribers.clear();
-    this.emit("closed");
   }
 }

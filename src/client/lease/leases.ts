@@ -3,13 +3,12 @@ import { Code } from "@connectrpc/connect";
 import { LeaseKeepAliveRequestSchema, Lease as LeaseService } from "../../gen/etcdserverpb/rpc_pb.js";
 import type { CallOptions } from "../call-options.js";
 import type { UnaryCaller } from "../connection/caller.js";
-import type { ConnectionPool } from "../connection/pool.js";
 import { EtcdError } from "../errors.js";
-import type { ProcessHold } from "../stream/process-hold.js";
+import type { Namespace } from "../namespace/namespace.js";
 import { checkInteger, checkTtl } from "../validation.js";
 import { LeaseLostError, LeasesClosedError } from "./errors.js";
 import { Lease, type LeaseOwner } from "./lease.js";
-import { LeaseKeeper, type LeaseKeeperSettings } from "./lease-keeper.js";
+import type { LeaseKeeper } from "./lease-keeper.js";
 
 /** Options of {@link Leases.grant} (the call options apply to the grant call, not to keepalives). */
 export interface GrantOptions extends CallOptions {
@@ -27,7 +26,10 @@ export interface LeaseTimeToLive {
   ttl: number;
   /** TTL granted at creation or last refresh, in seconds. */
   grantedTtl: number;
-  /** Keys attached to the lease (only when asked with `keys: true`). */
+  /**
+   * Keys attached to the lease (only when asked with `keys: true`). Through a namespace view: only the keys
+   * inside the namespace, without its prefix (as Go's namespace `TimeToLive`).
+   */
   keys: Uint8Array[];
 }
 
@@ -39,13 +41,32 @@ export class Leases implements LeaseOwner, AsyncDisposable {
   readonly #keeper: LeaseKeeper;
   readonly #caller: UnaryCaller;
   readonly #requireLeader: boolean;
+  /** The client's own lease API, for the view of a namespace (which shares its keeper and closed state). */
+  readonly #root: Leases | undefined;
+  readonly #namespace: Namespace | undefined;
   #closed = false;
 
-  /** @internal Made by the `Etcd` client: its call path runs every lease RPC. */
-  constructor(pool: ConnectionPool, caller: UnaryCaller, settings: LeaseKeeperSettings, hold: ProcessHold) {
-    this.#keeper = new LeaseKeeper(pool, settings, hold);
+  /**
+   * @internal Made by the `Etcd` client: its keeper, its call path for every lease RPC. The lease API of a
+   * namespace view (`view`) shares its client's keeper and closed state.
+   */
+  constructor(
+    keeper: LeaseKeeper,
+    caller: UnaryCaller,
+    requireLeader: boolean,
+    view?: { root: Leases; namespace: Namespace },
+  ) {
+    this.#keeper = keeper;
     this.#caller = caller;
-    this.#requireLeader = settings.requireLeader;
+    this.#requireLeader = requireLeader;
+    this.#root = view?.root;
+    this.#namespace = view?.namespace;
+  }
+
+  /** @internal The lease API of a namespace view of this client. */
+  _namespace(namespace: Namespace): Leases {
+    const root = this.#root ?? this;
+    return new Leases(root.#keeper, root.#caller, root.#requireLeader, { root, namespace });
   }
 
   /** The shared keeper (exposed for diagnostics: which endpoint its stream is on, how many leases). */
@@ -60,7 +81,7 @@ export class Leases implements LeaseOwner, AsyncDisposable {
   async grant(ttlSeconds: number, options: GrantOptions = {}): Promise<Lease> {
     const ttl = checkTtl(ttlSeconds, "ttl");
     this.#checkOpen();
-    const sentAt = Date.now();
+    const sentAt = performance.now();
     const response = await this.#caller.call(
       LeaseService.method.leaseGrant,
       { TTL: ttl, ID: options.id === undefined ? 0n : checkInteger(options.id, "id", 1) },
@@ -85,7 +106,7 @@ export class Leases implements LeaseOwner, AsyncDisposable {
     const leaseId = checkInteger(id, "id", 1);
     const kept = this.#keeper.get(leaseId);
     if (kept) return kept;
-    const sentAt = Date.now();
+    const sentAt = performance.now();
     const ttl = await this.keepAliveOnce(leaseId, options);
     this.#checkOpen();
     // Two calls for the same lease may race: the first to get here keeps it.
@@ -124,7 +145,8 @@ export class Leases implements LeaseOwner, AsyncDisposable {
       callOptionsOf(options),
       this.#requireLeader,
     );
-    return { id: r.ID, ttl: Number(r.TTL), grantedTtl: Number(r.grantedTTL), keys: r.keys };
+    const keys = this.#namespace ? this.#namespace.leaseKeys(r.keys) : r.keys;
+    return { id: r.ID, ttl: Number(r.TTL), grantedTtl: Number(r.grantedTTL), keys };
   }
 
   /** IDs of every lease the cluster holds. */
@@ -179,8 +201,12 @@ export class Leases implements LeaseOwner, AsyncDisposable {
     return ttl;
   }
 
-  /** Stops keeping leases alive (they end `closed`, not revoked) and releases the stream. */
+  /**
+   * Stops keeping leases alive (they end `closed`, not revoked) and releases the stream. On the lease API
+   * of a namespace view it does nothing: the keeper is its client's, and `etcd.close()` closes it.
+   */
   async close(): Promise<void> {
+    if (this.#root) return;
     this.#closed = true;
     await this.#keeper.close();
   }
@@ -195,7 +221,7 @@ export class Leases implements LeaseOwner, AsyncDisposable {
   }
 
   #checkOpen(): void {
-    if (this.#closed) throw new LeasesClosedError();
+    if ((this.#root ?? this).#closed) throw new LeasesClosedError();
   }
 }
 

@@ -8,6 +8,8 @@ import { Code } from "@connectrpc/connect";
 import { Backoff, type BackoffOptions, sleep } from "../connection/backoff.js";
 import type { EndpointChannel } from "../connection/endpoint-channel.js";
 import type { ConnectionPool } from "../connection/pool.js";
+import { channels, methodNames } from "../diagnostics/channels.js";
+import type { StreamEvent } from "../diagnostics/events.js";
 import {
   AuthFailedError,
   ClientClosedError,
@@ -229,7 +231,19 @@ export class ResilientStream<I extends DescMessage, O extends DescMessage> {
       } catch {
         return; // the pool is closed: so is the client
       }
-      const ending = await this.#runOnce(channel);
+      // Made for every stream (streams open rarely), so a subscriber that came while it was open still
+      // hears how it ended.
+      const observed: StreamEvent = {
+        method: methodNames(this.#method).method,
+        endpoint: channel.endpoint,
+        opened: false,
+      };
+      const ending = await this.#runOnce(channel, observed);
+      if (channels.streamClose.hasSubscribers) {
+        observed.reason = ending.kind;
+        if (ending.kind === "failed" || ending.kind === "fatal") observed.error = ending.error;
+        channels.streamClose.publish(observed);
+      }
       if (closing.aborted) return;
       switch (ending.kind) {
         case "closed":
@@ -243,15 +257,15 @@ export class ResilientStream<I extends DescMessage, O extends DescMessage> {
           break;
         case "failed":
           // The user's getToken failing says nothing about the endpoint.
-          if (!(ending.error instanceof GetTokenError)) this.#pool.markFailed(channel.endpoint);
+          if (!(ending.error instanceof GetTokenError)) this.#pool.markFailed(channel.endpoint, ending.error);
           break;
       }
       await sleep(this.#backoff.next(), closing);
     }
   }
 
-  /** Runs one stream until it ends; says how. */
-  async #runOnce(channel: EndpointChannel): Promise<Ending> {
+  /** Runs one stream until it ends; says how. `observed` is published on `etcd-ts:stream:open` once it opened. */
+  async #runOnce(channel: EndpointChannel, observed: StreamEvent): Promise<Ending> {
     const live = new LiveStream<I>(channel, () => {
       this.#backoff.reset();
       this.#refusals = 0;
@@ -270,6 +284,8 @@ export class ResilientStream<I extends DescMessage, O extends DescMessage> {
         this.#settings.requireLeader,
       );
       live._token = stream.token;
+      observed.opened = true;
+      if (channels.streamOpen.hasSubscribers) channels.streamOpen.publish(observed);
       try {
         for await (const message of stream.messages) {
           live.lastAnswerAt = Date.now();

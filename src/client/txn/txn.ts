@@ -12,8 +12,10 @@ import { deleteResult, putResult, rangeResult } from "../kv/requests.js";
 import type { Comparison } from "./compare.js";
 import type { OpResults, TxnOp } from "./ops.js";
 
-type TxnRequestInit = MessageInitShape<typeof TxnRequestSchema>;
-type RequestOpInit = MessageInitShape<typeof RequestOpSchema>;
+/** A TxnRequest's fields, as `create()` and the transports take them. */
+export type TxnRequestInit = MessageInitShape<typeof TxnRequestSchema>;
+/** A RequestOp's fields, as `create()` and the transports take them. */
+export type RequestOpInit = MessageInitShape<typeof RequestOpSchema>;
 
 /** What ran: the success branch's results when the guards held, else the failure branch's. */
 export type TxnResult<T extends readonly TxnOp[], E extends readonly TxnOp[]> =

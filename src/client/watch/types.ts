@@ -60,6 +60,6 @@ export interface WatchBatch {
 
 /**
  * Where a watch is (see docs/leases-and-watches.md):
- * `creating` → `active` → (`paused` | `disconnected` | `resyncing`) → `creating` … → `ended`.
+ * `creating` → `active` → (`paused` | `disconnected` | `resyncing`) → `creating` … → `closed`.
  */
-export type WatcherState = "disconnected" | "creating" | "active" | "paused" | "resyncing" | "ended";
+export type WatcherState = "disconnected" | "creating" | "active" | "paused" | "resyncing" | "closed";

@@ -11,10 +11,12 @@ import {
   Watch as WatchService,
 } from "../../gen/etcdserverpb/rpc_pb.js";
 import type { ConnectionPool } from "../connection/pool.js";
+import { channels } from "../diagnostics/channels.js";
 import { type EtcdError, InvalidArgumentError } from "../errors.js";
 import type { Bytes } from "../kv/bytes.js";
 import { wrapAll } from "../kv/key-value.js";
 import type { KeyRange } from "../kv/types.js";
+import type { Namespace } from "../namespace/namespace.js";
 import type { HoldRelease, ProcessHold } from "../stream/process-hold.js";
 import {
   type LiveStream,
@@ -31,6 +33,8 @@ import { createStartRevision, dropSeen, nextAfterCreated, nextAfterEvents } from
 import type { WatchOptions } from "./types.js";
 import { Watcher, type WatcherOwner } from "./watcher.js";
 
+/** The options of a watch given none: one shared object, not one per watch. */
+const NO_OPTIONS: WatchOptions = Object.freeze({});
 /** Settings of a {@link WatchHub}: its stream's, and the default per-watch buffer bound. */
 export interface WatchHubSettings extends StreamSettings {
   /**
@@ -90,6 +94,8 @@ export class WatchHub
   /** Live watches, in creation order. */
   readonly #watchers = new Set<Watcher>();
   readonly #closing = new AbortController();
+  /** Watches the server created at least once: a later create resumes them (`etcd-ts:watch:resume`). */
+  readonly #createdOnce = new WeakSet<Watcher>();
   #session: Session | undefined;
   #release: HoldRelease | undefined;
 
@@ -110,12 +116,15 @@ export class WatchHub
     return this.#stream.live?.endpoint;
   }
 
-  /** Starts watching a key or a range (`{ prefix }`, `{ key, end }`, `{ fromKey }`, as reads take them). */
-  watch(range: Bytes | KeyRange, options: WatchOptions = {}): Watcher {
+  /**
+   * Starts watching a key or a range (`{ prefix }`, `{ key, end }`, `{ fromKey }`, as reads take them),
+   * inside `namespace` when a namespace view asks: its events then come with the prefix stripped.
+   */
+  watch(range: Bytes | KeyRange, options: WatchOptions = NO_OPTIONS, namespace?: Namespace): Watcher {
     if (this.#closing.signal.aborted) throw new WatchHubClosedError();
     if (options === null || typeof options !== "object")
       throw new InvalidArgumentError("options", "must be an object");
-    const bounds = ownRange(range);
+    const bounds = ownRange(range, namespace);
     const start =
       options.startRevision === undefined
         ? undefined
@@ -124,7 +133,7 @@ export class WatchHub
       options.maxBufferedEvents === undefined
         ? this.#maxBufferedEvents
         : Number(checkInteger(options.maxBufferedEvents, "maxBufferedEvents", 1));
-    const watcher = new Watcher(this, bounds.key, bounds.rangeEnd, options, bound, start);
+    const watcher = new Watcher(this, bounds, options, bound, start, namespace);
     this.#add(watcher);
     if (options.signal) {
       if (options.signal.aborted) {
@@ -256,6 +265,7 @@ export class WatchHub
       const events = dropSeen(whole.events, watcher._next);
       if (events.length > 0) {
         watcher._next = nextAfterEvents(watcher._next, events);
+        watcher._namespace?.unprefixEvents(events);
         this.#deliver(watcher, { revision: whole.header?.revision ?? 0n, events: toWatchEvents(events) });
       }
     }
@@ -363,6 +373,14 @@ export class WatchHub
         );
       } else {
         session.live.healthy();
+        if (this.#createdOnce.has(watcher)) {
+          if (channels.watchResume.hasSubscribers && watcher._next !== undefined)
+            channels.watchResume.publish({
+              endpoint: session.live.endpoint,
+              revision: watcher._next,
+              watcher,
+            });
+        } else this.#createdOnce.add(watcher);
         watcher._state = "active";
         watcher._watchId = response.watchId;
         watcher._deniedOnce = false;
@@ -427,6 +445,7 @@ export class WatchHub
     if (watcher._state !== "resyncing") return;
     const revision = response.header?.revision ?? 0n;
     watcher._next = revision + 1n;
+    watcher._namespace?.unprefixKeyValues(response.kvs);
     const fits = watcher._deliver({ revision, events: [], resync: wrapAll(response.kvs) });
     watcher._state = fits ? "disconnected" : "paused";
     if (fits) this.#connect(watcher);

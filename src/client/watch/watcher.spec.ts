@@ -23,43 +23,46 @@ const batch = (revision: number, events = 1): WatchBatch => ({
 
 function watcher(bound = 100) {
   const owner = new RecordingOwner();
-  const w = new Watcher(owner, new Uint8Array([1]), new Uint8Array(), {}, bound, undefined);
+  const w = new Watcher(owner, { bytes: new Uint8Array([1]), split: 1 }, {}, bound, undefined);
   return { owner, w };
 }
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
 describe("Watcher", () => {
-  it("emits buffered and later batches in order, never inside on(), then end after close", async () => {
+  it("emits buffered and later batches in order, never inside on(), then close after close()", async () => {
     const { w } = watcher();
     w._deliver(batch(1));
     const got: bigint[] = [];
     const order: string[] = [];
-    w.on("end", () => order.push("end"));
+    w.on("close", (e) => order.push(`close:${e}`));
     w.on("batch", (b) => got.push(b.revision));
     expect(got).toEqual([]);
     await tick();
     w._deliver(batch(2));
     w._deliver(batch(3));
-    w.close();
+    await w.close();
     await tick();
     expect(got).toEqual([1n, 2n, 3n]);
-    expect(order).toEqual(["end"]);
+    expect(order).toEqual(["close:undefined"]);
+    expect(w.signal.aborted).toBe(true);
+    expect(w.signal.reason.name).toBe("ClosedError");
     expect(await w.closed).toBeUndefined();
     expect(w.bufferedEvents).toBe(0);
   });
 
-  it("emits error then end when the watch ends with an error; closed resolves with it", async () => {
+  it("emits close with the error after the last batch; closed and signal carry it", async () => {
     const { w } = watcher();
     const seen: string[] = [];
-    w.on("error", (e) => seen.push(`error:${e.message}`));
-    w.on("end", () => seen.push("end"));
+    const signal = w.signal;
+    w.on("close", (e) => seen.push(`close:${e?.message}`));
     w.on("batch", () => seen.push("batch"));
     w._deliver(batch(1));
     w._end(new Error("compacted"));
     await tick();
-    expect(seen).toEqual(["batch", "error:compacted", "end"]);
+    expect(seen).toEqual(["batch", "close:compacted"]);
     expect((await w.closed)?.message).toBe("compacted");
+    expect(signal.reason.message).toBe("compacted");
   });
 
   it("a throwing batch listener stops the watch (detached, buffer dropped) and is reported", async () => {
@@ -68,16 +71,15 @@ describe("Watcher", () => {
     w.on("batch", () => {
       throw new Error("boom");
     });
-    w.on("error", (e) => seen.push(e.message));
-    w.on("end", () => seen.push("end"));
+    w.on("close", (e) => seen.push(`close:${e?.message}`));
     w._deliver(batch(1));
     w._deliver(batch(2));
     await tick();
-    expect(seen).toEqual(["boom", "end"]);
+    expect(seen).toEqual(["close:boom"]);
     expect(owner.detached).toBe(1);
-    expect(w.state).toBe("ended");
+    expect(w.state).toBe("closed");
     expect(w.bufferedEvents).toBe(0);
-    expect(await w.closed).toBeUndefined();
+    expect((await w.closed)?.message).toBe("boom");
   });
 
   it("reports over the bound and asks for a resume once drained to half (event face)", async () => {
@@ -99,7 +101,7 @@ describe("Watcher", () => {
     const done = (async () => {
       for await (const b of w) {
         got.push(b.revision);
-        if (b.revision === 2n) w.close();
+        if (b.revision === 2n) void w.close();
       }
     })();
     await done;
@@ -114,7 +116,7 @@ describe("Watcher", () => {
     w._deliver(batch(2));
     for await (const _ of w) break;
     expect(owner.detached).toBe(1);
-    expect(w.state).toBe("ended");
+    expect(w.state).toBe("closed");
     expect(w.bufferedEvents).toBe(0);
   });
 
@@ -125,14 +127,10 @@ describe("Watcher", () => {
     const { w: w2 } = watcher();
     const it2 = w2[Symbol.asyncIterator]();
     const first = it2.next();
-    const ended: string[] = [];
-    w2.on("error", (e) => ended.push(e.message));
-    w2.on("end", () => ended.push("end"));
-    w2.on("batch", () => ended.push("batch"));
     w2._deliver(batch(7));
     expect((await first).value?.revision).toBe(7n);
-    await tick();
-    expect(ended).toEqual(["this watch is already being iterated", "end"]);
+    expect(() => w2.on("batch", () => {})).toThrow(/already being iterated/);
+    expect(w2.listenerCount("batch")).toBe(0);
   });
 
   it("closed resolves even when first asked for after the end", async () => {
@@ -153,7 +151,7 @@ describe("Watcher", () => {
     const signal = new AbortController();
     w2._closeOn(signal.signal);
     expect(getEventListeners(signal.signal, "abort")).toHaveLength(1);
-    w2.close();
+    await w2.close();
     // A long-lived signal shared by many short watches must not keep every closed one alive.
     expect(getEventListeners(signal.signal, "abort")).toHaveLength(0);
   });

@@ -1,16 +1,19 @@
 import { EventEmitter } from "node:events";
-import { InvalidUsageError } from "../errors.js";
+import { ClosedError, InvalidUsageError } from "../errors.js";
+import type { Namespace } from "../namespace/namespace.js";
 import { WatchClosedError } from "./errors.js";
+import { type PackedRange, packedKey, packedRangeEnd } from "./key-range.js";
 import type { WatchBatch, WatcherState, WatchOptions } from "./types.js";
 
 /** Events of a {@link Watcher}'s event-emitter face. */
 export interface WatcherEvents {
   /** A batch of events (or a progress / resync batch). */
   batch: [WatchBatch];
-  /** The watch ended with an error (only emitted when someone listens for it). */
-  error: [Error];
-  /** The watch ended (after `error`, or cleanly). */
-  end: [];
+  /**
+   * The watch is over, after its last batch: with its error, or `undefined` when this process closed it
+   * (`close()`, its `signal`, the client closing). Emitted once; the same value as `closed`.
+   */
+  close: [Error | undefined];
   /** The watch moved to another state (see {@link WatcherState}); emitted from a microtask. */
   state: [WatcherState];
 }
@@ -43,13 +46,38 @@ const EMITTING = 16;
 const OVER = 32;
 /** A microtask that emits the buffered batches is queued. */
 const SCHEDULED = 64;
-/** `closed` is settled (with `#closedWith`). */
+/** `closed` is settled (with `closedWith`). */
 const SETTLED = 128;
+/** A create was refused with "permission denied" once; a second refusal on a fresh stream is real. */
+const DENIED_ONCE = 256;
 
 /**
- * One watch: an async iterable of {@link WatchBatch}es and an event-emitter face (`batch`, `error`,
- * `end`). Use one face: adding a `batch` listener starts draining the queue into events, after which
- * `for await` is refused. Its protocol state (`state`, `nextRevision`) is driven by the hub.
+ * What only some watches need, made on first need: an idle watch that nobody asked for `closed`,
+ * `created` or `signal` and that has no `signal` option holds none of it (~70 bytes less per watch).
+ */
+interface WatcherExtras {
+  /** The error the producer ended the watch with. */
+  error?: Error | undefined;
+  closed?: Promise<Error | undefined>;
+  resolveClosed?: ((error: Error | undefined) => void) | undefined;
+  /** What `closed` settled with. */
+  closedWith?: Error | undefined;
+  /** Made on first use of `signal`; aborted when the watch is over. */
+  abort?: AbortController;
+  /** Removes this watch's listener from its `signal` option. */
+  unlisten?: (() => void) | undefined;
+  createdPromise?: Promise<bigint>;
+  onCreated?: { resolve: (revision: bigint) => void; reject: (error: Error) => void } | undefined;
+  /** For a watch made in a namespace view: the prefix stripped from delivered keys. */
+  namespace?: Namespace;
+}
+
+/**
+ * One watch: an async iterable of {@link WatchBatch}es and an event-emitter face (`batch`, `close`,
+ * `state`). Use one face: adding a `batch` listener starts draining the queue into events, after which
+ * `for await` is refused (and the other way round). It follows the lifecycle convention of every live
+ * object (docs/client.md): `close()`, `closed`, `state`, the `close` event, `signal`. Its protocol state
+ * (`state`, `nextRevision`) is driven by the hub.
  *
  * Why the queue lives here rather than in a `QueuedIterator` with callbacks: a client may hold many
  * thousands of mostly idle watches, and every closure, promise and generator per watch is kept for
@@ -60,10 +88,9 @@ export class Watcher
   extends EventEmitter<WatcherEvents>
   implements AsyncIterable<WatchBatch>, AsyncDisposable
 {
-  /** The watched key (range start). */
-  readonly key: Uint8Array;
-  /** The watched range end; empty for a single key. */
-  readonly rangeEnd: Uint8Array;
+  /** Key and range end in one buffer (see `ownRange`): the key is `[0, #split)`. */
+  readonly #range: Uint8Array;
+  readonly #split: number;
   /** Options as given. */
   readonly options: Readonly<WatchOptions>;
   #state: WatcherState = "disconnected";
@@ -71,8 +98,6 @@ export class Watcher
   _next: bigint | undefined;
   /** @internal The watch id on the current stream while `active`. */
   _watchId: bigint | undefined;
-  /** @internal A create was refused with "permission denied" once; a second refusal on a fresh stream is real. */
-  _deniedOnce = false;
   readonly #owner: WatcherOwner;
   /** Buffered weight above which `_deliver` reports "pause me". */
   readonly #bound: number;
@@ -80,32 +105,25 @@ export class Watcher
   #buffer: WatchBatch[] | undefined;
   #weight = 0;
   #flags = 0;
-  /** The error the producer ended the watch with. */
-  #error: Error | undefined;
   /** Wakes a `for await` waiting for a batch. */
   #wake: (() => void) | undefined;
-  #closed: Promise<Error | undefined> | undefined;
-  #resolveClosed: ((error: Error | undefined) => void) | undefined;
-  #closedWith: Error | undefined;
-  /** Removes this watch's listener from its `signal`, if it has one. */
-  #unlisten: (() => void) | undefined;
   /** The revision the watch starts after, once created; `created` settles with it. */
   #createdRevision: bigint | undefined;
-  #createdPromise: Promise<bigint> | undefined;
-  #onCreated: { resolve: (revision: bigint) => void; reject: (error: Error) => void } | undefined;
+  #x: WatcherExtras | undefined;
 
   constructor(
     owner: WatcherOwner,
-    key: Uint8Array,
-    rangeEnd: Uint8Array,
+    range: PackedRange,
     options: WatchOptions,
     bound: number,
     next: bigint | undefined,
+    namespace?: Namespace,
   ) {
     super();
+    if (namespace) this.#extras().namespace = namespace;
     this.#owner = owner;
-    this.key = key;
-    this.rangeEnd = rangeEnd;
+    this.#range = range.bytes;
+    this.#split = range.split;
     this.options = options;
     this._next = next;
     this.#bound = bound;
@@ -115,10 +133,30 @@ export class Watcher
   }
 
   #onNewListener(event: string | symbol): void {
-    if (event === "batch" && !(this.#flags & EVENTS)) this.#startEmitting();
+    if (event !== "batch" || this.#flags & EVENTS) return;
+    // Thrown from `on()` itself: a `for await` already reads this watch and keeps it.
+    if (this.#flags & READING)
+      throw new InvalidUsageError("this watch is already being iterated; use one face");
+    this.#flags |= EVENTS | EMITTING | READING;
+    this.#schedule();
   }
 
-  /** Where the watch is: `creating`, `active`, `paused`, `disconnected`, `resyncing` or `ended`. */
+  /** @internal The namespace whose prefix is stripped from delivered keys, for a watch made in a view. */
+  get _namespace(): Namespace | undefined {
+    return this.#x?.namespace;
+  }
+
+  /** The watched key (range start), as sent to etcd (with the prefix of the namespace view it was made in); a copy. */
+  get key(): Uint8Array {
+    return packedKey(this.#range, this.#split);
+  }
+
+  /** The watched range end, as sent to etcd (a copy); empty for a single key. */
+  get rangeEnd(): Uint8Array {
+    return packedRangeEnd(this.#range, this.#split);
+  }
+
+  /** Where the watch is: `creating`, `active`, `paused`, `disconnected`, `resyncing` or `closed`. */
   get state(): WatcherState {
     return this.#state;
   }
@@ -141,12 +179,13 @@ export class Watcher
    * `WithCreatedNotify`). Rejects with the watch's error (or a `WatchClosedError`) if it ends first.
    */
   get created(): Promise<bigint> {
-    this.#createdPromise ??= new Promise<bigint>((resolve, reject) => {
+    const x = this.#extras();
+    x.createdPromise ??= new Promise<bigint>((resolve, reject) => {
       if (this.#createdRevision !== undefined) return resolve(this.#createdRevision);
-      if (this.#flags & (ENDED | STOPPED)) return reject(this.#error ?? new WatchClosedError());
-      this.#onCreated = { resolve, reject };
+      if (this.#flags & (ENDED | STOPPED)) return reject(x.error ?? new WatchClosedError());
+      x.onCreated = { resolve, reject };
     });
-    return this.#createdPromise;
+    return x.createdPromise;
   }
 
   /** The revision the watch resumes from after a break (the first one not yet delivered). */
@@ -159,26 +198,47 @@ export class Watcher
     return this.#weight;
   }
 
-  /** Resolves when the watch is over: with its error, or undefined when closed cleanly. Never rejects. */
+  /**
+   * Resolves when the watch is over (after its last batch was consumed): with its error, or `undefined`
+   * when this process closed it (`close()`, its `signal`, the client closing). Never rejects.
+   */
   get closed(): Promise<Error | undefined> {
-    if (!this.#closed) {
-      if (this.#flags & SETTLED) this.#closed = Promise.resolve(this.#closedWith);
+    const x = this.#extras();
+    if (!x.closed) {
+      if (this.#flags & SETTLED) x.closed = Promise.resolve(x.closedWith);
       else
-        this.#closed = new Promise((resolve) => {
-          this.#resolveClosed = resolve;
+        x.closed = new Promise((resolve) => {
+          x.resolveClosed = resolve;
         });
     }
-    return this.#closed;
+    return x.closed;
   }
 
-  /** Closes the watch (canceled on the server); a running `for await` ends after buffered batches. */
-  close(): void {
-    if (this._state === "ended") return;
+  /**
+   * Aborted when the watch is over; its `reason` is the watch's error, or a `ClosedError` when this
+   * process closed it. Hand it to work that must stop with the watch.
+   */
+  get signal(): AbortSignal {
+    const x = this.#extras();
+    if (!x.abort) {
+      x.abort = new AbortController();
+      if (this.#flags & SETTLED) x.abort.abort(x.closedWith ?? new ClosedError("the watch was closed"));
+    }
+    return x.abort.signal;
+  }
+
+  /**
+   * Closes the watch (canceled on the server) and resolves once it let go of the stream; never rejects.
+   * A running `for await` ends after the batches already buffered.
+   */
+  async close(): Promise<void> {
+    if (this._state === "closed") return;
     this.#owner.detach(this);
   }
 
+  /** Same as `close()`, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
-    this.close();
+    await this.close();
   }
 
   [Symbol.asyncIterator](): AsyncIterator<WatchBatch> {
@@ -189,17 +249,33 @@ export class Watcher
 
   /** @internal Closes the watch when `signal` aborts; the listener goes when the watch ends. */
   _closeOn(signal: AbortSignal): void {
-    const onAbort = () => this.close();
+    const onAbort = () => void this.close();
     signal.addEventListener("abort", onAbort, { once: true });
-    this.#unlisten = () => signal.removeEventListener("abort", onAbort);
+    this.#extras().unlisten = () => signal.removeEventListener("abort", onAbort);
+  }
+
+  /** @internal A create was refused with "permission denied" once: a second refusal on a fresh stream is real. */
+  get _deniedOnce(): boolean {
+    return (this.#flags & DENIED_ONCE) !== 0;
+  }
+
+  set _deniedOnce(denied: boolean) {
+    if (denied) this.#flags |= DENIED_ONCE;
+    else this.#flags &= ~DENIED_ONCE;
+  }
+
+  #extras(): WatcherExtras {
+    this.#x ??= {};
+    return this.#x;
   }
 
   /** @internal The server created the watch for the first time; it starts after `revision`. */
   _created(revision: bigint): void {
     if (this.#createdRevision !== undefined) return;
     this.#createdRevision = revision;
-    const onCreated = this.#onCreated;
-    this.#onCreated = undefined;
+    const x = this.#x;
+    const onCreated = x?.onCreated;
+    if (x) x.onCreated = undefined;
     onCreated?.resolve(revision);
   }
 
@@ -219,26 +295,27 @@ export class Watcher
 
   /** @internal Ends the watch (the hub already forgot it). */
   _end(error?: Error): void {
-    this._state = "ended";
-    const onCreated = this.#onCreated;
-    this.#onCreated = undefined;
-    if (onCreated) {
+    this._state = "closed";
+    const x = this.#x;
+    const onCreated = x?.onCreated;
+    if (x && onCreated) {
+      x.onCreated = undefined;
       // Nobody has to await `created`: an unobserved rejection must not crash the process.
-      this.#createdPromise?.catch(() => {});
+      x.createdPromise?.catch(() => {});
       onCreated.reject(error ?? new WatchClosedError());
     }
-    const unlisten = this.#unlisten;
-    this.#unlisten = undefined;
+    const unlisten = x?.unlisten;
+    if (x) x.unlisten = undefined;
     unlisten?.();
     if (this.#flags & (ENDED | STOPPED)) return;
     this.#flags |= ENDED;
-    this.#error = error;
+    if (error) this.#extras().error = error;
     this.#wakeUp();
     if (!this.#buffer?.length && !(this.#flags & READING)) this.#settle(error);
   }
 
   /** Consumer side: stop now, dropping whatever is buffered; the hub cancels the watch. */
-  #stop(): void {
+  #stop(error?: Error): void {
     if (this.#flags & STOPPED) return;
     const wasDone = this.#flags & ENDED;
     this.#flags |= STOPPED;
@@ -246,16 +323,23 @@ export class Watcher
     this.#weight = 0;
     this.#wakeUp();
     if (!wasDone) this.#owner.detach(this);
-    this.#settle(undefined);
+    this.#settle(error);
   }
 
   #settle(error: Error | undefined): void {
     if (this.#flags & SETTLED) return;
     this.#flags |= SETTLED;
-    this.#closedWith = error;
-    const resolve = this.#resolveClosed;
-    this.#resolveClosed = undefined;
-    resolve?.(error);
+    // A watch closed cleanly that nobody asked `closed` or `signal` of has nothing to settle.
+    if (this.#x || error) {
+      const x = this.#extras();
+      x.closedWith = error;
+      const resolve = x.resolveClosed;
+      x.resolveClosed = undefined;
+      resolve?.(error);
+      x.abort?.abort(error ?? new ClosedError("the watch was closed"));
+    }
+    // From a microtask, as `state`: a listener may act on the client, not inside the hub's bookkeeping.
+    queueMicrotask(() => this.emit("close", error));
   }
 
   /** Takes the oldest buffered batch (undefined when none), owing the hub a resume once drained to half. */
@@ -292,8 +376,9 @@ export class Watcher
           continue;
         }
         if (this.#flags & ENDED) {
-          this.#settle(this.#error);
-          if (this.#error) throw this.#error;
+          const error = this.#x?.error;
+          this.#settle(error);
+          if (error) throw error;
           return;
         }
         await new Promise<void>((resolve) => {
@@ -307,33 +392,16 @@ export class Watcher
     }
   }
 
-  /** The event face: from now on batches are emitted (from a microtask, never inside `on()`). */
-  #startEmitting(): void {
-    if (this.#flags & READING) {
-      // A `for await` already reads this watch: it keeps it; the event face just ends, with the reason.
-      this.#flags |= EVENTS;
-      queueMicrotask(() => {
-        if (this.listenerCount("error") > 0)
-          this.emit("error", new InvalidUsageError("this watch is already being iterated"));
-        this.emit("end");
-      });
-      return;
-    }
-    this.#flags |= EVENTS | EMITTING | READING;
-    this.#schedule();
-  }
-
   #schedule(): void {
     if (this.#flags & SCHEDULED) return;
     this.#flags |= SCHEDULED;
     queueMicrotask(() => this.#emitBuffered());
   }
 
-  /** Emits every buffered batch; after the last one of an ended watch, `error` (if any) and `end`. */
+  /** Emits every buffered batch; after the last one of an ended watch, `close`. */
   #emitBuffered(): void {
     this.#flags &= ~SCHEDULED;
     if (!(this.#flags & EMITTING)) return;
-    let error: Error | undefined;
     try {
       while (!(this.#flags & STOPPED)) {
         const batch = this.#take();
@@ -341,15 +409,11 @@ export class Watcher
         this.emit("batch", batch);
       }
       if (!(this.#flags & (ENDED | STOPPED))) return;
-      error = this.#error;
-      this.#settle(error);
+      this.#settle(this.#x?.error);
     } catch (err) {
       // A throwing listener ends the watch with its error, as the loop of a `for await` would.
-      error = err as Error;
-      this.#stop();
+      this.#stop(err instanceof Error ? err : new Error(String(err)));
     }
     this.#flags &= ~(READING | EMITTING);
-    if (error && this.listenerCount("error") > 0) this.emit("error", error);
-    this.emit("end");
   }
 }

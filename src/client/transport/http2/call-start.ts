@@ -1,10 +1,10 @@
 import type { ClientHttp2Stream } from "node:http2";
 import type { DescMethod } from "@bufbuild/protobuf";
 import type { ConnectError } from "@connectrpc/connect";
+import type { DeadlineHandle, DeadlineTarget } from "../../timers/deadline-queue.js";
 import type { HeadersInit } from "../headers-init.js";
 import { abortError, closedError, deadlineError, openError } from "./call-outcome.js";
 import type { Http2Connection, ReadyWaiter } from "./connection.js";
-import type { DeadlineHandle, DeadlineTarget } from "./deadline-queue.js";
 import type { SlotWaiter } from "./stream-slots.js";
 import type { TransportCore } from "./transport-core.js";
 

@@ -7,6 +7,7 @@ import type {
   MessageShape,
 } from "@bufbuild/protobuf";
 import { Code, ConnectError, type StreamResponse } from "@connectrpc/connect";
+import type { DeadlineHandle, DeadlineTarget } from "../../timers/deadline-queue.js";
 import { type MessageCodec, messageCodec } from "../codec/message-codec.js";
 import type { HeadersInit } from "../headers-init.js";
 import {
@@ -18,7 +19,6 @@ import {
 } from "./call-outcome.js";
 import { armCall, callConnection, openCallStream, takeSlot, withdrawCall } from "./call-start.js";
 import type { Http2Connection, ReadyWaiter } from "./connection.js";
-import type { DeadlineHandle, DeadlineTarget } from "./deadline-queue.js";
 import { encodeFrame, MessageDecoder, plainBytes } from "./framing.js";
 import { headersFromHttp2 } from "./metadata.js";
 import type { SlotWaiter } from "./stream-slots.js";

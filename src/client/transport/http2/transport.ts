@@ -6,10 +6,10 @@ import {
   type Transport,
   type UnaryResponse,
 } from "@connectrpc/connect";
+import { DeadlineQueue } from "../../timers/deadline-queue.js";
 import type { HeadersInit } from "../headers-init.js";
 import { markNotSent } from "../not-sent.js";
 import { closedError } from "./call-outcome.js";
-import { DeadlineQueue } from "./deadline-queue.js";
 import { Http2Endpoint } from "./endpoint.js";
 import { encodeFrame } from "./framing.js";
 import { type Http2TransportOptions, resolveHttp2Options } from "./options.js";

@@ -2,6 +2,7 @@ import { type ClientHttp2Stream, constants, type IncomingHttpHeaders } from "nod
 import type { DescMessage, DescMethodUnary, DescService, MessageShape } from "@bufbuild/protobuf";
 import type { UnaryResponse } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
+import type { DeadlineHandle, DeadlineTarget } from "../../timers/deadline-queue.js";
 import { messageCodec } from "../codec/message-codec.js";
 import type { HeadersInit } from "../headers-init.js";
 import {
@@ -13,7 +14,6 @@ import {
 } from "./call-outcome.js";
 import { armCall, callConnection, openCallStream, takeSlot, withdrawCall } from "./call-start.js";
 import type { Http2Connection, ReadyWaiter } from "./connection.js";
-import type { DeadlineHandle, DeadlineTarget } from "./deadline-queue.js";
 import { PREFIX_BYTES, unaryMessageFromBody } from "./framing.js";
 import { headersFromHttp2 } from "./metadata.js";
 import type { SlotWaiter } from "./stream-slots.js";
