@@ -190,6 +190,21 @@ describe("etcd.cache() against a real etcd", () => {
     expect(() => etcd.cache({ prefix: "x" }, { pageSize: 0 })).toThrow(InvalidArgumentError);
   });
 
+  it("mirrors a namespace view's keys, named without the prefix", async () => {
+    const view = etcd.namespace("nsc/");
+    await writer.put("nsc/a/1", "x");
+    await writer.put("a/1", "outside the namespace");
+    const cache = open({ prefix: "a/" }, view);
+    await cache.ready;
+    const { revision } = await writer.put("nsc/a/2", "y");
+    await within(cache.waitForRevision(revision), "the namespaced write");
+    expect(cache.range({ prefix: "a/" }).kvs.map((kv) => [kv.keyText(), kv.text()])).toEqual([
+      ["a/1", "x"],
+      ["a/2", "y"],
+    ]);
+    await expectEqualsEtcd(cache, view, "a/");
+  });
+
   it("reads a range larger than one page at one revision", async () => {
     // Two txns: etcd takes at most 128 operations in one (--max-txn-ops).
     for (const half of [0, 125])
