@@ -266,6 +266,7 @@ export class Discovery
     if (this.#cache !== cache || this.#closing.signal.aborted) return;
     const { kvs, revision } = cache.range({ prefix: this.#prefix });
     this.#following = true;
+    this.#life.set("live");
     this.#replace(kvs, revision);
     if (!this.#isReady) {
       this.#isReady = true;
@@ -289,8 +290,9 @@ export class Discovery
     this.emit("unavailable", error);
   };
 
+  /** `connecting` until the first read; from then on `live`, or `unavailable` while the cache reports failures. */
   readonly #onCacheState = (state: RangeCacheState) => {
-    if (state !== "closed") this.#life.set(state);
+    if (state === "live" || state === "unavailable") this.#life.set(state);
   };
 
   /** Replaces the view by `kvs` (a whole range at `revision`) and emits the differences. */
