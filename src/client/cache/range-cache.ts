@@ -257,15 +257,7 @@ export class RangeCache
     // A page's header carries the store's current revision: the first one fixes the revision read.
     const revision = page.revision;
     for (;;) {
-      for (const kv of page.kvs)
-        next.set(
-          toByteString(kv.key),
-          toByteString(kv.value),
-          kv.createRevision,
-          kv.modRevision,
-          kv.version,
-          kv.lease,
-        );
+      putAll(next, page.kvs);
       const last = page.kvs[page.kvs.length - 1];
       if (!page.more || last === undefined) break;
       const after = new Uint8Array(last.key.length + 1);
@@ -316,15 +308,7 @@ export class RangeCache
   #apply(batch: WatchBatch): void {
     if (batch.resync) {
       const next = new SortedEntries();
-      for (const kv of batch.resync)
-        next.set(
-          toByteString(kv.key),
-          toByteString(kv.value),
-          kv.createRevision,
-          kv.modRevision,
-          kv.version,
-          kv.lease,
-        );
+      putAll(next, batch.resync);
       this.#replace(next, batch.revision);
       return;
     }
@@ -418,4 +402,17 @@ export class RangeCache
     for (const queue of this.#subscribers) queue.end(error);
     this.#subscribers.clear();
   }
+}
+
+/** Puts key-values read from etcd into `store`. */
+function putAll(store: SortedEntries, kvs: readonly KeyValue[]): void {
+  for (const kv of kvs)
+    store.set(
+      toByteString(kv.key),
+      toByteString(kv.value),
+      kv.createRevision,
+      kv.modRevision,
+      kv.version,
+      kv.lease,
+    );
 }
