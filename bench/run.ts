@@ -1,11 +1,14 @@
 /**
  * `npm run bench`: Put and Range at 1 and 64 in flight through each etcd-ts transport and through `etcd3`,
  * in one run against one etcd member (a throwaway one from the test kit unless ETCD_ENDPOINTS is set).
- * Prints ops/s, client CPU µs/op and ratios to etcd3; writes bench/results/latest.json.
+ * Prints ops/s, client CPU µs/op and ratios to etcd3; writes bench/results/latest.json and its chart,
+ * bench/results/latest.svg (a filtered run: partial.json and partial.svg, which git ignores).
  */
 import { writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { startEtcd } from "../src/testing/index.js";
+import type { KvResults } from "./chart-specs.js";
+import { writeKvChart } from "./charts.js";
 import { benchClients } from "./clients/index.js";
 import type { BenchClient } from "./clients/types.js";
 import { combine, type Measurement, measure } from "./measure.js";
@@ -86,9 +89,10 @@ async function main(): Promise<void> {
     ...results,
   };
   // A filtered run is for exploring; only a full run replaces the recorded results.
-  const file = filtered ? "partial.json" : "latest.json";
-  await writeFile(new URL(`./results/${file}`, import.meta.url), `${JSON.stringify(out, null, 2)}\n`);
-  console.log(`\nwrote bench/results/${file}`);
+  const stem = filtered ? "partial" : "latest";
+  await writeFile(new URL(`./results/${stem}.json`, import.meta.url), `${JSON.stringify(out, null, 2)}\n`);
+  console.log(`\nwrote bench/results/${stem}.json`);
+  console.log(`wrote ${await writeKvChart(stem, out as KvResults)}`);
 }
 
 function printScenario(

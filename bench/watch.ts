@@ -5,19 +5,30 @@
  * - client CPU of keeping leases alive (TTL 30 s): etcd-ts with 10,000 leases on its one shared stream,
  *   etcd3 with 1,000 (it opens a stream per lease), compared per 1,000 leases;
  * - memory per watcher (heap growth over 1,000 watchers, after GC).
- * Writes bench/results/watch.json. Run under `node --expose-gc` (the npm script does) for the memory figure.
+ * Writes bench/results/watch.json and the latency chart bench/results/watch.svg. Run under `node --expose-gc`
+ * (the npm script does) for the memory figure.
+ * BENCH_ONLY=watch1,watch1000,leases,memory runs only those phases and writes its own files, named after
+ * them (e.g. watch-only-watch1-watch1000.json and .svg), so a short run never replaces the full run's record.
  */
 import { writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { Etcd3, type Lease as Etcd3Lease } from "etcd3";
 import { Etcd, type Lease } from "../src/index.js";
 import { startEtcd } from "../src/testing/index.js";
+import { latencyPercentiles, type StormResult as RecordedStorm, type WatchResults } from "./chart-specs.js";
+import { writeWatchChart } from "./charts.js";
 
 const STORM_PUTS_1 = Number(process.env.BENCH_STORM_PUTS ?? 5000);
 const STORM_PUTS_1000 = Number(process.env.BENCH_STORM_PUTS_1000 ?? 300);
 const LEASES_TS = Number(process.env.BENCH_LEASES ?? 10_000);
 const LEASES_ETCD3 = Number(process.env.BENCH_LEASES_ETCD3 ?? 1000);
 const LEASE_WINDOW_MS = Number(process.env.BENCH_LEASE_WINDOW_MS ?? 20_000);
+const phases = ["watch1", "watch1000", "leases", "memory"] as const;
+const only = process.env.BENCH_ONLY?.split(",");
+const unknown = only?.filter((p) => !(phases as readonly string[]).includes(p)) ?? [];
+if (unknown.length > 0)
+  throw new Error(`BENCH_ONLY: unknown phase(s) ${unknown.join(", ")}; known: ${phases.join(", ")}`);
+const runs = (phase: (typeof phases)[number]) => only === undefined || only.includes(phase);
 
 type Sink = (key: string, value: Buffer | Uint8Array) => void;
 interface WatchLib {
@@ -61,14 +72,8 @@ function etcd3(endpoint: string): WatchLib {
   };
 }
 
-interface StormResult {
-  watchers: number;
-  puts: number;
-  events: number;
-  eventsPerSec: number;
-  p50Ms: number;
-  p99Ms: number;
-}
+/** A storm as this script records it: always with its latency distribution. */
+type StormResult = Required<RecordedStorm>;
 
 async function storm(lib: WatchLib, watchers: number, puts: number, tag: string): Promise<StormResult> {
   const prefix = `bw/${tag}/`;
@@ -115,6 +120,7 @@ async function storm(lib: WatchLib, watchers: number, puts: number, tag: string)
     eventsPerSec: Math.round((events / elapsed) * 1000),
     p50Ms: pct(0.5),
     p99Ms: pct(0.99),
+    latencyPercentilesMs: latencyPercentiles.map((p) => ({ percentile: p, ms: pct(p / 100) })),
   };
 }
 
@@ -189,22 +195,30 @@ async function main(): Promise<void> {
     measuredAt: new Date().toISOString(),
     node: process.version,
     cores: cpus().length,
+    ...(only && { only }),
   };
   try {
     const libs = [etcdTs(endpoint), etcd3(endpoint)];
-    const storms: Record<string, Record<string, StormResult>> = { watch1: {}, watch1000: {} };
+    const storms: Record<string, Record<string, StormResult>> = {};
+    if (runs("watch1")) storms.watch1 = {};
+    if (runs("watch1000")) storms.watch1000 = {};
     const memory: Record<string, number> = {};
     for (const lib of libs) {
-      storms.watch1![lib.name] = await storm(lib, 1, STORM_PUTS_1, `${lib.name}-1`);
-      storms.watch1000![lib.name] = await storm(lib, 1000, STORM_PUTS_1000, `${lib.name}-1000`);
-      memory[lib.name] = await memoryPerWatcher(lib, 1000);
+      if (storms.watch1) storms.watch1[lib.name] = await storm(lib, 1, STORM_PUTS_1, `${lib.name}-1`);
+      if (storms.watch1000) {
+        storms.watch1000[lib.name] = await storm(lib, 1000, STORM_PUTS_1000, `${lib.name}-1000`);
+      }
+      if (runs("memory")) memory[lib.name] = await memoryPerWatcher(lib, 1000);
     }
     await Promise.all(libs.map((l) => l.close()));
-    const leases = {
-      "etcd-ts": await leaseCpu("etcd-ts", endpoint, LEASES_TS),
-      etcd3: await leaseCpu("etcd3", endpoint, LEASES_ETCD3),
-    };
-    Object.assign(out, storms, { leaseKeepAlive: leases, bytesPerWatcher: memory });
+    const leases: Record<string, Record<string, number>> = {};
+    if (runs("leases")) {
+      leases["etcd-ts"] = await leaseCpu("etcd-ts", endpoint, LEASES_TS);
+      leases.etcd3 = await leaseCpu("etcd3", endpoint, LEASES_ETCD3);
+    }
+    Object.assign(out, storms);
+    if (runs("leases")) out.leaseKeepAlive = leases;
+    if (runs("memory")) out.bytesPerWatcher = memory;
     for (const [name, rows] of Object.entries(storms)) {
       console.log(`\n${name} (events delivered to all watchers; latency put -> event)`);
       for (const [lib, r] of Object.entries(rows)) {
@@ -214,22 +228,27 @@ async function main(): Promise<void> {
         );
       }
     }
-    console.log("\nlease keepalive, TTL 30 s: client CPU");
+    if (runs("leases")) console.log("\nlease keepalive, TTL 30 s: client CPU");
     for (const [lib, r] of Object.entries(leases)) {
       console.log(
         `${lib.padEnd(10)} ${r.leases} leases: ${r.percentOfOneCore}% of one core (${r.percentPer1000Leases}% per 1,000 leases)`,
       );
     }
-    console.log(
-      `\nheap per watcher: ${Object.entries(memory)
-        .map(([k, v]) => `${k} ${v} B`)
-        .join(", ")}`,
-    );
+    if (runs("memory")) {
+      console.log(
+        `\nheap per watcher: ${Object.entries(memory)
+          .map(([k, v]) => `${k} ${v} B`)
+          .join(", ")}`,
+      );
+    }
   } finally {
     await cluster?.close();
   }
-  await writeFile(new URL("./results/watch.json", import.meta.url), `${JSON.stringify(out, null, 2)}\n`);
-  console.log("\nwrote bench/results/watch.json");
+  const stem = only === undefined ? "watch" : `watch-only-${only.join("-")}`;
+  await writeFile(new URL(`./results/${stem}.json`, import.meta.url), `${JSON.stringify(out, null, 2)}\n`);
+  console.log(`\nwrote bench/results/${stem}.json`);
+  const chart = await writeWatchChart(stem, out as unknown as WatchResults);
+  if (chart) console.log(`wrote ${chart}`);
 }
 
 await main();

@@ -19,6 +19,7 @@ peers=(
   "@grpc/grpc-js@$(version_of @grpc/grpc-js)"
   "@connectrpc/connect-node@$(version_of @connectrpc/connect-node)"
   "@types/node@$(version_of @types/node)"
+  "@opentelemetry/api@$(version_of @opentelemetry/api)"
 )
 compilers=(typescript-5.9 typescript-7)
 

@@ -5,11 +5,13 @@
  * public entry point and uses each one; it must end with exit code 0 and leave nothing running.
  */
 
-import { Etcd, type ResolvedEndpoint, type WatchBatch } from "etcd-ts";
+import { trace } from "@opentelemetry/api";
+import { diagnosticsChannels, Etcd, Mutex, type ResolvedEndpoint, Session, type WatchBatch } from "etcd-ts";
 import { createConnectNodeTransport } from "etcd-ts/connect-node";
 import { discover, notDraining, register, type ServiceInstance } from "etcd-ts/discovery";
 import { KV } from "etcd-ts/gen/etcdserverpb/rpc_pb";
 import { createGrpcJsTransport } from "etcd-ts/grpc-js";
+import { instrumentEtcd } from "etcd-ts/otel";
 import { startEtcd } from "etcd-ts/testing";
 
 function check(condition: boolean, what: string): asserts condition {
@@ -41,6 +43,31 @@ await using cluster = await startEtcd();
     "discovery did not see the registration",
   );
   check(registration.state === "registered", `registration is ${registration.state}`);
+
+  // A namespace view, a session and a lock in it; every live object's end, as a promise that never rejects.
+  const app = etcd.namespace("consumer-app/");
+  const maybeSignal: AbortSignal | undefined = undefined; // options take `undefined` under exactOptionalPropertyTypes
+  const maybeNumber: number | undefined = undefined;
+  await app.put("k", "v", { signal: maybeSignal, timeoutMs: maybeNumber });
+  const probe = app.watch("k", { signal: maybeSignal, startRevision: maybeNumber });
+  await probe.close();
+  check((await etcd.get("consumer-app/k"))?.text() === "v", "the namespace did not prefix the key");
+  const session = await Session.create(app, { ttl: 10 });
+  const mutex = new Mutex(session, "lock");
+  await mutex.lock({ timeoutMs: 5000 });
+  check(mutex.state === "locked" && mutex.signal.aborted === false, `mutex is ${mutex.state}`);
+  await mutex.close();
+  await session.close();
+  const end: Error | undefined = await session.closed;
+  check(end === undefined, `the session ended with ${end}`);
+}
+
+// OpenTelemetry on the diagnostics channels (no-op tracer here: the API without an SDK).
+{
+  using _otel = instrumentEtcd({ tracerProvider: trace.getTracerProvider() });
+  check(typeof diagnosticsChannels === "object", "diagnosticsChannels is exported");
+  await using etcd = new Etcd({ endpoints: cluster.endpoints });
+  check((await etcd.get("consumer/greeting"))?.text() === "hello", "get with otel on");
 }
 
 // The grpc-js and connect-node transports, as `transport` factories; `tls` passes straight through.

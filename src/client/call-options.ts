@@ -3,19 +3,19 @@ import { InvalidArgumentError } from "./errors.js";
 /** Options every call takes. */
 export interface CallOptions {
   /** Aborts the call (and its retries); it then fails with `AbortedError`. Default none. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /**
    * Deadline of the call in ms, all retries and re-authentication included; on expiry it fails with
    * `DeadlineExceededError`. Default: the client's `timeoutMs` (10000).
    */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /**
    * gRPC metadata sent with this call (every attempt of it), e.g. a trace ID for a proxy in front of
    * etcd. Names are case-insensitive header names; values of `-bin` names must be base64
    * (`encodeBinaryMetadata`). The client's own keys are refused with `InvalidArgumentError`: `token`,
    * `hasleader`, `grpc-*`, `content-type`, `te` and pseudo-headers (`:path`). Default none.
    */
-  metadata?: Record<string, string>;
+  metadata?: Record<string, string> | undefined;
 }
 
 /** Options of calls that can be sent to one chosen member (admin calls). */
@@ -26,7 +26,7 @@ export interface TargetedCallOptions extends CallOptions {
    * not be in the client's endpoint list but must use its scheme. Default: the pinned endpoint, with
    * failover.
    */
-  endpoint?: string;
+  endpoint?: string | undefined;
 }
 
 /** Metadata names the call pipeline or the gRPC protocol owns. */

@@ -3,11 +3,11 @@ import { Code, ConnectError } from "@connectrpc/connect";
 /** Options every {@link EtcdError} can carry. */
 export interface EtcdErrorOptions {
   /** gRPC status code. Default `Code.Unknown`. */
-  code?: Code;
+  code?: Code | undefined;
   /** The endpoint the error came from, when a call reached one. */
-  endpoint?: string;
+  endpoint?: string | undefined;
   /** The original error (usually the transport's `ConnectError`, with its metadata). */
-  cause?: unknown;
+  cause?: unknown | undefined;
 }
 
 /**

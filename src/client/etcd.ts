@@ -50,13 +50,13 @@ import type { Watcher } from "./watch/watcher.js";
 /** Options of {@link Etcd.iterate}. */
 export interface IterateOptions extends CallOptions {
   /** Keys per request. Default 1000. */
-  pageSize?: number;
+  pageSize?: number | undefined;
   /** Read at this revision; default: the revision of the first page. */
-  revision?: number | bigint;
+  revision?: number | bigint | undefined;
   /** Serve every page from the local member (no quorum round). Default false. */
-  serializable?: boolean;
+  serializable?: boolean | undefined;
   /** Values are left out. Default false. */
-  keysOnly?: boolean;
+  keysOnly?: boolean | undefined;
 }
 
 export type { MemberInfo } from "./cluster/member.js";
@@ -317,7 +317,10 @@ export class Etcd implements AsyncDisposable {
    * Compacts the key-value history up to `revision`. `physical: true` waits until the space is
    * reclaimed. Reads of older revisions then fail with `CompactedError`.
    */
-  async compact(revision: number | bigint, options?: { physical?: boolean } & CallOptions): Promise<void> {
+  async compact(
+    revision: number | bigint,
+    options?: { physical?: boolean | undefined } & CallOptions,
+  ): Promise<void> {
     const req = { revision: checkInteger(revision, "revision", 1), physical: options?.physical ?? false };
     await this.#caller.call(KV.method.compact, req, "write", options, this.#options.requireLeader);
   }

@@ -96,7 +96,7 @@ export {
 } from "./errors.js";
 export { Etcd, type IterateOptions, type MemberInfo, type MemberStatus } from "./etcd.js";
 export type { Bytes } from "./kv/bytes.js";
-export { KeyValue } from "./kv/key-value.js";
+export { KeyValue, type KeyValueJson } from "./kv/key-value.js";
 export { prefixRangeEnd } from "./kv/range-end.js";
 export type {
   DeleteOptions,
@@ -150,6 +150,7 @@ export {
   type Http2Transport,
   type Http2TransportOptions,
   Http2TransportOptionsError,
+  type PemInput,
 } from "./transport/http2/index.js";
 export { type CompareOperator, type Comparison, compare } from "./txn/compare.js";
 export {

@@ -16,58 +16,60 @@ export interface EtcdOptions {
    * the token itself), `{ token }` (a token minted elsewhere, sent as is), or `{ getToken }` (asked for a
    * token when none is held and after the server refused one). Default none.
    */
-  auth?: AuthOptions;
+  auth?: AuthOptions | undefined;
   /** TLS material for `https://` endpoints. Default: Node's defaults (system CAs, no client cert). */
-  tls?: TlsOptions;
+  tls?: TlsOptions | undefined;
   /**
    * Makes the transport for one endpoint; lets you bring grpc-js or connect-node transports.
    * Default: the built-in HTTP/2 transport.
    */
-  transport?: (endpoint: ResolvedEndpoint) => ClosableTransport;
+  transport?: ((endpoint: ResolvedEndpoint) => ClosableTransport) | undefined;
   /**
    * Connect interceptors (`Interceptor` of `@connectrpc/connect`) around every RPC the client sends, unary
    * or stream, whichever transport: the first is outermost. They run once per attempt on one endpoint
    * (`req.url` names it), after the client added its headers: `req.header` carries the auth token
    * (`token`) and `Auth/Authenticate`'s request carries the password, so never log either. Default none.
    */
-  interceptors?: Interceptor[];
+  interceptors?: Interceptor[] | undefined;
   /** Deadline of every call in ms (all its retries included), unless the call sets its own. Default 10000. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Retries of calls that are safe to retry. */
-  retry?: {
-    /** Attempts per call, the first included. Default 5. */
-    maxAttempts?: number;
-    /** Delay before the first retry in ms (doubles each time, jittered). Default 50. */
-    initialBackoffMs?: number;
-    /** Largest delay between retries in ms. Default 1000. */
-    maxBackoffMs?: number;
-  };
+  retry?:
+    | {
+        /** Attempts per call, the first included. Default 5. */
+        maxAttempts?: number | undefined;
+        /** Delay before the first retry in ms (doubles each time, jittered). Default 50. */
+        initialBackoffMs?: number | undefined;
+        /** Largest delay between retries in ms. Default 1000. */
+        maxBackoffMs?: number | undefined;
+      }
+    | undefined;
   /** How long an endpoint that failed is skipped, in ms. Default 5000. */
-  endpointCooldownMs?: number;
+  endpointCooldownMs?: number | undefined;
   /**
    * Send `hasleader: true` so a member cut off from its cluster refuses at once ("no leader") instead of
    * hanging; serializable reads never send it. Default true.
    */
-  requireLeader?: boolean;
+  requireLeader?: boolean | undefined;
   /** HTTP/2 PING interval in ms that detects dead or frozen connections. Default 10000. */
-  keepaliveIntervalMs?: number;
+  keepaliveIntervalMs?: number | undefined;
   /** How long a PING may go unanswered before the connection is closed, in ms. Default 5000. */
-  keepaliveTimeoutMs?: number;
+  keepaliveTimeoutMs?: number | undefined;
   /**
    * How long a new connection may take, in ms: TCP, TLS for https, and the HTTP/2 handshake up to the
    * server's first SETTINGS frame (calls are sent only after it, so one that fails here was never sent and
    * moves to the next endpoint). Default 5000.
    */
-  connectTimeoutMs?: number;
+  connectTimeoutMs?: number | undefined;
   /**
    * Refresh the endpoint list from `MemberList` every this many ms (0 = never). Learned endpoints keep
    * the scheme of the configured ones. Default 0.
    */
-  autoSyncIntervalMs?: number;
+  autoSyncIntervalMs?: number | undefined;
   /** The server's `--max-request-bytes`; larger puts are refused before sending. Default 1572864 (1.5 MiB). */
-  maxRequestBytes?: number;
+  maxRequestBytes?: number | undefined;
   /** The long-lived streams: the shared Watch stream and the shared LeaseKeepAlive stream. */
-  streams?: StreamOptions;
+  streams?: StreamOptions | undefined;
 }
 
 /**
@@ -80,8 +82,8 @@ export type AuthOptions =
       username: string;
       /** Its password; kept out of `inspect()`, errors and logs. */
       password: string;
-      token?: never;
-      getToken?: never;
+      token?: never | undefined;
+      getToken?: never | undefined;
     }
   | {
       /**
@@ -91,9 +93,9 @@ export type AuthOptions =
        * leases end with it. Use `getToken` for tokens that expire.
        */
       token: string;
-      username?: never;
-      password?: never;
-      getToken?: never;
+      username?: never | undefined;
+      password?: never | undefined;
+      getToken?: never | undefined;
     }
   | {
       /**
@@ -104,31 +106,33 @@ export type AuthOptions =
        * the next call asks again) and streams retry with backoff.
        */
       getToken: (context: GetTokenContext) => Promise<string> | string;
-      username?: never;
-      password?: never;
-      token?: never;
+      username?: never | undefined;
+      password?: never | undefined;
+      token?: never | undefined;
     };
 
 /** Options of the client's long-lived streams (watches, lease keepalive). */
 export interface StreamOptions {
   /** Delays between attempts to reopen a broken stream. */
-  backoff?: {
-    /** First delay in ms (doubles each time, jittered). Default 50. */
-    initialMs?: number;
-    /** Largest delay in ms. Default 2000. */
-    maxMs?: number;
-  };
+  backoff?:
+    | {
+        /** First delay in ms (doubles each time, jittered). Default 50. */
+        initialMs?: number | undefined;
+        /** Largest delay in ms. Default 2000. */
+        maxMs?: number | undefined;
+      }
+    | undefined;
   /**
    * After this long without any answer on the Watch stream, a progress request probes it, in ms; a
    * frozen member answers nothing, while a watch may be idle for hours. 0 turns probing off. Default 5000.
    */
-  idleTimeoutMs?: number;
+  idleTimeoutMs?: number | undefined;
   /**
    * A probe or any other request on a stream (a watch create, a keepalive) unanswered this long means the stream is
    * dead: it is abandoned, its endpoint marked failed, and the stream reopened on the next endpoint, in ms.
    * A keepalive waits at most a third of its lease's TTL. Default 2000.
    */
-  probeTimeoutMs?: number;
+  probeTimeoutMs?: number | undefined;
 }
 
 /** Options after validation, every default filled in. */

@@ -31,24 +31,24 @@ import { type BalancePolicy, Picker } from "./picker.js";
 /** Where a balanced transport learns its instances: a {@link Discovery} it does not own, or one it starts. */
 export type BalancedTransportSource =
   | { discovery: Discovery }
-  | { etcd: Etcd; service: string; discoverOptions?: Omit<DiscoverOptions, "signal"> };
+  | { etcd: Etcd; service: string; discoverOptions?: Omit<DiscoverOptions, "signal"> | undefined };
 
 /** Options of {@link createBalancedTransport}. */
 export type BalancedTransportOptions = BalancedTransportSource & {
   /** Makes the transport of one instance (called once per address, reused while the instance stays). */
   createTransport: (addr: string, instance: ServiceInstance) => Transport;
   /** `"round-robin"` (smooth weighted) or `"p2c"` (power of two choices by calls in flight per weight). Default `"round-robin"`. */
-  policy?: BalancePolicy;
+  policy?: BalancePolicy | undefined;
   /**
    * Whether a unary call may be sent again on another instance after UNAVAILABLE. Default: the method's
    * `idempotency` option is `NO_SIDE_EFFECTS` or `IDEMPOTENT`. A call that provably never left
    * (`wasNotSent`) is always retried.
    */
-  isRetryable?: (method: DescMethod) => boolean;
+  isRetryable?: ((method: DescMethod) => boolean) | undefined;
   /** Attempts per unary call, the first included, each on an instance not yet tried. Default 3. */
-  maxAttempts?: number;
+  maxAttempts?: number | undefined;
   /** How long a call waits for the first view, and for an instance to appear when there is none. Default 5000. */
-  waitForInstanceMs?: number;
+  waitForInstanceMs?: number | undefined;
   /**
    * Passive outlier ejection: an instance whose calls fail at the connection level is left out of picking
    * for a while (see {@link OutlierDetectionOptions} for the thresholds and times). If every usable
@@ -56,7 +56,7 @@ export type BalancedTransportOptions = BalancedTransportSource & {
    * on, ejecting after 1 refused connection or 3 UNAVAILABLE in a row, for 10 s × n (n-th ejection in a
    * row), at most 5 minutes.
    */
-  outlierDetection?: OutlierDetectionOptions | false;
+  outlierDetection?: OutlierDetectionOptions | false | undefined;
 };
 
 /**

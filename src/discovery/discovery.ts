@@ -14,11 +14,11 @@ import { SnapshotFeed } from "./snapshot-feed.js";
 /** Options of {@link discover}. */
 export interface DiscoverOptions {
   /** Key/value layout. Default `goEndpointsCodec()`. */
-  codec?: InstanceCodec;
+  codec?: InstanceCodec | undefined;
   /** Only instances it accepts are in the view (see `notDraining`, `inZone`, `withVersion`, `whereMetadata`). Default: all. */
-  filter?: (instance: ServiceInstance) => boolean;
+  filter?: ((instance: ServiceInstance) => boolean) | undefined;
   /** Aborting it closes the discovery. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** One change of the view. `key` is the instance's etcd key, its identity. */

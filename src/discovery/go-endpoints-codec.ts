@@ -18,7 +18,7 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 /** Options of {@link goEndpointsCodec}. */
 export interface GoEndpointsCodecOptions {
   /** Prepended to every key, e.g. `"services/"`. Default `""` (Go's resolver target is then the service name). */
-  keyPrefix?: string;
+  keyPrefix?: string | undefined;
 }
 
 /**

@@ -9,9 +9,9 @@ export interface ServiceInstance {
   /** Relative weight for weighted load balancing. Default 1. */
   readonly weight: number;
   /** Version label of the instance, if given. */
-  readonly version?: string;
+  readonly version?: string | undefined;
   /** Zone label, if given. */
-  readonly zone?: string;
+  readonly zone?: string | undefined;
   /** True once the instance asked clients to stop sending new calls. */
   readonly draining: boolean;
 }
@@ -20,11 +20,11 @@ export interface ServiceInstance {
 export interface ServiceInstanceInit {
   service: string;
   addr: string;
-  metadata?: unknown;
-  weight?: number;
-  version?: string;
-  zone?: string;
-  draining?: boolean;
+  metadata?: unknown | undefined;
+  weight?: number | undefined;
+  version?: string | undefined;
+  zone?: string | undefined;
+  draining?: boolean | undefined;
 }
 
 /** Fills the defaults of {@link ServiceInstanceInit}. */

@@ -10,7 +10,7 @@ export interface OutlierDetectionOptions {
    * Consecutive UNAVAILABLE failures that eject an instance when the request may have reached it (a
    * dropped connection, or UNAVAILABLE from the server itself, which can be a momentary overload). Default 3.
    */
-  consecutiveFailures?: number;
+  consecutiveFailures?: number | undefined;
   /**
    * Consecutive failures that eject an instance when the request provably never reached it: an UNAVAILABLE
    * marked `wasNotSent` (but not an HTTP/2 REFUSED_STREAM, which a live server sends), or the connection
@@ -18,14 +18,14 @@ export interface OutlierDetectionOptions {
    * a refused connection is the signature of a crashed process whose lease has not expired yet, and
    * ejecting on it costs nothing the caller could have had (the request never left).
    */
-  consecutiveRefusals?: number;
+  consecutiveRefusals?: number | undefined;
   /**
    * Ejection time of a first ejection, in ms. An instance ejected again without answering in between stays
    * out `baseEjectionMs × n` for its n-th ejection (Envoy's rule), up to `maxEjectionMs`. Default 10000.
    */
-  baseEjectionMs?: number;
+  baseEjectionMs?: number | undefined;
   /** Cap of the ejection time, in ms. Default 300000 (5 minutes, Envoy's default). */
-  maxEjectionMs?: number;
+  maxEjectionMs?: number | undefined;
 }
 
 /** {@link OutlierDetectionOptions} with every default applied. */

@@ -29,18 +29,18 @@ const MIN_GRANT_INTERVAL_MS = 500;
 /** Options of {@link register}. */
 export interface RegisterOptions extends ServiceInstanceInit {
   /** Lease TTL in seconds: how long the instance outlives its process. Default 10. */
-  ttl?: number;
+  ttl?: number | undefined;
   /** Key/value layout. Default `goEndpointsCodec()` (etcd's Go `naming/endpoints`). */
-  codec?: InstanceCodec;
+  codec?: InstanceCodec | undefined;
   /**
    * Delays between re-registration attempts after a loss, and between checks of the key when its watch
    * breaks. Default 100 ms doubling to 5 s, jittered. The backoff restarts only once a registration (or
    * the watch of its key) has held for one `ttl`: a registration lost again soon after coming back waits
    * longer each time. Whatever the backoff, lease grants are at least 500 ms apart (at most 2 a second).
    */
-  backoff?: { initialMs?: number; maxMs?: number };
+  backoff?: { initialMs?: number | undefined; maxMs?: number | undefined } | undefined;
   /** Aborts the first registration attempt. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** One step in a registration's life, as the async iterator gives it. */

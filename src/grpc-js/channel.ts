@@ -21,7 +21,7 @@ export interface GrpcJsTransportOptions extends EtcdTransportOptions {
    * Raw grpc-js channel arguments, applied last (they win over the options above). Default: reconnect
    * backoff `grpc.initial_reconnect_backoff_ms` 100 and `grpc.max_reconnect_backoff_ms` 2000.
    */
-  channelOptions?: ChannelOptions;
+  channelOptions?: ChannelOptions | undefined;
 }
 
 /** Builds the one grpc-js client (and its channel) a transport sends every call through. */

@@ -7,16 +7,16 @@ import type { ServiceInstance } from "../discovery/instance.js";
 /** Options of {@link registerEtcdResolver}. */
 export interface EtcdResolverOptions {
   /** URI scheme the resolver answers: targets look like `<scheme>:///<service>`. Default `"etcd"`. */
-  scheme?: string;
+  scheme?: string | undefined;
   /** Key/value layout. Default `goEndpointsCodec()` (etcd's Go `naming/endpoints`). */
-  codec?: InstanceCodec;
+  codec?: InstanceCodec | undefined;
   /** Only instances it accepts are given to grpc-js (draining ones never are). Default: all. */
-  filter?: (instance: ServiceInstance) => boolean;
+  filter?: ((instance: ServiceInstance) => boolean) | undefined;
   /**
    * grpc-js load-balancing policy the resolver asks for in its service config. Default: none, so the
    * channel's `grpc.service_config` option (or grpc-js' default, `pick_first`) decides.
    */
-  policy?: "round_robin" | "pick_first";
+  policy?: "round_robin" | "pick_first" | undefined;
 }
 
 /**

@@ -16,7 +16,7 @@ export class ResponseQueue<T> implements AsyncIterable<T> {
   #iterated = false;
 
   constructor(options: {
-    highWaterMark?: number;
+    highWaterMark?: number | undefined;
     onPressure: (paused: boolean) => void;
     onReturn: () => void;
   }) {

@@ -27,14 +27,14 @@ export type RpcSemconv = "old" | "stable" | "both";
 /** Options of {@link instrumentEtcd}. */
 export interface EtcdInstrumentationOptions {
   /** Where spans go. Default: the global tracer provider (`trace.getTracerProvider()`). */
-  tracerProvider?: TracerProvider;
+  tracerProvider?: TracerProvider | undefined;
   /** Where metrics go. Default: the global meter provider (`metrics.getMeterProvider()`). */
-  meterProvider?: MeterProvider;
+  meterProvider?: MeterProvider | undefined;
   /**
    * The conventions to emit. Default: from `OTEL_SEMCONV_STABILITY_OPT_IN` as OpenTelemetry asks of RPC
    * instrumentations (`rpc/dup` → `"both"`, `rpc` → `"stable"`), else `"old"`.
    */
-  semconv?: RpcSemconv;
+  semconv?: RpcSemconv | undefined;
 }
 
 /** A running instrumentation: {@link disable} (or `using`) unsubscribes it. */

@@ -39,9 +39,9 @@ export interface GenerateCertificatesOptions {
    * Common name of the client certificate; with `--client-cert-auth` and auth enabled etcd takes it as
    * the user name. Default `"etcd-ts-client"`.
    */
-  clientCommonName?: string;
+  clientCommonName?: string | undefined;
   /** Validity in days. Default 30. */
-  days?: number;
+  days?: number | undefined;
 }
 
 /** Error raised when the `openssl` CLI is missing or fails. */

@@ -5,9 +5,9 @@ import type { Socket } from "node:net";
 /** What must not outlive this process: a child to SIGKILL and/or paths to delete. */
 export interface CleanupTarget {
   /** Process to SIGKILL if this process ends while it still runs. */
-  pid?: number;
+  pid?: number | undefined;
   /** Files or directories to remove if this process ends before they were released. */
-  paths?: string[];
+  paths?: string[] | undefined;
 }
 
 /** Undoes a registration once the owner cleaned up by itself (process exited, directory removed). */

@@ -28,37 +28,37 @@ export interface ClusterSetup {
   /** `--initial-cluster-token`. */
   token: string;
   /** TLS of the client URLs. Default none. */
-  tls?: ClusterTls;
+  tls?: ClusterTls | undefined;
   /** Called once by `close()` after the root is removed (drops the exit-time cleanup). Default none. */
-  onClosed?: () => void;
+  onClosed?: (() => void) | undefined;
 }
 
 /** Options of {@link EtcdCluster.leader}. */
 export interface LeaderOptions {
   /** How long to wait for a member that reports itself as leader, in ms. Default 15000. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Stops waiting. Default none. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** Options of {@link EtcdCluster.addMember}. */
 export interface AddMemberOptions {
   /** Add it as a learner (promote it later with `promote()`). Default false. */
-  learner?: boolean;
+  learner?: boolean | undefined;
   /** Member name. Default `m<index>`, e.g. `m3`. */
-  name?: string;
+  name?: string | undefined;
   /** Extra flags for this member, after the cluster's. Default none. */
-  args?: string[];
+  args?: string[] | undefined;
   /** How long to wait for the new member to serve clients, in ms. Default 30000. */
-  readyTimeoutMs?: number;
+  readyTimeoutMs?: number | undefined;
   /**
    * How long to keep retrying while etcd refuses the add as "unhealthy cluster" (its strict reconfig
    * check wants every voter connected for 5 s, so right after a start or another add it says no), in ms.
    * Default 15000.
    */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Stops retrying. Default none. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** Options of {@link EtcdCluster.promote} and {@link EtcdCluster.removeMember}. */
@@ -67,9 +67,9 @@ export interface MembershipOptions {
    * Keep retrying while etcd refuses the change as transient (a learner not yet in sync, or the strict
    * reconfig check's "unhealthy cluster"), for this many ms. Default 15000.
    */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Stops waiting. Default none. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** A throwaway etcd cluster on loopback ports with its data in a temp directory. */

@@ -12,13 +12,13 @@ const READY_LOG = /serving client traffic|ready to serve client requests/;
 /** Options of {@link startEtcdContainer}. */
 export interface StartEtcdContainerOptions {
   /** Image to run. Default `ETCD_IMAGE` from the environment, else {@link DEFAULT_ETCD_IMAGE}. */
-  image?: string;
+  image?: string | undefined;
   /** Extra etcd flags, appended last (so they win). Default none. */
-  args?: string[];
+  args?: string[] | undefined;
   /** How long to wait for the image pull and for etcd to serve clients, in ms. Default 120000. */
-  readyTimeoutMs?: number;
+  readyTimeoutMs?: number | undefined;
   /** Where `ETCD_IMAGE` is read. Default `process.env`. */
-  env?: NodeJS.ProcessEnv;
+  env?: NodeJS.ProcessEnv | undefined;
 }
 
 /** The subset of testcontainers' StartedTestContainer the kit uses; keeps its types out of ours. */
@@ -42,7 +42,7 @@ export class EtcdContainer implements AsyncDisposable {
   readonly #container: StartedContainer;
   #closed = false;
 
-  /** Wraps a started container; use {@link startEtcdContainer} rather than this constructor. */
+  /** @internal Wraps a started container; use {@link startEtcdContainer} rather than this constructor. */
   constructor(container: StartedContainer, image: string) {
     this.#container = container;
     this.image = image;
@@ -60,7 +60,9 @@ export class EtcdContainer implements AsyncDisposable {
   }
 
   /** Maintenance/Status through the HTTP gateway. */
-  status(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<MemberStatus> {
+  status(
+    options: { timeoutMs?: number | undefined; signal?: AbortSignal | undefined } = {},
+  ): Promise<MemberStatus> {
     return fetchMemberStatus(this.endpoint, options);
   }
 
@@ -154,7 +156,7 @@ export async function startEtcdContainer(options: StartEtcdContainerOptions = {}
  * (DOCKER_HOST, the usual sockets, ~/.testcontainers.properties). False, not an error, when the optional
  * peer `testcontainers` is missing or nothing answers within `timeoutMs` (default 5000).
  */
-export async function isDockerAvailable(options: { timeoutMs?: number } = {}): Promise<boolean> {
+export async function isDockerAvailable(options: { timeoutMs?: number | undefined } = {}): Promise<boolean> {
   let tc: Testcontainers;
   try {
     tc = await import("testcontainers");

@@ -29,11 +29,11 @@ export interface ClusterMemberInfo {
 }
 
 interface RawMember {
-  ID?: string;
-  name?: string;
-  peerURLs?: string[];
-  clientURLs?: string[];
-  isLearner?: boolean;
+  ID?: string | undefined;
+  name?: string | undefined;
+  peerURLs?: string[] | undefined;
+  clientURLs?: string[] | undefined;
+  isLearner?: boolean | undefined;
 }
 
 function toMember(raw: RawMember): ClusterMemberInfo {
@@ -52,11 +52,11 @@ export async function fetchMemberStatus(
   options?: GatewayRequestOptions,
 ): Promise<MemberStatus> {
   const raw = await gatewayRequest<{
-    header?: { member_id?: string };
-    leader?: string;
-    raftTerm?: string;
-    version?: string;
-    isLearner?: boolean;
+    header?: { member_id?: string } | undefined;
+    leader?: string | undefined;
+    raftTerm?: string | undefined;
+    version?: string | undefined;
+    isLearner?: boolean | undefined;
   }>(endpoint, "/v3/maintenance/status", {}, options);
   return {
     memberId: BigInt(raw.header?.member_id ?? "0"),

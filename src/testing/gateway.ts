@@ -6,19 +6,19 @@ export interface GatewayTls {
   /** CA that signed the server certificate. */
   ca: Buffer | string;
   /** Client certificate, needed when the member runs with `--client-cert-auth`. Default none. */
-  cert?: Buffer | string;
+  cert?: Buffer | string | undefined;
   /** Key of `cert`. Default none. */
-  key?: Buffer | string;
+  key?: Buffer | string | undefined;
 }
 
 /** Options of {@link gatewayRequest}. */
 export interface GatewayRequestOptions {
   /** TLS material; required for https URLs. Default none. */
-  tls?: GatewayTls;
+  tls?: GatewayTls | undefined;
   /** Gives up after this many ms (a frozen member never answers). Default 5000. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Aborts the request. Default none. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** Why a gateway call failed. */

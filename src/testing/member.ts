@@ -37,9 +37,9 @@ export interface MemberSpec {
   /** Extra flags, appended last (so they win). */
   extraArgs: string[];
   /** TLS of the client URL (which must then be https). Default none. */
-  tls?: MemberTls;
+  tls?: MemberTls | undefined;
   /** What the kit itself presents when it calls this member's gateway over TLS. Default none. */
-  clientTls?: GatewayTls;
+  clientTls?: GatewayTls | undefined;
 }
 
 /** Lines of etcd's own log kept for error messages. */
@@ -92,7 +92,9 @@ export class EtcdMember {
   }
 
   /** Maintenance/Status of this member through its HTTP gateway; also records `memberId`. */
-  async status(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<MemberStatus> {
+  async status(
+    options: { timeoutMs?: number | undefined; signal?: AbortSignal | undefined } = {},
+  ): Promise<MemberStatus> {
     const status = await fetchMemberStatus(this.clientUrl, { ...options, tls: this.#spec.clientTls });
     this.#memberId = status.memberId;
     return status;

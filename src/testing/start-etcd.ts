@@ -14,36 +14,36 @@ export type EtcdRuntime = "auto" | "binary" | "docker";
 /** TLS settings of {@link StartEtcdOptions.tls}. */
 export interface TlsOptions {
   /** Require client certificates (`--client-cert-auth`, mTLS). Default false. */
-  clientCertAuth?: boolean;
+  clientCertAuth?: boolean | undefined;
   /** Certificates to use. Default: fresh ones from `generateCertificates()` in the cluster's temp dir. */
-  certificates?: Certificates;
+  certificates?: Certificates | undefined;
 }
 
 /** Options of {@link startEtcd}. */
 export interface StartEtcdOptions {
   /** Number of members. Default 1. */
-  members?: number;
+  members?: number | undefined;
   /** etcd binary; default `ETCD_BIN`, else `etcd` on PATH (both read from `env`). */
-  binary?: string;
+  binary?: string | undefined;
   /** Extra flags for every member, e.g. `["--auth-token-ttl=2"]`. Default none. */
-  args?: string[];
+  args?: string[] | undefined;
   /** How long to wait for the cluster to serve clients, in ms. Default 30000 (120000 for Docker). */
-  readyTimeoutMs?: number;
+  readyTimeoutMs?: number | undefined;
   /**
    * Serve clients over TLS (https client URLs; peers stay plain); `cluster.tls` then holds the CA and
    * client certificate. Default false. Binary runtime only.
    */
-  tls?: boolean | TlsOptions;
+  tls?: boolean | TlsOptions | undefined;
   /**
    * `"binary"` runs a local etcd; `"docker"` one member in a container (testcontainers); `"auto"` the
    * binary if one is found, else Docker if an engine answers, else {@link EtcdUnavailableError}.
    * Default `"binary"` (so the result is always an {@link EtcdCluster} with members to kill or freeze).
    */
-  runtime?: EtcdRuntime;
+  runtime?: EtcdRuntime | undefined;
   /** Image for the Docker runtime. Default `ETCD_IMAGE`, else `gcr.io/etcd-development/etcd:v3.5.17`. */
-  image?: string;
+  image?: string | undefined;
   /** Environment where `ETCD_BIN`, `PATH` and `ETCD_IMAGE` are read. Default `process.env`. */
-  env?: NodeJS.ProcessEnv;
+  env?: NodeJS.ProcessEnv | undefined;
 }
 
 /**

@@ -391,6 +391,13 @@ export class Scenario {
    * each watcher's history against the store's. Returns the sentinel revision.
    */
   async finish(options: { expectErrors?: boolean } = {}): Promise<bigint> {
+    // Enough history to make the check mean something: on a busy machine a short scenario may have
+    // written little, so wait for the writes instead of asserting on how many the scheduler allowed.
+    await until(
+      () => this.load.ok >= 30,
+      30_000,
+      () => `the load wrote only ${this.load.ok} times (${this.load.failed} failed)`,
+    );
     await this.load.stop();
     const end = await this.load.sentinel();
     await within(

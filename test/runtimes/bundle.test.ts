@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -60,6 +60,12 @@ const outfile = (name: BundleName) => BUNDLES[name].at(-1)!.slice("--outfile=".l
 async function makeProject(): Promise<string> {
   await mkdir(join(REPO, "test", "tmp"), { recursive: true });
   const project = await mkdtemp(join(REPO, "test", "tmp", "bundle-"));
+  // A package.json of its own: without one, the project falls in the repo's package scope, and "etcd-ts"
+  // resolves to the repo itself (a package's self-reference comes before node_modules) and its dist/.
+  await writeFile(
+    join(project, "package.json"),
+    `${JSON.stringify({ name: "bundle-app", private: true, type: "module" })}\n`,
+  );
   const pkg = join(project, "node_modules", "etcd-ts");
   await mkdir(pkg, { recursive: true });
   await copyFile(join(REPO, "package.json"), join(pkg, "package.json"));

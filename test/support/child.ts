@@ -28,6 +28,8 @@ export function fixturePath(name: string): string {
 export class Child {
   /** Every JSON line printed so far, in order. */
   readonly events: ChildEvent[] = [];
+  /** Every non-empty line printed on stdout so far (JSON or not), in order. */
+  readonly lines: string[] = [];
   readonly #name: string;
   readonly #process: ChildProcess;
   readonly #exited: Promise<ChildExit>;
@@ -111,16 +113,19 @@ export class Child {
     match: (event: ChildEvent) => boolean,
     options: { timeoutMs?: number; since?: number } = {},
   ): Promise<ChildEvent> {
-    const { timeoutMs = 20_000 } = options;
-    let next = options.since ?? 0;
-    return this.#wait(what, timeoutMs, () => {
-      for (; next < this.events.length; next++) {
-        const event = this.events[next]!;
-        if (match(event)) return event;
-      }
-      if (this.#exit) throw this.#failure(`exited (${describeExit(this.#exit)}) while waiting for ${what}`);
-      return undefined;
-    });
+    return this.#firstOf(what, this.events, match, options);
+  }
+
+  /**
+   * Resolves with the first stdout line (from index `since` on, default 0) that `match` accepts; rejects
+   * like {@link waitFor}.
+   */
+  waitForLine(
+    what: string,
+    match: (line: string) => boolean,
+    options: { timeoutMs?: number; since?: number } = {},
+  ): Promise<string> {
+    return this.#firstOf(what, this.lines, match, options);
   }
 
   /**
@@ -151,6 +156,25 @@ export class Child {
   async kill(): Promise<void> {
     if (this.running) this.#process.kill("SIGKILL");
     await this.#exited;
+  }
+
+  /** The first entry of `list` (growing as the child prints) from `since` on that `match` accepts. */
+  #firstOf<T>(
+    what: string,
+    list: readonly T[],
+    match: (entry: T) => boolean,
+    options: { timeoutMs?: number; since?: number },
+  ): Promise<T> {
+    const { timeoutMs = 20_000 } = options;
+    let next = options.since ?? 0;
+    return this.#wait(what, timeoutMs, () => {
+      for (; next < list.length; next++) {
+        const entry = list[next]!;
+        if (match(entry)) return entry;
+      }
+      if (this.#exit) throw this.#failure(`exited (${describeExit(this.#exit)}) while waiting for ${what}`);
+      return undefined;
+    });
   }
 
   /** An error naming the child, with `message` and its stderr tail. */
@@ -195,6 +219,7 @@ export class Child {
 
   #onLine(line: string): void {
     if (!line.trim()) return;
+    this.lines.push(line);
     try {
       const parsed = JSON.parse(line) as unknown;
       if (parsed && typeof parsed === "object" && typeof (parsed as ChildEvent).type === "string") {

@@ -24,7 +24,7 @@ export class AuthClient {
   /** Roles: add, get, list, delete, grantPermission, revokePermission. */
   readonly roles: RoleClient;
 
-  /** Made by `Etcd`; use `etcd.auth`. */
+  /** @internal Made by `Etcd`; use `etcd.auth`. */
   constructor(ctx: AdminContext) {
     this.#ctx = ctx;
     this.users = new UserClient(ctx);

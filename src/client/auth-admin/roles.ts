@@ -19,7 +19,7 @@ export interface RoleInfo {
 export class RoleClient {
   readonly #ctx: AdminContext;
 
-  /** Made by `Etcd`; use `etcd.auth.roles`. */
+  /** @internal Made by `Etcd`; use `etcd.auth.roles`. */
   constructor(ctx: AdminContext) {
     this.#ctx = ctx;
   }

@@ -10,7 +10,7 @@ export interface UserAddOptions extends TargetedCallOptions {
    * Create a user that cannot authenticate with a password (only with a client certificate whose CN is
    * the user name); `password` must then be `""`. Default false.
    */
-  noPassword?: boolean;
+  noPassword?: boolean | undefined;
 }
 
 /** A user as `users.get()` reports it. */
@@ -28,7 +28,7 @@ export interface UserInfo {
 export class UserClient {
   readonly #ctx: AdminContext;
 
-  /** Made by `Etcd`; use `etcd.auth.users`. */
+  /** @internal Made by `Etcd`; use `etcd.auth.users`. */
   constructor(ctx: AdminContext) {
     this.#ctx = ctx;
   }

@@ -8,7 +8,7 @@ import {
   GetTokenError,
   toEtcdError,
 } from "../errors.js";
-import { untilAborted } from "../signals.js";
+import { anySignal, untilAborted } from "../signals.js";
 import { markNotSent } from "../transport/not-sent.js";
 
 /** What the client's `auth.getToken` is called with. */
@@ -146,9 +146,10 @@ abstract class RefreshingTokenSource implements AuthTokenSource {
     if (this.#token !== undefined) return Promise.resolve(this.#token);
     if (this.#pending === undefined) {
       const reason = this.#obtained ? "refresh" : "initial";
-      const limit = AbortSignal.any([this.#settings.closed, AbortSignal.timeout(this.#settings.timeoutMs)]);
-      this.#pending = this.request(transport, endpoint, limit, reason).then(
+      const limit = anySignal([this.#settings.closed], this.#settings.timeoutMs);
+      this.#pending = this.request(transport, endpoint, limit.signal, reason).then(
         (token) => {
+          limit.dispose();
           this.#pending = undefined;
           this.#token = token;
           this.#obtained = true;
@@ -158,6 +159,7 @@ abstract class RefreshingTokenSource implements AuthTokenSource {
           return token;
         },
         (err: unknown) => {
+          limit.dispose();
           this.#pending = undefined;
           if (channels.authError.hasSubscribers)
             channels.authError.publish({

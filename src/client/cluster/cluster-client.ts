@@ -13,13 +13,13 @@ export interface MemberListOptions extends TargetedCallOptions {
    * Answer through raft (a quorum round) rather than from the member's local view. etcd >= 3.5;
    * etcd 3.4 ignores it and answers locally. Default false.
    */
-  linearizable?: boolean;
+  linearizable?: boolean | undefined;
 }
 
 /** Options of {@link ClusterClient.add}. */
 export interface MemberAddOptions extends TargetedCallOptions {
   /** Add a non-voting learner (promote it once it caught up). Default false: a voting member. */
-  learner?: boolean;
+  learner?: boolean | undefined;
 }
 
 /** What `MemberAdd` returns. */
@@ -40,7 +40,7 @@ export interface MemberAddResult {
 export class ClusterClient {
   readonly #ctx: AdminContext;
 
-  /** Made by `Etcd`; use `etcd.cluster`. */
+  /** @internal Made by `Etcd`; use `etcd.cluster`. */
   constructor(ctx: AdminContext) {
     this.#ctx = ctx;
   }

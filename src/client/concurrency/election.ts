@@ -155,7 +155,9 @@ export class Election extends Holder<ElectionState> implements AsyncDisposable {
    * The leader's key-value now and at every change (a new leader, or a proclaim), as Go's `Observe`.
    * Ends when `signal` aborts or the loop breaks; a failed read or watch ends it with that error.
    */
-  async *observe(options: { signal?: AbortSignal } = {}): AsyncGenerator<KeyValue, void, undefined> {
+  async *observe(
+    options: { signal?: AbortSignal | undefined } = {},
+  ): AsyncGenerator<KeyValue, void, undefined> {
     const etcd = this.session.etcd;
     const signal = options.signal;
     for (;;) {

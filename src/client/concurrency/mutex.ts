@@ -15,9 +15,9 @@ export type MutexState = "unlocked" | "locking" | "locked" | "lost";
 /** Options of {@link Mutex.lock}. */
 export interface LockOptions {
   /** Aborts the wait (the waiter's key is deleted); the lock fails with `AbortedError`. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Gives up after this many ms (the waiter's key is deleted) with `DeadlineExceededError`. Default: wait forever. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
 }
 
 /**
@@ -115,7 +115,7 @@ export class Mutex extends Holder<MutexState> implements AsyncDisposable {
    * Takes the lock only if it is free (Go 3.5's `TryLock`): resolves `true` when it is now ours, `false`
    * when another session holds it (its waiter key is deleted at once).
    */
-  async tryLock(options: { signal?: AbortSignal } = {}): Promise<boolean> {
+  async tryLock(options: { signal?: AbortSignal | undefined } = {}): Promise<boolean> {
     const wait = waitSignal("mutex tryLock", options.signal);
     this._waiting();
     try {
@@ -132,7 +132,9 @@ export class Mutex extends Holder<MutexState> implements AsyncDisposable {
   }
 
   /** Releases the lock by deleting its key (Go's `Unlock`); rejects if the delete fails (the hold has ended anyway). */
-  async unlock(options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<void> {
+  async unlock(
+    options: { signal?: AbortSignal | undefined; timeoutMs?: number | undefined } = {},
+  ): Promise<void> {
     this._released();
     if (this.#key) await this.session.etcd.delete(this.#key, options);
     this.#reset();

@@ -6,14 +6,14 @@ import { Lifecycle } from "../lifecycle.js";
 /** Options of {@link Session.create}. */
 export interface SessionOptions {
   /** Lease TTL in seconds. Default 60 (Go's `defaultSessionTTL`). Ignored with `lease`. */
-  ttl?: number;
+  ttl?: number | undefined;
   /**
    * Use this existing lease instead of granting one (Go's `concurrency.WithLease`): it is kept alive by
    * this client (`etcd.lease.keepAlive(id)`), and `close()` revokes it. Default: a new lease.
    */
-  lease?: number | bigint;
+  lease?: number | bigint | undefined;
   /** Aborts the lease grant. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** Where a {@link Session} is: its lease kept alive, or over (lost, closed, orphaned). */

@@ -19,13 +19,13 @@ export type Isolation = "serializableSnapshot" | "serializable" | "repeatableRea
 /** Options of {@link runStm}. */
 export interface StmOptions {
   /** Isolation level. Default `"serializableSnapshot"`. */
-  isolation?: Isolation;
+  isolation?: Isolation | undefined;
   /** Keys read in one round trip before `apply` runs. Default none. */
-  prefetch?: string[];
+  prefetch?: string[] | undefined;
   /** Aborts the reads and commits (and so the retries). */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Attempts before giving up with `StmConflictError`. Default: no limit (as Go). */
-  maxAttempts?: number;
+  maxAttempts?: number | undefined;
 }
 
 /** What `apply` sees: reads go to etcd (or the read set), writes are buffered until the commit. */
@@ -35,7 +35,7 @@ export interface Stm {
   /** Mod revision of `key` as read in this attempt; `0n` when missing. */
   rev(key: string): Promise<bigint>;
   /** Buffers a put. */
-  put(key: string, value: string, options?: { lease?: bigint }): void;
+  put(key: string, value: string, options?: { lease?: bigint | undefined }): void;
   /** Buffers a delete. */
   del(key: string): void;
 }
@@ -135,7 +135,7 @@ class StmAttempt implements Stm {
     return res?.kvs[0]?.modRevision ?? 0n;
   }
 
-  put(key: string, value: string, options: { lease?: bigint } = {}): void {
+  put(key: string, value: string, options: { lease?: bigint | undefined } = {}): void {
     this.#wset.set(key, { value, op: op.put(key, value, { lease: options.lease }) });
   }
 

@@ -11,7 +11,7 @@ export interface DefaultTransportOptions {
   /** Connection establishment timeout (TCP, the TLS handshake for https, the server's HTTP/2 SETTINGS), ms. */
   connectTimeoutMs: number;
   /** Largest request message the transport sends, bytes. Default: the transport's (2 MiB). */
-  maxSendMessageBytes?: number;
+  maxSendMessageBytes?: number | undefined;
 }
 
 /**

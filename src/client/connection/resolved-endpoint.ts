@@ -1,15 +1,15 @@
 /** TLS material for `https://` endpoints. */
 export interface TlsOptions {
   /** CA certificate(s) (PEM) that sign the server certificate. Default: Node's bundled roots. */
-  ca?: string | Buffer;
+  ca?: string | Buffer | undefined;
   /** Client certificate (PEM), for mTLS (`--client-cert-auth`). Default none. */
-  cert?: string | Buffer;
+  cert?: string | Buffer | undefined;
   /** Client private key (PEM) that goes with `cert`. Default none. */
-  key?: string | Buffer;
+  key?: string | Buffer | undefined;
   /** Server name checked against the certificate (and sent as SNI). Default: the endpoint's host. */
-  servername?: string;
+  servername?: string | undefined;
   /** Reject servers whose certificate does not verify. Default true. */
-  rejectUnauthorized?: boolean;
+  rejectUnauthorized?: boolean | undefined;
 }
 
 /** One endpoint after validation: what a transport factory receives. */

@@ -25,7 +25,7 @@ export interface CallEvent {
   /** Why this attempt runs: the previous attempt's error message; undefined on the first attempt. */
   readonly retryReason: string | undefined;
   /** Set before `etcd-ts:call:error` is published: the attempt's typed error. */
-  error?: EtcdError;
+  error?: EtcdError | undefined;
 }
 
 /** An attempt that failed (`etcd-ts:call:error`). */
@@ -85,9 +85,9 @@ export interface StreamEvent {
    * endpoint is marked failed and a stream opens after backoff; `"fatal"`: no stream can work (wrong
    * credentials, a refused fixed token), the work on it ended with `error`.
    */
-  reason?: StreamCloseReason;
+  reason?: StreamCloseReason | undefined;
   /** Set with `reason` `"failed"` or `"fatal"`: what ended it. */
-  error?: Error;
+  error?: Error | undefined;
 }
 
 /** Why a stream ended, see {@link StreamEvent.reason}. */

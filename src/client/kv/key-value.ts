@@ -7,13 +7,13 @@ const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 /** What `JSON.stringify(kv)` writes: text where the bytes are UTF-8, base64 otherwise; int64s as strings. */
 export interface KeyValueJson {
   /** The key as text, when it is UTF-8. */
-  key?: string;
+  key?: string | undefined;
   /** The key's bytes in base64, when it is not UTF-8. */
-  keyBase64?: string;
+  keyBase64?: string | undefined;
   /** The value as text, when it is UTF-8. */
-  value?: string;
+  value?: string | undefined;
   /** The value's bytes in base64, when it is not UTF-8. */
-  valueBase64?: string;
+  valueBase64?: string | undefined;
   createRevision: string;
   modRevision: string;
   version: string;

@@ -13,46 +13,46 @@ export type SortTarget = "key" | "version" | "create" | "mod" | "value";
 /** Options of a range read. */
 export interface RangeOptions {
   /** Most keys returned; 0 = no limit. Default 0. */
-  limit?: number | bigint;
+  limit?: number | bigint | undefined;
   /** Read at this revision; 0 = the latest. Default 0. */
-  revision?: number | bigint;
+  revision?: number | bigint | undefined;
   /** Sort order of results. Default: by key, ascending. */
-  sort?: { target?: SortTarget; order?: "ascend" | "descend" };
+  sort?: { target?: SortTarget; order?: "ascend" | "descend" } | undefined;
   /**
    * Answer from the local member without a quorum round (may be stale; works without a leader).
    * Default false (linearizable).
    */
-  serializable?: boolean;
+  serializable?: boolean | undefined;
   /** Return only the count, no keys. Default false. */
-  countOnly?: boolean;
+  countOnly?: boolean | undefined;
   /** Return keys without values. Default false. */
-  keysOnly?: boolean;
+  keysOnly?: boolean | undefined;
   /** Only keys modified at or after this revision. Default none. */
-  minModRevision?: number | bigint;
+  minModRevision?: number | bigint | undefined;
   /** Only keys modified at or before this revision. Default none. */
-  maxModRevision?: number | bigint;
+  maxModRevision?: number | bigint | undefined;
   /** Only keys created at or after this revision. Default none. */
-  minCreateRevision?: number | bigint;
+  minCreateRevision?: number | bigint | undefined;
   /** Only keys created at or before this revision. Default none. */
-  maxCreateRevision?: number | bigint;
+  maxCreateRevision?: number | bigint | undefined;
 }
 
 /** Options of a put. */
 export interface PutOptions {
   /** Attach the key to this lease. Default none (0). */
-  lease?: number | bigint;
+  lease?: number | bigint | undefined;
   /** Return the previous key-value. Default false. */
-  prevKv?: boolean;
+  prevKv?: boolean | undefined;
   /** Keep the current value (the value argument must then be empty); fails if the key is missing. */
-  ignoreValue?: boolean;
+  ignoreValue?: boolean | undefined;
   /** Keep the current lease; fails if the key is missing. Default false. */
-  ignoreLease?: boolean;
+  ignoreLease?: boolean | undefined;
 }
 
 /** Options of a delete. */
 export interface DeleteOptions {
   /** Return the deleted key-values. Default false. */
-  prevKv?: boolean;
+  prevKv?: boolean | undefined;
 }
 
 /** Result of a range read. */

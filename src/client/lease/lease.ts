@@ -35,9 +35,9 @@ export interface LeaseOwner {
   /** Stops keeping `id` alive (no revoke). */
   release(id: bigint): void;
   /** Revokes `id` on the server. */
-  revoke(id: bigint, options?: { signal?: AbortSignal }): Promise<void>;
+  revoke(id: bigint, options?: { signal?: AbortSignal | undefined }): Promise<void>;
   /** Sends one keepalive for `id` on its own stream and returns the granted TTL in seconds. */
-  keepAliveOnce(id: bigint, options?: { signal?: AbortSignal }): Promise<number>;
+  keepAliveOnce(id: bigint, options?: { signal?: AbortSignal | undefined }): Promise<number>;
 }
 
 /**
@@ -93,12 +93,12 @@ export class Lease
   }
 
   /** Sends one keepalive now on a separate stream; resolves with the TTL granted, in seconds. */
-  keepAliveOnce(options?: { signal?: AbortSignal }): Promise<number> {
+  keepAliveOnce(options?: { signal?: AbortSignal | undefined }): Promise<number> {
     return this.#owner.keepAliveOnce(this.id, options);
   }
 
   /** Stops keeping the lease alive, then revokes it on the server (its keys are deleted); rejects if the revoke fails. */
-  async revoke(options?: { signal?: AbortSignal }): Promise<void> {
+  async revoke(options?: { signal?: AbortSignal | undefined }): Promise<void> {
     await this.close();
     await this.#owner.revoke(this.id, options);
   }

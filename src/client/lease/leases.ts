@@ -5,6 +5,7 @@ import type { CallOptions } from "../call-options.js";
 import type { UnaryCaller } from "../connection/caller.js";
 import { EtcdError } from "../errors.js";
 import type { Namespace } from "../namespace/namespace.js";
+import { anySignal } from "../signals.js";
 import { checkInteger, checkTtl } from "../validation.js";
 import { LeaseLostError, LeasesClosedError } from "./errors.js";
 import { Lease, type LeaseOwner } from "./lease.js";
@@ -13,9 +14,9 @@ import type { LeaseKeeper } from "./lease-keeper.js";
 /** Options of {@link Leases.grant} (the call options apply to the grant call, not to keepalives). */
 export interface GrantOptions extends CallOptions {
   /** Ask for this lease ID (>= 1). Default: the server picks one. */
-  id?: number | bigint;
+  id?: number | bigint | undefined;
   /** Keep the lease alive until `close()` / `revoke()`. Default true. */
-  keepAlive?: boolean;
+  keepAlive?: boolean | undefined;
 }
 
 /** Answer of {@link Leases.timeToLive}. */
@@ -35,7 +36,7 @@ export interface LeaseTimeToLive {
 
 /**
  * The lease API of a client: grant, revoke, time-to-live, list, and {@link Lease} objects kept alive by
- * one shared {@link LeaseKeeper}.
+ * one shared keep-alive stream.
  */
 export class Leases implements LeaseOwner, AsyncDisposable {
   readonly #keeper: LeaseKeeper;
@@ -69,7 +70,7 @@ export class Leases implements LeaseOwner, AsyncDisposable {
     return new Leases(root.#keeper, root.#caller, root.#requireLeader, { root, namespace });
   }
 
-  /** The shared keeper (exposed for diagnostics: which endpoint its stream is on, how many leases). */
+  /** @internal The shared keeper (exposed for diagnostics: which endpoint its stream is on, how many leases). */
   get keeper(): LeaseKeeper {
     return this.#keeper;
   }
@@ -134,7 +135,7 @@ export class Leases implements LeaseOwner, AsyncDisposable {
   /** Remaining TTL of lease `id` (and its keys with `keys: true`). */
   async timeToLive(
     id: number | bigint,
-    options: CallOptions & { keys?: boolean } = {},
+    options: CallOptions & { keys?: boolean | undefined } = {},
   ): Promise<LeaseTimeToLive> {
     this.#checkOpen();
     id = checkInteger(id, "id", 1);
@@ -172,11 +173,8 @@ export class Leases implements LeaseOwner, AsyncDisposable {
     const leaseId = checkInteger(id, "id", 1);
     const ttl = await this.#caller.run("idempotent", callOptionsOf(options), async (channel, remainingMs) => {
       const done = new AbortController();
-      const signal = AbortSignal.any([
-        done.signal,
-        AbortSignal.timeout(remainingMs),
-        ...(options.signal ? [options.signal] : []),
-      ]);
+      const limit = anySignal([done.signal, options.signal], remainingMs);
+      const signal = limit.signal;
       const request = create(LeaseKeepAliveRequestSchema, { ID: leaseId });
       const stream = await channel.open(
         LeaseService.method.leaseKeepAlive,

@@ -42,7 +42,7 @@ export class MaintenanceClient {
   readonly #ctx: AdminContext;
   readonly #cluster: ClusterClient;
 
-  /** Made by `Etcd`; use `etcd.maintenance`. */
+  /** @internal Made by `Etcd`; use `etcd.maintenance`. */
   constructor(ctx: AdminContext) {
     this.#ctx = ctx;
     this.#cluster = new ClusterClient(ctx);

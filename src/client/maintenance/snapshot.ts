@@ -4,6 +4,7 @@ import type { AdminContext } from "../connection/admin-context.js";
 import type { EndpointChannel } from "../connection/endpoint-channel.js";
 import { retryKindOfMethod } from "../connection/retry.js";
 import { AbortedError, ClientClosedError, DeadlineExceededError } from "../errors.js";
+import { anySignal } from "../signals.js";
 import { checkNumber } from "../validation.js";
 import type { SnapshotOptions } from "./types.js";
 
@@ -33,10 +34,8 @@ export async function* snapshotChunks(
   if (ctx.closed.aborted) throw new ClientClosedError();
   // `done` ends the stream when the consumer stops early.
   const done = new AbortController();
-  const signals = [ctx.closed, done.signal];
-  if (options.signal) signals.push(options.signal);
-  if (options.timeoutMs !== undefined) signals.push(AbortSignal.timeout(options.timeoutMs));
-  const signal = AbortSignal.any(signals);
+  const limit = anySignal([ctx.closed, done.signal, options.signal], options.timeoutMs);
+  const signal = limit.signal;
   try {
     let opened: OpenedSnapshot;
     try {

@@ -86,14 +86,14 @@ export interface HashKVResult {
 /** Options of a snapshot. */
 export interface SnapshotOptions {
   /** The member to take it from. Default: the pinned endpoint (a failed open moves on). */
-  endpoint?: string;
+  endpoint?: string | undefined;
   /** Aborts the transfer; it then fails with `AbortedError`. Default none. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /**
    * Deadline of the whole transfer in ms. Default none: a snapshot of a large store takes as long as
    * it takes (abort it with `signal`).
    */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
 }
 
 /** What `snapshotToFile` wrote. */

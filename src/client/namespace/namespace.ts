@@ -17,8 +17,8 @@ import type { RequestOpInit, TxnRequestInit } from "../txn/txn.js";
 type CompareInit = MessageInitShape<typeof CompareSchema>;
 /** What range-shaped requests (range, delete, compare) carry. */
 interface Bounds {
-  key?: Uint8Array;
-  rangeEnd?: Uint8Array;
+  key?: Uint8Array | undefined;
+  rangeEnd?: Uint8Array | undefined;
 }
 
 const EMPTY = new Uint8Array(0);

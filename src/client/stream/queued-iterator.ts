@@ -4,18 +4,18 @@ export interface QueuedIteratorOptions<T> {
   /**
    * Weight of a buffered value (e.g. the number of events in a batch). Default: every value weighs 1.
    */
-  weigh?: (value: T) => number;
+  weigh?: ((value: T) => number) | undefined;
   /**
    * Called once the consumer has taken values and the buffered weight fell to `lowWaterMark` or below,
    * after a {@link QueuedIterator.push} reported the buffer over its high-water mark. Default: none.
    */
-  onDrain?: () => void;
+  onDrain?: (() => void) | undefined;
   /** Buffered weight at or below which `onDrain` fires. Default 0 (the buffer is empty). */
-  lowWaterMark?: number;
+  lowWaterMark?: number | undefined;
   /** Buffered weight above which `push` returns false. Default `Infinity` (never). */
-  highWaterMark?: number;
+  highWaterMark?: number | undefined;
   /** Called once when the consumer stops (a `break` out of `for await`, or `stop()`). Default: none. */
-  onStop?: () => void;
+  onStop?: (() => void) | undefined;
 }
 
 /**

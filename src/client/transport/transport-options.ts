@@ -1,13 +1,13 @@
 /** TLS material for an `https://` endpoint; PEM text or bytes. */
 export interface TransportTlsOptions {
   /** CA certificate(s) that sign the server certificate. Default: Node's bundled root CAs. */
-  ca?: string | Uint8Array;
+  ca?: string | Uint8Array | undefined;
   /** Client certificate chain for mutual TLS (`--client-cert-auth`). Default: none. */
-  cert?: string | Uint8Array;
+  cert?: string | Uint8Array | undefined;
   /** Private key of `cert`. Default: none. */
-  key?: string | Uint8Array;
+  key?: string | Uint8Array | undefined;
   /** Name the server certificate must carry, when it differs from the URL's host. Default: the URL's host. */
-  servername?: string;
+  servername?: string | undefined;
 }
 
 /**
@@ -23,18 +23,18 @@ export interface EtcdTransportOptions {
    * Interval of HTTP/2 PING frames that detect a dead or frozen server, in ms. Default: no pings (the Go
    * client's default). etcd rejects pings more frequent than its `--grpc-keepalive-min-time` (5 s by default).
    */
-  keepaliveIntervalMs?: number;
+  keepaliveIntervalMs?: number | undefined;
   /** How long a PING may stay unanswered before the connection counts as dead, in ms. Default 20000. */
-  keepaliveTimeoutMs?: number;
+  keepaliveTimeoutMs?: number | undefined;
   /** Also ping while no call is open. Default false. */
-  keepaliveWithoutCalls?: boolean;
+  keepaliveWithoutCalls?: boolean | undefined;
   /**
    * Largest request message sent, in bytes; larger ones fail locally with ResourceExhausted. Default 2 MiB
    * (the Go client's default; etcd's own limit is `--max-request-bytes`, 1.5 MiB, plus gRPC overhead).
    */
-  maxSendMessageBytes?: number;
+  maxSendMessageBytes?: number | undefined;
   /** Largest response message accepted, in bytes. Default 2^31 - 1 (the Go client's default). */
-  maxReceiveMessageBytes?: number;
+  maxReceiveMessageBytes?: number | undefined;
 }
 
 /** Default of {@link EtcdTransportOptions.maxSendMessageBytes}. */

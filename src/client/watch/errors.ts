@@ -37,7 +37,7 @@ export class WatchCanceledError extends EtcdError {
   }
 }
 
-/** A watch was asked of a {@link WatchHub} that is closed (with its client). */
+/** A watch was asked of a client's watch hub that is closed (with its client). */
 export class WatchHubClosedError extends ClientClosedError {
   override name = "WatchHubClosedError";
 }

@@ -3,28 +3,28 @@ import type { KeyValue } from "../kv/key-value.js";
 /** Server-side event filters of a watch. */
 export type WatchFilter = "noPut" | "noDelete";
 
-/** Options of {@link WatchHub.watch}. */
+/** Options of {@link Etcd.watch}. */
 export interface WatchOptions {
   /** First revision to deliver (>= 1). Default: from now (the store's revision at creation + 1). */
-  startRevision?: number | bigint;
+  startRevision?: number | bigint | undefined;
   /** Ask for each event's previous key-value. Default false. */
-  prevKv?: boolean;
+  prevKv?: boolean | undefined;
   /** Events the server should not send. Default none. */
-  filters?: WatchFilter[];
+  filters?: WatchFilter[] | undefined;
   /** Ask the server for periodic progress notices (delivered as `progress` batches). Default false. */
-  progressNotify?: boolean;
+  progressNotify?: boolean | undefined;
   /** Let the server split large responses (reassembled here before delivery). Default false. */
-  fragment?: boolean;
+  fragment?: boolean | undefined;
   /**
    * What to do when the revision to resume from was compacted: `"error"` ends the watch with a
    * {@link WatchCompactedError}; `"resync"` reads the range at the current revision, delivers it as a
    * `resync` batch and goes on watching from there. Default `"error"`.
    */
-  onCompacted?: "error" | "resync";
+  onCompacted?: "error" | "resync" | undefined;
   /** Buffered events above which this watch is paused on the server. Default: the hub's `maxBufferedEvents`. */
-  maxBufferedEvents?: number;
+  maxBufferedEvents?: number | undefined;
   /** Aborting it closes the watch. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /**
@@ -40,7 +40,7 @@ export interface WatchEvent {
    */
   readonly kv: KeyValue;
   /** The key before the change, when the watch asked for `prevKv` and the key existed. */
-  readonly prevKv?: KeyValue;
+  readonly prevKv?: KeyValue | undefined;
 }
 
 /** What a watch delivers: the events of one response, in revision order. */
@@ -53,9 +53,9 @@ export interface WatchBatch {
    * A progress notice: nothing changed up to `revision` for this watch. On etcd < 3.4.24 a *requested*
    * notice can arrive before older events still being replayed (see docs/leases-and-watches.md).
    */
-  readonly progress?: boolean;
+  readonly progress?: boolean | undefined;
   /** After a compaction with `onCompacted: "resync"`: the whole range as read at `revision`. */
-  readonly resync?: readonly KeyValue[];
+  readonly resync?: readonly KeyValue[] | undefined;
 }
 
 /**

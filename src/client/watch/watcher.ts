@@ -63,13 +63,13 @@ interface WatcherExtras {
   /** What `closed` settled with. */
   closedWith?: Error | undefined;
   /** Made on first use of `signal`; aborted when the watch is over. */
-  abort?: AbortController;
+  abort?: AbortController | undefined;
   /** Removes this watch's listener from its `signal` option. */
   unlisten?: (() => void) | undefined;
-  createdPromise?: Promise<bigint>;
+  createdPromise?: Promise<bigint> | undefined;
   onCreated?: { resolve: (revision: bigint) => void; reject: (error: Error) => void } | undefined;
   /** For a watch made in a namespace view: the prefix stripped from delivered keys. */
-  namespace?: Namespace;
+  namespace?: Namespace | undefined;
 }
 
 /**
@@ -111,6 +111,7 @@ export class Watcher
   #createdRevision: bigint | undefined;
   #x: WatcherExtras | undefined;
 
+  /** @internal Made by the client's watch hub: use `etcd.watch()`. */
   constructor(
     owner: WatcherOwner,
     range: PackedRange,

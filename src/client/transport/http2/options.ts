@@ -6,15 +6,15 @@ export type PemInput = string | Uint8Array | Array<string | Uint8Array>;
 
 export interface Http2TlsOptions {
   /** CA certificate(s) to trust, PEM. Default: the system store. */
-  ca?: PemInput;
+  ca?: PemInput | undefined;
   /** Client certificate chain for mTLS, PEM. Default: none. */
-  cert?: PemInput;
+  cert?: PemInput | undefined;
   /** Private key of `cert`, PEM. Default: none. */
-  key?: PemInput;
+  key?: PemInput | undefined;
   /** Name to verify the server certificate against (SNI). Default: the URL's host when it is a name. */
-  servername?: string;
+  servername?: string | undefined;
   /** Verify the server certificate. Default true; false only for throwaway test setups. */
-  rejectUnauthorized?: boolean;
+  rejectUnauthorized?: boolean | undefined;
 }
 
 /** Options of `createHttp2Transport`. */
@@ -27,40 +27,40 @@ export interface Http2TransportOptions {
    * How often to send an HTTP/2 PING, in ms; 0 turns keepalive off. Default 30000. etcd rejects pings more
    * frequent than its `--grpc-keepalive-min-time` (default 5 s) with GOAWAY "too_many_pings".
    */
-  keepaliveIntervalMs?: number;
+  keepaliveIntervalMs?: number | undefined;
   /** How long to wait for a PING ack before the connection counts as dead and is destroyed, in ms. Default 10000. */
-  keepaliveTimeoutMs?: number;
+  keepaliveTimeoutMs?: number | undefined;
   /**
    * Also ping while no call is in flight. Default false: etcd (like any grpc-go server without
    * PermitWithoutStream) answers idle pings more frequent than every 2 h with GOAWAY "too_many_pings".
    */
-  keepaliveWhileIdle?: boolean;
+  keepaliveWhileIdle?: boolean | undefined;
   /**
    * Client-side cap on concurrent calls (HTTP/2 streams); excess calls queue until a stream ends. The
    * server's SETTINGS_MAX_CONCURRENT_STREAMS applies as well. Default: no client cap.
    */
-  maxConcurrentStreams?: number;
+  maxConcurrentStreams?: number | undefined;
   /**
    * Largest response message accepted, in bytes; larger ones fail with ResourceExhausted. Default 64 MiB,
    * enough for big ranges; raise it for ranges larger than that.
    */
-  maxReceiveMessageBytes?: number;
+  maxReceiveMessageBytes?: number | undefined;
   /**
    * Largest request message sent, in bytes; larger ones fail locally with ResourceExhausted (and the
    * not-sent mark). Default 2 MiB, what etcd accepts by default (`--max-request-bytes` 1.5 MiB plus
    * gRPC overhead); raise it with that flag.
    */
-  maxSendMessageBytes?: number;
+  maxSendMessageBytes?: number | undefined;
   /**
    * How long a new connection may take, in ms: TCP, TLS for https, and the HTTP/2 handshake up to the
    * server's first SETTINGS frame. Calls wait for all of it before sending, so one that fails here
    * (Unavailable) is marked not-sent. Default 5000.
    */
-  connectTimeoutMs?: number;
+  connectTimeoutMs?: number | undefined;
   /** Deadline for calls that pass no `timeoutMs` of their own, in ms. Default: none. */
-  defaultTimeoutMs?: number;
+  defaultTimeoutMs?: number | undefined;
   /** The `user-agent` request header. Default `"etcd-ts"`. */
-  userAgent?: string;
+  userAgent?: string | undefined;
 }
 
 /** Options with every default filled in and the URL parsed. */

@@ -1,0 +1,23 @@
+import type { Command } from "../../command.js";
+import { hexId } from "../../ids.js";
+
+/** `etcd-ts lease list`. */
+export const leaseList: Command = {
+  name: "list",
+  summary: "List every lease of the cluster",
+  usage: "",
+  args: { min: 0, max: 0 },
+  details:
+    "A table of IDs (hexadecimal, as the other lease commands take them, and decimal).\nWith --json: [{ id, idHex }].",
+  examples: ["etcd-ts lease list"],
+  async run(ctx) {
+    const ids = await ctx.etcd().lease.leases({ signal: ctx.signal });
+    if (ctx.out.json) ctx.out.document(ids.map((id) => ({ id, idHex: hexId(id) })));
+    else
+      ctx.out.table(
+        ["id", "decimal"],
+        ids.map((id) => [hexId(id), id.toString()]),
+      );
+    return 0;
+  },
+};

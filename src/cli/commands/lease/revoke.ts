@@ -1,0 +1,19 @@
+import type { Command } from "../../command.js";
+import { hexId, parseHexId } from "../../ids.js";
+
+/** `etcd-ts lease revoke <id>`. */
+export const leaseRevoke: Command = {
+  name: "revoke",
+  summary: "Revoke a lease: every key attached to it is deleted",
+  usage: "<id>",
+  args: { min: 1, max: 1 },
+  details: "Prints 'lease <id> revoked'; with --json { id, idHex, revoked: true }.",
+  examples: ["etcd-ts lease revoke 694d7b5f2a3b8c0a"],
+  async run(ctx) {
+    const id = parseHexId(ctx.args[0]!, "<id>");
+    await ctx.etcd().lease.revoke(id, { signal: ctx.signal });
+    if (ctx.out.json) ctx.out.document({ id, idHex: hexId(id), revoked: true });
+    else ctx.out.line(`lease ${hexId(id)} revoked`);
+    return 0;
+  },
+};

@@ -1,0 +1,136 @@
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { afterAll, afterEach, beforeAll } from "vitest";
+import { Etcd, EtcdError } from "../../src/client/index.js";
+import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
+import { Child } from "../support/child.js";
+
+/** The CLI's entry, run from source through tsx (no build needed). */
+export const CLI_MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+
+/** How long one command may run before the test calls it hung. */
+const HANG_MS = 30_000;
+
+/**
+ * `extra` over this process's environment, every ETCDCTL_* variable of the developer's own blanked (the
+ * CLI takes an empty variable as unset), so that only what a test sets reaches the CLI.
+ */
+export function cliEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const blanked: Record<string, string> = {};
+  for (const name of Object.keys(process.env)) if (name.startsWith("ETCDCTL_")) blanked[name] = "";
+  return { ...blanked, ...extra };
+}
+
+/** How one run of the CLI ended. */
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Options of {@link runCli}. */
+export interface RunCliOptions {
+  /** ETCDCTL_* variables and the like, on top of this process's environment. */
+  env?: Record<string, string>;
+  /** What the CLI reads on stdin (default: nothing, stdin closed). */
+  input?: string;
+}
+
+/** Runs `etcd-ts <args>` to its end; rejects only if it hangs (naming the command). */
+export function runCli(args: string[], options: RunCliOptions = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      process.execPath,
+      ["--import", "tsx", CLI_MAIN, ...args],
+      { env: { ...process.env, ...cliEnv(options.env) }, timeout: HANG_MS, encoding: "utf8" },
+      (err, stdout, stderr) => {
+        if ((err as { killed?: boolean } | null)?.killed)
+          reject(new Error(`hung: etcd-ts ${args.join(" ")} did not exit within ${HANG_MS} ms\n${stderr}`));
+        else resolve({ code: child.exitCode, stdout, stderr });
+      },
+    );
+    child.stdin!.end(options.input ?? "");
+  });
+}
+
+/** Runs `etcd-ts <args>` and returns its stdout; throws (with its stderr) unless it exits with 0. */
+export async function cliOk(args: string[], options: RunCliOptions = {}): Promise<string> {
+  const r = await runCli(args, options);
+  if (r.code !== 0)
+    throw new EtcdError(`etcd-ts ${args.join(" ")} exited with ${r.code}: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+/** `cliOk` with `--json`, the output parsed. */
+export async function cliJson<T = unknown>(args: string[], options: RunCliOptions = {}): Promise<T> {
+  return JSON.parse(await cliOk([...args, "--json"], options)) as T;
+}
+
+/** Starts a long-running `etcd-ts <args>` (watch, lock, elect, ...) whose stdout lines a test waits for. */
+export function startCli(args: string[], env: Record<string, string> = {}): Child {
+  return Child.spawn(
+    `etcd-ts ${args.join(" ")}`,
+    process.execPath,
+    ["--import", "tsx", CLI_MAIN, ...args],
+    cliEnv(env),
+  );
+}
+
+/** What a started CLI wrote on stderr (its tail), without the stdout lines `Child` keeps beside it. */
+export function stderrOf(child: Child): string {
+  return child
+    .stderrTail()
+    .split("\n")
+    .filter((line) => !line.startsWith("[stdout] "))
+    .join("\n");
+}
+
+/** What {@link useEtcd} gives a test file. */
+export interface CliTestbed {
+  /** The member(s). */
+  readonly cluster: EtcdCluster;
+  /** A client of them, for the test's own reads and writes. */
+  readonly etcd: Etcd;
+  /** `["--endpoints", <the first member>]`. */
+  readonly ep: string[];
+  /** {@link startCli} with `--endpoints` set; the child is killed after the test if it still runs. */
+  start(args: string[]): Child;
+}
+
+/** Starts etcd before the file's tests and closes it (and every CLI started through it) after them. */
+export function useEtcd(): CliTestbed {
+  let cluster: EtcdCluster | undefined;
+  let etcd: Etcd | undefined;
+  const children: Child[] = [];
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error("useEtcd: etcd is not started yet (use it inside a test)");
+    return value;
+  };
+  beforeAll(async () => {
+    cluster = await startEtcd();
+    etcd = new Etcd({ endpoints: cluster.endpoints });
+  });
+  afterEach(async () => {
+    await Promise.all(children.splice(0).map((c) => c.kill()));
+  });
+  afterAll(async () => {
+    await etcd?.close();
+    await cluster?.close();
+  });
+  return {
+    get cluster() {
+      return started(cluster);
+    },
+    get etcd() {
+      return started(etcd);
+    },
+    get ep() {
+      return ["--endpoints", started(cluster).endpoint];
+    },
+    start(args) {
+      const child = startCli([...this.ep, ...args]);
+      children.push(child);
+      return child;
+    },
+  };
+}
