@@ -29,9 +29,9 @@ import type {
 /** Options of {@link RangeCache.waitForRevision}. */
 export interface WaitForRevisionOptions {
   /** Aborting it rejects the wait with an `AbortedError`. Default none. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
   /** Rejects the wait with a `DeadlineExceededError` after this long, ms. Default: no limit. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
 }
 
 /**

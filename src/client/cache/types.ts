@@ -6,9 +6,9 @@ export interface RangeCacheOptions {
    * Keys per request when the cache reads its range: first, and again after it could not follow etcd
    * (the read is paged at one revision, so it is consistent however large the range). Default 1000.
    */
-  pageSize?: number;
+  pageSize?: number | undefined;
   /** Aborting it closes the cache. Default none. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /**
@@ -57,5 +57,5 @@ export interface RangeCacheEvents {
 /** Options of {@link RangeCache.range}. */
 export interface CacheRangeOptions {
   /** Most keys returned (the first ones in key order); 0 = no limit. Default 0. */
-  limit?: number | bigint;
+  limit?: number | bigint | undefined;
 }
