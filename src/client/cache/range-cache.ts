@@ -37,7 +37,7 @@ export interface WaitForRevisionOptions {
 /**
  * A consistent in-memory mirror of a key range: the range read at revision R (paged, at that one
  * revision), then a watch from R + 1, so that the content always equals the range as etcd held it at
- * {@link revision}. The watch resumes after any break without loss or duplicate; after a compaction it
+ * {@link RangeCache.revision}. The watch resumes after any break without loss or duplicate; after a compaction it
  * could not resume across, the range is read again and the differences are applied (and reported as a
  * `resync` change). Reads (`get`, `range`) are answered from memory. Create it with `etcd.cache(range)`.
  *
@@ -169,7 +169,7 @@ export class RangeCache
   }
 
   /**
-   * Resolves once the cache has applied `revision` (its {@link revision} is at least that), e.g. the
+   * Resolves once the cache has applied `revision` (its {@link RangeCache.revision} is at least that), e.g. the
    * revision of a write into the range: the cache then holds that write (read-your-writes). Resolves with
    * the cache's revision. The cache's revision moves with the changes of its range only: a revision whose
    * write did not touch the range is passed with the range's next change. Rejects with an `AbortedError`
