@@ -3,15 +3,16 @@
  * be SIGKILLed without the parent dying.
  * - `register <endpoint> <service> <ttl> <count>`: registers `count` instances under their own leases of
  *   `ttl` seconds, prints "ready" and keeps them alive until killed.
- * - `update <endpoint> <service> <instances> <updates>`: rewrites `updates` of the `instances` Go-layout
- *   entries written by the parent (plain puts, 64 in flight), then prints "done" and exits.
+ * - `update <endpoint> <service> <instances> <updates> [round]`: rewrites `updates` of the `instances`
+ *   Go-layout entries written by the parent (plain puts, 64 in flight; `round` makes each round's values
+ *   new), then prints "done" and exits.
  */
 
 import { goEndpointsCodec, register, toInstance } from "../src/discovery/index.js";
 import { Etcd } from "../src/index.js";
 import { fakeAddr, inBatches } from "./discovery-support.js";
 
-const [mode, endpoint, service, a, b] = process.argv.slice(2);
+const [mode, endpoint, service, a, b, c] = process.argv.slice(2);
 const etcd = new Etcd({ endpoints: [endpoint!] });
 
 if (mode === "register") {
@@ -23,9 +24,14 @@ if (mode === "register") {
 } else if (mode === "update") {
   const instances = Number(a);
   const updates = Number(b);
+  const round = Number(c ?? 0);
   const codec = goEndpointsCodec();
   await inBatches(updates, 64, async (i) => {
-    const instance = toInstance({ service: service!, addr: fakeAddr(i % instances), metadata: { u: i } });
+    const instance = toInstance({
+      service: service!,
+      addr: fakeAddr(i % instances),
+      metadata: { u: i, round },
+    });
     await etcd.put(codec.key(instance), codec.encode(instance));
   });
   console.log("done");

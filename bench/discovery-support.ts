@@ -36,18 +36,23 @@ export function round2(n: number): number {
   return Math.round(n * 100) / 100;
 }
 
-/** A running `bench/discovery-child.ts` and a promise of the first line equal to `line` on its stdout. */
+/** A running child script (`bench/discovery-child.ts` by default) and a promise of the first line equal to `line` on its stdout. */
 export interface Child {
   process: ChildProcess;
   /** Resolves when the child prints the awaited line; rejects if it exits first or after `timeoutMs`. */
   said: Promise<void>;
 }
 
-/** Starts `bench/discovery-child.ts` under tsx with `args`, waiting for `line`. */
-export function startChild(args: string[], line: string, timeoutMs = 60_000): Child {
+/** Starts `bench/<script>` (default `discovery-child.ts`) under tsx with `args`, waiting for `line`. */
+export function startChild(
+  args: string[],
+  line: string,
+  timeoutMs = 60_000,
+  script = "discovery-child.ts",
+): Child {
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", new URL("./discovery-child.ts", import.meta.url).pathname, ...args],
+    ["--import", "tsx", new URL(`./${script}`, import.meta.url).pathname, ...args],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
   const said = new Promise<void>((resolve, reject) => {

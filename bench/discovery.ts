@@ -195,6 +195,8 @@ interface WatchCostResult {
   updates: number;
   cpuUsPerUpdate: number;
   updatesPerSec: number;
+  /** The same with a `for await` loop over the view's snapshots that does nothing with them. */
+  withLoop: { cpuUsPerUpdate: number; updatesPerSec: number; snapshotsTaken: number };
 }
 
 /**
@@ -223,27 +225,15 @@ async function watchCost(endpoint: string, writer: Etcd): Promise<WatchCostResul
   if (view.instances().length !== WATCHED) throw new Error(`view has ${view.instances().length} instances`);
   const heapBytes = heapAfterGc() - heap0;
 
-  let updated = 0;
-  let allUpdated!: () => void;
-  const delivered = new Promise<void>((r) => {
-    allUpdated = r;
-  });
-  view.on("updated", () => {
-    if (++updated === UPDATES) allUpdated();
-  });
-  const child = startChild(["update", endpoint, service, String(WATCHED), String(UPDATES)], "done");
-  // CPU counted from the first delivered update, so that the child's start-up (idle here) is not in it.
-  let cpu1 = 0;
-  let t1 = 0;
-  view.once("updated", () => {
-    cpu1 = cpuMicros();
-    t1 = performance.now();
-  });
-  await withTimeout(delivered, 60_000, `${UPDATES} updates delivered`);
-  const cpuUs = cpuMicros() - cpu1;
-  const elapsedMs = performance.now() - t1;
-  await child.said;
+  const plain = await updateRound(endpoint, view, service, 0);
+  // A loop that takes every snapshot it is given and does nothing with it.
+  let snapshotsTaken = 0;
+  const looping = (async () => {
+    for await (const _ of view) snapshotsTaken++;
+  })();
+  const withLoop = await updateRound(endpoint, view, service, 1);
   await view.close();
+  await looping;
   await client.close();
   await Promise.all(leases.map((l) => l.revoke()));
   return {
@@ -253,6 +243,46 @@ async function watchCost(endpoint: string, writer: Etcd): Promise<WatchCostResul
     heapBytes,
     heapBytesPerInstance: Math.round(heapBytes / WATCHED),
     updates: UPDATES,
+    ...plain,
+    withLoop: { ...withLoop, snapshotsTaken },
+  };
+}
+
+/**
+ * A child rewrites {@link UPDATES} entries (values new in each `round`); CPU of this process per update
+ * the view delivered, counted from the first one, so that the child's start-up (idle here) is not in it.
+ */
+async function updateRound(
+  endpoint: string,
+  view: ReturnType<typeof discover>,
+  service: string,
+  round: number,
+): Promise<{ cpuUsPerUpdate: number; updatesPerSec: number }> {
+  let updated = 0;
+  let allUpdated!: () => void;
+  const delivered = new Promise<void>((r) => {
+    allUpdated = r;
+  });
+  let cpu1 = 0;
+  let t1 = 0;
+  const onUpdated = () => {
+    if (++updated === 1) {
+      cpu1 = cpuMicros();
+      t1 = performance.now();
+    }
+    if (updated === UPDATES) allUpdated();
+  };
+  view.on("updated", onUpdated);
+  const child = startChild(
+    ["update", endpoint, service, String(WATCHED), String(UPDATES), String(round)],
+    "done",
+  );
+  await withTimeout(delivered, 60_000, `${UPDATES} updates delivered`);
+  const cpuUs = cpuMicros() - cpu1;
+  const elapsedMs = performance.now() - t1;
+  view.off("updated", onUpdated);
+  await child.said;
+  return {
     cpuUsPerUpdate: round2(cpuUs / (UPDATES - 1)),
     updatesPerSec: Math.round(((UPDATES - 1) / elapsedMs) * 1000),
   };
@@ -329,6 +359,9 @@ async function main(): Promise<void> {
     );
     console.log(
       `${cost.updates} updates: ${cost.cpuUsPerUpdate} µs CPU per update delivered (${cost.updatesPerSec} updates/s)`,
+    );
+    console.log(
+      `with a for await loop over snapshots: ${cost.withLoop.cpuUsPerUpdate} µs CPU per update (${cost.withLoop.updatesPerSec} updates/s, ${cost.withLoop.snapshotsTaken} snapshots taken)`,
     );
     out.watch10k = cost;
   } finally {

@@ -1,6 +1,8 @@
 import { KV, type PutResponse, type RangeResponse } from "../gen/etcdserverpb/rpc_pb.js";
 import { createAuthTokenSource } from "./auth/token.js";
 import { AuthClient } from "./auth-admin/auth-client.js";
+import { RangeCache } from "./cache/range-cache.js";
+import type { RangeCacheOptions } from "./cache/types.js";
 import type { CallOptions } from "./call-options.js";
 import { ClusterClient } from "./cluster/cluster-client.js";
 import type { MemberInfo } from "./cluster/member.js";
@@ -362,6 +364,16 @@ export class Etcd implements AsyncDisposable {
    */
   watch(range: Bytes | KeyRange, options?: WatchOptions): Watcher {
     return this.#watches.watch(range, options, this.#namespace);
+  }
+
+  /**
+   * A consistent in-memory mirror of a key or range (named as reads name them): read at one revision,
+   * then kept up to date by a watch from the next one, resynced after a compaction. `get()` and
+   * `range()` answer from memory; `waitForRevision()` gives read-your-writes; `change` events and
+   * `for await` follow it. Holds the process until closed. See docs/cache.md.
+   */
+  cache(range: Bytes | KeyRange, options?: RangeCacheOptions): RangeCache {
+    return new RangeCache(this, range, options);
   }
 
   /** Asks the server for a progress notification on the shared watch stream (see the 15220 caveat in the docs). */

@@ -15,6 +15,16 @@ export {
 export type { Permission, PermissionInit, PermissionType } from "./auth-admin/permission.js";
 export { RoleClient, type RoleInfo } from "./auth-admin/roles.js";
 export { type UserAddOptions, UserClient, type UserInfo } from "./auth-admin/users.js";
+export {
+  type CacheChange,
+  type CacheRangeOptions,
+  RangeCache,
+  RangeCacheClosedError,
+  type RangeCacheEvents,
+  type RangeCacheOptions,
+  type RangeCacheState,
+  type WaitForRevisionOptions,
+} from "./cache/index.js";
 export type { CallOptions, TargetedCallOptions } from "./call-options.js";
 export {
   ClusterClient,

@@ -1,14 +1,15 @@
 import { EventEmitter } from "node:events";
+import type { RangeCache } from "../client/cache/range-cache.js";
+import type { CacheChange, RangeCacheState } from "../client/cache/types.js";
 import { HEALTHY_WATCH_MS, recheckBackoff, sleep } from "../client/connection/backoff.js";
 import { ClientClosedError, ClosedError } from "../client/errors.js";
 import type { Etcd } from "../client/etcd.js";
+import type { KeyValue } from "../client/kv/key-value.js";
 import { Lifecycle } from "../client/lifecycle.js";
-import { QueuedIterator } from "../client/stream/queued-iterator.js";
-import type { WatchBatch } from "../client/watch/types.js";
-import type { Watcher } from "../client/watch/watcher.js";
 import type { InstanceCodec } from "./codec.js";
 import { goEndpointsCodec } from "./go-endpoints-codec.js";
 import type { ServiceInstance } from "./instance.js";
+import { SnapshotFeed } from "./snapshot-feed.js";
 
 /** Options of {@link discover}. */
 export interface DiscoverOptions {
@@ -53,10 +54,10 @@ export interface DiscoveryEvents {
   warning: [DiscoveryWarning];
   /**
    * The view cannot follow etcd: reading the service's entries failed (etcd unreachable, permission
-   * denied...), or its watch ended with an error (refused or canceled by the server, a compaction it
-   * could not resync). The view keeps its last state; it is read again and re-watched with backoff
-   * (100 ms doubling to 5 s, jittered), which restarts only after a watch has held for 5 s. Once it
-   * watches again, what changed meanwhile arrives as ordinary `changes`.
+   * denied...), or its watch ended with an error (refused or canceled by the server). The view keeps its
+   * last state; it is read again and re-watched with backoff (100 ms doubling to 5 s, jittered), which
+   * restarts only after a watch has held for 5 s. Once it watches again, what changed meanwhile arrives
+   * as ordinary `changes`.
    */
   unavailable: [Error];
   /** The state changed (see {@link DiscoveryState}); emitted from a microtask. */
@@ -66,8 +67,9 @@ export interface DiscoveryEvents {
 }
 
 /**
- * Where a {@link Discovery} is: `connecting` until its first read, `live` while it follows etcd,
- * `unavailable` while it cannot (it keeps its last view and retries), `closed` at the end.
+ * Where a {@link Discovery} is: `connecting` until its first read (and while its watch is being
+ * re-created), `live` while it follows etcd, `unavailable` while it cannot (it keeps its last view and
+ * retries), `closed` at the end.
  */
 export type DiscoveryState = "connecting" | "live" | "unavailable" | "closed";
 
@@ -81,9 +83,14 @@ export function discover(etcd: Etcd, service: string, options: DiscoverOptions =
 
 /**
  * A live view of a service's instances: `instances()`, events (`added`, `updated`, `removed`, `changes`,
- * `warning`, `unavailable`), `for await` over snapshots (the current one first, then one per change),
- * `ready`. It follows the lifecycle convention of every live object (docs/client.md): `state`,
- * `closed`, `signal`, the `state` and `close` events.
+ * `warning`, `unavailable`), `for await` over snapshots (the current one first, then the newest after
+ * each change), `ready`. It follows the lifecycle convention of every live object (docs/client.md):
+ * `state`, `closed`, `signal`, the `state` and `close` events.
+ *
+ * Built on a {@link RangeCache} of the service's prefix (`etcd.cache()`), which reads, watches, resumes
+ * and resyncs; the view decodes each change once. A change costs O(1) in the size of the service: its
+ * events and `changes` are built from the change alone, and a `for await` loop's snapshot (O(instances))
+ * is built only when the loop takes it.
  */
 export class Discovery
   extends EventEmitter<DiscoveryEvents>
@@ -95,18 +102,19 @@ export class Discovery
   readonly #codec: InstanceCodec;
   readonly #filter: (instance: ServiceInstance) => boolean;
   readonly #closing = new AbortController();
-  /** Every readable entry, filtered or not, by key. */
-  readonly #entries = new Map<string, ServiceInstance>();
-  /** The view: entries the filter accepts. */
+  /** The view: the readable entries the filter accepts, by key. */
   readonly #view = new Map<string, ServiceInstance>();
-  readonly #subscribers = new Set<QueuedIterator<ServiceInstance[]>>();
+  readonly #feeds = new Set<SnapshotFeed<ServiceInstance[]>>();
   readonly #ready: Promise<void>;
   #resolveReady!: () => void;
   #rejectReady!: (error: Error) => void;
   #isReady = false;
-  #watcher: Watcher | undefined;
+  /** The cache the view follows; its changes count only once the view was rebuilt from its content. */
+  #cache: RangeCache | undefined;
+  #following = false;
   #revision = 0n;
   #closed: Promise<void> | undefined;
+  #running: Promise<void> = Promise.resolve();
   readonly #life = new Lifecycle<Exclude<DiscoveryState, "closed">>(this, "discovery", "connecting");
   readonly #prefix: string;
   /** Ends the discovery's hold on the process (and its client-close hook). */
@@ -130,8 +138,10 @@ export class Discovery
     this.#detach = etcd._attach(() => void this.close());
     this.#signal = options.signal;
     if (options.signal?.aborted) void this.close();
-    else options.signal?.addEventListener("abort", this.#onAbort, { once: true });
-    void this.#run();
+    else {
+      options.signal?.addEventListener("abort", this.#onAbort, { once: true });
+      this.#running = this.#run();
+    }
   }
 
   readonly #onAbort = () => void this.close();
@@ -178,10 +188,11 @@ export class Discovery
       this.#detach();
       this.#signal?.removeEventListener("abort", this.#onAbort);
       this.#closing.abort();
-      void this.#watcher?.close();
       if (!this.#isReady) this.#rejectReady(new ClosedError("the discovery was closed before it was ready"));
-      for (const q of this.#subscribers) q.end();
-      this.#subscribers.clear();
+      for (const feed of this.#feeds) feed.end();
+      this.#feeds.clear();
+      await this.#cache?.close();
+      await this.#running;
     })();
     return this.#closed;
   }
@@ -191,21 +202,25 @@ export class Discovery
     return this.close();
   }
 
-  /** Snapshots of the view: the current one once ready, then one after each change. */
+  /**
+   * Snapshots of the view: the current one once ready, then the newest after each change. Changes that
+   * come while the loop body runs are folded into one snapshot (a slow loop never falls behind).
+   */
   [Symbol.asyncIterator](): AsyncIterator<ServiceInstance[]> {
-    const queue = new QueuedIterator<ServiceInstance[]>({ onStop: () => this.#subscribers.delete(queue) });
-    if (this.#closing.signal.aborted) queue.end();
-    else {
-      this.#subscribers.add(queue);
-      if (this.#isReady) queue.push(this.instances());
-    }
-    return queue[Symbol.asyncIterator]();
+    const feed: SnapshotFeed<ServiceInstance[]> = new SnapshotFeed(
+      () => this.instances(),
+      () => this.#feeds.delete(feed),
+      this.#isReady,
+    );
+    if (this.#closing.signal.aborted) feed.end();
+    else this.#feeds.add(feed);
+    return feed;
   }
 
   /**
-   * Range then watch; when the watch ends with an error, report it and start over (range, diff, watch)
-   * with backoff. A range that succeeds does not restart the backoff, a watch that held does: a watch
-   * refused at once, again and again, must not turn into a range every 100 ms.
+   * Follows a cache of the service's prefix. The cache reads, watches, resumes, resyncs and retries
+   * failures with backoff itself; it ends only when retrying cannot help (wrong credentials), and then
+   * a new one is made with backoff, since the view must go on until this process closes it.
    */
   async #run(): Promise<void> {
     const signal = this.#closing.signal;
@@ -214,81 +229,82 @@ export class Discovery
     while (!signal.aborted) {
       if (delay > 0) await sleep(delay, signal);
       if (signal.aborted) return;
-      let range: Awaited<ReturnType<Etcd["range"]>>;
+      let cache: RangeCache;
       try {
-        range = await this.#etcd.range({ prefix: this.#prefix }, { signal });
+        cache = this.#etcd.cache({ prefix: this.#prefix }, { signal });
       } catch (err) {
         // A closed client cannot serve this view any more.
         if (err instanceof ClientClosedError) return void this.close();
-        if (signal.aborted) return;
-        this.#unavailable(err);
+        this.#onUnavailable(err instanceof Error ? err : new Error(String(err)));
         delay = backoff.next();
         continue;
       }
-      if (signal.aborted) return;
-      this.#life.set("live");
-      this.#replace(range.kvs, range.revision);
-      if (!this.#isReady) {
-        this.#isReady = true;
-        this.#resolveReady();
-        for (const q of this.#subscribers) q.push(this.instances());
-      }
+      this.#cache = cache;
+      this.#following = false;
+      cache.on("change", this.#onChange);
+      cache.on("unavailable", this.#onUnavailable);
+      cache.on("state", this.#onCacheState);
       const startedAt = performance.now();
-      try {
-        const watcher = this.#etcd.watch(
-          { prefix: this.#prefix },
-          {
-            startRevision: range.revision + 1n,
-            onCompacted: "resync",
-            signal,
-          },
-        );
-        this.#watcher = watcher;
-        for await (const batch of watcher) this.#apply(batch);
-      } catch (err) {
-        if (err instanceof ClientClosedError) return void this.close();
-        if (!signal.aborted) this.#unavailable(err);
-      }
-      // A watch ends cleanly only when its client closes; the next range then ends the view.
-      if (performance.now() - startedAt >= HEALTHY_WATCH_MS) backoff.reset();
-      delay = backoff.next();
+      cache.ready.then(
+        () => this.#follow(cache),
+        () => {},
+      );
+      const error = await cache.closed;
+      cache.off("change", this.#onChange);
+      cache.off("unavailable", this.#onUnavailable);
+      cache.off("state", this.#onCacheState);
+      if (signal.aborted) return;
+      // A cache ends cleanly only when its client closes, which closes the view too.
+      if (error === undefined) return void this.close();
+      this.#onUnavailable(error);
+      delay = backoff.afterRun(startedAt, HEALTHY_WATCH_MS);
     }
   }
 
-  #unavailable(err: unknown): void {
-    this.#life.set("unavailable");
-    this.emit("unavailable", err instanceof Error ? err : new Error(String(err)));
+  /** A cache read its range: the view becomes its content (the differences are emitted), then follows its changes. */
+  #follow(cache: RangeCache): void {
+    if (this.#cache !== cache || this.#closing.signal.aborted) return;
+    const { kvs, revision } = cache.range({ prefix: this.#prefix });
+    this.#following = true;
+    this.#life.set("live");
+    this.#replace(kvs, revision);
+    if (!this.#isReady) {
+      this.#isReady = true;
+      this.#resolveReady();
+      for (const feed of this.#feeds) feed.changed();
+    }
   }
 
-  #apply(batch: WatchBatch): void {
-    if (batch.resync) {
-      this.#replace(batch.resync, batch.revision);
-      return;
-    }
-    if (batch.events.length === 0) return;
+  readonly #onChange = (change: CacheChange) => {
+    if (!this.#following) return;
     const changes: InstanceChange[] = [];
-    let revision = this.#revision;
-    for (const event of batch.events) {
-      const kv = event.kv;
-      if (!kv) continue;
-      const key = new TextDecoder().decode(kv.key);
-      if (kv.modRevision > revision) revision = kv.modRevision;
-      if (event.type === "delete") this.#set(key, undefined, changes);
-      else this.#set(key, this.#decode(key, kv.value), changes);
+    for (const event of change.events) {
+      const key = event.kv.keyText();
+      this.#set(key, event.type === "delete" ? undefined : this.#decode(key, event.kv.value), changes);
     }
-    this.#commit(changes, revision);
-  }
+    this.#commit(changes, change.revision);
+  };
 
-  /** Replaces every entry by `kvs` (a whole range at `revision`) and emits the differences. */
-  #replace(kvs: readonly { key: Uint8Array; value: Uint8Array }[], revision: bigint): void {
+  readonly #onUnavailable = (error: Error) => {
+    this.#life.set("unavailable");
+    this.emit("unavailable", error);
+  };
+
+  /** `connecting` until the first read; from then on `live`, or `unavailable` while the cache reports failures. */
+  readonly #onCacheState = (state: RangeCacheState) => {
+    if (state === "live" || state === "unavailable") this.#life.set(state);
+  };
+
+  /** Replaces the view by `kvs` (a whole range at `revision`) and emits the differences. */
+  #replace(kvs: readonly KeyValue[], revision: bigint): void {
     const changes: InstanceChange[] = [];
     const seen = new Set<string>();
     for (const kv of kvs) {
-      const key = new TextDecoder().decode(kv.key);
+      const key = kv.keyText();
       seen.add(key);
       this.#set(key, this.#decode(key, kv.value), changes);
     }
-    for (const key of [...this.#entries.keys()]) if (!seen.has(key)) this.#set(key, undefined, changes);
+    for (const key of [...this.#view.keys()]) if (!seen.has(key)) this.#set(key, undefined, changes);
     this.#commit(changes, revision);
   }
 
@@ -299,10 +315,8 @@ export class Discovery
     return undefined;
   }
 
-  /** Sets one entry (undefined = gone) and records how the filtered view changed. */
+  /** Sets one entry (undefined = gone or unreadable) and records how the filtered view changed. */
   #set(key: string, next: ServiceInstance | undefined, changes: InstanceChange[]): void {
-    if (next) this.#entries.set(key, next);
-    else this.#entries.delete(key);
     const before = this.#view.get(key);
     const after = next && this.#filter(next) ? next : undefined;
     if (after) this.#view.set(key, after);
@@ -322,12 +336,8 @@ export class Discovery
       else this.emit("removed", c.instance, c.key);
     }
     this.emit("changes", changes, this.#revision);
-    // Building a sorted snapshot costs O(instances): only when a `for await` consumer will receive it
-    // (measured by bench:discovery: ~1.1 ms -> ~0.1 ms CPU per update on a 10,000-instance view).
-    if (this.#isReady && this.#subscribers.size > 0) {
-      const snapshot = this.instances();
-      for (const q of this.#subscribers) q.push(snapshot);
-    }
+    // O(loops), not O(instances): a loop's snapshot is built when it takes it.
+    if (this.#isReady) for (const feed of this.#feeds) feed.changed();
   }
 }
 

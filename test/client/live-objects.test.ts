@@ -78,7 +78,7 @@ async function closesCleanly(live: Live, what: string): Promise<void> {
 }
 
 describe("live objects: one lifecycle", () => {
-  it("a watch, a lease, a session, a registration and a discovery close cleanly", async () => {
+  it("a watch, a lease, a session, a registration, a discovery and a cache close cleanly", async () => {
     const watcher = etcd.watch({ prefix: "live/w/" });
     await within(watcher.created, "the watch to be created");
     await closesCleanly(watcher, "watch");
@@ -97,6 +97,11 @@ describe("live objects: one lifecycle", () => {
     await within(discovery.ready, "the discovery to be ready");
     expect(discovery.state).toBe("live");
     await closesCleanly(discovery, "discovery");
+
+    const cache = etcd.cache({ prefix: "live/c/" });
+    await within(cache.ready, "the cache to be ready");
+    await until("the cache live", () => cache.state === "live");
+    await closesCleanly(cache, "cache");
   });
 
   it("a mutex and an election: each hold ends cleanly on release, with a lost state when it ends by itself", async () => {
@@ -189,14 +194,24 @@ describe("live objects: one lifecycle", () => {
     const registration = await register(client, { service: "live-all", addr: "127.0.0.1:7002", ttl: 10 });
     const discovery = discover(client, "live-all");
     await within(discovery.ready, "the discovery to be ready");
+    const cache = client.cache({ prefix: "live/all/" });
+    await within(cache.ready, "the cache to be ready");
     await client.close();
     const ends = await within(
-      Promise.all([watcher.closed, lease.closed, session.closed, registration.closed, discovery.closed]),
+      Promise.all([
+        watcher.closed,
+        lease.closed,
+        session.closed,
+        registration.closed,
+        discovery.closed,
+        cache.closed,
+      ]),
       "every live object to settle after client.close()",
     );
-    expect(ends).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect(ends).toEqual([undefined, undefined, undefined, undefined, undefined, undefined]);
     // The session's lease is no longer kept alive: its lock is gone with it, which is a loss of the hold.
     expect(await within(hold, "the lock hold to settle")).toBeInstanceOf(LockLostError);
-    for (const live of [watcher, lease, session, registration, discovery]) expect(live.state).toBe("closed");
+    for (const live of [watcher, lease, session, registration, discovery, cache])
+      expect(live.state).toBe("closed");
   });
 });

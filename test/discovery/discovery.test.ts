@@ -63,6 +63,41 @@ describe("discover() against a real etcd", () => {
     expect(snapshots).toEqual([["10.0.0.1:1"], ["10.0.0.1:1", "10.0.0.2:1"], ["10.0.0.1:1"]]);
   });
 
+  it("a loop that falls behind gets the newest snapshot, not one stale snapshot per change", async () => {
+    const codec = goEndpointsCodec();
+    const instance = (n: number) => ({
+      service: "slow",
+      addr: `10.0.7.${n}:1`,
+      metadata: null,
+      weight: 1,
+      draining: false,
+    });
+    cleanups.push(() => writer.delete({ prefix: "slow/" }));
+    const d = discover(etcd, "slow");
+    cleanups.push(() => d.close());
+    let release!: () => void;
+    const blocked = new Promise<void>((r) => {
+      release = r;
+    });
+    const snapshots: number[] = [];
+    const iterating = (async () => {
+      for await (const s of d) {
+        snapshots.push(s.length);
+        if (snapshots.length === 1) await blocked;
+        if (snapshots.length === 2) return;
+      }
+    })();
+    await d.ready;
+    let last = 0n;
+    for (let n = 1; n <= 50; n++)
+      last = (await writer.put(codec.key(instance(n)), codec.encode(instance(n)))).revision;
+    await until("the view has all 50", () => d.revision >= last);
+    release();
+    await iterating;
+    // The loop was busy while 50 instances came: its next snapshot is the view now, not the first change.
+    expect(snapshots).toEqual([0, 50]);
+  });
+
   it("skips malformed entries with a warning and never crashes", async () => {
     await writer.put("s2/bad-json", "{not json");
     await writer.put("s2/no-addr", '{"Op":0}');

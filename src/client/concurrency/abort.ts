@@ -1,5 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { AbortedError, DeadlineExceededError } from "../errors.js";
+import { anySignal } from "../signals.js";
 
 /** A signal that fires on the caller's signal or after `timeoutMs`, with a typed reason; `dispose()` clears the timer and aborts what still listens. */
 export interface WaitSignal {
@@ -15,23 +16,17 @@ export interface WaitSignal {
  */
 export function waitSignal(what: string, signal?: AbortSignal, timeoutMs?: number): WaitSignal {
   const controller = new AbortController();
-  const onAbort = () =>
-    controller.abort(new AbortedError(`${what} aborted`, { code: Code.Canceled, cause: signal?.reason }));
-  if (signal?.aborted) onAbort();
-  else signal?.addEventListener("abort", onAbort, { once: true });
-  let timer: NodeJS.Timeout | undefined;
-  if (timeoutMs !== undefined && !controller.signal.aborted) {
-    timer = setTimeout(
-      () =>
-        controller.abort(
-          new DeadlineExceededError(`${what} timed out after ${timeoutMs} ms`, {
+  const limit = anySignal([signal], timeoutMs);
+  const onLimit = () =>
+    controller.abort(
+      signal?.aborted
+        ? new AbortedError(`${what} aborted`, { code: Code.Canceled, cause: signal.reason })
+        : new DeadlineExceededError(`${what} timed out after ${timeoutMs} ms`, {
             code: Code.DeadlineExceeded,
           }),
-        ),
-      timeoutMs,
     );
-    timer.unref();
-  }
+  if (limit.signal.aborted) onLimit();
+  else limit.signal.addEventListener("abort", onLimit, { once: true });
   return {
     signal: controller.signal,
     rethrow(err: unknown): never {
@@ -39,8 +34,8 @@ export function waitSignal(what: string, signal?: AbortSignal, timeoutMs?: numbe
       throw err;
     },
     dispose() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
+      limit.dispose();
+      limit.signal.removeEventListener("abort", onLimit);
       // Ends whatever still listens on the signal (a watch left behind by a race).
       if (!controller.signal.aborted)
         controller.abort(new AbortedError(`${what} finished`, { code: Code.Canceled }));

@@ -1,0 +1,418 @@
+import { EventEmitter } from "node:events";
+import { waitSignal } from "../concurrency/abort.js";
+import { HEALTHY_WATCH_MS, recheckBackoff, sleep } from "../connection/backoff.js";
+import { AuthFailedError, ClosedError, InvalidArgumentError, InvalidUsageError } from "../errors.js";
+import type { Etcd } from "../etcd.js";
+import { type Bytes, toBytes } from "../kv/bytes.js";
+import type { KeyValue } from "../kv/key-value.js";
+import { rangeBounds } from "../kv/requests.js";
+import type { KeyRange, RangeResult } from "../kv/types.js";
+import { Lifecycle } from "../lifecycle.js";
+import { QueuedIterator } from "../stream/queued-iterator.js";
+import { checkInteger, checkKey } from "../validation.js";
+import type { WatchBatch, WatchEvent, WatcherState } from "../watch/types.js";
+import type { Watcher } from "../watch/watcher.js";
+import { toByteString } from "./byte-string.js";
+import { RangeCacheClosedError } from "./errors.js";
+import { type ByteRange, byteRange, covers, holds } from "./key-bounds.js";
+import { diffEntries } from "./resync-diff.js";
+import { RevisionWaiters } from "./revision-waiters.js";
+import { SortedEntries } from "./sorted-entries.js";
+import type {
+  CacheChange,
+  CacheRangeOptions,
+  RangeCacheEvents,
+  RangeCacheOptions,
+  RangeCacheState,
+} from "./types.js";
+
+/** Options of {@link RangeCache.waitForRevision}. */
+export interface WaitForRevisionOptions {
+  /** Aborting it rejects the wait with an `AbortedError`. Default none. */
+  signal?: AbortSignal | undefined;
+  /** Rejects the wait with a `DeadlineExceededError` after this long, ms. Default: no limit. */
+  timeoutMs?: number | undefined;
+}
+
+/**
+ * A consistent in-memory mirror of a key range: the range read at revision R (paged, at that one
+ * revision), then a watch from R + 1, so that the content always equals the range as etcd held it at
+ * {@link RangeCache.revision}. The watch resumes after any break without loss or duplicate; after a compaction it
+ * could not resume across, the range is read again and the differences are applied (and reported as a
+ * `resync` change). Reads (`get`, `range`) are answered from memory. Create it with `etcd.cache(range)`.
+ *
+ * Memory: keys and values are kept as byte strings, the revisions in typed arrays, in sorted leaves of
+ * 128 entries: no object or closure per entry (see docs/cache.md for the figures).
+ *
+ * A live object (docs/client.md): `state`, `closed`, `signal`, `close()`, the `state` and `close` events.
+ * While open it holds the process (as a watch does); closed, it holds nothing and drops its content.
+ */
+export class RangeCache
+  extends EventEmitter<RangeCacheEvents>
+  implements AsyncIterable<CacheChange>, AsyncDisposable
+{
+  readonly #etcd: Etcd;
+  /** The range as requests name it. */
+  readonly #key: Uint8Array;
+  readonly #rangeEnd: Uint8Array;
+  readonly #range: ByteRange;
+  readonly #pageSize: number;
+  readonly #life = new Lifecycle<Exclude<RangeCacheState, "closed">>(this, "cache", "connecting");
+  /** Aborted at the end: stops reads in flight, the watch and the backoff. */
+  readonly #stop = new AbortController();
+  readonly #waiters = new RevisionWaiters();
+  readonly #subscribers = new Set<QueuedIterator<CacheChange>>();
+  readonly #ready: Promise<void>;
+  #resolveReady!: () => void;
+  #rejectReady!: (error: Error) => void;
+  #isReady = false;
+  #entries = new SortedEntries();
+  #revision = 0n;
+  #watcher: Watcher | undefined;
+  /** Ends the hold on the process and the client-close hook. */
+  readonly #detach: () => void;
+  readonly #userSignal: AbortSignal | undefined;
+  /** The run loop; settles (never rejects) once the cache let go of everything. */
+  readonly #finished: Promise<void>;
+
+  /** @internal Use `etcd.cache(range, options)`. */
+  constructor(etcd: Etcd, range: Bytes | KeyRange, options: RangeCacheOptions = {}) {
+    super();
+    if (options === null || typeof options !== "object")
+      throw new InvalidArgumentError("options", "must be an object");
+    const bounds = rangeBounds(range);
+    this.#etcd = etcd;
+    this.#key = bounds.key.slice();
+    this.#rangeEnd = bounds.rangeEnd.slice();
+    this.#range = byteRange(range);
+    this.#pageSize = Number(checkInteger(options.pageSize ?? 1000, "pageSize", 1));
+    this.#ready = new Promise((resolve, reject) => {
+      this.#resolveReady = resolve;
+      this.#rejectReady = reject;
+    });
+    // Nobody has to await `ready`: a cache closed before its first read must not be an unhandled rejection.
+    this.#ready.catch(() => {});
+    // Holds the process until closed; a client closed first closes the cache with it.
+    this.#detach = etcd._attach(() => this.#end(undefined));
+    this.#userSignal = options.signal;
+    if (options.signal?.aborted) {
+      this.#end(undefined);
+      this.#finished = Promise.resolve();
+      return;
+    }
+    options.signal?.addEventListener("abort", this.#onAbort, { once: true });
+    this.#finished = this.#run();
+  }
+
+  readonly #onAbort = () => this.#end(undefined);
+
+  /** Resolves once the range was first read; rejects (with the error, or a `RangeCacheClosedError`) if the cache ends before. */
+  get ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  /** The revision the content is at: it equals the range as etcd held it at this revision. 0n before `ready`. */
+  get revision(): bigint {
+    return this.#revision;
+  }
+
+  /** Number of keys held. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Where the cache is (see {@link RangeCacheState}). */
+  get state(): RangeCacheState {
+    return this.#life.state;
+  }
+
+  /** Settles once, when the cache ends: `undefined` when this process closed it (or its client), else the error. Never rejects. */
+  get closed(): Promise<Error | undefined> {
+    return this.#life.closed;
+  }
+
+  /** Aborted when the cache ends; the reason is its error, or a `ClosedError`. */
+  get signal(): AbortSignal {
+    return this.#life.signal;
+  }
+
+  /**
+   * The entry of `key` as the cache holds it (a `KeyValue` with bytes of its own), or undefined. Throws
+   * `InvalidArgumentError` for a key outside the cached range, `InvalidUsageError` before `ready`, a
+   * `RangeCacheClosedError` once closed.
+   */
+  get(key: Bytes): KeyValue | undefined {
+    this.#checkReadable();
+    const k = toByteString(checkKey(toBytes(key)));
+    if (!holds(this.#range, k)) throw new InvalidArgumentError("key", "is outside the cached range");
+    return this.#entries.get(k);
+  }
+
+  /**
+   * The keys of `range` (spelled as reads spell it) in key order, as `etcd.range()` returns them, with the
+   * cache's revision. The range must lie inside the cached one (else `InvalidArgumentError`); same
+   * `InvalidUsageError` / `RangeCacheClosedError` as {@link get}.
+   */
+  range(range: Bytes | KeyRange, options: CacheRangeOptions = {}): RangeResult {
+    this.#checkReadable();
+    const wanted = byteRange(range);
+    if (!covers(this.#range, wanted)) throw new InvalidArgumentError("range", "is outside the cached range");
+    const limit = Number(checkInteger(options.limit ?? 0, "limit"));
+    const kvs: KeyValue[] = [];
+    let count = 0;
+    for (const c = this.#entries.cursor(wanted.start); !c.done; c.next()) {
+      if (wanted.end !== undefined && c.key >= wanted.end) break;
+      if (limit === 0 || kvs.length < limit) kvs.push(c.keyValue());
+      count++;
+    }
+    return { revision: this.#revision, kvs, count: BigInt(count), more: count > kvs.length };
+  }
+
+  /**
+   * Resolves once the cache has applied `revision` (its {@link RangeCache.revision} is at least that), e.g. the
+   * revision of a write into the range: the cache then holds that write (read-your-writes). Resolves with
+   * the cache's revision. The cache's revision moves with the changes of its range only: a revision whose
+   * write did not touch the range is passed with the range's next change. Rejects with an `AbortedError`
+   * or `DeadlineExceededError` (options), or when the cache ends first (its error, or a
+   * `RangeCacheClosedError`).
+   */
+  waitForRevision(revision: number | bigint, options: WaitForRevisionOptions = {}): Promise<bigint> {
+    let wanted: bigint;
+    try {
+      wanted = checkInteger(revision, "revision");
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (this.#life.ended) return Promise.reject(this.#endError());
+    if (this.#isReady && this.#revision >= wanted) return Promise.resolve(this.#revision);
+    if (options.signal === undefined && options.timeoutMs === undefined) return this.#waiters.wait(wanted);
+    const wait = waitSignal("waitForRevision", options.signal, options.timeoutMs);
+    return this.#waiters.wait(wanted, wait.signal).finally(() => wait.dispose());
+  }
+
+  /** Closes the cache: the watch is canceled, the content dropped, iterators end. Idempotent; never rejects. */
+  close(): Promise<void> {
+    this.#end(undefined);
+    return this.#finished;
+  }
+
+  /** Same as `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /**
+   * The changes from now on (the content at the time of this call is what `range()` returns now). Ends
+   * when the cache ends: cleanly when closed by this process, else by throwing its error. A loop that
+   * falls behind buffers the changes it has not taken.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<CacheChange> {
+    const queue = new QueuedIterator<CacheChange>({
+      weigh: (change) => change.events.length,
+      onStop: () => this.#subscribers.delete(queue),
+    });
+    if (this.#life.ended) queue.end(this.#life.error);
+    else this.#subscribers.add(queue);
+    return queue[Symbol.asyncIterator]();
+  }
+
+  /**
+   * Read, then watch; when either fails, report it and start over (read, apply the differences, watch)
+   * with backoff. Ends when the cache ends, or on an error retrying cannot fix (wrong credentials).
+   */
+  async #run(): Promise<void> {
+    const signal = this.#stop.signal;
+    const backoff = recheckBackoff();
+    let delay = 0;
+    while (!signal.aborted) {
+      if (delay > 0) await sleep(delay, signal);
+      if (signal.aborted) return;
+      let revision: bigint;
+      try {
+        revision = await this.#load(signal);
+      } catch (err) {
+        if (signal.aborted) return;
+        if (this.#failed(err)) return;
+        delay = backoff.next();
+        continue;
+      }
+      if (signal.aborted) return;
+      const startedAt = performance.now();
+      const error = await this.#follow(revision, signal);
+      if (signal.aborted) return;
+      // A watch ends without an error only when its client closes (which closes the cache too).
+      if (error === undefined || this.#failed(error)) return;
+      delay = backoff.afterRun(startedAt, HEALTHY_WATCH_MS);
+    }
+  }
+
+  /** Reads the whole range at one revision, page by page; installs it (the first time) or applies the differences. */
+  async #load(signal: AbortSignal): Promise<bigint> {
+    this.#life.set("connecting");
+    const next = new SortedEntries();
+    let page = await this.#etcd.range(
+      this.#rangeEnd.length === 0 ? this.#key : { key: this.#key, end: this.#rangeEnd },
+      { limit: this.#pageSize, signal },
+    );
+    // A page's header carries the store's current revision: the first one fixes the revision read.
+    const revision = page.revision;
+    for (;;) {
+      putAll(next, page.kvs);
+      const last = page.kvs[page.kvs.length - 1];
+      if (!page.more || last === undefined) break;
+      const after = new Uint8Array(last.key.length + 1);
+      after.set(last.key);
+      page = await this.#etcd.range(
+        { key: after, end: this.#rangeEnd },
+        { revision, limit: this.#pageSize, signal },
+      );
+    }
+    if (signal.aborted) return revision;
+    if (this.#isReady) this.#replace(next, revision);
+    else {
+      this.#entries = next;
+      this.#revision = revision;
+      this.#isReady = true;
+      this.#resolveReady();
+      this.#waiters.reached(revision);
+    }
+    return revision;
+  }
+
+  /** Watches from `revision + 1`, applying every batch; returns how the watch ended (undefined: cleanly). */
+  async #follow(revision: bigint, signal: AbortSignal): Promise<Error | undefined> {
+    const watcher = this.#etcd.watch(
+      this.#rangeEnd.length === 0 ? this.#key : { key: this.#key, end: this.#rangeEnd },
+      { startRevision: revision + 1n, onCompacted: "resync", signal },
+    );
+    this.#watcher = watcher;
+    watcher.on("state", this.#onWatchState);
+    // The event face: batches are applied as they are emitted, without a promise per batch.
+    watcher.on("batch", this.#onBatch);
+    const error = await watcher.closed;
+    watcher.off("state", this.#onWatchState);
+    watcher.off("batch", this.#onBatch);
+    this.#watcher = undefined;
+    return error;
+  }
+
+  readonly #onBatch = (batch: WatchBatch) => this.#apply(batch);
+
+  readonly #onWatchState = (state: WatcherState) => {
+    if (state === "active") this.#life.set("live");
+    else if (state === "creating" || state === "disconnected" || state === "paused" || state === "resyncing")
+      this.#life.set("connecting");
+  };
+
+  /** Applies one watch batch: events in order, or a resync's whole range. Progress notices move nothing. */
+  #apply(batch: WatchBatch): void {
+    if (batch.resync) {
+      const next = new SortedEntries();
+      putAll(next, batch.resync);
+      this.#replace(next, batch.revision);
+      return;
+    }
+    const events = batch.events;
+    // A progress notice's revision is not trusted (etcd issue 15220, see docs/leases-and-watches.md).
+    if (events.length === 0) return;
+    const entries = this.#entries;
+    const reported = this.#reporting() ? new Array<WatchEvent>(events.length) : undefined;
+    let revision = this.#revision;
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i]!;
+      const kv = event.kv;
+      const key = toByteString(kv.key);
+      const prevKv = reported ? entries.get(key) : undefined;
+      if (event.type === "put")
+        entries.set(key, toByteString(kv.value), kv.createRevision, kv.modRevision, kv.version, kv.lease);
+      else entries.delete(key);
+      if (kv.modRevision > revision) revision = kv.modRevision;
+      if (reported) reported[i] = prevKv ? { type: event.type, kv, prevKv } : { type: event.type, kv };
+    }
+    this.#advance(revision, reported, false);
+  }
+
+  /** Swaps in `next`, the range as read at `revision`, reporting the differences. */
+  #replace(next: SortedEntries, revision: bigint): void {
+    const reported = this.#reporting() ? diffEntries(this.#entries, next, revision) : undefined;
+    this.#entries = next;
+    this.#advance(revision, reported, true);
+  }
+
+  /** The content is now at `revision`: tell listeners, iterators and waiters. */
+  #advance(revision: bigint, events: WatchEvent[] | undefined, resync: boolean): void {
+    this.#revision = revision;
+    if (events !== undefined && events.length > 0) {
+      const change: CacheChange = { revision, events, resync };
+      for (const queue of this.#subscribers) queue.push(change);
+      try {
+        this.emit("change", change);
+      } catch (err) {
+        // A listener's exception is the listener's: it must not break the cache's bookkeeping, nor vanish.
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
+    this.#waiters.reached(revision);
+  }
+
+  /** True when someone receives changes: only then are events (with `prevKv`) built. */
+  #reporting(): boolean {
+    return this.#subscribers.size > 0 || this.listenerCount("change") > 0;
+  }
+
+  /** Handles a failed read or watch: true when the cache ended with it, false when it is retried. */
+  #failed(error: unknown): boolean {
+    const err = error instanceof Error ? error : new Error(String(error));
+    // A client closed first has closed the cache already (its hook); wrong credentials stay wrong.
+    if (err instanceof ClosedError) {
+      this.#end(undefined);
+      return true;
+    }
+    if (err instanceof AuthFailedError) {
+      this.#end(err);
+      return true;
+    }
+    this.#life.set("unavailable");
+    this.emit("unavailable", err);
+    return false;
+  }
+
+  #checkReadable(): void {
+    if (this.#life.ended) throw this.#endError();
+    if (!this.#isReady) throw new InvalidUsageError("the cache is not ready yet: await cache.ready first");
+  }
+
+  #endError(): Error {
+    return this.#life.error ?? new RangeCacheClosedError();
+  }
+
+  /** Ends the cache (once): releases the hold, the watch and the content; settles everything waiting. */
+  #end(error: Error | undefined): void {
+    if (!this.#life.end(error)) return;
+    this.#detach();
+    this.#userSignal?.removeEventListener("abort", this.#onAbort);
+    this.#stop.abort();
+    void this.#watcher?.close();
+    this.#entries = new SortedEntries();
+    const reason = error ?? new RangeCacheClosedError();
+    if (!this.#isReady) this.#rejectReady(reason);
+    this.#waiters.fail(reason);
+    for (const queue of this.#subscribers) queue.end(error);
+    this.#subscribers.clear();
+  }
+}
+
+/** Puts key-values read from etcd into `store`. */
+function putAll(store: SortedEntries, kvs: readonly KeyValue[]): void {
+  for (const kv of kvs)
+    store.set(
+      toByteString(kv.key),
+      toByteString(kv.value),
+      kv.createRevision,
+      kv.modRevision,
+      kv.version,
+      kv.lease,
+    );
+}

@@ -1,0 +1,61 @@
+import type { WatchEvent } from "../watch/types.js";
+
+/** Options of `etcd.cache(range, options)`. */
+export interface RangeCacheOptions {
+  /**
+   * Keys per request when the cache reads its range: first, and again after it could not follow etcd
+   * (the read is paged at one revision, so it is consistent however large the range). Default 1000.
+   */
+  pageSize?: number | undefined;
+  /** Aborting it closes the cache. Default none. */
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * Where a {@link RangeCache} is:
+ * - `connecting`: reading its range, or (re)creating its watch: it may lag etcd;
+ * - `live`: its watch is up: it follows every change;
+ * - `unavailable`: a read or its watch failed (see the `unavailable` event); it keeps its last content and
+ *   retries with backoff;
+ * - `closed`: the end.
+ */
+export type RangeCacheState = "connecting" | "live" | "unavailable" | "closed";
+
+/** What changed in a {@link RangeCache}, in one step: the events of one etcd revision or batch, or of a resync. */
+export interface CacheChange {
+  /** The cache's revision once these events are applied. */
+  readonly revision: bigint;
+  /**
+   * The changes, as a watch delivers them (`"put"` / `"delete"` with the read API's `KeyValue`), each with
+   * `prevKv`, the entry as the cache held it before, when there was one.
+   */
+  readonly events: readonly WatchEvent[];
+  /**
+   * True when the cache read its range again (after a compaction or a failure) instead of following each
+   * revision: the events are then the differences, in key order, and a delete's `kv.modRevision` is the
+   * revision of that read (the real one was not seen).
+   */
+  readonly resync: boolean;
+}
+
+/** Events of a {@link RangeCache}. */
+export interface RangeCacheEvents {
+  /** The content changed (emitted once the change is applied: reads in the listener see it). */
+  change: [CacheChange];
+  /**
+   * Reading the range or watching it failed (etcd unreachable, permission denied, ...). The cache keeps
+   * its content and revision, and reads and watches again with backoff (100 ms doubling to 5 s,
+   * jittered; it starts over after a watch that held for 5 s).
+   */
+  unavailable: [Error];
+  /** The state changed (see {@link RangeCacheState}); emitted from a microtask. */
+  state: [RangeCacheState];
+  /** The cache ended: `undefined` when this process closed it, else the error. Emitted once. */
+  close: [Error | undefined];
+}
+
+/** Options of {@link RangeCache.range}. */
+export interface CacheRangeOptions {
+  /** Most keys returned (the first ones in key order); 0 = no limit. Default 0. */
+  limit?: number | bigint | undefined;
+}
