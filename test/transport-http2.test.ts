@@ -6,9 +6,11 @@ import { promisify } from "node:util";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { QueuedIterator } from "../src/client/stream/queued-iterator.js";
+import { pushedMessages } from "../src/client/transport/buffered-messages.js";
 import { createHttp2Transport, type Http2Transport } from "../src/client/transport/http2/index.js";
 import { wasNotSent } from "../src/client/transport/not-sent.js";
-import type { WatchRequestSchema } from "../src/gen/etcdserverpb/rpc_pb.js";
+import type { LeaseKeepAliveResponse, WatchRequestSchema } from "../src/gen/etcdserverpb/rpc_pb.js";
 import { KV, Lease, Maintenance, Watch, type WatchResponse } from "../src/gen/etcdserverpb/rpc_pb.js";
 import {
   type Certificates,
@@ -263,6 +265,34 @@ describe("http2 transport against one etcd member", () => {
     for await (const r of lease.leaseKeepAlive(three(), { signal: AbortSignal.timeout(20_000) }))
       ttls.push(r.TTL);
     expect(ttls).toEqual([30n, 30n, 30n]);
+  });
+
+  it("writes requests queued together in one go and hands every answer to deliverTo, in order, then ends", async () => {
+    transport = createHttp2Transport({ baseUrl: cluster.endpoint });
+    const lease = createClient(Lease, transport);
+    const ids = await Promise.all(
+      Array.from({ length: 50 }, async () => (await lease.leaseGrant({ TTL: 30n })).ID),
+    );
+    // A QueuedIterator input: the transport takes the 49 queued behind the first without waiting.
+    const requests = new QueuedIterator<{ ID: bigint }>();
+    for (const ID of ids) requests.push({ ID });
+    const response = await transport.stream(
+      Lease.method.leaseKeepAlive,
+      AbortSignal.timeout(20_000),
+      undefined,
+      undefined,
+      requests,
+    );
+    const answered: bigint[] = [];
+    const pushed = pushedMessages<LeaseKeepAliveResponse>(response.message);
+    expect(pushed).toBeDefined();
+    pushed!.deliverTo((r) => {
+      answered.push(r.ID);
+      if (answered.length === ids.length) requests.end();
+    });
+    // With deliverTo, next() reports only the end: etcd ends LeaseKeepAlive with OK after the half-close.
+    expect(await response.message[Symbol.asyncIterator]().next()).toEqual({ done: true, value: undefined });
+    expect(answered).toEqual(ids);
   });
 
   it("resets the stream and fails the output when the request input throws", async () => {

@@ -122,7 +122,10 @@ export class Lease
       onStop: () => this.#subscribers?.delete(queue),
     });
     if (this.#life.ended) queue.end(this.#life.error);
-    else (this.#subscribers ??= new Set()).add(queue);
+    else {
+      this.#subscribers ??= new Set();
+      this.#subscribers.add(queue);
+    }
     return queue[Symbol.asyncIterator]();
   }
 

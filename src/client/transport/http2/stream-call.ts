@@ -8,7 +8,7 @@ import type {
 } from "@bufbuild/protobuf";
 import { Code, ConnectError, type StreamResponse } from "@connectrpc/connect";
 import type { DeadlineHandle, DeadlineTarget } from "../../timers/deadline-queue.js";
-import { type BufferedMessages, bufferedMessages } from "../buffered-messages.js";
+import { bufferedMessages, type PushedMessages } from "../buffered-messages.js";
 import { type MessageCodec, messageCodec } from "../codec/message-codec.js";
 import type { HeadersInit } from "../headers-init.js";
 import {
@@ -46,7 +46,7 @@ export class StreamCall
     DeadlineTarget,
     ResponseParts,
     AsyncIterableIterator<Output>,
-    BufferedMessages<Output>
+    PushedMessages<Output>
 {
   readonly #core: TransportCore;
   readonly #method: DescMethodStreaming;
@@ -69,6 +69,8 @@ export class StreamCall
   #finished = false;
   #error: ConnectError | undefined;
   #queue: Output[] = [];
+  /** Set by {@link deliverTo}: gets each message instead of the queue and the waiters. */
+  #sink: ((message: Output) => void) | undefined;
   #waiters: Array<{ resolve: (r: IteratorResult<Output>) => void; reject: (e: ConnectError) => void }> = [];
   /** The call no longer reads its input (see `#nextInput`). */
   #inputStopped = false;
@@ -175,14 +177,15 @@ export class StreamCall
   }
 
   /**
-   * A response already received and not yet read, without a promise (see {@link BufferedMessages});
-   * undefined when none is queued. The end and the call's error still come through {@link next}.
+   * Hands every response to `onMessage` as it arrives, those queued first (see {@link PushedMessages}):
+   * no promise per message. {@link next} then reports only the end or the error.
    */
-  takeBuffered(): Output | undefined {
-    if (this.#queue.length === 0) return undefined;
-    const value = this.#queue.shift()!;
-    if (this.#queue.length === 0 && this.#stream?.isPaused()) this.#stream.resume();
-    return value;
+  deliverTo(onMessage: (message: Output) => void): void {
+    this.#sink = onMessage;
+    const queued = this.#queue;
+    this.#queue = [];
+    for (const message of queued) onMessage(message);
+    if (this.#stream?.isPaused()) this.#stream.resume();
   }
 
   /** Stops consuming: cancels the call if it still runs, and drops what was queued. */
@@ -235,6 +238,11 @@ export class StreamCall
   }
 
   #onMessage(message: Output): void {
+    if (this.#sink !== undefined) {
+      // The sink may have ended the call (a stream abandoned) while this chunk still held messages.
+      if (!this.#finished) this.#sink(message);
+      return;
+    }
     const waiter = this.#waiters.shift();
     if (waiter !== undefined) {
       waiter.resolve({ value: message, done: false });
