@@ -5,7 +5,9 @@ import {
   latencyPoints,
   percentileLabel,
   runTime,
+  type ScaleResults,
   type StormResult,
+  scaleChartSpec,
   type WatchResults,
   watchLatencyChartSpec,
 } from "./chart-specs.js";
@@ -156,5 +158,37 @@ describe("renderSvg", () => {
     expect(svg.startsWith("<svg")).toBe(true);
     expect(svg).toContain("11,986");
     expect(svg).toContain("run of 12:41 UTC, 2026-11-25");
+  });
+});
+
+describe("scaleChartSpec", () => {
+  const scale: ScaleResults = {
+    measuredAt: "2026-11-26T02:26:13.000Z",
+    node: "v20.20.2",
+    cores: 2,
+    loadAverageAtStart: [4.02, 2.78, 3.72],
+    bySize: {
+      cacheEntries: null,
+      watches: [
+        { size: 1000, heapBytesPerWatch: 1148, resumeCpuUsPerWatch: 147.5 },
+        { size: 10000, heapBytesPerWatch: 836, resumeCpuUsPerWatch: Number.NaN },
+      ],
+      leases: [{ size: 1000, cpuUsPerLeaseSecond: 2.5, rssMiB: 60 }],
+    },
+  };
+  type ScaleRow = { panel: string; size: number; value: number };
+  const rows = (scaleChartSpec(scale) as { data: { values: ScaleRow[] } }).data.values;
+
+  it("has a point per size and figure, the run's own, and leaves out a series the run lacks and figures that are not numbers", () => {
+    expect(rows).toHaveLength(5);
+    expect(rows).toContainEqual({ panel: "idle watches: heap bytes per watch", size: 10000, value: 836 });
+    expect(rows).toContainEqual({ panel: "kept leases: process RSS, MiB", size: 1000, value: 60 });
+    expect(rows.some((r) => r.panel.startsWith("watch cache"))).toBe(false);
+  });
+
+  it("renders to SVG", async () => {
+    const svg = await renderSvg(scaleChartSpec(scale));
+    expect(svg).toContain("<svg");
+    expect(svg).toContain("idle watches: heap bytes per watch");
   });
 });

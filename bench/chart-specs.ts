@@ -325,7 +325,13 @@ export function scaleChartSpec(results: ScaleResults): TopLevelSpec {
       anchor: "start",
     },
     data: { values: rows },
-    facet: { field: "panel", type: "nominal", sort: panels, title: null, header: { labelFontWeight: "bold" } },
+    facet: {
+      field: "panel",
+      type: "nominal",
+      sort: panels,
+      title: null,
+      header: { labelFontWeight: "bold" },
+    },
     columns: 2,
     spec: {
       width: 260,

@@ -77,6 +77,9 @@ export async function writeWatchChart(stem: string, results: WatchResults): Prom
 
 /** Writes bench/results/<stem>.svg for a `npm run bench:scale` result; returns the path written. */
 export async function writeScaleChart(stem: string, results: ScaleResults): Promise<string> {
-  await writeFile(new URL(`./results/${stem}.svg`, import.meta.url), await renderSvg(scaleChartSpec(results)));
+  await writeFile(
+    new URL(`./results/${stem}.svg`, import.meta.url),
+    await renderSvg(scaleChartSpec(results)),
+  );
   return `bench/results/${stem}.svg`;
 }

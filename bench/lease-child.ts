@@ -100,6 +100,7 @@ const elapsedMs = performance.now() - t0;
 clearInterval(sampler);
 const topFrames = await profile?.stop();
 const memory = process.memoryUsage();
+if (process.env.BENCH_RSS_SERIES) console.error(`RSS every 250 ms, MiB: ${rssWindow.map(mib).join(" ")}`);
 const windowRss = rssWindow.sort((a, b) => a - b);
 const heapSpaces = getHeapSpaceStatistics();
 await closeAll();
@@ -120,9 +121,7 @@ const result: LeaseChildResult = {
   externalMiB: mib(memory.external),
   loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
   heapSpacesMiB: Object.fromEntries(
-    heapSpaces
-      .filter((s) => s.space_size > 1048576)
-      .map((s) => [s.space_name, mib(s.space_size)]),
+    heapSpaces.filter((s) => s.space_size > 1048576).map((s) => [s.space_name, mib(s.space_size)]),
   ),
   ...(topFrames && { topFrames }),
 };

@@ -23,10 +23,7 @@ interface CpuProfile {
 }
 
 /** Starts the V8 sampling profiler; `stop()` writes the profile to `path` and returns its top frames. */
-export async function startProfile(
-  path: string,
-  top = 15,
-): Promise<{ stop(): Promise<TopFrame[]> }> {
+export async function startProfile(path: string, top = 15): Promise<{ stop(): Promise<TopFrame[]> }> {
   const session = new Session();
   session.connect();
   await session.post("Profiler.enable");
