@@ -4,7 +4,9 @@
  * Under 10 minutes. Writes bench/results/scale.json and the chart bench/results/scale.svg.
  * - Leases (TTL 30 s) kept alive: each client ALONE in a process of its own, bundled with esbuild (tsx's
  *   loader adds about 50 MiB of RSS), so its RSS is its own: etcd-ts at 1,000, 10,000 and 100,000 leases,
- *   etcd3 at 1,000 (it opens a stream per lease), compared per lease: CPU per lease per second.
+ *   etcd3 at 1,000 (it opens a stream per lease), compared per lease: CPU per lease per second. The
+ *   compared pair (etcd-ts 10,000, etcd3 1,000) runs twice, each time both processes at once, so both
+ *   see the same machine load in the same window.
  * - One watcher under a put storm: `bench/watch.ts` (BENCH_ONLY=watch1) three times, median ratios.
  * - Idle watches on one stream at 1,000, 10,000 and 100,000: heap per watch, and the cost of a resume
  *   after every connection is cut (a FaultProxy between client and member): time until all are active
@@ -42,10 +44,15 @@ if (unknown.length > 0)
 const runs = (phase: (typeof phases)[number]) => only === undefined || only.includes(phase);
 /** Settle and window of the 10,000-lease runs, whose RSS is reported: V8 gives back what the burst of grants grew its heap by some 35-40 s later. */
 const LEASE_SETTLE_MS = Number(process.env.BENCH_LEASE_SETTLE_MS ?? 45_000);
-const LEASE_WINDOW_MS = Number(process.env.BENCH_LEASE_WINDOW_MS ?? 20_000);
+const LEASE_WINDOW_MS = Number(process.env.BENCH_LEASE_WINDOW_MS ?? 25_000);
 const load = () => loadavg().map((l) => Math.round(l * 100) / 100);
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+/** The median; of an even count, the mean of the middle two. */
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
 
 /** Runs `node [flags] file args`, returns stdout's JSON lines; stderr passes through. */
 async function runNode(
@@ -114,15 +121,29 @@ async function leaseRun(
 
 async function leases(endpoint: string) {
   console.log("leases (TTL 30 s), each client alone in a bundled process");
-  // The two compared runs first, while nothing else has run yet; etcd3 between two etcd-ts runs.
-  const ts1 = await leaseRun("etcd-ts", endpoint, 10_000, LEASE_SETTLE_MS, LEASE_WINDOW_MS);
-  const etcd3 = await leaseRun("etcd3", endpoint, 1000, LEASE_SETTLE_MS, LEASE_WINDOW_MS);
-  const ts2 = await leaseRun("etcd-ts", endpoint, 10_000, 10_000, LEASE_WINDOW_MS);
+  // The compared pair twice, both processes at once: the same load, the same window. etcd3 starts 3 s
+  // later, so the two bursts of grants do not coincide (both windows start after the same settle).
+  const pair = () =>
+    Promise.all([
+      leaseRun("etcd-ts", endpoint, 10_000, LEASE_SETTLE_MS, LEASE_WINDOW_MS),
+      new Promise((r) => setTimeout(r, 3000)).then(() =>
+        leaseRun("etcd3", endpoint, 1000, LEASE_SETTLE_MS - 3000, LEASE_WINDOW_MS),
+      ),
+    ]);
+  const [ts1, e1] = await pair();
+  const [ts2, e2] = await pair();
   const bySize: Record<string, LeaseChildResult> = {};
-  for (const n of SIZES) {
-    bySize[n] = n === 10_000 ? ts1 : await leaseRun("etcd-ts", endpoint, n, 10_000, 10_000);
-  }
+  // The other sizes at once too (after the same settle, so their RSS is as steady as the 10,000's).
+  const others = SIZES.filter((n) => n !== 10_000);
+  const otherRuns = await Promise.all(
+    others.map((n) => leaseRun("etcd-ts", endpoint, n, LEASE_SETTLE_MS, 15_000)),
+  );
+  others.forEach((n, i) => {
+    bySize[n] = otherRuns[i]!;
+  });
+  bySize[10_000] = ts1;
   const perLease = median([ts1.cpuUsPerLeaseSecond, ts2.cpuUsPerLeaseSecond]);
+  const perLeaseEtcd3 = median([e1.cpuUsPerLeaseSecond, e2.cpuUsPerLeaseSecond]);
   const profiled = await leaseRun(
     "etcd-ts",
     endpoint,
@@ -134,12 +155,14 @@ async function leases(endpoint: string) {
   return {
     summary: {
       percentOfOneCore: round(median([ts1.percentOfOneCore, ts2.percentOfOneCore])),
-      cpuPerLeaseRatioVsEtcd3: round(perLease / etcd3.cpuUsPerLeaseSecond),
-      rssMiB: ts1.rssMiB,
-      rssPeakMiB: ts1.rssPeakMiB,
-      cpuUsPerLeaseSecond: perLease,
-      etcd3At1000: etcd3,
+      cpuPerLeaseRatioVsEtcd3: round(perLease / perLeaseEtcd3),
+      rssMiB: round(median([ts1.rssMiB, ts2.rssMiB]), 1),
+      rssPeakMiB: Math.max(ts1.rssPeakMiB, ts2.rssPeakMiB),
+      cpuUsPerLeaseSecond: round(perLease, 3),
+      etcd3CpuUsPerLeaseSecond: round(perLeaseEtcd3, 3),
+      etcd3RssMiBAt1000: round(median([e1.rssMiB, e2.rssMiB]), 1),
       runs: [ts1, ts2],
+      etcd3Runs: [e1, e2],
     },
     bySize,
     topFrames: profiled.topFrames ?? [],
