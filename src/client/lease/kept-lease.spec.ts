@@ -9,14 +9,28 @@ describe("KeptLease", () => {
     const k = kept();
     k.refreshed(1_000, 3_000, 500, 1_010);
     expect(k.deadline).toBe(3_500);
-    expect(k.refreshAt).toBe(2_010);
-    expect(k.nextAt).toBe(2_010);
-    expect(k.due(2_009)).toBe("none");
-    expect(k.due(2_010)).toBe("refresh");
+    expect(k.refreshAt).toBe(2_000);
+    expect(k.nextAt).toBe(2_000);
+    expect(k.due(1_999)).toBe("none");
+    expect(k.due(2_000)).toBe("refresh");
     k.refreshAt = Number.POSITIVE_INFINITY; // the refresh is in flight
     expect(k.nextAt).toBe(3_500);
     expect(k.due(3_499)).toBe("none");
     expect(k.due(3_500)).toBe("lost");
+  });
+
+  it("puts refreshes that come due close together on one grid step, never more than a step early", () => {
+    const a = kept();
+    const b = kept();
+    a.refreshed(0, 30_000, 0, 10_001);
+    b.refreshed(0, 30_000, 0, 10_099);
+    expect(a.refreshAt).toBe(20_000);
+    expect(b.refreshAt).toBe(20_000);
+    // A short TTL gets a finer grid: a tenth of its interval.
+    const c = kept();
+    c.refreshed(0, 300, 0, 7);
+    expect(c.refreshAt).toBe(100);
+    expect(c.refreshAt).toBeGreaterThanOrEqual(7 + 100 - 10);
   });
 
   it("moves the deadline forward and never backwards", () => {
