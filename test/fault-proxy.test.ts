@@ -1,6 +1,8 @@
 import { request } from "node:http";
 import { connect } from "node:net";
+import { Code } from "@connectrpc/connect";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { InvalidArgumentError } from "../src/client/index.js";
 import {
   type EtcdCluster,
   EtcdGatewayError,
@@ -107,7 +109,8 @@ describe("FaultProxy in front of etcd", () => {
     expect(await firstConnectionFate(proxy.port)).toBe("closed");
     const err = await fetchMemberStatus(proxy.url, { timeoutMs: 3_000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EtcdGatewayError);
-    expect((err as EtcdGatewayError).code).toBe("GATEWAY_NETWORK");
+    expect((err as EtcdGatewayError).kind).toBe("GATEWAY_NETWORK");
+    expect((err as EtcdGatewayError).code).toBe(Code.Unavailable);
     expect(proxy.connections).toBe(0);
     proxy.refuse(false);
     expect((await fetchMemberStatus(proxy.url)).version).toMatch(/^3\./);
@@ -125,7 +128,7 @@ describe("FaultProxy in front of etcd", () => {
     proxy.delay(60_000);
     proxy.heal();
     expect((await fetchMemberStatus(proxy.url, { timeoutMs: 20_000 })).version).toMatch(/^3\./);
-    expect(() => proxy!.delay(-1)).toThrow(RangeError);
+    expect(() => proxy!.delay(-1)).toThrow(InvalidArgumentError);
   });
 
   it("blackhole client-to-server: the request never reaches etcd and the connection stays open", async () => {
@@ -135,7 +138,7 @@ describe("FaultProxy in front of etcd", () => {
     const pending = gatewayPut(proxy.url, "bh-c2s", "sent", { timeoutMs: 5_000 }).catch((e: unknown) => e);
     expect(await eventually(() => proxy!.connections === 1, 4_000)).toBe(true);
     const err = await pending;
-    expect((err as EtcdGatewayError).code).toBe("GATEWAY_TIMEOUT");
+    expect((err as EtcdGatewayError).kind).toBe("GATEWAY_TIMEOUT");
     expect(await gatewayGet(etcd.endpoint, "bh-c2s")).toBeUndefined();
     proxy.blackhole("none");
     await gatewayPut(proxy.url, "bh-c2s", "healed");
@@ -148,7 +151,7 @@ describe("FaultProxy in front of etcd", () => {
     const err = await gatewayPut(proxy.url, "bh-s2c", "applied", { timeoutMs: 1_500 }).catch(
       (e: unknown) => e,
     );
-    expect((err as EtcdGatewayError).code).toBe("GATEWAY_TIMEOUT");
+    expect((err as EtcdGatewayError).kind).toBe("GATEWAY_TIMEOUT");
     // The request went through: etcd applies it (waited for, not assumed done by the timeout).
     await until(
       "etcd to apply the blackholed put",
@@ -159,7 +162,7 @@ describe("FaultProxy in front of etcd", () => {
     await until("the proxy to receive the swallowed answer", () => proxy!.bytesFromServer > 0);
     proxy.blackhole("both");
     const both = await fetchMemberStatus(proxy.url, { timeoutMs: 1_000 }).catch((e: unknown) => e);
-    expect((both as EtcdGatewayError).code).toBe("GATEWAY_TIMEOUT");
+    expect((both as EtcdGatewayError).kind).toBe("GATEWAY_TIMEOUT");
     proxy.heal();
     expect((await fetchMemberStatus(proxy.url)).version).toMatch(/^3\./);
   });

@@ -5,7 +5,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
+import { Code } from "@connectrpc/connect";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { EtcdError } from "../src/client/index.js";
 import {
   EtcdCluster,
   EtcdContainer,
@@ -67,7 +69,8 @@ describe("one member", () => {
     expect(member.running).toBe(false);
     // Refused at once; the long timeout only keeps a slow machine from turning that into GATEWAY_TIMEOUT.
     await expect(fetchMemberStatus(cluster.endpoint, { timeoutMs: 15_000 })).rejects.toMatchObject({
-      code: "GATEWAY_NETWORK",
+      kind: "GATEWAY_NETWORK",
+      code: Code.Unavailable,
     });
   });
 
@@ -78,7 +81,7 @@ describe("one member", () => {
     expect(member.frozen).toBe(true);
     const err = await fetchMemberStatus(cluster.endpoint, { timeoutMs: 1_000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EtcdGatewayError);
-    expect((err as EtcdGatewayError).code).toBe("GATEWAY_TIMEOUT");
+    expect((err as EtcdGatewayError).kind).toBe("GATEWAY_TIMEOUT");
     member.thaw();
     expect(member.frozen).toBe(false);
     const status = await fetchMemberStatus(cluster.endpoint, { timeoutMs: 15_000 });
@@ -187,7 +190,8 @@ describe("TLS", () => {
     expect(await gatewayGet(cluster.endpoint, "secure", { tls: { ca: tls.ca } })).toBe("yes");
     // The handshake fails at once; the long timeout keeps a slow one from reading as GATEWAY_TIMEOUT.
     await expect(fetchMemberStatus(cluster.endpoint, { timeoutMs: 15_000 })).rejects.toMatchObject({
-      code: "GATEWAY_NETWORK",
+      kind: "GATEWAY_NETWORK",
+      code: Code.Unavailable,
     });
   });
 
@@ -202,7 +206,7 @@ describe("TLS", () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(EtcdGatewayError);
-    expect((err as EtcdGatewayError).code).toBe("GATEWAY_NETWORK");
+    expect((err as EtcdGatewayError).kind).toBe("GATEWAY_NETWORK");
   });
 
   it("runs a TLS cluster whose helpers (leader, addMember) talk TLS", async () => {
@@ -221,7 +225,8 @@ describe("when no etcd can be found", () => {
     const err = await startEtcd({ binary: "/nonexistent/etcd" }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EtcdUnavailableError);
     const e = err as EtcdUnavailableError;
-    expect(e.code).toBe("ETCD_UNAVAILABLE");
+    expect(e).toBeInstanceOf(EtcdError);
+    expect(e.code).toBe(Code.FailedPrecondition);
     expect(e.message).toContain("/nonexistent/etcd");
     expect(e.message).toContain("ETCD_BIN");
     expect(e.message).toContain("apt-get install etcd-server");

@@ -7,6 +7,8 @@ import {
   type UnaryResponse,
 } from "@connectrpc/connect";
 import { createGrpcTransport, type Http2SessionManager } from "@connectrpc/connect-node";
+import { InvalidArgumentError } from "../client/errors.js";
+import { parseBaseUrl } from "../client/transport/base-url.js";
 import type { HeadersInit } from "../client/transport/headers-init.js";
 import { markNotSent, wasNotSent } from "../client/transport/not-sent.js";
 import {
@@ -42,12 +44,9 @@ export class ConnectNodeTransport implements Transport, AsyncDisposable {
 
   /** Prepares the HTTP/2 session (connected lazily, on the first call). */
   constructor(options: ConnectNodeTransportOptions) {
-    const url = new URL(options.baseUrl);
-    if (url.protocol !== "http:" && url.protocol !== "https:") {
-      throw new TypeError(`baseUrl must start with http:// or https://, got ${options.baseUrl}`);
-    }
+    const url = parseBaseUrl(options.baseUrl);
     if (url.protocol === "http:" && options.tls) {
-      throw new TypeError(`tls is set but baseUrl ${options.baseUrl} is http://`);
+      throw new InvalidArgumentError("tls", `is set but baseUrl ${options.baseUrl} is http://`);
     }
     const tls = options.tls ?? {};
     const keepalive =

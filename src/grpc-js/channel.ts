@@ -1,4 +1,6 @@
 import { type ChannelOptions, Client, credentials } from "@grpc/grpc-js";
+import { InvalidArgumentError } from "../client/errors.js";
+import { parseBaseUrl } from "../client/transport/base-url.js";
 import {
   DEFAULT_KEEPALIVE_TIMEOUT_MS,
   DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
@@ -26,12 +28,10 @@ export interface GrpcJsTransportOptions extends EtcdTransportOptions {
 
 /** Builds the one grpc-js client (and its channel) a transport sends every call through. */
 export function createChannelClient(options: GrpcJsTransportOptions): Client {
-  const url = new URL(options.baseUrl);
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new TypeError(`baseUrl must start with http:// or https://, got ${options.baseUrl}`);
-  }
+  const url = parseBaseUrl(options.baseUrl);
   const secure = url.protocol === "https:";
-  if (!secure && options.tls) throw new TypeError(`tls is set but baseUrl ${options.baseUrl} is http://`);
+  if (!secure && options.tls)
+    throw new InvalidArgumentError("tls", `is set but baseUrl ${options.baseUrl} is http://`);
   const port = url.port || (secure ? "443" : "80");
   const target = `${url.hostname}:${port}`;
   const tls = options.tls ?? {};

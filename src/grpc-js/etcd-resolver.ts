@@ -1,4 +1,5 @@
 import { type ChannelOptions, experimental, status } from "@grpc/grpc-js";
+import { InvalidArgumentError } from "../client/errors.js";
 import type { Etcd } from "../client/etcd.js";
 import type { InstanceCodec } from "../discovery/codec.js";
 import { type Discovery, discover } from "../discovery/discovery.js";
@@ -153,7 +154,8 @@ export function registerEtcdResolver(etcd: Etcd, options: EtcdResolverOptions = 
 /** `etcd:///greeter` → `greeter` (the path without its leading slash). */
 function serviceOf(target: experimental.GrpcUri): string {
   const service = target.path.replace(/^\/+/, "");
-  if (service === "") throw new Error(`target has no service name: ${experimental.uriToString(target)}`);
+  if (service === "")
+    throw new InvalidArgumentError("target", `has no service name: ${experimental.uriToString(target)}`);
   return service;
 }
 

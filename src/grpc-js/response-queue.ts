@@ -1,3 +1,4 @@
+import { InvalidUsageError } from "../client/errors.js";
 /**
  * The output side of a streaming call: the protocol pushes messages and finally an end (or an error);
  * the caller reads them with `for await`. `onPressure(true)` asks the producer to pause once
@@ -45,7 +46,7 @@ export class ResponseQueue<T> implements AsyncIterable<T> {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
-    if (this.#iterated) throw new Error("a response stream can be iterated only once");
+    if (this.#iterated) throw new InvalidUsageError("a response stream can be iterated only once");
     this.#iterated = true;
     return {
       next: async (): Promise<IteratorResult<T>> => {

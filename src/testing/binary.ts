@@ -1,19 +1,26 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { delimiter, join } from "node:path";
+import { Code } from "@connectrpc/connect";
+import { EtcdError } from "../client/errors.js";
 
 /** The three ways to give the kit an etcd, named in every {@link EtcdUnavailableError}. */
 const THREE_WAYS =
   "set ETCD_BIN to an etcd binary; or put `etcd` on PATH (Debian/Ubuntu: apt-get install etcd-server); " +
   'or run a Docker engine and use startEtcd({ runtime: "auto" | "docker" }) (needs the optional peer `testcontainers`)';
 
-/** Error raised when no way to run etcd is found; its message names all three ways to get one. */
-export class EtcdUnavailableError extends Error {
+/**
+ * Error raised when no way to run etcd is found; its message names all three ways to get one. An
+ * `EtcdError` with code FAILED_PRECONDITION (the machine lacks what the kit needs).
+ */
+export class EtcdUnavailableError extends EtcdError {
   override name = "EtcdUnavailableError";
-  readonly code = "ETCD_UNAVAILABLE";
 
   /** `reason` says what was tried; the three ways to get etcd are appended. */
-  constructor(reason: string, options?: ErrorOptions) {
-    super(`${reason}. To run etcd for tests: ${THREE_WAYS}.`, options);
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super(`${reason}. To run etcd for tests: ${THREE_WAYS}.`, {
+      code: Code.FailedPrecondition,
+      cause: options?.cause,
+    });
   }
 }
 

@@ -4,6 +4,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { Code } from "@connectrpc/connect";
+import { EtcdError } from "../client/errors.js";
 
 const run = promisify(execFile);
 
@@ -44,10 +46,13 @@ export interface GenerateCertificatesOptions {
   days?: number | undefined;
 }
 
-/** Error raised when the `openssl` CLI is missing or fails. */
-export class CertificateGenerationError extends Error {
+/** Error raised when the `openssl` CLI is missing or fails: an `EtcdError` with code FAILED_PRECONDITION. */
+export class CertificateGenerationError extends EtcdError {
   override name = "CertificateGenerationError";
-  readonly code = "CERTIFICATE_GENERATION_FAILED";
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, { code: Code.FailedPrecondition, cause: options?.cause });
+  }
 }
 
 /** P-256 keys: generated in milliseconds, unlike RSA, and accepted by etcd (Go) and Node alike. */

@@ -1,5 +1,12 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
+import { Code } from "@connectrpc/connect";
+import {
+  ClosedError,
+  DeadlineExceededError,
+  InvalidArgumentError,
+  UnavailableError,
+} from "../client/errors.js";
 import type { Certificates } from "./certificates.js";
 import { EtcdGatewayError, type GatewayTls } from "./gateway.js";
 import {
@@ -134,9 +141,13 @@ export class EtcdCluster implements AsyncDisposable {
       });
       if (best) return best.member;
       if (Date.now() > deadline) {
-        throw new Error(`no member of the cluster reported itself as leader within ${timeoutMs} ms`, {
-          cause: lastError,
-        });
+        throw new DeadlineExceededError(
+          `no member of the cluster reported itself as leader within ${timeoutMs} ms`,
+          {
+            code: Code.DeadlineExceeded,
+            cause: lastError,
+          },
+        );
       }
       await sleep(200, signal);
     }
@@ -186,7 +197,8 @@ export class EtcdCluster implements AsyncDisposable {
    * calls the cluster unhealthy.
    */
   async removeMember(member: EtcdMember, options: MembershipOptions = {}): Promise<void> {
-    if (!this.members.includes(member)) throw new Error(`${member.name} is not a member of this cluster`);
+    if (!this.members.includes(member))
+      throw new InvalidArgumentError("member", `${member.name} is not a member of this cluster`);
     const id = await this.#memberIdOf(member);
     await retryReconfiguration(options, (signal) => {
       const via = this.#liveMember(member) ?? member;
@@ -243,7 +255,7 @@ export class EtcdCluster implements AsyncDisposable {
   }
 
   async #createMember(name: string, extraArgs: string[]): Promise<EtcdMember> {
-    if (this.#closed) throw new Error("the cluster is closed");
+    if (this.#closed) throw new ClosedError("the cluster is closed");
     this.#nextIndex++;
     const { root, binary, args, token, tls } = this.#setup;
     const [clientPort, peerPort] = [await freePort(), await freePort()];
@@ -281,7 +293,10 @@ export class EtcdCluster implements AsyncDisposable {
     const live = this.members.find(
       (m) => m !== except && m.running && !m.frozen && m.memberId !== undefined && !this.#learners.has(m),
     );
-    if (!live && !except) throw new Error("no running voting member to send the request to");
+    if (!live && !except)
+      throw new UnavailableError("no running voting member to send the request to", {
+        code: Code.Unavailable,
+      });
     return live;
   }
 

@@ -1,4 +1,5 @@
 import { connect, createServer, type Server, type Socket } from "node:net";
+import { InvalidArgumentError } from "../client/errors.js";
 
 /** Where a {@link FaultProxy} forwards: `"host:port"`, a URL such as `http://127.0.0.1:2379`, or parts. */
 export type FaultProxyTarget = string | { host: string; port: number };
@@ -109,7 +110,7 @@ export class FaultProxy implements AsyncDisposable {
 
   /** Adds `ms` of latency to every chunk, both ways (order is kept). 0 turns it off. */
   delay(ms: number): void {
-    if (!(ms >= 0)) throw new RangeError(`delay must be >= 0 ms, got ${ms}`);
+    if (!(ms >= 0)) throw new InvalidArgumentError("ms", `a delay must be >= 0 ms, got ${ms}`);
     this.#delayMs = ms;
   }
 
@@ -244,6 +245,6 @@ function parseTarget(target: FaultProxyTarget): { host: string; port: number } {
   const colon = target.lastIndexOf(":");
   const port = Number(target.slice(colon + 1));
   if (colon < 0 || !Number.isInteger(port) || port <= 0)
-    throw new TypeError(`not a host:port target: ${target}`);
+    throw new InvalidArgumentError("target", `not a host:port target: ${target}`);
   return { host: target.slice(0, colon).replace(/^\[|\]$/g, ""), port };
 }

@@ -1,3 +1,5 @@
+import { Code } from "@connectrpc/connect";
+import { EtcdError } from "../client/errors.js";
 import { type GatewayRequestOptions, gatewayRequest } from "./gateway.js";
 
 /** What `/v3/maintenance/status` says about the member that answered. */
@@ -94,7 +96,11 @@ export async function requestMemberAdd(
     { peerURLs, isLearner },
     options,
   );
-  if (!raw.member) throw new Error(`MemberAdd through ${endpoint} returned no member`);
+  if (!raw.member)
+    throw new EtcdError(`MemberAdd through ${endpoint} returned no member`, {
+      code: Code.Internal,
+      endpoint,
+    });
   return { member: toMember(raw.member), members: (raw.members ?? []).map(toMember) };
 }
 

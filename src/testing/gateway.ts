@@ -1,5 +1,7 @@
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
+import { Code } from "@connectrpc/connect";
+import { EtcdError } from "../client/errors.js";
 
 /** TLS material for gateway calls to an https client URL. */
 export interface GatewayTls {
@@ -24,10 +26,23 @@ export interface GatewayRequestOptions {
 /** Why a gateway call failed. */
 export type GatewayErrorCode = "GATEWAY_TIMEOUT" | "GATEWAY_STATUS" | "GATEWAY_NETWORK" | "GATEWAY_ABORTED";
 
-/** Error of a call to etcd's HTTP/JSON gateway; `code` says which kind, `grpcCode` is etcd's own code. */
-export class EtcdGatewayError extends Error {
+/** The gRPC code of each kind of gateway failure (a refused call keeps etcd's own code). */
+const GATEWAY_CODES: Record<GatewayErrorCode, Code> = {
+  GATEWAY_TIMEOUT: Code.DeadlineExceeded,
+  GATEWAY_STATUS: Code.Unknown,
+  GATEWAY_NETWORK: Code.Unavailable,
+  GATEWAY_ABORTED: Code.Canceled,
+};
+
+/**
+ * Error of a call to etcd's HTTP/JSON gateway: an `EtcdError` whose `code` is etcd's own gRPC code when
+ * it sent one (else DEADLINE_EXCEEDED, UNAVAILABLE, CANCELED or UNKNOWN by `kind`); `kind` says which
+ * failure it was.
+ */
+export class EtcdGatewayError extends EtcdError {
   override name = "EtcdGatewayError";
-  readonly code: GatewayErrorCode;
+  /** Which kind of failure. */
+  readonly kind: GatewayErrorCode;
   /** HTTP status, when a response arrived. */
   readonly status: number | undefined;
   /** gRPC status code etcd reported in the body, when it did. */
@@ -38,8 +53,8 @@ export class EtcdGatewayError extends Error {
     message: string,
     details: { status?: number; grpcCode?: number; cause?: unknown } = {},
   ) {
-    super(message, { cause: details.cause });
-    this.code = code;
+    super(message, { code: details.grpcCode ?? GATEWAY_CODES[code], cause: details.cause });
+    this.kind = code;
     this.status = details.status;
     this.grpcCode = details.grpcCode;
   }

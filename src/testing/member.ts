@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFile, rm } from "node:fs/promises";
+import { Code } from "@connectrpc/connect";
+import { EtcdError, InvalidUsageError } from "../client/errors.js";
 import { registerCleanup } from "./cleanup.js";
 import type { GatewayTls } from "./gateway.js";
 import { fetchMemberStatus, type MemberStatus } from "./gateway-calls.js";
@@ -144,7 +146,7 @@ export class EtcdMember {
    * cleanup at exit (see `registerCleanup`) until it exits; on failure it is killed before the error.
    */
   async start(options: { waitReady?: boolean; timeoutMs?: number } = {}): Promise<void> {
-    if (this.running) throw new Error(`etcd member ${this.name} is already running`);
+    if (this.running) throw new InvalidUsageError(`etcd member ${this.name} is already running`);
     const { waitReady = true, timeoutMs = 30_000 } = options;
     const child = spawn(this.#spec.binary, this.args(), { stdio: ["ignore", "pipe", "pipe"] });
     this.#child = child;
@@ -247,7 +249,7 @@ export class EtcdMember {
   async freeze(timeoutMs = 2_000): Promise<void> {
     const child = this.#child;
     const pid = this.pid;
-    if (!child || pid === undefined) throw new Error(`etcd member ${this.name} is not running`);
+    if (!child || pid === undefined) throw new InvalidUsageError(`etcd member ${this.name} is not running`);
     child.kill("SIGSTOP");
     this.#frozen = true;
     const until = Date.now() + timeoutMs;
@@ -256,14 +258,16 @@ export class EtcdMember {
       if (state === undefined) return sleep(50);
       if (state === "T" || state === "t") return;
       if (Date.now() > until)
-        throw new Error(`etcd member ${this.name} did not stop after SIGSTOP (state ${state})`);
+        throw new EtcdError(`etcd member ${this.name} did not stop after SIGSTOP (state ${state})`, {
+          code: Code.Internal,
+        });
       await sleep(5);
     }
   }
 
   /** Resumes a frozen process with SIGCONT. */
   thaw(): void {
-    if (!this.#child || !this.running) throw new Error(`etcd member ${this.name} is not running`);
+    if (!this.#child || !this.running) throw new InvalidUsageError(`etcd member ${this.name} is not running`);
     this.#child.kill("SIGCONT");
     this.#frozen = false;
   }

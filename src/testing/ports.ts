@@ -1,5 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { Code } from "@connectrpc/connect";
+import { UnavailableError } from "../client/errors.js";
 
 /** Lowest port we hand out: above the well-known and most registered service ports. */
 const LOWEST_PORT = 20_000;
@@ -22,7 +24,8 @@ export async function freePort(): Promise<number> {
     if ((await tryBind(port)) !== undefined) return port;
   }
   const any = await tryBind(0);
-  if (any === undefined) throw new Error("could not find a free port on 127.0.0.1");
+  if (any === undefined)
+    throw new UnavailableError("could not find a free port on 127.0.0.1", { code: Code.Unavailable });
   return any;
 }
 

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { InvalidArgumentError } from "../client/errors.js";
 import { EtcdUnavailableError, resolveEtcdBinary } from "./binary.js";
 import { type Certificates, generateCertificates } from "./certificates.js";
 import { registerCleanup } from "./cleanup.js";
@@ -59,7 +60,7 @@ export function startEtcd(
 export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdCluster | EtcdContainer> {
   const count = options.members ?? 1;
   if (!Number.isInteger(count) || count < 1)
-    throw new RangeError(`members must be an integer >= 1, got ${count}`);
+    throw new InvalidArgumentError("members", `must be an integer >= 1, got ${count}`);
   const env = options.env ?? process.env;
   const runtime = options.runtime ?? "binary";
   if (runtime === "docker") return startInDocker(options, count);
@@ -76,8 +77,12 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdClu
 
 function startInDocker(options: StartEtcdOptions, count: number): Promise<EtcdContainer> {
   if (count !== 1)
-    throw new RangeError("the Docker runtime runs a single member; use the binary runtime for clusters");
-  if (options.tls) throw new RangeError("the Docker runtime does not support tls; use the binary runtime");
+    throw new InvalidArgumentError(
+      "members",
+      "the Docker runtime runs a single member; use the binary runtime for clusters",
+    );
+  if (options.tls)
+    throw new InvalidArgumentError("tls", "the Docker runtime does not support tls; use the binary runtime");
   return startEtcdContainer({
     image: options.image,
     args: options.args,

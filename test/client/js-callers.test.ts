@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compare, type Etcd, InvalidArgumentError } from "../../src/client/index.js";
+import { compare, createHttp2Transport, type Etcd, InvalidArgumentError } from "../../src/client/index.js";
+import { createConnectNodeTransport } from "../../src/connect-node/index.js";
+import { createGrpcJsTransport } from "../../src/grpc-js/index.js";
 import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
 import { CallTap } from "../support/call-tap.js";
 
@@ -104,5 +106,20 @@ describe("a JavaScript caller", () => {
     const json = JSON.parse(JSON.stringify(kv));
     expect(json).toMatchObject({ key: "js/json", value: '{"x":1}', version: "1", lease: "0" });
     expect(typeof json.modRevision).toBe("string");
+  });
+
+  it("gets InvalidArgumentError from every transport factory and the test kit for bad options", async () => {
+    const bad = [
+      () => createHttp2Transport({ baseUrl: "ftp://127.0.0.1:2379" }),
+      () => createGrpcJsTransport({ baseUrl: "not a url" }),
+      () => createGrpcJsTransport({ baseUrl: "http://127.0.0.1:2379", tls: {} }),
+      () => createConnectNodeTransport({ baseUrl: null as unknown as string }),
+      () => createConnectNodeTransport({ baseUrl: "http://127.0.0.1:2379", tls: {} }),
+    ];
+    for (const make of bad) expect(make).toThrow(InvalidArgumentError);
+    await expect(startEtcd({ members: 0 })).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(startEtcd({ members: "2" as unknown as number })).rejects.toMatchObject({
+      field: "members",
+    });
   });
 });

@@ -1,11 +1,16 @@
 import { constants } from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { InvalidArgumentError } from "../../errors.js";
 import { markNotSent } from "../not-sent.js";
 
 /** Why the transport dropped a connection on its own; carried as the `cause` of the calls' errors. */
 export type Http2ConnectionErrorCode = "CONNECT_TIMEOUT" | "KEEPALIVE_TIMEOUT" | "TRANSPORT_CLOSED";
 
-/** A connection the transport gave up on: no connect in time, no keepalive ack in time, or `close()`. */
+/**
+ * A connection the transport gave up on: no connect in time, no keepalive ack in time, or `close()`. Never
+ * thrown by itself: it is the `cause` of the UNAVAILABLE error of the calls that were on the connection
+ * (an `UnavailableError` through `Etcd`), and its `code` names the reason.
+ */
 export class Http2ConnectionError extends Error {
   override name = "Http2ConnectionError";
   /** Which of the reasons it was. */
@@ -17,10 +22,9 @@ export class Http2ConnectionError extends Error {
   }
 }
 
-/** Invalid options given to `createHttp2Transport`. */
-export class Http2TransportOptionsError extends Error {
+/** Invalid options given to `createHttp2Transport`: an {@link InvalidArgumentError} naming the option. */
+export class Http2TransportOptionsError extends InvalidArgumentError {
   override name = "Http2TransportOptionsError";
-  readonly code = "INVALID_HTTP2_TRANSPORT_OPTIONS";
 }
 
 /**

@@ -26,10 +26,10 @@ describe("resolveHttp2Options", () => {
     [{ baseUrl: "http://exa mple:1" }, /not a valid URL/],
     [{ baseUrl: "unix:///tmp/etcd.sock" }, /http:\/\/ or https:\/\//],
     [{ baseUrl: "http://127.0.0.1:2379/v3" }, /only scheme, host and port/],
-    [{ baseUrl: "http://127.0.0.1:2379", tls: {} }, /tls options need an https/],
+    [{ baseUrl: "http://127.0.0.1:2379", tls: {} }, /tls: options need an https/],
     [
       { baseUrl: "http://127.0.0.1:2379", keepaliveTimeoutMs: 0 },
-      /keepaliveTimeoutMs must be an integer >= 1/,
+      /keepaliveTimeoutMs: must be an integer >= 1/,
     ],
     [{ baseUrl: "http://127.0.0.1:2379", maxConcurrentStreams: 1.5 }, /maxConcurrentStreams/],
     [{ baseUrl: "http://127.0.0.1:2379", connectTimeoutMs: -1 }, /connectTimeoutMs/],

@@ -85,20 +85,20 @@ export interface ResolvedHttp2Options {
  * @throws Http2TransportOptionsError naming the bad option.
  */
 export function resolveHttp2Options(options: Http2TransportOptions): ResolvedHttp2Options {
-  if (typeof options !== "object" || options === null) fail("options must be an object");
+  if (typeof options !== "object" || options === null) fail("options", "must be an object");
   const { baseUrl } = options;
-  if (typeof baseUrl !== "string") fail("baseUrl is required, e.g. http://127.0.0.1:2379");
+  if (typeof baseUrl !== "string") fail("baseUrl", "is required, e.g. http://127.0.0.1:2379");
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(baseUrl)) {
-    fail(`baseUrl must start with http:// or https://, got ${JSON.stringify(baseUrl)}`);
+    fail("baseUrl", `must start with http:// or https://, got ${JSON.stringify(baseUrl)}`);
   }
   let url: URL;
   try {
     url = new URL(baseUrl);
   } catch {
-    fail(`baseUrl is not a valid URL: ${JSON.stringify(baseUrl)}`);
+    fail("baseUrl", `is not a valid URL: ${JSON.stringify(baseUrl)}`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    fail(`baseUrl must start with http:// or https://, got ${JSON.stringify(baseUrl)}`);
+    fail("baseUrl", `must start with http:// or https://, got ${JSON.stringify(baseUrl)}`);
   }
   if (
     url.pathname !== "/" ||
@@ -107,10 +107,10 @@ export function resolveHttp2Options(options: Http2TransportOptions): ResolvedHtt
     url.username !== "" ||
     url.password !== ""
   ) {
-    fail(`baseUrl must be only scheme, host and port, got ${JSON.stringify(baseUrl)}`);
+    fail("baseUrl", `must be only scheme, host and port, got ${JSON.stringify(baseUrl)}`);
   }
   const secure = url.protocol === "https:";
-  if (options.tls !== undefined && !secure) fail("tls options need an https:// baseUrl");
+  if (options.tls !== undefined && !secure) fail("tls", "options need an https:// baseUrl");
   return {
     origin: url.origin,
     secure,
@@ -141,11 +141,11 @@ function integer(options: Http2TransportOptions, name: NumericOption, fallback: 
   const value = options[name];
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min) {
-    fail(`${name} must be an integer >= ${min}, got ${String(value)}`);
+    fail(name, `must be an integer >= ${min}, got ${String(value)}`);
   }
   return value;
 }
 
-function fail(message: string): never {
-  throw new Http2TransportOptionsError(message);
+function fail(field: string, message: string): never {
+  throw new Http2TransportOptionsError(field, message);
 }
