@@ -2,12 +2,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Child } from "../support/child.js";
 import { checkHistory, describeReport, type HistoryEvent } from "../support/history.js";
 import {
-  crashAndRestart,
+  cutWhileFollowing,
   type ProcessCluster,
-  sleep,
   startProcessCluster,
   storeHistory,
-  TOKEN_TTL_S,
   write,
 } from "./support.js";
 
@@ -47,26 +45,19 @@ describe.each([
     const delivered = (revision: bigint, what: string) =>
       c.waitFor(what, (e) => e.type === "event" && BigInt(e.revision as string) >= revision);
 
-    for (let cut = 1; cut <= CUTS; cut++) {
-      const revision =
+    await cutWhileFollowing(pc, c, {
+      cuts: CUTS,
+      restartAfter: RESTART_AFTER,
+      idleBefore: IDLE_BEFORE,
+      auth,
+      prefix: PREFIX,
+      // Every fourth change is a delete.
+      change: async (cut) =>
         cut % 4 === 0
           ? (await admin.delete(`${PREFIX}k${cut - 1}`)).revision
-          : await write(pc, `${PREFIX}k${cut}`, `v${cut}`);
-      if (cut % 2 === 0) {
-        // A cut of a stream that is caught up ...
-        await delivered(revision, `the change at revision ${revision}, before cut ${cut}`);
-        if (auth && IDLE_BEFORE.has(cut)) await sleep((TOKEN_TTL_S + 1) * 1000);
-      } else {
-        // ... and one of a connection that may still be resuming, with an event in flight.
-        await c.until(`a connection to the proxy before cut ${cut}`, () => proxy.connections > 0);
-      }
-      proxy.cut();
-      if (RESTART_AFTER.has(cut)) {
-        await write(pc, `${PREFIX}before-crash-${cut}`);
-        await crashAndRestart(pc);
-        await write(pc, `${PREFIX}after-crash-${cut}`);
-      }
-    }
+          : await write(pc!, `${PREFIX}k${cut}`, `v${cut}`),
+      delivered,
+    });
     const to = await write(pc, SENTINEL);
 
     const content = await c.waitFor("the cache's content after the sentinel", (e) => e.type === "content");

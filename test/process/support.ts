@@ -2,6 +2,7 @@ import { createClient, type Transport } from "@connectrpc/connect";
 import { createHttp2Transport, Etcd, prefixRangeEnd } from "../../src/client/index.js";
 import { Auth } from "../../src/gen/etcdserverpb/rpc_pb.js";
 import { type EtcdCluster, type EtcdMember, FaultProxy, startEtcd } from "../../src/testing/index.js";
+import type { Child } from "../support/child.js";
 import { enableAuth } from "../support/etcdctl.js";
 import { type HistoryEvent, readHistory } from "../support/history.js";
 
@@ -88,6 +89,51 @@ export async function write(pc: ProcessCluster, key: string, value = "v"): Promi
 export async function crashAndRestart(pc: ProcessCluster): Promise<void> {
   await pc.member.kill();
   await pc.member.start();
+}
+
+/** What {@link cutWhileFollowing} runs. */
+export interface FollowingFaults {
+  /** Connection cuts, each after one change. */
+  readonly cuts: number;
+  /** After these cuts etcd is SIGKILLed and restarted (a write under `prefix` before and after each). */
+  readonly restartAfter: ReadonlySet<number>;
+  /** With auth, the test idles past the token TTL before these cuts, so the child's cached token is stale. */
+  readonly idleBefore: ReadonlySet<number>;
+  readonly auth: boolean;
+  readonly prefix: string;
+  /** Makes the change before cut `cut` and returns its revision. */
+  change(cut: number): Promise<bigint>;
+  /** Resolves once the child delivered `revision` (or later); `what` names it when it hangs. */
+  delivered(revision: bigint, what: string): Promise<unknown>;
+}
+
+/**
+ * The faults a program that follows a prefix (a watch, a cache) lives through: one change per cut; every
+ * other cut hits a caught-up stream (after the child delivered the change, and with auth after idling past
+ * the token TTL where asked), the others a connection that may still be resuming, with an event in flight;
+ * etcd crashes and restarts after the cuts in `restartAfter`.
+ */
+export async function cutWhileFollowing(
+  pc: ProcessCluster,
+  child: Child,
+  faults: FollowingFaults,
+): Promise<void> {
+  const { proxy } = pc;
+  for (let cut = 1; cut <= faults.cuts; cut++) {
+    const revision = await faults.change(cut);
+    if (cut % 2 === 0) {
+      await faults.delivered(revision, `the change at revision ${revision}, before cut ${cut}`);
+      if (faults.auth && faults.idleBefore.has(cut)) await sleep((TOKEN_TTL_S + 1) * 1000);
+    } else {
+      await child.until(`a connection to the proxy before cut ${cut}`, () => proxy.connections > 0);
+    }
+    proxy.cut();
+    if (faults.restartAfter.has(cut)) {
+      await write(pc, `${faults.prefix}before-crash-${cut}`);
+      await crashAndRestart(pc);
+      await write(pc, `${faults.prefix}after-crash-${cut}`);
+    }
+  }
 }
 
 /** The store's own history of keys under `prefix` in `[from, to]` (an event at `to` must exist). */

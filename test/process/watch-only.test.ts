@@ -2,12 +2,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Child } from "../support/child.js";
 import { checkHistory, describeReport, type HistoryEvent } from "../support/history.js";
 import {
-  crashAndRestart,
+  cutWhileFollowing,
   type ProcessCluster,
-  sleep,
   startProcessCluster,
   storeHistory,
-  TOKEN_TTL_S,
   write,
 } from "./support.js";
 
@@ -52,23 +50,15 @@ describe.each([
       c.waitFor(what, (e) => e.type === "event" && BigInt(e.revision as string) >= revision);
     await delivered(from, "the first event (the watch is up)");
 
-    for (let cut = 1; cut <= CUTS; cut++) {
-      const revision = await write(pc, `${PREFIX}k${cut}`);
-      if (cut % 2 === 0) {
-        // A cut of a stream that is caught up ...
-        await delivered(revision, `the event at revision ${revision}, before cut ${cut}`);
-        if (auth && IDLE_BEFORE.has(cut)) await sleep((TOKEN_TTL_S + 1) * 1000);
-      } else {
-        // ... and one of a connection that may still be resuming, with an event in flight.
-        await c.until(`a connection to the proxy before cut ${cut}`, () => proxy.connections > 0);
-      }
-      proxy.cut();
-      if (RESTART_AFTER.has(cut)) {
-        await write(pc, `${PREFIX}before-crash-${cut}`);
-        await crashAndRestart(pc);
-        await write(pc, `${PREFIX}after-crash-${cut}`);
-      }
-    }
+    await cutWhileFollowing(pc, c, {
+      cuts: CUTS,
+      restartAfter: RESTART_AFTER,
+      idleBefore: IDLE_BEFORE,
+      auth,
+      prefix: PREFIX,
+      change: (cut) => write(pc!, `${PREFIX}k${cut}`),
+      delivered,
+    });
     const to = await write(pc, SENTINEL);
 
     const exit = await c.waitForExit("exit after the sentinel and close()", 30_000);
