@@ -50,11 +50,6 @@ export class HoldMonitor extends EventEmitter {
     return this.#life.signal;
   }
 
-  /** True once lost (not after `stop()`). */
-  get lost(): boolean {
-    return this.#life.error !== undefined;
-  }
-
   /** Calls `listener` synchronously when the hold ends. */
   onEnd(listener: (error: Error | undefined) => void): () => void {
     return this.#life.onEnd(listener);
