@@ -1,11 +1,66 @@
-import { defineConfig } from "vitest/config";
+import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
+import { DEFAULT_ETCD_VERSION, ETCD_VERSIONS, isEtcdVersionLine } from "./src/testing/versions.js";
+
+/** Every test and spec: what the default etcd line runs. */
+const ALL = ["src/**/*.spec.ts", "bench/**/*.spec.ts", "test/**/*.test.ts"];
+
+/**
+ * The suites where the server's behaviour matters, run again on every other etcd line of the matrix:
+ * KV and txn, watch and resume, progress, leases, auth with expiry, cluster and maintenance, recipes,
+ * cache, discovery, the CLI, processes and faults.
+ */
+export const SERVER_SUITES = [
+  "test/client/**/*.test.ts",
+  "test/watch/**/*.test.ts",
+  "test/lease/**/*.test.ts",
+  "test/admin/**/*.test.ts",
+  "test/concurrency/**/*.test.ts",
+  "test/discovery/**/*.test.ts",
+  "test/cli/**/*.test.ts",
+  "test/faults/**/*.test.ts",
+  "test/process/**/*.test.ts",
+  "test/conformance/**/*.test.ts",
+  "test/versions/**/*.test.ts",
+  "test/interop/**/*.test.ts",
+];
+
+/**
+ * `ETCD_TEST_VERSIONS` (comma-separated lines, or `all`) adds the matrix: one vitest project per line,
+ * named `etcd-3.x` in every report line. `npm test` runs the default line alone; `npm run test:matrix`
+ * (what CI runs) runs every line.
+ */
+function matrix(): string[] {
+  const asked = process.env.ETCD_TEST_VERSIONS?.trim();
+  if (!asked) return [];
+  const lines = asked === "all" ? Object.keys(ETCD_VERSIONS) : asked.split(",").map((l) => l.trim());
+  for (const line of lines)
+    if (!isEtcdVersionLine(line)) throw new Error(`ETCD_TEST_VERSIONS: unknown etcd line ${line}`);
+  return lines.filter((line) => line !== defaultLine());
+}
+
+/** The line of the whole suite: `ETCD_VERSION` if set, else the project's default. */
+function defaultLine(): string {
+  return process.env.ETCD_VERSION || DEFAULT_ETCD_VERSION;
+}
+
+function project(line: string, include: string[]): TestProjectInlineConfiguration {
+  return {
+    extends: true,
+    test: {
+      name: `etcd-${line}`,
+      include,
+      // ETCD_BIN, when set, still wins in the kit: it names one binary for every project.
+      env: { ETCD_VERSION: line },
+    },
+  };
+}
 
 export default defineConfig({
   test: {
-    include: ["src/**/*.spec.ts", "bench/**/*.spec.ts", "test/**/*.test.ts"],
     // Integration tests start real etcd members; a 2-core machine runs few files at once.
     maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    projects: [project(defaultLine(), ALL), ...matrix().map((line) => project(line, SERVER_SUITES))],
   },
 });

@@ -1,11 +1,17 @@
-import { accessSync, constants, statSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { Code } from "@connectrpc/connect";
 import { EtcdError } from "../client/errors.js";
+import {
+  ETCD_VERSIONS,
+  etcdCacheDir,
+  installedEtcdBinary,
+  isEtcdVersionLine,
+  isExecutable,
+} from "./versions.js";
 
 /** The three ways to give the kit an etcd, named in every {@link EtcdUnavailableError}. */
 const THREE_WAYS =
-  "set ETCD_BIN to an etcd binary; or put `etcd` on PATH (Debian/Ubuntu: apt-get install etcd-server); " +
+  "set ETCD_BIN to an etcd binary; or install the pinned releases (`npm run etcd:install` in etcd-ts's repository) and pass `version` or set ETCD_VERSION; or put `etcd` on PATH (Debian/Ubuntu: apt-get install etcd-server); " +
   'or run a Docker engine and use startEtcd({ runtime: "auto" | "docker" }) (needs the optional peer `testcontainers`)';
 
 /**
@@ -43,18 +49,37 @@ export function findEtcdBinary(env: NodeJS.ProcessEnv = process.env): string | u
   return undefined;
 }
 
-/** Resolves the binary to run: an explicit path (checked), else {@link findEtcdBinary}. */
-export function resolveEtcdBinary(binary: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
-  if (binary === undefined) return findEtcdBinary(env);
-  if (isExecutable(binary)) return binary;
-  throw new EtcdUnavailableError(`the etcd binary ${binary} is not an executable file`);
+/**
+ * Finds the installed binary of a release line (`"3.6"`, see `ETCD_VERSIONS`) in the cache that
+ * `npm run etcd:install` fills. Throws {@link EtcdUnavailableError} for an unknown line or one that is not
+ * installed: a test asked for a version must not run on another.
+ */
+export function findEtcdVersion(version: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (!isEtcdVersionLine(version))
+    throw new EtcdUnavailableError(
+      `etcd version ${JSON.stringify(version)} is not one of the pinned lines ${Object.keys(ETCD_VERSIONS).join(", ")}`,
+    );
+  const binary = installedEtcdBinary(version, env);
+  if (binary) return binary;
+  throw new EtcdUnavailableError(
+    `etcd ${ETCD_VERSIONS[version]} (line ${version}) is not installed under ${join(etcdCacheDir(env), "etcd")}`,
+  );
 }
 
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
+/**
+ * Resolves the binary to run: an explicit path (checked); else an explicit `version`; else `ETCD_BIN`;
+ * else `ETCD_VERSION`; else `etcd` on PATH.
+ */
+export function resolveEtcdBinary(
+  binary: string | undefined,
+  env: NodeJS.ProcessEnv,
+  version?: string,
+): string | undefined {
+  if (binary !== undefined) {
+    if (isExecutable(binary)) return binary;
+    throw new EtcdUnavailableError(`the etcd binary ${binary} is not an executable file`);
   }
+  if (version !== undefined) return findEtcdVersion(version, env);
+  if (!env.ETCD_BIN && env.ETCD_VERSION) return findEtcdVersion(env.ETCD_VERSION, env);
+  return findEtcdBinary(env);
 }

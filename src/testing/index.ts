@@ -3,7 +3,7 @@
  * a TCP fault proxy and etcd's HTTP/JSON gateway, independent of the etcd-ts client.
  * @packageDocumentation
  */
-export { EtcdUnavailableError, findEtcdBinary } from "./binary.js";
+export { EtcdUnavailableError, findEtcdBinary, findEtcdVersion } from "./binary.js";
 export {
   CertificateGenerationError,
   type Certificates,
@@ -46,3 +46,11 @@ export {
 export { EtcdMember, type MemberSpec, type MemberTls } from "./member.js";
 export { freePort } from "./ports.js";
 export { type EtcdRuntime, type StartEtcdOptions, startEtcd, type TlsOptions } from "./start-etcd.js";
+export {
+  DEFAULT_ETCD_VERSION,
+  ETCD_VERSIONS,
+  type EtcdVersionLine,
+  etcdCacheDir,
+  installedEtcdBinary,
+  isEtcdVersionLine,
+} from "./versions.js";

@@ -24,8 +24,13 @@ export interface TlsOptions {
 export interface StartEtcdOptions {
   /** Number of members. Default 1. */
   members?: number | undefined;
-  /** etcd binary; default `ETCD_BIN`, else `etcd` on PATH (both read from `env`). */
+  /** etcd binary; default: `version` if given, else `ETCD_BIN`, else `ETCD_VERSION`, else `etcd` on PATH (read from `env`). */
   binary?: string | undefined;
+  /**
+   * A pinned release line (`"3.4"`, `"3.5"`, `"3.6"`, `"3.7"`; see `ETCD_VERSIONS`) installed by
+   * `npm run etcd:install`. Default: `ETCD_VERSION` from `env` when `ETCD_BIN` is unset. Binary runtime only.
+   */
+  version?: string | undefined;
   /** Extra flags for every member, e.g. `["--auth-token-ttl=2"]`. Default none. */
   args?: string[] | undefined;
   /** How long to wait for the cluster to serve clients, in ms. Default 30000 (120000 for Docker). */
@@ -64,7 +69,7 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdClu
   const env = options.env ?? process.env;
   const runtime = options.runtime ?? "binary";
   if (runtime === "docker") return startInDocker(options, count);
-  const binary = resolveEtcdBinary(options.binary, env);
+  const binary = resolveEtcdBinary(options.binary, env, options.version);
   if (binary) return startFromBinary(binary, options, count);
   if (runtime === "auto") {
     if (await isDockerAvailable()) return startInDocker(options, count);
