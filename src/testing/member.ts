@@ -148,7 +148,10 @@ export class EtcdMember {
   async start(options: { waitReady?: boolean; timeoutMs?: number } = {}): Promise<void> {
     if (this.running) throw new InvalidUsageError(`etcd member ${this.name} is already running`);
     const { waitReady = true, timeoutMs = 30_000 } = options;
-    const child = spawn(this.#spec.binary, this.args(), { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(this.#spec.binary, this.args(), {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: memberEnv(),
+    });
     this.#child = child;
     const release = child.pid !== undefined ? registerCleanup({ pid: child.pid }) : undefined;
     this.#frozen = false;
@@ -305,4 +308,13 @@ async function processState(pid: number): Promise<string | undefined> {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * The environment of a member: this process's, without `ETCD_*` variables. etcd reads every `ETCD_<FLAG>`
+ * as a flag, so the kit's own `ETCD_BIN`/`ETCD_VERSION` (or a developer's `ETCD_*` settings) must not
+ * reconfigure the members the flags describe (etcd 3.4 refuses to start on `ETCD_VERSION=3.4`).
+ */
+function memberEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("ETCD_")));
 }
