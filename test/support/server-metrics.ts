@@ -27,3 +27,15 @@ export async function callsHandled(clientUrl: string, method: string, code: stri
     .find((l) => l.startsWith("grpc_server_handled_total{") && labels.every((label) => l.includes(label)));
   return line ? Number(line.slice(line.lastIndexOf(" ") + 1)) : 0;
 }
+
+/**
+ * The number of watchers the member at `clientUrl` holds for all its clients, from its Prometheus
+ * `/metrics` (`etcd_debugging_mvcc_watcher_total`): what the server keeps, whatever the client says.
+ */
+export async function serverWatchers(clientUrl: string): Promise<number> {
+  const res = await fetch(`${clientUrl}/metrics`, { signal: AbortSignal.timeout(5000) });
+  const text = await res.text();
+  const line = text.split("\n").find((l) => l.startsWith("etcd_debugging_mvcc_watcher_total "));
+  if (!line) throw new Error(`no etcd_debugging_mvcc_watcher_total at ${clientUrl}/metrics`);
+  return Number(line.slice(line.lastIndexOf(" ") + 1));
+}
