@@ -1,8 +1,9 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EtcdUnavailableError, findEtcdBinary, resolveEtcdBinary } from "./binary.js";
+import { EtcdUnavailableError, findEtcdBinary, findEtcdVersion, resolveEtcdBinary } from "./binary.js";
+import { ETCD_VERSIONS, etcdCacheDir, isEtcdVersionLine } from "./versions.js";
 
 describe("findEtcdBinary", () => {
   let dir: string;
@@ -29,5 +30,48 @@ describe("findEtcdBinary", () => {
       /missing.*ETCD_BIN.*etcd-server.*Docker/s,
     );
     expect(resolveEtcdBinary(join(dir, "etcd"), {})).toBe(join(dir, "etcd"));
+  });
+});
+
+describe("pinned versions (ETCD_VERSION, startEtcd({ version }))", () => {
+  let cache: string;
+  let bin: string;
+  beforeAll(async () => {
+    cache = await mkdtemp(join(tmpdir(), "etcd-ts-cache-"));
+    bin = join(cache, "bin-etcd");
+    await writeFile(bin, "#!/bin/sh\n", { mode: 0o755 });
+    await mkdir(join(cache, "etcd", ETCD_VERSIONS["3.5"]), { recursive: true });
+    await writeFile(join(cache, "etcd", ETCD_VERSIONS["3.5"], "etcd"), "#!/bin/sh\n", { mode: 0o755 });
+  });
+  afterAll(async () => {
+    await rm(cache, { recursive: true, force: true });
+  });
+
+  it("finds an installed line in the cache, and names the cache when a line is missing or unknown", () => {
+    const env = { ETCD_TS_CACHE: cache };
+    expect(findEtcdVersion("3.5", env)).toBe(join(cache, "etcd", ETCD_VERSIONS["3.5"], "etcd"));
+    expect(() => findEtcdVersion("3.7", env)).toThrow(EtcdUnavailableError);
+    expect(() => findEtcdVersion("3.7", env)).toThrow(new RegExp(`${ETCD_VERSIONS["3.7"]}.*${cache}`));
+    expect(() => findEtcdVersion("3.9", env)).toThrow(
+      /"3\.9" is not one of the pinned lines 3\.4, 3\.5, 3\.6, 3\.7/,
+    );
+  });
+
+  it("resolves binary, then version, then ETCD_BIN, then ETCD_VERSION, then PATH", () => {
+    const cached = join(cache, "etcd", ETCD_VERSIONS["3.5"], "etcd");
+    const env = { ETCD_TS_CACHE: cache, ETCD_BIN: bin, ETCD_VERSION: "3.5", PATH: "/nonexistent" };
+    expect(resolveEtcdBinary(bin, env, "3.5")).toBe(bin);
+    expect(resolveEtcdBinary(undefined, env, "3.5")).toBe(cached);
+    expect(resolveEtcdBinary(undefined, env)).toBe(bin);
+    expect(resolveEtcdBinary(undefined, { ...env, ETCD_BIN: undefined })).toBe(cached);
+    expect(resolveEtcdBinary(undefined, { PATH: "/nonexistent" })).toBeUndefined();
+  });
+
+  it("the cache folder: ETCD_TS_CACHE, else XDG_CACHE_HOME/etcd-ts, else ~/.cache/etcd-ts", () => {
+    expect(etcdCacheDir({ ETCD_TS_CACHE: "/c", XDG_CACHE_HOME: "/x" })).toBe("/c");
+    expect(etcdCacheDir({ XDG_CACHE_HOME: "/x" })).toBe(join("/x", "etcd-ts"));
+    expect(etcdCacheDir({})).toBe(join(homedir(), ".cache", "etcd-ts"));
+    expect(isEtcdVersionLine("3.6")).toBe(true);
+    expect(isEtcdVersionLine("toString")).toBe(false);
   });
 });
