@@ -4,6 +4,9 @@
  * Prints ops/s, client CPU µs/op and ratios to etcd3; writes bench/results/latest.json and its chart,
  * bench/results/latest.svg (a filtered run: partial.json and partial.svg, which git ignores).
  * BENCH_ROUNDS_OUT=<path> also writes every round's figures there (bench/scale.ts reads them).
+ * BENCH_ETCD_VERSIONS=3.4,3.6 (`npm run bench:versions`) runs every client against one member of each etcd
+ * line in the same interleaved rounds (clients named `etcd-ts@3.6`), compares each with `etcd3` on the same
+ * server, and writes bench/results/versions.json instead.
  */
 import { writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
@@ -40,22 +43,33 @@ const scenarios: Scenario[] = [
   { name: "txn10", concurrency: 64, run: (c) => (c.txn10 ? () => c.txn10!(txnKeys, value) : undefined) },
 ];
 
+/** The etcd lines to compare (BENCH_ETCD_VERSIONS), or undefined for one server. */
+const versions = process.env.BENCH_ETCD_VERSIONS?.split(",").map((v) => v.trim());
+
 async function main(): Promise<void> {
   const external = process.env.ETCD_ENDPOINTS?.split(",")[0];
-  const cluster = external ? undefined : await startEtcd();
-  const endpoint = external ?? cluster!.endpoint;
+  if (external && versions)
+    throw new Error("BENCH_ETCD_VERSIONS starts its own members: unset ETCD_ENDPOINTS");
+  const clusters = external
+    ? []
+    : await Promise.all((versions ?? [undefined]).map((version) => startEtcd({ version })));
+  const endpoints = external ? [external] : clusters.map((c) => c.endpoint);
   const results: Record<string, Record<string, Measurement>> = {};
   const perRound: Record<string, Record<string, Measurement[]>> = {};
   try {
-    const clients = await benchClients(endpoint);
-    await clients[0]!.put("bench/range", value);
+    const clients: BenchClient[] = [];
+    for (const [i, endpoint] of endpoints.entries()) {
+      const own = await benchClients(endpoint);
+      await own[0]!.put("bench/range", value);
+      clients.push(...(versions ? own.map((c) => ({ ...c, name: `${c.name}@${versions[i]}` })) : own));
+    }
     console.log(
-      `etcd at ${endpoint}; ${cpus().length} cores; per case and client ${durationMs} ms measured in ${rounds} interleaved rounds, after ${warmupMs} ms warm-up`,
+      `etcd at ${endpoints.join(", ")}${versions ? ` (${versions.join(", ")})` : ""}; ${cpus().length} cores; per case and client ${durationMs} ms measured in ${rounds} interleaved rounds, after ${warmupMs} ms warm-up`,
     );
     for (const scenario of scenarios) {
       if (onlyScenarios && !onlyScenarios.includes(scenario.name)) continue;
       const runners = clients.flatMap((client) => {
-        if (onlyClients && !onlyClients.includes(client.name)) return [];
+        if (onlyClients && !onlyClients.includes(client.name.split("@")[0]!)) return [];
         const op = scenario.run(client);
         return op ? [{ name: client.name, op }] : [];
       });
@@ -80,7 +94,7 @@ async function main(): Promise<void> {
     }
     await Promise.all(clients.map((c) => c.close()));
   } finally {
-    await cluster?.close();
+    await Promise.all(clusters.map((c) => c.close()));
   }
   const out = {
     default: process.env.BENCH_DEFAULT_NAME ?? "http2",
@@ -89,8 +103,14 @@ async function main(): Promise<void> {
     cores: cpus().length,
     durationMs,
     rounds,
+    ...(versions ? { etcdVersions: versions.join(",") } : {}),
     ...results,
   };
+  if (versions) {
+    await writeFile(new URL("./results/versions.json", import.meta.url), `${JSON.stringify(out, null, 2)}\n`);
+    console.log("\nwrote bench/results/versions.json");
+    return;
+  }
   // A filtered run is for exploring; only a full run replaces the recorded results.
   const stem = filtered ? "partial" : "latest";
   await writeFile(new URL(`./results/${stem}.json`, import.meta.url), `${JSON.stringify(out, null, 2)}\n`);
@@ -108,13 +128,15 @@ function printScenario(
   rows: Record<string, Measurement>,
   perRound: Map<string, Measurement[]>,
 ): void {
-  const base = rows.etcd3;
-  const baseRounds = perRound.get("etcd3");
   console.log(`\n${name}`);
   console.log(
     `${"client".padEnd(26)}${"ops/s".padStart(9)}${"cpu µs/op".padStart(11)}${"x etcd3 ops".padStart(13)}${"x etcd3 cpu".padStart(13)}${"errors".padStart(8)}   x etcd3 ops per round`,
   );
   for (const [client, m] of Object.entries(rows)) {
+    // Each client is compared with etcd3 on the same server (`etcd3@3.6` for `etcd-ts@3.6`).
+    const at = client.includes("@") ? client.slice(client.indexOf("@")) : "";
+    const base = rows[`etcd3${at}`];
+    const baseRounds = perRound.get(`etcd3${at}`);
     const opsRatio = base ? (m.opsPerSec / base.opsPerSec).toFixed(2) : "-";
     const cpuRatio = base ? (m.cpuUsPerOp / base.cpuUsPerOp).toFixed(2) : "-";
     // Round k of every client ran back to back, so their ratio is the fairest pairing there is.
