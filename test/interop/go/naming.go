@@ -138,6 +138,21 @@ func (s *service) channel(service string) (*greeterChannel, error) {
 	return ch, nil
 }
 
+// closeChannels closes every etcd:/// channel and its connections (a Go client shutting down): servers
+// that stop gracefully then have no connection of ours left to wait for, and no channel reconnects.
+func (s *service) closeChannels() (any, error) {
+	s.mu.Lock()
+	channels := s.channels
+	s.channels = map[string]*greeterChannel{}
+	s.mu.Unlock()
+	for _, ch := range channels {
+		if err := ch.conn.Close(); err != nil {
+			return nil, err
+		}
+	}
+	return map[string]any{"closed": len(channels)}, nil
+}
+
 // call sends helloworld.Greeter/SayHello{name: req.Name} through the etcd:/// resolver and returns the
 // reply's message. HelloRequest and HelloReply are each a single string field 1, the wire form of
 // google.protobuf.StringValue, so the well-known wrapper stands in for generated code.

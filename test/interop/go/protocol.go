@@ -146,6 +146,8 @@ func (s *service) dispatch(ctx context.Context, req request) (any, error) {
 		return s.listEndpoints(ctx, req)
 	case "call":
 		return s.call(ctx, req)
+	case "close-channels":
+		return s.closeChannels()
 	case "lock":
 		return s.lock(ctx, req)
 	case "try-lock":
