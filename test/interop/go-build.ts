@@ -38,7 +38,7 @@ export function findGo(env: NodeJS.ProcessEnv = process.env, fallback = GO_FALLB
   }
   if (isExecutable(fallback)) return fallback;
   throw new Error(
-    `test/interop needs Go (>= 1.26, https://go.dev/dl/) to build its Go client program: no \`go\` on PATH and none at ${fallback}`,
+    `test/interop needs Go (https://go.dev/dl/; 1.26, or any Go >= 1.21, which fetches 1.26 itself) to build its Go client program: no \`go\` on PATH and none at ${fallback}`,
   );
 }
 

@@ -413,7 +413,7 @@ describe("finding Go", () => {
       expect(findGo({ PATH: `/nonexistent${delimiter}${dir}` }, "/nonexistent/go")).toBe(join(dir, "go"));
       expect(findGo({ PATH: "/nonexistent" }, join(dir, "go"))).toBe(join(dir, "go"));
       expect(() => findGo({ PATH: "/nonexistent" }, "/nonexistent/go")).toThrow(
-        "test/interop needs Go (>= 1.26, https://go.dev/dl/) to build its Go client program: no `go` on PATH and none at /nonexistent/go",
+        "test/interop needs Go (https://go.dev/dl/; 1.26, or any Go >= 1.21, which fetches 1.26 itself) to build its Go client program: no `go` on PATH and none at /nonexistent/go",
       );
     } finally {
       await rm(dir, { recursive: true, force: true });
