@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import {
   type RangeRequestSchema,
@@ -104,6 +105,8 @@ export class WatchHub
     this.#readRange = readRange;
     this.#hold = hold;
     this.#stream = new ResilientStream(pool, WatchService.method.watch, this, settings);
+    // Every compaction resync in flight listens to it: many at once is normal, not a listener leak.
+    setMaxListeners(0, this.#closing.signal);
   }
 
   /** Number of live watches. */
