@@ -23,9 +23,9 @@ import { Pushable } from "./support/pushable.js";
 const te = new TextEncoder();
 const td = new TextDecoder();
 
-/** The RPCs of etcd 3.6's `rpc.proto`, service by service, in declaration order. */
-const ETCD_36_RPCS = {
-  KV: ["Range", "Put", "DeleteRange", "Txn", "Compact"],
+/** The RPCs of etcd 3.7's `rpc.proto`, service by service, in declaration order. */
+const ETCD_37_RPCS = {
+  KV: ["Range", "RangeStream", "Put", "DeleteRange", "Txn", "Compact"],
   Watch: ["Watch"],
   Lease: ["LeaseGrant", "LeaseRevoke", "LeaseKeepAlive", "LeaseTimeToLive", "LeaseLeases"],
   Cluster: ["MemberAdd", "MemberRemove", "MemberUpdate", "MemberList", "MemberPromote"],
@@ -52,13 +52,13 @@ const ETCD_36_RPCS = {
 };
 
 describe("generated descriptors", () => {
-  test("carry exactly the 41 RPCs of etcd 3.6 across the six services", () => {
+  test("carry exactly the 42 RPCs of etcd 3.7 across the six services", () => {
     const services = { KV, Watch, Lease, Cluster, Maintenance, Auth };
     const actual = Object.fromEntries(
       Object.entries(services).map(([name, service]) => [name, service.methods.map((m) => m.name)]),
     );
-    expect(actual).toEqual(ETCD_36_RPCS);
-    expect(Object.values(actual).flat()).toHaveLength(41);
+    expect(actual).toEqual(ETCD_37_RPCS);
+    expect(Object.values(actual).flat()).toHaveLength(42);
     for (const [name, service] of Object.entries(services))
       expect(service.typeName).toBe(`etcdserverpb.${name}`);
     const streaming = Object.values(services)
@@ -66,6 +66,7 @@ describe("generated descriptors", () => {
       .filter((m) => m.methodKind !== "unary")
       .map((m) => `${m.parent.name}.${m.name}:${m.methodKind}`);
     expect(streaming).toEqual([
+      "KV.RangeStream:server_streaming",
       "Watch.Watch:bidi_streaming",
       "Lease.LeaseKeepAlive:bidi_streaming",
       "Maintenance.Snapshot:server_streaming",

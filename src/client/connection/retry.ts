@@ -17,6 +17,7 @@ export type RetryKind = "idempotent" | "write";
  */
 export const RETRY_TABLE: Readonly<Record<string, RetryKind>> = {
   "etcdserverpb.KV/Range": "idempotent",
+  "etcdserverpb.KV/RangeStream": "idempotent",
   "etcdserverpb.KV/Put": "write",
   "etcdserverpb.KV/DeleteRange": "write",
   "etcdserverpb.KV/Txn": "write",
