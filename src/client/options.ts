@@ -5,7 +5,16 @@ import { InvalidArgumentError } from "./errors.js";
 import { checkNumber } from "./validation.js";
 
 /** A transport the client can close when it closes. */
-export type ClosableTransport = Transport & { close(): Promise<void> };
+export type ClosableTransport = Transport & {
+  close(): Promise<void>;
+  /**
+   * How many connections the transport has opened so far (optional; etcd-ts's transports have it). The
+   * client asks a server's version once per connection and asks again when this count changes: a new
+   * connection may reach a member restarted with another release. Without it, the client forgets the
+   * version only when a call finds the connection refused or lost.
+   */
+  readonly connectionCount?: number | undefined;
+};
 
 /** Options of `new Etcd(...)`. */
 export interface EtcdOptions {

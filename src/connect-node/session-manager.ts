@@ -9,11 +9,18 @@ import { markNotSent } from "../client/transport/not-sent.js";
  * uncaught "PING timed out". We keep a no-op listener on every session it hands out; the calls still
  * fail through their streams.
  *
- * It also marks every error of `request()` as not sent: that method fails only before an HTTP/2 stream
+ * It also counts the sessions it hands out (a new one means a new connection), and marks every error of
+ * `request()` as not sent: that method fails only before an HTTP/2 stream
  * exists (no connection, TLS handshake refused, session closed), so no byte of the call left.
  */
 export class GuardedHttp2SessionManager extends Http2SessionManager {
   readonly #guarded = new WeakSet<http2.Http2Session>();
+  #sessions = 0;
+
+  /** How many HTTP/2 sessions calls went out on so far (each reconnect counts). */
+  get sessionsUsed(): number {
+    return this.#sessions;
+  }
 
   override async request(
     method: string,
@@ -30,6 +37,7 @@ export class GuardedHttp2SessionManager extends Http2SessionManager {
     const session = stream.session;
     if (session && !this.#guarded.has(session)) {
       this.#guarded.add(session);
+      this.#sessions++;
       session.on("error", () => {});
     }
     return stream;

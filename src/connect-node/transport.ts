@@ -6,7 +6,7 @@ import {
   type Transport,
   type UnaryResponse,
 } from "@connectrpc/connect";
-import { createGrpcTransport, type Http2SessionManager } from "@connectrpc/connect-node";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import { InvalidArgumentError } from "../client/errors.js";
 import { parseBaseUrl } from "../client/transport/base-url.js";
 import type { HeadersInit } from "../client/transport/headers-init.js";
@@ -38,7 +38,7 @@ const CONNECTION_LOST_ERRORS = new Set([
  * `close()` can end the connection.
  */
 export class ConnectNodeTransport implements Transport, AsyncDisposable {
-  readonly #session: Http2SessionManager;
+  readonly #session: GuardedHttp2SessionManager;
   readonly #inner: Transport;
   #closed = false;
 
@@ -112,6 +112,11 @@ export class ConnectNodeTransport implements Transport, AsyncDisposable {
         }
       })(),
     };
+  }
+
+  /** How many HTTP/2 connections calls went out on so far (each reconnect counts). */
+  get connectionCount(): number {
+    return this.#session.sessionsUsed;
   }
 
   /** Closes the HTTP/2 connection, ending every open call. */

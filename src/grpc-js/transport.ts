@@ -12,6 +12,7 @@ import type { HeadersInit } from "../client/transport/headers-init.js";
 import { markNotSent } from "../client/transport/not-sent.js";
 import { createChannelClient, type GrpcJsTransportOptions } from "./channel.js";
 import { deserializer, methodPath, serializer } from "./codec.js";
+import { ReadyCounter } from "./connection-count.js";
 import { headersFromMetadata, metadataFromHeaders } from "./metadata.js";
 import { abortError, connectErrorFromStatus } from "./status-error.js";
 import { type CancellableCall, startStreamingCall } from "./streaming-call.js";
@@ -19,12 +20,19 @@ import { type CancellableCall, startStreamingCall } from "./streaming-call.js";
 /** A Connect transport over one grpc-js channel; `close()` cancels open calls and closes the channel. */
 export class GrpcJsTransport implements Transport, AsyncDisposable {
   readonly #client: Client;
+  readonly #ready: ReadyCounter;
   readonly #active = new Set<CancellableCall>();
   #closed = false;
 
   /** Opens (lazily) a grpc-js channel to `options.baseUrl`. */
   constructor(options: GrpcJsTransportOptions) {
     this.#client = createChannelClient(options);
+    this.#ready = new ReadyCounter(this.#client.getChannel());
+  }
+
+  /** How many connections the channel has made so far (each time it became READY). */
+  get connectionCount(): number {
+    return this.#ready.count;
   }
 
   /** Runs a unary call. Errors are ConnectErrors with the server's gRPC code and raw message. */

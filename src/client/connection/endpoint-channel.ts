@@ -6,10 +6,13 @@ import type {
   MessageShape,
 } from "@bufbuild/protobuf";
 import { Code, type Interceptor } from "@connectrpc/connect";
+import { Maintenance } from "../../gen/etcdserverpb/rpc_pb.js";
 import type { AuthTokenSource } from "../auth/token.js";
 import { DeadlineExceededError, type EtcdError, InvalidAuthTokenError, toEtcdError } from "../errors.js";
 import type { ClosableTransport } from "../options.js";
+import { EndpointServer } from "./endpoint-server.js";
 import { interceptTransport } from "./intercepted-transport.js";
+import { isUnavailable } from "./retry.js";
 
 /** Caller metadata sent with one call (beside what the pipeline adds). */
 export type CallMetadata = Readonly<Record<string, string>>;
@@ -32,12 +35,20 @@ export interface OpenedStream<O extends DescMessage> {
  * the endpoint, with the transport's error as `cause`. Retries across endpoints are the caller's job.
  * The user's Connect interceptors (the `interceptors` option) wrap the transport underneath, so they see
  * every RPC of the endpoint, unary or stream, `Authenticate` included, with the headers added here.
+ * It also keeps what is known about the server behind the endpoint ({@link server}: its version, asked
+ * through this same pipeline), forgotten when a call finds the connection gone.
  */
 export class EndpointChannel {
   /** The endpoint URL, e.g. `http://127.0.0.1:2379`. */
   readonly endpoint: string;
   /** The transport underneath, behind the user's interceptors if any (closed with the pool). */
   readonly transport: ClosableTransport;
+  /**
+   * The server behind this endpoint: its version from `Maintenance/Status`, asked once per connection
+   * (with the token under auth, as etcd 3.5.28+/3.6.9+ require). Behaviour that depends on the server's
+   * version asks here.
+   */
+  readonly server: EndpointServer;
   readonly #auth: AuthTokenSource | undefined;
   /** Deadline of an `Authenticate` a stream needs before it opens, ms. */
   readonly #authTimeoutMs: number;
@@ -57,6 +68,11 @@ export class EndpointChannel {
       interceptors.length === 0 ? transport : interceptTransport(transport, endpoint, interceptors);
     this.#auth = auth;
     this.#authTimeoutMs = authTimeoutMs;
+    this.server = new EndpointServer(
+      (signal, timeoutMs) =>
+        this.call(Maintenance.method.status, {}, signal, timeoutMs, false).then((res) => res.version),
+      () => this.transport.connectionCount,
+    );
   }
 
   /**
@@ -124,6 +140,7 @@ export class EndpointChannel {
   failure(err: unknown, token: string | undefined): EtcdError {
     const error = toEtcdError(err, this.endpoint);
     if (error instanceof InvalidAuthTokenError) this.tokenRejected(token);
+    else if (isUnavailable(error)) this.server.forget();
     return error;
   }
 
@@ -221,8 +238,17 @@ export class EndpointChannel {
       // A user-supplied transport may throw instead of rejecting; judge it the same.
       return Promise.reject(err);
     }
-    return (response as unknown as Promise<{ message: MessageShape<O> }>).then(messageOf);
+    return (response as unknown as Promise<{ message: MessageShape<O> }>).then(messageOf, this.#sendFailed);
   }
+
+  /**
+   * A call failed: when the connection is gone (refused, lost), so is what is known about the server
+   * behind it (transports that count their connections tell the server about new ones too).
+   */
+  readonly #sendFailed = (err: unknown): never => {
+    if (isUnavailable(err)) this.server.forget();
+    throw err;
+  };
 }
 
 function messageOf<M>(res: { message: M }): M {

@@ -98,6 +98,10 @@ class InterceptedTransport implements ClosableTransport {
     return this.#inner.close();
   }
 
+  get connectionCount(): number | undefined {
+    return this.#inner.connectionCount;
+  }
+
   /** What a unary and a stream request share. */
   #common(
     method: DescMethodUnary | DescMethodStreaming,

@@ -4,6 +4,7 @@ import { channels } from "../diagnostics/channels.js";
 import { ClientClosedError, InvalidArgumentError } from "../errors.js";
 import type { ClosableTransport } from "../options.js";
 import { EndpointChannel } from "./endpoint-channel.js";
+import type { EndpointServer } from "./endpoint-server.js";
 import { EndpointList } from "./endpoints.js";
 import type { ResolvedEndpoint } from "./resolved-endpoint.js";
 
@@ -64,6 +65,11 @@ export class ConnectionPool {
       this.#channels.set(endpoint.url, channel);
     }
     return channel;
+  }
+
+  /** What is known about the server behind `url` (its version), when the client has a channel to it. */
+  serverOf(url: string): EndpointServer | undefined {
+    return this.#channels.get(url)?.server;
   }
 
   /** Reports a failed endpoint (`error` says what failed) so that later picks move on. */

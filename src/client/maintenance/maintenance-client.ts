@@ -48,7 +48,10 @@ export class MaintenanceClient {
     this.#cluster = new ClusterClient(ctx);
   }
 
-  /** Status of the member at `endpoint` (default: the pinned endpoint, with failover). */
+  /**
+   * Status of the member at `endpoint` (default: the pinned endpoint, with failover). The version it
+   * reports is what the client then knows of that endpoint's server (until its connection is replaced).
+   */
   async status(endpoint?: string, options?: CallOptions): Promise<EndpointStatus> {
     const answeredBy: { endpoint?: string } = {};
     const res = await callByTable(
@@ -59,7 +62,9 @@ export class MaintenanceClient {
       false,
       answeredBy,
     );
-    return toEndpointStatus(res, answeredBy.endpoint ?? endpoint ?? "");
+    const answered = answeredBy.endpoint ?? endpoint ?? "";
+    this.#ctx.pool.serverOf(answered)?.record(res.version);
+    return toEndpointStatus(res, answered);
   }
 
   /**

@@ -12,6 +12,7 @@ export class Http2Endpoint {
   readonly #onSettings: () => void;
   readonly #connections = new Set<Http2Connection>();
   #current: Http2Connection | undefined;
+  #opened = 0;
   #closed = false;
   readonly #owner = {
     onRetired: (connection: Http2Connection) => {
@@ -35,11 +36,17 @@ export class Http2Endpoint {
     return this.#closed;
   }
 
+  /** How many sessions were opened so far (each reconnect counts). */
+  get opened(): number {
+    return this.#opened;
+  }
+
   /** The connection for a new call, connecting a new session when there is no usable one. */
   connection(): Http2Connection {
     const current = this.#current;
     if (current?.usable) return current;
     const fresh = new Http2Connection(this.#options, this.#owner);
+    this.#opened++;
     this.#current = fresh;
     this.#connections.add(fresh);
     return fresh;

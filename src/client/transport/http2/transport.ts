@@ -23,6 +23,8 @@ import { UnaryCall } from "./unary-call.js";
 export interface Http2Transport extends Transport, AsyncDisposable {
   /** Closes every session (calls in flight fail with Unavailable) and clears every timer. */
   close(): Promise<void>;
+  /** How many HTTP/2 sessions it has opened so far (each reconnect counts). */
+  readonly connectionCount: number;
 }
 
 /**
@@ -105,6 +107,10 @@ class GrpcHttp2Transport implements Http2Transport, TransportCore {
     // must not surface as an unhandled rejection. The caller still gets it when awaiting.
     response.catch(() => {});
     return response;
+  }
+
+  get connectionCount(): number {
+    return this.endpoint.opened;
   }
 
   async close(): Promise<void> {
