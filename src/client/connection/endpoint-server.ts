@@ -80,7 +80,7 @@ export class EndpointServer {
     timeoutMs: number,
   ): Promise<boolean> {
     const version = await this.version(signal, timeoutMs);
-    return version !== undefined && version.has(feature) && !this.#refused.has(feature);
+    return version?.has(feature) === true && !this.#refused.has(feature);
   }
 
   /** Records a version from a Status answer obtained elsewhere (`etcd.maintenance.status()`). */
