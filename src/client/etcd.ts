@@ -14,7 +14,8 @@ import { channels } from "./diagnostics/channels.js";
 import { ClientClosedError } from "./errors.js";
 import type { Bytes } from "./kv/bytes.js";
 import { KeyValue } from "./kv/key-value.js";
-import { pageRange } from "./kv/paging.js";
+import { type RangeSource, scanRange } from "./kv/range-scan.js";
+import { openRangeStream } from "./kv/range-stream.js";
 import {
   deleteRequest,
   deleteResult,
@@ -47,11 +48,19 @@ import type { WatchOptions } from "./watch/types.js";
 import { WatchHub } from "./watch/watch-hub.js";
 import type { Watcher } from "./watch/watcher.js";
 
-/** Options of {@link Etcd.iterate}. */
+/**
+ * Options of {@link Etcd.iterate}. `timeoutMs` is the deadline of each request: of each page, and on a
+ * RangeStream of its opening and of each chunk.
+ */
 export interface IterateOptions extends CallOptions {
-  /** Keys per request. Default 1000. */
+  /**
+   * Keys of the first request, and of every request when the server has no `RangeStream` (etcd < 3.7);
+   * on 3.7+ the rest of the range comes as one stream whose chunks the server sizes. Default 1000.
+   */
   pageSize?: number | undefined;
-  /** Read at this revision; default: the revision of the first page. */
+  /** Most keys in total. Default: all of the range. */
+  limit?: number | bigint | undefined;
+  /** Read at this revision; default: the revision of the first request. */
   revision?: number | bigint | undefined;
   /** Serve every page from the local member (no quorum round). Default false. */
   serializable?: boolean | undefined;
@@ -253,17 +262,29 @@ export class Etcd implements AsyncDisposable {
   }
 
   /**
-   * Iterates over a range of any size at one revision, `pageSize` keys per request, in key order.
-   * The revision is fixed by the first page, so later writes do not show up.
+   * Iterates over a range of any size at one revision, in key order. The first request reads `pageSize`
+   * keys and fixes the revision, so later writes do not show up; the rest comes as one `RangeStream`
+   * where the endpoint's server has it (etcd >= 3.7, known from its version), else `pageSize` keys per
+   * request. The keys are the same either way. See docs/client.md, "Large reads".
    */
   iterate(range: Bytes | KeyRange, options: IterateOptions = {}): AsyncGenerator<KeyValue, void, undefined> {
+    return keyValues(this._scan(range, options));
+  }
+
+  /**
+   * @internal `iterate()` in batches (a page or a stream chunk each), returning the revision the range
+   * was read at: the store's revision at the first request unless `options.revision` names one. The
+   * watch cache loads its range with it.
+   */
+  _scan(range: Bytes | KeyRange, options: IterateOptions = {}): AsyncGenerator<KeyValue[], bigint, undefined> {
     const pageSize = checkInteger(options.pageSize ?? 1000, "pageSize", 1);
+    const limit = checkInteger(options.limit ?? 0, "limit");
     const base = rangeRequest(range, {
       revision: options.revision,
       serializable: options.serializable,
       keysOnly: options.keysOnly,
     });
-    return pageRange((req) => this.#range(req, options), base, pageSize);
+    return scanRange(this.#rangeSource(options), base, { pageSize, limit });
   }
 
   /** Writes a key. Writes are retried only when the request provably never left (see docs/client.md). */
@@ -419,6 +440,26 @@ export class Etcd implements AsyncDisposable {
     return `Etcd { ${ns}endpoints: ${JSON.stringify(this.endpoints)}${user}${closed} }`;
   }
 
+  /** Where `iterate()` reads: Range calls and, on servers that have it, RangeStream (namespaced as reads are). */
+  #rangeSource(options: CallOptions): RangeSource {
+    const ns = this.#namespace;
+    const context = {
+      caller: this.#caller,
+      pool: this.#pool,
+      closed: this.#closing.signal,
+      timeoutMs: this.#options.timeoutMs,
+    };
+    return {
+      page: (req) => this.#range(req, options),
+      stream: async (req) => {
+        // Serializable reads are answered locally and exist to work without a leader.
+        const requireLeader = this.#options.requireLeader && !req.serializable;
+        const chunks = await openRangeStream(context, ns ? ns.prefixBounds(req) : req, options, requireLeader);
+        return chunks && ns ? unprefixChunks(chunks, ns) : chunks;
+      },
+    };
+  }
+
   #range(req: RangeRequestInit, options: CallOptions | undefined): Promise<RangeResponse> {
     // Serializable reads are answered locally and exist to work without a leader.
     const requireLeader = this.#options.requireLeader && !req.serializable;
@@ -429,6 +470,21 @@ export class Etcd implements AsyncDisposable {
       .call(KV.method.range, ns.prefixBounds(req), "idempotent", options, requireLeader)
       .then((res) => ns.unprefixRange(res));
   }
+}
+
+/** The keys of a scan's batches, one by one. */
+async function* keyValues(
+  batches: AsyncGenerator<KeyValue[], bigint, undefined>,
+): AsyncGenerator<KeyValue, void, undefined> {
+  for await (const batch of batches) yield* batch;
+}
+
+/** A namespace view's stream chunks with the prefix stripped from their keys. */
+async function* unprefixChunks(
+  chunks: AsyncIterable<RangeResponse>,
+  ns: Namespace,
+): AsyncGenerator<RangeResponse, void, undefined> {
+  for await (const chunk of chunks) yield ns.unprefixRange(chunk);
 }
 
 function firstKeyValue(res: RangeResponse): KeyValue | undefined {

@@ -29,18 +29,19 @@ interface Link {
 
 /**
  * A TCP proxy on 127.0.0.1 in front of one target, for injecting network faults into tests: cut open
- * connections, refuse new ones, add latency, or silently drop bytes in one direction while connections
- * stay open. Every socket and timer is released by `close()`.
+ * connections (now, or after a number of bytes from the target), refuse new ones, add latency, silently
+ * drop bytes in one direction while connections stay open, or send new connections to another target.
+ * Every socket and timer is released by `close()`.
  */
 export class FaultProxy implements AsyncDisposable {
   /** The port the proxy listens on (127.0.0.1). */
   readonly port: number;
-  /** The target, as `host:port`. */
-  readonly target: string;
   readonly #server: Server;
-  readonly #host: string;
-  readonly #targetPort: number;
+  #host: string;
+  #targetPort: number;
   readonly #links = new Set<Link>();
+  /** `bytesFromServer` at which every connection is cut (once), if armed by `cutAfter()`. */
+  #cutAt: number | undefined;
   #refusing = false;
   #delayMs = 0;
   #blackhole: BlackholeDirection = "none";
@@ -53,7 +54,11 @@ export class FaultProxy implements AsyncDisposable {
     this.port = port;
     this.#host = host;
     this.#targetPort = targetPort;
-    this.target = `${host}:${targetPort}`;
+  }
+
+  /** The target new connections go to, as `host:port`. */
+  get target(): string {
+    return `${this.#host}:${this.#targetPort}`;
   }
 
   /** Bytes received from clients so far (counted before any blackhole drops them). */
@@ -101,6 +106,27 @@ export class FaultProxy implements AsyncDisposable {
   /** Resets every open connection now (both sides see a TCP RST); new connections are still accepted. */
   cut(): void {
     for (const link of [...this.#links]) this.#drop(link, true);
+  }
+
+  /**
+   * Cuts every open connection (as `cut()`) once `bytes` more bytes came from the target, counted from
+   * this call: in the middle of a large answer, at the same place in it on every run (give or take one
+   * TCP read). Once; call it again to arm it again.
+   */
+  cutAfter(bytes: number): void {
+    if (!(Number.isSafeInteger(bytes) && bytes > 0))
+      throw new InvalidArgumentError("bytes", `must be an integer > 0, got ${bytes}`);
+    this.#cutAt = this.#bytesFromServer + bytes;
+  }
+
+  /**
+   * Sends new connections to `target` from now on (a member replaced by another process, e.g. of another
+   * release, behind the same address); open connections stay where they are until cut.
+   */
+  retarget(target: FaultProxyTarget): void {
+    const { host, port } = parseTarget(target);
+    this.#host = host;
+    this.#targetPort = port;
   }
 
   /** While on, new connections are closed as soon as they are accepted. Default off. */
@@ -203,6 +229,11 @@ export class FaultProxy implements AsyncDisposable {
     from.on("data", (chunk: Buffer) => {
       if (toServer) this.#bytesFromClients += chunk.length;
       else this.#bytesFromServer += chunk.length;
+      if (!toServer && this.#cutAt !== undefined && this.#bytesFromServer >= this.#cutAt) {
+        this.#cutAt = undefined;
+        this.cut();
+        return;
+      }
       if (pipe.drops(this.#blackhole)) return;
       schedule(() => {
         if (to.destroyed) return;

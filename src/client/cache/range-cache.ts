@@ -246,27 +246,21 @@ export class RangeCache
     }
   }
 
-  /** Reads the whole range at one revision, page by page; installs it (the first time) or applies the differences. */
+  /**
+   * Reads the whole range at one revision (as `iterate()` does: a first page, then a RangeStream on etcd
+   * >= 3.7 or pages); installs it (the first time) or applies the differences.
+   */
   async #load(signal: AbortSignal): Promise<bigint> {
     this.#life.set("connecting");
     const next = new SortedEntries();
-    let page = await this.#etcd.range(
+    const scan = this.#etcd._scan(
       this.#rangeEnd.length === 0 ? this.#key : { key: this.#key, end: this.#rangeEnd },
-      { limit: this.#pageSize, signal },
+      { pageSize: this.#pageSize, signal },
     );
-    // A page's header carries the store's current revision: the first one fixes the revision read.
-    const revision = page.revision;
-    for (;;) {
-      putAll(next, page.kvs);
-      const last = page.kvs[page.kvs.length - 1];
-      if (!page.more || last === undefined) break;
-      const after = new Uint8Array(last.key.length + 1);
-      after.set(last.key);
-      page = await this.#etcd.range(
-        { key: after, end: this.#rangeEnd },
-        { revision, limit: this.#pageSize, signal },
-      );
-    }
+    let batch = await scan.next();
+    for (; !batch.done; batch = await scan.next()) putAll(next, batch.value);
+    // The revision of the first request: the store's revision then, which every key was read at.
+    const revision = batch.value;
     if (signal.aborted) return revision;
     if (this.#isReady) this.#replace(next, revision);
     else {
