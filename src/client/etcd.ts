@@ -276,7 +276,10 @@ export class Etcd implements AsyncDisposable {
    * was read at: the store's revision at the first request unless `options.revision` names one. The
    * watch cache loads its range with it.
    */
-  _scan(range: Bytes | KeyRange, options: IterateOptions = {}): AsyncGenerator<KeyValue[], bigint, undefined> {
+  _scan(
+    range: Bytes | KeyRange,
+    options: IterateOptions = {},
+  ): AsyncGenerator<KeyValue[], bigint, undefined> {
     const pageSize = checkInteger(options.pageSize ?? 1000, "pageSize", 1);
     const limit = checkInteger(options.limit ?? 0, "limit");
     const base = rangeRequest(range, {
@@ -454,7 +457,12 @@ export class Etcd implements AsyncDisposable {
       stream: async (req) => {
         // Serializable reads are answered locally and exist to work without a leader.
         const requireLeader = this.#options.requireLeader && !req.serializable;
-        const chunks = await openRangeStream(context, ns ? ns.prefixBounds(req) : req, options, requireLeader);
+        const chunks = await openRangeStream(
+          context,
+          ns ? ns.prefixBounds(req) : req,
+          options,
+          requireLeader,
+        );
         return chunks && ns ? unprefixChunks(chunks, ns) : chunks;
       },
     };
