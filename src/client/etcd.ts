@@ -42,6 +42,7 @@ import type { MemberStatus } from "./maintenance/types.js";
 import { Namespace } from "./namespace/namespace.js";
 import { type EtcdOptions, type ResolvedOptions, resolveEndpoints, resolveOptions } from "./options.js";
 import { ProcessHold } from "./stream/process-hold.js";
+import { usableClientUrls } from "./transport/endpoint-address.js";
 import { Txn } from "./txn/txn.js";
 import { checkInteger } from "./validation.js";
 import type { WatchOptions } from "./watch/types.js";
@@ -368,14 +369,14 @@ export class Etcd implements AsyncDisposable {
   }
 
   /**
-   * Replaces the endpoint list with the client URLs of the cluster's voting members (keeping the
-   * configured scheme). Runs every `autoSyncIntervalMs` when that option is set.
+   * Replaces the endpoint list with the client URLs of the cluster's voting members: those with a scheme
+   * of the configured endpoints, else those with the same security (http/unix plain, https/unixs TLS).
+   * Runs every `autoSyncIntervalMs` when that option is set.
    */
   async syncEndpoints(options?: CallOptions): Promise<string[]> {
     const members = await this.cluster.list(options);
     const urls = members.filter((m) => !m.isLearner).flatMap((m) => m.clientUrls);
-    const secure = this.#options.endpoints[0]!.secure;
-    const usable = urls.filter((u) => u.startsWith(secure ? "https://" : "http://"));
+    const usable = usableClientUrls(urls, this.#options.endpoints);
     if (usable.length > 0) await this.#pool.setEndpoints(resolveEndpoints(usable, this.#options.tls));
     return this.endpoints;
   }

@@ -2,6 +2,7 @@ import type { Interceptor, Transport } from "@connectrpc/connect";
 import { type GetTokenContext, isHeaderValue, type ResolvedAuth } from "./auth/token.js";
 import type { ResolvedEndpoint, TlsOptions } from "./connection/resolved-endpoint.js";
 import { InvalidArgumentError } from "./errors.js";
+import { parseEndpointAddress } from "./transport/endpoint-address.js";
 import { checkNumber } from "./validation.js";
 
 /** A transport the client can close when it closes. */
@@ -18,7 +19,11 @@ export type ClosableTransport = Transport & {
 
 /** Options of `new Etcd(...)`. */
 export interface EtcdOptions {
-  /** Client URLs of the members, e.g. `["http://127.0.0.1:2379"]`; all `http://` or all `https://`. Required. */
+  /**
+   * Client URLs of the members, e.g. `["http://127.0.0.1:2379"]`: `http://` or `https://`, or a unix
+   * socket as `unix:///path/to/socket` (`unixs://` for TLS over it; etcd serves client URLs on unix
+   * sockets). All plain (http, unix) or all TLS (https, unixs). Required.
+   */
   endpoints: string[] | string;
   /**
    * Auth, in one of three forms: `{ username, password }` (the client calls `Authenticate` and refreshes
@@ -26,7 +31,7 @@ export interface EtcdOptions {
    * token when none is held and after the server refused one). Default none.
    */
   auth?: AuthOptions | undefined;
-  /** TLS material for `https://` endpoints. Default: Node's defaults (system CAs, no client cert). */
+  /** TLS material for `https://` and `unixs://` endpoints. Default: Node's defaults (system CAs, no client cert). */
   tls?: TlsOptions | undefined;
   /**
    * Makes the transport for one endpoint; lets you bring grpc-js or connect-node transports.
@@ -167,32 +172,21 @@ export interface ResolvedOptions {
 /** Default request limit of etcd (`--max-request-bytes`). */
 export const DEFAULT_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
 
-/** Validates a URL list: every entry an http(s) URL, all of one scheme. */
+/**
+ * Validates a URL list: every entry an `http://`, `https://`, `unix://` or `unixs://` URL, all plain
+ * (http, unix) or all TLS (https, unixs).
+ */
 export function resolveEndpoints(urls: readonly string[], tls: TlsOptions | undefined): ResolvedEndpoint[] {
   if (urls.length === 0) throw new InvalidArgumentError("endpoints", "at least one endpoint is required");
   const resolved = urls.map((raw) => {
-    if (typeof raw !== "string") throw new InvalidArgumentError("endpoints", `not a URL: ${String(raw)}`);
-    let url: URL;
-    try {
-      url = new URL(raw);
-    } catch {
-      throw new InvalidArgumentError(
-        "endpoints",
-        `not a URL: ${JSON.stringify(raw)} (expected e.g. http://host:2379)`,
-      );
-    }
-    if (url.protocol !== "http:" && url.protocol !== "https:")
-      throw new InvalidArgumentError("endpoints", `unsupported scheme in ${raw}: use http:// or https://`);
-    if (url.username || url.password)
-      throw new InvalidArgumentError("endpoints", "credentials belong in the auth option, not in the URL");
-    const secure = url.protocol === "https:";
-    return { url: url.origin, secure, tls: secure ? tls : undefined };
+    const { url, secure } = parseEndpointAddress(raw, "endpoints");
+    return { url, secure, tls: secure ? tls : undefined };
   });
   const secure = resolved[0]!.secure;
   if (resolved.some((e) => e.secure !== secure)) {
     throw new InvalidArgumentError(
       "endpoints",
-      "mixes http:// and https:// endpoints; use one scheme for every member",
+      "mixes http:// and https:// endpoints (unix:// is plain like http://, unixs:// TLS like https://); use TLS for every member or for none",
     );
   }
   return resolved;
@@ -206,7 +200,10 @@ export function resolveOptions(options: EtcdOptions): ResolvedOptions {
   if (!Array.isArray(list)) throw new InvalidArgumentError("endpoints", "must be a URL or an array of URLs");
   const endpoints = resolveEndpoints(list, options.tls);
   if (options.tls && !endpoints[0]!.secure)
-    throw new InvalidArgumentError("tls", "is set but the endpoints are http://; use https:// endpoints");
+    throw new InvalidArgumentError(
+      "tls",
+      "is set but the endpoints are plain (http://, unix://); use https:// or unixs:// endpoints",
+    );
   const auth = resolveAuth(options.auth);
   const interceptors = options.interceptors ?? [];
   if (!Array.isArray(interceptors) || interceptors.some((i) => typeof i !== "function"))

@@ -8,7 +8,7 @@ import {
 } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { InvalidArgumentError } from "../client/errors.js";
-import { parseBaseUrl } from "../client/transport/base-url.js";
+import { parseEndpointAddress } from "../client/transport/endpoint-address.js";
 import type { HeadersInit } from "../client/transport/headers-init.js";
 import { markNotSent, wasNotSent } from "../client/transport/not-sent.js";
 import {
@@ -17,6 +17,7 @@ import {
   DEFAULT_MAX_SEND_MESSAGE_BYTES,
   type EtcdTransportOptions,
 } from "../client/transport/transport-options.js";
+import { connectUnixSocket, UNIX_AUTHORITY } from "../client/transport/unix-socket.js";
 import { GuardedHttp2SessionManager } from "./session-manager.js";
 
 /** Options of the connect-node transport: exactly the common transport options. */
@@ -44,9 +45,12 @@ export class ConnectNodeTransport implements Transport, AsyncDisposable {
 
   /** Prepares the HTTP/2 session (connected lazily, on the first call). */
   constructor(options: ConnectNodeTransportOptions) {
-    const url = parseBaseUrl(options.baseUrl);
-    if (url.protocol === "http:" && options.tls) {
-      throw new InvalidArgumentError("tls", `is set but baseUrl ${options.baseUrl} is http://`);
+    const address = parseEndpointAddress(options.baseUrl, "baseUrl");
+    if (!address.secure && options.tls) {
+      throw new InvalidArgumentError(
+        "tls",
+        `is set but baseUrl ${options.baseUrl} is not https:// or unixs://`,
+      );
     }
     const tls = options.tls ?? {};
     const keepalive =
@@ -57,14 +61,25 @@ export class ConnectNodeTransport implements Transport, AsyncDisposable {
             pingTimeoutMs: options.keepaliveTimeoutMs ?? DEFAULT_KEEPALIVE_TIMEOUT_MS,
             pingIdleConnection: options.keepaliveWithoutCalls ?? false,
           };
-    this.#session = new GuardedHttp2SessionManager(url, keepalive, {
+    const tlsOptions = {
       ...(tls.ca !== undefined && { ca: pem(tls.ca) }),
       ...(tls.cert !== undefined && { cert: pem(tls.cert) }),
       ...(tls.key !== undefined && { key: pem(tls.key) }),
       ...(tls.servername !== undefined && { servername: tls.servername }),
-    });
+    };
+    // Over a unix socket HTTP/2 runs on a socket we open (TLS included for unixs://), to localhost.
+    const baseUrl =
+      address.kind === "unix" ? `${address.secure ? "https" : "http"}://${UNIX_AUTHORITY}` : options.baseUrl;
+    this.#session = new GuardedHttp2SessionManager(
+      address.kind === "unix" ? baseUrl : address.parsed,
+      keepalive,
+      {
+        ...tlsOptions,
+        ...(address.kind === "unix" && { createConnection: () => connectUnixSocket(address, tlsOptions) }),
+      },
+    );
     this.#inner = createGrpcTransport({
-      baseUrl: options.baseUrl,
+      baseUrl,
       sessionManager: this.#session,
       writeMaxBytes: options.maxSendMessageBytes ?? DEFAULT_MAX_SEND_MESSAGE_BYTES,
       readMaxBytes: options.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,

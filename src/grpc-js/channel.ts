@@ -1,6 +1,6 @@
 import { type ChannelOptions, Client, credentials } from "@grpc/grpc-js";
 import { InvalidArgumentError } from "../client/errors.js";
-import { parseBaseUrl } from "../client/transport/base-url.js";
+import { parseEndpointAddress } from "../client/transport/endpoint-address.js";
 import {
   DEFAULT_KEEPALIVE_TIMEOUT_MS,
   DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
@@ -28,12 +28,14 @@ export interface GrpcJsTransportOptions extends EtcdTransportOptions {
 
 /** Builds the one grpc-js client (and its channel) a transport sends every call through. */
 export function createChannelClient(options: GrpcJsTransportOptions): Client {
-  const url = parseBaseUrl(options.baseUrl);
-  const secure = url.protocol === "https:";
+  const address = parseEndpointAddress(options.baseUrl, "baseUrl");
+  const secure = address.secure;
   if (!secure && options.tls)
-    throw new InvalidArgumentError("tls", `is set but baseUrl ${options.baseUrl} is http://`);
-  const port = url.port || (secure ? "443" : "80");
-  const target = `${url.hostname}:${port}`;
+    throw new InvalidArgumentError(
+      "tls",
+      `is set but baseUrl ${options.baseUrl} is not https:// or unixs://`,
+    );
+  const target = address.kind === "unix" ? `unix:${address.socketPath}` : tcpTarget(address.parsed, secure);
   const tls = options.tls ?? {};
   const creds = secure
     ? credentials.createSsl(pem(tls.ca), pem(tls.key), pem(tls.cert))
@@ -48,11 +50,18 @@ export function createChannelClient(options: GrpcJsTransportOptions): Client {
     channelOptions["grpc.keepalive_timeout_ms"] = options.keepaliveTimeoutMs ?? DEFAULT_KEEPALIVE_TIMEOUT_MS;
     channelOptions["grpc.keepalive_permit_without_calls"] = options.keepaliveWithoutCalls ? 1 : 0;
   }
-  if (tls.servername !== undefined) {
-    channelOptions["grpc.ssl_target_name_override"] = tls.servername;
-    channelOptions["grpc.default_authority"] = tls.servername;
+  // Over a unix socket the certificate is checked against the socket file's name unless one is given.
+  const servername = tls.servername ?? (address.kind === "unix" && secure ? address.servername : undefined);
+  if (servername !== undefined) {
+    channelOptions["grpc.ssl_target_name_override"] = servername;
+    channelOptions["grpc.default_authority"] = servername;
   }
   return new Client(target, creds, { ...channelOptions, ...options.channelOptions });
+}
+
+/** grpc-js's target for a TCP URL: `host:port`. */
+function tcpTarget(url: URL, secure: boolean): string {
+  return `${url.hostname}:${url.port || (secure ? "443" : "80")}`;
 }
 
 function pem(value: string | Uint8Array | undefined): Buffer | null {

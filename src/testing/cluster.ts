@@ -36,6 +36,8 @@ export interface ClusterSetup {
   token: string;
   /** TLS of the client URLs. Default none. */
   tls?: ClusterTls | undefined;
+  /** Every member also serves clients on a unix socket in `root` (see `EtcdMember.unixClientUrl`). Default false. */
+  unixSockets?: boolean | undefined;
   /** Called once by `close()` after the root is removed (drops the exit-time cleanup). Default none. */
   onClosed?: (() => void) | undefined;
 }
@@ -99,6 +101,14 @@ export class EtcdCluster implements AsyncDisposable {
   /** Client URLs of every member, in member order. */
   get endpoints(): string[] {
     return this.members.map((m) => m.clientUrl);
+  }
+
+  /**
+   * The unix socket client URLs of every member, in member order (`unix://` or, with TLS, `unixs://`);
+   * empty unless the cluster was started with `unixSocket: true`.
+   */
+  get unixEndpoints(): string[] {
+    return this.members.flatMap((m) => (m.unixClientUrl === undefined ? [] : [m.unixClientUrl]));
   }
 
   /** Client URL of the first member. */
@@ -257,7 +267,7 @@ export class EtcdCluster implements AsyncDisposable {
   async #createMember(name: string, extraArgs: string[]): Promise<EtcdMember> {
     if (this.#closed) throw new ClosedError("the cluster is closed");
     this.#nextIndex++;
-    const { root, binary, args, token, tls } = this.#setup;
+    const { root, binary, args, token, tls, unixSockets } = this.#setup;
     const [clientPort, peerPort] = [await freePort(), await freePort()];
     const scheme = tls ? "https" : "http";
     const peerUrl = `http://127.0.0.1:${peerPort}`;
@@ -283,6 +293,8 @@ export class EtcdCluster implements AsyncDisposable {
       extraArgs: [...args, ...extraArgs],
       tls: memberTls,
       clientTls,
+      // `unix://host:port` names a file in etcd's working directory: the one form etcd 3.4 accepts too.
+      unixSocket: unixSockets ? { dir: root, file: `localhost:${clientPort}` } : undefined,
     });
   }
 

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFile, rm } from "node:fs/promises";
+import { join } from "node:path";
 import { Code } from "@connectrpc/connect";
 import { EtcdError, InvalidUsageError } from "../client/errors.js";
 import { registerCleanup } from "./cleanup.js";
@@ -42,6 +43,11 @@ export interface MemberSpec {
   tls?: MemberTls | undefined;
   /** What the kit itself presents when it calls this member's gateway over TLS. Default none. */
   clientTls?: GatewayTls | undefined;
+  /**
+   * A unix socket to serve clients on as well: the file `file` (of the form `host:port`, which every etcd
+   * line accepts in a `unix://` URL) in `dir`, etcd's working directory. Default none.
+   */
+  unixSocket?: { dir: string; file: string } | undefined;
 }
 
 /** Lines of etcd's own log kept for error messages. */
@@ -88,6 +94,16 @@ export class EtcdMember {
     return this.#memberId;
   }
 
+  /**
+   * The member's unix socket client URL (`unix:///<dir>/localhost:<port>`; `unixs://` with TLS, whose
+   * default certificate name is then `localhost`), or undefined when it serves none.
+   */
+  get unixClientUrl(): string | undefined {
+    const socket = this.#spec.unixSocket;
+    if (socket === undefined) return undefined;
+    return `${this.#spec.tls ? "unixs" : "unix"}://${join(socket.dir, socket.file)}`;
+  }
+
   /** TLS material the kit uses to reach this member's client URL; undefined for plain http. */
   get clientTls(): GatewayTls | undefined {
     return this.#spec.clientTls;
@@ -118,7 +134,7 @@ export class EtcdMember {
     return [
       `--name=${s.name}`,
       `--data-dir=${s.dataDir}`,
-      `--listen-client-urls=${s.clientUrl}`,
+      `--listen-client-urls=${s.clientUrl}${s.unixSocket ? `,${s.tls ? "unixs" : "unix"}://${s.unixSocket.file}` : ""}`,
       `--advertise-client-urls=${s.clientUrl}`,
       `--listen-peer-urls=${s.peerUrl}`,
       `--initial-advertise-peer-urls=${s.peerUrl}`,
@@ -151,6 +167,8 @@ export class EtcdMember {
     const child = spawn(this.#spec.binary, this.args(), {
       stdio: ["ignore", "pipe", "pipe"],
       env: memberEnv(),
+      // The unix socket's URL is relative to etcd's working directory.
+      ...(this.#spec.unixSocket ? { cwd: this.#spec.unixSocket.dir } : {}),
     });
     this.#child = child;
     const release = child.pid !== undefined ? registerCleanup({ pid: child.pid }) : undefined;

@@ -41,6 +41,13 @@ export interface StartEtcdOptions {
    */
   tls?: boolean | TlsOptions | undefined;
   /**
+   * Every member also serves clients on a unix socket (`member.unixClientUrl`, `cluster.unixEndpoints`;
+   * `unixs://` with `tls`, its certificate name `localhost`): the file `localhost:<client port>` in the
+   * cluster's temp dir, named the one way etcd 3.4 accepts as well. The kit keeps using the TCP client
+   * URLs. Default false. Binary runtime only.
+   */
+  unixSocket?: boolean | undefined;
+  /**
    * `"binary"` runs a local etcd; `"docker"` one member in a container (testcontainers); `"auto"` the
    * binary if one is found, else Docker if an engine answers, else {@link EtcdUnavailableError}.
    * Default `"binary"` (so the result is always an {@link EtcdCluster} with members to kill or freeze).
@@ -88,6 +95,11 @@ function startInDocker(options: StartEtcdOptions, count: number): Promise<EtcdCo
     );
   if (options.tls)
     throw new InvalidArgumentError("tls", "the Docker runtime does not support tls; use the binary runtime");
+  if (options.unixSocket)
+    throw new InvalidArgumentError(
+      "unixSocket",
+      "the Docker runtime does not support unix sockets; use the binary runtime",
+    );
   return startEtcdContainer({
     image: options.image,
     args: options.args,
@@ -113,6 +125,7 @@ async function startFromBinary(
         args: options.args ?? [],
         token: `etcd-ts-${randomBytes(6).toString("hex")}`,
         tls,
+        unixSockets: options.unixSocket ?? false,
         onClosed: release,
       },
       [],

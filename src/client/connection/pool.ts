@@ -3,6 +3,7 @@ import type { AuthTokenSource } from "../auth/token.js";
 import { channels } from "../diagnostics/channels.js";
 import { ClientClosedError, InvalidArgumentError } from "../errors.js";
 import type { ClosableTransport } from "../options.js";
+import { parseEndpointAddress } from "../transport/endpoint-address.js";
 import { EndpointChannel } from "./endpoint-channel.js";
 import type { EndpointServer } from "./endpoint-server.js";
 import { EndpointList } from "./endpoints.js";
@@ -93,25 +94,17 @@ export class ConnectionPool {
   #resolve(url: string): ResolvedEndpoint {
     const known = this.endpoints.all.find((e) => e.url === url);
     if (known) return known;
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      throw new InvalidArgumentError("endpoint", `not a URL: ${JSON.stringify(url)}`);
-    }
+    const address = parseEndpointAddress(url, "endpoint");
     const first = this.endpoints.all[0]!;
-    const secure = parsed.protocol === "https:";
-    if ((parsed.protocol !== "http:" && !secure) || secure !== first.secure)
+    if (address.secure !== first.secure)
       throw new InvalidArgumentError(
         "endpoint",
-        `must use the client's scheme (${first.secure ? "https" : "http"}://)`,
+        `must use TLS as the client's endpoints do (${first.secure ? "https:// or unixs://" : "http:// or unix://"})`,
       );
-    if (parsed.username || parsed.password)
-      throw new InvalidArgumentError("endpoint", "credentials belong in the auth option, not in the URL");
     return (
-      this.endpoints.all.find((e) => e.url === parsed.origin) ?? {
-        url: parsed.origin,
-        secure,
+      this.endpoints.all.find((e) => e.url === address.url) ?? {
+        url: address.url,
+        secure: address.secure,
         tls: first.tls,
       }
     );

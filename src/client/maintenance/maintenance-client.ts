@@ -13,6 +13,7 @@ import type { CallOptions, TargetedCallOptions } from "../call-options.js";
 import { ClusterClient } from "../cluster/cluster-client.js";
 import { type AdminContext, callByTable } from "../connection/admin-context.js";
 import { InvalidArgumentError, NoLeaderError, notSupportedBefore, toEtcdError } from "../errors.js";
+import { usableClientUrls } from "../transport/endpoint-address.js";
 import { checkInteger } from "../validation.js";
 import { alarmsFromWire, alarmToWire } from "./alarm.js";
 import { snapshotChunks } from "./snapshot.js";
@@ -68,15 +69,16 @@ export class MaintenanceClient {
   }
 
   /**
-   * Status of every member in the member list, asked in parallel at its first client URL with the
-   * client's scheme. A member that does not answer has `error` set instead of `status`.
+   * Status of every member in the member list, asked in parallel at its first client URL the client can
+   * use (a scheme of its endpoints, else the same security). A member that does not answer has `error`
+   * set instead of `status`.
    */
   async statusAll(options?: CallOptions): Promise<MemberStatusResult[]> {
     const members = await this.#cluster.list(options);
-    const scheme = this.#ctx.pool.endpoints.all[0]!.secure ? "https://" : "http://";
+    const configured = this.#ctx.pool.endpoints.all;
     return Promise.all(
       members.map(async (member): Promise<MemberStatusResult> => {
-        const endpoint = member.clientUrls.find((u) => u.startsWith(scheme));
+        const endpoint = usableClientUrls(member.clientUrls, configured)[0];
         if (endpoint === undefined) return { member, endpoint, status: undefined, error: undefined };
         try {
           return { member, endpoint, status: await this.status(endpoint, options), error: undefined };

@@ -40,7 +40,7 @@ export interface EndpointStatus extends MemberStatus {
 export interface MemberStatusResult {
   /** The member, from the member list. */
   member: MemberInfo;
-  /** The client URL asked (the first with the client's scheme); undefined when it has none yet. */
+  /** The client URL asked (the first the client can use); undefined when it has none yet. */
   endpoint: string | undefined;
   /** Its status, when it answered. */
   status: EndpointStatus | undefined;

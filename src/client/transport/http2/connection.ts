@@ -7,6 +7,7 @@ import {
 } from "node:http2";
 import type { Duplex } from "node:stream";
 import type { ConnectError } from "@connectrpc/connect";
+import { connectUnixSocket } from "../unix-socket.js";
 import { describeCause, Http2ConnectionError, unavailableError } from "./errors.js";
 import { type KeepaliveHost, KeepaliveMonitor } from "./keepalive.js";
 import type { Http2TlsOptions, PemInput, ResolvedHttp2Options } from "./options.js";
@@ -69,11 +70,15 @@ export class Http2Connection implements KeepaliveHost {
   constructor(options: ResolvedHttp2Options, owner: ConnectionOwner) {
     this.#options = options;
     this.#owner = owner;
+    const address = options.address;
+    const tls = tlsConnectOptions(options.tls);
     const connectOptions: SecureClientSessionOptions = {
       settings: { enablePush: false, initialWindowSize: STREAM_WINDOW_BYTES },
-      ...tlsConnectOptions(options.tls),
+      ...tls,
+      // A unix socket (unix://, unixs://): we open it, TLS included; the rest is the same.
+      ...(address.kind === "unix" ? { createConnection: () => connectUnixSocket(address, tls) } : {}),
     };
-    this.session = connect(options.origin, connectOptions);
+    this.session = connect(options.authority, connectOptions);
     const session = this.session;
     session.unref();
     session.on("error", (err) => {

@@ -4,8 +4,11 @@ import { resolveHttp2Options } from "./options.js";
 
 describe("resolveHttp2Options", () => {
   it("fills in the documented defaults", () => {
-    expect(resolveHttp2Options({ baseUrl: "http://127.0.0.1:2379" })).toEqual({
+    const resolved = resolveHttp2Options({ baseUrl: "http://127.0.0.1:2379" });
+    expect(resolved).toEqual({
       origin: "http://127.0.0.1:2379",
+      authority: "http://127.0.0.1:2379",
+      address: { kind: "tcp", url: "http://127.0.0.1:2379", secure: false, parsed: expect.any(URL) },
       secure: false,
       tls: undefined,
       keepaliveIntervalMs: 30_000,
@@ -21,10 +24,12 @@ describe("resolveHttp2Options", () => {
   });
 
   it.each([
-    [{ baseUrl: "127.0.0.1:2379" }, /http:\/\/ or https:\/\//],
-    [{ baseUrl: "not a url" }, /http:\/\/ or https:\/\//],
-    [{ baseUrl: "http://exa mple:1" }, /not a valid URL/],
-    [{ baseUrl: "unix:///tmp/etcd.sock" }, /http:\/\/ or https:\/\//],
+    [{ baseUrl: "127.0.0.1:2379" }, /must start with http:\/\/, https:\/\/, unix:\/\/ or unixs:\/\//],
+    [{ baseUrl: "not a url" }, /must start with http:\/\//],
+    [{ baseUrl: "http://exa mple:1" }, /not a URL/],
+    [{ baseUrl: "ftp://127.0.0.1:2379" }, /unsupported scheme/],
+    [{ baseUrl: "unix://" }, /names no socket file/],
+    [{ baseUrl: "unix:///tmp/etcd.sock", tls: {} }, /tls: options need an https:\/\/ or unixs:\/\//],
     [{ baseUrl: "http://127.0.0.1:2379/v3" }, /only scheme, host and port/],
     [{ baseUrl: "http://127.0.0.1:2379", tls: {} }, /tls: options need an https/],
     [
@@ -36,6 +41,23 @@ describe("resolveHttp2Options", () => {
   ])("rejects %j", (options, message) => {
     expect(() => resolveHttp2Options(options as never)).toThrow(Http2TransportOptionsError);
     expect(() => resolveHttp2Options(options as never)).toThrow(message);
+  });
+
+  it("accepts unix sockets: the socket for createConnection, localhost as the authority", () => {
+    const plain = resolveHttp2Options({ baseUrl: "unix:///tmp/etcd.sock" });
+    expect(plain).toMatchObject({
+      origin: "unix:///tmp/etcd.sock",
+      authority: "http://localhost",
+      secure: false,
+      address: { kind: "unix", socketPath: "/tmp/etcd.sock", servername: "etcd.sock" },
+    });
+    const secure = resolveHttp2Options({ baseUrl: "unixs://localhost:2379", tls: { ca: "CA" } });
+    expect(secure).toMatchObject({
+      origin: "unixs://localhost:2379",
+      authority: "https://localhost",
+      secure: true,
+      address: { kind: "unix", socketPath: "localhost:2379", servername: "localhost" },
+    });
   });
 
   it("accepts https with TLS options", () => {

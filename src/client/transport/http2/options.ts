@@ -1,3 +1,6 @@
+import { InvalidArgumentError } from "../../errors.js";
+import { type EndpointAddress, parseEndpointAddress } from "../endpoint-address.js";
+import { UNIX_AUTHORITY } from "../unix-socket.js";
 import { Http2TransportOptionsError } from "./errors.js";
 
 /** TLS settings for `https://` endpoints; omitted fields use Node's defaults (system CAs, verification on). */
@@ -19,9 +22,16 @@ export interface Http2TlsOptions {
 
 /** Options of `createHttp2Transport`. */
 export interface Http2TransportOptions {
-  /** The endpoint: `http://host:port` or `https://host:port` (no path). Required. */
+  /**
+   * The endpoint: `http://host:port` or `https://host:port` (no path), or a unix socket as
+   * `unix:///path/to/socket` (`unixs://` for TLS over it). Required.
+   */
   baseUrl: string;
-  /** TLS and mTLS settings; only allowed with an `https://` baseUrl. Default: Node's TLS defaults. */
+  /**
+   * TLS and mTLS settings; only allowed with an `https://` or `unixs://` baseUrl. Default: Node's TLS
+   * defaults (over a unix socket the certificate is checked against the socket file's name without a
+   * `:port` suffix, as etcd's Go client does, unless `servername` names another).
+   */
   tls?: Http2TlsOptions | undefined;
   /**
    * How often to send an HTTP/2 PING, in ms; 0 turns keepalive off. Default 30000. etcd rejects pings more
@@ -65,8 +75,12 @@ export interface Http2TransportOptions {
 
 /** Options with every default filled in and the URL parsed. */
 export interface ResolvedHttp2Options {
-  /** `http://host:port` or `https://host:port`, as Node's http2.connect wants it. */
+  /** The endpoint as messages name it: `http(s)://host:port`, or the `unix(s)://` URL. */
   origin: string;
+  /** What Node's http2.connect gets: the origin, or `http(s)://localhost` over a unix socket. */
+  authority: string;
+  /** Where to connect. */
+  address: EndpointAddress;
   secure: boolean;
   tls: Http2TlsOptions | undefined;
   keepaliveIntervalMs: number;
@@ -89,30 +103,35 @@ export function resolveHttp2Options(options: Http2TransportOptions): ResolvedHtt
   const { baseUrl } = options;
   if (typeof baseUrl !== "string") fail("baseUrl", "is required, e.g. http://127.0.0.1:2379");
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(baseUrl)) {
-    fail("baseUrl", `must start with http:// or https://, got ${JSON.stringify(baseUrl)}`);
+    fail("baseUrl", `must start with http://, https://, unix:// or unixs://, got ${JSON.stringify(baseUrl)}`);
   }
-  let url: URL;
+  let address: EndpointAddress;
   try {
-    url = new URL(baseUrl);
-  } catch {
-    fail("baseUrl", `is not a valid URL: ${JSON.stringify(baseUrl)}`);
+    address = parseEndpointAddress(baseUrl, "baseUrl");
+  } catch (err) {
+    fail(
+      "baseUrl",
+      err instanceof InvalidArgumentError ? err.message.replace(/^baseUrl: /, "") : String(err),
+    );
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    fail("baseUrl", `must start with http:// or https://, got ${JSON.stringify(baseUrl)}`);
+  if (address.kind === "tcp") {
+    const url = address.parsed;
+    if (
+      url.pathname !== "/" ||
+      url.search !== "" ||
+      url.hash !== "" ||
+      url.username !== "" ||
+      url.password !== ""
+    ) {
+      fail("baseUrl", `must be only scheme, host and port, got ${JSON.stringify(baseUrl)}`);
+    }
   }
-  if (
-    url.pathname !== "/" ||
-    url.search !== "" ||
-    url.hash !== "" ||
-    url.username !== "" ||
-    url.password !== ""
-  ) {
-    fail("baseUrl", `must be only scheme, host and port, got ${JSON.stringify(baseUrl)}`);
-  }
-  const secure = url.protocol === "https:";
-  if (options.tls !== undefined && !secure) fail("tls", "options need an https:// baseUrl");
+  const secure = address.secure;
+  if (options.tls !== undefined && !secure) fail("tls", "options need an https:// or unixs:// baseUrl");
   return {
-    origin: url.origin,
+    origin: address.url,
+    authority: address.kind === "unix" ? `${secure ? "https" : "http"}://${UNIX_AUTHORITY}` : address.url,
+    address,
     secure,
     tls: options.tls,
     keepaliveIntervalMs: integer(options, "keepaliveIntervalMs", 30_000, 0),
