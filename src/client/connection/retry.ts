@@ -81,11 +81,9 @@ const NOT_CONNECTED_CODES = new Set([
 export function isNotSent(error: unknown): boolean {
   if (wasNotSent(error)) return true;
   for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
-    const { code, syscall } = e as Error & { code?: unknown; syscall?: unknown };
+    const code = (e as Error & { code?: unknown }).code;
     if (typeof code === "string" && NOT_CONNECTED_CODES.has(code)) return true;
-    // A unix socket file that does not exist.
-    if (code === "ENOENT" && syscall === "connect") return true;
-    if (/\bconnect (ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|ENOENT)\b/.test(e.message)) return true;
+    if (/\bconnect (ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH)\b/.test(e.message)) return true;
   }
   return false;
 }

@@ -1,4 +1,4 @@
-/** TLS material for an `https://` endpoint; PEM text or bytes. */
+/** TLS material for an `https://` or `unixs://` endpoint; PEM text or bytes. */
 export interface TransportTlsOptions {
   /** CA certificate(s) that sign the server certificate. Default: Node's bundled root CAs. */
   ca?: string | Uint8Array | undefined;
@@ -6,7 +6,10 @@ export interface TransportTlsOptions {
   cert?: string | Uint8Array | undefined;
   /** Private key of `cert`. Default: none. */
   key?: string | Uint8Array | undefined;
-  /** Name the server certificate must carry, when it differs from the URL's host. Default: the URL's host. */
+  /**
+   * Name the server certificate must carry, when it differs from the URL's host. Default: the URL's host;
+   * for `unixs://`, the socket file's name without a `:port` suffix (etcd's Go client's rule).
+   */
   servername?: string | undefined;
 }
 
@@ -15,9 +18,12 @@ export interface TransportTlsOptions {
  * (grpc-js, connect-node, node:http2).
  */
 export interface EtcdTransportOptions {
-  /** Endpoint URL, `http://host:port` or `https://host:port` (with `tls`). */
+  /**
+   * Endpoint URL: `http://host:port` or `https://host:port` (with `tls`), or a unix socket as
+   * `unix:///path/to/socket` (`unixs://` for TLS over it; the path is everything after `://`).
+   */
   baseUrl: string;
-  /** TLS settings for `https://` URLs. Default: system trust, no client certificate. */
+  /** TLS settings for `https://` and `unixs://` URLs. Default: system trust, no client certificate. */
   tls?: TransportTlsOptions | undefined;
   /**
    * Interval of HTTP/2 PING frames that detect a dead or frozen server, in ms. Default: no pings (the Go
