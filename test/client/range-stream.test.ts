@@ -23,6 +23,7 @@ import {
   freePort,
   startEtcd,
 } from "../../src/testing/index.js";
+import { Child } from "../support/child.js";
 import { callsStarted } from "../support/server-metrics.js";
 import { until } from "../support/wait.js";
 
@@ -211,6 +212,41 @@ describe("iterate(): RangeStream on 3.7, pages on 3.6, the same keys", () => {
     expect(results["3.7"].length).toBeGreaterThan(PAGE);
     expect(results["3.7"].some((kv) => Buffer.from(kv.key, "hex").toString().startsWith("rs/"))).toBe(false);
   });
+
+  test("a reader idle for longer than timeoutMs lets the stream go; reading on resumes after its last key", async () => {
+    const timeoutMs = 3_000;
+    await using etcd = new Etcd({ endpoints: servers["3.7"].url, timeoutMs });
+    const expected = plain(await iterateAll(servers["3.7"].etcd, { prefix: "rs/" }, { pageSize: PAGE }));
+    const before = await rangeCalls("3.7");
+    const kvs: KeyValue[] = [];
+    for await (const kv of etcd.iterate({ prefix: "rs/" }, { pageSize: PAGE })) {
+      kvs.push(kv);
+      // Past the first page, in the stream's first chunk: pause longer than the stream may wait. (Its
+      // timer was set before this one, so it has fired when this one does: no race.)
+      if (kvs.length === PAGE + 1) await new Promise((resolve) => setTimeout(resolve, timeoutMs + 200));
+    }
+    expect(plain(kvs)).toEqual(expected);
+    expect((await rangeCalls("3.7")).stream - before.stream).toBe(2);
+  });
+
+  test("an iterator dropped in the middle of a stream does not keep the process alive", async () => {
+    // Small chunks (the server sizes them by --max-request-bytes): more than the client buffers and
+    // HTTP/2 flow control lets through, so the dropped stream stays open until it is let go.
+    await using small = await startEtcd({ version: "3.7", args: ["--max-request-bytes=4096"] });
+    await using etcd = new Etcd({ endpoints: small.endpoints });
+    for (let i = 0; i < 3_000; i += 100)
+      await Promise.all(Array.from({ length: 100 }, (_, j) => etcd.put(key(i + j), value(i + j, 0))));
+    const before = await callsStarted(small.endpoint, "etcdserverpb.KV/RangeStream");
+    const child = Child.start("abandoned-iterate.ts", [small.endpoint, "rs/", String(PAGE), "2000"]);
+    try {
+      await child.until("the child read into the stream", () => child.eventsOf("read").length > 0);
+      expect(child.eventsOf("read")[0]).toMatchObject({ keys: PAGE + 1 });
+      expect(await child.waitForExit("the child exits by itself", 30_000)).toEqual({ code: 0, signal: null });
+    } finally {
+      await child.kill();
+    }
+    expect((await callsStarted(small.endpoint, "etcdserverpb.KV/RangeStream")) - before).toBe(1);
+  }, 60_000);
 
   test("a consumer that stops early ends the stream; the client reads on afterwards", async () => {
     const { etcd } = servers["3.7"];

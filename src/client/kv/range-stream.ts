@@ -11,6 +11,7 @@ import {
   DeadlineExceededError,
   type EtcdError,
   InvalidAuthTokenError,
+  UnavailableError,
 } from "../errors.js";
 import { anySignal, type CombinedSignal } from "../signals.js";
 import type { RangeRequestInit } from "./requests.js";
@@ -51,7 +52,8 @@ async function* once<T>(value: T): AsyncIterable<T> {
  * read within `timeoutMs`; a token refused at the open is refreshed once. After that each chunk must
  * arrive within `timeoutMs` (else `DeadlineExceededError`); a broken stream fails with the typed error
  * (UNAVAILABLE when the connection went) and marks its endpoint failed. Ending the iteration early (or
- * `signal`, or the client closing) cancels the stream.
+ * `signal`, or the client closing) cancels the stream; so does a reader that asks for no chunk for
+ * `timeoutMs` (the next read then fails with UNAVAILABLE, which a scan resumes from).
  */
 export async function openRangeStream(
   ctx: RangeStreamContext,
@@ -129,7 +131,21 @@ async function* chunks(
     for (;;) {
       if (next.done) return;
       const chunk = next.value.rangeResponse;
-      if (chunk !== undefined) yield chunk;
+      if (chunk !== undefined) {
+        // While the reader works on a chunk the stream waits, holding its connection (and the process).
+        // A reader idle for timeoutMs, or one that dropped the iterator, lets it go; reading on resumes.
+        const idle = setTimeout(() => {
+          stop.abort(released(timeoutMs, channel.endpoint));
+          opened.signal.dispose();
+        }, timeoutMs);
+        idle.unref();
+        try {
+          yield chunk;
+        } finally {
+          clearTimeout(idle);
+        }
+        if (stop.signal.reason instanceof RangeStreamReleasedError) throw stop.signal.reason;
+      }
       const timer = setTimeout(() => stop.abort(deadline(timeoutMs, channel.endpoint)), timeoutMs);
       timer.unref();
       try {
@@ -163,6 +179,19 @@ function typed(
     return new AbortedError("the call was aborted", { code: Code.Canceled, cause: err });
   if (stop.signal.reason instanceof DeadlineExceededError) return stop.signal.reason;
   return channel.failure(err, token);
+}
+
+/**
+ * The stream was let go while its reader was idle: UNAVAILABLE, so a scan resumes after its last key
+ * (on a new stream), without counting it against the endpoint.
+ */
+class RangeStreamReleasedError extends UnavailableError {}
+
+function released(ms: number, endpoint: string): RangeStreamReleasedError {
+  return new RangeStreamReleasedError(`the RangeStream was released after ${ms} ms without a reader`, {
+    code: Code.Unavailable,
+    endpoint,
+  });
 }
 
 function deadline(ms: number, endpoint: string): DeadlineExceededError {
