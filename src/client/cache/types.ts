@@ -3,8 +3,9 @@ import type { WatchEvent } from "../watch/types.js";
 /** Options of `etcd.cache(range, options)`. */
 export interface RangeCacheOptions {
   /**
-   * Keys per request when the cache reads its range: first, and again after it could not follow etcd
-   * (the read is paged at one revision, so it is consistent however large the range). Default 1000.
+   * Keys of the first request when the cache reads its range (first, and again after it could not follow
+   * etcd), and of every request on servers without RangeStream (etcd < 3.7). The read is at one revision
+   * either way, so it is consistent however large the range. Default 1000.
    */
   pageSize?: number | undefined;
   /** Aborting it closes the cache. Default none. */
