@@ -106,4 +106,26 @@ describe("EndpointServer", () => {
     expect(server.known?.text).toBe("3.7.4");
     expect((await server.version(undefined, 1000))?.text).toBe("3.7.4");
   });
+
+  test("a caller that aborts stops its own wait only: the shared Status goes on for the others", async () => {
+    let release!: (text: string) => void;
+    const signals: Array<AbortSignal | undefined> = [];
+    const server = new EndpointServer(
+      (signal) => {
+        signals.push(signal);
+        return new Promise<string>((resolve) => {
+          release = resolve;
+        });
+      },
+      () => 1,
+    );
+    const impatient = new AbortController();
+    const first = server.version(impatient.signal, 1000);
+    const second = server.version(undefined, 1000);
+    impatient.abort(new Error("gave up"));
+    await expect(first).rejects.toThrow("gave up");
+    release("3.7.4");
+    expect((await second)?.text).toBe("3.7.4");
+    expect(signals).toEqual([undefined]);
+  });
 });

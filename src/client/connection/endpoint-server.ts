@@ -1,8 +1,12 @@
 import { Code } from "@connectrpc/connect";
 import type { EtcdError } from "../errors.js";
+import { untilAborted } from "../signals.js";
 import { type ServerFeature, ServerVersion } from "./server-version.js";
 
-/** How an {@link EndpointServer} asks its endpoint for the version (`Maintenance/Status` through the pipeline). */
+/**
+ * How an {@link EndpointServer} asks its endpoint for the version (`Maintenance/Status` through the
+ * pipeline); it passes no signal (the call is shared by every caller waiting for it), only a deadline.
+ */
 export type AskVersion = (signal: AbortSignal | undefined, timeoutMs: number) => Promise<string>;
 
 /**
@@ -47,9 +51,14 @@ export class EndpointServer {
    */
   version(signal: AbortSignal | undefined, timeoutMs: number): Promise<ServerVersion | undefined> {
     this.#checkConnection();
-    if (this.#lookup !== undefined) return this.#lookup;
+    const lookup = this.#lookup ?? this.#startLookup(timeoutMs);
+    // The lookup is shared: one caller's abort ends its own wait, not the call the others wait for.
+    return signal === undefined ? lookup : untilAborted(lookup, signal);
+  }
+
+  #startLookup(timeoutMs: number): Promise<ServerVersion | undefined> {
     const generation = this.#generation;
-    const lookup = this.#ask(signal, timeoutMs).then(
+    const lookup = this.#ask(undefined, timeoutMs).then(
       (text) => {
         const version = ServerVersion.parse(text);
         if (generation === this.#generation) this.#learned(version);
