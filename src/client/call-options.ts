@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from "./errors.js";
+import { checkNumber, checkOptionsObject, checkSignal } from "./validation.js";
 
 /** Options every call takes. */
 export interface CallOptions {
@@ -59,4 +60,17 @@ export function checkMetadata(metadata: Readonly<Record<string, string>>): void 
         `the value of ${JSON.stringify(name)} must be a string without line breaks`,
       );
   }
+}
+
+/**
+ * Checks what every call takes before it starts: `options` an object, `signal` an `AbortSignal`,
+ * `timeoutMs` a number >= 1, `metadata` as {@link checkMetadata} wants it. Throws `InvalidArgumentError`
+ * naming the option.
+ */
+export function checkCallOptions(options: CallOptions | undefined): void {
+  if (options === undefined) return;
+  checkOptionsObject(options);
+  checkSignal(options.signal);
+  checkNumber(options.timeoutMs, "timeoutMs", 1);
+  if (options.metadata !== undefined) checkMetadata(options.metadata);
 }

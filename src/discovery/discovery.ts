@@ -2,13 +2,15 @@ import { EventEmitter } from "node:events";
 import type { RangeCache } from "../client/cache/range-cache.js";
 import type { CacheChange, RangeCacheState } from "../client/cache/types.js";
 import { HEALTHY_WATCH_MS, recheckBackoff, sleep } from "../client/connection/backoff.js";
-import { ClientClosedError, ClosedError } from "../client/errors.js";
-import type { Etcd } from "../client/etcd.js";
+import { ClientClosedError, ClosedError, InvalidArgumentError } from "../client/errors.js";
+import { Etcd } from "../client/etcd.js";
 import type { KeyValue } from "../client/kv/key-value.js";
 import { Lifecycle } from "../client/lifecycle.js";
+import { checkInstance, checkOptionsObject, checkSignal } from "../client/validation.js";
 import type { InstanceCodec } from "./codec.js";
 import { goEndpointsCodec } from "./go-endpoints-codec.js";
 import type { ServiceInstance } from "./instance.js";
+import { checkServiceName } from "./service-name.js";
 import { SnapshotFeed } from "./snapshot-feed.js";
 
 /** Options of {@link discover}. */
@@ -75,9 +77,26 @@ export type DiscoveryState = "connecting" | "live" | "unavailable" | "closed";
 
 /**
  * Starts watching the instances of `service`: a range at revision R, then a watch from R + 1 (no gap, no
- * duplicate), resumed across reconnects and resynced after compaction. See {@link Discovery}.
+ * duplicate), resumed across reconnects and resynced after compaction. See {@link Discovery}. `service`
+ * is a non-empty name without `/` (a path goes in the codec's `keyPrefix`); bad input is an
+ * `InvalidArgumentError` naming the argument, thrown before anything is sent.
  */
 export function discover(etcd: Etcd, service: string, options: DiscoverOptions = {}): Discovery {
+  checkInstance(etcd, Etcd, "etcd", "an Etcd client (new Etcd(...))");
+  checkServiceName(service);
+  checkOptionsObject(options);
+  checkSignal(options.signal);
+  if (options.filter !== undefined && typeof options.filter !== "function")
+    throw new InvalidArgumentError("filter", "must be a function (instance) => boolean");
+  const codec = options.codec as Partial<InstanceCodec> | undefined;
+  if (
+    codec !== undefined &&
+    (typeof codec !== "object" ||
+      codec === null ||
+      typeof codec.servicePrefix !== "function" ||
+      typeof codec.decode !== "function")
+  )
+    throw new InvalidArgumentError("codec", "must be an InstanceCodec (e.g. goEndpointsCodec())");
   return new Discovery(etcd, service, options);
 }
 

@@ -1,3 +1,7 @@
+import { InvalidArgumentError } from "../client/errors.js";
+import { checkName, checkNumber, checkOptionsObject, shownInput } from "../client/validation.js";
+import { checkServiceName } from "./service-name.js";
+
 /** One registered instance of a service, as etcd-ts reads and writes it. */
 export interface ServiceInstance {
   /** Service name (the key's first part, after the optional prefix). */
@@ -27,8 +31,21 @@ export interface ServiceInstanceInit {
   draining?: boolean | undefined;
 }
 
-/** Fills the defaults of {@link ServiceInstanceInit}. */
+/**
+ * Checks a {@link ServiceInstanceInit} (as a JavaScript caller may give it) and fills its defaults: the
+ * service a name without `/` (see {@link checkServiceName}), `addr` a non-empty string, `weight` a number
+ * >= 0, `version` and `zone` strings, `draining` a boolean. Throws `InvalidArgumentError` naming the field.
+ */
 export function toInstance(init: ServiceInstanceInit): ServiceInstance {
+  checkOptionsObject(init, "options", false);
+  checkServiceName(init.service);
+  checkName(init.addr, "addr");
+  checkNumber(init.weight, "weight", 0);
+  for (const field of ["version", "zone"] as const)
+    if (init[field] !== undefined && typeof init[field] !== "string")
+      throw new InvalidArgumentError(field, `must be a string, got ${shownInput(init[field])}`);
+  if (init.draining !== undefined && typeof init.draining !== "boolean")
+    throw new InvalidArgumentError("draining", `must be a boolean, got ${shownInput(init.draining)}`);
   return {
     service: init.service,
     addr: init.addr,

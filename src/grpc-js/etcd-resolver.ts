@@ -3,7 +3,9 @@ import { InvalidArgumentError } from "../client/errors.js";
 import type { Etcd } from "../client/etcd.js";
 import type { InstanceCodec } from "../discovery/codec.js";
 import { type Discovery, discover } from "../discovery/discovery.js";
+import { goEndpointsCodec } from "../discovery/go-endpoints-codec.js";
 import type { ServiceInstance } from "../discovery/instance.js";
+import { checkServiceName } from "../discovery/service-name.js";
 
 /** Options of {@link registerEtcdResolver}. */
 export interface EtcdResolverOptions {
@@ -50,6 +52,8 @@ export function registerEtcdResolver(etcd: Etcd, options: EtcdResolverOptions = 
 
   class EtcdResolver implements experimental.Resolver {
     readonly #service: string;
+    /** What the discovery reads: the service name and the codec (with the target's path as keyPrefix). */
+    readonly #source: { service: string; codec: InstanceCodec | undefined };
     readonly #listener: experimental.ResolverListener;
     #discovery: Discovery | undefined;
     #scheduled = false;
@@ -63,13 +67,26 @@ export function registerEtcdResolver(etcd: Etcd, options: EtcdResolverOptions = 
     ) {
       this.#service = serviceOf(target);
       this.#listener = listener;
+      // A Go-style target with a path (`etcd:///foo/bar/greeter`): the path is the default codec's
+      // keyPrefix, so the keys read are Go's (`foo/bar/greeter/<addr>`); a service name has no `/`.
+      const cut = this.#service.lastIndexOf("/");
+      this.#source =
+        cut < 0 || options.codec
+          ? { service: this.#service, codec: options.codec }
+          : {
+              service: this.#service.slice(cut + 1),
+              codec: goEndpointsCodec({ keyPrefix: this.#service.slice(0, cut + 1) }),
+            };
+      // Refused here, when the channel is made, rather than inside grpc-js' resolution.
+      checkServiceName(this.#source.service, "target");
     }
 
     /** Starts the discovery on first use; later calls report the current view again. */
     updateResolution(): void {
       if (!this.#discovery) {
-        const discovery = discover(etcd, this.#service, {
-          ...(options.codec ? { codec: options.codec } : {}),
+        const { service, codec } = this.#source;
+        const discovery = discover(etcd, service, {
+          ...(codec ? { codec } : {}),
           ...(options.filter ? { filter: options.filter } : {}),
         });
         this.#discovery = discovery;

@@ -1,6 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compare, createHttp2Transport, type Etcd, InvalidArgumentError } from "../../src/client/index.js";
+import {
+  compare,
+  createHttp2Transport,
+  Election,
+  type Etcd,
+  InvalidArgumentError,
+  Mutex,
+  op,
+  Session,
+} from "../../src/client/index.js";
 import { createConnectNodeTransport } from "../../src/connect-node/index.js";
+import { discover, register } from "../../src/discovery/index.js";
 import { createGrpcJsTransport } from "../../src/grpc-js/index.js";
 import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
 import { CallTap } from "../support/call-tap.js";
@@ -16,7 +26,11 @@ const tap = new CallTap();
 const unhandled: unknown[] = [];
 const onUnhandled = (reason: unknown) => unhandled.push(reason);
 // biome-ignore lint/suspicious/noExplicitAny: these tests play a JavaScript caller
-const js = (): any => etcd;
+const js = (target: unknown = etcd): any => target;
+// biome-ignore lint/suspicious/noExplicitAny: these tests play a JavaScript caller
+const jsRegister = register as (...args: any[]) => Promise<unknown>;
+// biome-ignore lint/suspicious/noExplicitAny: these tests play a JavaScript caller
+const jsDiscover = discover as (...args: any[]) => unknown;
 
 beforeAll(async () => {
   process.on("unhandledRejection", onUnhandled);
@@ -34,6 +48,7 @@ afterAll(async () => {
 /** Runs `call` and expects an InvalidArgumentError naming `field`, with no RPC sent. */
 async function refused(field: string, call: () => unknown): Promise<InvalidArgumentError> {
   const before = tap.calls.length;
+  const streamsBefore = tap.streams.length;
   let error: unknown;
   try {
     await call();
@@ -43,6 +58,7 @@ async function refused(field: string, call: () => unknown): Promise<InvalidArgum
   expect(error, `a call with a bad ${field}`).toBeInstanceOf(InvalidArgumentError);
   expect((error as InvalidArgumentError).field).toBe(field);
   expect(tap.calls.length, "nothing sent").toBe(before);
+  expect(tap.streams.length, "no stream opened").toBe(streamsBefore);
   return error as InvalidArgumentError;
 }
 
@@ -65,6 +81,104 @@ describe("a JavaScript caller", () => {
         .if(compare.value("k", "=", 42 as unknown as string))
         .commit(),
     );
+  });
+
+  it("gets InvalidArgumentError for txn guards and branch ops that compare and op did not make", async () => {
+    const message = (await refused("onSuccess", () => js().txn().onSuccess({}).commit())).message;
+    expect(message).toBe(
+      "onSuccess: op 1 must be made by op.get, op.put, op.delete or op.txn, got an object (Object)",
+    );
+    await refused("onSuccess", () => js().txn().onSuccess("x").commit());
+    await refused("onSuccess", () => js().txn().onSuccess(undefined).commit());
+    await refused("onSuccess", () => js().txn().onSuccess(op.put("k", "v"), null).commit());
+    await refused("onFailure", () => js().txn().onFailure({ kind: "put", message: {} }).commit());
+    expect((await refused("if", () => js().txn().if("garbage").commit())).message).toBe(
+      'if: guard 1 must be made by compare.value, version, createRevision, modRevision or lease, got "garbage"',
+    );
+    await refused("if", () =>
+      js()
+        .txn()
+        .if(compare.version("k", "=", 0), {})
+        .commit(),
+    );
+    await refused("txn", () => op.txn({} as never));
+    await refused("operator", () => compare.value("k", "constructor" as never, "v"));
+    // The same txn, built right, runs.
+    const res = await etcd
+      .txn()
+      .if(compare.version("js/txn", "=", 0))
+      .onSuccess(op.put("js/txn", "1"))
+      .commit();
+    expect(res.succeeded).toBe(true);
+  });
+
+  it("gets InvalidArgumentError for a signal that is not an AbortSignal, before the call starts", async () => {
+    const error = await refused("signal", () => js().get("k", { signal: "x" }));
+    expect(error.message).toBe('signal: must be an AbortSignal, got "x"');
+    await refused("signal", () => js().put("k", "v", { signal: {} }));
+    await refused("signal", () => js().lease.grant(10, { signal: 1 }));
+    await refused("signal", () => js().txn().onSuccess(op.get("k")).commit({ signal: "x" }));
+    await refused("signal", () => js().maintenance.status(undefined, { signal: "x" }));
+    await refused("options", () => js().get("k", 5));
+    // A real signal still works.
+    expect(await etcd.get("js/none", { signal: new AbortController().signal })).toBeUndefined();
+  });
+
+  it('sees string inputs quoted in messages: "10" is not 10', async () => {
+    expect((await refused("ttl", () => js().lease.grant("10"))).message).toBe(
+      'ttl: must be an integer, got "10"',
+    );
+    expect((await refused("timeoutMs", () => js().get("k", { timeoutMs: "5" }))).message).toBe(
+      'timeoutMs: must be a number >= 1, got "5"',
+    );
+    expect((await refused("limit", () => js().range({ prefix: "a" }, { limit: "3" }))).message).toBe(
+      'limit: must be an integer, got "3"',
+    );
+  });
+
+  it("gets InvalidArgumentError from register() and discover() for a missing or empty service or addr", async () => {
+    await refused("service", () => jsRegister(js(), { service: "", addr: "x" }));
+    await refused("addr", () => jsRegister(js(), { service: "s" }));
+    await refused("addr", () => jsRegister(js(), { service: "s", addr: "" }));
+    await refused("service", () => jsRegister(js(), { addr: "h:1" }));
+    await refused("service", () => jsRegister(js(), { service: 7, addr: "h:1" }));
+    await refused("options", () => jsRegister(js(), undefined));
+    await refused("etcd", () => jsRegister(undefined, { service: "s", addr: "h:1" }));
+    await refused("ttl", () => jsRegister(js(), { service: "s", addr: "h:1", ttl: "10" }));
+    await refused("weight", () => jsRegister(js(), { service: "s", addr: "h:1", weight: -1 }));
+    await refused("signal", () => jsRegister(js(), { service: "s", addr: "h:1", signal: "x" }));
+    await refused("service", () => jsDiscover(js(), ""));
+    await refused("service", () => jsDiscover(js(), undefined));
+    await refused("etcd", () => jsDiscover(undefined, "s"));
+    await refused("signal", () => jsDiscover(js(), "s", { signal: "x" }));
+    await refused("filter", () => jsDiscover(js(), "s", { filter: "draining" }));
+    // Nothing was written under the keys a missing field would have made.
+    const written = await etcd.range({ prefix: "" }, { keysOnly: true });
+    expect(written.kvs.map((kv) => kv.keyText())).not.toContain("/x");
+    expect(written.kvs.map((kv) => kv.keyText())).not.toContain("s/undefined");
+  });
+
+  it("refuses a service name with a slash, pointing to the codec's keyPrefix", async () => {
+    const error = await refused("service", () => jsRegister(js(), { service: "a/b", addr: "h:2" }));
+    expect(error.message).toContain("keyPrefix");
+    await refused("service", () => jsDiscover(js(), "a/b"));
+  });
+
+  it("gets InvalidArgumentError from Mutex and Election for a missing session or name", async () => {
+    await using session = await Session.create(etcd, { ttl: 10 });
+    const M = Mutex as unknown as new (...args: unknown[]) => Mutex;
+    const E = Election as unknown as new (...args: unknown[]) => Election;
+    await refused("prefix", () => new M(session, undefined));
+    await refused("prefix", () => new M(session, ""));
+    await refused("prefix", () => new M(session, 42));
+    await refused("session", () => new M(undefined, "x"));
+    await refused("session", () => new M(etcd, "x"));
+    await refused("prefix", () => new E(session, ""));
+    await refused("session", () => new E(undefined, "x"));
+    const mutex = new Mutex(session, "js/lock");
+    await refused("signal", () => js(mutex).lock({ signal: "x" }));
+    await refused("timeoutMs", () => js(mutex).lock({ timeoutMs: "5" }));
+    expect(mutex.state).toBe("unlocked");
   });
 
   it("gets InvalidArgumentError for a watch of the wrong key or options, and for an empty key", async () => {

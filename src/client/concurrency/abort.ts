@@ -1,6 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { AbortedError, DeadlineExceededError } from "../errors.js";
 import { anySignal } from "../signals.js";
+import { checkNumber, checkSignal } from "../validation.js";
 
 /** A signal that fires on the caller's signal or after `timeoutMs`, with a typed reason; `dispose()` clears the timer and aborts what still listens. */
 export interface WaitSignal {
@@ -15,6 +16,8 @@ export interface WaitSignal {
  * `DeadlineExceededError`, so a wait cut short fails with the error that says why.
  */
 export function waitSignal(what: string, signal?: AbortSignal, timeoutMs?: number): WaitSignal {
+  checkSignal(signal);
+  checkNumber(timeoutMs, "timeoutMs", 0);
   const controller = new AbortController();
   const limit = anySignal([signal], timeoutMs);
   const onLimit = () =>

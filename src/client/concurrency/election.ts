@@ -3,12 +3,13 @@ import type { KeyValue } from "../kv/key-value.js";
 import { untilAborted } from "../signals.js";
 import { compare } from "../txn/compare.js";
 import { op } from "../txn/ops.js";
+import { checkInstance } from "../validation.js";
 import { rejectOnLost, waitSignal } from "./abort.js";
 import { ElectionNotLeaderError, SessionExpiredError } from "./errors.js";
 import { Holder } from "./holder.js";
 import { recipePrefix, sessionKey, waitDeletes } from "./key.js";
 import type { LockOptions } from "./mutex.js";
-import type { Session } from "./session.js";
+import { Session } from "./session.js";
 
 /** Where an {@link Election} candidate is. */
 export type ElectionState = "idle" | "campaigning" | "leader" | "lost";
@@ -33,7 +34,7 @@ export class Election extends Holder<ElectionState> implements AsyncDisposable {
   /** An election on `prefix` (keys live under `prefix + "/"`). */
   constructor(session: Session, prefix: string) {
     super("leadership", { idle: "idle", waiting: "campaigning", held: "leader", lost: "lost" });
-    this.session = session;
+    this.session = checkInstance(session, Session, "session", "a Session (await Session.create(etcd))");
     this.#pfx = recipePrefix(prefix);
   }
 

@@ -1,6 +1,7 @@
 import { HEALTHY_WATCH_MS, recheckBackoff, sleep } from "../connection/backoff.js";
 import { ClientClosedError, EtcdError } from "../errors.js";
 import type { Etcd } from "../etcd.js";
+import { checkName } from "../validation.js";
 import { WatchClosedError } from "../watch/errors.js";
 
 /** The key a session owns under a recipe prefix: `<prefix>/<lease id in lower-case hex>`, as Go writes it. */
@@ -8,9 +9,13 @@ export function sessionKey(prefix: string, leaseId: bigint): string {
   return `${prefix}/${leaseId.toString(16)}`;
 }
 
-/** `<prefix>/`: the range holding every contender's key (Go appends the slash in `NewMutex`/`NewElection`). */
+/**
+ * `<prefix>/`: the range holding every contender's key (Go appends the slash in `NewMutex`/`NewElection`).
+ * `prefix` must be a non-empty string (else `InvalidArgumentError`, field `prefix`): `undefined` would
+ * lock the key `undefined/<lease>`, and `""` the keys `/<lease>` that every unnamed lock shares.
+ */
 export function recipePrefix(prefix: string): string {
-  return `${prefix}/`;
+  return `${checkName(prefix, "prefix")}/`;
 }
 
 /**

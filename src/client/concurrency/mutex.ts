@@ -3,11 +3,12 @@ import type { KeyValue } from "../kv/key-value.js";
 import { untilAborted } from "../signals.js";
 import { type Comparison, compare } from "../txn/compare.js";
 import { op } from "../txn/ops.js";
+import { checkInstance } from "../validation.js";
 import { rejectOnLost, type WaitSignal, waitSignal } from "./abort.js";
 import { SessionExpiredError } from "./errors.js";
 import { Holder } from "./holder.js";
 import { recipePrefix, sessionKey, waitDeletes } from "./key.js";
-import type { Session } from "./session.js";
+import { Session } from "./session.js";
 
 /** Where a {@link Mutex} is. */
 export type MutexState = "unlocked" | "locking" | "locked" | "lost";
@@ -44,7 +45,7 @@ export class Mutex extends Holder<MutexState> implements AsyncDisposable {
   /** A mutex on `prefix` (keys live under `prefix + "/"`). */
   constructor(session: Session, prefix: string) {
     super("lock", { idle: "unlocked", waiting: "locking", held: "locked", lost: "lost" });
-    this.session = session;
+    this.session = checkInstance(session, Session, "session", "a Session (await Session.create(etcd))");
     this.#pfx = recipePrefix(prefix);
   }
 

@@ -8,7 +8,7 @@ import { InvalidArgumentError } from "../errors.js";
 import { type Bytes, toBytes } from "../kv/bytes.js";
 import { rangeBounds } from "../kv/requests.js";
 import type { KeyRange } from "../kv/types.js";
-import { checkInteger } from "../validation.js";
+import { checkInteger, shownInput } from "../validation.js";
 
 /** Comparison operators of a txn guard. */
 export type CompareOperator = "=" | "!=" | "<" | ">";
@@ -17,6 +17,25 @@ export type CompareOperator = "=" | "!=" | "<" | ">";
 export interface Comparison {
   /** The wire form. */
   readonly message: MessageInitShape<typeof CompareSchema>;
+}
+
+/** The guards made by {@link compare}: what `txn().if()` accepts. */
+const MADE = new WeakSet<Comparison>();
+
+/**
+ * Checks the guards given to `if()`: each must come from {@link compare} (a JavaScript caller's `{}`,
+ * string or `undefined` would otherwise reach etcd as an empty compare). Throws `InvalidArgumentError`
+ * naming `field` and the guard's position.
+ */
+export function checkComparisons(comparisons: readonly unknown[], field: string): Comparison[] {
+  comparisons.forEach((c, i) => {
+    if (typeof c !== "object" || c === null || !MADE.has(c as Comparison))
+      throw new InvalidArgumentError(
+        field,
+        `guard ${i + 1} must be made by compare.value, version, createRevision, modRevision or lease, got ${shownInput(c)}`,
+      );
+  });
+  return comparisons as Comparison[];
 }
 
 const RESULTS: Readonly<Record<CompareOperator, Compare_CompareResult>> = {
@@ -32,11 +51,13 @@ function build(
   kind: Compare_CompareTarget,
   union: MessageInitShape<typeof CompareSchema>["targetUnion"],
 ): Comparison {
-  const result = RESULTS[operator];
+  const result = Object.hasOwn(RESULTS, operator) ? RESULTS[operator] : undefined;
   if (result === undefined)
-    throw new InvalidArgumentError("operator", `must be one of = != < >, got ${String(operator)}`);
+    throw new InvalidArgumentError("operator", `must be one of = != < >, got ${shownInput(operator)}`);
   const { key, rangeEnd } = rangeBounds(target);
-  return { message: { key, rangeEnd, result, target: kind, targetUnion: union } };
+  const comparison: Comparison = { message: { key, rangeEnd, result, target: kind, targetUnion: union } };
+  MADE.add(comparison);
+  return comparison;
 }
 
 /**

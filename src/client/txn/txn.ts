@@ -9,8 +9,8 @@ import type {
 import type { CallOptions } from "../call-options.js";
 import { EtcdError, InvalidArgumentError } from "../errors.js";
 import { deleteResult, putResult, rangeResult } from "../kv/requests.js";
-import type { Comparison } from "./compare.js";
-import type { OpResults, TxnOp } from "./ops.js";
+import { type Comparison, checkComparisons } from "./compare.js";
+import { checkOps, type OpResults, type TxnOp } from "./ops.js";
 
 /** A TxnRequest's fields, as `create()` and the transports take them. */
 export type TxnRequestInit = MessageInitShape<typeof TxnRequestSchema>;
@@ -46,20 +46,25 @@ export class Txn<T extends readonly TxnOp[] = [], E extends readonly TxnOp[] = [
     this.#run = run;
   }
 
-  /** Adds guards; all must hold for the success branch to run. */
+  /**
+   * Adds guards; all must hold for the success branch to run. Each must be made by `compare` (else
+   * `InvalidArgumentError`, field `if`).
+   */
   if(...comparisons: Comparison[]): this {
-    this.#compares.push(...comparisons);
+    this.#compares.push(...checkComparisons(comparisons, "if"));
     return this;
   }
 
-  /** Sets the ops run when every guard holds. */
+  /** Sets the ops run when every guard holds. Each must be made by `op` (else `InvalidArgumentError`). */
   onSuccess<const N extends readonly TxnOp[]>(...ops: N): Txn<N, E> {
+    checkOps(ops, "onSuccess");
     this.#success = ops;
     return this as unknown as Txn<N, E>;
   }
 
-  /** Sets the ops run when a guard fails. */
+  /** Sets the ops run when a guard fails. Each must be made by `op` (else `InvalidArgumentError`). */
   onFailure<const N extends readonly TxnOp[]>(...ops: N): Txn<T, N> {
+    checkOps(ops, "onFailure");
     this.#failure = ops;
     return this as unknown as Txn<T, N>;
   }
