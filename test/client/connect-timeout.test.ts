@@ -140,6 +140,21 @@ describe("connectTimeoutMs covers the HTTP/2 handshake", () => {
     expect(e.message).toContain("no HTTP/2 SETTINGS");
   });
 
+  it("fails with UnavailableError naming the connect timeout when the deadline passes during a retry", async () => {
+    // The default shape (connectTimeoutMs 5000 within timeoutMs 10000, retries on), scaled down: the
+    // first attempt gives up on the handshake, a retry starts and is still connecting at the deadline.
+    // Before, that ended as DeadlineExceededError ("the operation timed out"): a put's outcome unknown.
+    const etcd = client([silent.url], { connectTimeoutMs: 1_000, timeoutMs: 1_500, retry: {} });
+    for (const call of [() => etcd.get("ct/none"), () => etcd.put("ct/none", "v")]) {
+      const error = await rejection(call());
+      expect(error).toBeInstanceOf(UnavailableError);
+      const e = error as UnavailableError;
+      expect(e.message).toContain("within 1000 ms (connectTimeoutMs)");
+      expect(e.message).toContain("no HTTP/2 SETTINGS");
+      expect(e.endpoint).toBe(silent.url);
+    }
+  });
+
   it("delivers a watch's event when the silent endpoint comes first", async () => {
     const writer = client([cluster.endpoint]);
     const { revision } = await writer.put("ct/watched", "before");

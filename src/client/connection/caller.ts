@@ -6,7 +6,7 @@ import type {
   MessageShape,
 } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
-import { checkMetadata, type TargetedCallOptions } from "../call-options.js";
+import { checkCallOptions, type TargetedCallOptions } from "../call-options.js";
 import { channels, methodNames } from "../diagnostics/channels.js";
 import type { CallEvent } from "../diagnostics/events.js";
 import {
@@ -17,12 +17,12 @@ import {
   type EtcdError,
   GetTokenError,
   toEtcdError,
+  UnavailableError,
 } from "../errors.js";
-import { checkNumber } from "../validation.js";
 import { type BackoffOptions, backoffDelay, sleep } from "./backoff.js";
 import type { EndpointChannel } from "./endpoint-channel.js";
 import type { ConnectionPool } from "./pool.js";
-import { isUnavailable, type RetryKind, shouldRetry } from "./retry.js";
+import { isNotSent, isUnavailable, type RetryKind, shouldRetry } from "./retry.js";
 
 /** Settings of the unary call path. */
 export interface CallerSettings {
@@ -112,9 +112,8 @@ export class UnaryCaller {
     options: TargetedCallOptions | undefined,
     method: DescMethod | undefined,
   ): CallState {
+    checkCallOptions(options);
     const timeoutMs = options?.timeoutMs ?? this.#settings.timeoutMs;
-    if (options?.timeoutMs !== undefined) checkNumber(timeoutMs, "timeoutMs", 1);
-    if (options?.metadata !== undefined) checkMetadata(options.metadata);
     this.#checkLive(options?.signal);
     return { kind, options, timeoutMs, deadline: Date.now() + timeoutMs, answeredBy: undefined, method };
   }
@@ -138,6 +137,8 @@ export class UnaryCaller {
     let pending = first;
     /** The previous attempt's error message, for the call diagnostics of the next. */
     let retryReason: string | undefined;
+    /** The previous attempt's error: the cause of a deadline that then passed before a retry was sent. */
+    let previous: EtcdError | undefined;
     for (;;) {
       let target: EndpointChannel;
       let failure: unknown;
@@ -172,6 +173,7 @@ export class UnaryCaller {
         if (delay < deadline - Date.now()) {
           attempts++;
           retryReason = error.message;
+          previous = error;
           await sleep(delay, signal, this.#closed);
           this.#checkLive(signal, failure);
           continue;
@@ -179,7 +181,7 @@ export class UnaryCaller {
       }
       if (isUnavailable(error) || error.code === Code.DeadlineExceeded)
         pool.markFailed(target.endpoint, error);
-      throw error;
+      throw unsentDeadline(error, previous, timeoutMs);
     }
   }
 
@@ -193,6 +195,26 @@ export class UnaryCaller {
       });
     }
   }
+}
+
+/**
+ * A deadline that passed before the request was sent (the attempt still waited for a connection, or for
+ * a stream slot) is not "outcome unknown". When an earlier attempt failed to connect (an endpoint that
+ * accepts TCP but sends no HTTP/2 SETTINGS within `connectTimeoutMs`, a refused connection, ...), that is
+ * the real cause: an `UnavailableError` saying so, its `cause` that failure. Otherwise the deadline stays
+ * a `DeadlineExceededError`, saying the request was never sent. Any other error passes through.
+ */
+function unsentDeadline(error: EtcdError, previous: EtcdError | undefined, timeoutMs: number): EtcdError {
+  if (error.code !== Code.DeadlineExceeded || !isNotSent(error)) return error;
+  if (previous !== undefined && isUnavailable(previous))
+    return new UnavailableError(
+      `${previous.serverMessage}; the call's deadline of ${timeoutMs} ms then passed before a retry was sent (the request was never sent)`,
+      { code: Code.Unavailable, endpoint: previous.endpoint, cause: previous },
+    );
+  return new DeadlineExceededError(
+    `deadline of ${timeoutMs} ms exceeded before the request was sent (it never left this process)`,
+    { code: Code.DeadlineExceeded, endpoint: error.endpoint, cause: error },
+  );
 }
 
 /** One call's settings and deadline, handed from the first attempt to the retry loop. */
