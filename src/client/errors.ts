@@ -147,6 +147,38 @@ export class InvalidUsageError extends EtcdError {
 }
 
 /**
+ * A local file could not be created, written or renamed (e.g. `maintenance.snapshotToFile()` into a
+ * folder that does not exist, without permission, on a full disk): nothing to do with etcd, never
+ * retried. `path` names the file; `cause` is Node's error, whose `code` says why (`ENOENT`, `EACCES`,
+ * `ENOSPC`, ...). Code FAILED_PRECONDITION.
+ */
+export class LocalFileError extends EtcdError {
+  override name = "LocalFileError";
+  /** The file that could not be written. */
+  readonly path: string;
+  constructor(path: string, cause: unknown) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super(`cannot write ${path}: ${why}`, { code: Code.FailedPrecondition, cause });
+    this.path = path;
+  }
+}
+
+/**
+ * A value read as JSON (`kv.json()`) is not UTF-8 JSON. `key` is the key (as text); `cause` is the
+ * `SyntaxError` or `TypeError` of the parse or decode. Code FAILED_PRECONDITION.
+ */
+export class InvalidJsonError extends EtcdError {
+  override name = "InvalidJsonError";
+  /** The key whose value is not JSON. */
+  readonly key: string;
+  constructor(key: string, cause: unknown) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super(`the value of ${JSON.stringify(key)} is not JSON: ${why}`, { code: Code.FailedPrecondition, cause });
+    this.key = key;
+  }
+}
+
+/**
  * The server does not implement the RPC (gRPC UNIMPLEMENTED): e.g. `Downgrade` or `AuthStatus` on
  * etcd 3.4. Admin calls name the RPC and the version it needs in the message.
  */

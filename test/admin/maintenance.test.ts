@@ -10,10 +10,12 @@ import {
   Etcd,
   EtcdError,
   InvalidArgumentError,
+  LocalFileError,
   NotSupportedError,
   UnavailableError,
 } from "../../src/client/index.js";
 import { type EtcdCluster, freePort, startEtcd } from "../../src/testing/index.js";
+import { CallTap } from "../support/call-tap.js";
 import { waitFor } from "./support.js";
 
 const run = promisify(execFile);
@@ -166,6 +168,23 @@ describe("snapshot", () => {
     })().catch((e: unknown) => e);
     expect(aimed).toBeInstanceOf(UnavailableError);
     expect((aimed as UnavailableError).endpoint).toBe(dead);
+  });
+
+  it("snapshotToFile into a folder that does not exist fails as a local file error, before the stream opens", async () => {
+    const tap = new CallTap();
+    await using client = tap.client({ endpoints: three.endpoints });
+    const path = join(dir, "no-such-folder", "etcd.db");
+    const err = await client.maintenance.snapshotToFile(path).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LocalFileError);
+    const e = err as LocalFileError;
+    expect(e.code).toBe(Code.FailedPrecondition);
+    expect(e.path).toBe(`${path}.part`);
+    expect(e.message).toContain("ENOENT");
+    expect((e.cause as NodeJS.ErrnoException).code).toBe("ENOENT");
+    expect(tap.streams.map((s) => s.method)).not.toContain("Snapshot");
+    // And a snapshot written where the folder exists is readable by its owner only (it holds every key).
+    const written = await client.maintenance.snapshotToFile(join(dir, "private.db"));
+    expect((await stat(written.path)).mode & 0o777).toBe(0o600);
   });
 
   it("an aborted snapshot fails with AbortedError and leaves no file", async () => {

@@ -6,6 +6,7 @@ import {
   Etcd,
   FutureRevisionError,
   InvalidArgumentError,
+  InvalidJsonError,
   KeyNotFoundError,
   LeaseNotFoundError,
   op,
@@ -35,6 +36,24 @@ afterAll(async () => {
 const enc = (s: string) => new TextEncoder().encode(s);
 
 describe("KV", () => {
+  it("kv.json() on a value that is not JSON throws InvalidJsonError naming the key", async () => {
+    await etcd.put("kv/not-json", "plain text");
+    await etcd.put(enc("kv/not-utf8"), Uint8Array.of(0x22, 0xff, 0x22));
+    for (const key of ["kv/not-json", "kv/not-utf8"]) {
+      const kv = (await etcd.get(key))!;
+      let error: unknown;
+      try {
+        kv.json();
+      } catch (err) {
+        error = err;
+      }
+      expect(error, key).toBeInstanceOf(InvalidJsonError);
+      expect((error as InvalidJsonError).key).toBe(key);
+      expect((error as InvalidJsonError).code).toBe(Code.FailedPrecondition);
+      expect((error as InvalidJsonError).message).toContain(JSON.stringify(key));
+    }
+  });
+
   it("puts and gets strings, bytes and JSON", async () => {
     const put = await etcd.put("kv/a", "alpha");
     expect(typeof put.revision).toBe("bigint");

@@ -1,3 +1,4 @@
+import { InvalidJsonError } from "../errors.js";
 import type { KeyValue as KeyValuePb } from "../../gen/mvccpb/kv_pb.js";
 
 const decoder = new TextDecoder();
@@ -54,9 +55,16 @@ export class KeyValue {
     return decoder.decode(this.value);
   }
 
-  /** The value parsed as JSON (throws `SyntaxError` when it is not JSON). */
+  /**
+   * The value parsed as JSON. A value that is not UTF-8 JSON throws {@link InvalidJsonError} (naming the
+   * key; the `SyntaxError` is its `cause`).
+   */
   json<T = unknown>(): T {
-    return JSON.parse(this.text()) as T;
+    try {
+      return JSON.parse(strictDecoder.decode(this.value)) as T;
+    } catch (err) {
+      throw new InvalidJsonError(this.keyText(), err);
+    }
   }
 
   /**

@@ -1,5 +1,4 @@
-import { createWriteStream } from "node:fs";
-import { rename, rm } from "node:fs/promises";
+import { type FileHandle, open, rename, rm } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Code } from "@connectrpc/connect";
@@ -12,7 +11,14 @@ import {
 import type { CallOptions, TargetedCallOptions } from "../call-options.js";
 import { ClusterClient } from "../cluster/cluster-client.js";
 import { type AdminContext, callByTable } from "../connection/admin-context.js";
-import { InvalidArgumentError, NoLeaderError, notSupportedBefore, toEtcdError } from "../errors.js";
+import {
+  EtcdError,
+  InvalidArgumentError,
+  LocalFileError,
+  NoLeaderError,
+  notSupportedBefore,
+  toEtcdError,
+} from "../errors.js";
 import { usableClientUrls } from "../transport/endpoint-address.js";
 import { checkInteger } from "../validation.js";
 import { alarmsFromWire, alarmToWire } from "./alarm.js";
@@ -186,12 +192,28 @@ export class MaintenanceClient {
         yield chunk;
       }
     };
+    // The file first: a folder that does not exist or is not writable fails here, before a byte of the
+    // snapshot is asked for, as a local file error (not as "etcd unavailable").
+    let file: FileHandle;
     try {
-      await pipeline(Readable.from(counted(this.snapshot(options))), createWriteStream(partial));
+      file = await open(partial, "w", 0o600);
+    } catch (err) {
+      throw new LocalFileError(partial, err);
+    }
+    try {
+      await pipeline(Readable.from(counted(this.snapshot(options))), file.createWriteStream());
+    } catch (err) {
+      await rm(partial, { force: true });
+      // The snapshot's own failures are typed already; anything else came from writing the file.
+      throw err instanceof EtcdError ? err : new LocalFileError(partial, err);
+    } finally {
+      await file.close().catch(() => {});
+    }
+    try {
       await rename(partial, path);
     } catch (err) {
       await rm(partial, { force: true });
-      throw toEtcdError(err);
+      throw new LocalFileError(path, err);
     }
     return { path, bytes };
   }
