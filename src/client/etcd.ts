@@ -98,6 +98,8 @@ export class Etcd implements AsyncDisposable {
   readonly #closing = new AbortController();
   /** Holds the process while a watch, kept-alive lease, registration or discovery of this client is open. */
   readonly #hold = new ProcessHold();
+  /** What must still reach etcd when the client closes, before it cuts its connections (see `_attach`). */
+  readonly #beforeClose = new Set<() => Promise<void>>();
   #syncTimer: NodeJS.Timeout | undefined;
   #closed: Promise<void> | undefined;
   /** Cluster membership: list, add, remove, update, promote (see docs/admin.md). */
@@ -122,6 +124,7 @@ export class Etcd implements AsyncDisposable {
       this.#caller = parent.#caller;
       this.#closing = parent.#closing;
       this.#hold = parent.#hold;
+      this.#beforeClose = parent.#beforeClose;
       this.#watches = parent.#watches;
       this.cluster = parent.cluster;
       this.maintenance = parent.maintenance;
@@ -196,9 +199,12 @@ export class Etcd implements AsyncDisposable {
   /**
    * @internal For long-lived things built on this client (registrations, discoveries): holds the
    * process until the returned release is called, and calls `onClientClose` when the client closes
-   * first (the hold is released then too). Throws `ClientClosedError` on a closed client.
+   * first (the hold is released then too). `beforeClientClose`, when given, runs when `close()` is
+   * called, before anything is closed, and `close()` waits for it: the last calls of something that
+   * cleans up on the server (a registration revokes its lease). Throws `ClientClosedError` on a closed
+   * client.
    */
-  _attach(onClientClose: () => void): () => void {
+  _attach(onClientClose: () => void, beforeClientClose?: () => Promise<void>): () => void {
     if (this.#closing.signal.aborted) throw new ClientClosedError();
     const release = this.#hold.acquire();
     const onAbort = () => {
@@ -206,8 +212,10 @@ export class Etcd implements AsyncDisposable {
       onClientClose();
     };
     this.#closing.signal.addEventListener("abort", onAbort, { once: true });
+    if (beforeClientClose) this.#beforeClose.add(beforeClientClose);
     return () => {
       this.#closing.signal.removeEventListener("abort", onAbort);
+      if (beforeClientClose) this.#beforeClose.delete(beforeClientClose);
       release();
     };
   }
@@ -408,13 +416,17 @@ export class Etcd implements AsyncDisposable {
 
   /**
    * Closes every watch, lease keeper, connection and timer; calls in flight fail with `ClientClosedError`.
-   * Leases are not revoked: they expire on the server after their TTL. Safe to call twice. On a view made
+   * Open registrations (`etcd-ts/discovery`) are deregistered first: their leases are revoked, so their
+   * keys go at once (within the client's `timeoutMs`; a failed revoke leaves a key to its TTL). Other
+   * leases are not revoked: they expire on the server after their TTL. Safe to call twice. On a view made
    * by `namespace()` it resolves at once and closes nothing: the view holds nothing of its own, and what it
    * made (watches, leases, sessions...) belongs to the client it views, which ends them when it closes.
    */
   close(): Promise<void> {
     if (this.#namespace) return Promise.resolve();
     this.#closed ??= (async () => {
+      // Each never rejects; each removes itself from the set once done.
+      await Promise.all([...this.#beforeClose].map((cleanUp) => cleanUp()));
       clearInterval(this.#syncTimer);
       this.#closing.abort(new ClientClosedError());
       await Promise.allSettled([this.#watches.close(), this.lease.close()]);

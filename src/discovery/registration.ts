@@ -1,14 +1,30 @@
 import { EventEmitter } from "node:events";
+import { Code } from "@connectrpc/connect";
 import { Backoff, sleep } from "../client/connection/backoff.js";
 import { channels } from "../client/diagnostics/channels.js";
-import { ClientClosedError } from "../client/errors.js";
-import type { Etcd } from "../client/etcd.js";
+import {
+  AbortedError,
+  ClientClosedError,
+  DeadlineExceededError,
+  InvalidArgumentError,
+  LeaseNotFoundError,
+  UnavailableError,
+} from "../client/errors.js";
+import { Etcd } from "../client/etcd.js";
 import type { KeyValue } from "../client/kv/key-value.js";
 import type { Lease } from "../client/lease/lease.js";
 import { Lifecycle } from "../client/lifecycle.js";
 import { QueuedIterator } from "../client/stream/queued-iterator.js";
 import { compare } from "../client/txn/compare.js";
 import { op } from "../client/txn/ops.js";
+import {
+  checkInstance,
+  checkNumber,
+  checkOptionsObject,
+  checkSignal,
+  checkTtl,
+  shownInput,
+} from "../client/validation.js";
 import type { Watcher } from "../client/watch/watcher.js";
 import type { InstanceCodec } from "./codec.js";
 import {
@@ -39,7 +55,17 @@ export interface RegisterOptions extends ServiceInstanceInit {
    * longer each time. Whatever the backoff, lease grants are at least 500 ms apart (at most 2 a second).
    */
   backoff?: { initialMs?: number | undefined; maxMs?: number | undefined } | undefined;
-  /** Aborts the first registration attempt. */
+  /**
+   * What the first registration does when etcd cannot be reached. Default `false`: `register()` rejects
+   * with that error (`UnavailableError`, `DeadlineExceededError`), as a `put()` would, so a server finds
+   * out at start. `true`: it retries with `backoff` (jittered, lease grants at least 500 ms apart) until
+   * it succeeds, `signal` aborts (then `AbortedError`, the last failure as `cause`; use
+   * `AbortSignal.timeout(ms)` for a deadline) or the client closes, like `discover()` and `etcd.cache()`,
+   * which wait for etcd too. Errors that no retry can fix reject at once either way:
+   * `RegistrationConflictError`, `PermissionDeniedError`, `AuthFailedError`, `InvalidArgumentError`.
+   */
+  waitForEtcd?: boolean | undefined;
+  /** Aborts the first registration (and, with `waitForEtcd`, the wait for etcd). */
   signal?: AbortSignal | undefined;
 }
 
@@ -75,12 +101,53 @@ export type RegistrationState = "registering" | "registered" | "reregistering" |
 /**
  * Registers an instance under a fresh lease (kept alive on the client's shared keepalive stream) with a
  * put-if-absent txn: a key held by another live instance is refused with {@link RegistrationConflictError}.
- * The returned {@link Registration} re-registers on its own after any loss.
+ * The returned {@link Registration} re-registers on its own after any loss, and its key goes when it is
+ * deregistered, closed, or its client is closed (the lease is revoked); only a crash leaves the key to its
+ * TTL. Bad input (an empty or missing `service` or `addr`, a service with `/`, a `ttl` that is not a
+ * positive integer, ...) is an `InvalidArgumentError` naming the field, before anything is sent. When
+ * etcd is down, it rejects at once unless `waitForEtcd` is set.
  */
 export async function register(etcd: Etcd, options: RegisterOptions): Promise<Registration> {
+  checkRegisterOptions(etcd, options);
   const registration = new Registration(etcd, options);
-  await registration._start(options.signal);
+  await registration._start(options.signal, options.waitForEtcd === true);
   return registration;
+}
+
+/** The input checks of {@link register} that {@link toInstance} does not make. */
+function checkRegisterOptions(etcd: Etcd, options: RegisterOptions): void {
+  checkInstance(etcd, Etcd, "etcd", "an Etcd client (new Etcd(...))");
+  checkOptionsObject(options, "options", false);
+  if (options.ttl !== undefined) checkTtl(options.ttl, "ttl");
+  checkOptionsObject(options.backoff, "backoff");
+  checkNumber(options.backoff?.initialMs, "backoff.initialMs", 0);
+  checkNumber(options.backoff?.maxMs, "backoff.maxMs", 0);
+  checkSignal(options.signal);
+  if (options.waitForEtcd !== undefined && typeof options.waitForEtcd !== "boolean")
+    throw new InvalidArgumentError(
+      "waitForEtcd",
+      `must be a boolean, got ${shownInput(options.waitForEtcd)}`,
+    );
+  const codec = options.codec as Partial<InstanceCodec> | undefined;
+  if (
+    codec !== undefined &&
+    (typeof codec !== "object" ||
+      codec === null ||
+      !(["servicePrefix", "key", "encode", "decode"] as const).every((f) => typeof codec[f] === "function"))
+  )
+    throw new InvalidArgumentError("codec", "must be an InstanceCodec (e.g. goEndpointsCodec())");
+}
+
+/**
+ * True for the failures of a first registration that waiting for etcd can fix: etcd (or the way to it)
+ * is down, slow, leaderless, or the fresh lease vanished before the key was written.
+ */
+function isWorthWaiting(error: unknown): boolean {
+  return (
+    error instanceof UnavailableError ||
+    error instanceof DeadlineExceededError ||
+    error instanceof LeaseNotFoundError
+  );
 }
 
 /**
@@ -101,6 +168,8 @@ export class Registration
   readonly #subscribers = new Set<QueuedIterator<RegistrationEvent>>();
   #instance: ServiceInstance;
   #lease: Lease | undefined;
+  /** The ID of the last lease a registration was written under (0n before the first). */
+  #leaseId = 0n;
   #watcher: Watcher | undefined;
   readonly #life = new Lifecycle<Exclude<RegistrationState, "closed">>(this, "registration", "registering");
   /** Bumped on every (re-)registration so that late signals of an old lease or watch are ignored. */
@@ -129,8 +198,12 @@ export class Registration
       maxMs: options.backoff?.maxMs ?? 5000,
     });
     this.#instance = toInstance(options);
-    // Holds the process until deregistered; a client closed first ends the registration with it.
-    this.#detach = etcd._attach(() => void this.deregister());
+    // Holds the process until deregistered. A client closed first deregisters it before it cuts its
+    // connections (so the lease is revoked and the key goes at once), and ends it if that did not happen.
+    this.#detach = etcd._attach(
+      () => void this.deregister(),
+      () => this.deregister(),
+    );
   }
 
   /** The instance as last written. */
@@ -143,9 +216,13 @@ export class Registration
     return this.#codec.key(this.#instance);
   }
 
-  /** The current lease ID (changes on re-registration); undefined while re-registering. */
-  get leaseId(): bigint | undefined {
-    return this.#life.state === "registered" ? this.#lease?.id : undefined;
+  /**
+   * The ID of the lease the instance is registered under; it changes on re-registration. While
+   * re-registering (state `reregistering`) and after the end, it is the last lease's (lost or revoked:
+   * a key put under it fails with `LeaseNotFoundError` rather than outliving the instance).
+   */
+  get leaseId(): bigint {
+    return this.#leaseId;
   }
 
   /** `registering` (the first attempt), `registered`, `reregistering` (after a loss) or `closed`. */
@@ -216,10 +293,30 @@ export class Registration
     return queue[Symbol.asyncIterator]();
   }
 
-  /** @internal First registration: fails (and closes) on conflict or error, no retry. */
-  async _start(signal: AbortSignal | undefined): Promise<void> {
+  /**
+   * @internal First registration: fails (and closes) on conflict or error; with `waitForEtcd`, retries
+   * the failures {@link isWorthWaiting} with backoff until `signal` aborts or the registration closes.
+   */
+  async _start(signal: AbortSignal | undefined, waitForEtcd: boolean): Promise<void> {
     try {
-      await this.#registerOnce(signal);
+      for (;;) {
+        try {
+          await this.#registerOnce(signal);
+          break;
+        } catch (err) {
+          if (!waitForEtcd || !isWorthWaiting(err) || signal?.aborted || this.#closing.signal.aborted)
+            throw err;
+          this.emit("retry", err as Error);
+          await sleep(this.#backoff.next(), signal, this.#closing.signal);
+          if (this.#closing.signal.aborted) throw new ClientClosedError();
+          if (signal?.aborted)
+            throw new AbortedError("register: aborted while waiting for etcd", {
+              code: Code.Canceled,
+              cause: err,
+            });
+        }
+      }
+      this.#backoff.reset();
     } catch (err) {
       await this.deregister();
       throw err;
@@ -285,6 +382,7 @@ export class Registration
       }
       const old = this.#lease;
       this.#lease = lease;
+      this.#leaseId = lease.id;
       if (old && old.id !== lease.id) old.revoke().catch(() => {});
       // Closed meanwhile: deregister() revokes the lease just stored.
       if (this.#closing.signal.aborted) return;

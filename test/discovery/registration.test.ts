@@ -1,7 +1,14 @@
 import { once } from "node:events";
 import { rm } from "node:fs/promises";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { Code, Etcd, EtcdError, PermissionDeniedError } from "../../src/client/index.js";
+import { afterAll, afterEach, beforeAll, describe, expect, expectTypeOf, it } from "vitest";
+import {
+  AbortedError,
+  Code,
+  Etcd,
+  EtcdError,
+  PermissionDeniedError,
+  UnavailableError,
+} from "../../src/client/index.js";
 import {
   discover,
   goEndpointsCodec,
@@ -125,7 +132,7 @@ describe("register() against a real etcd", () => {
 
   it("re-registers after an operator revokes its lease", async () => {
     const r = await reg("127.0.0.1:7003");
-    await expectReregistration(r, () => admin.lease.revoke(r.leaseId!));
+    await expectReregistration(r, () => admin.lease.revoke(r.leaseId));
   });
 
   it("re-registers after its key is deleted by hand", async () => {
@@ -286,7 +293,106 @@ describe("register() against a real etcd", () => {
     expect(r.leaseId).not.toBe(oldLease);
     await until("key under the new lease", async () => (await admin.get(r.key))?.lease === r.leaseId);
     // The old lease is gone (expired on the server, or revoked by the takeover).
-    await until("old lease gone", async () => (await admin.lease.timeToLive(oldLease!)).ttl === -1);
+    await until("old lease gone", async () => (await admin.lease.timeToLive(oldLease)).ttl === -1);
+  }, 30_000);
+
+  it("leaseId is a bigint once register() resolved, and stays one while re-registering", async () => {
+    const r = await reg("127.0.0.1:7021");
+    expectTypeOf(r.leaseId).toEqualTypeOf<bigint>();
+    expect(r.leaseId).toBeGreaterThan(0n);
+    const first = r.leaseId;
+    const lost = once(r, "lost");
+    await admin.delete(r.key);
+    await lost;
+    // Between the loss and the new registration, the lost lease's ID (a key put under it fails loudly).
+    expect(typeof r.leaseId).toBe("bigint");
+    await until("back under a new lease", async () => r.state === "registered" && r.leaseId !== first);
+  });
+
+  it("etcd.close() after register() revokes the lease: the key is gone at once, not after the TTL", async () => {
+    const own = client(cluster.endpoint);
+    const view = own.namespace("closing/");
+    const plain = await register(own, { service: "greeter", addr: "127.0.0.1:7022", ttl: 60 });
+    const viewed = await register(view, { service: "greeter", addr: "127.0.0.1:7023", ttl: 60 });
+    const leases = [plain.leaseId, viewed.leaseId];
+    expect((await admin.get("greeter/127.0.0.1:7022"))?.lease).toBe(leases[0]);
+    expect((await admin.get("closing/greeter/127.0.0.1:7023"))?.lease).toBe(leases[1]);
+    await own.close();
+    // Read right after close() resolved: a 60 s TTL would keep the keys for a minute.
+    expect(await admin.get("greeter/127.0.0.1:7022")).toBeUndefined();
+    expect(await admin.get("closing/greeter/127.0.0.1:7023")).toBeUndefined();
+    for (const id of leases) expect((await admin.lease.timeToLive(id)).ttl).toBe(-1);
+    expect([plain.state, viewed.state]).toEqual(["closed", "closed"]);
+    expect(await plain.closed).toBeUndefined();
+  });
+
+  it("rejects at once while etcd is down, unless waitForEtcd: then it waits and registers once etcd is back", async () => {
+    const proxy = await FaultProxy.start(cluster.endpoint);
+    cleanups.push(() => proxy.close());
+    const tap = new CallTap();
+    const own = tap.client({ endpoints: proxy.url, timeoutMs: 2000, endpointCooldownMs: 100 });
+    cleanups.push(() => own.close());
+    proxy.refuse(true);
+    // The default: the first attempt's failure, as a put would fail.
+    await expect(register(own, { service: "greeter", addr: "127.0.0.1:7024" })).rejects.toBeInstanceOf(
+      UnavailableError,
+    );
+    expect(await admin.get("greeter/127.0.0.1:7024")).toBeUndefined();
+    // waitForEtcd: retried (each attempt a refused grant) until etcd can be reached.
+    const grantsBefore = tap.of("LeaseGrant").length;
+    const pending = register(own, {
+      service: "greeter",
+      addr: "127.0.0.1:7025",
+      ttl: 5,
+      waitForEtcd: true,
+      backoff: { initialMs: 50, maxMs: 200 },
+    });
+    let settled = false;
+    void pending.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    // Attempts beyond the caller's own retries of one grant (5 attempts): register() itself retried.
+    await until(
+      "register() to retry past one failed grant",
+      () => tap.of("LeaseGrant").length >= grantsBefore + 7,
+    );
+    expect(settled).toBe(false);
+    proxy.refuse(false);
+    const r = await pending;
+    cleanups.push(() => r.close());
+    expect(r.state).toBe("registered");
+    expect((await admin.get("greeter/127.0.0.1:7025"))?.lease).toBe(r.leaseId);
+  }, 30_000);
+
+  it("waitForEtcd stops at its signal (AbortedError) and does not wait out a conflict", async () => {
+    const proxy = await FaultProxy.start(cluster.endpoint);
+    cleanups.push(() => proxy.close());
+    const tap = new CallTap();
+    const own = tap.client({ endpoints: proxy.url, timeoutMs: 2000, endpointCooldownMs: 100 });
+    cleanups.push(() => own.close());
+    proxy.refuse(true);
+    const stop = new AbortController();
+    const rejected = register(own, {
+      service: "greeter",
+      addr: "127.0.0.1:7026",
+      waitForEtcd: true,
+      backoff: { initialMs: 50, maxMs: 200 },
+      signal: stop.signal,
+    }).catch((e: unknown) => e);
+    // Waiting: more grants than one grant's own retries (5 attempts).
+    await until("register() to retry past one failed grant", () => tap.of("LeaseGrant").length >= 7);
+    stop.abort();
+    const error = await rejected;
+    expect(error).toBeInstanceOf(AbortedError);
+    expect(await admin.get("greeter/127.0.0.1:7026")).toBeUndefined();
+    // A conflict is no reason to wait: refused at once.
+    proxy.refuse(false);
+    const holder = await reg("127.0.0.1:7027");
+    await expect(
+      register(own, { service: "greeter", addr: "127.0.0.1:7027", waitForEtcd: true }),
+    ).rejects.toBeInstanceOf(RegistrationConflictError);
+    expect((await admin.get(holder.key))?.lease).toBe(holder.leaseId);
   }, 30_000);
 });
 
