@@ -1,12 +1,13 @@
 import { readFileSync } from "node:fs";
-import { Etcd, EtcdError, InvalidArgumentError } from "../client/index.js";
+import { Etcd, EtcdError, type EtcdOptions, InvalidArgumentError } from "../client/index.js";
 import { parseCommandLine, positionalIndexes } from "./argv.js";
 import type { Command, CommandContext, CommandGroup } from "./command.js";
 import { COMMANDS } from "./commands/index.js";
 import { type ConnectionSettings, resolveConnection } from "./connection.js";
+import { ResponseHeaders } from "./etcdctl-json.js";
 import { GLOBAL_OPTIONS } from "./global-options.js";
 import { commandHelp, groupHelp, PROGRAM, toolHelp } from "./help.js";
-import { Output, type OutputStreams } from "./output.js";
+import { Output, type OutputFormat, type OutputStreams } from "./output.js";
 import { UsageError } from "./usage-error.js";
 
 /** What the CLI runs with: its streams, its environment and the signal that asks it to stop. */
@@ -75,13 +76,13 @@ function findCommand(argv: readonly string[]): Found {
   }
   const word = argv[first]!;
   if (word === "help") return helpFor(argv.slice(first + 1));
-  const entry = COMMANDS.find((c) => c.name === word);
+  const entry = COMMANDS.find((c) => named(c, word));
   if (!entry) throw new UsageError(`unknown command ${JSON.stringify(word)}`);
   const rest = argv.filter((_, i) => i !== first);
   if (!isGroup(entry)) return { kind: "command", path: entry.name, command: entry, argv: rest };
   const second = positionalIndexes(rest, GLOBAL_OPTIONS)[0];
   if (second === undefined) return { kind: "help", text: groupHelp(entry), toStderr: !wantsHelp };
-  const sub = entry.commands.find((c) => c.name === rest[second]);
+  const sub = entry.commands.find((c) => named(c, rest[second]!));
   if (!sub)
     throw new UsageError(
       `unknown command ${JSON.stringify(`${entry.name} ${rest[second]}`)} (${entry.name} takes ${entry.commands.map((c) => c.name).join(", ")})`,
@@ -96,15 +97,20 @@ function findCommand(argv: readonly string[]): Found {
 
 /** `etcd-ts help [command [subcommand]]`. */
 function helpFor(words: readonly string[]): Found {
-  const entry = COMMANDS.find((c) => c.name === words[0]);
+  const entry = COMMANDS.find((c) => words[0] !== undefined && named(c, words[0]));
   if (!entry) {
     if (words.length > 0) throw new UsageError(`unknown command ${JSON.stringify(words[0])}`);
     return { kind: "help", text: toolHelp(COMMANDS), toStderr: false };
   }
   if (!isGroup(entry)) return { kind: "help", text: commandHelp(entry.name, entry), toStderr: false };
-  const sub = entry.commands.find((c) => c.name === words[1]);
+  const sub = entry.commands.find((c) => words[1] !== undefined && named(c, words[1]));
   if (!sub) return { kind: "help", text: groupHelp(entry), toStderr: false };
   return { kind: "help", text: commandHelp(`${entry.name} ${sub.name}`, sub), toStderr: false };
+}
+
+/** True when `word` runs `entry`: its name, or one of its aliases (etcdctl's names). */
+function named(entry: Command | CommandGroup, word: string): boolean {
+  return entry.name === word || (!isGroup(entry) && (entry.aliases?.includes(word) ?? false));
 }
 
 function isGroup(entry: Command | CommandGroup): entry is CommandGroup {
@@ -133,30 +139,67 @@ async function runCommand(path: string, command: Command, argv: string[], io: Cl
   const strings: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(parsed.values))
     if (typeof value === "string") strings[name] = value;
+  const format = outputFormat(path, command, parsed.values);
   const connection: ConnectionSettings = await resolveConnection({
     strings,
     insecureSkipTlsVerify: parsed.values["insecure-skip-tls-verify"] === true,
     env: io.env,
   });
+  // etcdctl's JSON carries each response's header, which the library's results do not: a tap keeps it.
+  const headers = new ResponseHeaders();
+  const clientOptions: EtcdOptions =
+    format === "etcdctl-json"
+      ? {
+          ...connection.options,
+          interceptors: [...(connection.options.interceptors ?? []), headers.interceptor],
+        }
+      : connection.options;
   let etcd: Etcd | undefined;
   const ctx: CommandContext = {
     args: parsed.positionals,
     rest: parsed.rest,
-    out: new Output(io, parsed.values.json === true),
+    out: new Output(io, format),
+    headers,
     signal: io.signal,
     env: io.env,
     commandTimeoutGiven: connection.commandTimeoutGiven,
     string: (name) => strings[name],
     flag: (name) => parsed.values[name] === true,
     etcd: () => {
-      etcd ??= new Etcd(connection.options);
+      etcd ??= new Etcd(clientOptions);
       return etcd;
     },
-    clientOptions: () => connection.options,
+    clientOptions: () => clientOptions,
   };
   try {
     return (await command.run(ctx)) ?? 0;
   } finally {
     await etcd?.close();
   }
+}
+
+/**
+ * The output format from `--json` (etcd-ts' JSON) and etcdctl's `-w` / `--write-out` (`simple`, the
+ * default, or `json`, etcdctl's JSON shape, for the commands that have one). Refuses both at once, and
+ * formats etcd-ts does not print (`fields`, `protobuf`, `table`), naming what it takes.
+ */
+function outputFormat(
+  path: string,
+  command: Command,
+  values: Readonly<Record<string, string | boolean | undefined>>,
+): OutputFormat {
+  const writeOut = values["write-out"];
+  if (typeof writeOut !== "string") return values.json === true ? "json" : "human";
+  if (values.json === true)
+    throw new UsageError("--json and --write-out both choose the output: give one (--json is etcd-ts' JSON)");
+  if (writeOut === "simple") return "human";
+  if (writeOut !== "json")
+    throw new UsageError(
+      `--write-out ${JSON.stringify(writeOut)}: etcd-ts prints simple (the default) and json (etcdctl's JSON); lists are tables in simple`,
+    );
+  if (!command.etcdctlJson)
+    throw new UsageError(
+      `${path}: -w json (etcdctl's JSON) is not available for this command; --json prints etcd-ts' JSON`,
+    );
+  return "etcdctl-json";
 }

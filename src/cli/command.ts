@@ -1,4 +1,5 @@
 import type { Etcd, EtcdOptions } from "../client/index.js";
+import type { ResponseHeaders } from "./etcdctl-json.js";
 import type { Output } from "./output.js";
 
 /** One option of a command (or a global one), as `--help` shows it and `parseArgs` reads it. */
@@ -22,8 +23,10 @@ export interface CommandContext {
   readonly args: readonly string[];
   /** For commands with `rest`: the words after the last positional (e.g. the program `lock` runs). */
   readonly rest: readonly string[];
-  /** Where results go (human or `--json`). */
+  /** Where results go (human, `--json` or `-w json`). */
   readonly out: Output;
+  /** The headers of the responses the client received (for `-w json`, whose documents carry them). */
+  readonly headers: ResponseHeaders;
   /** Aborted by SIGINT or SIGTERM: streaming commands end cleanly, others stop. */
   readonly signal: AbortSignal;
   /** The environment (for a program started by `lock`). */
@@ -44,6 +47,13 @@ export interface CommandContext {
 export interface Command {
   /** The word that runs it, e.g. `get` (or `grant` inside the `lease` group). */
   readonly name: string;
+  /** Other words that run it: etcdctl's names where ours differ (`lease timetolive` for `lease ttl`). */
+  readonly aliases?: readonly string[] | undefined;
+  /**
+   * True when it prints etcdctl's JSON under `-w json` (`--write-out=json`); other commands refuse
+   * `-w json` and point to `--json`.
+   */
+  readonly etcdctlJson?: boolean | undefined;
   /** One line for the command list. */
   readonly summary: string;
   /** Arguments as `--help` shows them, e.g. `<key> [range_end]`. */

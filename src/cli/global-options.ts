@@ -42,6 +42,12 @@ export const GLOBAL_OPTIONS: OptionSpecs = {
     value: "<duration>",
     description: "deadline of each request, e.g. 5s (env ETCDCTL_COMMAND_TIMEOUT; default 5s)",
   },
-  json: { type: "boolean", description: "JSON output (one document per line when streaming)" },
+  json: { type: "boolean", description: "etcd-ts' JSON output (one document per line when streaming)" },
+  "write-out": {
+    type: "string",
+    short: "w",
+    value: "<format>",
+    description: "etcdctl's output formats: simple (the default), json (etcdctl's JSON shape)",
+  },
   help: { type: "boolean", short: "h", description: "show help" },
 };

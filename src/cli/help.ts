@@ -24,7 +24,7 @@ function listLines(entries: readonly [string, string][]): string[] {
 export function toolHelp(entries: readonly (Command | CommandGroup)[]): string {
   const commands: [string, string][] = [];
   for (const e of entries) {
-    if ("commands" in e) for (const c of e.commands) commands.push([`${e.name} ${c.name}`, c.summary]);
+    if ("commands" in e) for (const c of e.commands) commands.push([`${e.name} ${c.name}`, withAliases(c)]);
     else commands.push([e.name, e.summary]);
   }
   return [
@@ -43,6 +43,13 @@ export function toolHelp(entries: readonly (Command | CommandGroup)[]): string {
   ].join("\n");
 }
 
+/** A command's summary, and its other names (etcdctl's) when it has some. */
+function withAliases(command: Command): string {
+  return command.aliases?.length
+    ? `${command.summary} (also: ${command.aliases.join(", ")})`
+    : command.summary;
+}
+
 /** `etcd-ts lease --help`: the group's commands. */
 export function groupHelp(group: CommandGroup): string {
   return [
@@ -51,7 +58,7 @@ export function groupHelp(group: CommandGroup): string {
     `${group.summary}.`,
     "",
     "Commands:",
-    ...listLines(group.commands.map((c) => [c.name, c.summary])),
+    ...listLines(group.commands.map((c) => [c.name, withAliases(c)])),
     "",
     `Run '${PROGRAM} ${group.name} <command> --help' for more.`,
   ].join("\n");
@@ -64,6 +71,10 @@ export function commandHelp(path: string, command: Command): string {
     "",
     `${command.summary}.`,
   ];
+  if (command.aliases?.length)
+    lines.push("", `Also runs as: ${command.aliases.join(", ")} (etcdctl's name).`);
+  if (command.etcdctlJson)
+    lines.push("", "With -w json (--write-out=json): etcdctl's JSON, as etcdctl 3.4 prints it.");
   if (command.details) lines.push("", command.details);
   if (command.options && Object.keys(command.options).length > 0)
     lines.push("", "Options:", ...optionLines(command.options));

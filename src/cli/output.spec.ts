@@ -41,14 +41,14 @@ describe("output", () => {
   it("rewrites progress in place on a terminal and ends it before the next output", () => {
     const stdout = collector();
     const stderr = collector(true);
-    const out = new Output({ stdout: stdout.stream as never, stderr: stderr.stream as never }, false);
+    const out = new Output({ stdout: stdout.stream as never, stderr: stderr.stream as never }, "human");
     out.progress("received 1 KiB");
     out.progress("received 2 KiB");
     out.line("done");
     expect(stderr.text()).toBe("\r\x1b[Kreceived 1 KiB\r\x1b[Kreceived 2 KiB\n");
     expect(stdout.text()).toBe("done\n");
     const plain = collector();
-    const piped = new Output({ stdout: stdout.stream as never, stderr: plain.stream as never }, true);
+    const piped = new Output({ stdout: stdout.stream as never, stderr: plain.stream as never }, "json");
     piped.progress("received 1 KiB");
     piped.document({ n: 1n });
     expect(plain.text()).toBe("received 1 KiB\n");

@@ -1,3 +1,5 @@
+import { goJson } from "./etcdctl-json.js";
+
 /** Where the CLI writes: stdout for results, stderr for notes, progress and errors. */
 export interface OutputStreams {
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -42,18 +44,27 @@ export function formatBytes(bytes: number | bigint): string {
 }
 
 /**
- * The CLI's writer: human text or, with `--json`, JSON documents (one per line for streaming commands).
- * Progress goes to stderr, rewritten in place on a terminal.
+ * What results look like: `human` (the default, etcdctl's `simple` where etcdctl has the command),
+ * `json` (`--json`, etcd-ts' own JSON) or `etcdctl-json` (`-w json`, etcdctl's JSON shape).
+ */
+export type OutputFormat = "human" | "json" | "etcdctl-json";
+
+/**
+ * The CLI's writer: human text or, with `--json` or `-w json`, JSON documents (one per line for streaming
+ * commands). Progress goes to stderr, rewritten in place on a terminal.
  */
 export class Output {
-  /** True when `--json` was given: results are JSON, one document per line. */
+  /** True when `--json` was given: results are etcd-ts' JSON, one document per line. */
   readonly json: boolean;
+  /** True when `-w json` was given: results are etcdctl's JSON ({@link etcdctlDocument}). */
+  readonly etcdctlJson: boolean;
   readonly #streams: OutputStreams;
   #progressShown = false;
 
-  constructor(streams: OutputStreams, json: boolean) {
+  constructor(streams: OutputStreams, format: OutputFormat) {
     this.#streams = streams;
-    this.json = json;
+    this.json = format === "json";
+    this.etcdctlJson = format === "etcdctl-json";
   }
 
   /** One line of human output on stdout. */
@@ -66,6 +77,12 @@ export class Output {
   document(value: unknown): void {
     this.#endProgress();
     this.#streams.stdout.write(`${toJsonLine(value)}\n`);
+  }
+
+  /** One document on one line of stdout as etcdctl's `-w json` writes it (Go's JSON: 64-bit integers as numbers). */
+  etcdctlDocument(value: unknown): void {
+    this.#endProgress();
+    this.#streams.stdout.write(`${goJson(value)}\n`);
   }
 
   /** A table on stdout; nothing but the headings when there are no rows. */

@@ -58,6 +58,15 @@ describe("etcd-ts with auth", { timeout: 120_000 }, () => {
     }
   });
 
+  it("a watch outside the role fails with the permission error alone, no \"connection lost\" before it", async () => {
+    const ep = ["--endpoints", cluster.endpoint];
+    const denied = await runCli([...ep, "watch", "other/", "--prefix", "--user", `alice:${ALICE_PASSWORD}`]);
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).not.toMatch(/connection lost|resum/);
+    expect(denied.stderr).toMatch(/permission denied/);
+    expect(denied.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
   it("reads ETCDCTL_ENDPOINTS, ETCDCTL_USER, ETCDCTL_PASSWORD and the timeouts from the environment", async () => {
     const env = {
       ETCDCTL_ENDPOINTS: cluster.endpoint,

@@ -1,4 +1,5 @@
 import type { Command } from "../command.js";
+import { deleteJson } from "../etcdctl-json.js";
 import { keyRangeOf, RANGE_OPTIONS } from "../key-range.js";
 
 /** `etcd-ts del`: deletes a key, a range or a prefix. */
@@ -7,6 +8,7 @@ export const del: Command = {
   summary: "Delete a key, a range [key, range_end), a prefix or every key from a key on",
   usage: "<key> [range_end]",
   args: { min: 1, max: 2 },
+  etcdctlJson: true,
   options: {
     ...RANGE_OPTIONS,
     "prev-kv": { type: "boolean", description: "print the deleted key-values" },
@@ -19,7 +21,8 @@ export const del: Command = {
     const result = await ctx
       .etcd()
       .delete(keyRangeOf(ctx), { prevKv: ctx.flag("prev-kv"), signal: ctx.signal });
-    if (ctx.out.json) {
+    if (ctx.out.etcdctlJson) ctx.out.etcdctlDocument(deleteJson(ctx.headers.latest, result));
+    else if (ctx.out.json) {
       const { revision, deleted, prevKvs } = result;
       ctx.out.document({ revision, deleted, prevKvs });
     } else {

@@ -1,4 +1,5 @@
 import type { Command } from "../command.js";
+import { putJson } from "../etcdctl-json.js";
 import { parseHexId } from "../ids.js";
 
 /** Reads all of stdin (the value of `put key` without a value argument). */
@@ -14,6 +15,7 @@ export const put: Command = {
   summary: "Write a key (the value from stdin when it is not given)",
   usage: "<key> [value]",
   args: { min: 1, max: 2 },
+  etcdctlJson: true,
   options: {
     lease: { type: "string", value: "<id>", description: "attach the key to this lease (hexadecimal ID)" },
     "prev-kv": { type: "boolean", description: "print the key-value it replaced" },
@@ -41,7 +43,8 @@ export const put: Command = {
       ignoreLease: ctx.flag("ignore-lease"),
       signal: ctx.signal,
     });
-    if (ctx.out.json) ctx.out.document({ revision: result.revision, prevKv: result.prevKv ?? null });
+    if (ctx.out.etcdctlJson) ctx.out.etcdctlDocument(putJson(ctx.headers.latest, result.prevKv));
+    else if (ctx.out.json) ctx.out.document({ revision: result.revision, prevKv: result.prevKv ?? null });
     else {
       ctx.out.line("OK");
       if (result.prevKv) ctx.out.line(`${result.prevKv.keyText()}\n${result.prevKv.text()}`);

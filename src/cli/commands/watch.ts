@@ -1,5 +1,6 @@
 import type { KeyValue, WatchEvent } from "../../client/index.js";
 import type { Command } from "../command.js";
+import { watchJson } from "../etcdctl-json.js";
 import { parseInteger } from "../ids.js";
 import { keyRangeOf, RANGE_OPTIONS } from "../key-range.js";
 import type { Output } from "../output.js";
@@ -23,6 +24,7 @@ export const watch: Command = {
   summary: "Print every change of a key, a range or a prefix until Ctrl-C (resumed across reconnects)",
   usage: "<key> [range_end]",
   args: { min: 1, max: 2 },
+  etcdctlJson: true,
   options: {
     ...RANGE_OPTIONS,
     rev: {
@@ -52,9 +54,13 @@ export const watch: Command = {
       signal: ctx.signal,
     });
     // Say on stderr when the connection breaks and when the watch is back: a quiet watch looks the same.
+    // Only for a watch that was running: one refused at its creation (permission denied) goes through a
+    // reopen of the stream before it ends, and "connection lost" would name the wrong cause.
     let broken = false;
+    let running = false;
     watcher.on("state", (state) => {
-      if (state === "disconnected" && !broken) {
+      if (state === "active") running = true;
+      if (state === "disconnected" && running && !broken) {
         broken = true;
         const from = watcher.nextRevision;
         ctx.out.note(
@@ -65,7 +71,11 @@ export const watch: Command = {
         ctx.out.note("etcd-ts: watch: resumed");
       }
     });
-    for await (const batch of watcher) for (const event of batch.events) printEvent(ctx.out, event);
+    for await (const batch of watcher) {
+      if (ctx.out.etcdctlJson) {
+        if (batch.events.length > 0) ctx.out.etcdctlDocument(watchJson(ctx.headers.latest, batch));
+      } else for (const event of batch.events) printEvent(ctx.out, event);
+    }
     return 0;
   },
 };

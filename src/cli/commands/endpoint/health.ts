@@ -1,5 +1,6 @@
 import { Etcd, PermissionDeniedError, toEtcdError } from "../../../client/index.js";
 import type { Command, CommandContext } from "../../command.js";
+import { endpointHealthJson } from "../../etcdctl-json.js";
 import { CLUSTER_OPTION, targetEndpoints } from "./targets.js";
 
 /** One endpoint's health, as `--json` prints it. */
@@ -49,6 +50,7 @@ export const endpointHealth: Command = {
   usage: "",
   args: { min: 0, max: 0 },
   options: CLUSTER_OPTION,
+  etcdctlJson: true,
   details:
     "A table with a row per endpoint: ENDPOINT, HEALTH (true/false), TOOK (the read's time), ERROR.\n" +
     "Exit code 1 when any endpoint is unhealthy. With --json: [{ endpoint, health, tookMs, error? }].",
@@ -56,7 +58,8 @@ export const endpointHealth: Command = {
   async run(ctx) {
     const endpoints = await targetEndpoints(ctx);
     const results = await Promise.all(endpoints.map((endpoint) => checkEndpoint(ctx, endpoint)));
-    if (ctx.out.json) ctx.out.document(results);
+    if (ctx.out.etcdctlJson) ctx.out.etcdctlDocument(results.map(endpointHealthJson));
+    else if (ctx.out.json) ctx.out.document(results);
     else
       ctx.out.table(
         ["endpoint", "health", "took", "error"],

@@ -1,5 +1,6 @@
 import { type EndpointStatus, toEtcdError } from "../../../client/index.js";
 import type { Command } from "../../command.js";
+import { endpointStatusJson } from "../../etcdctl-json.js";
 import { hexId } from "../../ids.js";
 import { formatBytes } from "../../output.js";
 import { CLUSTER_OPTION, targetEndpoints } from "./targets.js";
@@ -11,6 +12,7 @@ export const endpointStatus: Command = {
   usage: "",
   args: { min: 0, max: 0 },
   options: CLUSTER_OPTION,
+  etcdctlJson: true,
   details:
     "A table with a row per endpoint: ENDPOINT, ID, VERSION, DB SIZE, DB IN USE, LEADER, LEARNER,\n" +
     "RAFT TERM, RAFT INDEX, APPLIED INDEX, ERRORS. An endpoint that does not answer gets its error in the\n" +
@@ -30,7 +32,16 @@ export const endpointStatus: Command = {
         },
       ),
     );
-    if (ctx.out.json) ctx.out.document(results);
+    if (ctx.out.etcdctlJson) {
+      // As etcdctl: the members that answered; the others on stderr.
+      const answered = results.flatMap(({ endpoint, status }) =>
+        status ? [endpointStatusJson(endpoint, ctx.headers.of(endpoint), status)] : [],
+      );
+      ctx.out.etcdctlDocument(answered);
+      for (const r of results)
+        if (r.error !== undefined)
+          ctx.out.note(`etcd-ts: failed to get the status of ${r.endpoint}: ${r.error}`);
+    } else if (ctx.out.json) ctx.out.document(results);
     else
       ctx.out.table(
         [

@@ -1,5 +1,6 @@
 import { EtcdError, LeaseLostError } from "../../../client/index.js";
 import type { Command, CommandContext } from "../../command.js";
+import { leaseKeepAliveJson } from "../../etcdctl-json.js";
 import { hexId, parseHexId } from "../../ids.js";
 
 /** A lost lease in the words of the other lease commands: its ID in hexadecimal. */
@@ -33,6 +34,7 @@ export const leaseKeepAlive: Command = {
   summary: "Keep a lease alive until Ctrl-C, printing each refresh (--once: one refresh)",
   usage: "<id>",
   args: { min: 1, max: 1 },
+  etcdctlJson: true,
   options: { once: { type: "boolean", description: "refresh once and exit" } },
   details:
     "Prints 'lease <id> keepalived with TTL(<n>s)' per refresh; with --json one line per refresh,\n" +
@@ -42,7 +44,8 @@ export const leaseKeepAlive: Command = {
   async run(ctx) {
     const id = parseHexId(ctx.args[0]!, "<id>");
     const print = (ttl: number) => {
-      if (ctx.out.json) ctx.out.document({ id, idHex: hexId(id), ttl });
+      if (ctx.out.etcdctlJson) ctx.out.etcdctlDocument(leaseKeepAliveJson(ctx.headers.latest, id, ttl));
+      else if (ctx.out.json) ctx.out.document({ id, idHex: hexId(id), ttl });
       else ctx.out.line(`lease ${hexId(id)} keepalived with TTL(${ttl}s)`);
     };
     try {

@@ -1,4 +1,5 @@
 import type { Command } from "../../command.js";
+import { leasesJson } from "../../etcdctl-json.js";
 import { hexId } from "../../ids.js";
 
 /** `etcd-ts lease list`. */
@@ -7,12 +8,14 @@ export const leaseList: Command = {
   summary: "List every lease of the cluster",
   usage: "",
   args: { min: 0, max: 0 },
+  etcdctlJson: true,
   details:
     "A table of IDs (hexadecimal, as the other lease commands take them, and decimal).\nWith --json: [{ id, idHex }].",
   examples: ["etcd-ts lease list"],
   async run(ctx) {
     const ids = await ctx.etcd().lease.leases({ signal: ctx.signal });
-    if (ctx.out.json) ctx.out.document(ids.map((id) => ({ id, idHex: hexId(id) })));
+    if (ctx.out.etcdctlJson) ctx.out.etcdctlDocument(leasesJson(ctx.headers.latest, ids));
+    else if (ctx.out.json) ctx.out.document(ids.map((id) => ({ id, idHex: hexId(id) })));
     else
       ctx.out.table(
         ["id", "decimal"],
