@@ -125,21 +125,41 @@ function version(): string {
   return `${PROGRAM} ${pkg.version}`;
 }
 
-async function runCommand(path: string, command: Command, argv: string[], io: CliIo): Promise<number> {
+/**
+ * Checks a command line without running it (nothing is read, written or sent): the command exists, its
+ * options are known and have values, the argument count fits, the output format is one it prints.
+ * Throws the `UsageError` a run would print. The docs' tests check every `etcd-ts ...` line they show.
+ */
+export function checkCommandLine(argv: readonly string[]): void {
+  const found = findCommand(argv);
+  if (found.kind === "command") parseFor(found.path, found.command, found.argv);
+}
+
+/** Parses a command's words and checks its argument count and output format (see {@link checkCommandLine}). */
+function parseFor(
+  path: string,
+  command: Command,
+  argv: readonly string[],
+): { parsed: ReturnType<typeof parseCommandLine>; format: OutputFormat } {
   const options = { ...GLOBAL_OPTIONS, ...command.options };
   const parsed = parseCommandLine(argv, options, command.restAfter);
-  if (parsed.values.help) {
-    io.stdout.write(`${commandHelp(path, command)}\n`);
-    return 0;
-  }
+  if (parsed.values.help) return { parsed, format: "human" };
   const count = parsed.positionals.length;
   const { min, max } = command.args;
   if (count < min || (max !== undefined && count > max))
     throw new UsageError(`${path}: expected ${command.usage || "no arguments"}, got ${count} argument(s)`);
+  return { parsed, format: outputFormat(path, command, parsed.values) };
+}
+
+async function runCommand(path: string, command: Command, argv: string[], io: CliIo): Promise<number> {
+  const { parsed, format } = parseFor(path, command, argv);
+  if (parsed.values.help) {
+    io.stdout.write(`${commandHelp(path, command)}\n`);
+    return 0;
+  }
   const strings: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(parsed.values))
     if (typeof value === "string") strings[name] = value;
-  const format = outputFormat(path, command, parsed.values);
   const connection: ConnectionSettings = await resolveConnection({
     strings,
     insecureSkipTlsVerify: parsed.values["insecure-skip-tls-verify"] === true,

@@ -173,7 +173,10 @@ export class InvalidJsonError extends EtcdError {
   readonly key: string;
   constructor(key: string, cause: unknown) {
     const why = cause instanceof Error ? cause.message : String(cause);
-    super(`the value of ${JSON.stringify(key)} is not JSON: ${why}`, { code: Code.FailedPrecondition, cause });
+    super(`the value of ${JSON.stringify(key)} is not JSON: ${why}`, {
+      code: Code.FailedPrecondition,
+      cause,
+    });
     this.key = key;
   }
 }

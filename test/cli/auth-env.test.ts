@@ -58,7 +58,7 @@ describe("etcd-ts with auth", { timeout: 120_000 }, () => {
     }
   });
 
-  it("a watch outside the role fails with the permission error alone, no \"connection lost\" before it", async () => {
+  it('a watch outside the role fails with the permission error alone, no "connection lost" before it', async () => {
     const ep = ["--endpoints", cluster.endpoint];
     const denied = await runCli([...ep, "watch", "other/", "--prefix", "--user", `alice:${ALICE_PASSWORD}`]);
     expect(denied.code).toBe(1);

@@ -3,9 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   AbortedError,
   ClientClosedError,
+  Code,
   DeadlineExceededError,
   Etcd,
   InvalidArgumentError,
+  LeasesClosedError,
+  WatchHubClosedError,
 } from "../../src/client/index.js";
 import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
 import { until, within } from "../support/wait.js";
@@ -32,6 +35,26 @@ async function silentProxy(): Promise<FaultProxy> {
 }
 
 describe("lifecycle", () => {
+  it("after close(): watches, leases and calls fail with the ClientClosedError subclasses the docs list", async () => {
+    const etcd = new Etcd({ endpoints: cluster.endpoints });
+    await etcd.put("life/closed", "v");
+    await etcd.close();
+    let watchError: unknown;
+    try {
+      etcd.watch("life/closed");
+    } catch (err) {
+      watchError = err;
+    }
+    expect(watchError).toBeInstanceOf(WatchHubClosedError);
+    await expect(etcd.lease.grant(5)).rejects.toBeInstanceOf(LeasesClosedError);
+    await expect(etcd.lease.keepAlive(5n)).rejects.toBeInstanceOf(LeasesClosedError);
+    await expect(etcd.get("life/closed")).rejects.toBeInstanceOf(ClientClosedError);
+    for (const e of [watchError, await etcd.lease.grant(5).catch((err: unknown) => err)]) {
+      expect(e).toBeInstanceOf(ClientClosedError);
+      expect((e as ClientClosedError).code).toBe(Code.Canceled);
+    }
+  });
+
   it("close() releases every socket and timer", async () => {
     // Every socket and timer created while the client runs, with where it was made, until destroyed.
     const live = new Map<number, string>();
