@@ -93,6 +93,8 @@ const tsconfig = (root: string) =>
       paths: { "etcd-ts": [join(ROOT, "src/index.ts")], "etcd-ts/*": [join(ROOT, "src/*/index.ts")] },
     },
     include: [join(root, "*.ts")],
+    // The repo's tsconfig excludes test/tmp (where these files are); not this one.
+    exclude: [],
   });
 
 /** Writes `blocks` into `dir` with a tsconfig that resolves "etcd-ts" to the sources; runs tsc there. */

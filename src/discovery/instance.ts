@@ -33,7 +33,7 @@ export interface ServiceInstanceInit {
 
 /**
  * Checks a {@link ServiceInstanceInit} (as a JavaScript caller may give it) and fills its defaults: the
- * service a name without `/` (see {@link checkServiceName}), `addr` a non-empty string, `weight` a number
+ * service a name without `/` (docs/discovery.md, "Service names"), `addr` a non-empty string, `weight` a number
  * >= 0, `version` and `zone` strings, `draining` a boolean. Throws `InvalidArgumentError` naming the field.
  */
 export function toInstance(init: ServiceInstanceInit): ServiceInstance {

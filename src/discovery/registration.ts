@@ -6,6 +6,7 @@ import {
   AbortedError,
   ClientClosedError,
   DeadlineExceededError,
+  EtcdError,
   InvalidArgumentError,
   LeaseNotFoundError,
   UnavailableError,
@@ -59,8 +60,7 @@ export interface RegisterOptions extends ServiceInstanceInit {
    * What the first registration does when etcd cannot be reached. Default `false`: `register()` rejects
    * with that error (`UnavailableError`, `DeadlineExceededError`), as a `put()` would, so a server finds
    * out at start. `true`: it retries with `backoff` (jittered, lease grants at least 500 ms apart) until
-   * it succeeds, `signal` aborts (then `AbortedError`, the last failure as `cause`; use
-   * `AbortSignal.timeout(ms)` for a deadline) or the client closes, like `discover()` and `etcd.cache()`,
+   * it succeeds, `signal` aborts (then `AbortedError`; use `AbortSignal.timeout(ms)` for a deadline) or the client closes, like `discover()` and `etcd.cache()`,
    * which wait for etcd too. Errors that no retry can fix reject at once either way:
    * `RegistrationConflictError`, `PermissionDeniedError`, `AuthFailedError`, `InvalidArgumentError`.
    */
@@ -136,6 +136,11 @@ function checkRegisterOptions(etcd: Etcd, options: RegisterOptions): void {
       !(["servicePrefix", "key", "encode", "decode"] as const).every((f) => typeof codec[f] === "function"))
   )
     throw new InvalidArgumentError("codec", "must be an InstanceCodec (e.g. goEndpointsCodec())");
+}
+
+/** The first registration was aborted through its `signal`; `cause` is the last failure (or the reason). */
+function aborted(cause: unknown): AbortedError {
+  return new AbortedError("register() was aborted", { code: Code.Canceled, cause });
 }
 
 /**
@@ -304,16 +309,14 @@ export class Registration
           await this.#registerOnce(signal);
           break;
         } catch (err) {
+          // Aborted while it waited between grants: the signal's reason, typed.
+          if (signal?.aborted && !(err instanceof EtcdError)) throw aborted(err);
           if (!waitForEtcd || !isWorthWaiting(err) || signal?.aborted || this.#closing.signal.aborted)
             throw err;
           this.emit("retry", err as Error);
           await sleep(this.#backoff.next(), signal, this.#closing.signal);
           if (this.#closing.signal.aborted) throw new ClientClosedError();
-          if (signal?.aborted)
-            throw new AbortedError("register: aborted while waiting for etcd", {
-              code: Code.Canceled,
-              cause: err,
-            });
+          if (signal?.aborted) throw aborted(err);
         }
       }
       this.#backoff.reset();
