@@ -45,8 +45,8 @@ export class FailpointError extends EtcdError {
 }
 
 /**
- * Sets failpoint `name` to `term` (or clears it with `undefined`) through gofail's HTTP endpoint at
- * `url` (`GOFAIL_HTTP` of a running failpoint build).
+ * Sets failpoint `name` to `term` (or clears it with `undefined`: gofail's `off`, which holds whether or
+ * not it was set) through gofail's HTTP endpoint at `url` (`GOFAIL_HTTP` of a running failpoint build).
  * @throws FailpointError when the endpoint refuses or does not answer within 5 s.
  */
 export async function changeFailpoint(url: string, name: string, term: string | undefined): Promise<void> {
@@ -54,8 +54,8 @@ export async function changeFailpoint(url: string, name: string, term: string | 
   let res: Response;
   try {
     res = await fetch(`${url}/${name}`, {
-      method: term === undefined ? "DELETE" : "PUT",
-      ...(term === undefined ? {} : { body: term }),
+      method: "PUT",
+      body: term ?? "off",
       signal: AbortSignal.timeout(5_000),
     });
   } catch (err) {

@@ -10,6 +10,7 @@ import { Maintenance } from "../../gen/etcdserverpb/rpc_pb.js";
 import type { AuthTokenSource } from "../auth/token.js";
 import { DeadlineExceededError, type EtcdError, InvalidAuthTokenError, toEtcdError } from "../errors.js";
 import type { ClosableTransport } from "../options.js";
+import { type ConnectionCheck, connectionCheckOf } from "../transport/connection-check.js";
 import { EndpointServer } from "./endpoint-server.js";
 import { interceptTransport } from "./intercepted-transport.js";
 import { isUnavailable } from "./retry.js";
@@ -50,6 +51,8 @@ export class EndpointChannel {
    */
   readonly server: EndpointServer;
   readonly #auth: AuthTokenSource | undefined;
+  /** The transport's own liveness check (HTTP/2 PING), when it has one. */
+  readonly #connectionCheck: ConnectionCheck | undefined;
   /** Deadline of an `Authenticate` a stream needs before it opens, ms. */
   readonly #authTimeoutMs: number;
   #headerToken: string | undefined;
@@ -72,6 +75,27 @@ export class EndpointChannel {
       (signal, timeoutMs) =>
         this.call(Maintenance.method.status, {}, signal, timeoutMs, false).then((res) => res.version),
       () => this.transport.connectionCount,
+    );
+    this.#connectionCheck = connectionCheckOf(transport);
+  }
+
+  /**
+   * Is the endpoint's connection alive? Where the transport can tell (the default transport: an HTTP/2
+   * PING on the connections that carry calls, not seen by interceptors), its answer; else (grpc-js,
+   * connect-node, a transport of your own) a `Maintenance/Status` call with `timeoutMs` as deadline, where
+   * any answer of the server counts, an error status too. Resolves false when nothing answered within
+   * `timeoutMs`, true otherwise (also when `signal` aborted first, or no token could be had: no verdict
+   * on the endpoint). Never rejects.
+   */
+  checkConnection(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (this.#connectionCheck) return this.#connectionCheck.checkConnection(timeoutMs);
+    return this.call(Maintenance.method.status, {}, signal, timeoutMs, false).then(
+      () => true,
+      (err: unknown) => {
+        if (signal?.aborted) return true;
+        const code = (err as { code?: unknown }).code;
+        return !(code === Code.DeadlineExceeded || code === Code.Unavailable);
+      },
     );
   }
 
