@@ -10,7 +10,7 @@
 # goes first in watchableStore.syncWatchers (storage/mvcc/watchable_store.go; mvcc/ in 3.5), which runs only
 # while some watcher is catching up. Run the binary with GOFAIL_FAILPOINTS='beforeSyncWatchers=sleep(8000)'
 # and every catch-up round waits 8 s first (the test kit: startEtcd({ version, failpoints: {...} })).
-# Usage: scripts/etcd-failpoints.sh [LINE...]   (default: 3.6 3.7). Cache: ETCD_TS_CACHE, else
+# Usage: scripts/etcd-failpoints.sh [LINE...]   (default: 3.5 3.6 3.7, every line that has a Go module). Cache: ETCD_TS_CACHE, else
 # $XDG_CACHE_HOME/etcd-ts, else ~/.cache/etcd-ts. Safe to run concurrently with itself (a lock per build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +22,7 @@ gofail_version="v0.2.0"
 
 pin() { sed -n "s/^  \"$1\": \"\([0-9.]*\)\",\$/\1/p" "$pins"; }
 lines=("$@")
-[ "${#lines[@]}" -gt 0 ] || lines=(3.6 3.7)
+[ "${#lines[@]}" -gt 0 ] || lines=(3.5 3.6 3.7)
 
 build_failpoints() {
   local version="$1" dest="$cache/etcd/$1-failpoints"
