@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Etcd, type EtcdOptions, type WatchBatch } from "../../src/client/index.js";
 import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
 import { DiagnosticsRecorder } from "../support/diagnostics.js";
+import { callsStarted } from "../support/server-metrics.js";
 import { transports } from "../support/transports.js";
 import { until } from "../support/wait.js";
 
@@ -13,6 +14,7 @@ import { until } from "../support/wait.js";
  * connection and a frozen member.
  */
 const WATCH = "etcdserverpb.Watch/Watch";
+const STATUS = "etcdserverpb.Maintenance/Status";
 const STREAMS = { idleTimeoutMs: 1000, probeTimeoutMs: 1000, backoff: { initialMs: 20, maxMs: 500 } };
 
 describe("Watch stream liveness without the transport's keepalive", () => {
@@ -60,6 +62,7 @@ describe("Watch stream liveness without the transport's keepalive", () => {
         const got: WatchBatch[] = [];
         w.on("batch", (b) => got.push(b));
         await until("the watch active", () => w.state === "active");
+        const statusCalls = await callsStarted(etcd.endpoint, STATUS);
 
         if (fault === "freeze") await etcd.members[0]!.freeze();
         else proxy.blackhole("both");
@@ -77,6 +80,16 @@ describe("Watch stream liveness without the transport's keepalive", () => {
         await until("the event after the fault", () =>
           got.some((b) => b.events.some((e) => e.kv.modRevision === revision)),
         );
+        if (leg.name === "http2") {
+          // The default transport checks with PINGs: no Status call reached etcd.
+          expect(await callsStarted(etcd.endpoint, STATUS)).toBe(statusCalls);
+        } else {
+          // The others have no PING to ask for: the silent stream's checks are Status calls.
+          await until(
+            "a Status call checking the silent stream",
+            async () => (await callsStarted(etcd.endpoint, STATUS)) > statusCalls,
+          );
+        }
       }, 60_000);
     }
   }

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Etcd, type WatchBatch, type Watcher } from "../../src/client/index.js";
 import { createConnectNodeTransport } from "../../src/connect-node/index.js";
+import { createGrpcJsTransport } from "../../src/grpc-js/index.js";
 import { DEFAULT_ETCD_VERSION, type EtcdCluster, startEtcd } from "../../src/testing/index.js";
 import { DiagnosticsRecorder } from "../support/diagnostics.js";
 import { checkHistory, describeReport, HistoryRecorder, readHistory } from "../support/history.js";
@@ -39,11 +40,15 @@ describe.skipIf(LINE === "3.4")(`a slow, silent catch-up (etcd ${LINE} with fail
     await etcd?.close();
   });
 
-  /** The client under test: the stream settings of the fault suites (the old probe: 1 s idle + 1 s). */
-  function client(): Etcd {
+  /**
+   * The client under test: the stream settings of the fault suites (the old probe: 1 s idle + 1 s), on
+   * the default transport (liveness by HTTP/2 PING) or grpc-js (by Status calls).
+   */
+  function client(leg: "default transport" | "grpc-js" = "default transport"): Etcd {
     const c = new Etcd({
       endpoints: [etcd.endpoint],
       streams: { idleTimeoutMs: 1000, probeTimeoutMs: 1000, backoff: { initialMs: 20, maxMs: 500 } },
+      ...(leg === "grpc-js" ? { transport: (e) => createGrpcJsTransport({ baseUrl: e.url }) } : {}),
     });
     cleanups.push(() => c.close());
     return c;
@@ -61,7 +66,7 @@ describe.skipIf(LINE === "3.4")(`a slow, silent catch-up (etcd ${LINE} with fail
     for (let i = 0; i < keys; i++) {
       const { revision } = await direct.put(`${prefix}k${i}`, `v${i}`);
       if (first === 0n) first = revision;
-      await direct.put(`${prefix}-unrelated/${i}`, "x");
+      await direct.put(`unrelated/${prefix}${i}`, "x");
     }
     return first;
   }
@@ -87,57 +92,58 @@ describe.skipIf(LINE === "3.4")(`a slow, silent catch-up (etcd ${LINE} with fail
     }
   }
 
-  it("keeps the shared Watch stream through the catch-up; no watch loses, repeats or reorders", async () => {
-    const first = await history("slow/", 5);
-    const c = client();
-    const seen = diagnostics();
-    const log: string[] = [];
-    const idleA = new HistoryRecorder();
-    const idleB = new HistoryRecorder();
-    const slow = new HistoryRecorder();
-    const a = c.watch({ prefix: "idle-a/" });
-    const b = c.watch({ prefix: "idle-b/" });
-    follow(a, "a", idleA, log);
-    follow(b, "b", idleB, log);
-    await until("the idle watches active", () => a.state === "active" && b.state === "active");
-    const streams = await callsStarted(etcd.endpoint, WATCH);
+  for (const leg of ["default transport", "grpc-js"] as const)
+    it(`${leg}: keeps the shared Watch stream through the catch-up; no watch loses, repeats or reorders`, async () => {
+      const first = await history("slow/", 5);
+      const c = client(leg);
+      const seen = diagnostics();
+      const log: string[] = [];
+      const idleA = new HistoryRecorder();
+      const idleB = new HistoryRecorder();
+      const slow = new HistoryRecorder();
+      const a = c.watch({ prefix: "idle-a/" });
+      const b = c.watch({ prefix: "idle-b/" });
+      follow(a, "a", idleA, log);
+      follow(b, "b", idleB, log);
+      await until("the idle watches active", () => a.state === "active" && b.state === "active");
+      const streams = await callsStarted(etcd.endpoint, WATCH);
 
-    await etcd.members[0]!.setFailpoint("beforeSyncWatchers", CATCH_UP);
-    const s = c.watch({ prefix: "slow/" }, { startRevision: first });
-    follow(s, "slow", slow, log);
-    await until(
-      "the slow watch's catch-up",
-      () => slow.events.filter((e) => e.key.startsWith("slow/k")).length === 5,
-      60_000,
-    );
-    await etcd.members[0]!.setFailpoint("beforeSyncWatchers", undefined);
+      await etcd.members[0]!.setFailpoint("beforeSyncWatchers", CATCH_UP);
+      const s = c.watch({ prefix: "slow/" }, { startRevision: first });
+      follow(s, "slow", slow, log);
+      await until(
+        "the slow watch's catch-up",
+        () => slow.events.filter((e) => e.key.startsWith("slow/k")).length === 5,
+        60_000,
+      );
+      await etcd.members[0]!.setFailpoint("beforeSyncWatchers", undefined);
 
-    // Live events after the catch-up reach every watch, on the same stream.
-    const end = [
-      await direct.put("idle-a/after", "1"),
-      await direct.put("idle-b/after", "1"),
-      await direct.put("slow/after", "1"),
-    ].map((r) => r.revision);
-    await until(
-      "the writes after the catch-up",
-      () =>
-        idleA.events.some((e) => e.revision === end[0]) &&
-        idleB.events.some((e) => e.revision === end[1]) &&
-        slow.events.some((e) => e.revision === end[2]),
-    );
+      // Live events after the catch-up reach every watch, on the same stream.
+      const end = [
+        await direct.put("idle-a/after", "1"),
+        await direct.put("idle-b/after", "1"),
+        await direct.put("slow/after", "1"),
+      ].map((r) => r.revision);
+      await until(
+        "the writes after the catch-up",
+        () =>
+          idleA.events.some((e) => e.revision === end[0]) &&
+          idleB.events.some((e) => e.revision === end[1]) &&
+          slow.events.some((e) => e.revision === end[2]),
+      );
 
-    const closes = seen.of("etcd-ts:stream:close", (e) => e.method === WATCH);
-    expect(closes, "Watch streams the client closed").toEqual([]);
-    expect(await callsStarted(etcd.endpoint, WATCH), "Watch streams etcd saw started").toBe(streams);
-    for (const [prefix, rec, from, to] of [
-      ["idle-a/", idleA, (await a.created) + 1n, end[0]!],
-      ["idle-b/", idleB, (await b.created) + 1n, end[1]!],
-      ["slow/", slow, first, end[2]!],
-    ] as const) {
-      const report = checkHistory(await stored(prefix, from, to), rec.events);
-      expect(report.ok, `${prefix}: ${describeReport(report)}`).toBe(true);
-    }
-  }, 120_000);
+      const closes = seen.of("etcd-ts:stream:close", (e) => e.method === WATCH);
+      expect(closes, "Watch streams the client closed").toEqual([]);
+      expect(await callsStarted(etcd.endpoint, WATCH), "Watch streams etcd saw started").toBe(streams);
+      for (const [prefix, rec, from, to] of [
+        ["idle-a/", idleA, (await a.created) + 1n, end[0]!],
+        ["idle-b/", idleB, (await b.created) + 1n, end[1]!],
+        ["slow/", slow, first, end[2]!],
+      ] as const) {
+        const report = checkHistory(await stored(prefix, from, to), rec.events);
+        expect(report.ok, `${prefix}: ${describeReport(report)}`).toBe(true);
+      }
+    }, 120_000);
 
   it("answers a progress request made during the catch-up once the catch-up ends", async () => {
     const first = await history("asked/", 3);
