@@ -15,6 +15,13 @@ export type ClosableTransport = Transport & {
    * version only when a call finds the connection refused or lost.
    */
   readonly connectionCount?: number | undefined;
+  /**
+   * Checks that the connections carrying calls are alive (optional; etcd-ts's default transport has it:
+   * an HTTP/2 PING). Resolves false when one did not answer within `timeoutMs`, true otherwise; never
+   * rejects, tears nothing down. The Watch stream's liveness uses it; without it, the client checks with
+   * a `Maintenance/Status` call (docs/leases-and-watches.md, "Liveness").
+   */
+  checkConnection?(timeoutMs: number): Promise<boolean>;
 };
 
 /** Options of `new Etcd(...)`. */

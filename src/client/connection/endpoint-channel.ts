@@ -10,7 +10,6 @@ import { Maintenance } from "../../gen/etcdserverpb/rpc_pb.js";
 import type { AuthTokenSource } from "../auth/token.js";
 import { DeadlineExceededError, type EtcdError, InvalidAuthTokenError, toEtcdError } from "../errors.js";
 import type { ClosableTransport } from "../options.js";
-import { type ConnectionCheck, connectionCheckOf } from "../transport/connection-check.js";
 import { EndpointServer } from "./endpoint-server.js";
 import { interceptTransport } from "./intercepted-transport.js";
 import { isUnavailable } from "./retry.js";
@@ -51,8 +50,6 @@ export class EndpointChannel {
    */
   readonly server: EndpointServer;
   readonly #auth: AuthTokenSource | undefined;
-  /** The transport's own liveness check (HTTP/2 PING), when it has one. */
-  readonly #connectionCheck: ConnectionCheck | undefined;
   /** Deadline of an `Authenticate` a stream needs before it opens, ms. */
   readonly #authTimeoutMs: number;
   #headerToken: string | undefined;
@@ -76,7 +73,6 @@ export class EndpointChannel {
         this.call(Maintenance.method.status, {}, signal, timeoutMs, false).then((res) => res.version),
       () => this.transport.connectionCount,
     );
-    this.#connectionCheck = connectionCheckOf(transport);
   }
 
   /**
@@ -88,7 +84,7 @@ export class EndpointChannel {
    * on the endpoint). Never rejects.
    */
   checkConnection(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-    if (this.#connectionCheck) return this.#connectionCheck.checkConnection(timeoutMs);
+    if (this.transport.checkConnection) return this.transport.checkConnection(timeoutMs);
     return this.call(Maintenance.method.status, {}, signal, timeoutMs, false).then(
       () => true,
       (err: unknown) => {

@@ -7,7 +7,6 @@ import {
   type UnaryResponse,
 } from "@connectrpc/connect";
 import { DeadlineQueue } from "../../timers/deadline-queue.js";
-import type { ConnectionCheck } from "../connection-check.js";
 import type { HeadersInit } from "../headers-init.js";
 import { markNotSent } from "../not-sent.js";
 import { closedError } from "./call-outcome.js";
@@ -21,7 +20,7 @@ import type { TransportCore } from "./transport-core.js";
 import { UnaryCall } from "./unary-call.js";
 
 /** A Connect `Transport` speaking gRPC over one HTTP/2 endpoint, which must be closed when done. */
-export interface Http2Transport extends Transport, ConnectionCheck, AsyncDisposable {
+export interface Http2Transport extends Transport, AsyncDisposable {
   /** Closes every session (calls in flight fail with Unavailable) and clears every timer. */
   close(): Promise<void>;
   /** How many HTTP/2 sessions it has opened so far (each reconnect counts). */
