@@ -6,7 +6,7 @@ import { DEFAULT_ETCD_VERSION, type EtcdCluster, startEtcd } from "../../src/tes
 import { DiagnosticsRecorder } from "../support/diagnostics.js";
 import { checkHistory, describeReport, HistoryRecorder, readHistory } from "../support/history.js";
 import { callsStarted } from "../support/server-metrics.js";
-import { until } from "../support/wait.js";
+import { until, within } from "../support/wait.js";
 
 /**
  * etcd 3.4.31+, 3.5.13+, 3.6 and 3.7 drop a progress request while any watcher of the stream is still
@@ -178,6 +178,34 @@ describe.skipIf(LINE === "3.4")(`a slow, silent catch-up (etcd ${LINE} with fail
     expect(slow.events.filter((e) => e.key.startsWith("asked/k"))).toHaveLength(3);
     expect(BigInt(lastProgress(log))).toBeGreaterThanOrEqual(written);
     expect(seen.of("etcd-ts:stream:close", (e) => e.method === WATCH)).toEqual([]);
+    expect(await callsStarted(etcd.endpoint, WATCH), "Watch streams etcd saw started").toBe(streams);
+  }, 120_000);
+
+  it("resolves a cache's waitForRevision for a write outside its range once the catch-up ends", async () => {
+    const first = await history("cached-slow/", 3);
+    const c = client();
+    const cache = c.cache({ prefix: "cached/" });
+    cleanups.push(() => cache.close());
+    await cache.ready;
+    await until("the cache live", () => cache.state === "live");
+    const streams = await callsStarted(etcd.endpoint, WATCH);
+
+    await etcd.members[0]!.setFailpoint("beforeSyncWatchers", CATCH_UP);
+    const slow = new HistoryRecorder();
+    const log: string[] = [];
+    const s = c.watch({ prefix: "cached-slow/" }, { startRevision: first });
+    follow(s, "slow", slow, log);
+    await until("the slow watch created", () => s.state === "active");
+    const { revision } = await direct.put("not-cached/x", "1");
+    // The cache's progress request is dropped while the slow watch catches up, and asked again.
+    const reached = await within(
+      cache.waitForRevision(revision),
+      "the cache confirming the revision",
+      60_000,
+    );
+    expect(reached).toBeGreaterThanOrEqual(revision);
+    // etcd answered only once every watcher of the stream was synced: the catch-up came first.
+    expect(slow.events.filter((e) => e.key.startsWith("cached-slow/k"))).toHaveLength(3);
     expect(await callsStarted(etcd.endpoint, WATCH), "Watch streams etcd saw started").toBe(streams);
   }, 120_000);
 });

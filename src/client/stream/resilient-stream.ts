@@ -7,6 +7,7 @@ import type {
 import { Code } from "@connectrpc/connect";
 import { Backoff, type BackoffOptions, sleep } from "../connection/backoff.js";
 import type { EndpointChannel } from "../connection/endpoint-channel.js";
+import type { EndpointServer } from "../connection/endpoint-server.js";
 import type { ConnectionPool } from "../connection/pool.js";
 import { channels, methodNames } from "../diagnostics/channels.js";
 import type { StreamEvent } from "../diagnostics/events.js";
@@ -86,6 +87,8 @@ type Ending =
 export class LiveStream<I extends DescMessage> {
   /** The endpoint the stream is on. */
   readonly endpoint: string;
+  /** What is known about the server behind it (its version). */
+  readonly server: EndpointServer;
   readonly #requests = new QueuedIterator<MessageInitShape<I>>();
   readonly #abort = new AbortController();
   #ending: Ending | undefined;
@@ -105,6 +108,7 @@ export class LiveStream<I extends DescMessage> {
   constructor(channel: EndpointChannel, onHealthy: () => void) {
     this.#channel = channel;
     this.endpoint = channel.endpoint;
+    this.server = channel.server;
     this.#onHealthy = onHealthy;
   }
 

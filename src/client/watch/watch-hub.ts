@@ -62,6 +62,8 @@ interface Session {
   /** Ids this client canceled (paused or closed watches): their late responses are dropped. */
   readonly ignored: Set<bigint>;
   readonly fragments: FragmentAssembler;
+  /** The server's version was looked up before this stream's first progress request (see #sendProgressRequest). */
+  versionAsked: boolean;
 }
 
 const INVALID_WATCH_ID = -1n;
@@ -96,6 +98,8 @@ export class WatchHub
   readonly #createdOnce = new WeakSet<Watcher>();
   /** The outstanding `requestProgress()`, asked again until answered (etcd may drop it). */
   readonly #progress: ProgressRequests;
+  /** `streams.probeTimeoutMs`: also the deadline of the version lookup before a progress request. */
+  readonly #answerTimeoutMs: number;
   #session: Session | undefined;
   #release: HoldRelease | undefined;
   /**
@@ -111,6 +115,7 @@ export class WatchHub
     this.#stream = new ResilientStream(pool, WatchService.method.watch, this, settings);
     // Every compaction resync in flight listens to it: many at once is normal, not a listener leak.
     setMaxListeners(0, this.#closing.signal);
+    this.#answerTimeoutMs = settings.answerTimeoutMs;
     this.#progress = new ProgressRequests(
       { trySend: () => this.#sendProgressRequest() },
       settings.answerTimeoutMs,
@@ -208,6 +213,7 @@ export class WatchHub
       live,
       createQueue: [],
       createInFlight: false,
+      versionAsked: false,
       byId: new Map(),
       ignored: new Set(),
       fragments: new FragmentAssembler(),
@@ -249,8 +255,15 @@ export class WatchHub
     if (response.watchId === INVALID_WATCH_ID) {
       // The answer to a progress request (etcd sends no other), for every watch on the stream.
       this.#progress.answered();
+      const revision = response.header?.revision ?? 0n;
+      const complete = live.server.known?.has("syncedProgress") === true;
       for (const w of session.byId.values())
-        this.#deliver(w, { revision: response.header?.revision ?? 0n, events: [], progress: true });
+        this.#deliver(
+          w,
+          complete
+            ? { revision, events: [], progress: true, progressComplete: true }
+            : { revision, events: [], progress: true },
+        );
       return;
     }
     if (session.ignored.has(response.watchId)) {
@@ -312,11 +325,26 @@ export class WatchHub
     this.#sendNextCreate(session);
   }
 
-  /** {@link ProgressHost}: a progress request goes out once no create is in flight (see requestProgress). */
+  /**
+   * {@link ProgressHost}: a progress request goes out once no create is in flight (see requestProgress),
+   * and once the server's version is known (or cannot be), which tells whether its answer is complete
+   * (`progressComplete`): the first request of a connection waits for that one Status call.
+   */
   #sendProgressRequest(): boolean {
     const session = this.#session;
     if (!session || session.createInFlight) return false;
-    session.live.send(PROGRESS_REQUEST);
+    const live = session.live;
+    if (!session.versionAsked) {
+      session.versionAsked = true;
+      if (live.server.known === undefined) {
+        live.server
+          .version(live.signal, this.#answerTimeoutMs)
+          .catch(() => undefined)
+          .finally(() => this.#progress.ready());
+        return false;
+      }
+    }
+    live.send(PROGRESS_REQUEST);
     return true;
   }
 
