@@ -581,6 +581,32 @@ describe("http2 transport when the member fails", () => {
     expect((await kv.range({ key: enc.encode("frozen") })).kvs).toHaveLength(1);
   });
 
+  it("checkConnection() pings the sessions that carry calls: false on a frozen member, tearing nothing down", async () => {
+    cluster = await startEtcd();
+    const member = cluster.members[0]!;
+    transport = createHttp2Transport({ baseUrl: cluster.endpoint, keepaliveIntervalMs: 0 });
+    // No call in flight: no session to check.
+    expect(await transport.checkConnection(1000)).toBe(true);
+    const requests = new RequestQueue<WatchInit>();
+    requests.push(createWatch("checked"));
+    const iterator = createClient(Watch, transport).watch(requests)[Symbol.asyncIterator]();
+    expect((await iterator.next()).value?.created).toBe(true);
+    expect(await transport.checkConnection(2000)).toBe(true);
+    await member.freeze();
+    try {
+      // Keepalive is off: only the check's own 500 ms (after the PING leaves, 5.5 s after the last) judges.
+      expect(await within(transport.checkConnection(500), "the check of a frozen member")).toBe(false);
+    } finally {
+      member.thaw();
+    }
+    // Nothing was torn down: the stream goes on.
+    const kv = createClient(KV, transport);
+    await kv.put({ key: enc.encode("checked"), value: enc.encode("1") });
+    const next = await within(iterator.next(), "the event after the thaw");
+    expect(next.value?.events).toHaveLength(1);
+    requests.end();
+  });
+
   it("times out a unary call on a frozen member with DeadlineExceeded (local timer)", async () => {
     cluster = await startEtcd();
     const member = cluster.members[0]!;

@@ -15,6 +15,13 @@ export type ClosableTransport = Transport & {
    * version only when a call finds the connection refused or lost.
    */
   readonly connectionCount?: number | undefined;
+  /**
+   * Checks that the connections carrying calls are alive (optional; etcd-ts's default transport has it:
+   * an HTTP/2 PING). Resolves false when one did not answer within `timeoutMs`, true otherwise; never
+   * rejects, tears nothing down. The Watch stream's liveness uses it; without it, the client checks with
+   * a `Maintenance/Status` call (docs/leases-and-watches.md, "Liveness").
+   */
+  checkConnection?(timeoutMs: number): Promise<boolean>;
 };
 
 /** Options of `new Etcd(...)`. */
@@ -137,14 +144,17 @@ export interface StreamOptions {
       }
     | undefined;
   /**
-   * After this long without any answer on the Watch stream, a progress request probes it, in ms; a
-   * frozen member answers nothing, while a watch may be idle for hours. 0 turns probing off. Default 5000.
+   * After this long without any answer on the Watch stream, its connection is checked, in ms: an HTTP/2
+   * PING on the default transport, a `Maintenance/Status` call on transports without one. A frozen member
+   * answers nothing, while a watch may be idle for hours. 0 turns idle checks off. Default 5000.
    */
   idleTimeoutMs?: number | undefined;
   /**
-   * A probe or any other request on a stream (a watch create, a keepalive) unanswered this long means the stream is
-   * dead: it is abandoned, its endpoint marked failed, and the stream reopened on the next endpoint, in ms.
-   * A keepalive waits at most a third of its lease's TTL. Default 2000.
+   * A liveness check of the Watch stream's connection, or a lease keepalive, unanswered this long means
+   * the stream is dead: it is abandoned, its endpoint marked failed, and the stream reopened on the next
+   * endpoint, in ms (a keepalive waits at most a third of its lease's TTL). A watch request (create,
+   * cancel, progress) waiting this long gets the connection checked, and a progress request unanswered
+   * this long is asked again (etcd drops it while a watch catches up). Default 2000.
    */
   probeTimeoutMs?: number | undefined;
 }

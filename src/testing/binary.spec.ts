@@ -2,7 +2,13 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EtcdUnavailableError, findEtcdBinary, findEtcdVersion, resolveEtcdBinary } from "./binary.js";
+import {
+  EtcdUnavailableError,
+  findEtcdBinary,
+  findEtcdVersion,
+  findFailpointBuild,
+  resolveEtcdBinary,
+} from "./binary.js";
 import { ETCD_VERSIONS, etcdCacheDir, isEtcdVersionLine } from "./versions.js";
 
 describe("findEtcdBinary", () => {
@@ -73,5 +79,36 @@ describe("pinned versions (ETCD_VERSION, startEtcd({ version }))", () => {
     expect(etcdCacheDir({})).toBe(join(homedir(), ".cache", "etcd-ts"));
     expect(isEtcdVersionLine("3.6")).toBe(true);
     expect(isEtcdVersionLine("toString")).toBe(false);
+  });
+});
+
+describe("failpoint builds", () => {
+  let cache: string;
+  beforeAll(async () => {
+    cache = await mkdtemp(join(tmpdir(), "etcd-ts-cache-"));
+    await mkdir(join(cache, "etcd", "3.6.17-failpoints"), { recursive: true });
+    await writeFile(join(cache, "etcd", "3.6.17-failpoints", "etcd"), "#!/bin/sh\n", { mode: 0o755 });
+  });
+  afterAll(async () => {
+    await rm(cache, { recursive: true, force: true });
+  });
+
+  it("takes the failpoint build of version, else ETCD_VERSION, else the default line; never ETCD_BIN", () => {
+    const build = join(cache, "etcd", "3.6.17-failpoints", "etcd");
+    expect(resolveEtcdBinary(undefined, { ETCD_TS_CACHE: cache }, "3.6", true)).toBe(build);
+    expect(resolveEtcdBinary(undefined, { ETCD_TS_CACHE: cache, ETCD_VERSION: "3.6" }, undefined, true)).toBe(
+      build,
+    );
+    expect(resolveEtcdBinary(undefined, { ETCD_TS_CACHE: cache, ETCD_BIN: "/bin/sh" }, undefined, true)).toBe(
+      build,
+    );
+  });
+
+  it("names the script to run when the build is missing, and refuses 3.4 and unknown lines", () => {
+    expect(() => findFailpointBuild("3.7", { ETCD_TS_CACHE: cache })).toThrow(
+      /3\.7\.\d+ with failpoints.*scripts\/etcd-failpoints\.sh 3\.7/,
+    );
+    expect(() => findFailpointBuild("3.4", { ETCD_TS_CACHE: cache })).toThrow(EtcdUnavailableError);
+    expect(() => findFailpointBuild("2.3", { ETCD_TS_CACHE: cache })).toThrow(/no failpoint build/);
   });
 });

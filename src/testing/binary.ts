@@ -2,9 +2,11 @@ import { delimiter, join } from "node:path";
 import { Code } from "@connectrpc/connect";
 import { EtcdError } from "../client/errors.js";
 import {
+  DEFAULT_ETCD_VERSION,
   ETCD_VERSIONS,
   etcdCacheDir,
   installedEtcdBinary,
+  installedFailpointBinary,
   isEtcdVersionLine,
   isExecutable,
 } from "./versions.js";
@@ -67,18 +69,39 @@ export function findEtcdVersion(version: string, env: NodeJS.ProcessEnv = proces
 }
 
 /**
+ * Finds the failpoint build of a release line (etcd instrumented with gofail, made by
+ * `scripts/etcd-failpoints.sh` in etcd-ts's repository). Throws {@link EtcdUnavailableError} for an
+ * unknown line or one not built: a test that needs failpoints must not run on a plain build.
+ */
+export function findFailpointBuild(version: string, env: NodeJS.ProcessEnv = process.env): string {
+  if (!isEtcdVersionLine(version) || version === "3.4")
+    throw new EtcdUnavailableError(
+      `etcd version ${JSON.stringify(version)} has no failpoint build (lines 3.5, 3.6 and 3.7 have)`,
+    );
+  const binary = installedFailpointBinary(version, env);
+  if (binary) return binary;
+  throw new EtcdUnavailableError(
+    `etcd ${ETCD_VERSIONS[version]} with failpoints (line ${version}) is not built under ${join(etcdCacheDir(env), "etcd")}: run \`bash scripts/etcd-failpoints.sh ${version}\` in etcd-ts's repository`,
+  );
+}
+
+/**
  * Resolves the binary to run: an explicit path (checked); else an explicit `version`; else `ETCD_BIN`;
- * else `ETCD_VERSION`; else `etcd` on PATH.
+ * else `ETCD_VERSION`; else `etcd` on PATH. With `failpoints`, an explicit path (assumed instrumented)
+ * or else the failpoint build of `version`, `ETCD_VERSION` or the default line (`ETCD_BIN` is not
+ * used: a plain build has no failpoints).
  */
 export function resolveEtcdBinary(
   binary: string | undefined,
   env: NodeJS.ProcessEnv,
   version?: string,
+  failpoints = false,
 ): string | undefined {
   if (binary !== undefined) {
     if (isExecutable(binary)) return binary;
     throw new EtcdUnavailableError(`the etcd binary ${binary} is not an executable file`);
   }
+  if (failpoints) return findFailpointBuild(version ?? (env.ETCD_VERSION || DEFAULT_ETCD_VERSION), env);
   if (version !== undefined) return findEtcdVersion(version, env);
   if (!env.ETCD_BIN && env.ETCD_VERSION) return findEtcdVersion(env.ETCD_VERSION, env);
   return findEtcdBinary(env);

@@ -8,6 +8,7 @@ import {
   UnavailableError,
 } from "../client/errors.js";
 import type { Certificates } from "./certificates.js";
+import { type Failpoints, failpointsVariable } from "./failpoints.js";
 import { EtcdGatewayError, type GatewayTls } from "./gateway.js";
 import {
   initialClusterAfterAdd,
@@ -38,6 +39,11 @@ export interface ClusterSetup {
   tls?: ClusterTls | undefined;
   /** Every member also serves clients on a unix socket in `root` (see `EtcdMember.unixClientUrl`). Default false. */
   unixSockets?: boolean | undefined;
+  /**
+   * Failpoints every member starts with (the binary must be a failpoint build); each member also serves
+   * gofail's HTTP endpoint on a free port (`member.setFailpoint()`). Default none.
+   */
+  failpoints?: Failpoints | undefined;
   /** Called once by `close()` after the root is removed (drops the exit-time cleanup). Default none. */
   onClosed?: (() => void) | undefined;
 }
@@ -267,8 +273,9 @@ export class EtcdCluster implements AsyncDisposable {
   async #createMember(name: string, extraArgs: string[]): Promise<EtcdMember> {
     if (this.#closed) throw new ClosedError("the cluster is closed");
     this.#nextIndex++;
-    const { root, binary, args, token, tls, unixSockets } = this.#setup;
+    const { root, binary, args, token, tls, unixSockets, failpoints } = this.#setup;
     const [clientPort, peerPort] = [await freePort(), await freePort()];
+    const failpointAddress = failpoints && `127.0.0.1:${await freePort()}`;
     const scheme = tls ? "https" : "http";
     const peerUrl = `http://127.0.0.1:${peerPort}`;
     const memberTls: MemberTls | undefined = tls && {
@@ -295,6 +302,12 @@ export class EtcdCluster implements AsyncDisposable {
       clientTls,
       // `unix://host:port` names a file in etcd's working directory: the one form etcd 3.4 accepts too.
       unixSocket: unixSockets ? { dir: root, file: `localhost:${clientPort}` } : undefined,
+      ...(failpoints && failpointAddress
+        ? {
+            env: { GOFAIL_FAILPOINTS: failpointsVariable(failpoints), GOFAIL_HTTP: failpointAddress },
+            failpointUrl: `http://${failpointAddress}`,
+          }
+        : {}),
     });
   }
 

@@ -3,7 +3,7 @@
  * a TCP fault proxy and etcd's HTTP/JSON gateway, independent of the etcd-ts client.
  * @packageDocumentation
  */
-export { EtcdUnavailableError, findEtcdBinary, findEtcdVersion } from "./binary.js";
+export { EtcdUnavailableError, findEtcdBinary, findEtcdVersion, findFailpointBuild } from "./binary.js";
 export {
   CertificateGenerationError,
   type Certificates,
@@ -25,6 +25,7 @@ export {
   type StartEtcdContainerOptions,
   startEtcdContainer,
 } from "./docker.js";
+export { FailpointError, type Failpoints } from "./failpoints.js";
 export { type BlackholeDirection, FaultProxy, type FaultProxyTarget } from "./fault-proxy.js";
 export {
   EtcdGatewayError,
@@ -52,5 +53,6 @@ export {
   type EtcdVersionLine,
   etcdCacheDir,
   installedEtcdBinary,
+  installedFailpointBinary,
   isEtcdVersionLine,
 } from "./versions.js";

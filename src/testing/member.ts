@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { Code } from "@connectrpc/connect";
 import { EtcdError, InvalidUsageError } from "../client/errors.js";
 import { registerCleanup } from "./cleanup.js";
+import { changeFailpoint } from "./failpoints.js";
 import type { GatewayTls } from "./gateway.js";
 import { fetchMemberStatus, type MemberStatus } from "./gateway-calls.js";
 
@@ -48,6 +49,10 @@ export interface MemberSpec {
    * line accepts in a `unix://` URL) in `dir`, etcd's working directory. Default none.
    */
   unixSocket?: { dir: string; file: string } | undefined;
+  /** Environment of the process, over the kit's own for members (e.g. `GOFAIL_FAILPOINTS`). Default none. */
+  env?: Readonly<Record<string, string>> | undefined;
+  /** gofail's HTTP endpoint of a failpoint build (its `GOFAIL_HTTP`), e.g. `http://127.0.0.1:23810`. Default none. */
+  failpointUrl?: string | undefined;
 }
 
 /** Lines of etcd's own log kept for error messages. */
@@ -118,6 +123,28 @@ export class EtcdMember {
     return status;
   }
 
+  /** gofail's HTTP endpoint when the member runs a failpoint build (`startEtcd({ failpoints })`), else undefined. */
+  get failpointUrl(): string | undefined {
+    return this.#spec.failpointUrl;
+  }
+
+  /**
+   * Sets failpoint `name` of the running failpoint build to a gofail term (e.g. `"sleep(8000)"`), or
+   * clears it with `undefined` (see `Failpoints`). Lasts until changed again or the process exits; a
+   * restart sets the failpoints given to `startEtcd` again.
+   * @throws InvalidUsageError when the member runs no failpoint build; `FailpointError` when gofail
+   * refuses or does not answer (a frozen member does not).
+   */
+  async setFailpoint(name: string, term: string | undefined): Promise<void> {
+    const url = this.#spec.failpointUrl;
+    if (url === undefined)
+      throw new InvalidUsageError(
+        `etcd member ${this.name} runs no failpoint build: start it with startEtcd({ failpoints })`,
+      );
+    if (!this.running) throw new InvalidUsageError(`etcd member ${this.name} is not running`);
+    await changeFailpoint(url, name, term);
+  }
+
   /** True between `freeze()` and `thaw()`. */
   get frozen(): boolean {
     return this.#frozen;
@@ -166,7 +193,7 @@ export class EtcdMember {
     const { waitReady = true, timeoutMs = 30_000 } = options;
     const child = spawn(this.#spec.binary, this.args(), {
       stdio: ["ignore", "pipe", "pipe"],
-      env: memberEnv(),
+      env: { ...memberEnv(), ...this.#spec.env },
       // The unix socket's URL is relative to etcd's working directory.
       ...(this.#spec.unixSocket ? { cwd: this.#spec.unixSocket.dir } : {}),
     });

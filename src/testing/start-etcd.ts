@@ -8,6 +8,7 @@ import { type Certificates, generateCertificates } from "./certificates.js";
 import { registerCleanup } from "./cleanup.js";
 import { type ClusterTls, EtcdCluster } from "./cluster.js";
 import { type EtcdContainer, isDockerAvailable, startEtcdContainer } from "./docker.js";
+import { type Failpoints, failpointsVariable } from "./failpoints.js";
 
 /** Where etcd runs: a local binary, a Docker container, or whichever is available. */
 export type EtcdRuntime = "auto" | "binary" | "docker";
@@ -31,6 +32,14 @@ export interface StartEtcdOptions {
    * `npm run etcd:install`. Default: `ETCD_VERSION` from `env` when `ETCD_BIN` is unset. Binary runtime only.
    */
   version?: string | undefined;
+  /**
+   * Run etcd's failpoint build (gofail; `bash scripts/etcd-failpoints.sh 3.6` builds it) with these
+   * failpoints set from the start, e.g. `{ beforeSyncWatchers: "sleep(8000)" }` (see `Failpoints`);
+   * `{}` runs the build with none set. The build is `binary` if given, else that of `version`, else of
+   * `ETCD_VERSION`, else of the default line (`ETCD_BIN` is not used). Each member serves gofail's HTTP
+   * endpoint too (`member.setFailpoint()`). Binary runtime only. Default: a plain build.
+   */
+  failpoints?: Failpoints | undefined;
   /** Extra flags for every member, e.g. `["--auth-token-ttl=2"]`. Default none. */
   args?: string[] | undefined;
   /** How long to wait for the cluster to serve clients, in ms. Default 30000 (120000 for Docker). */
@@ -76,7 +85,8 @@ export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdClu
   const env = options.env ?? process.env;
   const runtime = options.runtime ?? "binary";
   if (runtime === "docker") return startInDocker(options, count);
-  const binary = resolveEtcdBinary(options.binary, env, options.version);
+  if (options.failpoints !== undefined) failpointsVariable(options.failpoints);
+  const binary = resolveEtcdBinary(options.binary, env, options.version, options.failpoints !== undefined);
   if (binary) return startFromBinary(binary, options, count);
   if (runtime === "auto") {
     if (await isDockerAvailable()) return startInDocker(options, count);
@@ -99,6 +109,11 @@ function startInDocker(options: StartEtcdOptions, count: number): Promise<EtcdCo
     throw new InvalidArgumentError(
       "unixSocket",
       "the Docker runtime does not support unix sockets; use the binary runtime",
+    );
+  if (options.failpoints)
+    throw new InvalidArgumentError(
+      "failpoints",
+      "the Docker runtime runs a plain build; use the binary runtime for failpoints",
     );
   return startEtcdContainer({
     image: options.image,
@@ -126,6 +141,7 @@ async function startFromBinary(
         token: `etcd-ts-${randomBytes(6).toString("hex")}`,
         tls,
         unixSockets: options.unixSocket ?? false,
+        failpoints: options.failpoints,
         onClosed: release,
       },
       [],

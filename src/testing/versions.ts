@@ -52,6 +52,18 @@ export function installedEtcdBinary(
   return candidates.find(isExecutable);
 }
 
+/**
+ * Where the failpoint build of `line` is (`<cache>/etcd/<patch>-failpoints/etcd`: etcd instrumented with
+ * gofail by `scripts/etcd-failpoints.sh`), or undefined when it was not built. 3.4 has none.
+ */
+export function installedFailpointBinary(
+  line: EtcdVersionLine,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  const path = join(etcdCacheDir(env), "etcd", `${ETCD_VERSIONS[line]}-failpoints`, "etcd");
+  return isExecutable(path) ? path : undefined;
+}
+
 /** True when `path` is an executable regular file. */
 export function isExecutable(path: string): boolean {
   try {

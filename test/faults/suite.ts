@@ -120,8 +120,9 @@ export function faultSuite(leg: Leg): void {
       }
 
       it("member frozen (SIGSTOP) longer than the keepalive timeout", async () => {
-        // No HTTP/2 PINGs during the test: the watch stream's probe and the keeper's watchdog alone must
-        // notice (probe 1 s idle + 1 s; keeper: a refresh every TTL/3 = 3.3 s, unanswered for 1-2 s).
+        // No keepalive PINGs of the transport: the watch stream's liveness check (1 s idle, then 1 s for
+        // an on-demand PING, or a Status call on grpc-js) and the keeper's watchdog (a refresh every
+        // TTL/3 = 3.3 s, unanswered for 1-2 s) alone must notice.
         const s = open("freeze", { keepaliveIntervalMs: 3_600_000 });
         await s.begin({ watchers: 3, leases: [10] });
         await s.checkpoint("start");

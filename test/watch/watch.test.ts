@@ -391,8 +391,11 @@ describe("watches of new Etcd() against a real etcd", () => {
     expect(proxy.connections).toBe(0);
   });
 
-  it("probes a silent stream without delivering the probe answers", async () => {
-    // No HTTP/2 PINGs: while the watch is idle, what the server sends is the answers to the probes.
+  it("checks a silent stream's connection with HTTP/2 PINGs spaced as etcd allows, delivering nothing", async () => {
+    // No keepalive PINGs of the transport: while the watch is idle, what the server sends is the acks of
+    // the stream's liveness checks. Asked every 150 ms, they still go out at most every 5.5 s: etcd
+    // answers a third PING within its 5 s --grpc-keepalive-min-time with GOAWAY (too_many_pings), which
+    // would end the stream (and this Watch stream count would grow).
     const c = client(proxy.url, {
       streams: { idleTimeoutMs: 150, probeTimeoutMs: 500 },
       keepaliveIntervalMs: 3_600_000,
@@ -402,8 +405,6 @@ describe("watches of new Etcd() against a real etcd", () => {
     w.on("batch", (b) => got.push(b));
     await waitFor(() => w.state === "active", "active");
     const streams = await callsStarted(etcd.endpoint, "etcdserverpb.Watch/Watch");
-    // Several idle periods: probes go out and are answered (the server writes to an otherwise idle
-    // stream); nothing reaches the watch, and the stream is kept.
     let answers = 0;
     let seen = proxy.bytesFromServer;
     await waitFor(
@@ -412,17 +413,31 @@ describe("watches of new Etcd() against a real etcd", () => {
           seen = proxy.bytesFromServer;
           answers++;
         }
-        return answers >= 3;
+        return answers >= 4;
       },
-      "three probe answers",
-      30_000,
+      "four PING acks",
+      60_000,
     );
     expect(got).toEqual([]);
+    expect(w.state).toBe("active");
     expect(await callsStarted(etcd.endpoint, "etcdserverpb.Watch/Watch")).toBe(streams);
     c.requestWatchProgress();
     await waitFor(() => got.some((b) => b.progress), "requested progress", 5000);
     expect(got.filter((b) => b.progress)).toHaveLength(1);
-  }, 60_000);
+  }, 90_000);
+
+  it("sends a progress request made before the stream opened once its watches are created", async () => {
+    const c = client();
+    const a = c.watch("early/a");
+    const b = c.watch("early/b");
+    const got: string[] = [];
+    a.on("batch", (batch) => got.push(`a:${batch.progress ? "progress" : "events"}`));
+    b.on("batch", (batch) => got.push(`b:${batch.progress ? "progress" : "events"}`));
+    // No stream is open yet: the request waits for it, and for both creates to be answered.
+    c.requestWatchProgress();
+    await waitFor(() => got.includes("a:progress") && got.includes("b:progress"), "progress on both", 10_000);
+    expect([a.state, b.state]).toEqual(["active", "active"]);
+  });
 });
 
 /** Counts raw responses of a plain fragmenting watch at `revision` (how many pieces the server sent). */

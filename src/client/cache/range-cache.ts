@@ -171,10 +171,11 @@ export class RangeCache
   /**
    * Resolves once the cache has applied `revision` (its {@link RangeCache.revision} is at least that), e.g. the
    * revision of a write into the range: the cache then holds that write (read-your-writes). Resolves with
-   * the cache's revision. The cache's revision moves with the changes of its range only: a revision whose
-   * write did not touch the range is passed with the range's next change. Rejects with an `AbortedError`
-   * or `DeadlineExceededError` (options), or when the cache ends first (its error, or a
-   * `RangeCacheClosedError`).
+   * the cache's revision. A revision whose write did not touch the range is confirmed by a progress
+   * request on servers whose progress notices are complete (etcd 3.4.24+, 3.5.8+, 3.6, 3.7; asked again
+   * while etcd drops it); on older ones, and for a revision not written yet when the server answered, it
+   * is passed with the range's next change. Rejects with an `AbortedError` or `DeadlineExceededError`
+   * (options), or when the cache ends first (its error, or a `RangeCacheClosedError`).
    */
   waitForRevision(revision: number | bigint, options: WaitForRevisionOptions = {}): Promise<bigint> {
     let wanted: bigint;
@@ -185,6 +186,8 @@ export class RangeCache
     }
     if (this.#life.ended) return Promise.reject(this.#endError());
     if (this.#isReady && this.#revision >= wanted) return Promise.resolve(this.#revision);
+    // The write may be outside the range: a complete progress notice tells (see #apply).
+    if (this.#watcher?.state === "active") this.#etcd.requestWatchProgress();
     if (options.signal === undefined && options.timeoutMs === undefined) return this.#waiters.wait(wanted);
     const wait = waitSignal("waitForRevision", options.signal, options.timeoutMs);
     return this.#waiters.wait(wanted, wait.signal).finally(() => wait.dispose());
@@ -293,8 +296,17 @@ export class RangeCache
   readonly #onBatch = (batch: WatchBatch) => this.#apply(batch);
 
   readonly #onWatchState = (state: WatcherState) => {
-    if (state === "active") this.#life.set("live");
-    else if (state === "creating" || state === "disconnected" || state === "paused" || state === "resyncing")
+    if (state === "active") {
+      this.#life.set("live");
+      // Callers that waited while the watch was being (re-)created get their progress request now.
+      const lowest = this.#waiters.lowest;
+      if (lowest !== undefined && lowest > this.#revision) this.#etcd.requestWatchProgress();
+    } else if (
+      state === "creating" ||
+      state === "disconnected" ||
+      state === "paused" ||
+      state === "resyncing"
+    )
       this.#life.set("connecting");
   };
 
@@ -307,8 +319,13 @@ export class RangeCache
       return;
     }
     const events = batch.events;
-    // A progress notice's revision is not trusted (etcd issue 15220, see docs/leases-and-watches.md).
-    if (events.length === 0) return;
+    if (events.length === 0) {
+      // Nothing of the range changed up to a progress notice's revision, but only a complete notice
+      // promises that no older event is still on its way (etcd issue 15220, docs/leases-and-watches.md).
+      if (batch.progressComplete && batch.revision > this.#revision)
+        this.#advance(batch.revision, undefined, false);
+      return;
+    }
     const entries = this.#entries;
     const reported = this.#reporting() ? new Array<WatchEvent>(events.length) : undefined;
     let revision = this.#revision;

@@ -19,6 +19,11 @@ export class RevisionWaiters {
     return this.#waiting.length;
   }
 
+  /** The lowest revision a caller waits for, if any. */
+  get lowest(): bigint | undefined {
+    return this.#waiting[0]?.revision;
+  }
+
   /**
    * Resolves with the revision reached once {@link reached} passes `revision`; rejects with the signal's
    * reason when `signal` aborts first (the waiter is forgotten then), or with the error of {@link fail}.

@@ -76,6 +76,26 @@ export class EndpointChannel {
   }
 
   /**
+   * Is the endpoint's connection alive? Where the transport can tell (the default transport: an HTTP/2
+   * PING on the connections that carry calls, not seen by interceptors), its answer; else (grpc-js,
+   * connect-node, a transport of your own) a `Maintenance/Status` call with `timeoutMs` as deadline, where
+   * any answer of the server counts, an error status too. Resolves false when nothing answered within
+   * `timeoutMs`, true otherwise (also when `signal` aborted first, or no token could be had: no verdict
+   * on the endpoint). Never rejects.
+   */
+  checkConnection(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (this.transport.checkConnection) return this.transport.checkConnection(timeoutMs);
+    return this.call(Maintenance.method.status, {}, signal, timeoutMs, false).then(
+      () => true,
+      (err: unknown) => {
+        if (signal?.aborted) return true;
+        const code = (err as { code?: unknown }).code;
+        return !(code === Code.DeadlineExceeded || code === Code.Unavailable);
+      },
+    );
+  }
+
+  /**
    * Runs one unary call. With auth on, a call whose token the server finds invalid gets a fresh token and
    * runs once more within the same `timeoutMs`. Rejects with a typed `EtcdError`; when obtaining a token
    * failed, the error is marked not-sent (the call itself never left).

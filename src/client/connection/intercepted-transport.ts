@@ -102,6 +102,12 @@ class InterceptedTransport implements ClosableTransport {
     return this.#inner.connectionCount;
   }
 
+  /** The inner transport's check, when it has one (a PING is no RPC: interceptors do not see it). */
+  get checkConnection(): ((timeoutMs: number) => Promise<boolean>) | undefined {
+    const inner = this.#inner;
+    return inner.checkConnection && ((timeoutMs) => inner.checkConnection!(timeoutMs));
+  }
+
   /** What a unary and a stream request share. */
   #common(
     method: DescMethodUnary | DescMethodStreaming,

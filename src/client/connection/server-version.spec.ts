@@ -67,3 +67,27 @@ describe("ServerVersion ordering", () => {
       expect(v(old).has("rangeStream"), old).toBe(false);
   });
 });
+
+describe("ServerVersion.has", () => {
+  test("a feature of one release, from that release on", () => {
+    expect(v("3.7.0").has("rangeStream")).toBe(true);
+    expect(v("3.7.0-rc.2").has("rangeStream")).toBe(false);
+    expect(v("3.6.17").has("rangeStream")).toBe(false);
+  });
+
+  test("a fix backported to older lines: from its release in each line, in every later line", () => {
+    for (const [text, has] of [
+      ["3.3.27", false],
+      ["3.4.23", false],
+      ["3.4.24", true],
+      ["3.4.45", true],
+      ["3.5.7", false],
+      ["3.5.8", true],
+      ["3.5.36", true],
+      ["3.6.0", true],
+      ["3.7.4", true],
+      ["4.0.0", true],
+    ] as const)
+      expect(v(text).has("syncedProgress"), text).toBe(has);
+  });
+});

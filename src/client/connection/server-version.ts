@@ -49,7 +49,15 @@ export class ServerVersion {
 
   /** True when this server has `feature` (see {@link SERVER_FEATURES}). */
   has(feature: ServerFeature): boolean {
-    const [major, minor, patch] = SERVER_FEATURES[feature];
+    const since: FirstRelease = SERVER_FEATURES[feature];
+    if (typeof since[0] === "number") {
+      const [major, minor, patch] = since as Release;
+      return this.atLeast(major, minor, patch);
+    }
+    const lines = since as readonly Release[];
+    // The release of this version's own line, else: a line after the last listed has it, one before not.
+    const own = lines.find(([major, minor]) => major === this.major && minor === this.minor);
+    const [major, minor, patch] = own ?? lines[lines.length - 1]!;
     return this.atLeast(major, minor, patch);
   }
 
@@ -57,6 +65,15 @@ export class ServerVersion {
     return this.text;
   }
 }
+
+/** `[major, minor, patch]` of a release. */
+type Release = readonly [number, number, number];
+/**
+ * The first release that has a feature; or, for a fix backported to older lines, the first release of
+ * each line (in order): a line after the last one listed has it from its first release, a line before
+ * the first one listed does not have it.
+ */
+type FirstRelease = Release | readonly Release[];
 
 /**
  * What the client does differently by server version, and the first release that has it. The one
@@ -66,7 +83,17 @@ export class ServerVersion {
 export const SERVER_FEATURES = {
   /** `KV/RangeStream`: a range answered as a stream of chunks at one revision. */
   rangeStream: [3, 7, 0],
-} as const satisfies Record<string, readonly [number, number, number]>;
+  /**
+   * A progress notice never overtakes events still being replayed to a watcher of the stream, so its
+   * revision is safe to move a mirror of the range to: etcd 3.4.24 and 3.5.8 first deferred a requested
+   * notice until every watcher caught up (PR 15237, issue 15220); 3.4.31+, 3.5.13+ and 3.6+ drop the
+   * request instead (the client asks again). Older releases answer at once.
+   */
+  syncedProgress: [
+    [3, 4, 24],
+    [3, 5, 8],
+  ],
+} as const satisfies Record<string, FirstRelease>;
 
 /** A feature of {@link SERVER_FEATURES}. */
 export type ServerFeature = keyof typeof SERVER_FEATURES;

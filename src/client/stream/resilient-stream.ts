@@ -7,6 +7,7 @@ import type {
 import { Code } from "@connectrpc/connect";
 import { Backoff, type BackoffOptions, sleep } from "../connection/backoff.js";
 import type { EndpointChannel } from "../connection/endpoint-channel.js";
+import type { EndpointServer } from "../connection/endpoint-server.js";
 import type { ConnectionPool } from "../connection/pool.js";
 import { channels, methodNames } from "../diagnostics/channels.js";
 import type { StreamEvent } from "../diagnostics/events.js";
@@ -27,13 +28,30 @@ export interface StreamSettings {
   /** Send `hasleader`, so a member cut off from its leader fails the stream instead of going silent. */
   readonly requireLeader: boolean;
   /**
-   * After this long without any answer, the owner's probe is sent (0 turns probing off), ms. A stream may
-   * be idle for hours; a frozen member answers nothing, and only a probe tells the two apart.
+   * With `"connection"` liveness: after this long without any answer the connection is checked (0 turns
+   * idle checks off), ms. A stream may be idle for hours; a frozen member answers nothing, and only a
+   * check tells the two apart.
    */
   readonly idleTimeoutMs: number;
-  /** A request (or probe) unanswered this long means the stream is dead: it is abandoned, ms. */
+  /**
+   * With `"answers"` liveness, a request unanswered this long means the stream is dead: it is abandoned.
+   * With `"connection"` liveness, a request unanswered this long gets the connection checked, and a check
+   * unanswered this long abandons the stream. In ms.
+   */
   readonly answerTimeoutMs: number;
 }
+
+/**
+ * How a {@link ResilientStream} judges that its stream is dead.
+ * - `"answers"`: every request of the protocol is answered (lease keepalives), so a request unanswered
+ *   for the answer timeout means the stream is dead.
+ * - `"connection"`: the server may rightly leave a request unanswered for long (etcd 3.4.31+, 3.5.13+,
+ *   3.6 and 3.7 drop a watch progress request while a watcher catches up) and a stream may be silent for
+ *   hours, so what is checked is the connection ({@link EndpointChannel.checkConnection}: an HTTP/2 PING
+ *   on the default transport) after the idle timeout without an answer, or once a request waited the
+ *   answer timeout; the stream is abandoned only when the check goes unanswered for the answer timeout.
+ */
+export type StreamLiveness = "answers" | "connection";
 
 /** What a {@link ResilientStream} asks of the part that owns it (the watch hub, the lease keeper). */
 export interface StreamOwner<I extends DescMessage, O extends DescMessage> {
@@ -51,8 +69,8 @@ export interface StreamOwner<I extends DescMessage, O extends DescMessage> {
    * owned with `error`.
    */
   failed(error: EtcdError): void;
-  /** A request that must be answered, sent when the stream was idle for `idleTimeoutMs`. */
-  probe?(): MessageInitShape<I>;
+  /** How the stream's liveness is judged (see {@link StreamLiveness}). Default `"answers"`. */
+  readonly liveness?: StreamLiveness;
   /** How long an answer may take now, ms, if shorter than the settings' (e.g. a third of a lease TTL). */
   answerTimeoutMs?(): number;
 }
@@ -69,6 +87,8 @@ type Ending =
 export class LiveStream<I extends DescMessage> {
   /** The endpoint the stream is on. */
   readonly endpoint: string;
+  /** What is known about the server behind it (its version). */
+  readonly server: EndpointServer;
   readonly #requests = new QueuedIterator<MessageInitShape<I>>();
   readonly #abort = new AbortController();
   #ending: Ending | undefined;
@@ -76,6 +96,10 @@ export class LiveStream<I extends DescMessage> {
   lastAnswerAt = Date.now();
   /** Date.now() of the oldest request sent after the last answer, if any. */
   awaitingSince: number | undefined;
+  /** Date.now() of the last connection check that was answered (`"connection"` liveness). */
+  aliveAt = Number.NEGATIVE_INFINITY;
+  /** A connection check is under way. */
+  checking = false;
   /** @internal The token the stream carries; set once it opened. */
   _token: string | undefined;
   readonly #channel: EndpointChannel;
@@ -84,6 +108,7 @@ export class LiveStream<I extends DescMessage> {
   constructor(channel: EndpointChannel, onHealthy: () => void) {
     this.#channel = channel;
     this.endpoint = channel.endpoint;
+    this.server = channel.server;
     this.#onHealthy = onHealthy;
   }
 
@@ -275,7 +300,7 @@ export class ResilientStream<I extends DescMessage, O extends DescMessage> {
     const closing = this.#closing.signal;
     const onClose = () => live.end({ kind: "closed" });
     closing.addEventListener("abort", onClose, { once: true });
-    const monitor = this.#monitor(live);
+    const monitor = this.#monitor(live, channel);
     try {
       this.#owner.opened(live);
       const stream = await channel.open(
@@ -318,28 +343,48 @@ export class ResilientStream<I extends DescMessage, O extends DescMessage> {
   }
 
   /**
-   * The stream's liveness monitor: an idle stream gets the owner's probe; a request unanswered for the
-   * answer timeout gets the stream abandoned. Unref'd: what the stream serves holds the process.
+   * The stream's liveness monitor (see {@link StreamLiveness}): with `"answers"`, a request unanswered for
+   * the answer timeout gets the stream abandoned; with `"connection"`, silence gets the connection
+   * checked and an unanswered check gets the stream abandoned. Unref'd: what the stream serves holds the
+   * process.
    */
-  #monitor(live: LiveStream<I>): ReturnType<typeof setInterval> {
+  #monitor(live: LiveStream<I>, channel: EndpointChannel): ReturnType<typeof setInterval> {
     const { idleTimeoutMs, answerTimeoutMs } = this.#settings;
+    const byConnection = this.#owner.liveness === "connection";
     const shortest = Math.min(idleTimeoutMs > 0 ? idleTimeoutMs : answerTimeoutMs, answerTimeoutMs);
     const timer = setInterval(
       () => {
         const now = Date.now();
         const limit = Math.min(answerTimeoutMs, this.#owner.answerTimeoutMs?.() ?? answerTimeoutMs);
-        if (live.awaitingSince !== undefined) {
-          if (now - live.awaitingSince > limit)
+        if (!byConnection) {
+          if (live.awaitingSince !== undefined && now - live.awaitingSince > limit)
             live.abandon(`no answer on the stream for ${now - live.lastAnswerAt} ms`);
           return;
         }
-        const probe = this.#owner.probe;
-        if (idleTimeoutMs > 0 && probe && now - live.lastAnswerAt >= idleTimeoutMs)
-          live.send(probe.call(this.#owner));
+        if (live.checking) return;
+        // A request waiting since before the last answered check waits on: the connection was fine then.
+        const due =
+          live.awaitingSince !== undefined
+            ? now - Math.max(live.awaitingSince, live.aliveAt) > limit
+            : idleTimeoutMs > 0 && now - Math.max(live.lastAnswerAt, live.aliveAt) >= idleTimeoutMs;
+        if (due) this.#checkConnection(live, channel, limit);
       },
       Math.max(50, Math.min(250, shortest / 4)),
     );
     (timer as { unref?: () => void }).unref?.();
     return timer;
+  }
+
+  /** Checks the stream's connection; abandons the stream when the check goes unanswered for `limit` ms. */
+  #checkConnection(live: LiveStream<I>, channel: EndpointChannel, limit: number): void {
+    live.checking = true;
+    void channel.checkConnection(limit, live.signal).then((alive) => {
+      live.checking = false;
+      if (alive) live.aliveAt = Date.now();
+      else
+        live.abandon(
+          `the connection did not answer a liveness check within ${limit} ms (no answer on the stream for ${Date.now() - live.lastAnswerAt} ms)`,
+        );
+    });
   }
 }

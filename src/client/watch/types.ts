@@ -54,6 +54,14 @@ export interface WatchBatch {
    * notice can arrive before older events still being replayed (see docs/leases-and-watches.md).
    */
   readonly progress?: boolean | undefined;
+  /**
+   * On the notice that answers `requestWatchProgress()`: true when the server promises that every event
+   * up to `revision` was delivered before it, to every watch on the stream (etcd 3.4.24+, 3.5.8+, 3.6,
+   * 3.7, which hold the notice back, or drop the request, while a watch catches up), so `revision` is safe
+   * to move a mirror of the range to. Absent on older servers (etcd issue 15220), when the server's
+   * version could not be learned, and on the periodic notices of `progressNotify`.
+   */
+  readonly progressComplete?: boolean | undefined;
   /** After a compaction with `onCompacted: "resync"`: the whole range as read at `revision`. */
   readonly resync?: readonly KeyValue[] | undefined;
 }

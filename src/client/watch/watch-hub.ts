@@ -4,7 +4,6 @@ import {
   type RangeRequestSchema,
   type RangeResponse,
   WatchCreateRequest_FilterType,
-  type WatchRequest,
   WatchRequestSchema as WatchRequestMessage,
   type WatchRequestSchema,
   type WatchResponse,
@@ -30,6 +29,7 @@ import { WatchCanceledError, WatchCompactedError, WatchHubClosedError } from "./
 import { toWatchEvents } from "./events.js";
 import { FragmentAssembler } from "./fragments.js";
 import { ownRange } from "./key-range.js";
+import { ProgressRequests } from "./progress-requests.js";
 import { createStartRevision, dropSeen, nextAfterCreated, nextAfterEvents } from "./resume.js";
 import type { WatchOptions } from "./types.js";
 import { Watcher, type WatcherOwner } from "./watcher.js";
@@ -62,9 +62,8 @@ interface Session {
   /** Ids this client canceled (paused or closed watches): their late responses are dropped. */
   readonly ignored: Set<bigint>;
   readonly fragments: FragmentAssembler;
-  /** Progress answers owed to `requestProgress()` callers (delivered) and to probes (swallowed). */
-  progressForUser: number;
-  progressForProbe: number;
+  /** The server's version was looked up before this stream's first progress request (see #sendProgressRequest). */
+  versionAsked: boolean;
 }
 
 const INVALID_WATCH_ID = -1n;
@@ -97,8 +96,17 @@ export class WatchHub
   readonly #closing = new AbortController();
   /** Watches the server created at least once: a later create resumes them (`etcd-ts:watch:resume`). */
   readonly #createdOnce = new WeakSet<Watcher>();
+  /** The outstanding `requestProgress()`, asked again until answered (etcd may drop it). */
+  readonly #progress: ProgressRequests;
+  /** `streams.probeTimeoutMs`: also the deadline of the version lookup before a progress request. */
+  readonly #answerTimeoutMs: number;
   #session: Session | undefined;
   #release: HoldRelease | undefined;
+  /**
+   * @internal {@link StreamOwner}: a watch stream may be silent for hours and etcd may leave a progress
+   * request unanswered, so the stream's liveness is its connection's (an HTTP/2 PING).
+   */
+  readonly liveness = "connection";
 
   constructor(pool: ConnectionPool, settings: WatchHubSettings, readRange: RangeReader, hold: ProcessHold) {
     this.#maxBufferedEvents = settings.maxBufferedEvents;
@@ -107,6 +115,11 @@ export class WatchHub
     this.#stream = new ResilientStream(pool, WatchService.method.watch, this, settings);
     // Every compaction resync in flight listens to it: many at once is normal, not a listener leak.
     setMaxListeners(0, this.#closing.signal);
+    this.#answerTimeoutMs = settings.answerTimeoutMs;
+    this.#progress = new ProgressRequests(
+      { trySend: () => this.#sendProgressRequest() },
+      settings.answerTimeoutMs,
+    );
   }
 
   /** Number of live watches. */
@@ -150,14 +163,13 @@ export class WatchHub
   }
 
   /**
-   * Asks the server for a progress notice on the open stream (delivered as `progress` batches to every
-   * active watch). It never moves a watch's resume point (see the trap in docs/leases-and-watches.md).
+   * Asks the server for a progress notice (delivered as a `progress` batch to every active watch, those
+   * being created included): sent once the stream is open and its creates answered, and asked again
+   * every `streams.probeTimeoutMs` until answered, since etcd drops the request while a watch catches up.
+   * It never moves a watch's resume point (see the trap in docs/leases-and-watches.md).
    */
   requestProgress(): void {
-    const session = this.#session;
-    if (!session) return;
-    session.progressForUser++;
-    session.live.send(PROGRESS_REQUEST);
+    if (this.#watchers.size > 0) this.#progress.request();
   }
 
   /** Closes every watch (they end cleanly) and the stream. */
@@ -165,6 +177,7 @@ export class WatchHub
     if (!this.#closing.signal.aborted) {
       this.#closing.abort();
       for (const w of [...this.#watchers]) this.detach(w);
+      this.#progress.cancel();
     }
     await this.#stream.close();
   }
@@ -200,23 +213,24 @@ export class WatchHub
       live,
       createQueue: [],
       createInFlight: false,
+      versionAsked: false,
       byId: new Map(),
       ignored: new Set(),
       fragments: new FragmentAssembler(),
-      progressForUser: 0,
-      progressForProbe: 0,
     };
     this.#session = session;
     for (const w of this.#watchers) {
       if (w._state === "creating") w._state = "disconnected";
       this.#enqueueCreate(session, w);
     }
+    this.#progress.ready();
   }
 
   /** @internal {@link StreamOwner}: the stream is over: every watch bound to it resumes on the next one. */
   ended(live: LiveStream<typeof WatchRequestSchema>): void {
     if (this.#session?.live !== live) return;
     this.#session = undefined;
+    this.#progress.ended();
     for (const w of this.#watchers) {
       if (w._state === "creating" || w._state === "active") {
         w._state = "disconnected";
@@ -230,12 +244,6 @@ export class WatchHub
     for (const w of [...this.#watchers]) this.#fail(w, error);
   }
 
-  /** @internal {@link StreamOwner}: the liveness probe: a progress request (its answer is swallowed). */
-  probe(): WatchRequest {
-    if (this.#session) this.#session.progressForProbe++;
-    return PROGRESS_REQUEST;
-  }
-
   /** @internal {@link StreamOwner}: one answer of the stream. */
   received(live: LiveStream<typeof WatchRequestSchema>, response: WatchResponse): void {
     const session = this.#session;
@@ -245,14 +253,17 @@ export class WatchHub
       return;
     }
     if (response.watchId === INVALID_WATCH_ID) {
-      // A requested progress notice, for every watch on the stream; the hub's own probes stay internal.
-      if (session.progressForUser === 0 && session.progressForProbe > 0) {
-        session.progressForProbe--;
-        return;
-      }
-      if (session.progressForUser > 0) session.progressForUser--;
+      // The answer to a progress request (etcd sends no other), for every watch on the stream.
+      this.#progress.answered();
+      const revision = response.header?.revision ?? 0n;
+      const complete = live.server.known?.has("syncedProgress") === true;
       for (const w of session.byId.values())
-        this.#deliver(w, { revision: response.header?.revision ?? 0n, events: [], progress: true });
+        this.#deliver(
+          w,
+          complete
+            ? { revision, events: [], progress: true, progressComplete: true }
+            : { revision, events: [], progress: true },
+        );
       return;
     }
     if (session.ignored.has(response.watchId)) {
@@ -294,6 +305,7 @@ export class WatchHub
     if (this.#watchers.size === 0) {
       this.#release?.();
       this.#release = undefined;
+      this.#progress.cancel();
       this.#stream.idle();
     }
     return true;
@@ -313,13 +325,40 @@ export class WatchHub
     this.#sendNextCreate(session);
   }
 
+  /**
+   * {@link ProgressHost}: a progress request goes out once no create is in flight (see requestProgress),
+   * and once the server's version is known (or cannot be), which tells whether its answer is complete
+   * (`progressComplete`): the first request of a connection waits for that one Status call.
+   */
+  #sendProgressRequest(): boolean {
+    const session = this.#session;
+    if (!session || session.createInFlight) return false;
+    const live = session.live;
+    if (!session.versionAsked) {
+      session.versionAsked = true;
+      if (live.server.known === undefined) {
+        live.server
+          .version(live.signal, this.#answerTimeoutMs)
+          .catch(() => undefined)
+          .finally(() => this.#progress.ready());
+        return false;
+      }
+    }
+    live.send(PROGRESS_REQUEST);
+    return true;
+  }
+
   #sendNextCreate(session: Session): void {
     if (session.createInFlight) return;
     // Watches closed or paused while queued are skipped before their create goes out.
     while (session.createQueue.length > 0 && session.createQueue[0]!._state !== "creating")
       session.createQueue.shift();
     const head = session.createQueue[0];
-    if (!head) return;
+    if (!head) {
+      // Every create is answered: a progress request owed goes out now, for these watches too.
+      this.#progress.ready();
+      return;
+    }
     session.createInFlight = true;
     const o = head.options;
     session.live.send(

@@ -49,7 +49,7 @@ export class Http2Connection implements KeepaliveHost {
   readonly #owner: ConnectionOwner;
   readonly #options: ResolvedHttp2Options;
   #connectTimer: NodeJS.Timeout | undefined;
-  #keepalive: KeepaliveMonitor | undefined;
+  readonly #keepalive: KeepaliveMonitor;
   #active = 0;
   #remoteMaxStreams = Number.POSITIVE_INFINITY;
   #retired = false;
@@ -129,9 +129,8 @@ export class Http2Connection implements KeepaliveHost {
       );
     }, options.connectTimeoutMs);
     this.#connectTimer.unref();
-    if (options.keepaliveIntervalMs > 0) {
-      this.#keepalive = new KeepaliveMonitor(this, options.keepaliveIntervalMs, options.keepaliveTimeoutMs);
-    }
+    // Always there: with keepalive off (interval 0) it still answers liveness checks.
+    this.#keepalive = new KeepaliveMonitor(this, options.keepaliveIntervalMs, options.keepaliveTimeoutMs);
   }
 
   /** The endpoint, for messages. */
@@ -202,6 +201,20 @@ export class Http2Connection implements KeepaliveHost {
     }
   }
 
+  /** True while calls run on a ready, live session: what a liveness check looks at. */
+  get carriesCalls(): boolean {
+    return this.#ready && this.#active > 0 && !this.session.destroyed;
+  }
+
+  /**
+   * Is the connection alive? An HTTP/2 PING (shared with keepalive and spaced as etcd requires, see
+   * {@link KeepaliveMonitor.check}): true once answered, false when the ack took longer than
+   * `timeoutMs`. It only reports: the keepalive timeout, if on, decides to tear the connection down.
+   */
+  check(timeoutMs: number): Promise<boolean> {
+    return this.#keepalive.check(timeoutMs);
+  }
+
   /** Tears the session down at once; calls on it fail with `reason` as cause. */
   destroy(reason: Error): void {
     this.#failure ??= reason;
@@ -269,7 +282,7 @@ export class Http2Connection implements KeepaliveHost {
   #stopTimers(): void {
     clearTimeout(this.#connectTimer);
     this.#connectTimer = undefined;
-    this.#keepalive?.stop();
+    this.#keepalive.stop();
   }
 }
 

@@ -57,6 +57,17 @@ export class Http2Endpoint {
     return this.#current?.remoteMaxStreams ?? Number.POSITIVE_INFINITY;
   }
 
+  /**
+   * Pings every session that carries calls (see `Http2Connection.check`): true when all answered within
+   * `timeoutMs` (or none carries calls), false when one did not.
+   */
+  async checkConnections(timeoutMs: number): Promise<boolean> {
+    const checks: Promise<boolean>[] = [];
+    for (const connection of this.#connections)
+      if (connection.carriesCalls) checks.push(connection.check(timeoutMs));
+    return (await Promise.all(checks)).every(Boolean);
+  }
+
   /** Destroys every session (calls on them fail) and waits until their sockets are closed. */
   async close(): Promise<void> {
     this.#closed = true;

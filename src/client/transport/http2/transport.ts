@@ -25,6 +25,13 @@ export interface Http2Transport extends Transport, AsyncDisposable {
   close(): Promise<void>;
   /** How many HTTP/2 sessions it has opened so far (each reconnect counts). */
   readonly connectionCount: number;
+  /**
+   * Sends an HTTP/2 PING on every session that carries calls (sharing a ping in flight, and never closer
+   * than 5.5 s to the previous one, as etcd's default `--grpc-keepalive-min-time` of 5 s requires): true
+   * when all were answered within `timeoutMs` of leaving, false when one was not. Tears nothing down (the
+   * keepalive timeout does, when keepalive is on). Never rejects.
+   */
+  checkConnection(timeoutMs: number): Promise<boolean>;
 }
 
 /**
@@ -111,6 +118,11 @@ class GrpcHttp2Transport implements Http2Transport, TransportCore {
 
   get connectionCount(): number {
     return this.endpoint.opened;
+  }
+
+  checkConnection(timeoutMs: number): Promise<boolean> {
+    if (this.endpoint.closed) return Promise.resolve(true);
+    return this.endpoint.checkConnections(timeoutMs);
   }
 
   async close(): Promise<void> {
