@@ -26,3 +26,13 @@ export function pinnedEtcdVersion(env: NodeJS.ProcessEnv = process.env): string 
   if (env.ETCD_BIN || !line || !isEtcdVersionLine(line)) return undefined;
   return ETCD_VERSIONS[line];
 }
+
+/**
+ * True when the server carries the fix of CVE-2026-33413 (3.4.42, 3.5.28, 3.6.9 and later): with auth
+ * on, Status, Alarm (GET), MemberList, LeaseGrant, LeaseRevoke and LeaseTimeToLive need a valid token.
+ */
+export function hasAuthHardening(version: string): boolean {
+  if (versionAtLeast(version, "3.6")) return versionAtLeast(version, "3.6.9");
+  if (versionAtLeast(version, "3.5")) return versionAtLeast(version, "3.5.28");
+  return versionAtLeast(version, "3.4.42");
+}

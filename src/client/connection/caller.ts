@@ -16,6 +16,7 @@ import {
   DeadlineExceededError,
   type EtcdError,
   GetTokenError,
+  nameRefusedCall,
   toEtcdError,
 } from "../errors.js";
 import { checkNumber } from "../validation.js";
@@ -116,7 +117,8 @@ export class UnaryCaller {
     if (options?.timeoutMs !== undefined) checkNumber(timeoutMs, "timeoutMs", 1);
     if (options?.metadata !== undefined) checkMetadata(options.metadata);
     this.#checkLive(options?.signal);
-    return { kind, options, timeoutMs, deadline: Date.now() + timeoutMs, answeredBy: undefined, method };
+    const rpc = method === undefined ? undefined : `${method.parent.name}/${method.name}`;
+    return { kind, options, timeoutMs, deadline: Date.now() + timeoutMs, answeredBy: undefined, method, rpc };
   }
 
   /** The endpoint for an attempt: the pool's pick, or the one the call is aimed at. */
@@ -162,7 +164,8 @@ export class UnaryCaller {
         }
       }
       this.#checkLive(signal, failure);
-      const error: EtcdError = toEtcdError(failure, target.endpoint);
+      // A refusal for want of a user or of rights names the RPC: "permission denied" alone does not say which.
+      const error: EtcdError = nameRefusedCall(toEtcdError(failure, target.endpoint), call.rpc);
       // Wrong credentials: no retry can help. A failing getToken is the user's to retry (it may call a
       // remote service): the next call asks it again.
       if (error instanceof AuthFailedError || error instanceof GetTokenError) throw error;
@@ -205,6 +208,8 @@ interface CallState {
   answeredBy: { endpoint?: string } | undefined;
   /** The RPC, for the call diagnostics channels (none: attempts are not published). */
   method: DescMethod | undefined;
+  /** `Service/Method` of the RPC for errors; undefined when the call is not one RPC. */
+  rpc: string | undefined;
 }
 
 /**
