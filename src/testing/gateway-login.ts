@@ -11,6 +11,8 @@ export interface GatewayCredentials {
 
 /** etcd's answer to a call that needs a user but carries no token (rpctypes `ErrGRPCUserEmpty`). */
 const USER_EMPTY = "etcdserver: user name is empty";
+/** etcd's answer to Authenticate while auth is off (`ErrGRPCAuthNotEnabled`, FAILED_PRECONDITION like others). */
+const AUTH_NOT_ENABLED = "etcdserver: authentication is not enabled";
 
 /**
  * True when `error` is etcd refusing a gateway call for want of a user or of rights: no token
@@ -78,7 +80,10 @@ export class GatewayLogin {
     }
   }
 
-  /** A fresh token; undefined while auth is off (etcd then refuses Authenticate as FAILED_PRECONDITION). */
+  /**
+   * A fresh token; undefined while auth is off. A learner refuses Authenticate (FAILED_PRECONDITION
+   * too, "rpc not supported for learner"): that refusal is the call's error.
+   */
   async #authenticate(
     credentials: GatewayCredentials,
     options: GatewayRequestOptions,
@@ -93,7 +98,7 @@ export class GatewayLogin {
       this.#token = token || undefined;
       return this.#token;
     } catch (err) {
-      if (err instanceof EtcdGatewayError && err.grpcCode === Code.FailedPrecondition) return undefined;
+      if (err instanceof EtcdGatewayError && err.reason === AUTH_NOT_ENABLED) return undefined;
       throw err;
     }
   }
