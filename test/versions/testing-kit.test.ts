@@ -1,11 +1,13 @@
-import { Code } from "@connectrpc/connect";
+import { Code, createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDefaultTransport } from "../../src/client/connection/default-transport.js";
+import { Maintenance } from "../../src/gen/etcdserverpb/rpc_pb.js";
 import { type EtcdCluster, EtcdGatewayError, gatewayRequest, startEtcd } from "../../src/testing/index.js";
 import { enableAuth } from "../support/etcdctl.js";
-import { hasAuthHardening } from "../support/server-version.js";
+import { hasAuthHardening, versionAtLeast } from "../support/server-version.js";
 
 /**
- * `etcd-ts/testing` under auth on every etcd line. etcd 3.4.42+, 3.5.28+ and 3.6.9+ refuse
+ * `etcd-ts/testing` on every etcd line: client URLs only, and auth. etcd 3.4.42+, 3.5.28+ and 3.6.9+ refuse
  * Maintenance/Status without a token (CVE-2026-33413): a (re)start must still see the member ready
  * without credentials, and the kit's own calls that need a status or root authenticate as the user
  * `useCredentials` gives, or say that they need one.
@@ -39,6 +41,32 @@ afterAll(async () => {
   await cluster?.close();
 });
 
+describe("endpoints", () => {
+  it("are client URLs only: from 3.6 a peer URL serves no client gRPC (3.4 and 3.5 still answer there)", async () => {
+    const member = cluster.members[0]!;
+    expect(cluster.endpoints).toEqual([member.clientUrl]);
+    expect(cluster.endpoints).not.toContain(member.peerUrl);
+    const transport = createDefaultTransport(
+      { url: member.peerUrl, secure: false, tls: undefined },
+      { keepaliveIntervalMs: 10_000, keepaliveTimeoutMs: 5_000, connectTimeoutMs: 5_000 },
+    );
+    try {
+      // Auth is on: a member that serves the call there answers it or refuses it for want of a token.
+      const status = createClient(Maintenance, transport).status({}, { timeoutMs: 5_000 });
+      if (versionAtLeast(version, "3.6"))
+        await expect(status).rejects.toMatchObject({ code: Code.Unavailable });
+      else if (hasAuthHardening(version))
+        await expect(status).rejects.toMatchObject({
+          code: Code.InvalidArgument,
+          rawMessage: "etcdserver: user name is empty",
+        });
+      else await expect(status).resolves.toMatchObject({ version });
+    } finally {
+      await transport.close();
+    }
+  });
+});
+
 describe("the test kit under auth", () => {
   it("reads a refused gateway call the same on every line ({error, code, message} to 3.5, {code, message} from 3.6)", async () => {
     const err = await refusal(gatewayRequest(cluster.endpoint, "/v3/kv/range", { key: "YQ==" }));
@@ -63,8 +91,8 @@ describe("the test kit under auth", () => {
       expect(await cluster.leader()).toBe(member);
       return;
     }
-    for (const call of [member.status(), cluster.leader({ timeoutMs: 20_000 })]) {
-      const err = await refusal(call);
+    for (const call of [() => member.status(), () => cluster.leader({ timeoutMs: 20_000 })]) {
+      const err = await refusal(call());
       expect(err).toBeInstanceOf(EtcdGatewayError);
       expect(err).toMatchObject({ grpcCode: Code.InvalidArgument, reason: "etcdserver: user name is empty" });
       expect((err as Error).message).toContain("cluster.useCredentials({ username, password })");
