@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   AbortedError,
   AuthFailedError,
+  AuthRequiredError,
   CompactedError,
   DeadlineExceededError,
   EtcdError,
@@ -11,6 +12,7 @@ import {
   KeyNotFoundError,
   LeaseNotFoundError,
   NoLeaderError,
+  nameRefusedCall,
   PermissionDeniedError,
   RequestTooLargeError,
   toEtcdError,
@@ -22,6 +24,7 @@ const cases: [string, Code, new (...a: never[]) => EtcdError][] = [
   ["mvcc: required revision has been compacted", Code.OutOfRange, CompactedError],
   ["mvcc: required revision is a future revision", Code.OutOfRange, FutureRevisionError],
   ["etcdserver: permission denied", Code.PermissionDenied, PermissionDeniedError],
+  ["etcdserver: user name is empty", Code.InvalidArgument, AuthRequiredError],
   ["etcdserver: authentication failed, invalid user ID or password", Code.InvalidArgument, AuthFailedError],
   ["etcdserver: invalid auth token", Code.Unauthenticated, InvalidAuthTokenError],
   ["etcdserver: no leader", Code.Unavailable, NoLeaderError],
@@ -32,6 +35,15 @@ const cases: [string, Code, new (...a: never[]) => EtcdError][] = [
 ];
 
 describe("toEtcdError", () => {
+  it("types etcd 3.4/3.5's bare auth errors (code UNKNOWN) with the code etcd gives them elsewhere", () => {
+    const denied = toEtcdError(new ConnectError("auth: permission denied", Code.Unknown));
+    expect(denied).toBeInstanceOf(PermissionDeniedError);
+    expect(denied.code).toBe(Code.PermissionDenied);
+    const anonymous = toEtcdError(new ConnectError("auth: user name is empty", Code.Unknown));
+    expect(anonymous).toBeInstanceOf(AuthRequiredError);
+    expect(anonymous.code).toBe(Code.InvalidArgument);
+  });
+
   it("gives RequestTooLargeError one code (RESOURCE_EXHAUSTED) whoever refused", () => {
     const byEtcd = toEtcdError(new ConnectError("etcdserver: request is too large", Code.InvalidArgument));
     const byTransport = toEtcdError(
@@ -83,5 +95,47 @@ describe("toEtcdError", () => {
     expect(toEtcdError(new ConnectError("etcdserver: no leader", Code.Unavailable))).toBeInstanceOf(
       UnavailableError,
     );
+  });
+});
+
+describe("nameRefusedCall", () => {
+  const endpoint = "http://127.0.0.1:2379";
+
+  it("names the RPC of a permission refusal; an admin service's says it needs the root role", () => {
+    const raw = toEtcdError(
+      new ConnectError("etcdserver: permission denied", Code.PermissionDenied),
+      endpoint,
+    );
+    const admin = nameRefusedCall(raw, "Maintenance/Alarm");
+    expect(admin).toBeInstanceOf(PermissionDeniedError);
+    expect(admin).toMatchObject({
+      rpc: "Maintenance/Alarm",
+      code: Code.PermissionDenied,
+      serverMessage: "etcdserver: permission denied",
+      endpoint,
+      message: `etcdserver: permission denied (Maintenance/Alarm needs the root role) [${endpoint}]`,
+    });
+    expect(admin.cause).toBe(raw.cause);
+    expect(nameRefusedCall(raw, "KV/Put").message).toBe(
+      `etcdserver: permission denied (KV/Put) [${endpoint}]`,
+    );
+  });
+
+  it("says a call without a token needs an authenticated user, keeping the class", () => {
+    const raw = toEtcdError(new ConnectError("etcdserver: user name is empty", Code.InvalidArgument));
+    const named = nameRefusedCall(raw, "Cluster/MemberList");
+    expect(named).toBeInstanceOf(AuthRequiredError);
+    expect(named.message).toBe(
+      "etcdserver: user name is empty (Cluster/MemberList needs an authenticated user; the client sent no token)",
+    );
+  });
+
+  it("leaves other errors, an already named refusal and a call without an RPC alone", () => {
+    const other = toEtcdError(new ConnectError("etcdserver: no leader", Code.Unavailable));
+    expect(nameRefusedCall(other, "KV/Range")).toBe(other);
+    const named = nameRefusedCall(new PermissionDeniedError("etcdserver: permission denied"), "KV/Put");
+    expect(nameRefusedCall(named, "KV/Range")).toBe(named);
+    const plain = new PermissionDeniedError("etcdserver: permission denied");
+    expect(nameRefusedCall(plain, undefined)).toBe(plain);
   });
 });

@@ -47,9 +47,61 @@ export class FutureRevisionError extends EtcdError {
   override name = "FutureRevisionError";
 }
 
-/** The authenticated user lacks the permission the call needs. */
+/**
+ * The authenticated user lacks the permission the call needs: a key outside its roles, or an admin call
+ * (membership, alarms activate/deactivate, defragment, hashes, snapshot, move leader, downgrade, user
+ * and role management) without the `root` role. `rpc` names the call when the client knows it; the
+ * message then names it too, e.g. `etcdserver: permission denied (Maintenance/Alarm needs the root role)`.
+ */
 export class PermissionDeniedError extends EtcdError {
   override name = "PermissionDeniedError";
+  /** The refused RPC as `Service/Method` (e.g. `Cluster/MemberAdd`), when the client knows it. */
+  readonly rpc: string | undefined;
+
+  constructor(message: string, options: EtcdErrorOptions & { rpc?: string | undefined } = {}) {
+    super(message, options);
+    this.rpc = options.rpc;
+    if (options.rpc !== undefined) {
+      const call = `${message} (${refusalNote(this, options.rpc)})`;
+      this.message = options.endpoint ? `${call} [${options.endpoint}]` : call;
+    }
+  }
+}
+
+/**
+ * Auth is on and the call carried no token: the client has no `auth` option (etcd's "user name is
+ * empty"). From etcd 3.4.42, 3.5.28 and 3.6.9 this includes Status, Alarm (GET), MemberList and the
+ * lease calls (CVE-2026-33413), so autosync and status checks need credentials too. A
+ * {@link PermissionDeniedError}: the call is not permitted without a user.
+ */
+export class AuthRequiredError extends PermissionDeniedError {
+  override name = "AuthRequiredError";
+}
+
+/** Services whose every refused call is an admin call: it takes the `root` role. */
+const ADMIN_SERVICES = /^(Cluster|Maintenance|Auth)\//;
+
+/** What a refusal of `rpc` says after etcd's message. */
+function refusalNote(error: PermissionDeniedError, rpc: string): string {
+  if (error instanceof AuthRequiredError)
+    return `${rpc} needs an authenticated user; the client sent no token`;
+  return ADMIN_SERVICES.test(rpc) ? `${rpc} needs the root role` : rpc;
+}
+
+/**
+ * Names the RPC a refusal answered (see {@link PermissionDeniedError.rpc}): a
+ * {@link PermissionDeniedError} or {@link AuthRequiredError} that does not name one yet comes back as
+ * the same class naming `rpc` (`Service/Method`); other errors (or no `rpc`) pass through unchanged.
+ */
+export function nameRefusedCall(error: EtcdError, rpc: string | undefined): EtcdError {
+  if (rpc === undefined || !(error instanceof PermissionDeniedError) || error.rpc !== undefined) return error;
+  const Refusal = error instanceof AuthRequiredError ? AuthRequiredError : PermissionDeniedError;
+  return new Refusal(error.serverMessage, {
+    code: error.code,
+    endpoint: error.endpoint,
+    cause: error.cause ?? error,
+    rpc,
+  });
 }
 
 /** Wrong user name or password (raised at once: retrying cannot help). */
@@ -213,6 +265,10 @@ const BY_SERVER_MESSAGE: ReadonlyMap<string, ErrorClass> = new Map<string, Error
   ["mvcc: required revision has been compacted", CompactedError],
   ["mvcc: required revision is a future revision", FutureRevisionError],
   ["etcdserver: permission denied", PermissionDeniedError],
+  ["etcdserver: user name is empty", AuthRequiredError],
+  // etcd 3.4 and 3.5 answer Hash, HashKV, Defragment and Snapshot with the bare auth error, code UNKNOWN.
+  ["auth: permission denied", PermissionDeniedError],
+  ["auth: user name is empty", AuthRequiredError],
   ["etcdserver: authentication failed, invalid user ID or password", AuthFailedError],
   ["etcdserver: invalid auth token", InvalidAuthTokenError],
   // Re-authenticating fixes it the same way as an expired token.
@@ -260,6 +316,9 @@ export function toEtcdError(error: unknown, endpoint?: string): EtcdError {
   const byMessage = BY_SERVER_MESSAGE.get(message);
   // A deadline is DEADLINE_EXCEEDED whoever noticed it first (the server may say UNKNOWN).
   if (byMessage === DeadlineExceededError) options.code = Code.DeadlineExceeded;
+  // The bare auth errors come as UNKNOWN: give them the code etcd gives the same refusal elsewhere.
+  if (code === Code.Unknown && byMessage === PermissionDeniedError) options.code = Code.PermissionDenied;
+  if (code === Code.Unknown && byMessage === AuthRequiredError) options.code = Code.InvalidArgument;
   if (byMessage) return new byMessage(message, options);
   // gRPC's own size limits ("received message larger than max", a transport's "message of N bytes
   // exceeds the send limit") come as RESOURCE_EXHAUSTED.

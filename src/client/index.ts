@@ -74,6 +74,7 @@ export type {
 export {
   AbortedError,
   AuthFailedError,
+  AuthRequiredError,
   ClientClosedError,
   ClosedError,
   CompactedError,

@@ -16,6 +16,7 @@ import {
   requestMemberPromote,
   requestMemberRemove,
 } from "./gateway-calls.js";
+import { type GatewayCredentials, isAuthRefusal } from "./gateway-login.js";
 import { EtcdMember, type MemberTls } from "./member.js";
 import { freePort } from "./ports.js";
 
@@ -96,6 +97,7 @@ export class EtcdCluster implements AsyncDisposable {
   #closed = false;
   /** Members added as learners and not promoted yet: they cannot take membership requests. */
   readonly #learners = new WeakSet<EtcdMember>();
+  #credentials: GatewayCredentials | undefined;
 
   /** Wraps members that `startEtcd` created; use `startEtcd` rather than this constructor. */
   constructor(setup: ClusterSetup, members: EtcdMember[]) {
@@ -133,9 +135,22 @@ export class EtcdCluster implements AsyncDisposable {
   }
 
   /**
+   * The user the kit authenticates as for its own calls once you turned auth on: `leader()`,
+   * `member.status()`, and `addMember()`/`promote()`/`removeMember()` (these need the root role).
+   * etcd 3.4.42+, 3.5.28+ and 3.6.9+ answer Maintenance/Status only with a token when auth is on; starts
+   * and restarts never need one. Applies to every member, those added later too; `undefined` stops
+   * authenticating. Default none.
+   */
+  useCredentials(credentials: GatewayCredentials | undefined): void {
+    this.#credentials = credentials;
+    for (const member of this.members) member.useCredentials(credentials);
+  }
+
+  /**
    * Waits until a running, unfrozen member reports itself as leader (Maintenance/Status through the
    * gateway) and returns it. A member that only hears of a leader is not enough: after a leader dies
-   * the others still name it until they time out.
+   * the others still name it until they time out. With auth on and no `useCredentials`, fails at once
+   * with the refusal (no leader could ever be seen).
    */
   async leader(options: LeaderOptions = {}): Promise<EtcdMember> {
     const { timeoutMs = 15_000, signal } = options;
@@ -146,6 +161,8 @@ export class EtcdCluster implements AsyncDisposable {
       const live = this.members.filter((m) => m.running && !m.frozen);
       const answers = await Promise.allSettled(live.map((m) => m.status({ timeoutMs: 2_000, signal })));
       let best: { member: EtcdMember; term: bigint } | undefined;
+      const refused = answers.find((a) => a.status === "rejected" && isAuthRefusal(a.reason));
+      if (refused?.status === "rejected" && this.#credentials === undefined) throw refused.reason;
       answers.forEach((a, i) => {
         if (a.status === "rejected") {
           lastError = a.reason;
@@ -179,18 +196,21 @@ export class EtcdCluster implements AsyncDisposable {
     const name = options.name ?? `m${this.#nextIndex}`;
     const member = await this.#createMember(name, options.args ?? []);
     const added = await retryReconfiguration(options, (signal) =>
-      requestMemberAdd(via.clientUrl, [member.peerUrl], options.learner ?? false, {
-        tls: via.clientTls,
+      via.callGateway((o) => requestMemberAdd(via.clientUrl, [member.peerUrl], options.learner ?? false, o), {
         signal,
       }),
     );
-    member.configure(initialClusterAfterAdd(added.members, added.member.id, name), "existing");
+    member.configure(
+      initialClusterAfterAdd(added.members, added.member.id, name),
+      "existing",
+      added.member.id,
+    );
     this.members.push(member);
     if (options.learner) this.#learners.add(member);
     try {
       await member.start({ timeoutMs: options.readyTimeoutMs ?? 30_000 });
     } catch (err) {
-      await requestMemberRemove(via.clientUrl, added.member.id, { tls: via.clientTls }).catch(() => {});
+      await via.callGateway((o) => requestMemberRemove(via.clientUrl, added.member.id, o)).catch(() => {});
       await this.#forget(member);
       throw err;
     }
@@ -202,7 +222,7 @@ export class EtcdCluster implements AsyncDisposable {
     const id = await this.#memberIdOf(member);
     await retryReconfiguration(options, (signal) => {
       const via = this.#liveMember();
-      return requestMemberPromote(via.clientUrl, id, { tls: via.clientTls, signal });
+      return via.callGateway((o) => requestMemberPromote(via.clientUrl, id, o), { signal });
     });
     this.#learners.delete(member);
   }
@@ -218,7 +238,7 @@ export class EtcdCluster implements AsyncDisposable {
     const id = await this.#memberIdOf(member);
     await retryReconfiguration(options, (signal) => {
       const via = this.#liveMember(member) ?? member;
-      return requestMemberRemove(via.clientUrl, id, { tls: via.clientTls, signal });
+      return via.callGateway((o) => requestMemberRemove(via.clientUrl, id, o), { signal });
     });
     await this.#forget(member);
   }
@@ -288,7 +308,7 @@ export class EtcdCluster implements AsyncDisposable {
       ca: tls.ca,
       ...(tls.clientCertAuth ? { cert: tls.clientCert, key: tls.clientKey } : {}),
     };
-    return new EtcdMember({
+    const member = new EtcdMember({
       name,
       binary,
       dataDir: join(root, name),
@@ -309,6 +329,8 @@ export class EtcdCluster implements AsyncDisposable {
           }
         : {}),
     });
+    member.useCredentials(this.#credentials);
+    return member;
   }
 
   /** A running, unfrozen voting member to send membership changes through, other than `except`. */

@@ -21,6 +21,12 @@ export interface GatewayRequestOptions {
   timeoutMs?: number | undefined;
   /** Aborts the request. Default none. */
   signal?: AbortSignal | undefined;
+  /**
+   * An auth token from `/v3/auth/authenticate`, sent as the `Authorization` header (etcd reads it as the
+   * `token` of the call; the plain token works on every version, `Bearer <token>` only from 3.5.32,
+   * 3.6.13 and 3.7). Default none.
+   */
+  token?: string | undefined;
 }
 
 /** Why a gateway call failed. */
@@ -47,16 +53,19 @@ export class EtcdGatewayError extends EtcdError {
   readonly status: number | undefined;
   /** gRPC status code etcd reported in the body, when it did. */
   readonly grpcCode: number | undefined;
+  /** etcd's own message from the body, when it sent one (e.g. `"etcdserver: permission denied"`). */
+  readonly reason: string | undefined;
 
   constructor(
     code: GatewayErrorCode,
     message: string,
-    details: { status?: number; grpcCode?: number; cause?: unknown } = {},
+    details: { status?: number; grpcCode?: number; reason?: string; cause?: unknown } = {},
   ) {
     super(message, { code: details.grpcCode ?? GATEWAY_CODES[code], cause: details.cause });
     this.kind = code;
     this.status = details.status;
     this.grpcCode = details.grpcCode;
+    this.reason = details.reason;
   }
 }
 
@@ -72,7 +81,7 @@ export function gatewayRequest<T = unknown>(
   body: object = {},
   options: GatewayRequestOptions = {},
 ): Promise<T> {
-  const { tls, timeoutMs = 5_000, signal } = options;
+  const { tls, timeoutMs = 5_000, signal, token } = options;
   const url = new URL(path, endpoint);
   const payload = JSON.stringify(body);
   return new Promise<T>((resolve, reject) => {
@@ -83,7 +92,11 @@ export function gatewayRequest<T = unknown>(
     const requestOptions = {
       method: "POST",
       agent: false as const,
-      headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) },
+      headers: {
+        "content-type": "application/json",
+        "content-length": Buffer.byteLength(payload),
+        ...(token === undefined ? {} : { authorization: token }),
+      },
     };
     const req =
       url.protocol === "https:"
@@ -137,13 +150,14 @@ export function gatewayRequest<T = unknown>(
           finish(() => resolve(parsed as T));
           return;
         }
-        const grpc = parsed as { message?: string; error?: string; code?: number } | undefined;
-        const reason = grpc?.message ?? grpc?.error ?? text.trim();
+        const refusal = parseGatewayError(parsed);
+        const reason = refusal.message ?? text.trim();
         finish(() =>
           reject(
             new EtcdGatewayError("GATEWAY_STATUS", `${url.href} answered ${status}: ${reason}`, {
               status,
-              grpcCode: typeof grpc?.code === "number" ? grpc.code : undefined,
+              ...(refusal.code === undefined ? {} : { grpcCode: refusal.code }),
+              ...(refusal.message === undefined ? {} : { reason: refusal.message }),
             }),
           ),
         );
@@ -151,4 +165,27 @@ export function gatewayRequest<T = unknown>(
     });
     req.end(payload);
   });
+}
+
+/** What an error body of the gateway says: etcd's gRPC code and message, when it sent them. */
+export interface GatewayRefusal {
+  /** gRPC status code. */
+  code: number | undefined;
+  /** etcd's message, e.g. `"etcdserver: user name is empty"`. */
+  message: string | undefined;
+}
+
+/**
+ * Reads an error body of etcd's gateway in either shape: `{ error, code, message }` (grpc-gateway v1,
+ * etcd 3.4 and 3.5) or `{ code, message, details }` (grpc-gateway v2, etcd 3.6 and later, no `error`).
+ * Anything else (a proxy's HTML page, a 404 text) gives neither field.
+ */
+export function parseGatewayError(body: unknown): GatewayRefusal {
+  if (body === null || typeof body !== "object") return { code: undefined, message: undefined };
+  const { code, message, error } = body as { code?: unknown; message?: unknown; error?: unknown };
+  const text = typeof message === "string" && message !== "" ? message : error;
+  return {
+    code: typeof code === "number" && Number.isInteger(code) ? code : undefined,
+    message: typeof text === "string" && text !== "" ? text : undefined,
+  };
 }

@@ -30,9 +30,11 @@ export { type BlackholeDirection, FaultProxy, type FaultProxyTarget } from "./fa
 export {
   EtcdGatewayError,
   type GatewayErrorCode,
+  type GatewayRefusal,
   type GatewayRequestOptions,
   type GatewayTls,
   gatewayRequest,
+  parseGatewayError,
 } from "./gateway.js";
 export {
   type ClusterMemberInfo,
@@ -44,6 +46,7 @@ export {
   requestMemberPromote,
   requestMemberRemove,
 } from "./gateway-calls.js";
+export type { GatewayCredentials } from "./gateway-login.js";
 export { EtcdMember, type MemberSpec, type MemberTls } from "./member.js";
 export { freePort } from "./ports.js";
 export { type EtcdRuntime, type StartEtcdOptions, startEtcd, type TlsOptions } from "./start-etcd.js";

@@ -5,8 +5,9 @@ import { Code } from "@connectrpc/connect";
 import { EtcdError, InvalidUsageError } from "../client/errors.js";
 import { registerCleanup } from "./cleanup.js";
 import { changeFailpoint } from "./failpoints.js";
-import type { GatewayTls } from "./gateway.js";
+import type { GatewayRequestOptions, GatewayTls } from "./gateway.js";
 import { fetchMemberStatus, type MemberStatus } from "./gateway-calls.js";
+import { type GatewayCredentials, GatewayLogin, isAuthRefusal } from "./gateway-login.js";
 
 /** Server-side TLS of a member's client URL (peer traffic stays plain). */
 export interface MemberTls {
@@ -75,6 +76,7 @@ export class EtcdMember {
   #log: string[] = [];
   #frozen = false;
   #memberId: bigint | undefined;
+  readonly #login: GatewayLogin;
 
   constructor(spec: MemberSpec) {
     this.#spec = spec;
@@ -82,6 +84,7 @@ export class EtcdMember {
     this.clientUrl = spec.clientUrl;
     this.peerUrl = spec.peerUrl;
     this.dataDir = spec.dataDir;
+    this.#login = new GatewayLogin(spec.clientUrl, spec.clientTls);
   }
 
   /** The process id while running, else undefined. */
@@ -114,11 +117,15 @@ export class EtcdMember {
     return this.#spec.clientTls;
   }
 
-  /** Maintenance/Status of this member through its HTTP gateway; also records `memberId`. */
+  /**
+   * Maintenance/Status of this member through its HTTP gateway; also records `memberId`. With auth on,
+   * etcd 3.4.42+, 3.5.28+ and 3.6.9+ answer it only with a token: give the kit a user first
+   * (`EtcdCluster.useCredentials`), or this throws `EtcdGatewayError` saying so.
+   */
   async status(
     options: { timeoutMs?: number | undefined; signal?: AbortSignal | undefined } = {},
   ): Promise<MemberStatus> {
-    const status = await fetchMemberStatus(this.clientUrl, { ...options, tls: this.#spec.clientTls });
+    const status = await this.callGateway((o) => fetchMemberStatus(this.clientUrl, o), options);
     this.#memberId = status.memberId;
     return status;
   }
@@ -143,6 +150,27 @@ export class EtcdMember {
       );
     if (!this.running) throw new InvalidUsageError(`etcd member ${this.name} is not running`);
     await changeFailpoint(url, name, term);
+  }
+
+  /**
+   * The user the kit authenticates as for its own gateway calls to this member (`status()`, and the
+   * cluster's membership changes through it) once auth is on; `undefined` stops authenticating.
+   * `EtcdCluster.useCredentials` sets it on every member. Default none.
+   */
+  useCredentials(credentials: GatewayCredentials | undefined): void {
+    this.#login.credentials = credentials;
+  }
+
+  /**
+   * Runs `request`, a call to this member's HTTP gateway, with the kit's TLS material and, once
+   * credentials are set, an auth token: obtained on first use and once more when etcd refuses it (a
+   * restart voids simple tokens, and they expire after `--auth-token-ttl` of disuse).
+   */
+  callGateway<T>(
+    request: (options: GatewayRequestOptions) => Promise<T>,
+    options: { timeoutMs?: number | undefined; signal?: AbortSignal | undefined } = {},
+  ): Promise<T> {
+    return this.#login.call(request, options);
   }
 
   /** True between `freeze()` and `thaw()`. */
@@ -183,10 +211,11 @@ export class EtcdMember {
   }
 
   /**
-   * Starts the process and resolves once etcd logs that it serves clients.
-   * `waitReady: false` resolves at once (a member that cannot reach quorum alone never gets ready).
-   * When ready, it asks the member for its status to learn `memberId`. The process is registered for
-   * cleanup at exit (see `registerCleanup`) until it exits; on failure it is killed before the error.
+   * Starts the process and resolves once etcd logs that it serves clients and its gateway answers
+   * Maintenance/Status: with a status (which records `memberId`) or, with auth on, with etcd's refusal
+   * of a call without a token, which proves the member serves just as well (no credentials needed, no
+   * leader either). `waitReady: false` resolves at once. The process is registered for cleanup at exit
+   * (see `registerCleanup`) until it exits; on failure it is killed before the error.
    */
   async start(options: { waitReady?: boolean; timeoutMs?: number } = {}): Promise<void> {
     if (this.running) throw new InvalidUsageError(`etcd member ${this.name} is already running`);
@@ -246,7 +275,7 @@ export class EtcdMember {
     });
     try {
       await Promise.race([readyPromise, timeout]);
-      await Promise.race([this.#learnMemberId(timeoutMs), timeout]);
+      await Promise.race([this.#awaitGateway(timeoutMs), timeout]);
     } catch (err) {
       await this.kill();
       throw err;
@@ -255,16 +284,25 @@ export class EtcdMember {
     }
   }
 
-  /** Asks for status until it answers: the log line can come a moment before the gateway serves. */
-  async #learnMemberId(timeoutMs: number): Promise<void> {
+  /**
+   * Asks for status until the gateway answers: the log line can come a moment before it serves. Asked
+   * without a token on purpose: authenticating needs a leader on 3.5+, a member restarting alone has none.
+   */
+  async #awaitGateway(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       try {
-        await this.status({ timeoutMs: 2_000 });
+        const status = await fetchMemberStatus(this.clientUrl, {
+          tls: this.#spec.clientTls,
+          timeoutMs: 2_000,
+        });
+        this.#memberId = status.memberId;
         return;
       } catch (err) {
+        // Auth is on and Status needs a token (CVE-2026-33413): etcd answered, so it serves.
+        if (isAuthRefusal(err)) return;
         if (!this.running || Date.now() > deadline) throw err;
-        await new Promise((r) => setTimeout(r, 100));
+        await sleep(100);
       }
     }
   }
@@ -328,9 +366,13 @@ export class EtcdMember {
     await this.start(options);
   }
 
-  /** Sets the `--initial-cluster` flags used by the next start (the cluster calls this before the first one). */
-  configure(initialCluster: string, state: "new" | "existing"): void {
+  /**
+   * Sets the `--initial-cluster` flags used by the next start (the cluster calls this before the first
+   * one), and the member ID when MemberAdd already told it (a member added under auth cannot be asked).
+   */
+  configure(initialCluster: string, state: "new" | "existing", memberId?: bigint): void {
     this.#spec = { ...this.#spec, initialCluster, initialClusterState: state };
+    if (memberId !== undefined) this.#memberId = memberId;
   }
 
   /** Kills the process and removes its data directory. */

@@ -16,6 +16,7 @@ import {
 } from "../../src/client/index.js";
 import { type EtcdCluster, freePort, startEtcd } from "../../src/testing/index.js";
 import { CallTap } from "../support/call-tap.js";
+import { versionAtLeast } from "../support/server-version.js";
 import { waitFor } from "./support.js";
 
 const run = promisify(execFile);
@@ -222,13 +223,26 @@ describe("moveLeader", () => {
 });
 
 describe("downgrade", () => {
-  it("is not supported by etcd 3.4: NotSupportedError naming the RPC", async () => {
+  it("validates a downgrade on 3.5+ (the cluster version back); NotSupportedError naming the RPC on 3.4", async () => {
     const { version } = await etcd.maintenance.status();
-    if (!version.startsWith("3.4.")) throw new Error(`this test expects etcd 3.4, got ${version}`);
-    const err = await etcd.maintenance.downgrade("validate", "3.4").catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(NotSupportedError);
-    expect((err as NotSupportedError).code).toBe(Code.Unimplemented);
-    expect((err as NotSupportedError).message).toMatch(/Maintenance\/Downgrade .*requires etcd >= 3\.5/);
+    const [major, minor] = version.split(".").map(Number) as [number, number];
+    if (!versionAtLeast(version, "3.5")) {
+      const err = await etcd.maintenance.downgrade("validate", "3.3").catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(NotSupportedError);
+      expect((err as NotSupportedError).code).toBe(Code.Unimplemented);
+      expect((err as NotSupportedError).message).toMatch(/Maintenance\/Downgrade .*requires etcd >= 3\.5/);
+      return;
+    }
+    // VALIDATE changes nothing: it checks the target (one minor below) and answers the cluster version
+    // ("3.5.0" on 3.5, "3.6" from 3.6 on).
+    const validated = await etcd.maintenance.downgrade("validate", `${major}.${minor - 1}`);
+    expect(validated.version.startsWith(`${major}.${minor}`)).toBe(true);
+    const same = await etcd.maintenance.downgrade("validate", `${major}.${minor}`).catch((e: unknown) => e);
+    expect(same).toBeInstanceOf(EtcdError);
+    expect(same).toMatchObject({
+      code: Code.InvalidArgument,
+      serverMessage: "etcdserver: invalid downgrade target version",
+    });
   });
 
   it("validates its input", async () => {

@@ -3,7 +3,8 @@ import { Etcd } from "../../src/client/index.js";
 import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
 import type { Child } from "../support/child.js";
 import { enableAuth } from "../support/etcdctl.js";
-import { cliOk, runCli, startCli, stderrOf } from "./support.js";
+import { hasAuthHardening } from "../support/server-version.js";
+import { cliJson, cliOk, runCli, startCli, stderrOf } from "./support.js";
 
 const ROOT_PASSWORD = "root-Secret-1";
 const ALICE_PASSWORD = "alice-Secret-2";
@@ -65,6 +66,33 @@ describe("etcd-ts with auth", { timeout: 120_000 }, () => {
     expect(denied.stderr).not.toMatch(/connection lost|resum/);
     expect(denied.stderr).toMatch(/permission denied/);
     expect(denied.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
+  it("endpoint status and health --cluster and member list work for a plain user; its member add is refused naming the call", async () => {
+    const alice = ["--endpoints", cluster.endpoint, "--user", `alice:${ALICE_PASSWORD}`];
+    const [status] = await cliJson<{ endpoint: string; status?: { version: string }; error?: string }[]>([
+      ...alice,
+      "endpoint",
+      "status",
+      "--cluster",
+    ]);
+    expect(status).toMatchObject({ endpoint: cluster.endpoint, status: { version: expect.any(String) } });
+    const health = await cliJson<{ health: boolean }[]>([...alice, "endpoint", "health", "--cluster"]);
+    expect(health).toMatchObject([{ endpoint: cluster.endpoint, health: true }]);
+    expect(await cliJson<unknown[]>([...alice, "member", "list"])).toHaveLength(1);
+    const add = await runCli([...alice, "member", "add", "m9", "--peer-urls", "http://127.0.0.1:1"]);
+    expect(add.code).toBe(1);
+    expect(add.stderr).toMatch(
+      /^etcd-ts: etcdserver: permission denied \(Cluster\/MemberAdd needs the root role\) \[http:/,
+    );
+    // Without credentials: Status needs a user from 3.4.42/3.5.28/3.6.9 (CVE-2026-33413).
+    const anonymous = await runCli(["--endpoints", cluster.endpoint, "endpoint", "status", "--json"]);
+    if (hasAuthHardening(status!.status!.version)) {
+      expect(anonymous.code).toBe(1);
+      expect(JSON.parse(anonymous.stdout)).toEqual([
+        { endpoint: cluster.endpoint, error: "etcdserver: user name is empty" },
+      ]);
+    } else expect(anonymous.code).toBe(0);
   });
 
   it("reads ETCDCTL_ENDPOINTS, ETCDCTL_USER, ETCDCTL_PASSWORD and the timeouts from the environment", async () => {

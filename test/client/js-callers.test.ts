@@ -187,6 +187,9 @@ describe("a JavaScript caller", () => {
     await refused("options", () => js().watch("k", null));
     await refused("startRevision", () => js().watch("k", { startRevision: "3" }));
     await refused("startRevision", () => js().watch("k", { startRevision: 0 }));
+    // etcd 3.5+ answers a start revision of -1 as "compacted" (3.4 as "now"): never sent.
+    await refused("startRevision", () => js().watch("k", { startRevision: -1 }));
+    await refused("startRevision", () => js().watch("k", { startRevision: -1n }));
     await refused("end", () => js().watch({ key: "a", end: 5 }));
     await refused("prefix", () => js().watch({ prefix: null }));
   });

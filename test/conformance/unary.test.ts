@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { Auth, KV, Lease, Maintenance } from "../../src/gen/etcdserverpb/rpc_pb.js";
 import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
 import { expectConnectError } from "../support/expect-error.js";
+import { versionAtLeast } from "../support/server-version.js";
 import { type ClosableTransport, transports } from "../support/transports.js";
 import { within } from "../support/wait.js";
 
@@ -97,10 +98,18 @@ describe.each(transports)("unary calls and error statuses over $name", (factory)
     );
   });
 
-  test("Unimplemented: RPCs added after 3.4 (Downgrade, AuthStatus)", async () => {
+  test("RPCs added after 3.4 (Downgrade, AuthStatus): Unimplemented on 3.4, served from 3.5", async () => {
     const version = (await createClient(Maintenance, transport).status({})).version;
-    // Pinned to the 3.4 server the suite runs on; a 3.5+ server would answer both.
-    expect(version).toMatch(/^3\.4\./);
+    if (versionAtLeast(version, "3.5")) {
+      // Served: a downgrade to the running minor is refused as a bad target (nothing changes).
+      await expectConnectError(
+        createClient(Maintenance, transport).downgrade({ version: version.split(".").slice(0, 2).join(".") }),
+        Code.InvalidArgument,
+        "etcdserver: invalid downgrade target version",
+      );
+      expect((await createClient(Auth, transport).authStatus({})).enabled).toBe(false);
+      return;
+    }
     await expectConnectError(
       createClient(Maintenance, transport).downgrade({}),
       Code.Unimplemented,

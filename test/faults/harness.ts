@@ -138,6 +138,8 @@ export class FaultCluster {
           rootPassword: AUTH.root.password,
           role: { name: "faults", grants: [["readwrite", PREFIX]], users: [AUTH.user] },
         });
+        // The kit's leader() asks every member's status, which needs a token under auth on 3.5.28+.
+        etcd.useCredentials(AUTH.root);
       }
       const proxies = await Promise.all(etcd.members.map((m) => FaultProxy.start(m.clientUrl)));
       return new FaultCluster(etcd, proxies, auth);

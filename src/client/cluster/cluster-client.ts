@@ -11,7 +11,10 @@ import { checkPeerUrls } from "./peer-urls.js";
 export interface MemberListOptions extends TargetedCallOptions {
   /**
    * Answer through raft (a quorum round) rather than from the member's local view. etcd >= 3.5;
-   * etcd 3.4 ignores it and answers locally. Default false.
+   * etcd 3.4 ignores the field and answers from its local view. Without quorum a linearizable list
+   * cannot be answered: the call goes out requiring a leader, so a member without one refuses it at once
+   * (`NoLeaderError`, the next endpoint is tried; 3.4 too) instead of holding it until etcd's "request
+   * timed out". Default false.
    */
   linearizable?: boolean | undefined;
 }
@@ -45,10 +48,21 @@ export class ClusterClient {
     this.#ctx = ctx;
   }
 
-  /** Lists the members (learners included). */
+  /**
+   * Lists the members (learners included). A plain list is the answering member's own view, given
+   * with or without a leader; see {@link MemberListOptions.linearizable} for one confirmed by quorum.
+   */
   async list(options?: MemberListOptions): Promise<MemberInfo[]> {
-    const req = { linearizable: options?.linearizable ?? false };
-    const res = await callByTable(this.#ctx, Cluster.method.memberList, req, options, false);
+    const linearizable = options?.linearizable ?? false;
+    // A linearizable list needs a leader: require one, or a leaderless member holds the call ~7 s.
+    const requireLeader = linearizable;
+    const res = await callByTable(
+      this.#ctx,
+      Cluster.method.memberList,
+      { linearizable },
+      options,
+      requireLeader,
+    );
     return res.members.map(toMemberInfo);
   }
 

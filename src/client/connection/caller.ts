@@ -16,6 +16,7 @@ import {
   DeadlineExceededError,
   type EtcdError,
   GetTokenError,
+  nameRefusedCall,
   toEtcdError,
   UnavailableError,
 } from "../errors.js";
@@ -115,7 +116,8 @@ export class UnaryCaller {
     checkCallOptions(options);
     const timeoutMs = options?.timeoutMs ?? this.#settings.timeoutMs;
     this.#checkLive(options?.signal);
-    return { kind, options, timeoutMs, deadline: Date.now() + timeoutMs, answeredBy: undefined, method };
+    const rpc = method === undefined ? undefined : `${method.parent.name}/${method.name}`;
+    return { kind, options, timeoutMs, deadline: Date.now() + timeoutMs, answeredBy: undefined, method, rpc };
   }
 
   /** The endpoint for an attempt: the pool's pick, or the one the call is aimed at. */
@@ -163,7 +165,8 @@ export class UnaryCaller {
         }
       }
       this.#checkLive(signal, failure);
-      const error: EtcdError = toEtcdError(failure, target.endpoint);
+      // A refusal for want of a user or of rights names the RPC: "permission denied" alone does not say which.
+      const error: EtcdError = nameRefusedCall(toEtcdError(failure, target.endpoint), call.rpc);
       // Wrong credentials: no retry can help. A failing getToken is the user's to retry (it may call a
       // remote service): the next call asks it again.
       if (error instanceof AuthFailedError || error instanceof GetTokenError) throw error;
@@ -227,6 +230,8 @@ interface CallState {
   answeredBy: { endpoint?: string } | undefined;
   /** The RPC, for the call diagnostics channels (none: attempts are not published). */
   method: DescMethod | undefined;
+  /** `Service/Method` of the RPC for errors; undefined when the call is not one RPC. */
+  rpc: string | undefined;
 }
 
 /**

@@ -3,7 +3,13 @@ import { Maintenance, type SnapshotResponse } from "../../gen/etcdserverpb/rpc_p
 import type { AdminContext } from "../connection/admin-context.js";
 import type { EndpointChannel } from "../connection/endpoint-channel.js";
 import { retryKindOfMethod } from "../connection/retry.js";
-import { AbortedError, ClientClosedError, DeadlineExceededError } from "../errors.js";
+import {
+  AbortedError,
+  ClientClosedError,
+  DeadlineExceededError,
+  nameRefusedCall,
+  toEtcdError,
+} from "../errors.js";
 import { anySignal } from "../signals.js";
 import { checkNumber } from "../validation.js";
 import type { SnapshotOptions } from "./types.js";
@@ -54,7 +60,8 @@ export async function* snapshotChunks(
       );
     } catch (err) {
       throwIfStopped(ctx, options, signal, err);
-      throw err;
+      // Snapshot needs the root role; the caller's run() does not know which RPC it ran.
+      throw nameRefusedCall(toEtcdError(err), "Maintenance/Snapshot");
     }
     try {
       for (let r = opened.first; !r.done; r = await opened.iterator.next())
