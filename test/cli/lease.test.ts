@@ -44,12 +44,16 @@ describe("etcd-ts lease", { timeout: 120_000 }, () => {
   });
 
   it("keep-alive keeps a lease past its TTL until SIGINT (exit 0), without revoking it", async () => {
-    const lease = await bed.etcd.lease.grant(2, { keepAlive: false });
+    // The test keeps the lease alive until the CLI's first refresh (however long the child takes to
+    // start), then lets go: from then on only the CLI keeps it.
+    const lease = await bed.etcd.lease.grant(3);
     const hex = lease.id.toString(16);
     const c = bed.start(["lease", "keep-alive", hex, "--json"]);
-    // Refreshes every third of the TTL: three refreshes after the first answer span more than one TTL.
-    for (let n = 1; n <= 4; n++) await c.waitForLine(`refresh ${n}`, () => c.lines.length >= n);
-    expect(JSON.parse(c.lines[0]!)).toEqual({ id: lease.id.toString(), idHex: hex, ttl: 2 });
+    await c.waitForLine("refresh 1", () => c.lines.length >= 1);
+    await lease.close();
+    // Refreshes every third of the TTL: four more after the first span more than one TTL.
+    for (let n = 2; n <= 5; n++) await c.waitForLine(`refresh ${n}`, () => c.lines.length >= n);
+    expect(JSON.parse(c.lines[0]!)).toEqual({ id: lease.id.toString(), idHex: hex, ttl: 3 });
     expect((await bed.etcd.lease.timeToLive(lease.id)).ttl).toBeGreaterThan(0);
     c.signal("SIGINT");
     expect(await c.waitForExit("keep-alive to end after SIGINT")).toEqual({ code: 0, signal: null });
