@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Election, type Etcd, type Lease, Mutex, Session } from "../../src/client/index.js";
-import { type RegistrationLostError, register } from "../../src/discovery/index.js";
+import { goEndpointsCodec, type RegistrationLostError, register } from "../../src/discovery/index.js";
 import { lossOf } from "../support/lifecycle.js";
 import {
   AUTH,
@@ -147,7 +147,9 @@ for (const members of [1, 3]) {
 
       // registration (register from etcd-ts/discovery)
       const reg = await register(holders, {
-        service: `${base}/svc`,
+        // The path goes in the codec's keyPrefix: a service name has no "/".
+        service: "svc",
+        codec: goEndpointsCodec({ keyPrefix: `${base}/` }),
         addr: "127.0.0.1:7001",
         ttl: 10,
         backoff: { initialMs: 50, maxMs: 500 },

@@ -4,7 +4,7 @@
 // watches kept after connection breaks; test/process/soak.test.ts churns, this file pins each state.
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Etcd, type Watcher } from "../../src/client/index.js";
-import { discover, register } from "../../src/discovery/index.js";
+import { discover, goEndpointsCodec, register } from "../../src/discovery/index.js";
 import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
 import { Reachable } from "../support/collected.js";
 import { enableAuth } from "../support/etcdctl.js";
@@ -196,10 +196,12 @@ describe.each([
     async () => {
       // Made and closed in a function of their own, so that no reference of the test's outlives them.
       await (async () => {
+        // The service lives under the test's prefix: the path goes in the codec (a service name has no "/").
+        const codec = goEndpointsCodec({ keyPrefix: PREFIX });
         const cache = reachable.track(etcd.cache({ prefix: `${PREFIX}w/` }));
-        const discovery = reachable.track(discover(etcd, `${PREFIX}svc`));
+        const discovery = reachable.track(discover(etcd, "svc", { codec }));
         const registration = reachable.track(
-          await register(etcd, { service: `${PREFIX}svc`, addr: "127.0.0.1:1", ttl: 5 }),
+          await register(etcd, { service: "svc", codec, addr: "127.0.0.1:1", ttl: 5 }),
         );
         await Promise.all([cache.ready, discovery.ready]);
         proxy.refuse(true);
