@@ -212,22 +212,38 @@ export function leasesJson(
   return { ...headerJson(header), leases: ids.map((id) => ({ id })) };
 }
 
-/** `member list`: `pb.MemberListResponse`. */
+/** One `pb.Member`, its empty fields left out as Go's JSON does. */
+function memberGoJson(m: MemberInfo): Record<string, unknown> {
+  return {
+    ID: nonZero(m.id),
+    name: nonZero(m.name),
+    peerURLs: nonZero([...m.peerUrls]),
+    clientURLs: nonZero([...m.clientUrls]),
+    isLearner: nonZero(m.isLearner),
+  };
+}
+
+/**
+ * `member list`, `member remove` and `member promote`: `pb.MemberListResponse`,
+ * `pb.MemberRemoveResponse` and `pb.MemberPromoteResponse` have the same fields (header, members).
+ */
 export function memberListJson(
   header: ResponseHeader | undefined,
   members: readonly MemberInfo[],
 ): Record<string, unknown> {
+  return { header: headerJson(header), members: nonZero(members.map(memberGoJson)) };
+}
+
+/** `member add`: `pb.MemberAddResponse` (the new member, then every member). */
+export function memberAddJson(
+  header: ResponseHeader | undefined,
+  member: MemberInfo,
+  members: readonly MemberInfo[],
+): Record<string, unknown> {
   return {
     header: headerJson(header),
-    members: nonZero(
-      members.map((m) => ({
-        ID: nonZero(m.id),
-        name: nonZero(m.name),
-        peerURLs: nonZero([...m.peerUrls]),
-        clientURLs: nonZero([...m.clientUrls]),
-        isLearner: nonZero(m.isLearner),
-      })),
-    ),
+    member: memberGoJson(member),
+    members: nonZero(members.map(memberGoJson)),
   };
 }
 

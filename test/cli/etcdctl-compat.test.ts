@@ -123,6 +123,35 @@ describe("etcd-ts speaks etcdctl: -w json, --write-out, --print-value-only, leas
     }
   });
 
+  it("member add and remove -w json print etcdctl's MemberAddResponse and MemberRemoveResponse", async () => {
+    // A learner each (a voting member that never starts would take the quorum away), in turn, so each
+    // side sees the same cluster: the member alone, then it and the one learner.
+    const idOf = (out: string) => BigInt(/"member":\{"ID":(\d+)/.exec(out)![1]!).toString(16);
+    const addArgs = (name: string, port: number) => [
+      "member",
+      "add",
+      name,
+      "--learner",
+      `--peer-urls=http://127.0.0.1:${port}`,
+      "-w",
+      "json",
+    ];
+    const theirsAdd = await ctl(addArgs("m-theirs", 1));
+    const theirsRemove = await ctl(["member", "remove", idOf(theirsAdd), "-w", "json"]);
+    const oursAdd = await cliOk([...bed.ep, ...addArgs("m-ours", 2)]);
+    const oursRemove = await cliOk([...bed.ep, "member", "remove", idOf(oursAdd), "-w", "json"]);
+    expect(oursAdd).toMatch(
+      /^\{"header":\{"cluster_id":\d+,"member_id":\d+,"raft_term":\d+\},"member":\{"ID":\d+,"peerURLs":\["http:\/\/127\.0\.0\.1:2"\],"isLearner":true\},"members":\[/,
+    );
+    // etcd lists members in ID order, and IDs are random: compare the shapes as sets of members.
+    const members = (text: string) => {
+      const doc = JSON.parse(shape(text)) as { members: unknown[] };
+      return JSON.stringify({ ...doc, members: doc.members.map((m) => JSON.stringify(m)).sort() });
+    };
+    expect(members(oursAdd)).toBe(members(theirsAdd));
+    expect(members(oursRemove)).toBe(members(theirsRemove));
+  });
+
   it("watch -w json prints etcdctl's WatchResponse per batch, events and prev_kv included", async () => {
     const from = (await bed.etcd.put("cmp/watch/1", "a")).revision;
     await bed.etcd.put("cmp/watch/1", "b");

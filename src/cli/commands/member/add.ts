@@ -1,5 +1,6 @@
 import { initialCluster } from "../../../client/index.js";
 import type { Command } from "../../command.js";
+import { memberAddJson } from "../../etcdctl-json.js";
 import { hexId } from "../../ids.js";
 import { UsageError } from "../../usage-error.js";
 import { memberJson } from "./list.js";
@@ -10,6 +11,7 @@ export const memberAdd: Command = {
   summary: "Add a member (or a learner) and print how to start it",
   usage: "<name>",
   args: { min: 1, max: 1 },
+  etcdctlJson: true,
   options: {
     "peer-urls": {
       type: "string",
@@ -30,7 +32,8 @@ export const memberAdd: Command = {
       .etcd()
       .cluster.add(urls, { learner: ctx.flag("learner"), signal: ctx.signal });
     const cluster = initialCluster(members, member.id, name);
-    if (ctx.out.json)
+    if (ctx.out.etcdctlJson) ctx.out.etcdctlDocument(memberAddJson(ctx.headers.latest, member, members));
+    else if (ctx.out.json)
       ctx.out.document({
         member: memberJson(member),
         members: members.map(memberJson),

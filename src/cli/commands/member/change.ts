@@ -1,5 +1,6 @@
 import type { Etcd, MemberInfo } from "../../../client/index.js";
 import type { Command } from "../../command.js";
+import { memberListJson } from "../../etcdctl-json.js";
 import { hexId, parseHexId } from "../../ids.js";
 import { memberJson } from "./list.js";
 
@@ -17,12 +18,14 @@ function memberChange(spec: {
     summary: spec.summary,
     usage: "<id>",
     args: { min: 1, max: 1 },
+    etcdctlJson: true,
     details: `Prints 'Member <id> ${spec.done} cluster'; with --json { ${key}: { id, idHex }, members }.`,
     examples: [`etcd-ts member ${spec.name} 8e9e05c52164694d`],
     async run(ctx) {
       const id = parseHexId(ctx.args[0]!, "<id>");
       const members = await spec.call(ctx.etcd(), id, ctx.signal);
-      if (ctx.out.json)
+      if (ctx.out.etcdctlJson) ctx.out.etcdctlDocument(memberListJson(ctx.headers.latest, members));
+      else if (ctx.out.json)
         ctx.out.document({ [key]: { id, idHex: hexId(id) }, members: members.map(memberJson) });
       else ctx.out.line(`Member ${hexId(id)} ${spec.done} cluster`);
       return 0;
