@@ -52,9 +52,11 @@ describe("etcd-ts lock", { timeout: 120_000 }, () => {
     expect(echoed).toMatchObject({ code: 0, stdout: "--json\n" });
   });
   it("a lock lost while held (its lease revoked) stops the command with SIGTERM and exits with 1", async () => {
-    // The command prints when it starts and when SIGTERM reaches it.
+    // The command prints when it starts and when SIGTERM reaches it. Its handler is in place before it
+    // says it started: the test revokes the lease on "started", and a SIGTERM that came between the two
+    // would kill it silently (the default action) on a busy machine.
     const script =
-      "console.log('started'); process.on('SIGTERM', () => { console.log('terminated'); process.exit(0); }); setInterval(() => {}, 1000);";
+      "process.on('SIGTERM', () => { console.log('terminated'); process.exit(0); }); console.log('started'); setInterval(() => {}, 1000);";
     const c = start(["lock", "guarded", process.execPath, "-e", script]);
     await c.waitForLine("the command to start under the lock", (line) => line === "started");
     const [key] = await candidates("guarded");
