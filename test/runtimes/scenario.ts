@@ -8,7 +8,7 @@
  */
 import { once } from "node:events";
 import process from "node:process";
-import { discover, register } from "../../src/discovery/index.js";
+import { discover, goEndpointsCodec, register } from "../../src/discovery/index.js";
 import {
   compare,
   Etcd,
@@ -206,11 +206,13 @@ async function authExpiry(options: EtcdOptions): Promise<void> {
 }
 
 async function discovery(etcd: Etcd): Promise<void> {
-  const service = `${p}svc`;
-  const view = discover(etcd, service);
+  // The service lives under the scenario's prefix: the path goes in the codec (a service name has no "/").
+  const codec = goEndpointsCodec({ keyPrefix: p });
+  const service = "svc";
+  const view = discover(etcd, service, { codec });
   await view.ready;
   const added = once(view, "added");
-  const registration = await register(etcd, { service, addr: "127.0.0.1:50051", ttl: 5 });
+  const registration = await register(etcd, { service, codec, addr: "127.0.0.1:50051", ttl: 5 });
   const [instance] = (await added) as [{ addr: string }];
   const removed = once(view, "removed");
   await registration.deregister();
