@@ -73,10 +73,10 @@ export class Http2Endpoint {
     this.#closed = true;
     const closing: Promise<void>[] = [];
     for (const connection of this.#connections) {
-      // Every connection still here has not emitted "close" yet (it leaves the set then), a destroyed one
-      // included: Node emits it from an Immediate, which would outlive close() and its caller's checks.
+      // A session already destroyed is not waited for: some never emit "close" (a TLS handshake that
+      // never completed, a refused client certificate), and close() must not hang on them.
       const session = connection.session;
-      closing.push(new Promise((resolve) => session.once("close", () => resolve())));
+      if (!session.destroyed) closing.push(new Promise((resolve) => session.once("close", () => resolve())));
       connection.destroy(new Http2ConnectionError("TRANSPORT_CLOSED", "the transport was closed"));
     }
     this.#current = undefined;
