@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { hexId, parseHexId, parseInteger } from "./ids.js";
+import { hexId, leaseHex, parseHexId, parseInteger } from "./ids.js";
 import { UsageError } from "./usage-error.js";
 
 describe("lease and member IDs", () => {
@@ -8,6 +8,12 @@ describe("lease and member IDs", () => {
     expect(parseHexId("0xFF", "<id>")).toBe(255n);
     expect(hexId(0x694d7b5f2a3b8c0an)).toBe("694d7b5f2a3b8c0a");
     expect(parseHexId(hexId(2n ** 63n - 1n), "<id>")).toBe(2n ** 63n - 1n);
+  });
+
+  it("prints lease IDs zero-padded to 16 digits, as etcdctl's %016x does", () => {
+    expect(leaseHex(0xa42a24dfb82852en)).toBe("0a42a24dfb82852e");
+    expect(leaseHex(0x694d7b5f2a3b8c0an)).toBe("694d7b5f2a3b8c0a");
+    expect(parseHexId(leaseHex(5n), "<id>")).toBe(5n);
   });
 
   it.each(["", "0", "xyz", "12345678901234567", "-1", "0x"])("refuses %j", (text) => {

@@ -13,9 +13,14 @@ export function parseHexId(text: string, what: string): bigint {
   return id;
 }
 
-/** An ID as etcdctl prints it: lowercase hexadecimal without `0x`. */
+/** A member ID as etcdctl prints it: lowercase hexadecimal without `0x`. */
 export function hexId(id: bigint): string {
   return id.toString(16);
+}
+
+/** A lease ID as etcdctl prints it (`%016x`): lowercase hexadecimal, zero-padded to 16 digits. */
+export function leaseHex(id: bigint): string {
+  return id.toString(16).padStart(16, "0");
 }
 
 /** Parses a whole number argument (`--limit`, `--rev`, a TTL) that must be at least `min`. */

@@ -13,7 +13,7 @@ describe("etcd-ts lease", { timeout: 120_000 }, () => {
     ]);
     expect(granted.ttl).toBe(120);
     const id = BigInt(granted.id);
-    expect(granted.idHex).toBe(id.toString(16));
+    expect(granted.idHex).toBe(id.toString(16).padStart(16, "0")); // etcdctl's %016x
     expect((await bed.etcd.lease.timeToLive(id)).grantedTtl).toBe(120);
     await bed.etcd.put("leased/a", "x", { lease: id });
 
@@ -46,8 +46,9 @@ describe("etcd-ts lease", { timeout: 120_000 }, () => {
   it("keep-alive keeps a lease past its TTL until SIGINT (exit 0), without revoking it", async () => {
     // The test keeps the lease alive until the CLI's first refresh (however long the child takes to
     // start), then lets go: from then on only the CLI keeps it.
-    const lease = await bed.etcd.lease.grant(3);
-    const hex = lease.id.toString(16);
+    // IDs shorter than 16 hex digits, which etcdctl (and so etcd-ts) print zero-padded.
+    const lease = await bed.etcd.lease.grant(3, { id: 0x5eed1 });
+    const hex = "000000000005eed1";
     const c = bed.start(["lease", "keep-alive", hex, "--json"]);
     await c.waitForLine("refresh 1", () => c.lines.length >= 1);
     await lease.close();
@@ -62,8 +63,8 @@ describe("etcd-ts lease", { timeout: 120_000 }, () => {
   });
 
   it("keep-alive exits with 1 and says so when the lease is revoked under it; --once refreshes once", async () => {
-    const lease = await bed.etcd.lease.grant(6, { keepAlive: false });
-    const hex = lease.id.toString(16);
+    const lease = await bed.etcd.lease.grant(6, { keepAlive: false, id: 0x5eed2 });
+    const hex = "000000000005eed2";
     expect(await cliOk([...bed.ep, "lease", "keep-alive", hex, "--once"])).toBe(
       `lease ${hex} keepalived with TTL(6s)\n`,
     );

@@ -1,6 +1,6 @@
 import type { Command } from "../../command.js";
 import { leaseGrantJson } from "../../etcdctl-json.js";
-import { hexId, parseInteger } from "../../ids.js";
+import { leaseHex, parseInteger } from "../../ids.js";
 
 /** `etcd-ts lease grant <ttl>`. */
 export const leaseGrant: Command = {
@@ -19,8 +19,9 @@ export const leaseGrant: Command = {
     const lease = await ctx.etcd().lease.grant(ttl, { keepAlive: false, signal: ctx.signal });
     if (ctx.out.etcdctlJson)
       ctx.out.etcdctlDocument(leaseGrantJson(ctx.headers.latest, lease.id, lease.grantedTtl));
-    else if (ctx.out.json) ctx.out.document({ id: lease.id, idHex: hexId(lease.id), ttl: lease.grantedTtl });
-    else ctx.out.line(`lease ${hexId(lease.id)} granted with TTL(${lease.grantedTtl}s)`);
+    else if (ctx.out.json)
+      ctx.out.document({ id: lease.id, idHex: leaseHex(lease.id), ttl: lease.grantedTtl });
+    else ctx.out.line(`lease ${leaseHex(lease.id)} granted with TTL(${lease.grantedTtl}s)`);
     return 0;
   },
 };

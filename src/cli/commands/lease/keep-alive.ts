@@ -1,13 +1,13 @@
 import { EtcdError, LeaseLostError } from "../../../client/index.js";
 import type { Command, CommandContext } from "../../command.js";
 import { leaseKeepAliveJson } from "../../etcdctl-json.js";
-import { hexId, parseHexId } from "../../ids.js";
+import { leaseHex, parseHexId } from "../../ids.js";
 
 /** A lost lease in the words of the other lease commands: its ID in hexadecimal. */
 function inHex(err: unknown, id: bigint): unknown {
   if (!(err instanceof LeaseLostError)) return err;
   const why = err.reason === "expired" ? "expired or was revoked" : "was lost: no refresh succeeded in time";
-  return new EtcdError(`lease ${hexId(id)} ${why}`, { code: err.code, cause: err });
+  return new EtcdError(`lease ${leaseHex(id)} ${why}`, { code: err.code, cause: err });
 }
 
 async function keepAlive(ctx: CommandContext, id: bigint, print: (ttl: number) => void): Promise<void> {
@@ -45,8 +45,8 @@ export const leaseKeepAlive: Command = {
     const id = parseHexId(ctx.args[0]!, "<id>");
     const print = (ttl: number) => {
       if (ctx.out.etcdctlJson) ctx.out.etcdctlDocument(leaseKeepAliveJson(ctx.headers.latest, id, ttl));
-      else if (ctx.out.json) ctx.out.document({ id, idHex: hexId(id), ttl });
-      else ctx.out.line(`lease ${hexId(id)} keepalived with TTL(${ttl}s)`);
+      else if (ctx.out.json) ctx.out.document({ id, idHex: leaseHex(id), ttl });
+      else ctx.out.line(`lease ${leaseHex(id)} keepalived with TTL(${ttl}s)`);
     };
     try {
       await keepAlive(ctx, id, print);

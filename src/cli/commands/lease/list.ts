@@ -1,6 +1,6 @@
 import type { Command } from "../../command.js";
 import { leasesJson } from "../../etcdctl-json.js";
-import { hexId } from "../../ids.js";
+import { leaseHex } from "../../ids.js";
 
 /** `etcd-ts lease list`. */
 export const leaseList: Command = {
@@ -15,11 +15,11 @@ export const leaseList: Command = {
   async run(ctx) {
     const ids = await ctx.etcd().lease.leases({ signal: ctx.signal });
     if (ctx.out.etcdctlJson) ctx.out.etcdctlDocument(leasesJson(ctx.headers.latest, ids));
-    else if (ctx.out.json) ctx.out.document(ids.map((id) => ({ id, idHex: hexId(id) })));
+    else if (ctx.out.json) ctx.out.document(ids.map((id) => ({ id, idHex: leaseHex(id) })));
     else
       ctx.out.table(
         ["id", "decimal"],
-        ids.map((id) => [hexId(id), id.toString()]),
+        ids.map((id) => [leaseHex(id), id.toString()]),
       );
     return 0;
   },

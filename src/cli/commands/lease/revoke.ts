@@ -1,6 +1,6 @@
 import type { Command } from "../../command.js";
 import { leaseRevokeJson } from "../../etcdctl-json.js";
-import { hexId, parseHexId } from "../../ids.js";
+import { leaseHex, parseHexId } from "../../ids.js";
 
 /** `etcd-ts lease revoke <id>`. */
 export const leaseRevoke: Command = {
@@ -15,8 +15,8 @@ export const leaseRevoke: Command = {
     const id = parseHexId(ctx.args[0]!, "<id>");
     await ctx.etcd().lease.revoke(id, { signal: ctx.signal });
     if (ctx.out.etcdctlJson) ctx.out.etcdctlDocument(leaseRevokeJson(ctx.headers.latest));
-    else if (ctx.out.json) ctx.out.document({ id, idHex: hexId(id), revoked: true });
-    else ctx.out.line(`lease ${hexId(id)} revoked`);
+    else if (ctx.out.json) ctx.out.document({ id, idHex: leaseHex(id), revoked: true });
+    else ctx.out.line(`lease ${leaseHex(id)} revoked`);
     return 0;
   },
 };

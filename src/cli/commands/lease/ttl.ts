@@ -1,6 +1,6 @@
 import type { Command } from "../../command.js";
 import { leaseTimeToLiveJson } from "../../etcdctl-json.js";
-import { hexId, parseHexId } from "../../ids.js";
+import { leaseHex, parseHexId } from "../../ids.js";
 
 const decoder = new TextDecoder();
 
@@ -30,15 +30,17 @@ export const leaseTtl: Command = {
     else if (ctx.out.json)
       ctx.out.document({
         id,
-        idHex: hexId(id),
+        idHex: leaseHex(id),
         ttl: r.ttl,
         grantedTtl: r.grantedTtl,
         ...(withKeys ? { keys } : {}),
       });
-    else if (r.ttl < 0) ctx.out.line(`lease ${hexId(id)} already expired`);
+    else if (r.ttl < 0) ctx.out.line(`lease ${leaseHex(id)} already expired`);
     else {
       const attached = withKeys ? `, attached keys([${keys.join(" ")}])` : "";
-      ctx.out.line(`lease ${hexId(id)} granted with TTL(${r.grantedTtl}s), remaining(${r.ttl}s)${attached}`);
+      ctx.out.line(
+        `lease ${leaseHex(id)} granted with TTL(${r.grantedTtl}s), remaining(${r.ttl}s)${attached}`,
+      );
     }
     return 0;
   },
