@@ -3,7 +3,7 @@ import { runInNewContext } from "node:vm";
 import { create } from "@bufbuild/protobuf";
 import type { Transport } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { QueuedIterator } from "../src/client/stream/queued-iterator.js";
+import { QueuedIterator } from "../src/client/core/queued-iterator.js";
 import { createHttp2Transport } from "../src/client/transport/http2/index.js";
 import { Watch, type WatchRequest, WatchRequestSchema } from "../src/gen/etcdserverpb/rpc_pb.js";
 import { createGrpcJsTransport } from "../src/grpc-js/index.js";

@@ -1,5 +1,5 @@
-import { InvalidArgumentError } from "./errors.js";
-import { checkNumber, checkOptionsObject, checkSignal } from "./validation.js";
+import { InvalidArgumentError } from "./core/errors.js";
+import { checkNumber, checkOptionsObject, checkSignal } from "./core/validation.js";
 
 /** Options every call takes. */
 export interface CallOptions {

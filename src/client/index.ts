@@ -25,6 +25,8 @@ export {
   type RangeCacheState,
   type WaitForRevisionOptions,
 } from "./cache/index.js";
+export type { ResolvedEndpoint, TlsOptions } from "./call/resolved-endpoint.js";
+export { RETRY_TABLE, type RetryKind } from "./call/retry.js";
 export type { CallOptions, TargetedCallOptions } from "./call-options.js";
 export {
   ClusterClient,
@@ -54,23 +56,6 @@ export {
   type StmOptions,
   type StmResult,
 } from "./concurrency/index.js";
-export type { ResolvedEndpoint, TlsOptions } from "./connection/resolved-endpoint.js";
-export { RETRY_TABLE, type RetryKind } from "./connection/retry.js";
-export { type DiagnosticsChannelName, diagnosticsChannels } from "./diagnostics/channels.js";
-export type {
-  AuthErrorEvent,
-  AuthTokenEvent,
-  AutoSyncErrorEvent,
-  CallErrorEvent,
-  CallEvent,
-  EndpointFailedEvent,
-  LeaseLostEvent,
-  RegistrationLostEvent,
-  RegistrationRegisteredEvent,
-  StreamCloseReason,
-  StreamEvent,
-  WatchResumeEvent,
-} from "./diagnostics/events.js";
 export {
   AbortedError,
   AuthFailedError,
@@ -96,7 +81,22 @@ export {
   RequestTooLargeError,
   toEtcdError,
   UnavailableError,
-} from "./errors.js";
+} from "./core/errors.js";
+export { type DiagnosticsChannelName, diagnosticsChannels } from "./diagnostics/channels.js";
+export type {
+  AuthErrorEvent,
+  AuthTokenEvent,
+  AutoSyncErrorEvent,
+  CallErrorEvent,
+  CallEvent,
+  EndpointFailedEvent,
+  LeaseLostEvent,
+  RegistrationLostEvent,
+  RegistrationRegisteredEvent,
+  StreamCloseReason,
+  StreamEvent,
+  WatchResumeEvent,
+} from "./diagnostics/events.js";
 export { Etcd, type IterateOptions, type MemberInfo, type MemberStatus } from "./etcd.js";
 export type { Bytes } from "./kv/bytes.js";
 export { KeyValue, type KeyValueJson } from "./kv/key-value.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { InvalidArgumentError } from "./errors.js";
+import { InvalidArgumentError } from "./core/errors.js";
 import { DEFAULT_MAX_REQUEST_BYTES, resolveOptions } from "./options.js";
 
 describe("resolveOptions", () => {

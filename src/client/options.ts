@@ -1,9 +1,9 @@
 import type { Interceptor, Transport } from "@connectrpc/connect";
 import { type GetTokenContext, isHeaderValue, type ResolvedAuth } from "./auth/token.js";
-import type { ResolvedEndpoint, TlsOptions } from "./connection/resolved-endpoint.js";
-import { InvalidArgumentError } from "./errors.js";
+import type { ResolvedEndpoint, TlsOptions } from "./call/resolved-endpoint.js";
+import { InvalidArgumentError } from "./core/errors.js";
+import { checkNumber } from "./core/validation.js";
 import { parseEndpointAddress } from "./transport/endpoint-address.js";
-import { checkNumber } from "./validation.js";
 
 /** A transport the client can close when it closes. */
 export type ClosableTransport = Transport & {

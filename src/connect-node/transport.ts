@@ -7,7 +7,7 @@ import {
   type UnaryResponse,
 } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { InvalidArgumentError } from "../client/errors.js";
+import { InvalidArgumentError } from "../client/core/errors.js";
 import { parseEndpointAddress } from "../client/transport/endpoint-address.js";
 import type { HeadersInit } from "../client/transport/headers-init.js";
 import { markNotSent, wasNotSent } from "../client/transport/not-sent.js";

@@ -1,12 +1,12 @@
 import { EventEmitter } from "node:events";
 import type { RangeCache } from "../client/cache/range-cache.js";
 import type { CacheChange, RangeCacheState } from "../client/cache/types.js";
-import { HEALTHY_WATCH_MS, recheckBackoff, sleep } from "../client/connection/backoff.js";
-import { ClientClosedError, ClosedError, InvalidArgumentError } from "../client/errors.js";
+import { HEALTHY_WATCH_MS, recheckBackoff, sleep } from "../client/core/backoff.js";
+import { ClientClosedError, ClosedError, InvalidArgumentError } from "../client/core/errors.js";
+import { Lifecycle } from "../client/core/lifecycle.js";
+import { checkInstance, checkOptionsObject, checkSignal } from "../client/core/validation.js";
 import { Etcd } from "../client/etcd.js";
 import type { KeyValue } from "../client/kv/key-value.js";
-import { Lifecycle } from "../client/lifecycle.js";
-import { checkInstance, checkOptionsObject, checkSignal } from "../client/validation.js";
 import type { InstanceCodec } from "./codec.js";
 import { goEndpointsCodec } from "./go-endpoints-codec.js";
 import type { ServiceInstance } from "./instance.js";

@@ -1,5 +1,5 @@
-import { InvalidArgumentError } from "../client/errors.js";
-import { checkName, checkNumber, checkOptionsObject, shownInput } from "../client/validation.js";
+import { InvalidArgumentError } from "../client/core/errors.js";
+import { checkName, checkNumber, checkOptionsObject, shownInput } from "../client/core/validation.js";
 import { checkServiceName } from "./service-name.js";
 
 /** One registered instance of a service, as etcd-ts reads and writes it. */

@@ -1,7 +1,6 @@
 import { EventEmitter } from "node:events";
 import { Code } from "@connectrpc/connect";
-import { Backoff, sleep } from "../client/connection/backoff.js";
-import { channels } from "../client/diagnostics/channels.js";
+import { Backoff, sleep } from "../client/core/backoff.js";
 import {
   AbortedError,
   ClientClosedError,
@@ -10,14 +9,9 @@ import {
   InvalidArgumentError,
   LeaseNotFoundError,
   UnavailableError,
-} from "../client/errors.js";
-import { Etcd } from "../client/etcd.js";
-import type { KeyValue } from "../client/kv/key-value.js";
-import type { Lease } from "../client/lease/lease.js";
-import { Lifecycle } from "../client/lifecycle.js";
-import { QueuedIterator } from "../client/stream/queued-iterator.js";
-import { compare } from "../client/txn/compare.js";
-import { op } from "../client/txn/ops.js";
+} from "../client/core/errors.js";
+import { Lifecycle } from "../client/core/lifecycle.js";
+import { QueuedIterator } from "../client/core/queued-iterator.js";
 import {
   checkInstance,
   checkNumber,
@@ -25,7 +19,13 @@ import {
   checkSignal,
   checkTtl,
   shownInput,
-} from "../client/validation.js";
+} from "../client/core/validation.js";
+import { channels } from "../client/diagnostics/channels.js";
+import { Etcd } from "../client/etcd.js";
+import type { KeyValue } from "../client/kv/key-value.js";
+import type { Lease } from "../client/lease/lease.js";
+import { compare } from "../client/txn/compare.js";
+import { op } from "../client/txn/ops.js";
 import type { Watcher } from "../client/watch/watcher.js";
 import type { InstanceCodec } from "./codec.js";
 import {

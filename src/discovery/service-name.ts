@@ -1,5 +1,5 @@
-import { InvalidArgumentError } from "../client/errors.js";
-import { checkName } from "../client/validation.js";
+import { InvalidArgumentError } from "../client/core/errors.js";
+import { checkName } from "../client/core/validation.js";
 
 /**
  * Checks a service name given to `register()` or `discover()`: a non-empty string without `/`.

@@ -1,5 +1,5 @@
 import { type ChannelOptions, Client, credentials } from "@grpc/grpc-js";
-import { InvalidArgumentError } from "../client/errors.js";
+import { InvalidArgumentError } from "../client/core/errors.js";
 import { parseEndpointAddress } from "../client/transport/endpoint-address.js";
 import {
   DEFAULT_KEEPALIVE_TIMEOUT_MS,

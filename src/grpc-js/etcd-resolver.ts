@@ -1,5 +1,5 @@
 import { type ChannelOptions, experimental, status } from "@grpc/grpc-js";
-import { InvalidArgumentError } from "../client/errors.js";
+import { InvalidArgumentError } from "../client/core/errors.js";
 import type { Etcd } from "../client/etcd.js";
 import type { InstanceCodec } from "../discovery/codec.js";
 import { type Discovery, discover } from "../discovery/discovery.js";

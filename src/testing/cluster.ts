@@ -6,7 +6,7 @@ import {
   DeadlineExceededError,
   InvalidArgumentError,
   UnavailableError,
-} from "../client/errors.js";
+} from "../client/core/errors.js";
 import type { Certificates } from "./certificates.js";
 import { type Failpoints, failpointsVariable } from "./failpoints.js";
 import { EtcdGatewayError, type GatewayTls } from "./gateway.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { InvalidArgumentError } from "../client/errors.js";
+import { InvalidArgumentError } from "../client/core/errors.js";
 import { failpointsVariable } from "./failpoints.js";
 
 describe("failpointsVariable", () => {

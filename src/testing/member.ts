@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Code } from "@connectrpc/connect";
-import { EtcdError, InvalidUsageError } from "../client/errors.js";
+import { EtcdError, InvalidUsageError } from "../client/core/errors.js";
 import { registerCleanup } from "./cleanup.js";
 import { changeFailpoint } from "./failpoints.js";
 import type { GatewayRequestOptions, GatewayTls } from "./gateway.js";

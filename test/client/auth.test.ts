@@ -2,7 +2,7 @@ import { inspect } from "node:util";
 import type { Transport } from "@connectrpc/connect";
 import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDefaultTransport } from "../../src/client/connection/default-transport.js";
+import { createDefaultTransport } from "../../src/client/call/default-transport.js";
 import {
   AuthFailedError,
   type ClosableTransport,

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ServerVersion } from "../../src/client/connection/server-version.js";
+import { ServerVersion } from "../../src/client/call/server-version.js";
 import {
   AuthFailedError,
   type CacheChange,

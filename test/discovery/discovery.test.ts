@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { EtcdError } from "../../src/client/errors.js";
+import { EtcdError } from "../../src/client/core/errors.js";
 import { Etcd } from "../../src/client/etcd.js";
 import { WatchCanceledError } from "../../src/client/index.js";
 import {

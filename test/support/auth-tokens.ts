@@ -1,6 +1,6 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { expect } from "vitest";
-import { createDefaultTransport } from "../../src/client/connection/default-transport.js";
+import { createDefaultTransport } from "../../src/client/call/default-transport.js";
 import { Auth, KV } from "../../src/gen/etcdserverpb/rpc_pb.js";
 
 // Tokens as a program outside the client under test sees them: minted by its own Authenticate, checked by

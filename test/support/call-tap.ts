@@ -1,5 +1,5 @@
 import type { Transport } from "@connectrpc/connect";
-import { createDefaultTransport } from "../../src/client/connection/default-transport.js";
+import { createDefaultTransport } from "../../src/client/call/default-transport.js";
 import { type ClosableTransport, Etcd, type EtcdOptions } from "../../src/client/index.js";
 
 /** One unary call seen by a {@link CallTap}. */

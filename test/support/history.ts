@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { createClient, type Transport } from "@connectrpc/connect";
-import { QueuedIterator } from "../../src/client/stream/queued-iterator.js";
+import { QueuedIterator } from "../../src/client/core/queued-iterator.js";
 import type { HeadersInit } from "../../src/client/transport/headers-init.js";
 import type { WatchBatch } from "../../src/client/watch/types.js";
 import { Watch, type WatchRequest, WatchRequestSchema } from "../../src/gen/etcdserverpb/rpc_pb.js";

@@ -1,6 +1,6 @@
 import { Code, createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDefaultTransport } from "../../src/client/connection/default-transport.js";
+import { createDefaultTransport } from "../../src/client/call/default-transport.js";
 import { Maintenance } from "../../src/gen/etcdserverpb/rpc_pb.js";
 import { type EtcdCluster, EtcdGatewayError, gatewayRequest, startEtcd } from "../../src/testing/index.js";
 import { enableAuth } from "../support/etcdctl.js";

@@ -1,7 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDefaultTransport } from "../../src/client/connection/default-transport.js";
+import { createDefaultTransport } from "../../src/client/call/default-transport.js";
 import { Etcd, InvalidArgumentError } from "../../src/client/index.js";
 import { KV, Maintenance, Watch, type WatchRequestSchema } from "../../src/gen/etcdserverpb/rpc_pb.js";
 import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";

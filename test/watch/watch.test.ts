@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, createClient, type Transport } from "@connectrpc/connect";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { QueuedIterator } from "../../src/client/core/queued-iterator.js";
 import {
   CompactedError,
   Etcd,
@@ -11,7 +12,6 @@ import {
   WatchCompactedError,
   type Watcher,
 } from "../../src/client/index.js";
-import { QueuedIterator } from "../../src/client/stream/queued-iterator.js";
 import { createConnectNodeTransport } from "../../src/connect-node/index.js";
 import { Watch, type WatchRequest, WatchRequestSchema } from "../../src/gen/etcdserverpb/rpc_pb.js";
 import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";

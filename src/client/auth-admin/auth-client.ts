@@ -1,7 +1,7 @@
 import { Auth } from "../../gen/etcdserverpb/rpc_pb.js";
+import { type AdminContext, callByTable } from "../call/admin-context.js";
 import type { TargetedCallOptions } from "../call-options.js";
-import { type AdminContext, callByTable } from "../connection/admin-context.js";
-import { notSupportedBefore } from "../errors.js";
+import { notSupportedBefore } from "../core/errors.js";
 import { RoleClient } from "./roles.js";
 import { UserClient } from "./users.js";
 

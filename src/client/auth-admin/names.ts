@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from "../errors.js";
+import { InvalidArgumentError } from "../core/errors.js";
 
 /** Rejects an empty or non-string user or role name (etcd refuses it only after a raft round). */
 export function checkName(name: string, field: string): string {

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { Permission_Type, PermissionSchema } from "../../gen/authpb/auth_pb.js";
-import { InvalidArgumentError } from "../errors.js";
+import { InvalidArgumentError } from "../core/errors.js";
 import { permissionFromWire, permissionToWire } from "./permission.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);

@@ -1,5 +1,5 @@
 import { Permission_Type, type Permission as WirePermission } from "../../gen/authpb/auth_pb.js";
-import { InvalidArgumentError } from "../errors.js";
+import { InvalidArgumentError } from "../core/errors.js";
 import { FROM_KEY_END, prefixRangeEnd } from "../kv/range-end.js";
 import { rangeBounds } from "../kv/requests.js";
 import type { KeyRange } from "../kv/types.js";

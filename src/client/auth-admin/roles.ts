@@ -1,6 +1,6 @@
 import { Auth } from "../../gen/etcdserverpb/rpc_pb.js";
+import { type AdminContext, callByTable } from "../call/admin-context.js";
 import type { TargetedCallOptions } from "../call-options.js";
-import { type AdminContext, callByTable } from "../connection/admin-context.js";
 import type { Bytes } from "../kv/bytes.js";
 import { rangeBounds } from "../kv/requests.js";
 import type { KeyRange } from "../kv/types.js";

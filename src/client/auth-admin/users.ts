@@ -1,7 +1,7 @@
 import { Auth } from "../../gen/etcdserverpb/rpc_pb.js";
+import { type AdminContext, callByTable } from "../call/admin-context.js";
 import type { TargetedCallOptions } from "../call-options.js";
-import { type AdminContext, callByTable } from "../connection/admin-context.js";
-import { InvalidArgumentError } from "../errors.js";
+import { InvalidArgumentError } from "../core/errors.js";
 import { checkName, checkPassword } from "./names.js";
 
 /** Options of {@link UserClient.add}. */

@@ -1,7 +1,7 @@
 import { inspect } from "node:util";
 import type { Transport } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { AbortedError, DeadlineExceededError, GetTokenError } from "../errors.js";
+import { AbortedError, DeadlineExceededError, GetTokenError } from "../core/errors.js";
 import { wasNotSent } from "../transport/not-sent.js";
 import { type AuthTokenSource, createAuthTokenSource, type GetTokenContext } from "./token.js";
 

@@ -1,14 +1,14 @@
 import { Code, type Transport } from "@connectrpc/connect";
 import { Auth } from "../../gen/etcdserverpb/rpc_pb.js";
-import { channels } from "../diagnostics/channels.js";
 import {
   AbortedError,
   AuthFailedError,
   DeadlineExceededError,
   GetTokenError,
   toEtcdError,
-} from "../errors.js";
-import { anySignal, untilAborted } from "../signals.js";
+} from "../core/errors.js";
+import { anySignal, untilAborted } from "../core/signals.js";
+import { channels } from "../diagnostics/channels.js";
 import { markNotSent } from "../transport/not-sent.js";
 
 /** What the client's `auth.getToken` is called with. */

@@ -1,4 +1,4 @@
-import { ClosedError } from "../errors.js";
+import { ClosedError } from "../core/errors.js";
 
 /** A {@link RangeCache} was closed before what was asked of it happened (it was ready, a revision was reached). */
 export class RangeCacheClosedError extends ClosedError {

@@ -1,9 +1,9 @@
 import { Code } from "@connectrpc/connect";
 import { Cluster } from "../../gen/etcdserverpb/rpc_pb.js";
+import { type AdminContext, callByTable } from "../call/admin-context.js";
 import type { TargetedCallOptions } from "../call-options.js";
-import { type AdminContext, callByTable } from "../connection/admin-context.js";
-import { EtcdError } from "../errors.js";
-import { checkInteger } from "../validation.js";
+import { EtcdError } from "../core/errors.js";
+import { checkInteger } from "../core/validation.js";
 import { type MemberInfo, toMemberInfo } from "./member.js";
 import { checkPeerUrls } from "./peer-urls.js";
 

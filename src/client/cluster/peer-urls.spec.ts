@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { InvalidArgumentError } from "../errors.js";
+import { InvalidArgumentError } from "../core/errors.js";
 import { initialCluster } from "./initial-cluster.js";
 import { checkPeerUrls } from "./peer-urls.js";
 

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from "../errors.js";
+import { InvalidArgumentError } from "../core/errors.js";
 
 /**
  * Checks a list of peer URLs: at least one, each an `http://` or `https://` URL with a host and port

@@ -1,7 +1,7 @@
 import { Code } from "@connectrpc/connect";
-import { AbortedError, DeadlineExceededError } from "../errors.js";
-import { anySignal } from "../signals.js";
-import { checkNumber, checkSignal } from "../validation.js";
+import { AbortedError, DeadlineExceededError } from "../core/errors.js";
+import { anySignal } from "../core/signals.js";
+import { checkNumber, checkSignal } from "../core/validation.js";
 
 /** A signal that fires on the caller's signal or after `timeoutMs`, with a typed reason; `dispose()` clears the timer and aborts what still listens. */
 export interface WaitSignal {

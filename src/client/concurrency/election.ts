@@ -1,9 +1,9 @@
 import type { CallOptions } from "../call-options.js";
+import { untilAborted } from "../core/signals.js";
+import { checkInstance } from "../core/validation.js";
 import type { KeyValue } from "../kv/key-value.js";
-import { untilAborted } from "../signals.js";
 import { compare } from "../txn/compare.js";
 import { op } from "../txn/ops.js";
-import { checkInstance } from "../validation.js";
 import { rejectOnLost, waitSignal } from "./abort.js";
 import { ElectionNotLeaderError, SessionExpiredError } from "./errors.js";
 import { Holder } from "./holder.js";

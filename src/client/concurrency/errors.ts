@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { EtcdError } from "../errors.js";
+import { EtcdError } from "../core/errors.js";
 
 /**
  * A lock or leadership this client held (or was waiting for) is gone: its session's lease was lost,

@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
-import { HEALTHY_WATCH_MS, recheckBackoff, sleep } from "../connection/backoff.js";
-import { Lifecycle } from "../lifecycle.js";
+import { HEALTHY_WATCH_MS, recheckBackoff, sleep } from "../core/backoff.js";
+import { Lifecycle } from "../core/lifecycle.js";
 import { LockLostError } from "./errors.js";
 import { isRetryable } from "./key.js";
 import type { Session } from "./session.js";

@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import { InvalidUsageError } from "../errors.js";
+import { InvalidUsageError } from "../core/errors.js";
 import { HoldMonitor } from "./hold-monitor.js";
 import type { Session } from "./session.js";
 

@@ -1,7 +1,7 @@
-import { HEALTHY_WATCH_MS, recheckBackoff, sleep } from "../connection/backoff.js";
-import { ClientClosedError, EtcdError } from "../errors.js";
+import { HEALTHY_WATCH_MS, recheckBackoff, sleep } from "../core/backoff.js";
+import { ClientClosedError, EtcdError } from "../core/errors.js";
+import { checkName } from "../core/validation.js";
 import type { Etcd } from "../etcd.js";
-import { checkName } from "../validation.js";
 import { WatchClosedError } from "../watch/errors.js";
 
 /** The key a session owns under a recipe prefix: `<prefix>/<lease id in lower-case hex>`, as Go writes it. */

@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
+import { Lifecycle } from "../core/lifecycle.js";
 import type { Etcd } from "../etcd.js";
 import type { Lease } from "../lease/lease.js";
-import { Lifecycle } from "../lifecycle.js";
 
 /** Options of {@link Session.create}. */
 export interface SessionOptions {

@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { EtcdError } from "../errors.js";
+import { EtcdError } from "../core/errors.js";
 import type { Etcd } from "../etcd.js";
 import type { RangeResult } from "../kv/types.js";
 import { type Comparison, compare } from "../txn/compare.js";

@@ -1,4 +1,4 @@
-import type { EtcdError } from "../errors.js";
+import type { EtcdError } from "../core/errors.js";
 import type { LeaseLostError, LeaseLostReason } from "../lease/errors.js";
 import type { Watcher } from "../watch/watcher.js";
 

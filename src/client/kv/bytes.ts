@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from "../errors.js";
+import { InvalidArgumentError } from "../core/errors.js";
 
 /** Keys and values as users give them: text (encoded as UTF-8) or raw bytes. */
 export type Bytes = string | Uint8Array;

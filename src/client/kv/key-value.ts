@@ -1,5 +1,5 @@
 import type { KeyValue as KeyValuePb } from "../../gen/mvccpb/kv_pb.js";
-import { InvalidJsonError } from "../errors.js";
+import { InvalidJsonError } from "../core/errors.js";
 
 const decoder = new TextDecoder();
 /** Throws on bytes that are not UTF-8, instead of replacing them. */

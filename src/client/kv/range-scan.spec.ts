@@ -3,7 +3,7 @@ import { Code } from "@connectrpc/connect";
 import { describe, expect, test } from "vitest";
 import { RangeResponseSchema } from "../../gen/etcdserverpb/rpc_pb.js";
 import { KeyValueSchema } from "../../gen/mvccpb/kv_pb.js";
-import { EtcdError, UnavailableError } from "../errors.js";
+import { EtcdError, UnavailableError } from "../core/errors.js";
 import { type RangeSource, scanRange } from "./range-scan.js";
 import type { RangeRequestInit } from "./requests.js";
 

@@ -1,10 +1,10 @@
 import { Code } from "@connectrpc/connect";
 import { KV, type RangeResponse, type RangeStreamResponse } from "../../gen/etcdserverpb/rpc_pb.js";
+import type { UnaryCaller } from "../call/caller.js";
+import type { EndpointChannel } from "../call/endpoint-channel.js";
+import type { ConnectionPool } from "../call/pool.js";
+import { isUnavailable } from "../call/retry.js";
 import type { CallOptions } from "../call-options.js";
-import type { UnaryCaller } from "../connection/caller.js";
-import type { EndpointChannel } from "../connection/endpoint-channel.js";
-import type { ConnectionPool } from "../connection/pool.js";
-import { isUnavailable } from "../connection/retry.js";
 import {
   AbortedError,
   ClientClosedError,
@@ -12,8 +12,8 @@ import {
   type EtcdError,
   InvalidAuthTokenError,
   UnavailableError,
-} from "../errors.js";
-import { anySignal, type CombinedSignal } from "../signals.js";
+} from "../core/errors.js";
+import { anySignal, type CombinedSignal } from "../core/signals.js";
 import type { RangeRequestInit } from "./requests.js";
 
 /** What opening a RangeStream needs from the client. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { RangeRequest_SortOrder, RangeRequest_SortTarget } from "../../gen/etcdserverpb/rpc_pb.js";
-import { InvalidArgumentError } from "../errors.js";
+import { InvalidArgumentError } from "../core/errors.js";
 import { KeyValue } from "./key-value.js";
 import { deleteRequest, putRequest, rangeBounds, rangeRequest } from "./requests.js";
 

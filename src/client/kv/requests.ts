@@ -8,8 +8,8 @@ import {
   RangeRequest_SortTarget,
   type RangeResponse,
 } from "../../gen/etcdserverpb/rpc_pb.js";
-import { InvalidArgumentError } from "../errors.js";
-import { checkInteger, checkKey, checkRequestSize } from "../validation.js";
+import { InvalidArgumentError } from "../core/errors.js";
+import { checkInteger, checkKey, checkRequestSize } from "../core/validation.js";
 import { type Bytes, describe, toBytes } from "./bytes.js";
 import { KeyValue, wrapAll } from "./key-value.js";
 import { FROM_KEY_END, prefixRangeEnd } from "./range-end.js";

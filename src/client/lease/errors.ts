@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { ClientClosedError, EtcdError } from "../errors.js";
+import { ClientClosedError, EtcdError } from "../core/errors.js";
 
 /** Why a lease was declared lost. */
 export type LeaseLostReason = "expired" | "deadline" | "revoked" | "closed";

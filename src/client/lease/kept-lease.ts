@@ -1,4 +1,4 @@
-import type { DeadlineHandle, DeadlineTarget } from "../timers/deadline-queue.js";
+import type { DeadlineHandle, DeadlineTarget } from "../core/deadline-queue.js";
 import type { Lease } from "./lease.js";
 
 /** Refreshes fall on a grid of this many ms at most (a thirtieth of the refresh interval for short TTLs). */

@@ -4,17 +4,17 @@ import {
   type LeaseKeepAliveResponseSchema,
   Lease as LeaseService,
 } from "../../gen/etcdserverpb/rpc_pb.js";
-import type { ConnectionPool } from "../connection/pool.js";
-import { channels } from "../diagnostics/channels.js";
-import type { EtcdError } from "../errors.js";
-import type { HoldRelease, ProcessHold } from "../stream/process-hold.js";
+import type { ConnectionPool } from "../call/pool.js";
 import {
   type LiveStream,
   ResilientStream,
   type StreamOwner,
   type StreamSettings,
-} from "../stream/resilient-stream.js";
-import { DeadlineQueue } from "../timers/deadline-queue.js";
+} from "../call/resilient-stream.js";
+import { DeadlineQueue } from "../core/deadline-queue.js";
+import type { EtcdError } from "../core/errors.js";
+import type { HoldRelease, ProcessHold } from "../core/process-hold.js";
+import { channels } from "../diagnostics/channels.js";
 import { LeaseLostError, LeasesClosedError } from "./errors.js";
 import { KeptLease, type KeptLeaseOwner } from "./kept-lease.js";
 import type { Lease } from "./lease.js";

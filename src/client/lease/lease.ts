@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
-import { Lifecycle } from "../lifecycle.js";
-import { QueuedIterator } from "../stream/queued-iterator.js";
+import { Lifecycle } from "../core/lifecycle.js";
+import { QueuedIterator } from "../core/queued-iterator.js";
 import type { LeaseLostError } from "./errors.js";
 
 /** One successful refresh of a lease. */

@@ -1,12 +1,12 @@
 import { create } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { LeaseKeepAliveRequestSchema, Lease as LeaseService } from "../../gen/etcdserverpb/rpc_pb.js";
+import type { UnaryCaller } from "../call/caller.js";
 import type { CallOptions } from "../call-options.js";
-import type { UnaryCaller } from "../connection/caller.js";
-import { EtcdError } from "../errors.js";
+import { EtcdError } from "../core/errors.js";
+import { anySignal } from "../core/signals.js";
+import { checkInteger, checkTtl } from "../core/validation.js";
 import type { Namespace } from "../namespace/namespace.js";
-import { anySignal } from "../signals.js";
-import { checkInteger, checkTtl } from "../validation.js";
 import { LeaseLostError, LeasesClosedError } from "./errors.js";
 import { Lease, type LeaseOwner } from "./lease.js";
 import type { LeaseKeeper } from "./lease-keeper.js";

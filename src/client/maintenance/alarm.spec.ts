@@ -7,7 +7,7 @@ import {
   NotSupportedError,
   notSupportedBefore,
   toEtcdError,
-} from "../errors.js";
+} from "../core/errors.js";
 import { alarmsFromWire, alarmToWire } from "./alarm.js";
 
 describe("alarms", () => {

@@ -1,5 +1,5 @@
 import { AlarmType as WireAlarmType } from "../../gen/etcdserverpb/rpc_pb.js";
-import { InvalidArgumentError } from "../errors.js";
+import { InvalidArgumentError } from "../core/errors.js";
 import type { AlarmInfo, AlarmType } from "./types.js";
 
 const BY_NAME: Readonly<Record<AlarmType, WireAlarmType>> = {

@@ -8,9 +8,9 @@ import {
   Maintenance,
   type StatusResponse,
 } from "../../gen/etcdserverpb/rpc_pb.js";
+import { type AdminContext, callByTable } from "../call/admin-context.js";
 import type { CallOptions, TargetedCallOptions } from "../call-options.js";
 import { ClusterClient } from "../cluster/cluster-client.js";
-import { type AdminContext, callByTable } from "../connection/admin-context.js";
 import {
   EtcdError,
   InvalidArgumentError,
@@ -18,9 +18,9 @@ import {
   NoLeaderError,
   notSupportedBefore,
   toEtcdError,
-} from "../errors.js";
+} from "../core/errors.js";
+import { checkInteger } from "../core/validation.js";
 import { usableClientUrls } from "../transport/endpoint-address.js";
-import { checkInteger } from "../validation.js";
 import { alarmsFromWire, alarmToWire } from "./alarm.js";
 import { snapshotChunks } from "./snapshot.js";
 import type {

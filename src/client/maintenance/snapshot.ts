@@ -1,17 +1,17 @@
 import { Code } from "@connectrpc/connect";
 import { Maintenance, type SnapshotResponse } from "../../gen/etcdserverpb/rpc_pb.js";
-import type { AdminContext } from "../connection/admin-context.js";
-import type { EndpointChannel } from "../connection/endpoint-channel.js";
-import { retryKindOfMethod } from "../connection/retry.js";
+import type { AdminContext } from "../call/admin-context.js";
+import type { EndpointChannel } from "../call/endpoint-channel.js";
+import { retryKindOfMethod } from "../call/retry.js";
 import {
   AbortedError,
   ClientClosedError,
   DeadlineExceededError,
   nameRefusedCall,
   toEtcdError,
-} from "../errors.js";
-import { anySignal } from "../signals.js";
-import { checkNumber } from "../validation.js";
+} from "../core/errors.js";
+import { anySignal } from "../core/signals.js";
+import { checkNumber } from "../core/validation.js";
 import type { SnapshotOptions } from "./types.js";
 
 async function* once<T>(value: T): AsyncIterable<T> {

@@ -1,6 +1,6 @@
 import type { TargetedCallOptions } from "../call-options.js";
 import type { MemberInfo } from "../cluster/member.js";
-import type { EtcdError } from "../errors.js";
+import type { EtcdError } from "../core/errors.js";
 
 /** What `Status` reports about the member that answered. */
 export interface MemberStatus {

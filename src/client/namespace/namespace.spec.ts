@@ -6,7 +6,7 @@ import {
   TxnResponseSchema,
 } from "../../gen/etcdserverpb/rpc_pb.js";
 import { EventSchema, KeyValueSchema } from "../../gen/mvccpb/kv_pb.js";
-import { InvalidArgumentError } from "../errors.js";
+import { InvalidArgumentError } from "../core/errors.js";
 import { rangeBounds } from "../kv/requests.js";
 import type { KeyRange } from "../kv/types.js";
 import { compare } from "../txn/compare.js";

@@ -7,7 +7,7 @@ import type {
   TxnResponse,
 } from "../../gen/etcdserverpb/rpc_pb.js";
 import type { Event } from "../../gen/mvccpb/kv_pb.js";
-import { InvalidArgumentError } from "../errors.js";
+import { InvalidArgumentError } from "../core/errors.js";
 import { type Bytes, toBytes } from "../kv/bytes.js";
 import { prefixRangeEnd } from "../kv/range-end.js";
 import { rangeBounds } from "../kv/requests.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { InvalidArgumentError } from "../errors.js";
+import { InvalidArgumentError } from "../core/errors.js";
 import { parseEndpointAddress, schemeOf, usableClientUrls } from "./endpoint-address.js";
 
 describe("parseEndpointAddress", () => {

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from "../errors.js";
+import { InvalidArgumentError } from "../core/errors.js";
 
 /** A TCP endpoint: `http://host:port` or `https://host:port`. */
 export interface TcpAddress {

@@ -4,11 +4,11 @@ import {
   Compare_CompareTarget,
   type CompareSchema,
 } from "../../gen/etcdserverpb/rpc_pb.js";
-import { InvalidArgumentError } from "../errors.js";
+import { InvalidArgumentError } from "../core/errors.js";
+import { checkInteger, shownInput } from "../core/validation.js";
 import { type Bytes, toBytes } from "../kv/bytes.js";
 import { rangeBounds } from "../kv/requests.js";
 import type { KeyRange } from "../kv/types.js";
-import { checkInteger, shownInput } from "../validation.js";
 
 /** Comparison operators of a txn guard. */
 export type CompareOperator = "=" | "!=" | "<" | ">";

@@ -1,6 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { RequestOpSchema } from "../../gen/etcdserverpb/rpc_pb.js";
-import { InvalidArgumentError } from "../errors.js";
+import { InvalidArgumentError } from "../core/errors.js";
+import { shownInput } from "../core/validation.js";
 import type { Bytes } from "../kv/bytes.js";
 import { deleteRequest, putRequest, rangeRequest } from "../kv/requests.js";
 import type {
@@ -13,7 +14,6 @@ import type {
   RangeResult,
 } from "../kv/types.js";
 import { DEFAULT_MAX_REQUEST_BYTES } from "../options.js";
-import { shownInput } from "../validation.js";
 import { Txn, type TxnResult } from "./txn.js";
 
 /** A read inside a txn; its result is a {@link RangeResult}. */

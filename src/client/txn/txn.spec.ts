@@ -7,7 +7,7 @@ import {
   TxnRequestSchema,
   TxnResponseSchema,
 } from "../../gen/etcdserverpb/rpc_pb.js";
-import { InvalidArgumentError } from "../errors.js";
+import { InvalidArgumentError } from "../core/errors.js";
 import type { PutResult, RangeResult } from "../kv/types.js";
 import { compare } from "./compare.js";
 import { op } from "./ops.js";

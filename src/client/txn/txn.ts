@@ -7,7 +7,7 @@ import type {
   TxnResponse,
 } from "../../gen/etcdserverpb/rpc_pb.js";
 import type { CallOptions } from "../call-options.js";
-import { EtcdError, InvalidArgumentError } from "../errors.js";
+import { EtcdError, InvalidArgumentError } from "../core/errors.js";
 import { deleteResult, putResult, rangeResult } from "../kv/requests.js";
 import { type Comparison, checkComparisons } from "./compare.js";
 import { checkOps, type OpResults, type TxnOp } from "./ops.js";

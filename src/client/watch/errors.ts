@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { ClientClosedError, ClosedError, CompactedError, EtcdError } from "../errors.js";
+import { ClientClosedError, ClosedError, CompactedError, EtcdError } from "../core/errors.js";
 
 /**
  * The revision a watch had to resume from was compacted away: events were lost to this watcher for good.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { InvalidArgumentError } from "../errors.js";
+import { InvalidArgumentError } from "../core/errors.js";
 import { ownRange as pack, packedKey, packedRangeEnd } from "./key-range.js";
 
 /** Packs as the hub does, then reads back as a watcher does. */

@@ -10,21 +10,21 @@ import {
   type WatchResponseSchema,
   Watch as WatchService,
 } from "../../gen/etcdserverpb/rpc_pb.js";
-import type { ConnectionPool } from "../connection/pool.js";
-import { channels } from "../diagnostics/channels.js";
-import { type EtcdError, InvalidArgumentError } from "../errors.js";
-import type { Bytes } from "../kv/bytes.js";
-import { wrapAll } from "../kv/key-value.js";
-import type { KeyRange } from "../kv/types.js";
-import type { Namespace } from "../namespace/namespace.js";
-import type { HoldRelease, ProcessHold } from "../stream/process-hold.js";
+import type { ConnectionPool } from "../call/pool.js";
 import {
   type LiveStream,
   ResilientStream,
   type StreamOwner,
   type StreamSettings,
-} from "../stream/resilient-stream.js";
-import { checkInteger } from "../validation.js";
+} from "../call/resilient-stream.js";
+import { type EtcdError, InvalidArgumentError } from "../core/errors.js";
+import type { HoldRelease, ProcessHold } from "../core/process-hold.js";
+import { checkInteger } from "../core/validation.js";
+import { channels } from "../diagnostics/channels.js";
+import type { Bytes } from "../kv/bytes.js";
+import { wrapAll } from "../kv/key-value.js";
+import type { KeyRange } from "../kv/types.js";
+import type { Namespace } from "../namespace/namespace.js";
 import { WatchCanceledError, WatchCompactedError, WatchHubClosedError } from "./errors.js";
 import { toWatchEvents } from "./events.js";
 import { FragmentAssembler } from "./fragments.js";

@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import { ClosedError, InvalidUsageError } from "../errors.js";
+import { ClosedError, InvalidUsageError } from "../core/errors.js";
 import type { Namespace } from "../namespace/namespace.js";
 import { WatchClosedError } from "./errors.js";
 import { type PackedRange, packedKey, packedRangeEnd } from "./key-range.js";

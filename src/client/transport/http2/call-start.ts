@@ -1,7 +1,7 @@
 import type { ClientHttp2Stream } from "node:http2";
 import type { DescMethod } from "@bufbuild/protobuf";
 import type { ConnectError } from "@connectrpc/connect";
-import type { DeadlineHandle, DeadlineTarget } from "../../timers/deadline-queue.js";
+import type { DeadlineHandle, DeadlineTarget } from "../../core/deadline-queue.js";
 import type { HeadersInit } from "../headers-init.js";
 import { abortError, closedError, deadlineError, openError } from "./call-outcome.js";
 import type { Http2Connection, ReadyWaiter } from "./connection.js";

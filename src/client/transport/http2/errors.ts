@@ -1,6 +1,6 @@
 import { constants } from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { InvalidArgumentError } from "../../errors.js";
+import { InvalidArgumentError } from "../../core/errors.js";
 import { markNotSent } from "../not-sent.js";
 
 /** Why the transport dropped a connection on its own; carried as the `cause` of the calls' errors. */

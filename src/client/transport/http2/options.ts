@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from "../../errors.js";
+import { InvalidArgumentError } from "../../core/errors.js";
 import { type EndpointAddress, parseEndpointAddress } from "../endpoint-address.js";
 import { UNIX_AUTHORITY } from "../unix-socket.js";
 import { Http2TransportOptionsError } from "./errors.js";

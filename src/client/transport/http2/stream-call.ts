@@ -7,8 +7,8 @@ import type {
   MessageShape,
 } from "@bufbuild/protobuf";
 import { Code, ConnectError, type StreamResponse } from "@connectrpc/connect";
-import type { DeadlineHandle, DeadlineTarget } from "../../timers/deadline-queue.js";
-import { bufferedMessages, type PushedMessages } from "../buffered-messages.js";
+import { bufferedMessages, type PushedMessages } from "../../core/buffered-messages.js";
+import type { DeadlineHandle, DeadlineTarget } from "../../core/deadline-queue.js";
 import { type MessageCodec, messageCodec } from "../codec/message-codec.js";
 import type { HeadersInit } from "../headers-init.js";
 import {

@@ -1,4 +1,4 @@
-import type { DeadlineQueue } from "../../timers/deadline-queue.js";
+import type { DeadlineQueue } from "../../core/deadline-queue.js";
 import type { Http2Endpoint } from "./endpoint.js";
 import type { ResolvedHttp2Options } from "./options.js";
 import type { RequestHeaderCache } from "./request-headers.js";

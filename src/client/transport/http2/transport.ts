@@ -6,7 +6,7 @@ import {
   type Transport,
   type UnaryResponse,
 } from "@connectrpc/connect";
-import { DeadlineQueue } from "../../timers/deadline-queue.js";
+import { DeadlineQueue } from "../../core/deadline-queue.js";
 import type { HeadersInit } from "../headers-init.js";
 import { markNotSent } from "../not-sent.js";
 import { closedError } from "./call-outcome.js";

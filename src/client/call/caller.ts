@@ -7,8 +7,7 @@ import type {
 } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { checkCallOptions, type TargetedCallOptions } from "../call-options.js";
-import { channels, methodNames } from "../diagnostics/channels.js";
-import type { CallEvent } from "../diagnostics/events.js";
+import { type BackoffOptions, backoffDelay, sleep } from "../core/backoff.js";
 import {
   AbortedError,
   AuthFailedError,
@@ -19,8 +18,9 @@ import {
   nameRefusedCall,
   toEtcdError,
   UnavailableError,
-} from "../errors.js";
-import { type BackoffOptions, backoffDelay, sleep } from "./backoff.js";
+} from "../core/errors.js";
+import { channels, methodNames } from "../diagnostics/channels.js";
+import type { CallEvent } from "../diagnostics/events.js";
 import type { EndpointChannel } from "./endpoint-channel.js";
 import type { ConnectionPool } from "./pool.js";
 import { isNotSent, isUnavailable, type RetryKind, shouldRetry } from "./retry.js";

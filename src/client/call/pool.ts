@@ -1,7 +1,7 @@
 import type { Interceptor } from "@connectrpc/connect";
 import type { AuthTokenSource } from "../auth/token.js";
+import { ClientClosedError, InvalidArgumentError } from "../core/errors.js";
 import { channels } from "../diagnostics/channels.js";
-import { ClientClosedError, InvalidArgumentError } from "../errors.js";
 import type { ClosableTransport } from "../options.js";
 import { parseEndpointAddress } from "../transport/endpoint-address.js";
 import { EndpointChannel } from "./endpoint-channel.js";

@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
-import type { EtcdError } from "../errors.js";
-import { untilAborted } from "../signals.js";
+import type { EtcdError } from "../core/errors.js";
+import { untilAborted } from "../core/signals.js";
 import { type ServerFeature, ServerVersion } from "./server-version.js";
 
 /**

@@ -8,7 +8,7 @@ import type {
 import { Code, type Interceptor } from "@connectrpc/connect";
 import { Maintenance } from "../../gen/etcdserverpb/rpc_pb.js";
 import type { AuthTokenSource } from "../auth/token.js";
-import { DeadlineExceededError, type EtcdError, InvalidAuthTokenError, toEtcdError } from "../errors.js";
+import { DeadlineExceededError, type EtcdError, InvalidAuthTokenError, toEtcdError } from "../core/errors.js";
 import type { ClosableTransport } from "../options.js";
 import { EndpointServer } from "./endpoint-server.js";
 import { interceptTransport } from "./intercepted-transport.js";

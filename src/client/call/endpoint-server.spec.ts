@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { describe, expect, test } from "vitest";
-import { EtcdError, UnavailableError } from "../errors.js";
+import { EtcdError, UnavailableError } from "../core/errors.js";
 import { EndpointServer } from "./endpoint-server.js";
 
 /** An EndpointServer over a scripted Status: each ask takes the next answer (a version or an error). */

@@ -1,5 +1,5 @@
-import { InvalidUsageError } from "../errors.js";
-import type { BufferedMessages } from "../transport/buffered-messages.js";
+import type { BufferedMessages } from "./buffered-messages.js";
+import { InvalidUsageError } from "./errors.js";
 /** Options of {@link QueuedIterator}. */
 export interface QueuedIteratorOptions<T> {
   /**

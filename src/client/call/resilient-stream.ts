@@ -5,21 +5,21 @@ import type {
   MessageShape,
 } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
-import { Backoff, type BackoffOptions, sleep } from "../connection/backoff.js";
-import type { EndpointChannel } from "../connection/endpoint-channel.js";
-import type { EndpointServer } from "../connection/endpoint-server.js";
-import type { ConnectionPool } from "../connection/pool.js";
-import { channels, methodNames } from "../diagnostics/channels.js";
-import type { StreamEvent } from "../diagnostics/events.js";
+import { Backoff, type BackoffOptions, sleep } from "../core/backoff.js";
+import { pushedMessages } from "../core/buffered-messages.js";
 import {
   AuthFailedError,
   ClientClosedError,
   type EtcdError,
   GetTokenError,
   InvalidAuthTokenError,
-} from "../errors.js";
-import { pushedMessages } from "../transport/buffered-messages.js";
-import { QueuedIterator } from "./queued-iterator.js";
+} from "../core/errors.js";
+import { QueuedIterator } from "../core/queued-iterator.js";
+import { channels, methodNames } from "../diagnostics/channels.js";
+import type { StreamEvent } from "../diagnostics/events.js";
+import type { EndpointChannel } from "./endpoint-channel.js";
+import type { EndpointServer } from "./endpoint-server.js";
+import type { ConnectionPool } from "./pool.js";
 
 /** Settings of a {@link ResilientStream}; the client fills them from its `streams` option. */
 export interface StreamSettings {

@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { isConnectionLoss } from "../errors.js";
+import { isConnectionLoss } from "../core/errors.js";
 import { wasNotSent } from "../transport/not-sent.js";
 
 /**
