@@ -19,6 +19,7 @@ import {
   isDockerAvailable,
   startEtcd,
 } from "../src/testing/index.js";
+import { compiled } from "./support/compiled.js";
 import { eventually, gatewayGet, gatewayPut, pidAlive } from "./support/etcd-gateway.js";
 
 const dockerAvailable = await isDockerAvailable();
@@ -319,7 +320,7 @@ describe("teardown guarantees", () => {
   async function abandon(mode: "exit" | "hang", env: NodeJS.ProcessEnv = process.env) {
     const child = spawn(
       process.execPath,
-      ["--import", "tsx", join(import.meta.dirname, "support/abandon-etcd.ts"), mode],
+      [compiled(join(import.meta.dirname, "support/abandon-etcd.ts")), mode],
       {
         stdio: ["ignore", "pipe", "inherit"],
         env,

@@ -20,6 +20,7 @@ import {
   generateCertificates,
   startEtcd,
 } from "../src/testing/index.js";
+import { compiled } from "./support/compiled.js";
 import { until, within } from "./support/wait.js";
 
 const execFileAsync = promisify(execFile);
@@ -478,13 +479,9 @@ describe("http2 transport against one etcd member", () => {
       const fixture = fileURLToPath(new URL("./fixtures/http2-idle-client.ts", import.meta.url));
       // A ref'd session or ping timer would keep the child alive forever: execFile then kills it at 25 s
       // and rejects. Exiting by itself, at any speed, is the proof.
-      const { stdout } = await execFileAsync(
-        process.execPath,
-        ["--import", "tsx", fixture, cluster.endpoint, mode],
-        {
-          timeout: 25_000,
-        },
-      );
+      const { stdout } = await execFileAsync(process.execPath, [compiled(fixture), cluster.endpoint, mode], {
+        timeout: 25_000,
+      });
       expect(stdout).toContain("calls done: 1");
     },
     40_000,

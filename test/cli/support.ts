@@ -4,8 +4,9 @@ import { afterAll, afterEach, beforeAll } from "vitest";
 import { Etcd, EtcdError } from "../../src/client/index.js";
 import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
 import { Child } from "../support/child.js";
+import { compiled } from "../support/compiled.js";
 
-/** The CLI's entry, run from source through tsx (no build needed). */
+/** The CLI's entry, bundled from source on each test run (no build needed) and run with plain node. */
 export const CLI_MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
 
 /** How long one command may run before the test calls it hung. */
@@ -41,7 +42,7 @@ export function runCli(args: string[], options: RunCliOptions = {}): Promise<Cli
   return new Promise((resolve, reject) => {
     const child = execFile(
       process.execPath,
-      ["--import", "tsx", CLI_MAIN, ...args],
+      [compiled(CLI_MAIN), ...args],
       { env: { ...process.env, ...cliEnv(options.env) }, timeout: HANG_MS, encoding: "utf8" },
       (err, stdout, stderr) => {
         if ((err as { killed?: boolean } | null)?.killed)
@@ -71,7 +72,7 @@ export function startCli(args: string[], env: Record<string, string> = {}): Chil
   return Child.spawn(
     `etcd-ts ${args.join(" ")}`,
     process.execPath,
-    ["--import", "tsx", CLI_MAIN, ...args],
+    [compiled(CLI_MAIN), ...args],
     cliEnv(env),
   );
 }

@@ -13,6 +13,7 @@ import {
   generateCertificates,
   startEtcd,
 } from "../../src/testing/index.js";
+import { compiled } from "../support/compiled.js";
 import { until } from "../support/wait.js";
 
 const execFileAsync = promisify(execFile);
@@ -222,7 +223,7 @@ describe("connectTimeoutMs covers the HTTP/2 handshake", () => {
     const fixture = fileURLToPath(new URL("../fixtures/connect-timeout-client.ts", import.meta.url));
     const { stdout } = await execFileAsync(
       process.execPath,
-      ["--import", "tsx", fixture, silent.url, cluster.endpoint],
+      [compiled(fixture), silent.url, cluster.endpoint],
       // Only catches a hang: a socket or ref'd timer left behind would keep the child from exiting.
       { timeout: 25_000 },
     );

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { Child, type ChildEvent, fixturePath } from "../support/child.js";
+import { compiled } from "../support/compiled.js";
 import { serverWatchers } from "../support/server-metrics.js";
 import { until } from "../support/wait.js";
 import { type ProcessCluster, sleep, startProcessCluster } from "./support.js";
@@ -38,9 +39,7 @@ describe.each([
       };
       const c = Child.spawn("soak.ts", process.execPath, [
         "--expose-gc",
-        "--import",
-        "tsx",
-        fixturePath("soak.ts"),
+        compiled(fixturePath("soak.ts")),
         JSON.stringify(config),
       ]);
       child = c;

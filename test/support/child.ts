@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { registerCleanup } from "../../src/testing/cleanup.js";
+import { compiled } from "./compiled.js";
 
 /** One JSON line a fixture printed on stdout. */
 export type ChildEvent = { readonly type: string } & Readonly<Record<string, unknown>>;
@@ -20,8 +21,8 @@ export function fixturePath(name: string): string {
 }
 
 /**
- * A fixture script run as its own Node process (`node --import tsx script.ts <args>`), the way a user
- * runs a program: stdin is closed (nothing of ours keeps it alive), stdout is read as JSON lines (the
+ * A fixture script run as its own Node process (`node script.mjs <args>`, bundled from its source by
+ * {@link compiled}), the way a user runs a program: stdin is closed (nothing of ours keeps it alive), stdout is read as JSON lines (the
  * script's events), stderr is kept for failure messages. Every wait has a deadline and fails at once,
  * naming what it waited for, if the child exits first.
  */
@@ -69,7 +70,7 @@ export class Child {
 
   /** Starts `test/fixtures/<script>` with `args`. */
   static start(script: string, args: string[]): Child {
-    return Child.spawn(script, process.execPath, ["--import", "tsx", fixturePath(script), ...args]);
+    return Child.spawn(script, process.execPath, [compiled(fixturePath(script)), ...args]);
   }
 
   /**
