@@ -30,8 +30,36 @@ export const SERVER_SUITES = [
  */
 const PIN_THEIR_OWN_VERSIONS = ["test/client/range-stream.test.ts", "test/client/server-version.test.ts"];
 
-/** Files that cannot run on a line: 3.4 is Debian's binary, with no failpoint build. */
-const NOT_ON_LINE: Record<string, string[]> = { "3.4": ["test/watch/slow-catch-up.test.ts"] };
+/**
+ * Files whose subject is the client alone (a non-default transport's leg of the fault suite, connect
+ * timeouts against a silent socket): the server's part of them runs on every line through the default
+ * transport's suites, so the other lines would only repeat them.
+ */
+const CLIENT_SIDE = ["test/faults/faults-grpc-js.test.ts", "test/client/connect-timeout.test.ts"];
+
+/**
+ * A user's program as a process (stays alive through cuts and crashes, exits by itself): what keeps a
+ * process alive is the client's, and what the server does under it is proven on every line by the watch,
+ * lease, discovery and fault suites. They run on the default line and on the newest; the soak (issue 26:
+ * memory under churn) runs on every line.
+ */
+const PROCESS_LEVEL = [
+  "test/process/watch-only.test.ts",
+  "test/process/registration-only.test.ts",
+  "test/process/cache-only.test.ts",
+  "test/process/closed-everything.test.ts",
+];
+
+/** Files that cannot run on a line, even as its whole suite: 3.4 is Debian's binary, with no failpoint build. */
+const CANNOT_RUN_ON: Record<string, string[]> = { "3.4": ["test/watch/slow-catch-up.test.ts"] };
+
+/** What a line's matrix project (not the whole suite of the default line) leaves out of SERVER_SUITES. */
+const NOT_REPEATED_ON: Record<string, string[]> = {
+  "3.4": [...CLIENT_SIDE, ...PROCESS_LEVEL],
+  "3.5": [...CLIENT_SIDE, ...PROCESS_LEVEL],
+  "3.6": [...CLIENT_SIDE, ...PROCESS_LEVEL],
+  "3.7": CLIENT_SIDE,
+};
 
 /**
  * `ETCD_TEST_VERSIONS` (comma-separated lines, or `all`) adds the matrix: one vitest project per line,
@@ -58,7 +86,7 @@ function project(line: string, include: string[], exclude: string[] = []): TestP
     test: {
       name: `etcd-${line}`,
       include,
-      exclude: [...configDefaults.exclude, ...exclude, ...(NOT_ON_LINE[line] ?? [])],
+      exclude: [...configDefaults.exclude, ...exclude, ...(CANNOT_RUN_ON[line] ?? [])],
       // ETCD_BIN, when set, still wins in the kit: it names one binary for every project.
       env: { ETCD_VERSION: line },
     },
@@ -73,7 +101,9 @@ export default defineConfig({
     hookTimeout: 60_000,
     projects: [
       project(defaultLine(), ALL),
-      ...matrix().map((line) => project(line, SERVER_SUITES, PIN_THEIR_OWN_VERSIONS)),
+      ...matrix().map((line) =>
+        project(line, SERVER_SUITES, [...PIN_THEIR_OWN_VERSIONS, ...(NOT_REPEATED_ON[line] ?? [])]),
+      ),
     ],
   },
 });
