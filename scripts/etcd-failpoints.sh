@@ -15,12 +15,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cache="${ETCD_TS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/etcd-ts}"
-pins="src/testing/versions.ts"
+# shellcheck source=scripts/etcd-build-lib.sh
+source scripts/etcd-build-lib.sh
 # etcd's own pin (tools/mod of 3.5 to 3.7).
 gofail_version="v0.2.0"
 
-pin() { sed -n "s/^  \"$1\": \"\([0-9.]*\)\",\$/\1/p" "$pins"; }
 lines=("$@")
 [ "${#lines[@]}" -gt 0 ] || lines=(3.5 3.6 3.7)
 
@@ -51,8 +50,7 @@ build_failpoints() {
     GOFLAGS=-mod=mod go run "go.etcd.io/gofail@$gofail_version" enable $dirs
     (cd server && go mod edit -require="go.etcd.io/gofail@$gofail_version")
 
-    printf 'module etcdfailpoints\n\ngo 1.22\n' >go.mod
-    printf '//go:build tools\n\npackage tools\n\nimport _ "go.etcd.io/etcd/server/v3"\n' >tools.go
+    wrapper_module etcdfailpoints
     go mod edit -require="go.etcd.io/etcd/server/v3@v$version" -replace=go.etcd.io/etcd/server/v3=./server
     GOFLAGS=-mod=mod go get "go.etcd.io/gofail@$gofail_version" >get.log 2>&1 || { cat get.log >&2; exit 1; }
     GOFLAGS=-mod=mod go mod tidy >tidy.log 2>&1 || { cat tidy.log >&2; exit 1; }
@@ -69,12 +67,6 @@ for line in "${lines[@]}"; do
     exit 1
   fi
   bin="$cache/etcd/$version-failpoints/etcd"
-  if ! [ -x "$bin" ]; then
-    mkdir -p "$cache/etcd"
-    exec 9>"$cache/etcd/.lock-$version-failpoints"
-    flock 9
-    [ -x "$bin" ] || build_failpoints "$version"
-    exec 9>&-
-  fi
+  locked_build "$version-failpoints" "$bin" build_failpoints "$version"
   echo "etcd $line with failpoints: $version $bin"
 done

@@ -9,13 +9,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cache="${ETCD_TS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/etcd-ts}"
-pins="src/testing/versions.ts"
-
-# `"3.6": "3.6.17",` lines of ETCD_VERSIONS.
-pin() { sed -n "s/^  \"$1\": \"\([0-9.]*\)\",\$/\1/p" "$pins"; }
+# shellcheck source=scripts/etcd-build-lib.sh
+source scripts/etcd-build-lib.sh
 lines=("$@")
-[ "${#lines[@]}" -gt 0 ] || lines=($(sed -n 's/^  "\(3\.[0-9]*\)": "[0-9.]*",$/\1/p' "$pins"))
+[ "${#lines[@]}" -gt 0 ] || mapfile -t lines < <(pinned_lines)
 
 install_debian_34() {
   local want="$1" dest="$cache/etcd/$1"
@@ -35,14 +32,11 @@ install_debian_34() {
 
 build_go() {
   local version="$1" dest="$cache/etcd/$1"
-  # A module of our own that requires etcd's server: `go install` refuses the server module itself (its
-  # go.mod has replace directives), and Go ignores a dependency's replace directives.
   local work="$cache/build/$version"
   rm -rf "$work" && mkdir -p "$work" "$dest"
-  printf 'module etcdbuild\n\ngo 1.22\n' >"$work/go.mod"
-  printf '//go:build tools\n\npackage tools\n\nimport _ "go.etcd.io/etcd/server/v3"\n' >"$work/tools.go"
   (
     cd "$work"
+    wrapper_module etcdbuild
     GOFLAGS=-mod=mod go get "go.etcd.io/etcd/server/v3@v$version" >get.log 2>&1 || { cat get.log >&2; exit 1; }
     GOFLAGS=-mod=mod go build -trimpath -o "$dest/etcd.tmp" go.etcd.io/etcd/server/v3
   )
@@ -57,14 +51,15 @@ for line in "${lines[@]}"; do
     exit 1
   fi
   bin="$cache/etcd/$version/etcd"
-  if ! [ -x "$bin" ] || [ "$("$bin" --version | sed -n 's/^etcd Version: //p')" != "$version" ]; then
-    mkdir -p "$cache/etcd"
-    exec 9>"$cache/etcd/.lock-$version"
-    flock 9
-    if ! [ -x "$bin" ]; then
-      if [ "$line" = "3.4" ]; then install_debian_34 "$version"; else build_go "$version"; fi
-    fi
-    exec 9>&-
+  if [ "$line" = "3.4" ]; then
+    locked_build "$version" "$bin" install_debian_34 "$version"
+  else
+    locked_build "$version" "$bin" build_go "$version"
+  fi
+  have=$("$bin" --version | sed -n 's/^etcd Version: //p')
+  if [ "$have" != "$version" ]; then
+    echo "$bin is etcd $have, the pin is $version: delete it and run again" >&2
+    exit 1
   fi
   echo "etcd $line: $version $bin"
 done
