@@ -1,11 +1,22 @@
-import { compare, Etcd, op } from "../../src/index.js";
+import * as current from "../../src/index.js";
 import type { BenchClient } from "./types.js";
 
-/** The `Etcd` API of etcd-ts with its default transport: what users call. */
-export function createEtcdTsClient(endpoint: string): BenchClient {
+/** What the client needs of the package: this checkout's, or another checkout's (BENCH_BASELINE). */
+type EtcdTsModule = Pick<typeof current, "compare" | "Etcd" | "op">;
+
+/**
+ * The `Etcd` API of etcd-ts with its default transport: what users call. `module` is another checkout's
+ * `src/index.ts` when a run compares two versions of etcd-ts (BENCH_BASELINE), named `name`.
+ */
+export function createEtcdTsClient(
+  endpoint: string,
+  module: EtcdTsModule = current,
+  name = "etcd-ts",
+): BenchClient {
+  const { compare, Etcd, op } = module;
   const etcd = new Etcd({ endpoints: [endpoint] });
   return {
-    name: "etcd-ts",
+    name,
     async put(key, value) {
       await etcd.put(key, value);
     },

@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { createHttp2Transport } from "../../src/client/transport/http2/index.js";
 import { createConnectNodeTransport } from "../../src/connect-node/index.js";
 import { createGrpcJsTransport } from "../../src/grpc-js/index.js";
@@ -7,10 +8,20 @@ import { createEtcd3Client } from "./etcd3.js";
 import { createTransportClient } from "./transport.js";
 import type { BenchClient } from "./types.js";
 
-/** Every client the benchmark compares, each connected to `endpoint`. */
+/**
+ * Every client the benchmark compares, each connected to `endpoint`. BENCH_BASELINE=<another checkout of
+ * etcd-ts> adds that checkout's `Etcd` as `etcd-ts-base`, so that a change is compared with the code before
+ * it in the same interleaved rounds (`git worktree add /tmp/base main`, then
+ * `BENCH_BASELINE=/tmp/base BENCH_CLIENTS=etcd-ts,etcd-ts-base,etcd3 npm run bench`).
+ */
 export async function benchClients(endpoint: string): Promise<BenchClient[]> {
+  const baseline = process.env.BENCH_BASELINE;
+  const base = baseline
+    ? [createEtcdTsClient(endpoint, await import(resolve(baseline, "src/index.ts")), "etcd-ts-base")]
+    : [];
   return [
     createEtcdTsClient(endpoint),
+    ...base,
     createTransportClient("http2", createHttp2Transport({ baseUrl: endpoint })),
     createTransportClient("grpc-js", createGrpcJsTransport({ baseUrl: endpoint })),
     createTransportClient("connect-node", createConnectNodeTransport({ baseUrl: endpoint })),
