@@ -1,7 +1,6 @@
 import { EventEmitter } from "node:events";
-import type { RangeCache } from "../client/cache/range-cache.js";
+import { RangeCache } from "../client/cache/range-cache.js";
 import type { CacheChange, RangeCacheState } from "../client/cache/types.js";
-import { HEALTHY_WATCH_MS, recheckBackoff, sleep } from "../client/core/backoff.js";
 import { ClientClosedError, ClosedError, InvalidArgumentError } from "../client/core/errors.js";
 import { Lifecycle } from "../client/core/lifecycle.js";
 import { checkInstance, checkOptionsObject, checkSignal } from "../client/core/validation.js";
@@ -128,7 +127,7 @@ export class Discovery
   #resolveReady!: () => void;
   #rejectReady!: (error: Error) => void;
   #isReady = false;
-  /** The cache the view follows; its changes count only once the view was rebuilt from its content. */
+  /** The cache the view follows; its changes count only once the view was built from its content. */
   #cache: RangeCache | undefined;
   #following = false;
   #revision = 0n;
@@ -159,7 +158,7 @@ export class Discovery
     if (options.signal?.aborted) void this.close();
     else {
       options.signal?.addEventListener("abort", this.#onAbort, { once: true });
-      this.#running = this.#run();
+      this.#start();
     }
   }
 
@@ -237,47 +236,33 @@ export class Discovery
   }
 
   /**
-   * Follows a cache of the service's prefix. The cache reads, watches, resumes, resyncs and retries
-   * failures with backoff itself; it ends only when retrying cannot help (wrong credentials), and then
-   * a new one is made with backoff, since the view must go on until this process closes it.
+   * Follows a cache of the service's prefix. The cache reads, watches, resumes, resyncs and retries every
+   * failure with backoff itself (wrong credentials too: the view must go on until this process closes
+   * it), so it ends only when its client closes, which closes the view too.
    */
-  async #run(): Promise<void> {
-    const signal = this.#closing.signal;
-    const backoff = recheckBackoff();
-    let delay = 0;
-    while (!signal.aborted) {
-      if (delay > 0) await sleep(delay, signal);
-      if (signal.aborted) return;
-      let cache: RangeCache;
-      try {
-        cache = this.#etcd.cache({ prefix: this.#prefix }, { signal });
-      } catch (err) {
-        // A closed client cannot serve this view any more.
-        if (err instanceof ClientClosedError) return void this.close();
-        this.#onUnavailable(err instanceof Error ? err : new Error(String(err)));
-        delay = backoff.next();
-        continue;
-      }
-      this.#cache = cache;
-      this.#following = false;
-      cache.on("change", this.#onChange);
-      cache.on("unavailable", this.#onUnavailable);
-      cache.on("state", this.#onCacheState);
-      const startedAt = performance.now();
-      cache.ready.then(
-        () => this.#follow(cache),
-        () => {},
-      );
-      const error = await cache.closed;
+  #start(): void {
+    let cache: RangeCache;
+    try {
+      cache = new RangeCache(this.#etcd, { prefix: this.#prefix }, { signal: this.#closing.signal }, true);
+    } catch (err) {
+      // A closed client cannot serve this view any more.
+      if (err instanceof ClientClosedError) return void this.close();
+      throw err;
+    }
+    this.#cache = cache;
+    cache.on("change", this.#onChange);
+    cache.on("unavailable", this.#onUnavailable);
+    cache.on("state", this.#onCacheState);
+    cache.ready.then(
+      () => this.#follow(cache),
+      () => {},
+    );
+    this.#running = cache.closed.then(() => {
       cache.off("change", this.#onChange);
       cache.off("unavailable", this.#onUnavailable);
       cache.off("state", this.#onCacheState);
-      if (signal.aborted) return;
-      // A cache ends cleanly only when its client closes, which closes the view too.
-      if (error === undefined) return void this.close();
-      this.#onUnavailable(error);
-      delay = backoff.afterRun(startedAt, HEALTHY_WATCH_MS);
-    }
+      void this.close();
+    });
   }
 
   /** A cache read its range: the view becomes its content (the differences are emitted), then follows its changes. */

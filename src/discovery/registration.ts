@@ -22,7 +22,7 @@ import {
 } from "../client/core/validation.js";
 import { channels } from "../client/diagnostics/channels.js";
 import { Etcd } from "../client/etcd.js";
-import type { KeyValue } from "../client/kv/key-value.js";
+import { broken, done, type FollowBroken, type FollowDone, follow, readAt } from "../client/follow/follow.js";
 import type { Lease } from "../client/lease/lease.js";
 import { compare } from "../client/txn/compare.js";
 import { op } from "../client/txn/ops.js";
@@ -180,8 +180,10 @@ export class Registration
   /** Bumped on every (re-)registration so that late signals of an old lease or watch are ignored. */
   #generation = 0;
   #recovering: Promise<void> | undefined;
-  /** The check of the key after its watch ended with an error. */
+  /** The follow of the current registration's key (its watch, and the reads after a broken watch). */
   #checking: Promise<void> | undefined;
+  /** Ends that follow: aborted on a loss and on deregistration. */
+  #following: AbortController | undefined;
   /** When the current registration, or the current watch of its key, was set up (`performance.now()`). */
   #heldSince = 0;
   /** When the last lease grant was issued (`performance.now()`). */
@@ -267,6 +269,7 @@ export class Registration
       this.#life.end();
       this.#closing.abort(new RegistrationClosedError());
       this.#generation++;
+      this.#following?.abort();
       void this.#watcher?.close();
       await this.#recovering?.catch(() => {});
       await this.#checking?.catch(() => {});
@@ -393,7 +396,9 @@ export class Registration
       lease._onEnd((error) => {
         if (error) this.#onLoss(generation, "lease-lost");
       });
-      this.#watchKey(key, revision + 1n, lease.id, generation);
+      const following = new AbortController();
+      this.#following = following;
+      this.#checking = this.#followKey(key, revision + 1n, lease.id, generation, following.signal);
     } catch (err) {
       lease.revoke().catch(() => {});
       throw err;
@@ -401,14 +406,61 @@ export class Registration
   }
 
   /**
-   * Watches our own key: a delete (by hand) or a put under another lease is a loss. A watch that ends
-   * with an error (refused, canceled by the server, a compaction it could not resync) says nothing about
-   * the key: {@link #check} reads it.
+   * Follows our own key (the one follower), from `from`: a delete (by hand) or a put under another lease
+   * is a loss. A watch that ends with an error (refused, canceled by the server, a compaction it could
+   * not resync) says nothing about the key: it is read. Ours → watched again from the read; gone →
+   * `key-deleted`; under another lease → `key-replaced`; the read fails → stay registered, read again
+   * with backoff (none after a watch that held for a TTL).
    */
-  #watchKey(key: string, from: bigint, leaseId: bigint, generation: number): void {
+  async #followKey(
+    key: string,
+    from: bigint,
+    leaseId: bigint,
+    generation: number,
+    signal: AbortSignal,
+  ): Promise<void> {
+    await follow<undefined>(
+      {
+        read: async (signal) => {
+          const res = await this.#etcd.range(key, { signal });
+          const kv = res.kvs[0];
+          if (!kv) this.#onLoss(generation, "key-deleted");
+          else if (kv.lease !== leaseId) this.#onLoss(generation, "key-replaced");
+          else return readAt(res.revision);
+          return done(undefined);
+        },
+        watch: (from) => this.#watchKey(key, from, leaseId, generation),
+        failed: (err, during) => {
+          // The client is closed: nothing can be registered any more.
+          if (during === "read" && err instanceof ClientClosedError) {
+            void this.deregister();
+            return false;
+          }
+          this.emit("retry", err instanceof Error ? err : new Error(String(err)));
+          return true;
+        },
+      },
+      { signal, from, backoff: this.#backoff, healthyMs: this.#ttl * 1000 },
+    );
+  }
+
+  /** One watch of our own key from `from`, until a loss or its end (`broken` when with an error). */
+  async #watchKey(
+    key: string,
+    from: bigint,
+    leaseId: bigint,
+    generation: number,
+  ): Promise<FollowBroken | FollowDone<undefined>> {
     void this.#watcher?.close();
     this.#heldSince = performance.now();
-    const watcher = this.#etcd.watch(key, { startRevision: from, onCompacted: "resync" });
+    let watcher: Watcher;
+    try {
+      watcher = this.#etcd.watch(key, { startRevision: from, onCompacted: "resync" });
+    } catch {
+      // `watch()` throws only once the client is closed.
+      void this.deregister();
+      return done(undefined);
+    }
     this.#watcher = watcher;
     watcher.on("batch", (batch) => {
       if (batch.resync) {
@@ -422,53 +474,9 @@ export class Registration
         if (e.kv && e.kv.lease !== leaseId) return this.#onLoss(generation, "key-replaced");
       }
     });
-    watcher.on("close", (err) => {
-      if (!err) return;
-      if (generation !== this.#generation || this.#watcher !== watcher || this.#life.state !== "registered")
-        return;
-      this.#watcher = undefined;
-      this.emit("retry", err);
-      this.#checking = this.#check(key, leaseId, generation);
-    });
-  }
-
-  /**
-   * The key's watch ended with an error: read the key. Ours → watch again from the read; gone →
-   * `key-deleted`; under another lease → `key-replaced`; the read fails → stay registered, read again
-   * with backoff.
-   */
-  async #check(key: string, leaseId: bigint, generation: number): Promise<void> {
-    const signal = this.#closing.signal;
-    const current = () => generation === this.#generation && !signal.aborted;
-    let delay = this.#delayAfterFailure();
-    while (current()) {
-      if (delay > 0) await sleep(delay, signal);
-      if (!current()) return;
-      let kv: KeyValue | undefined;
-      let revision: bigint;
-      try {
-        const res = await this.#etcd.range(key, { signal });
-        kv = res.kvs[0];
-        revision = res.revision;
-      } catch (err) {
-        if (!current()) return;
-        // The client is closed: nothing can be registered any more.
-        if (err instanceof ClientClosedError) return void this.deregister();
-        this.emit("retry", err instanceof Error ? err : new Error(String(err)));
-        delay = this.#backoff.next();
-        continue;
-      }
-      if (!current()) return;
-      if (!kv) return this.#onLoss(generation, "key-deleted");
-      if (kv.lease !== leaseId) return this.#onLoss(generation, "key-replaced");
-      try {
-        this.#watchKey(key, revision + 1n, leaseId, generation);
-      } catch {
-        // `watch()` throws only once the client is closed.
-        void this.deregister();
-      }
-      return;
-    }
+    const error = await watcher.closed;
+    if (this.#watcher === watcher) this.#watcher = undefined;
+    return error ? broken(error) : done(undefined);
   }
 
   /**
@@ -483,6 +491,7 @@ export class Registration
     if (generation !== this.#generation || this.#life.state !== "registered") return;
     this.#life.set("reregistering");
     this.#generation++;
+    this.#following?.abort();
     void this.#watcher?.close();
     this.#watcher = undefined;
     const error = new RegistrationLostError(reason);

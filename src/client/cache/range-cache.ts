@@ -1,11 +1,11 @@
 import { EventEmitter } from "node:events";
 import { waitSignal } from "../concurrency/abort.js";
-import { HEALTHY_WATCH_MS, recheckBackoff, sleep } from "../core/backoff.js";
 import { AuthFailedError, ClosedError, InvalidArgumentError, InvalidUsageError } from "../core/errors.js";
 import { Lifecycle } from "../core/lifecycle.js";
 import { QueuedIterator } from "../core/queued-iterator.js";
 import { checkInteger, checkKey } from "../core/validation.js";
 import type { Etcd } from "../etcd.js";
+import { broken, done, follow, readAt } from "../follow/follow.js";
 import { type Bytes, toBytes } from "../kv/bytes.js";
 import type { KeyValue } from "../kv/key-value.js";
 import { rangeBounds } from "../kv/requests.js";
@@ -72,12 +72,23 @@ export class RangeCache
   /** Ends the hold on the process and the client-close hook. */
   readonly #detach: () => void;
   readonly #userSignal: AbortSignal | undefined;
+  readonly #retryAuthFailures: boolean;
   /** The run loop; settles (never rejects) once the cache let go of everything. */
   readonly #finished: Promise<void>;
 
-  /** @internal Use `etcd.cache(range, options)`. */
-  constructor(etcd: Etcd, range: Bytes | KeyRange, options: RangeCacheOptions = {}) {
+  /**
+   * @internal Use `etcd.cache(range, options)`. `retryAuthFailures`: an `AuthFailedError` is reported as
+   * `unavailable` and retried like any failure instead of ending the cache (a discovery's view must go on
+   * until this process closes it).
+   */
+  constructor(
+    etcd: Etcd,
+    range: Bytes | KeyRange,
+    options: RangeCacheOptions = {},
+    retryAuthFailures = false,
+  ) {
     super();
+    this.#retryAuthFailures = retryAuthFailures;
     if (options === null || typeof options !== "object")
       throw new InvalidArgumentError("options", "must be an object");
     const bounds = rangeBounds(range);
@@ -220,33 +231,23 @@ export class RangeCache
   }
 
   /**
-   * Read, then watch; when either fails, report it and start over (read, apply the differences, watch)
-   * with backoff. Ends when the cache ends, or on an error retrying cannot fix (wrong credentials).
+   * Read, then watch (the one follower); when either fails, report it and start over (read, apply the
+   * differences, watch) with backoff. Ends when the cache ends, or on an error retrying cannot fix (wrong
+   * credentials, unless the owner asked to retry those too).
    */
   async #run(): Promise<void> {
-    const signal = this.#stop.signal;
-    const backoff = recheckBackoff();
-    let delay = 0;
-    while (!signal.aborted) {
-      if (delay > 0) await sleep(delay, signal);
-      if (signal.aborted) return;
-      let revision: bigint;
-      try {
-        revision = await this.#load(signal);
-      } catch (err) {
-        if (signal.aborted) return;
-        if (this.#failed(err)) return;
-        delay = backoff.next();
-        continue;
-      }
-      if (signal.aborted) return;
-      const startedAt = performance.now();
-      const error = await this.#follow(revision, signal);
-      if (signal.aborted) return;
-      // A watch ends without an error only when its client closes (which closes the cache too).
-      if (error === undefined || this.#failed(error)) return;
-      delay = backoff.afterRun(startedAt, HEALTHY_WATCH_MS);
-    }
+    await follow<undefined>(
+      {
+        read: async (signal) => readAt(await this.#load(signal)),
+        watch: async (from, signal) => {
+          const error = await this.#follow(from, signal);
+          // A watch ends without an error only when its client closes (which closes the cache too).
+          return error === undefined ? done(undefined) : broken(error);
+        },
+        failed: (error) => !this.#failed(error),
+      },
+      { signal: this.#stop.signal },
+    );
   }
 
   /**
@@ -276,11 +277,11 @@ export class RangeCache
     return revision;
   }
 
-  /** Watches from `revision + 1`, applying every batch; returns how the watch ended (undefined: cleanly). */
-  async #follow(revision: bigint, signal: AbortSignal): Promise<Error | undefined> {
+  /** Watches from `from`, applying every batch; returns how the watch ended (undefined: cleanly). */
+  async #follow(from: bigint, signal: AbortSignal): Promise<Error | undefined> {
     const watcher = this.#etcd.watch(
       this.#rangeEnd.length === 0 ? this.#key : { key: this.#key, end: this.#rangeEnd },
-      { startRevision: revision + 1n, onCompacted: "resync", signal },
+      { startRevision: from, onCompacted: "resync", signal },
     );
     this.#watcher = watcher;
     watcher.on("state", this.#onWatchState);
@@ -381,7 +382,7 @@ export class RangeCache
       this.#end(undefined);
       return true;
     }
-    if (err instanceof AuthFailedError) {
+    if (err instanceof AuthFailedError && !this.#retryAuthFailures) {
       this.#end(err);
       return true;
     }

@@ -1,13 +1,12 @@
 import type { CallOptions } from "../call-options.js";
-import { untilAborted } from "../core/signals.js";
 import { checkInstance } from "../core/validation.js";
 import type { KeyValue } from "../kv/key-value.js";
 import { compare } from "../txn/compare.js";
 import { op } from "../txn/ops.js";
-import { rejectOnLost, waitSignal } from "./abort.js";
-import { ElectionNotLeaderError, SessionExpiredError } from "./errors.js";
+import { waitSignal } from "./abort.js";
+import { ElectionNotLeaderError } from "./errors.js";
 import { Holder } from "./holder.js";
-import { recipePrefix, sessionKey, waitDeletes } from "./key.js";
+import { recipePrefix, sessionKey } from "./key.js";
 import type { LockOptions } from "./mutex.js";
 import { Session } from "./session.js";
 
@@ -88,21 +87,8 @@ export class Election extends Holder<ElectionState> implements AsyncDisposable {
           this.#revision = kv.createRevision;
           if (!sameBytes(kv.value, value)) await this.#put(value, wait.signal);
         }
-        const lost = rejectOnLost(
-          (l) => this.session._onEnd(l),
-          wait.signal,
-          (cause) => new SessionExpiredError(this.session.leaseId, { cause }),
-        );
-        await untilAborted(
-          Promise.race([waitDeletes(etcd, this.#pfx, this.#revision - 1n, wait.signal), lost]),
-          wait.signal,
-        );
-        // Elected only if our key survived the wait (etcd3 #158/#176: a candidate whose lease was lost
-        // while waiting must not believe it leads).
-        const mine = await etcd.range(key, { signal: wait.signal });
-        if (mine.kvs[0]?.createRevision !== this.#revision)
-          throw new SessionExpiredError(this.session.leaseId);
-        this._held(this.session, key, this.#revision, mine.revision + 1n);
+        const revision = await this._waitTurn(this.session, this.#pfx, key, this.#revision, wait.signal);
+        this._held(this.session, key, this.#revision, revision + 1n);
       } catch (err) {
         await this.resign().catch(() => {});
         wait.rethrow(err);

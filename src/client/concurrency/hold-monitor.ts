@@ -1,12 +1,9 @@
 import { EventEmitter } from "node:events";
-import { HEALTHY_WATCH_MS, recheckBackoff, sleep } from "../core/backoff.js";
 import { Lifecycle } from "../core/lifecycle.js";
+import { broken, done, type FollowBroken, type FollowDone, follow, readAt } from "../follow/follow.js";
 import { LockLostError } from "./errors.js";
 import { isRetryable } from "./key.js";
 import type { Session } from "./session.js";
-
-/** How one watch of a held key ended. */
-type WatchEnd = { kind: "deleted" } | { kind: "broken" } | { kind: "ended"; cause?: unknown };
 
 /**
  * One hold of a lock or leadership key, a live object of its own: it ends with a {@link LockLostError}
@@ -71,65 +68,57 @@ export class HoldMonitor extends EventEmitter {
     this.#life.end(err);
   }
 
+  /** Follows the key (the one follower): a watch from `fromRevision`, then a read and a watch after each break. */
   async #watch(session: Session, key: string, createRevision: bigint, fromRevision: bigint): Promise<void> {
     const signal = this.#controller.signal;
-    const backoff = recheckBackoff();
-    let from: bigint | undefined = fromRevision;
-    let delay = 0;
-    while (this.#active) {
-      if (delay > 0) await sleep(delay, signal);
-      if (!this.#active) return;
-      if (from === undefined) {
+    await follow<undefined>(
+      {
         // The last watch broke: is the key still ours? Then watch on from this read.
-        try {
+        read: async (signal) => {
           const res = await session.etcd.range(key, { signal });
-          if (!this.#active) return;
-          if (res.kvs[0]?.createRevision !== createRevision) {
-            this.#fail(new LockLostError(key, "the key was deleted"));
-            return;
-          }
-          from = res.revision + 1n;
-        } catch (err) {
-          if (!this.#active) return;
-          if (!isRetryable(err)) {
-            this.#fail(new LockLostError(key, "the key can no longer be read", { cause: err }));
-            return;
-          }
-          delay = backoff.next();
-          continue;
-        }
-      }
-      const startedAt = performance.now();
-      const ended = await this.#watchFrom(session, key, from);
-      if (ended.kind === "deleted") {
-        this.#fail(new LockLostError(key, "the key was deleted"));
-        return;
-      }
-      if (!this.#active) return;
-      if (ended.kind === "ended") {
-        // Ended cleanly (the client is closing) or with an error we cannot get past.
-        this.#fail(new LockLostError(key, "the watch on the key ended", { cause: ended.cause }));
-        return;
-      }
-      from = undefined;
-      delay = backoff.afterRun(startedAt, HEALTHY_WATCH_MS);
-    }
+          if (res.kvs[0]?.createRevision === createRevision) return readAt(res.revision);
+          this.#fail(new LockLostError(key, "the key was deleted"));
+          return done(undefined);
+        },
+        watch: (from, signal) => this.#watchFrom(session, key, from, signal),
+        failed: (err, during) => {
+          if (isRetryable(err)) return true;
+          this.#fail(
+            during === "read"
+              ? new LockLostError(key, "the key can no longer be read", { cause: err })
+              : new LockLostError(key, "the watch on the key ended", { cause: err }),
+          );
+          return false;
+        },
+      },
+      { signal, from: fromRevision },
+    );
   }
 
-  /** One watch of the key, until a delete, a retryable error (`broken`) or any other end. */
-  async #watchFrom(session: Session, key: string, from: bigint): Promise<WatchEnd> {
+  /** One watch of the key, until a delete (the hold is lost), a failure (`broken`) or a clean end (lost too). */
+  async #watchFrom(
+    session: Session,
+    key: string,
+    from: bigint,
+    signal: AbortSignal,
+  ): Promise<FollowBroken | FollowDone<undefined>> {
     try {
-      const watcher = session.etcd.watch(key, { startRevision: from, signal: this.#controller.signal });
+      const watcher = session.etcd.watch(key, { startRevision: from, signal });
       try {
         for await (const batch of watcher) {
-          if (batch.events.some((e) => e.type === "delete")) return { kind: "deleted" };
+          if (batch.events.some((e) => e.type === "delete")) {
+            this.#fail(new LockLostError(key, "the key was deleted"));
+            return done(undefined);
+          }
         }
-        return { kind: "ended" };
       } finally {
         void watcher.close();
       }
     } catch (err) {
-      return isRetryable(err) ? { kind: "broken" } : { kind: "ended", cause: err };
+      return broken(err);
     }
+    // Ended cleanly: the client is closing.
+    if (!signal.aborted) this.#fail(new LockLostError(key, "the watch on the key ended"));
+    return done(undefined);
   }
 }

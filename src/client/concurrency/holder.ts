@@ -1,6 +1,10 @@
 import { EventEmitter } from "node:events";
 import { InvalidUsageError } from "../core/errors.js";
+import { untilAborted } from "../core/signals.js";
+import { rejectOnLost } from "./abort.js";
+import { SessionExpiredError } from "./errors.js";
 import { HoldMonitor } from "./hold-monitor.js";
+import { waitDeletes } from "./key.js";
 import type { Session } from "./session.js";
 
 /** Events of a {@link Mutex} or an {@link Election}. */
@@ -70,6 +74,36 @@ export abstract class Holder<State extends string> extends EventEmitter<HolderEv
       if (this.#hold === hold && error) this.#set(this.#states.lost);
       queueMicrotask(() => this.emit("close", error));
     });
+  }
+
+  /**
+   * @internal Waits for our turn: every key under `prefix` created before ours (at `createRevision`) is
+   * gone, and ours is still there. Resolves with the revision of the read that found ours; rejects with
+   * `SessionExpiredError` when the session's lease went while waiting (or took our key with it), with
+   * `signal`'s reason, or with the read's error. Go's `waitDeletes` followed by `Mutex.Lock`'s and
+   * `Election.Campaign`'s check of the key.
+   */
+  protected async _waitTurn(
+    session: Session,
+    prefix: string,
+    key: string,
+    createRevision: bigint,
+    signal: AbortSignal,
+  ): Promise<bigint> {
+    // The session's loss ends the wait at once: its key is gone, and so is our place in the queue.
+    const lost = rejectOnLost(
+      (l) => session._onEnd(l),
+      signal,
+      (cause) => new SessionExpiredError(session.leaseId, { cause }),
+    );
+    await untilAborted(
+      Promise.race([waitDeletes(session.etcd, prefix, createRevision - 1n, signal), lost]),
+      signal,
+    );
+    // Our key may have gone while we waited (lease revoked or expired; etcd3 #158/#176): then we hold nothing.
+    const mine = await session.etcd.range(key, { signal });
+    if (mine.kvs[0]?.createRevision !== createRevision) throw new SessionExpiredError(session.leaseId);
+    return mine.revision;
   }
 
   /** @internal Released (or gave up acquiring): ends the hold cleanly, back to `idle`. */

@@ -1,7 +1,15 @@
-import { HEALTHY_WATCH_MS, recheckBackoff, sleep } from "../core/backoff.js";
 import { ClientClosedError, EtcdError } from "../core/errors.js";
 import { checkName } from "../core/validation.js";
 import type { Etcd } from "../etcd.js";
+import {
+  broken,
+  done,
+  type FollowBroken,
+  type FollowMoved,
+  follow,
+  moved,
+  readAt,
+} from "../follow/follow.js";
 import { WatchClosedError } from "../watch/errors.js";
 
 /** The key a session owns under a recipe prefix: `<prefix>/<lease id in lower-case hex>`, as Go writes it. */
@@ -27,26 +35,24 @@ export function isRetryable(err: unknown): boolean {
 }
 
 /**
- * Waits until `key` is deleted at a revision after `revision` - 1 (Go's `waitDelete`). Only a DELETE
- * event ends the wait: a progress notice or a put does not (a progress notice may run ahead of events
- * still being replayed on etcd < 3.4.24). Resolves `"deleted"`, or `"broken"` when the watch ended with
- * a retryable error (refused, canceled by the server, compacted): the caller reads again.
+ * Waits until `key` is deleted at a revision from `from` on (Go's `waitDelete`). Only a DELETE event
+ * ends the wait (`moved`: the caller reads again): a progress notice or a put does not (a progress
+ * notice may run ahead of events still being replayed on etcd < 3.4.24). A watch that ends with an
+ * error is `broken`; one closed cleanly (the client closing) throws a `WatchClosedError`.
  */
 async function waitDelete(
   etcd: Etcd,
   key: string,
-  revision: bigint,
+  from: bigint,
   signal: AbortSignal,
-): Promise<"deleted" | "broken"> {
-  const watcher = etcd.watch(key, { startRevision: revision, signal });
+): Promise<FollowBroken | FollowMoved> {
+  const watcher = etcd.watch(key, { startRevision: from, signal });
   try {
     for await (const batch of watcher) {
-      for (const event of batch.events) if (event.type === "delete") return "deleted";
+      for (const event of batch.events) if (event.type === "delete") return moved;
     }
   } catch (err) {
-    if (signal.aborted) throw signal.reason;
-    if (isRetryable(err)) return "broken";
-    throw err;
+    return broken(err);
   } finally {
     watcher.close();
   }
@@ -61,8 +67,8 @@ async function waitDelete(
  *
  * Unlike Go, a watch that breaks (refused after a token expiry or a restart, canceled by the server,
  * compacted) or a read that fails does not end the wait: it reads again with backoff (100 ms doubling to
- * 5 s) and watches from that read. Only the deletions, `signal` or a closed client end it; the caller
- * races it with the session's loss.
+ * 5 s) and watches from that read (the one follower). Only the deletions, `signal` or a closed client end
+ * it; the caller races it with the session's loss.
  */
 export async function waitDeletes(
   etcd: Etcd,
@@ -70,30 +76,27 @@ export async function waitDeletes(
   maxCreateRevision: bigint,
   signal: AbortSignal,
 ): Promise<bigint> {
-  const backoff = recheckBackoff();
-  let delay = 0;
-  for (;;) {
-    if (delay > 0) await sleep(delay, signal);
-    if (signal.aborted) throw signal.reason;
-    let res: Awaited<ReturnType<Etcd["range"]>>;
-    try {
-      res = await etcd.range(
-        { prefix },
-        { maxCreateRevision, sort: { target: "create", order: "descend" }, limit: 1, signal },
-      );
-    } catch (err) {
-      if (signal.aborted) throw signal.reason;
-      if (!isRetryable(err)) throw err;
-      delay = backoff.next();
-      continue;
-    }
-    const last = res.kvs[0];
-    if (!last) return res.revision;
-    const startedAt = performance.now();
-    const outcome = await waitDelete(etcd, last.keyText(), res.revision, signal);
-    if (outcome === "deleted") {
-      backoff.reset();
-      delay = 0;
-    } else delay = backoff.afterRun(startedAt, HEALTHY_WATCH_MS);
-  }
+  let last = "";
+  const revision = await follow<bigint>(
+    {
+      read: async (signal) => {
+        const res = await etcd.range(
+          { prefix },
+          { maxCreateRevision, sort: { target: "create", order: "descend" }, limit: 1, signal },
+        );
+        const newest = res.kvs[0];
+        if (!newest) return done(res.revision);
+        last = newest.keyText();
+        return readAt(res.revision);
+      },
+      watch: (from, signal) => waitDelete(etcd, last, from, signal),
+      failed: (err) => {
+        if (!isRetryable(err)) throw err;
+        return true;
+      },
+    },
+    { signal },
+  );
+  if (revision === undefined) throw signal.reason;
+  return revision;
 }

@@ -1,13 +1,12 @@
 import { LeaseNotFoundError } from "../core/errors.js";
-import { untilAborted } from "../core/signals.js";
 import { checkInstance } from "../core/validation.js";
 import type { KeyValue } from "../kv/key-value.js";
 import { type Comparison, compare } from "../txn/compare.js";
 import { op } from "../txn/ops.js";
-import { rejectOnLost, type WaitSignal, waitSignal } from "./abort.js";
+import { type WaitSignal, waitSignal } from "./abort.js";
 import { SessionExpiredError } from "./errors.js";
 import { Holder } from "./holder.js";
-import { recipePrefix, sessionKey, waitDeletes } from "./key.js";
+import { recipePrefix, sessionKey } from "./key.js";
 import { Session } from "./session.js";
 
 /** Where a {@link Mutex} is. */
@@ -88,21 +87,7 @@ export class Mutex extends Holder<MutexState> implements AsyncDisposable {
       const acquired = await this.#tryAcquire(wait.signal).catch((e: unknown) => this.#failAcquire(e, wait));
       if (acquired.owned) return this.#hold(acquired.revision);
       try {
-        // The session's loss ends the wait at once: its key is gone, and so is our place in the queue.
-        const lost = rejectOnLost(
-          (l) => this.session._onEnd(l),
-          wait.signal,
-          (cause) => new SessionExpiredError(this.session.leaseId, { cause }),
-        );
-        await untilAborted(
-          Promise.race([waitDeletes(this.session.etcd, this.#pfx, this.#revision - 1n, wait.signal), lost]),
-          wait.signal,
-        );
-        // Our key may have gone while we waited (lease revoked or expired): then we hold nothing.
-        const mine = await this.session.etcd.range(this.#key, { signal: wait.signal });
-        if (mine.kvs[0]?.createRevision !== this.#revision)
-          throw new SessionExpiredError(this.session.leaseId);
-        this.#hold(mine.revision);
+        this.#hold(await this._waitTurn(this.session, this.#pfx, this.#key, this.#revision, wait.signal));
       } catch (err) {
         await this.#abandon();
         wait.rethrow(err);
