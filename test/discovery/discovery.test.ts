@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { EtcdError } from "../../src/client/core/errors.js";
 import { Etcd } from "../../src/client/etcd.js";
-import { WatchCanceledError } from "../../src/client/index.js";
+import { AuthFailedError, WatchCanceledError } from "../../src/client/index.js";
 import {
   allOf,
   type DiscoveryWarning,
@@ -325,6 +325,44 @@ describe("discover() with auth on (tokens expire after 2 s)", () => {
     await b.update({ v: 2 });
     await until("the update seen", () => (d.entries().get(b.key)?.metadata as { v?: number })?.v === 2);
     expect(tap.of("Range").length).toBe(reads);
+  }, 60_000);
+
+  it("a view whose credentials stop working (AuthFailedError) reports it, keeps its view, and follows again once they work", async () => {
+    await using proxy = await FaultProxy.start(cluster.endpoint);
+    const viewer = new Etcd({
+      endpoints: proxy.url,
+      timeoutMs: 3000,
+      auth: { username: "viewer", password: VIEWER_PW },
+    });
+    cleanups.push(() => viewer.close());
+    const a = await register(root, { service: "authsvc", addr: "10.0.9.4:1" });
+    cleanups.push(() => a.close());
+    const d = discover(viewer, "authsvc");
+    cleanups.push(() => d.close());
+    await d.ready;
+    const errors: Error[] = [];
+    d.on("unavailable", (e) => errors.push(e));
+    // The password changes elsewhere; once the viewer's token has expired (2 s), the watch stream
+    // reopened after the cut must authenticate again, and cannot.
+    cleanups.push(() => root.auth.users.changePassword("viewer", VIEWER_PW));
+    await root.auth.users.changePassword("viewer", "another-Viewer-pw-789");
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    proxy.cut();
+    await until(
+      "an AuthFailedError reported",
+      () => errors.some((e) => e instanceof AuthFailedError),
+      20_000,
+    );
+    expect(d.state).toBe("unavailable");
+    expect(d.instances().map((i) => i.addr)).toContain("10.0.9.4:1");
+    // The password works again: the view reads, watches, and follows on.
+    await root.auth.users.changePassword("viewer", VIEWER_PW);
+    const b = await register(root, { service: "authsvc", addr: "10.0.9.5:1" });
+    cleanups.push(() => b.close());
+    await until("the new instance in the view", () => d.entries().has(b.key), 30_000);
+    await b.close();
+    await until("the removal seen", () => !d.entries().has(b.key), 30_000);
+    expect(d.state).toBe("live");
   }, 60_000);
 
   it("a view whose watch keeps being refused reads again with backoff, not in a loop", async () => {
