@@ -23,6 +23,7 @@ import {
 import { channels } from "../client/diagnostics/channels.js";
 import { Etcd } from "../client/etcd.js";
 import { broken, done, type FollowBroken, type FollowDone, follow, readAt } from "../client/follow/follow.js";
+import type { KeyValue } from "../client/kv/key-value.js";
 import type { Lease } from "../client/lease/lease.js";
 import { compare } from "../client/txn/compare.js";
 import { op } from "../client/txn/ops.js";
@@ -423,11 +424,7 @@ export class Registration
       {
         read: async (signal) => {
           const res = await this.#etcd.range(key, { signal });
-          const kv = res.kvs[0];
-          if (!kv) this.#onLoss(generation, "key-deleted");
-          else if (kv.lease !== leaseId) this.#onLoss(generation, "key-replaced");
-          else return readAt(res.revision);
-          return done(undefined);
+          return this.#stillOurs(res.kvs[0], leaseId, generation) ? readAt(res.revision) : done(undefined);
         },
         watch: (from) => this.#watchKey(key, from, leaseId, generation),
         failed: (err, during) => {
@@ -464,9 +461,7 @@ export class Registration
     this.#watcher = watcher;
     watcher.on("batch", (batch) => {
       if (batch.resync) {
-        const kv = batch.resync[0];
-        if (!kv) this.#onLoss(generation, "key-deleted");
-        else if (kv.lease !== leaseId) this.#onLoss(generation, "key-replaced");
+        this.#stillOurs(batch.resync[0], leaseId, generation);
         return;
       }
       for (const e of batch.events) {
@@ -477,6 +472,14 @@ export class Registration
     const error = await watcher.closed;
     if (this.#watcher === watcher) this.#watcher = undefined;
     return error ? broken(error) : done(undefined);
+  }
+
+  /** Whether `kv` (our key as read, or as a resync gave it) is still ours; if not, the loss is reported. */
+  #stillOurs(kv: KeyValue | undefined, leaseId: bigint, generation: number): boolean {
+    if (!kv) this.#onLoss(generation, "key-deleted");
+    else if (kv.lease !== leaseId) this.#onLoss(generation, "key-replaced");
+    else return true;
+    return false;
   }
 
   /**
