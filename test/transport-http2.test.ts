@@ -7,9 +7,9 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { pushedMessages } from "../src/client/core/buffered-messages.js";
+import { wasNotSent } from "../src/client/core/failure.js";
 import { QueuedIterator } from "../src/client/core/queued-iterator.js";
 import { createHttp2Transport, type Http2Transport } from "../src/client/transport/http2/index.js";
-import { wasNotSent } from "../src/client/transport/not-sent.js";
 import type { LeaseKeepAliveResponse, WatchRequestSchema } from "../src/gen/etcdserverpb/rpc_pb.js";
 import { KV, Lease, Maintenance, Watch, type WatchResponse } from "../src/gen/etcdserverpb/rpc_pb.js";
 import {

@@ -146,39 +146,32 @@ export class Etcd implements AsyncDisposable {
           maxSendMessageBytes: sendLimitFor(o.maxRequestBytes),
         }));
     const auth = createAuthTokenSource(o.auth, { closed: this.#closing.signal, timeoutMs: o.timeoutMs });
-    this.#pool = new ConnectionPool(
-      o.endpoints,
-      o.endpointCooldownMs,
+    this.#pool = new ConnectionPool(o.endpoints, {
+      cooldownMs: o.endpointCooldownMs,
       factory,
       auth,
-      o.timeoutMs,
-      o.interceptors,
-    );
+      timeoutMs: o.timeoutMs,
+      requireLeader: o.requireLeader,
+      interceptors: o.interceptors,
+    });
     this.#caller = new UnaryCaller(
       this.#pool,
       { timeoutMs: o.timeoutMs, maxAttempts: o.maxAttempts, backoff: o.backoff },
       this.#closing.signal,
     );
-    const admin: AdminContext = {
-      caller: this.#caller,
-      pool: this.#pool,
-      requireLeader: o.requireLeader,
-      closed: this.#closing.signal,
-    };
+    const admin: AdminContext = { caller: this.#caller, pool: this.#pool, closed: this.#closing.signal };
     this.cluster = new ClusterClient(admin);
     this.maintenance = new MaintenanceClient(admin);
     this.auth = new AuthClient(admin);
-    const stream = { requireLeader: o.requireLeader, ...o.streams };
+    const stream = { ...o.streams };
     this.lease = new Leases(
       new LeaseKeeper(this.#pool, { ...stream, safetyMarginMs: 500 }, this.#hold),
       this.#caller,
-      o.requireLeader,
     );
     this.#watches = new WatchHub(
       this.#pool,
       { ...stream, maxBufferedEvents: 10_000 },
-      (request, signal) =>
-        this.#caller.call(KV.method.range, request, "idempotent", { signal }, o.requireLeader),
+      (request, signal) => this.#caller.call({ method: KV.method.range, options: { signal } }, request),
       this.#hold,
     );
     if (o.autoSyncIntervalMs > 0) {
@@ -310,7 +303,7 @@ export class Etcd implements AsyncDisposable {
     const ns = this.#namespace;
     if (ns) req = ns.prefixPut(req);
     return this.#caller
-      .call(KV.method.put, req, "write", options, this.#options.requireLeader)
+      .call({ method: KV.method.put, options }, req)
       .then((res: PutResponse) => putResult(ns ? ns.unprefixPut(res) : res));
   }
 
@@ -318,13 +311,7 @@ export class Etcd implements AsyncDisposable {
   async delete(range: Bytes | KeyRange, options?: DeleteOptions & CallOptions): Promise<DeleteResult> {
     const ns = this.#namespace;
     const req = ns ? ns.prefixBounds(deleteRequest(range, options)) : deleteRequest(range, options);
-    const res = await this.#caller.call(
-      KV.method.deleteRange,
-      req,
-      "write",
-      options,
-      this.#options.requireLeader,
-    );
+    const res = await this.#caller.call({ method: KV.method.deleteRange, options }, req);
     return deleteResult(ns ? ns.unprefixDelete(res) : res);
   }
 
@@ -334,13 +321,11 @@ export class Etcd implements AsyncDisposable {
    */
   txn(): Txn {
     const ns = this.#namespace;
-    return new Txn((request, readOnly, options) => {
+    // The retry table tells a txn that only reads from one that writes (retryKindOfCall).
+    return new Txn((request, _readOnly, options) => {
       const sent = this.#caller.call(
-        KV.method.txn,
+        { method: KV.method.txn, options },
         ns ? ns.prefixTxn(request) : request,
-        readOnly ? "idempotent" : "write",
-        options,
-        this.#options.requireLeader,
       );
       return ns ? sent.then((res) => ns.unprefixTxn(res)) : sent;
     });
@@ -355,7 +340,7 @@ export class Etcd implements AsyncDisposable {
     options?: { physical?: boolean | undefined } & CallOptions,
   ): Promise<void> {
     const req = { revision: checkInteger(revision, "revision", 1), physical: options?.physical ?? false };
-    await this.#caller.call(KV.method.compact, req, "write", options, this.#options.requireLeader);
+    await this.#caller.call({ method: KV.method.compact, options }, req);
   }
 
   /** Lists the cluster's members (same as `etcd.cluster.list()`). */
@@ -468,14 +453,7 @@ export class Etcd implements AsyncDisposable {
     return {
       page: (req) => this.#range(req, options),
       stream: async (req) => {
-        // Serializable reads are answered locally and exist to work without a leader.
-        const requireLeader = this.#options.requireLeader && !req.serializable;
-        const chunks = await openRangeStream(
-          context,
-          ns ? ns.prefixBounds(req) : req,
-          options,
-          requireLeader,
-        );
+        const chunks = await openRangeStream(context, ns ? ns.prefixBounds(req) : req, options);
         return chunks && ns ? unprefixChunks(chunks, ns) : chunks;
       },
     };
@@ -483,13 +461,11 @@ export class Etcd implements AsyncDisposable {
 
   #range(req: RangeRequestInit, options: CallOptions | undefined): Promise<RangeResponse> {
     // Serializable reads are answered locally and exist to work without a leader.
-    const requireLeader = this.#options.requireLeader && !req.serializable;
+    const spec = { method: KV.method.range, options, ...(req.serializable ? { hasleader: false } : {}) };
     const ns = this.#namespace;
-    if (!ns) return this.#caller.call(KV.method.range, req, "idempotent", options, requireLeader);
+    if (!ns) return this.#caller.call(spec, req);
     // Every page of iterate() comes through here unprefixed: its next key is a stripped key + "\0".
-    return this.#caller
-      .call(KV.method.range, ns.prefixBounds(req), "idempotent", options, requireLeader)
-      .then((res) => ns.unprefixRange(res));
+    return this.#caller.call(spec, ns.prefixBounds(req)).then((res) => ns.unprefixRange(res));
   }
 }
 

@@ -8,9 +8,9 @@ import {
 } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { InvalidArgumentError } from "../client/core/errors.js";
+import { classifyFailure, isUnavailableFailure, markNotSent } from "../client/core/failure.js";
 import { parseEndpointAddress } from "../client/transport/endpoint-address.js";
 import type { HeadersInit } from "../client/transport/headers-init.js";
-import { markNotSent, wasNotSent } from "../client/transport/not-sent.js";
 import {
   DEFAULT_KEEPALIVE_TIMEOUT_MS,
   DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
@@ -22,17 +22,6 @@ import { GuardedHttp2SessionManager } from "./session-manager.js";
 
 /** Options of the connect-node transport: exactly the common transport options. */
 export type ConnectNodeTransportOptions = EtcdTransportOptions;
-
-/**
- * Socket errors of a connection that was up and broke: the server went away (gRPC: UNAVAILABLE). TLS
- * alerts (`ERR_SSL_*`, e.g. a client certificate refused after a TLS 1.3 handshake) count too.
- */
-const CONNECTION_LOST_ERRORS = new Set([
-  "ECONNRESET",
-  "EPIPE",
-  "ERR_HTTP2_SESSION_ERROR",
-  "ERR_HTTP2_STREAM_ERROR",
-]);
 
 /**
  * A Connect transport over `@connectrpc/connect-node`'s gRPC protocol, with its own HTTP/2 session so that
@@ -174,23 +163,22 @@ export function createConnectNodeTransport(options: ConnectNodeTransportOptions)
 }
 
 /**
- * Aligns connect-node's errors with gRPC's client semantics, as grpc-js and grpc-go report them: a call
- * that never got a stream (the session manager marked it: refused connection, failed TLS handshake) is
- * Unavailable and stays marked never-sent; connect-node says Internal for TLS failures. A connection
- * reset by the server or a TLS alert is Unavailable too (connect-node says Aborted or Internal), but not
- * marked: the request may have been written before the connection broke.
+ * Aligns connect-node's errors with gRPC's client semantics, as grpc-js and grpc-go report them, by the
+ * client's failure rule (`classifyFailure`): a call that never got a stream (the session manager marked
+ * it: refused connection, failed TLS handshake) is Unavailable and stays marked never-sent; connect-node
+ * says Internal for TLS failures. A connection reset by the server or a TLS alert is Unavailable too
+ * (connect-node says Aborted or Internal), but not marked: the request may have been written before the
+ * connection broke. Canceled and DeadlineExceeded come from the caller and stay.
  */
+/** The codes connect-node gives errors of the socket or the HTTP/2 session. */
+const FROM_SOCKET: ReadonlySet<Code> = new Set([Code.Aborted, Code.Internal, Code.Unknown]);
+
 function normalizeError(error: unknown): unknown {
-  if (!(error instanceof ConnectError)) return error;
-  const notSent = wasNotSent(error);
-  let lost = false;
-  for (let e: unknown = error.cause, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== undefined && (CONNECTION_LOST_ERRORS.has(code) || code.startsWith("ERR_SSL_"))) lost = true;
-  }
   // Only codes connect-node derives from socket errors; Canceled/DeadlineExceeded come from the caller.
-  const fromSocket = [Code.Aborted, Code.Internal, Code.Unknown].includes(error.code);
-  if (!fromSocket || !(notSent || lost)) return error;
+  if (!(error instanceof ConnectError) || !FROM_SOCKET.has(error.code)) return error;
+  const failure = classifyFailure(error);
+  // Never sent (the session manager's mark) is about the connection here, whatever lies under it.
+  if (failure.sent && !isUnavailableFailure(failure)) return error;
   const unavailable = new ConnectError(
     error.rawMessage,
     Code.Unavailable,
@@ -198,7 +186,7 @@ function normalizeError(error: unknown): unknown {
     undefined,
     error.cause ?? error,
   );
-  return notSent ? markNotSent(unavailable) : unavailable;
+  return failure.sent ? unavailable : markNotSent(unavailable);
 }
 
 function pem(value: string | Uint8Array): Buffer {

@@ -14,9 +14,9 @@ import {
   type Transport,
   type UnaryResponse,
 } from "@connectrpc/connect";
+import { classifyFailure, isUnavailableFailure } from "../client/core/failure.js";
 import type { Etcd } from "../client/etcd.js";
 import type { HeadersInit } from "../client/transport/headers-init.js";
-import { wasNotSent } from "../client/transport/not-sent.js";
 import { type DiscoverOptions, type Discovery, discover, type InstanceChange } from "./discovery.js";
 import type { ServiceInstance } from "./instance.js";
 import {
@@ -42,7 +42,8 @@ export type BalancedTransportOptions = BalancedTransportSource & {
   /**
    * Whether a unary call may be sent again on another instance after UNAVAILABLE. Default: the method's
    * `idempotency` option is `NO_SIDE_EFFECTS` or `IDEMPOTENT`. A call that provably never left
-   * (`wasNotSent`) is always retried.
+   * (`wasNotSent`, or no connection) is retried when the instance was the reason (unreachable, a refused
+   * stream), whatever this says; a local refusal before sending is not.
    */
   isRetryable?: ((method: DescMethod) => boolean) | undefined;
   /** Attempts per unary call, the first included, each on an instance not yet tried. Default 3. */
@@ -168,10 +169,7 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
           response = await transportOf(chosen).unary(method, signal, timeoutMs, header, input, contextValues);
         } catch (err) {
           done(chosen, callOutcome(err, signal?.aborted));
-          const again =
-            attempt < maxAttempts &&
-            !signal?.aborted &&
-            (wasNotSent(err) || (ConnectError.from(err).code === Code.Unavailable && isRetryable(method)));
+          const again = attempt < maxAttempts && !signal?.aborted && mayRetry(err, method, isRetryable);
           if (!again) throw err;
           lastError = err;
           continue;
@@ -237,6 +235,19 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
       return this.close();
     },
   };
+}
+
+/**
+ * Whether a failed unary call may go to another instance, by the client's failure rule
+ * (`classifyFailure`): a request that never left is sent again when the instance was the reason
+ * (unreachable, a refused stream) or a deadline passed while it waited; one that may have been
+ * processed only when UNAVAILABLE and `isRetryable` says the method is safe to run twice.
+ */
+function mayRetry(error: unknown, method: DescMethod, isRetryable: (method: DescMethod) => boolean): boolean {
+  const failure = classifyFailure(error);
+  const unavailable = isUnavailableFailure(failure);
+  if (!failure.sent) return unavailable || failure.kind === "deadline";
+  return unavailable && isRetryable(method);
 }
 
 /** Retry by default only what the schema says is safe to run twice. */

@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { markNotSent } from "../client/transport/not-sent.js";
+import { markNotSent } from "../client/core/failure.js";
 import { callOutcome, InstanceHealth, outlierDetectionSettings } from "./outlier-detection.js";
 
 const health = (o = {}) => new InstanceHealth(outlierDetectionSettings(o));

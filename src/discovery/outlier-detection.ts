@@ -1,5 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
-import { wasNotSent } from "../client/transport/not-sent.js";
+import { classifyFailure } from "../client/core/failure.js";
 
 /**
  * Passive outlier detection of a balanced transport: an instance whose calls fail at the connection level
@@ -51,46 +50,27 @@ export function outlierDetectionSettings(options: OutlierDetectionOptions = {}):
  */
 export type CallOutcome = "answered" | "refused" | "unavailable" | "neutral";
 
-/** Classifies how a call ended: `error` undefined means it succeeded. */
+/** Classifies how a call ended (by the client's failure rule, `classifyFailure`): `error` undefined means it succeeded. */
 export function callOutcome(error: unknown, aborted = false): CallOutcome {
   if (error === undefined) return "answered";
   if (aborted) return "neutral";
-  if (connectFailed(error)) return "refused";
-  const code = ConnectError.from(error).code;
-  // Never-sent errors are also local ones (deadline passed in a queue, message too large, bad header):
-  // only a never-sent UNAVAILABLE is about the instance.
-  if (wasNotSent(error) && code !== Code.Unavailable) return "neutral";
-  switch (code) {
-    case Code.Unavailable:
-      // A stream the server refused (REFUSED_STREAM: e.g. it is rotating its connection with GOAWAY) was not
-      // processed, but the server is up: it counts like any UNAVAILABLE, not as a refused connection.
-      return wasNotSent(error) && !refusedStream(error) ? "refused" : "unavailable";
+  const failure = classifyFailure(error);
+  switch (failure.kind) {
+    case "unreachable":
+      return "refused";
+    // A stream the server refused (REFUSED_STREAM: e.g. it is rotating its connection with GOAWAY) was not
+    // processed, but the server is up: it counts like any UNAVAILABLE, not as a refused connection.
+    case "unavailable":
+      return "unavailable";
     // Not the instance's answer: the caller gave up, or a stream broke in a way the transport could not name.
-    case Code.Canceled:
-    case Code.DeadlineExceeded:
-    case Code.Unknown:
-    case Code.Internal:
+    case "cancelled":
+    case "deadline":
+    case "unknown":
       return "neutral";
     default:
-      return "answered";
+      // Never-sent refusals are local (message too large, bad header, no token): not about the instance.
+      return failure.sent ? "answered" : "neutral";
   }
-}
-
-/** True when the error or its `cause` chain is an HTTP/2 REFUSED_STREAM (as etcd-ts' and connect-node's transports word it). */
-function refusedStream(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
-    if (e.message.includes("REFUSED_STREAM")) return true;
-  }
-  return false;
-}
-
-/** True when the `cause` chain holds a Node socket error of `connect()`: no connection, so nothing was sent. */
-function connectFailed(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
-    const sys = e as Error & { syscall?: unknown; code?: unknown };
-    if (sys.syscall === "connect" || sys.code === "ECONNREFUSED") return true;
-  }
-  return false;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { Code, ConnectError, encodeBinaryHeader } from "@connectrpc/connect";
 import { Metadata } from "@grpc/grpc-js";
 import { describe, expect, test } from "vitest";
-import { wasNotSent } from "../client/transport/not-sent.js";
+import { wasNotSent } from "../client/core/failure.js";
 import { headersFromMetadata, metadataFromHeaders } from "./metadata.js";
 
 describe("metadataFromHeaders", () => {

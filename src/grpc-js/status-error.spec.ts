@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Metadata, status as Status } from "@grpc/grpc-js";
 import { describe, expect, test } from "vitest";
-import { wasNotSent } from "../client/transport/not-sent.js";
+import { wasNotSent } from "../client/core/failure.js";
 import { connectErrorFromStatus } from "./status-error.js";
 
 const status = (code: Status, details: string) => {

@@ -1,7 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
-import { wasNotSent } from "../../src/client/transport/not-sent.js";
+import { wasNotSent } from "../../src/client/core/failure.js";
 import { KV, Watch, type WatchRequestSchema } from "../../src/gen/etcdserverpb/rpc_pb.js";
 import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
 import { expectConnectError } from "../support/expect-error.js";

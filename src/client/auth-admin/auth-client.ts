@@ -1,5 +1,5 @@
 import { Auth } from "../../gen/etcdserverpb/rpc_pb.js";
-import { type AdminContext, callByTable } from "../call/admin-context.js";
+import type { AdminContext } from "../call/admin-context.js";
 import type { TargetedCallOptions } from "../call-options.js";
 import { notSupportedBefore } from "../core/errors.js";
 import { RoleClient } from "./roles.js";
@@ -36,7 +36,7 @@ export class AuthClient {
    * credentials: a client without `auth` fails, including the one that enabled it.
    */
   async enable(options?: TargetedCallOptions): Promise<void> {
-    await callByTable(this.#ctx, Auth.method.authEnable, {}, options, this.#ctx.requireLeader);
+    await this.#ctx.caller.call({ method: Auth.method.authEnable, options }, {});
   }
 
   /**
@@ -44,13 +44,13 @@ export class AuthClient {
    * re-authentication fails, so use a client without `auth` afterwards.
    */
   async disable(options?: TargetedCallOptions): Promise<void> {
-    await callByTable(this.#ctx, Auth.method.authDisable, {}, options, this.#ctx.requireLeader);
+    await this.#ctx.caller.call({ method: Auth.method.authDisable, options }, {});
   }
 
   /** Whether auth is on, and the auth store revision. etcd 3.4 answers `NotSupportedError`. */
   async status(options?: TargetedCallOptions): Promise<AuthStatus> {
     try {
-      const res = await callByTable(this.#ctx, Auth.method.authStatus, {}, options, this.#ctx.requireLeader);
+      const res = await this.#ctx.caller.call({ method: Auth.method.authStatus, options }, {});
       return { enabled: res.enabled, authRevision: res.authRevision };
     } catch (err) {
       throw notSupportedBefore(err, "Auth/AuthStatus", "3.5");

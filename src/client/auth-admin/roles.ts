@@ -1,5 +1,5 @@
 import { Auth } from "../../gen/etcdserverpb/rpc_pb.js";
-import { type AdminContext, callByTable } from "../call/admin-context.js";
+import type { AdminContext } from "../call/admin-context.js";
 import type { TargetedCallOptions } from "../call-options.js";
 import type { Bytes } from "../kv/bytes.js";
 import { rangeBounds } from "../kv/requests.js";
@@ -26,32 +26,26 @@ export class RoleClient {
 
   /** Creates role `name` (without permissions). */
   async add(name: string, options?: TargetedCallOptions): Promise<void> {
-    await callByTable(
-      this.#ctx,
-      Auth.method.roleAdd,
-      { name: checkName(name, "name") },
-      options,
-      this.#ctx.requireLeader,
-    );
+    await this.#ctx.caller.call({ method: Auth.method.roleAdd, options }, { name: checkName(name, "name") });
   }
 
   /** Role `name` and its permissions. */
   async get(name: string, options?: TargetedCallOptions): Promise<RoleInfo> {
     const req = { role: checkName(name, "name") };
-    const res = await callByTable(this.#ctx, Auth.method.roleGet, req, options, this.#ctx.requireLeader);
+    const res = await this.#ctx.caller.call({ method: Auth.method.roleGet, options }, req);
     return { name, permissions: res.perm.map(permissionFromWire) };
   }
 
   /** Every role name. */
   async list(options?: TargetedCallOptions): Promise<string[]> {
-    const res = await callByTable(this.#ctx, Auth.method.roleList, {}, options, this.#ctx.requireLeader);
+    const res = await this.#ctx.caller.call({ method: Auth.method.roleList, options }, {});
     return [...res.roles];
   }
 
   /** Deletes role `name` (users that had it lose it). */
   async delete(name: string, options?: TargetedCallOptions): Promise<void> {
     const req = { role: checkName(name, "name") };
-    await callByTable(this.#ctx, Auth.method.roleDelete, req, options, this.#ctx.requireLeader);
+    await this.#ctx.caller.call({ method: Auth.method.roleDelete, options }, req);
   }
 
   /**
@@ -64,7 +58,7 @@ export class RoleClient {
     options?: TargetedCallOptions,
   ): Promise<void> {
     const req = { name: checkName(role, "role"), perm: permissionToWire(permission) };
-    await callByTable(this.#ctx, Auth.method.roleGrantPermission, req, options, this.#ctx.requireLeader);
+    await this.#ctx.caller.call({ method: Auth.method.roleGrantPermission, options }, req);
   }
 
   /** Revokes the permission `role` holds on exactly this key or range (as it was granted). */
@@ -75,6 +69,6 @@ export class RoleClient {
   ): Promise<void> {
     const { key, rangeEnd } = rangeBounds(range);
     const req = { role: checkName(role, "role"), key, rangeEnd };
-    await callByTable(this.#ctx, Auth.method.roleRevokePermission, req, options, this.#ctx.requireLeader);
+    await this.#ctx.caller.call({ method: Auth.method.roleRevokePermission, options }, req);
   }
 }

@@ -1,5 +1,5 @@
 import { Auth } from "../../gen/etcdserverpb/rpc_pb.js";
-import { type AdminContext, callByTable } from "../call/admin-context.js";
+import type { AdminContext } from "../call/admin-context.js";
 import type { TargetedCallOptions } from "../call-options.js";
 import { InvalidArgumentError } from "../core/errors.js";
 import { checkName, checkPassword } from "./names.js";
@@ -43,43 +43,43 @@ export class UserClient {
       password: noPassword ? "" : checkPassword(password),
       options: { noPassword },
     };
-    await callByTable(this.#ctx, Auth.method.userAdd, req, options, this.#ctx.requireLeader);
+    await this.#ctx.caller.call({ method: Auth.method.userAdd, options }, req);
   }
 
   /** User `name` and its roles. */
   async get(name: string, options?: TargetedCallOptions): Promise<UserInfo> {
     const req = { name: checkName(name, "name") };
-    const res = await callByTable(this.#ctx, Auth.method.userGet, req, options, this.#ctx.requireLeader);
+    const res = await this.#ctx.caller.call({ method: Auth.method.userGet, options }, req);
     return { name, roles: [...res.roles] };
   }
 
   /** Every user name, sorted as etcd keeps them. */
   async list(options?: TargetedCallOptions): Promise<string[]> {
-    const res = await callByTable(this.#ctx, Auth.method.userList, {}, options, this.#ctx.requireLeader);
+    const res = await this.#ctx.caller.call({ method: Auth.method.userList, options }, {});
     return [...res.users];
   }
 
   /** Deletes user `name`. */
   async delete(name: string, options?: TargetedCallOptions): Promise<void> {
     const req = { name: checkName(name, "name") };
-    await callByTable(this.#ctx, Auth.method.userDelete, req, options, this.#ctx.requireLeader);
+    await this.#ctx.caller.call({ method: Auth.method.userDelete, options }, req);
   }
 
   /** Sets a new password for `name` (its existing tokens stay valid until they expire). */
   async changePassword(name: string, password: string, options?: TargetedCallOptions): Promise<void> {
     const req = { name: checkName(name, "name"), password: checkPassword(password) };
-    await callByTable(this.#ctx, Auth.method.userChangePassword, req, options, this.#ctx.requireLeader);
+    await this.#ctx.caller.call({ method: Auth.method.userChangePassword, options }, req);
   }
 
   /** Grants role `role` to user `name`. */
   async grantRole(name: string, role: string, options?: TargetedCallOptions): Promise<void> {
     const req = { user: checkName(name, "name"), role: checkName(role, "role") };
-    await callByTable(this.#ctx, Auth.method.userGrantRole, req, options, this.#ctx.requireLeader);
+    await this.#ctx.caller.call({ method: Auth.method.userGrantRole, options }, req);
   }
 
   /** Revokes role `role` from user `name`. */
   async revokeRole(name: string, role: string, options?: TargetedCallOptions): Promise<void> {
     const req = { name: checkName(name, "name"), role: checkName(role, "role") };
-    await callByTable(this.#ctx, Auth.method.userRevokeRole, req, options, this.#ctx.requireLeader);
+    await this.#ctx.caller.call({ method: Auth.method.userRevokeRole, options }, req);
   }
 }

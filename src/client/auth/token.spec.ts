@@ -2,7 +2,7 @@ import { inspect } from "node:util";
 import type { Transport } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { AbortedError, DeadlineExceededError, GetTokenError } from "../core/errors.js";
-import { wasNotSent } from "../transport/not-sent.js";
+import { wasNotSent } from "../core/failure.js";
 import { type AuthTokenSource, createAuthTokenSource, type GetTokenContext } from "./token.js";
 
 const noTransport = {} as Transport;

@@ -7,9 +7,9 @@ import {
   GetTokenError,
   toEtcdError,
 } from "../core/errors.js";
+import { markNotSent } from "../core/failure.js";
 import { anySignal, untilAborted } from "../core/signals.js";
 import { channels } from "../diagnostics/channels.js";
-import { markNotSent } from "../transport/not-sent.js";
 
 /** What the client's `auth.getToken` is called with. */
 export interface GetTokenContext {

@@ -10,20 +10,20 @@ import { checkCallOptions, type TargetedCallOptions } from "../call-options.js";
 import { type BackoffOptions, backoffDelay, sleep } from "../core/backoff.js";
 import {
   AbortedError,
-  AuthFailedError,
   ClientClosedError,
   DeadlineExceededError,
   type EtcdError,
-  GetTokenError,
   nameRefusedCall,
   toEtcdError,
   UnavailableError,
 } from "../core/errors.js";
+import { classifyFailure, isUnavailable, isUnavailableFailure } from "../core/failure.js";
 import { channels, methodNames } from "../diagnostics/channels.js";
 import type { CallEvent } from "../diagnostics/events.js";
+import type { CallSpec } from "./call-spec.js";
 import type { EndpointChannel } from "./endpoint-channel.js";
 import type { ConnectionPool } from "./pool.js";
-import { isNotSent, isUnavailable, type RetryKind, shouldRetry } from "./retry.js";
+import { type RetryKind, retryAllowed, retryKindOfCall, retryKindOfMethod } from "./retry.js";
 
 /** Settings of the unary call path. */
 export interface CallerSettings {
@@ -53,29 +53,24 @@ export class UnaryCaller {
   }
 
   /**
-   * Calls `method` with `input`; `kind` says whether a failed attempt may run again. When `answeredBy`
-   * is given, its `endpoint` is set to the endpoint that answered. With `options.endpoint` every attempt
-   * goes to that endpoint (no failover).
+   * Calls `spec.method` with `input`; the retry kind comes from the retry table (`retryKindOfCall`).
+   * When `answeredBy` is given, its `endpoint` is set to the endpoint that answered. With
+   * `spec.options.endpoint` every attempt goes to that endpoint (no failover).
    */
   call<I extends DescMessage, O extends DescMessage>(
-    method: DescMethodUnary<I, O>,
+    spec: CallSpec<DescMethodUnary<I, O>>,
     input: MessageInitShape<I>,
-    kind: RetryKind,
-    options: TargetedCallOptions | undefined,
-    requireLeader: boolean,
     answeredBy?: { endpoint?: string },
   ): Promise<MessageShape<O>> {
-    const signal = options?.signal;
-    const metadata = options?.metadata;
     const attempt: Attempt<MessageShape<O>> = (channel, remainingMs) =>
-      channel.call(method, input, signal, remainingMs, requireLeader, metadata);
+      channel.call(spec, input, remainingMs);
     // The first attempt is a plain promise chain: most calls succeed at once, and the retry loop's
     // async machinery costs client CPU on every call (measured by `npm run bench`).
     let call: CallState;
     let target: EndpointChannel;
     try {
-      call = this.#start(kind, options, method);
-      target = this.#target(options);
+      call = this.#start(retryKindOfCall(spec.method, input), spec.options, spec.method);
+      target = this.#target(spec.options);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -94,14 +89,14 @@ export class UnaryCaller {
   }
 
   /**
-   * Runs `attempt` with the same deadline, retries, failover and typed errors as a unary call of `kind`
-   * (for calls that are not one unary RPC, such as opening a snapshot stream). Its attempts are not
-   * published on the call diagnostics channels: they are not one RPC each.
+   * Runs `attempt` with the same deadline, retries, failover and typed errors as a unary call of
+   * `spec.method` (for calls that are not one unary RPC, such as opening a snapshot stream). Its attempts
+   * are not published on the call diagnostics channels: they are not one RPC each.
    */
-  run<T>(kind: RetryKind, options: TargetedCallOptions | undefined, attempt: Attempt<T>): Promise<T> {
+  run<T>(spec: CallSpec, attempt: Attempt<T>): Promise<T> {
     let call: CallState;
     try {
-      call = this.#start(kind, options, undefined);
+      call = this.#start(retryKindOfMethod(spec.method), spec.options, undefined);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -167,10 +162,10 @@ export class UnaryCaller {
       this.#checkLive(signal, failure);
       // A refusal for want of a user or of rights names the RPC: "permission denied" alone does not say which.
       const error: EtcdError = nameRefusedCall(toEtcdError(failure, target.endpoint), call.rpc);
-      // Wrong credentials: no retry can help. A failing getToken is the user's to retry (it may call a
-      // remote service): the next call asks it again.
-      if (error instanceof AuthFailedError || error instanceof GetTokenError) throw error;
-      if (attempts < this.#settings.maxAttempts && shouldRetry(kind, error)) {
+      // The failure rule decides. Wrong credentials and a failing getToken are never retried (no retry
+      // can help; getToken is the user's to retry, it may call a remote service).
+      const classified = classifyFailure(error);
+      if (attempts < this.#settings.maxAttempts && retryAllowed(kind, classified)) {
         pool.markFailed(target.endpoint, error);
         const delay = backoffDelay(attempts, this.#settings.backoff);
         if (delay < deadline - Date.now()) {
@@ -182,7 +177,7 @@ export class UnaryCaller {
           continue;
         }
       }
-      if (isUnavailable(error) || error.code === Code.DeadlineExceeded)
+      if (isUnavailableFailure(classified) || classified.kind === "deadline")
         pool.markFailed(target.endpoint, error);
       throw unsentDeadline(error, previous, timeoutMs);
     }
@@ -208,7 +203,7 @@ export class UnaryCaller {
  * a `DeadlineExceededError`, saying the request was never sent. Any other error passes through.
  */
 function unsentDeadline(error: EtcdError, previous: EtcdError | undefined, timeoutMs: number): EtcdError {
-  if (error.code !== Code.DeadlineExceeded || !isNotSent(error)) return error;
+  if (error.code !== Code.DeadlineExceeded || classifyFailure(error).sent) return error;
   if (previous !== undefined && isUnavailable(previous))
     return new UnavailableError(
       `${previous.serverMessage}; the call's deadline of ${timeoutMs} ms then passed before a retry was sent (the request was never sent)`,

@@ -9,10 +9,11 @@ import { Code, type Interceptor } from "@connectrpc/connect";
 import { Maintenance } from "../../gen/etcdserverpb/rpc_pb.js";
 import type { AuthTokenSource } from "../auth/token.js";
 import { DeadlineExceededError, type EtcdError, InvalidAuthTokenError, toEtcdError } from "../core/errors.js";
+import { isUnavailable } from "../core/failure.js";
 import type { ClosableTransport } from "../options.js";
+import type { CallSpec } from "./call-spec.js";
 import { EndpointServer } from "./endpoint-server.js";
 import { interceptTransport } from "./intercepted-transport.js";
-import { isUnavailable } from "./retry.js";
 
 /** Caller metadata sent with one call (beside what the pipeline adds). */
 export type CallMetadata = Readonly<Record<string, string>>;
@@ -28,7 +29,8 @@ export interface OpenedStream<O extends DescMessage> {
 /**
  * The call pipeline of one endpoint: every RPC of the client, unary or stream, passes through here and
  * nowhere else builds headers or handles tokens. It attaches the auth token (authenticating first when
- * none is held), `hasleader` when the call requires a leader, and the caller's metadata; on an invalid or
+ * none is held), `hasleader` when the client's `requireLeader` is on and the call is not
+ * {@link CallSpec.hasleader} says otherwise, and the caller's metadata; on an invalid or
  * expired token it refreshes the token once and retries a unary call once (a stream's owner reopens the
  * stream instead: its token is fixed when it opens; a fixed `auth.token` is never refreshed, its refusal
  * is the call's error); and every failure leaves it as an `EtcdError` naming
@@ -52,6 +54,8 @@ export class EndpointChannel {
   readonly #auth: AuthTokenSource | undefined;
   /** Deadline of an `Authenticate` a stream needs before it opens, ms. */
   readonly #authTimeoutMs: number;
+  /** The client's `requireLeader` option: send `hasleader` unless the call's spec says otherwise. */
+  readonly #requireLeader: boolean;
   #headerToken: string | undefined;
   #leaderHeaders: CallMetadata = Object.freeze({ hasleader: "true" });
   #plainHeaders: CallMetadata = Object.freeze({});
@@ -61,16 +65,17 @@ export class EndpointChannel {
     transport: ClosableTransport,
     auth: AuthTokenSource | undefined,
     authTimeoutMs: number,
+    requireLeader: boolean,
     interceptors: readonly Interceptor[] = [],
   ) {
+    this.#requireLeader = requireLeader;
     this.endpoint = endpoint;
     this.transport =
       interceptors.length === 0 ? transport : interceptTransport(transport, endpoint, interceptors);
     this.#auth = auth;
     this.#authTimeoutMs = authTimeoutMs;
     this.server = new EndpointServer(
-      (signal, timeoutMs) =>
-        this.call(Maintenance.method.status, {}, signal, timeoutMs, false).then((res) => res.version),
+      (signal, timeoutMs) => this.call(statusSpec(signal), {}, timeoutMs).then((res) => res.version),
       () => this.transport.connectionCount,
     );
   }
@@ -85,7 +90,7 @@ export class EndpointChannel {
    */
   checkConnection(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
     if (this.transport.checkConnection) return this.transport.checkConnection(timeoutMs);
-    return this.call(Maintenance.method.status, {}, signal, timeoutMs, false).then(
+    return this.call(statusSpec(signal), {}, timeoutMs).then(
       () => true,
       (err: unknown) => {
         if (signal?.aborted) return true;
@@ -101,13 +106,14 @@ export class EndpointChannel {
    * failed, the error is marked not-sent (the call itself never left).
    */
   call<I extends DescMessage, O extends DescMessage>(
-    method: DescMethodUnary<I, O>,
+    spec: CallSpec<DescMethodUnary<I, O>>,
     input: MessageInitShape<I>,
-    signal: AbortSignal | undefined,
     timeoutMs: number,
-    requireLeader: boolean,
-    metadata?: CallMetadata,
   ): Promise<MessageShape<O>> {
+    const { method } = spec;
+    const signal = spec.options?.signal;
+    const metadata = spec.options?.metadata;
+    const requireLeader = spec.hasleader ?? this.#requireLeader;
     const auth = this.#auth;
     const token = auth?.current;
     // Without auth, or with a token in hand, the first attempt is a plain promise chain (the hot path).
@@ -129,15 +135,16 @@ export class EndpointChannel {
 
   /**
    * Opens a stream with the pipeline's headers (authenticating first when auth is on and no token is
-   * held). Rejects with a typed `EtcdError`. Failures while reading `messages` go through {@link failure}.
+   * held). `signal` is the stream's own (it ends the stream), not necessarily `spec.options.signal`. Rejects with a typed `EtcdError`. Failures while reading `messages` go through {@link failure}.
    */
   async open<I extends DescMessage, O extends DescMessage>(
-    method: DescMethodStreaming<I, O>,
+    spec: CallSpec<DescMethodStreaming<I, O>>,
     input: AsyncIterable<MessageInitShape<I>>,
     signal: AbortSignal | undefined,
-    requireLeader: boolean,
-    metadata?: CallMetadata,
   ): Promise<OpenedStream<O>> {
+    const { method } = spec;
+    const metadata = spec.options?.metadata;
+    const requireLeader = spec.hasleader ?? this.#requireLeader;
     const token = await this.#token(signal, this.#authTimeoutMs);
     try {
       const res = await this.transport.stream(
@@ -273,4 +280,9 @@ export class EndpointChannel {
 
 function messageOf<M>(res: { message: M }): M {
   return res.message;
+}
+
+/** A `Maintenance/Status` call about this member itself: answered without a leader (no `hasleader`). */
+function statusSpec(signal: AbortSignal | undefined): CallSpec<typeof Maintenance.method.status> {
+  return { method: Maintenance.method.status, options: { signal }, hasleader: false };
 }

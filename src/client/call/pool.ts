@@ -14,28 +14,39 @@ import type { ResolvedEndpoint } from "./resolved-endpoint.js";
  * endpoint, and the endpoint list with its health. Unary calls, watch and keepalive streams and
  * snapshots all get their channel here.
  */
+/** What every channel of a {@link ConnectionPool} shares: the client's settings. */
+export interface PoolSettings {
+  /** How long an endpoint that failed is skipped, ms. */
+  readonly cooldownMs: number;
+  /** Makes the transport of one endpoint. */
+  readonly factory: (endpoint: ResolvedEndpoint) => ClosableTransport;
+  /** The client's auth, if any. */
+  readonly auth: AuthTokenSource | undefined;
+  /** Deadline of an `Authenticate` a stream needs before it opens, ms (the client's `timeoutMs`). */
+  readonly timeoutMs: number;
+  /** The client's `requireLeader`: `hasleader` unless a call's spec says otherwise. */
+  readonly requireLeader: boolean;
+  /** The user's Connect interceptors. Default none. */
+  readonly interceptors?: readonly Interceptor[] | undefined;
+}
+
 export class ConnectionPool {
   readonly endpoints: EndpointList;
   readonly #channels = new Map<string, EndpointChannel>();
   readonly #factory: (endpoint: ResolvedEndpoint) => ClosableTransport;
   readonly #auth: AuthTokenSource | undefined;
   readonly #timeoutMs: number;
+  readonly #requireLeader: boolean;
   readonly #interceptors: readonly Interceptor[];
   #closed = false;
 
-  constructor(
-    endpoints: ResolvedEndpoint[],
-    cooldownMs: number,
-    factory: (endpoint: ResolvedEndpoint) => ClosableTransport,
-    auth: AuthTokenSource | undefined,
-    timeoutMs: number,
-    interceptors: readonly Interceptor[] = [],
-  ) {
-    this.endpoints = new EndpointList(endpoints, cooldownMs);
-    this.#factory = factory;
-    this.#auth = auth;
-    this.#timeoutMs = timeoutMs;
-    this.#interceptors = interceptors;
+  constructor(endpoints: ResolvedEndpoint[], settings: PoolSettings) {
+    this.endpoints = new EndpointList(endpoints, settings.cooldownMs);
+    this.#factory = settings.factory;
+    this.#auth = settings.auth;
+    this.#timeoutMs = settings.timeoutMs;
+    this.#requireLeader = settings.requireLeader;
+    this.#interceptors = settings.interceptors ?? [];
   }
 
   /** The channel of the endpoint calls should use now (a healthy one first). */
@@ -61,6 +72,7 @@ export class ConnectionPool {
         this.#factory(endpoint),
         this.#auth,
         this.#timeoutMs,
+        this.#requireLeader,
         this.#interceptors,
       );
       this.#channels.set(endpoint.url, channel);

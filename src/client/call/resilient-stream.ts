@@ -25,8 +25,6 @@ import type { ConnectionPool } from "./pool.js";
 export interface StreamSettings {
   /** Reconnect backoff. */
   readonly backoff: BackoffOptions;
-  /** Send `hasleader`, so a member cut off from its leader fails the stream instead of going silent. */
-  readonly requireLeader: boolean;
   /**
    * With `"connection"` liveness: after this long without any answer the connection is checked (0 turns
    * idle checks off), ms. A stream may be idle for hours; a frozen member answers nothing, and only a
@@ -303,12 +301,9 @@ export class ResilientStream<I extends DescMessage, O extends DescMessage> {
     const monitor = this.#monitor(live, channel);
     try {
       this.#owner.opened(live);
-      const stream = await channel.open(
-        this.#method,
-        live.requests,
-        live.signal,
-        this.#settings.requireLeader,
-      );
+      // `hasleader` (the client's requireLeader): a member cut off from its leader fails the stream
+      // instead of going silent.
+      const stream = await channel.open({ method: this.#method }, live.requests, live.signal);
       live._token = stream.token;
       observed.opened = true;
       if (channels.streamOpen.hasSubscribers) channels.streamOpen.publish(observed);

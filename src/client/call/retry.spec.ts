@@ -1,8 +1,11 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { KV, Lease } from "../../gen/etcdserverpb/rpc_pb.js";
-import { markNotSent } from "../transport/not-sent.js";
-import { isNotSent, RETRY_TABLE, retryKindOf, shouldRetry } from "./retry.js";
+import { classifyFailure, markNotSent } from "../core/failure.js";
+import { RETRY_TABLE, retryKindOf, shouldRetry } from "./retry.js";
+
+/** The request provably never left (the failure rule). */
+const isNotSent = (error: unknown) => !classifyFailure(error).sent;
 
 const unavailable = () => new ConnectError("connection reset", Code.Unavailable);
 const refused = () => {

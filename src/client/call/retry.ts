@@ -1,6 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { isConnectionLoss } from "../core/errors.js";
-import { wasNotSent } from "../transport/not-sent.js";
+import { classifyFailure, type Failure, isUnavailableFailure } from "../core/failure.js";
 
 /**
  * How a call may be retried:
@@ -12,7 +11,7 @@ export type RetryKind = "idempotent" | "write";
 
 /**
  * The retry table, by gRPC method (`service/Method`). A Txn is `write` unless every operation in it
- * (recursively) is a read; see `txnRetryKind`. LeaseKeepAlive and Watch are streams: whoever opens them
+ * (recursively) is a read; see `retryKindOfCall`. LeaseKeepAlive and Watch are streams: whoever opens them
  * reopens them on UNAVAILABLE, which is safe because both are idempotent.
  */
 export const RETRY_TABLE: Readonly<Record<string, RetryKind>> = {
@@ -65,46 +64,55 @@ export function retryKindOf(method: string): RetryKind {
   return RETRY_TABLE[method] ?? "write";
 }
 
-/** Error codes of sockets that never connected: nothing of the request can have left. */
-const NOT_CONNECTED_CODES = new Set([
-  "ECONNREFUSED",
-  "ENOTFOUND",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "EAI_AGAIN",
-]);
-
 /**
- * True when a failed request provably never left this process: the transport marked it (`wasNotSent`),
- * or the cause chain shows a connection that was never established. Works with any transport.
+ * Whether a call of `kind` that failed with `error` may run again (on the next endpoint), by the one
+ * failure rule ({@link classifyFailure}): a request that never left is sent again when the endpoint
+ * was the reason (`unreachable`, a refused stream) or the deadline passed while it waited; an
+ * idempotent call also after the connection was lost or the server said UNAVAILABLE. Refusals (auth,
+ * any other status, UNKNOWN/INTERNAL) and cancels are never retried, sent or not.
  */
-export function isNotSent(error: unknown): boolean {
-  if (wasNotSent(error)) return true;
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
-    const code = (e as Error & { code?: unknown }).code;
-    if (typeof code === "string" && NOT_CONNECTED_CODES.has(code)) return true;
-    if (/\bconnect (ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH)\b/.test(e.message)) return true;
-  }
-  return false;
-}
-
-/**
- * True when the error is gRPC UNAVAILABLE: the status itself, or a connection lost under the call
- * (which transports report with various codes).
- */
-export function isUnavailable(error: unknown): boolean {
-  if (error instanceof ConnectError) {
-    if (error.code === Code.Unavailable) return true;
-    return error.code !== Code.Canceled && error.code !== Code.DeadlineExceeded && isConnectionLoss(error);
-  }
-  return (error as { code?: unknown } | null)?.code === Code.Unavailable;
-}
-
-/** Whether a call of `kind` that failed with `error` may run again (on the next endpoint). */
 export function shouldRetry(kind: RetryKind, error: unknown): boolean {
-  if (isNotSent(error)) return true;
-  if (kind === "write") return false;
-  return isUnavailable(error);
+  return retryAllowed(kind, classifyFailure(error));
+}
+
+/** {@link shouldRetry} for a failure already classified. */
+export function retryAllowed(kind: RetryKind, failure: Failure): boolean {
+  const unavailable = isUnavailableFailure(failure);
+  if (!failure.sent) return unavailable || failure.kind === "deadline";
+  return kind === "idempotent" && unavailable;
+}
+
+/** A Txn's request as the retry rule reads it: its ops' cases, nested txns included. */
+interface TxnRequestShape {
+  readonly success?: readonly TxnOpShape[] | undefined;
+  readonly failure?: readonly TxnOpShape[] | undefined;
+}
+interface TxnOpShape {
+  readonly request?: { readonly case?: string | undefined; readonly value?: unknown } | undefined;
+}
+
+/** True when no op of a Txn request (in either branch, nested txns included) writes. */
+function txnReadsOnly(txn: TxnRequestShape): boolean {
+  const reads = (ops: readonly TxnOpShape[] | undefined): boolean =>
+    (ops ?? []).every(
+      (op) =>
+        op.request?.case === "requestRange" ||
+        (op.request?.case === "requestTxn" && txnReadsOnly(op.request.value as TxnRequestShape)),
+    );
+  return reads(txn.success) && reads(txn.failure);
+}
+
+/**
+ * The retry kind of one call: {@link RETRY_TABLE}'s entry for its method, where a `KV/Txn` whose ops
+ * only read (recursively) is `idempotent` like the reads it is made of.
+ */
+export function retryKindOfCall(
+  method: { readonly parent: { readonly typeName: string }; readonly name: string },
+  input: unknown,
+): RetryKind {
+  const key = `${method.parent.typeName}/${method.name}`;
+  if (key === "etcdserverpb.KV/Txn" && txnReadsOnly(input as TxnRequestShape)) return "idempotent";
+  return retryKindOf(key);
 }
 
 /** The retry kind of a generated method descriptor, looked up in {@link RETRY_TABLE}. */

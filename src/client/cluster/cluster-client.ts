@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { Cluster } from "../../gen/etcdserverpb/rpc_pb.js";
-import { type AdminContext, callByTable } from "../call/admin-context.js";
+import type { AdminContext } from "../call/admin-context.js";
 import type { TargetedCallOptions } from "../call-options.js";
 import { EtcdError } from "../core/errors.js";
 import { checkInteger } from "../core/validation.js";
@@ -55,13 +55,9 @@ export class ClusterClient {
   async list(options?: MemberListOptions): Promise<MemberInfo[]> {
     const linearizable = options?.linearizable ?? false;
     // A linearizable list needs a leader: require one, or a leaderless member holds the call ~7 s.
-    const requireLeader = linearizable;
-    const res = await callByTable(
-      this.#ctx,
-      Cluster.method.memberList,
+    const res = await this.#ctx.caller.call(
+      { method: Cluster.method.memberList, options, hasleader: linearizable },
       { linearizable },
-      options,
-      requireLeader,
     );
     return res.members.map(toMemberInfo);
   }
@@ -72,7 +68,7 @@ export class ClusterClient {
    */
   async add(peerUrls: string[], options?: MemberAddOptions): Promise<MemberAddResult> {
     const req = { peerURLs: checkPeerUrls(peerUrls), isLearner: options?.learner ?? false };
-    const res = await callByTable(this.#ctx, Cluster.method.memberAdd, req, options, this.#ctx.requireLeader);
+    const res = await this.#ctx.caller.call({ method: Cluster.method.memberAdd, options }, req);
     if (!res.member)
       throw new EtcdError("MemberAdd answered without the new member", { code: Code.Internal });
     return { member: toMemberInfo(res.member), members: res.members.map(toMemberInfo) };
@@ -81,13 +77,7 @@ export class ClusterClient {
   /** Removes member `id`; returns the members left. The removed member shuts itself down. */
   async remove(id: bigint | number, options?: TargetedCallOptions): Promise<MemberInfo[]> {
     const req = { ID: checkInteger(id, "id", 1) };
-    const res = await callByTable(
-      this.#ctx,
-      Cluster.method.memberRemove,
-      req,
-      options,
-      this.#ctx.requireLeader,
-    );
+    const res = await this.#ctx.caller.call({ method: Cluster.method.memberRemove, options }, req);
     return res.members.map(toMemberInfo);
   }
 
@@ -98,26 +88,14 @@ export class ClusterClient {
     options?: TargetedCallOptions,
   ): Promise<MemberInfo[]> {
     const req = { ID: checkInteger(id, "id", 1), peerURLs: checkPeerUrls(peerUrls) };
-    const res = await callByTable(
-      this.#ctx,
-      Cluster.method.memberUpdate,
-      req,
-      options,
-      this.#ctx.requireLeader,
-    );
+    const res = await this.#ctx.caller.call({ method: Cluster.method.memberUpdate, options }, req);
     return res.members.map(toMemberInfo);
   }
 
   /** Promotes learner `id` to a voting member (etcd refuses until it caught up with the leader). */
   async promote(id: bigint | number, options?: TargetedCallOptions): Promise<MemberInfo[]> {
     const req = { ID: checkInteger(id, "id", 1) };
-    const res = await callByTable(
-      this.#ctx,
-      Cluster.method.memberPromote,
-      req,
-      options,
-      this.#ctx.requireLeader,
-    );
+    const res = await this.#ctx.caller.call({ method: Cluster.method.memberPromote, options }, req);
     return res.members.map(toMemberInfo);
   }
 }

@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { isUnavailable } from "./failure.js";
 
 /** Options every {@link EtcdError} can carry. */
 export interface EtcdErrorOptions {
@@ -290,20 +291,6 @@ const BY_CODE: ReadonlyMap<Code, ErrorClass> = new Map<Code, ErrorClass>([
 ]);
 
 /**
- * True when `error` is a lost or broken connection reported by the local transport (not a status the
- * server sent): a socket error (`ECONNRESET`, `EPIPE`, ...) or an HTTP/2 session error in its cause
- * chain. gRPC calls that UNAVAILABLE; some transports (connect-node) report it as ABORTED or INTERNAL.
- */
-export function isConnectionLoss(error: unknown): boolean {
-  if (error instanceof ConnectError && error.isWireError) return false;
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
-    const code = (e as Error & { code?: unknown }).code;
-    if (typeof code === "string" && (/^E[A-Z]+$/.test(code) || code.startsWith("ERR_HTTP2_"))) return true;
-  }
-  return false;
-}
-
-/**
  * Turns whatever a transport threw into an {@link EtcdError}, keeping the status code, the server's
  * message, the endpoint, and the original error as `cause`. EtcdErrors pass through unchanged.
  */
@@ -311,7 +298,8 @@ export function toEtcdError(error: unknown, endpoint?: string): EtcdError {
   if (error instanceof EtcdError) return error;
   const ce = ConnectError.from(error);
   const message = ce.rawMessage;
-  const code = ce.code !== Code.Canceled && isConnectionLoss(error) ? Code.Unavailable : ce.code;
+  // A connection refused or lost is UNAVAILABLE whatever code the transport gave it (the failure rule).
+  const code = isUnavailable(error) ? Code.Unavailable : ce.code;
   const options: EtcdErrorOptions = { code, endpoint, cause: error };
   const byMessage = BY_SERVER_MESSAGE.get(message);
   // A deadline is DEADLINE_EXCEEDED whoever noticed it first (the server may say UNKNOWN).

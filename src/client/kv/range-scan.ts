@@ -1,5 +1,5 @@
 import type { RangeResponse } from "../../gen/etcdserverpb/rpc_pb.js";
-import { isUnavailable } from "../call/retry.js";
+import { isUnavailable } from "../core/failure.js";
 import { type KeyValue, wrapAll } from "./key-value.js";
 import type { RangeRequestInit } from "./requests.js";
 

@@ -3,7 +3,6 @@ import { KV, type RangeResponse, type RangeStreamResponse } from "../../gen/etcd
 import type { UnaryCaller } from "../call/caller.js";
 import type { EndpointChannel } from "../call/endpoint-channel.js";
 import type { ConnectionPool } from "../call/pool.js";
-import { isUnavailable } from "../call/retry.js";
 import type { CallOptions } from "../call-options.js";
 import {
   AbortedError,
@@ -13,6 +12,7 @@ import {
   InvalidAuthTokenError,
   UnavailableError,
 } from "../core/errors.js";
+import { isUnavailable } from "../core/failure.js";
 import { anySignal, type CombinedSignal } from "../core/signals.js";
 import type { RangeRequestInit } from "./requests.js";
 
@@ -59,16 +59,16 @@ export async function openRangeStream(
   ctx: RangeStreamContext,
   request: RangeRequestInit,
   options: CallOptions | undefined,
-  requireLeader: boolean,
 ): Promise<AsyncGenerator<RangeResponse, void, undefined> | undefined> {
   const timeoutMs = options?.timeoutMs ?? ctx.timeoutMs;
-  const opened = await ctx.caller.run("idempotent", options, async (channel, remainingMs) => {
+  const spec = { method: KV.method.rangeStream, options };
+  const opened = await ctx.caller.run(spec, async (channel, remainingMs) => {
     const started = Date.now();
     if (!(await channel.server.supports("rangeStream", options?.signal, remainingMs))) return undefined;
     for (let refreshed = false; ; refreshed = true) {
       try {
         const waitMs = Math.max(1, remainingMs - (Date.now() - started));
-        return await open(ctx, channel, request, options, requireLeader, waitMs);
+        return await open(ctx, channel, request, options, waitMs);
       } catch (err) {
         const error = err as EtcdError;
         if (error.code === Code.Unimplemented) {
@@ -89,7 +89,6 @@ async function open(
   channel: EndpointChannel,
   request: RangeRequestInit,
   options: CallOptions | undefined,
-  requireLeader: boolean,
   waitMs: number,
 ): Promise<OpenedRangeStream> {
   const stop = new AbortController();
@@ -98,13 +97,13 @@ async function open(
   const timer = setTimeout(() => stop.abort(deadline(waitMs, channel.endpoint)), waitMs);
   timer.unref();
   try {
-    const stream = await channel.open(
-      KV.method.rangeStream,
-      once(request),
-      signal.signal,
-      requireLeader,
-      options?.metadata,
-    );
+    // Serializable reads are answered locally and exist to work without a leader.
+    const spec = {
+      method: KV.method.rangeStream,
+      options,
+      ...(request.serializable ? { hasleader: false } : {}),
+    };
+    const stream = await channel.open(spec, once(request), signal.signal);
     token = stream.token;
     const iterator = stream.messages[Symbol.asyncIterator]();
     const first = await iterator.next();

@@ -41,7 +41,6 @@ export interface LeaseTimeToLive {
 export class Leases implements LeaseOwner, AsyncDisposable {
   readonly #keeper: LeaseKeeper;
   readonly #caller: UnaryCaller;
-  readonly #requireLeader: boolean;
   /** The client's own lease API, for the view of a namespace (which shares its keeper and closed state). */
   readonly #root: Leases | undefined;
   readonly #namespace: Namespace | undefined;
@@ -51,15 +50,9 @@ export class Leases implements LeaseOwner, AsyncDisposable {
    * @internal Made by the `Etcd` client: its keeper, its call path for every lease RPC. The lease API of a
    * namespace view (`view`) shares its client's keeper and closed state.
    */
-  constructor(
-    keeper: LeaseKeeper,
-    caller: UnaryCaller,
-    requireLeader: boolean,
-    view?: { root: Leases; namespace: Namespace },
-  ) {
+  constructor(keeper: LeaseKeeper, caller: UnaryCaller, view?: { root: Leases; namespace: Namespace }) {
     this.#keeper = keeper;
     this.#caller = caller;
-    this.#requireLeader = requireLeader;
     this.#root = view?.root;
     this.#namespace = view?.namespace;
   }
@@ -67,7 +60,7 @@ export class Leases implements LeaseOwner, AsyncDisposable {
   /** @internal The lease API of a namespace view of this client. */
   _namespace(namespace: Namespace): Leases {
     const root = this.#root ?? this;
-    return new Leases(root.#keeper, root.#caller, root.#requireLeader, { root, namespace });
+    return new Leases(root.#keeper, root.#caller, { root, namespace });
   }
 
   /** @internal The shared keeper (exposed for diagnostics: which endpoint its stream is on, how many leases). */
@@ -84,11 +77,8 @@ export class Leases implements LeaseOwner, AsyncDisposable {
     this.#checkOpen();
     const sentAt = performance.now();
     const response = await this.#caller.call(
-      LeaseService.method.leaseGrant,
+      { method: LeaseService.method.leaseGrant, options: callOptionsOf(options) },
       { TTL: ttl, ID: options.id === undefined ? 0n : checkInteger(options.id, "id", 1) },
-      "write",
-      callOptionsOf(options),
-      this.#requireLeader,
     );
     if (response.error) throw new EtcdError(`lease grant failed: ${response.error}`);
     const lease = new Lease(this, response.ID, Number(response.TTL));
@@ -124,11 +114,8 @@ export class Leases implements LeaseOwner, AsyncDisposable {
     id = checkInteger(id, "id", 1);
     this.#keeper.release(id);
     await this.#caller.call(
-      LeaseService.method.leaseRevoke,
+      { method: LeaseService.method.leaseRevoke, options: callOptionsOf(options) },
       { ID: id },
-      "write",
-      callOptionsOf(options),
-      this.#requireLeader,
     );
   }
 
@@ -140,11 +127,8 @@ export class Leases implements LeaseOwner, AsyncDisposable {
     this.#checkOpen();
     id = checkInteger(id, "id", 1);
     const r = await this.#caller.call(
-      LeaseService.method.leaseTimeToLive,
+      { method: LeaseService.method.leaseTimeToLive, options: callOptionsOf(options) },
       { ID: id, keys: options.keys ?? false },
-      "idempotent",
-      callOptionsOf(options),
-      this.#requireLeader,
     );
     const keys = this.#namespace ? this.#namespace.leaseKeys(r.keys) : r.keys;
     return { id: r.ID, ttl: Number(r.TTL), grantedTtl: Number(r.grantedTTL), keys };
@@ -154,11 +138,8 @@ export class Leases implements LeaseOwner, AsyncDisposable {
   async leases(options: CallOptions = {}): Promise<bigint[]> {
     this.#checkOpen();
     const r = await this.#caller.call(
-      LeaseService.method.leaseLeases,
+      { method: LeaseService.method.leaseLeases, options: callOptionsOf(options) },
       {},
-      "idempotent",
-      callOptionsOf(options),
-      this.#requireLeader,
     );
     return r.leases.map((l) => l.ID);
   }
@@ -171,18 +152,13 @@ export class Leases implements LeaseOwner, AsyncDisposable {
   async keepAliveOnce(id: number | bigint, options: CallOptions = {}): Promise<number> {
     this.#checkOpen();
     const leaseId = checkInteger(id, "id", 1);
-    const ttl = await this.#caller.run("idempotent", callOptionsOf(options), async (channel, remainingMs) => {
+    const spec = { method: LeaseService.method.leaseKeepAlive, options: callOptionsOf(options) };
+    const ttl = await this.#caller.run(spec, async (channel, remainingMs) => {
       const done = new AbortController();
       const limit = anySignal([done.signal, options.signal], remainingMs);
       const signal = limit.signal;
       const request = create(LeaseKeepAliveRequestSchema, { ID: leaseId });
-      const stream = await channel.open(
-        LeaseService.method.leaseKeepAlive,
-        oneThenWait(request, signal),
-        signal,
-        this.#requireLeader,
-        options.metadata,
-      );
+      const stream = await channel.open(spec, oneThenWait(request, signal), signal);
       try {
         for await (const response of stream.messages) return Number(response.TTL);
         throw new EtcdError(`keepalive stream for lease ${id} ended without an answer`, {

@@ -8,7 +8,7 @@ import {
   Maintenance,
   type StatusResponse,
 } from "../../gen/etcdserverpb/rpc_pb.js";
-import { type AdminContext, callByTable } from "../call/admin-context.js";
+import type { AdminContext } from "../call/admin-context.js";
 import type { CallOptions, TargetedCallOptions } from "../call-options.js";
 import { ClusterClient } from "../cluster/cluster-client.js";
 import {
@@ -61,12 +61,9 @@ export class MaintenanceClient {
    */
   async status(endpoint?: string, options?: CallOptions): Promise<EndpointStatus> {
     const answeredBy: { endpoint?: string } = {};
-    const res = await callByTable(
-      this.#ctx,
-      Maintenance.method.status,
+    const res = await this.#ctx.caller.call(
+      { method: Maintenance.method.status, options: { ...options, endpoint }, hasleader: false },
       {},
-      { ...options, endpoint },
-      false,
       answeredBy,
     );
     const answered = answeredBy.endpoint ?? endpoint ?? "";
@@ -98,7 +95,7 @@ export class MaintenanceClient {
   /** The active alarms of every member. */
   async alarms(options?: TargetedCallOptions): Promise<AlarmInfo[]> {
     const req = { action: AlarmRequest_AlarmAction.GET };
-    const res = await callByTable(this.#ctx, Maintenance.method.alarm, req, options, this.#ctx.requireLeader);
+    const res = await this.#ctx.caller.call({ method: Maintenance.method.alarm, options }, req);
     return alarmsFromWire(res.alarms);
   }
 
@@ -115,13 +112,7 @@ export class MaintenanceClient {
         memberID: checkInteger(a.memberId, "alarm.memberId"),
         alarm: alarmToWire(a.alarm, "alarm.alarm"),
       };
-      const res = await callByTable(
-        this.#ctx,
-        Maintenance.method.alarm,
-        req,
-        options,
-        this.#ctx.requireLeader,
-      );
+      const res = await this.#ctx.caller.call({ method: Maintenance.method.alarm, options }, req);
       cleared.push(...alarmsFromWire(res.alarms));
     }
     return cleared;
@@ -132,19 +123,23 @@ export class MaintenanceClient {
    * file system. The member serves nothing while it runs: do one member at a time.
    */
   async defragment(endpoint: string, options?: CallOptions): Promise<void> {
-    await callByTable(
-      this.#ctx,
-      Maintenance.method.defragment,
+    await this.#ctx.caller.call(
+      {
+        method: Maintenance.method.defragment,
+        options: { ...options, endpoint: checkEndpoint(endpoint) },
+        hasleader: false,
+      },
       {},
-      { ...options, endpoint: checkEndpoint(endpoint) },
-      false,
     );
   }
 
   /** Hash of the whole backend of the member at `endpoint` (for comparing members; testing). */
   async hash(endpoint: string, options?: CallOptions): Promise<HashResult> {
     const target = { ...options, endpoint: checkEndpoint(endpoint) };
-    const res = await callByTable(this.#ctx, Maintenance.method.hash, {}, target, false);
+    const res = await this.#ctx.caller.call(
+      { method: Maintenance.method.hash, options: target, hasleader: false },
+      {},
+    );
     return { hash: res.hash, memberId: res.header?.memberId ?? 0n, revision: res.header?.revision ?? 0n };
   }
 
@@ -159,7 +154,10 @@ export class MaintenanceClient {
   ): Promise<HashKVResult> {
     const target = { ...options, endpoint: checkEndpoint(endpoint) };
     const req = { revision: checkInteger(revision, "revision") };
-    const res = await callByTable(this.#ctx, Maintenance.method.hashKV, req, target, false);
+    const res = await this.#ctx.caller.call(
+      { method: Maintenance.method.hashKV, options: target, hasleader: false },
+      req,
+    );
     return {
       hash: res.hash,
       compactRevision: res.compactRevision,
@@ -228,13 +226,12 @@ export class MaintenanceClient {
     const leader = all.find((s) => s.status?.isLeader);
     if (!leader?.endpoint)
       throw new NoLeaderError("no member reported itself as leader", { code: Code.Unavailable });
-    await callByTable(
-      this.#ctx,
-      Maintenance.method.moveLeader,
-      req,
-      { ...options, endpoint: leader.endpoint },
-      true,
-    );
+    // Only a leader can hand leadership on: always `hasleader`.
+    const spec = {
+      method: Maintenance.method.moveLeader,
+      options: { ...options, endpoint: leader.endpoint },
+    };
+    await this.#ctx.caller.call({ ...spec, hasleader: true }, req);
   }
 
   /**
@@ -254,12 +251,9 @@ export class MaintenanceClient {
         `must be a version like "3.5", got ${JSON.stringify(version)}`,
       );
     try {
-      const res = await callByTable(
-        this.#ctx,
-        Maintenance.method.downgrade,
+      const res = await this.#ctx.caller.call(
+        { method: Maintenance.method.downgrade, options },
         { action: wire, version },
-        options,
-        this.#ctx.requireLeader,
       );
       return { version: res.version };
     } catch (err) {

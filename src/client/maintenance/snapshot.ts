@@ -2,7 +2,6 @@ import { Code } from "@connectrpc/connect";
 import { Maintenance, type SnapshotResponse } from "../../gen/etcdserverpb/rpc_pb.js";
 import type { AdminContext } from "../call/admin-context.js";
 import type { EndpointChannel } from "../call/endpoint-channel.js";
-import { retryKindOfMethod } from "../call/retry.js";
 import {
   AbortedError,
   ClientClosedError,
@@ -45,19 +44,21 @@ export async function* snapshotChunks(
   try {
     let opened: OpenedSnapshot;
     try {
-      opened = await ctx.caller.run(
-        retryKindOfMethod(Maintenance.method.snapshot),
-        { signal, ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}) },
-        async (channel) => {
-          const stream = await channel.open(Maintenance.method.snapshot, once({}), signal, false);
-          const iterator = stream.messages[Symbol.asyncIterator]();
-          try {
-            return { channel, token: stream.token, iterator, first: await iterator.next() };
-          } catch (err) {
-            throw channel.failure(err, stream.token);
-          }
-        },
-      );
+      // A member's own backend: answered without a leader.
+      const spec = {
+        method: Maintenance.method.snapshot,
+        options: { signal, ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}) },
+        hasleader: false,
+      };
+      opened = await ctx.caller.run(spec, async (channel) => {
+        const stream = await channel.open(spec, once({}), signal);
+        const iterator = stream.messages[Symbol.asyncIterator]();
+        try {
+          return { channel, token: stream.token, iterator, first: await iterator.next() };
+        } catch (err) {
+          throw channel.failure(err, stream.token);
+        }
+      });
     } catch (err) {
       throwIfStopped(ctx, options, signal, err);
       // Snapshot needs the root role; the caller's run() does not know which RPC it ran.

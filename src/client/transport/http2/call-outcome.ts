@@ -1,6 +1,6 @@
 import { type ClientHttp2Stream, constants, type IncomingHttpHeaders } from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { markNotSent } from "../not-sent.js";
+import { markNotSent } from "../../core/failure.js";
 import type { Http2Connection } from "./connection.js";
 import { describeCause, errorFromResetCode, Http2ConnectionError, unavailableError } from "./errors.js";
 import { headersFromHttp2 } from "./metadata.js";

@@ -1,7 +1,7 @@
 import { constants } from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { InvalidArgumentError } from "../../core/errors.js";
-import { markNotSent } from "../not-sent.js";
+import { markNotSent } from "../../core/failure.js";
 
 /** Why the transport dropped a connection on its own; carried as the `cause` of the calls' errors. */
 export type Http2ConnectionErrorCode = "CONNECT_TIMEOUT" | "KEEPALIVE_TIMEOUT" | "TRANSPORT_CLOSED";

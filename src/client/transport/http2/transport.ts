@@ -7,8 +7,8 @@ import {
   type UnaryResponse,
 } from "@connectrpc/connect";
 import { DeadlineQueue } from "../../core/deadline-queue.js";
+import { markNotSent } from "../../core/failure.js";
 import type { HeadersInit } from "../headers-init.js";
-import { markNotSent } from "../not-sent.js";
 import { closedError } from "./call-outcome.js";
 import { Http2Endpoint } from "./endpoint.js";
 import { encodeFrame } from "./framing.js";
