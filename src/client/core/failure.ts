@@ -100,9 +100,15 @@ function connectionBroke(error: unknown): boolean {
   });
 }
 
-/** True when the error or its `cause` chain is an HTTP/2 REFUSED_STREAM, as our transports word it. */
+/**
+ * True when the error or its `cause` chain is an HTTP/2 REFUSED_STREAM: as etcd-ts' and connect-node's
+ * transports word it, or grpc-js ("Stream refused by server").
+ */
 function refusedStream(error: unknown): boolean {
-  return someCause(error, (e) => e.message.includes("REFUSED_STREAM"));
+  return someCause(
+    error,
+    (e) => e.message.includes("REFUSED_STREAM") || e.message.includes("Stream refused by server"),
+  );
 }
 
 /**
