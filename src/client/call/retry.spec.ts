@@ -2,7 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { KV, Lease } from "../../gen/etcdserverpb/rpc_pb.js";
 import { classifyFailure, markNotSent } from "../core/failure.js";
-import { RETRY_TABLE, retryKindOf, shouldRetry } from "./retry.js";
+import { RETRY_TABLE, retryKindOf, retryKindOfCall, shouldRetry } from "./retry.js";
 
 /** The request provably never left (the failure rule). */
 const isNotSent = (error: unknown) => !classifyFailure(error).sent;
@@ -30,6 +30,21 @@ describe("retry table", () => {
   });
 });
 
+describe("retryKindOfCall", () => {
+  const range = { request: { case: "requestRange", value: {} } };
+  const put = { request: { case: "requestPut", value: {} } };
+  it("is the table's kind, a Txn that only reads (nested txns too) idempotent", () => {
+    expect(retryKindOfCall(KV.method.range, {})).toBe("idempotent");
+    expect(retryKindOfCall(KV.method.put, {})).toBe("write");
+    expect(retryKindOfCall(KV.method.txn, { success: [range], failure: [range] })).toBe("idempotent");
+    expect(retryKindOfCall(KV.method.txn, {})).toBe("idempotent");
+    expect(retryKindOfCall(KV.method.txn, { success: [range], failure: [put] })).toBe("write");
+    const nested = (op: unknown) => ({ request: { case: "requestTxn", value: { success: [op] } } });
+    expect(retryKindOfCall(KV.method.txn, { success: [nested(range)] })).toBe("idempotent");
+    expect(retryKindOfCall(KV.method.txn, { success: [nested(put)] })).toBe("write");
+  });
+});
+
 describe("shouldRetry", () => {
   it("retries idempotent calls on UNAVAILABLE", () => {
     expect(shouldRetry("idempotent", unavailable())).toBe(true);
@@ -50,6 +65,12 @@ describe("shouldRetry", () => {
     const err = new ConnectError("read ECONNRESET", Code.Aborted, undefined, undefined, reset);
     expect(shouldRetry("idempotent", err)).toBe(true);
     expect(shouldRetry("write", err)).toBe(false);
+  });
+  it("never retries a refusal or a cancel, sent or not", () => {
+    const tooLarge = markNotSent(new ConnectError("exceeds the send limit", Code.ResourceExhausted));
+    expect(shouldRetry("idempotent", tooLarge)).toBe(false);
+    expect(shouldRetry("write", markNotSent(new ConnectError("no token", Code.Unauthenticated)))).toBe(false);
+    expect(shouldRetry("idempotent", markNotSent(new ConnectError("aborted", Code.Canceled)))).toBe(false);
   });
   it("does not retry server answers other than UNAVAILABLE", () => {
     expect(

@@ -1,4 +1,3 @@
-import { Code, ConnectError } from "@connectrpc/connect";
 import { classifyFailure, type Failure, isUnavailableFailure } from "../core/failure.js";
 
 /**

@@ -1,23 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { status as GrpcStatus, Metadata } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
-import { connectErrorFromStatus } from "../grpc-js/status-error.js";
-import {
-  AuthFailedError,
-  DeadlineExceededError,
-  GetTokenError,
-  PermissionDeniedError,
-  toEtcdError,
-  UnavailableError,
-} from "./errors.js";
+import { DeadlineExceededError, GetTokenError, toEtcdError, UnavailableError } from "./errors.js";
 import { classifyFailure, type FailureKind, isUnavailable, markNotSent, wasNotSent } from "./failure.js";
-import {
-  closedError,
-  deadlineError,
-  errorOfBrokenStream,
-  openError,
-} from "./transport/http2/call-outcome.js";
-import { errorFromResetCode, unavailableError } from "./transport/http2/errors.js";
 
 /** A Node socket error as `net` raises it. */
 const sys = (code: string, syscall: string, message = `${syscall} ${code} 127.0.0.1:2379`) =>
@@ -26,8 +10,6 @@ const sys = (code: string, syscall: string, message = `${syscall} ${code} 127.0.
 const nodeError = (code: string, message = code) => Object.assign(new Error(message), { code });
 const connect = (code: Code, cause?: unknown, message = "x") =>
   new ConnectError(message, code, undefined, undefined, cause);
-const grpc = (code: GrpcStatus, details: string) =>
-  connectErrorFromStatus({ code, details, metadata: new Metadata() });
 const kind = (error: unknown): [FailureKind, boolean] => {
   const f = classifyFailure(error);
   return [f.kind, f.sent];
@@ -127,71 +109,6 @@ describe("classifyFailure: every category", () => {
     expect(kind(connect(Code.Unknown))).toEqual(["unknown", true]);
     expect(kind(connect(Code.Internal))).toEqual(["unknown", true]);
     expect(kind(new Error("plain"))).toEqual(["unknown", true]);
-  });
-});
-
-describe("classifyFailure: every transport's error shape", () => {
-  it("etcd-ts' HTTP/2 transport", () => {
-    expect(kind(unavailableError("connect ECONNREFUSED", sys("ECONNREFUSED", "connect"), true))).toEqual([
-      "unreachable",
-      false,
-    ]);
-    expect(kind(unavailableError("lost", sys("ECONNRESET", "read"), false))).toEqual(["unavailable", true]);
-    expect(kind(errorFromResetCode(7))).toEqual(["unavailable", false]); // REFUSED_STREAM
-    expect(kind(errorFromResetCode(8))[0]).toBe("cancelled"); // CANCEL
-    expect(kind(errorFromResetCode(2))).toEqual(["unknown", true]); // INTERNAL_ERROR
-    expect(kind(deadlineError(true))).toEqual(["deadline", false]);
-    expect(kind(closedError(true))).toEqual(["unreachable", false]);
-    expect(kind(closedError(false))).toEqual(["unavailable", true]);
-    expect(kind(openError(new Error("session destroyed")))).toEqual(["unreachable", false]);
-    const broken = errorOfBrokenStream(
-      { rstCode: undefined, id: 1 } as never,
-      { gone: true, failure: sys("ECONNRESET", "read"), origin: "http://127.0.0.1:2379" } as never,
-      undefined,
-    );
-    expect(kind(broken)).toEqual(["unavailable", true]);
-  });
-
-  it("grpc-js statuses", () => {
-    expect(
-      kind(grpc(GrpcStatus.UNAVAILABLE, "No connection established. Last error: connect ECONNREFUSED")),
-    ).toEqual(["unreachable", false]);
-    expect(kind(grpc(GrpcStatus.UNAVAILABLE, "Stream refused by server"))).toEqual(["unavailable", false]);
-    expect(kind(grpc(GrpcStatus.UNAVAILABLE, "Connection dropped"))).toEqual(["unavailable", true]);
-    expect(kind(grpc(GrpcStatus.DEADLINE_EXCEEDED, "Deadline exceeded"))).toEqual(["deadline", true]);
-    expect(kind(grpc(GrpcStatus.PERMISSION_DENIED, "etcdserver: permission denied"))).toEqual([
-      "refused",
-      true,
-    ]);
-  });
-
-  it("connect-node's raw errors (before its transport aligns them)", () => {
-    // A reset connection: Aborted with the socket error; a TLS alert: Internal.
-    expect(kind(connect(Code.Aborted, sys("ECONNRESET", "read")))).toEqual(["unavailable", true]);
-    expect(kind(connect(Code.Internal, nodeError("ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE")))).toEqual([
-      "unavailable",
-      true,
-    ]);
-    // The session manager's never-got-a-stream mark on a refused connection.
-    expect(kind(markNotSent(connect(Code.Unknown, sys("ECONNREFUSED", "connect"))))).toEqual([
-      "unreachable",
-      false,
-    ]);
-  });
-
-  it("the client's EtcdErrors, by their code and cause chain", () => {
-    expect(kind(new UnavailableError("lost", { code: Code.Unavailable }))).toEqual(["unavailable", true]);
-    expect(kind(new DeadlineExceededError("late", { code: Code.DeadlineExceeded }))).toEqual([
-      "deadline",
-      true,
-    ]);
-    expect(kind(new PermissionDeniedError("no", { code: Code.PermissionDenied }))).toEqual(["refused", true]);
-    expect(kind(new AuthFailedError("bad password", { code: Code.InvalidArgument }))).toEqual([
-      "refused",
-      true,
-    ]);
-    const typed = toEtcdError(markNotSent(connect(Code.Unavailable, sys("ECONNREFUSED", "connect"))));
-    expect(kind(typed)).toEqual(["unreachable", false]);
   });
 });
 
