@@ -7,9 +7,8 @@ import {
   type UnaryResponse,
 } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { InvalidArgumentError } from "../client/core/errors.js";
 import { classifyFailure, isUnavailableFailure, markNotSent } from "../client/core/failure.js";
-import { parseEndpointAddress } from "../client/transport/endpoint-address.js";
+import { transportAddress } from "../client/transport/endpoint-address.js";
 import type { HeadersInit } from "../client/transport/headers-init.js";
 import {
   DEFAULT_KEEPALIVE_TIMEOUT_MS,
@@ -34,13 +33,7 @@ export class ConnectNodeTransport implements Transport, AsyncDisposable {
 
   /** Prepares the HTTP/2 session (connected lazily, on the first call). */
   constructor(options: ConnectNodeTransportOptions) {
-    const address = parseEndpointAddress(options.baseUrl, "baseUrl");
-    if (!address.secure && options.tls) {
-      throw new InvalidArgumentError(
-        "tls",
-        `is set but baseUrl ${options.baseUrl} is not https:// or unixs://`,
-      );
-    }
+    const address = transportAddress(options.baseUrl, options.tls);
     const tls = options.tls ?? {};
     const keepalive =
       options.keepaliveIntervalMs === undefined

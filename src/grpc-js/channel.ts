@@ -1,6 +1,5 @@
 import { type ChannelOptions, Client, credentials } from "@grpc/grpc-js";
-import { InvalidArgumentError } from "../client/core/errors.js";
-import { parseEndpointAddress } from "../client/transport/endpoint-address.js";
+import { transportAddress } from "../client/transport/endpoint-address.js";
 import {
   DEFAULT_KEEPALIVE_TIMEOUT_MS,
   DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
@@ -28,13 +27,8 @@ export interface GrpcJsTransportOptions extends EtcdTransportOptions {
 
 /** Builds the one grpc-js client (and its channel) a transport sends every call through. */
 export function createChannelClient(options: GrpcJsTransportOptions): Client {
-  const address = parseEndpointAddress(options.baseUrl, "baseUrl");
+  const address = transportAddress(options.baseUrl, options.tls);
   const secure = address.secure;
-  if (!secure && options.tls)
-    throw new InvalidArgumentError(
-      "tls",
-      `is set but baseUrl ${options.baseUrl} is not https:// or unixs://`,
-    );
   const target = address.kind === "unix" ? `unix:${address.socketPath}` : tcpTarget(address.parsed, secure);
   const tls = options.tls ?? {};
   const creds = secure

@@ -76,6 +76,46 @@ export function parseEndpointAddress(text: unknown, field: string): EndpointAddr
   return { kind: "tcp", url: url.origin, secure: url.protocol === "https:", parsed: url };
 }
 
+/** How a transport reports a bad option: throws an `InvalidArgumentError` (or a subclass) naming `field`. */
+export type OptionFailure = (field: string, message: string) => never;
+
+const invalidArgument: OptionFailure = (field, message) => {
+  throw new InvalidArgumentError(field, message);
+};
+
+/**
+ * The one check of a transport's `baseUrl` and of the `tls` beside it, for every transport of etcd-ts
+ * (the default HTTP/2 one, grpc-js, connect-node): a URL with a scheme ({@link parseEndpointAddress}'s
+ * rules), an http(s) URL of only scheme, host and port (a path would be sent nowhere), and TLS options
+ * only with `https://` or `unixs://`. `fail` throws the transport's error class (default
+ * `InvalidArgumentError`), naming `baseUrl` or `tls`.
+ */
+export function transportAddress(
+  baseUrl: unknown,
+  tls: unknown,
+  fail: OptionFailure = invalidArgument,
+): EndpointAddress {
+  if (typeof baseUrl !== "string") return fail("baseUrl", "is required, e.g. http://127.0.0.1:2379");
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(baseUrl))
+    fail("baseUrl", `must start with ${SCHEMES}, got ${JSON.stringify(baseUrl)}`);
+  let address: EndpointAddress;
+  try {
+    address = parseEndpointAddress(baseUrl, "baseUrl");
+  } catch (err) {
+    return fail(
+      "baseUrl",
+      err instanceof InvalidArgumentError ? err.message.replace(/^baseUrl: /, "") : String(err),
+    );
+  }
+  if (address.kind === "tcp") {
+    const url = address.parsed;
+    if (url.pathname !== "/" || url.search !== "" || url.hash !== "")
+      fail("baseUrl", `must be only scheme, host and port, got ${JSON.stringify(baseUrl)}`);
+  }
+  if (tls !== undefined && !address.secure) fail("tls", "options need an https:// or unixs:// baseUrl");
+  return address;
+}
+
 /** The scheme of an endpoint URL (`http`, `https`, `unix`, `unixs`). */
 export function schemeOf(url: string): string {
   return url.slice(0, Math.max(0, url.indexOf(":"))).toLowerCase();

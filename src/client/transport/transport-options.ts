@@ -14,8 +14,10 @@ export interface TransportTlsOptions {
 }
 
 /**
- * Options every etcd-ts transport takes, with the same names whichever HTTP/2 stack carries the calls
- * (grpc-js, connect-node, node:http2).
+ * The transport-option vocabulary of etcd-ts: every transport takes these names (grpc-js and
+ * connect-node exactly these; the default `createHttp2Transport` these and its own, with its own
+ * defaults, documented on `Http2TransportOptions`). The defaults below are grpc-js' and connect-node's.
+ * `baseUrl` and `tls` are checked by one rule for all of them (`transportAddress`).
  */
 export interface EtcdTransportOptions {
   /**

@@ -230,7 +230,7 @@ export class Http2Connection implements KeepaliveHost {
   /** @internal KeepaliveHost: ping while calls run, or always when configured so. */
   wantsKeepalive(): boolean {
     // Until the connection is ready, the connect timer watches it.
-    return this.#ready && (this.#active > 0 || this.#options.keepaliveWhileIdle);
+    return this.#ready && (this.#active > 0 || this.#options.keepaliveWithoutCalls);
   }
 
   /** @internal KeepaliveHost: the ping went unanswered, so the connection is dead. */

@@ -13,7 +13,7 @@ describe("resolveHttp2Options", () => {
       tls: undefined,
       keepaliveIntervalMs: 30_000,
       keepaliveTimeoutMs: 10_000,
-      keepaliveWhileIdle: false,
+      keepaliveWithoutCalls: false,
       maxConcurrentStreams: Number.POSITIVE_INFINITY,
       maxReceiveMessageBytes: 64 * 1024 * 1024,
       maxSendMessageBytes: 2 * 1024 * 1024,
@@ -58,6 +58,15 @@ describe("resolveHttp2Options", () => {
       secure: true,
       address: { kind: "unix", socketPath: "localhost:2379", servername: "localhost" },
     });
+  });
+
+  it("takes keepaliveWithoutCalls, the name of every transport, and its old name keepaliveWhileIdle", () => {
+    const base = { baseUrl: "http://127.0.0.1:2379" };
+    expect(resolveHttp2Options({ ...base, keepaliveWithoutCalls: true }).keepaliveWithoutCalls).toBe(true);
+    expect(resolveHttp2Options({ ...base, keepaliveWhileIdle: true }).keepaliveWithoutCalls).toBe(true);
+    expect(() =>
+      resolveHttp2Options({ ...base, keepaliveWithoutCalls: true, keepaliveWhileIdle: false }),
+    ).toThrow(/keepaliveWhileIdle: is the old name of keepaliveWithoutCalls/);
   });
 
   it("accepts https with TLS options", () => {

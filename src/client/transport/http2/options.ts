@@ -1,12 +1,12 @@
-import { InvalidArgumentError } from "../../core/errors.js";
-import { type EndpointAddress, parseEndpointAddress } from "../endpoint-address.js";
+import { type EndpointAddress, transportAddress } from "../endpoint-address.js";
+import type { EtcdTransportOptions } from "../transport-options.js";
 import { UNIX_AUTHORITY } from "../unix-socket.js";
 import { Http2TransportOptionsError } from "./errors.js";
 
-/** TLS settings for `https://` endpoints; omitted fields use Node's defaults (system CAs, verification on). */
 /** PEM material: text, bytes (a Buffer is a Uint8Array), or a list of either. */
 export type PemInput = string | Uint8Array | Array<string | Uint8Array>;
 
+/** TLS settings for `https://` endpoints; omitted fields use Node's defaults (system CAs, verification on). */
 export interface Http2TlsOptions {
   /** CA certificate(s) to trust, PEM. Default: the system store. */
   ca?: PemInput | undefined;
@@ -20,8 +20,11 @@ export interface Http2TlsOptions {
   rejectUnauthorized?: boolean | undefined;
 }
 
-/** Options of `createHttp2Transport`. */
-export interface Http2TransportOptions {
+/**
+ * Options of `createHttp2Transport`: the common transport options ({@link EtcdTransportOptions}, the
+ * same names for grpc-js and connect-node; the defaults below are this transport's) and its own.
+ */
+export interface Http2TransportOptions extends Omit<EtcdTransportOptions, "tls"> {
   /**
    * The endpoint: `http://host:port` or `https://host:port` (no path), or a unix socket as
    * `unix:///path/to/socket` (`unixs://` for TLS over it). Required.
@@ -43,6 +46,11 @@ export interface Http2TransportOptions {
   /**
    * Also ping while no call is in flight. Default false: etcd (like any grpc-go server without
    * PermitWithoutStream) answers idle pings more frequent than every 2 h with GOAWAY "too_many_pings".
+   */
+  keepaliveWithoutCalls?: boolean | undefined;
+  /**
+   * @deprecated The old name of {@link keepaliveWithoutCalls} (the name every other etcd-ts transport
+   * uses); still honoured. Giving both with different values is an `Http2TransportOptionsError`.
    */
   keepaliveWhileIdle?: boolean | undefined;
   /**
@@ -85,7 +93,7 @@ export interface ResolvedHttp2Options {
   tls: Http2TlsOptions | undefined;
   keepaliveIntervalMs: number;
   keepaliveTimeoutMs: number;
-  keepaliveWhileIdle: boolean;
+  keepaliveWithoutCalls: boolean;
   maxConcurrentStreams: number;
   maxReceiveMessageBytes: number;
   maxSendMessageBytes: number;
@@ -100,34 +108,15 @@ export interface ResolvedHttp2Options {
  */
 export function resolveHttp2Options(options: Http2TransportOptions): ResolvedHttp2Options {
   if (typeof options !== "object" || options === null) fail("options", "must be an object");
-  const { baseUrl } = options;
-  if (typeof baseUrl !== "string") fail("baseUrl", "is required, e.g. http://127.0.0.1:2379");
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(baseUrl)) {
-    fail("baseUrl", `must start with http://, https://, unix:// or unixs://, got ${JSON.stringify(baseUrl)}`);
-  }
-  let address: EndpointAddress;
-  try {
-    address = parseEndpointAddress(baseUrl, "baseUrl");
-  } catch (err) {
-    fail(
-      "baseUrl",
-      err instanceof InvalidArgumentError ? err.message.replace(/^baseUrl: /, "") : String(err),
-    );
-  }
-  if (address.kind === "tcp") {
-    const url = address.parsed;
-    if (
-      url.pathname !== "/" ||
-      url.search !== "" ||
-      url.hash !== "" ||
-      url.username !== "" ||
-      url.password !== ""
-    ) {
-      fail("baseUrl", `must be only scheme, host and port, got ${JSON.stringify(baseUrl)}`);
-    }
-  }
+  const address = transportAddress(options.baseUrl, options.tls, fail);
   const secure = address.secure;
-  if (options.tls !== undefined && !secure) fail("tls", "options need an https:// or unixs:// baseUrl");
+  const keepaliveWithoutCalls = options.keepaliveWithoutCalls ?? options.keepaliveWhileIdle ?? false;
+  if (
+    options.keepaliveWithoutCalls !== undefined &&
+    options.keepaliveWhileIdle !== undefined &&
+    options.keepaliveWithoutCalls !== options.keepaliveWhileIdle
+  )
+    fail("keepaliveWhileIdle", "is the old name of keepaliveWithoutCalls; give one of them");
   return {
     origin: address.url,
     authority: address.kind === "unix" ? `${secure ? "https" : "http"}://${UNIX_AUTHORITY}` : address.url,
@@ -136,7 +125,7 @@ export function resolveHttp2Options(options: Http2TransportOptions): ResolvedHtt
     tls: options.tls,
     keepaliveIntervalMs: integer(options, "keepaliveIntervalMs", 30_000, 0),
     keepaliveTimeoutMs: integer(options, "keepaliveTimeoutMs", 10_000, 1),
-    keepaliveWhileIdle: options.keepaliveWhileIdle ?? false,
+    keepaliveWithoutCalls,
     maxConcurrentStreams: integer(options, "maxConcurrentStreams", Number.POSITIVE_INFINITY, 1),
     maxReceiveMessageBytes: integer(options, "maxReceiveMessageBytes", 64 * 1024 * 1024, 0),
     maxSendMessageBytes: integer(options, "maxSendMessageBytes", 2 * 1024 * 1024, 0),
