@@ -14,7 +14,7 @@ import {
   type Transport,
   type UnaryResponse,
 } from "@connectrpc/connect";
-import { classifyFailure, isUnavailableFailure } from "../client/core/failure.js";
+import { classifyFailure, isUnavailableFailure, wasNotSent } from "../client/core/failure.js";
 import type { Etcd } from "../client/etcd.js";
 import type { HeadersInit } from "../client/transport/headers-init.js";
 import { type DiscoverOptions, type Discovery, discover, type InstanceChange } from "./discovery.js";
@@ -42,8 +42,7 @@ export type BalancedTransportOptions = BalancedTransportSource & {
   /**
    * Whether a unary call may be sent again on another instance after UNAVAILABLE. Default: the method's
    * `idempotency` option is `NO_SIDE_EFFECTS` or `IDEMPOTENT`. A call that provably never left
-   * (`wasNotSent`, or no connection) is retried when the instance was the reason (unreachable, a refused
-   * stream), whatever this says; a local refusal before sending is not.
+   * (`wasNotSent`) is always retried.
    */
   isRetryable?: ((method: DescMethod) => boolean) | undefined;
   /** Attempts per unary call, the first included, each on an instance not yet tried. Default 3. */
@@ -238,16 +237,15 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
 }
 
 /**
- * Whether a failed unary call may go to another instance, by the client's failure rule
- * (`classifyFailure`): a request that never left is sent again when the instance was the reason
- * (unreachable, a refused stream) or a deadline passed while it waited; one that may have been
- * processed only when UNAVAILABLE and `isRetryable` says the method is safe to run twice.
+ * Whether a failed unary call may go to another instance: one the instance's transport marked never
+ * sent (`wasNotSent`), or one that found the instance unavailable by the client's failure rule
+ * (`classifyFailure`: refused or lost connection, UNAVAILABLE, whatever code the transport gave it) when
+ * `isRetryable` says the method is safe to run twice. Only the mark counts as "never sent" here: a
+ * refused connection that a plain transport did not mark is retried only when the method allows it.
  */
 function mayRetry(error: unknown, method: DescMethod, isRetryable: (method: DescMethod) => boolean): boolean {
-  const failure = classifyFailure(error);
-  const unavailable = isUnavailableFailure(failure);
-  if (!failure.sent) return unavailable || failure.kind === "deadline";
-  return unavailable && isRetryable(method);
+  if (wasNotSent(error)) return true;
+  return isRetryable(method) && isUnavailableFailure(classifyFailure(error));
 }
 
 /** Retry by default only what the schema says is safe to run twice. */
