@@ -109,10 +109,18 @@ export function retryKindOfCall(
   method: { readonly parent: { readonly typeName: string }; readonly name: string },
   input: unknown,
 ): RetryKind {
-  const key = `${method.parent.typeName}/${method.name}`;
-  if (key === "etcdserverpb.KV/Txn" && txnReadsOnly(input as TxnRequestShape)) return "idempotent";
-  return retryKindOf(key);
+  let kind = KIND_BY_METHOD.get(method);
+  if (kind === undefined) {
+    kind = retryKindOf(`${method.parent.typeName}/${method.name}`);
+    KIND_BY_METHOD.set(method, kind);
+  }
+  if (kind === "write" && method.name === "Txn" && method.parent.typeName === "etcdserverpb.KV")
+    return txnReadsOnly(input as TxnRequestShape) ? "idempotent" : "write";
+  return kind;
 }
+
+/** {@link RETRY_TABLE}'s kind by method descriptor, so that a call does not build its table key. */
+const KIND_BY_METHOD = new WeakMap<object, RetryKind>();
 
 /** The retry kind of a generated method descriptor, looked up in {@link RETRY_TABLE}. */
 export function retryKindOfMethod(method: {
