@@ -1,5 +1,6 @@
 import { type ClientHttp2Stream, constants, type IncomingHttpHeaders } from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
+import type { DeadlineHandle } from "../../core/deadline-queue.js";
 import { markNotSent } from "../../core/failure.js";
 import type { Http2Connection } from "./connection.js";
 import { describeCause, errorFromResetCode, Http2ConnectionError, unavailableError } from "./errors.js";
@@ -85,6 +86,23 @@ export function abortError(signal: AbortSignal, notSent: boolean): ConnectError 
       ? reason
       : new ConnectError("the operation was aborted", Code.Canceled, undefined, undefined, reason);
   return notSent ? markNotSent(error) : error;
+}
+
+/**
+ * The error of a stream that ended without a gRPC status ({@link errorOfBrokenStream}), unless the call's
+ * deadline had already passed: the server ends such a stream itself (etcd resets it with CANCEL at the
+ * `grpc-timeout` we sent), and its reset can arrive before our own timer fires on a busy event loop.
+ * As in grpc-go, a call past its deadline fails with DeadlineExceeded whatever ended it.
+ */
+export function errorOfEndedStream(
+  stream: ClientHttp2Stream,
+  connection: Http2Connection,
+  streamError: Error | undefined,
+  deadline: DeadlineHandle | undefined,
+): ConnectError {
+  if (deadline !== undefined && performance.now() >= deadline.at)
+    return deadlineError(stream.id === undefined);
+  return errorOfBrokenStream(stream, connection, streamError);
 }
 
 /** The error of a call whose deadline passed on our side. */

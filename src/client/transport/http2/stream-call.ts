@@ -14,7 +14,7 @@ import type { HeadersInit } from "../headers-init.js";
 import {
   abortError,
   deadlineError,
-  errorOfBrokenStream,
+  errorOfEndedStream,
   type ResponseParts,
   statusError,
 } from "./call-outcome.js";
@@ -258,7 +258,7 @@ export class StreamCall
     if (this.#finished) return;
     const error = statusError(this);
     if (error === "no-status") {
-      this.#finish(errorOfBrokenStream(this.#stream!, this.#connection!, this.#streamError));
+      this.#finish(errorOfEndedStream(this.#stream!, this.#connection!, this.#streamError, this.#deadline));
       return;
     }
     if (error === undefined && !this.#decoder.idle) {

@@ -8,7 +8,7 @@ import type { HeadersInit } from "../headers-init.js";
 import {
   abortError,
   deadlineError,
-  errorOfBrokenStream,
+  errorOfEndedStream,
   type ResponseParts,
   statusError,
 } from "./call-outcome.js";
@@ -157,7 +157,7 @@ export class UnaryCall implements SlotWaiter, ReadyWaiter, DeadlineTarget, Respo
     if (this.#settled) return;
     const error = statusError(this);
     if (error === "no-status") {
-      this.#settle(errorOfBrokenStream(this.#stream!, this.#connection!, this.#streamError));
+      this.#settle(errorOfEndedStream(this.#stream!, this.#connection!, this.#streamError, this.#deadline));
       return;
     }
     if (error !== undefined) {
