@@ -82,6 +82,7 @@ export {
   toEtcdError,
   UnavailableError,
 } from "./core/errors.js";
+export { DEFAULT_MAX_REQUEST_BYTES } from "./core/validation.js";
 export { type DiagnosticsChannelName, diagnosticsChannels } from "./diagnostics/channels.js";
 export type {
   AuthErrorEvent,
@@ -90,12 +91,10 @@ export type {
   CallErrorEvent,
   CallEvent,
   EndpointFailedEvent,
-  LeaseLostEvent,
   RegistrationLostEvent,
   RegistrationRegisteredEvent,
   StreamCloseReason,
   StreamEvent,
-  WatchResumeEvent,
 } from "./diagnostics/events.js";
 export { Etcd, type IterateOptions, type MemberInfo, type MemberStatus } from "./etcd.js";
 export type { Bytes } from "./kv/bytes.js";
@@ -117,6 +116,7 @@ export {
   type LeaseEvents,
   type LeaseKeepAliveEvent,
   LeaseLostError,
+  type LeaseLostEvent,
   type LeaseLostReason,
   type LeaseState,
   Leases,
@@ -136,13 +136,8 @@ export type {
   SnapshotFileResult,
   SnapshotOptions,
 } from "./maintenance/types.js";
-export {
-  type AuthOptions,
-  type ClosableTransport,
-  DEFAULT_MAX_REQUEST_BYTES,
-  type EtcdOptions,
-  type StreamOptions,
-} from "./options.js";
+export type { AuthOptions, EtcdOptions, StreamOptions } from "./options.js";
+export type { ClosableTransport } from "./transport/closable-transport.js";
 export {
   createHttp2Transport,
   decodeBinaryMetadata,
@@ -156,17 +151,20 @@ export {
   type PemInput,
 } from "./transport/http2/index.js";
 export { type CompareOperator, type Comparison, compare } from "./txn/compare.js";
+export { op } from "./txn/ops.js";
 export {
   type DeleteOp,
   type GetOp,
   type NestedTxnOp,
   type OpResult,
   type OpResults,
-  op,
   type PutOp,
+  Txn,
   type TxnOp,
-} from "./txn/ops.js";
-export { Txn, type TxnResult, type TxnRunner, txn } from "./txn/txn.js";
+  type TxnResult,
+  type TxnRunner,
+  txn,
+} from "./txn/txn.js";
 export {
   type WatchBatch,
   WatchCanceledError,
@@ -179,4 +177,5 @@ export {
   type WatchFilter,
   WatchHubClosedError,
   type WatchOptions,
+  type WatchResumeEvent,
 } from "./watch/index.js";

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { InvalidArgumentError } from "./core/errors.js";
-import { DEFAULT_MAX_REQUEST_BYTES, resolveOptions } from "./options.js";
+import { DEFAULT_MAX_REQUEST_BYTES } from "./core/validation.js";
+import { resolveOptions } from "./options.js";
 
 describe("resolveOptions", () => {
   it("fills in every default", () => {

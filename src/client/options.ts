@@ -1,28 +1,10 @@
-import type { Interceptor, Transport } from "@connectrpc/connect";
+import type { Interceptor } from "@connectrpc/connect";
 import { type GetTokenContext, isHeaderValue, type ResolvedAuth } from "./auth/token.js";
 import type { ResolvedEndpoint, TlsOptions } from "./call/resolved-endpoint.js";
 import { InvalidArgumentError } from "./core/errors.js";
-import { checkNumber } from "./core/validation.js";
+import { checkNumber, DEFAULT_MAX_REQUEST_BYTES } from "./core/validation.js";
+import type { ClosableTransport } from "./transport/closable-transport.js";
 import { parseEndpointAddress } from "./transport/endpoint-address.js";
-
-/** A transport the client can close when it closes. */
-export type ClosableTransport = Transport & {
-  close(): Promise<void>;
-  /**
-   * How many connections the transport has opened so far (optional; etcd-ts's transports have it). The
-   * client asks a server's version once per connection and asks again when this count changes: a new
-   * connection may reach a member restarted with another release. Without it, the client forgets the
-   * version only when a call finds the connection refused or lost.
-   */
-  readonly connectionCount?: number | undefined;
-  /**
-   * Checks that the connections carrying calls are alive (optional; etcd-ts's default transport has it:
-   * an HTTP/2 PING). Resolves false when one did not answer within `timeoutMs`, true otherwise; never
-   * rejects, tears nothing down. The Watch stream's liveness uses it; without it, the client checks with
-   * a `Maintenance/Status` call (docs/leases-and-watches.md, "Liveness").
-   */
-  checkConnection?(timeoutMs: number): Promise<boolean>;
-};
 
 /** Options of `new Etcd(...)`. */
 export interface EtcdOptions {
@@ -178,9 +160,6 @@ export interface ResolvedOptions {
   maxRequestBytes: number;
   streams: { backoff: { initialMs: number; maxMs: number }; idleTimeoutMs: number; answerTimeoutMs: number };
 }
-
-/** Default request limit of etcd (`--max-request-bytes`). */
-export const DEFAULT_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
 
 /**
  * Validates a URL list: every entry an `http://`, `https://`, `unix://` or `unixs://` URL, all plain

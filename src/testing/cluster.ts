@@ -396,6 +396,3 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
-
-// startEtcd lived here first; kept importable from this path for code written against it.
-export { type StartEtcdOptions, startEtcd } from "./start-etcd.js";

@@ -1,4 +1,4 @@
-import type { ClosableTransport } from "../options.js";
+import type { ClosableTransport } from "../transport/closable-transport.js";
 import { createHttp2Transport } from "../transport/http2/index.js";
 import type { ResolvedEndpoint } from "./resolved-endpoint.js";
 

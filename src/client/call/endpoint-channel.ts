@@ -10,7 +10,7 @@ import { Maintenance } from "../../gen/etcdserverpb/rpc_pb.js";
 import type { AuthTokenSource } from "../auth/token.js";
 import { DeadlineExceededError, type EtcdError, InvalidAuthTokenError, toEtcdError } from "../core/errors.js";
 import { isUnavailable } from "../core/failure.js";
-import type { ClosableTransport } from "../options.js";
+import type { ClosableTransport } from "../transport/closable-transport.js";
 import type { CallSpec } from "./call-spec.js";
 import { EndpointServer } from "./endpoint-server.js";
 import { interceptTransport } from "./intercepted-transport.js";

@@ -16,7 +16,7 @@ import {
   type UnaryRequest,
   type UnaryResponse,
 } from "@connectrpc/connect";
-import type { ClosableTransport } from "../options.js";
+import type { ClosableTransport } from "../transport/closable-transport.js";
 import type { HeadersInit } from "../transport/headers-init.js";
 
 type AnyFn = Parameters<Interceptor>[0];

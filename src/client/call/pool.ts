@@ -2,7 +2,7 @@ import type { Interceptor } from "@connectrpc/connect";
 import type { AuthTokenSource } from "../auth/token.js";
 import { ClientClosedError, InvalidArgumentError } from "../core/errors.js";
 import { channels } from "../diagnostics/channels.js";
-import type { ClosableTransport } from "../options.js";
+import type { ClosableTransport } from "../transport/closable-transport.js";
 import { parseEndpointAddress } from "../transport/endpoint-address.js";
 import { EndpointChannel } from "./endpoint-channel.js";
 import type { EndpointServer } from "./endpoint-server.js";

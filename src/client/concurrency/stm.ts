@@ -3,7 +3,8 @@ import { EtcdError } from "../core/errors.js";
 import type { Etcd } from "../etcd.js";
 import type { RangeResult } from "../kv/types.js";
 import { type Comparison, compare } from "../txn/compare.js";
-import { op, type TxnOp } from "../txn/ops.js";
+import { op } from "../txn/ops.js";
+import type { TxnOp } from "../txn/txn.js";
 
 /**
  * Isolation levels of Go's `concurrency.NewSTM`:

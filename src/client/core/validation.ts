@@ -6,6 +6,9 @@ export function checkKey(key: Uint8Array, field = "key"): Uint8Array {
   return key;
 }
 
+/** Default request limit of etcd (`--max-request-bytes`). */
+export const DEFAULT_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
+
 /** Rejects a request whose key and value alone exceed the server's request limit. */
 export function checkRequestSize(key: Uint8Array, value: Uint8Array, maxRequestBytes: number): void {
   if (key.length + value.length > maxRequestBytes) {

@@ -1,9 +1,8 @@
 import type { EtcdError } from "../core/errors.js";
-import type { LeaseLostError, LeaseLostReason } from "../lease/errors.js";
-import type { Watcher } from "../watch/watcher.js";
 
 // The payloads of etcd-ts's diagnostics channels (see channels.ts for the names). Public API: plain
-// objects, never a request or response message, a header, a password or a token.
+// objects, never a request or response message, a header, a password or a token. The events of one
+// room live with it: `WatchResumeEvent` in watch/watcher.ts, `LeaseLostEvent` in lease/lease.ts.
 
 /**
  * One attempt of a unary call on one endpoint (`etcd-ts:call:start`, then `etcd-ts:call:end` or
@@ -92,29 +91,6 @@ export interface StreamEvent {
 
 /** Why a stream ended, see {@link StreamEvent.reason}. */
 export type StreamCloseReason = "closed" | "idle" | "reauthenticate" | "failed" | "fatal";
-
-/**
- * A watch was re-created on a new stream (after a break, a token refresh, or a pause for backpressure)
- * from its own resume point (`etcd-ts:watch:resume`).
- */
-export interface WatchResumeEvent {
-  /** The endpoint of the stream it resumed on. */
-  readonly endpoint: string;
-  /** The first revision it asked for: every revision before it was delivered already. */
-  readonly revision: bigint;
-  /** The watch. */
-  readonly watcher: Watcher;
-}
-
-/** A lease the client kept alive is lost (`etcd-ts:lease:lost`). */
-export interface LeaseLostEvent {
-  /** The lease ID. */
-  readonly leaseId: bigint;
-  /** Why: `"expired"` (the server answered TTL 0) or `"deadline"` (no refresh in time). */
-  readonly reason: LeaseLostReason;
-  /** The error the lease ended with. */
-  readonly error: LeaseLostError;
-}
 
 /** A registration (`register()` of `etcd-ts/discovery`) is registered (`etcd-ts:registration:registered`). */
 export interface RegistrationRegisteredEvent {

@@ -8,6 +8,7 @@ export {
   Lease,
   type LeaseEvents,
   type LeaseKeepAliveEvent,
+  type LeaseLostEvent,
   type LeaseOwner,
   type LeaseState,
 } from "./lease.js";

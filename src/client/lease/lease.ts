@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
 import { Lifecycle } from "../core/lifecycle.js";
 import { QueuedIterator } from "../core/queued-iterator.js";
-import type { LeaseLostError } from "./errors.js";
+import type { LeaseLostError, LeaseLostReason } from "./errors.js";
 
 /** One successful refresh of a lease. */
 export interface LeaseKeepAliveEvent {
@@ -11,6 +11,16 @@ export interface LeaseKeepAliveEvent {
   readonly ttl: number;
   /** Store revision of the answer's header. */
   readonly revision: bigint;
+}
+
+/** A lease the client kept alive is lost (`etcd-ts:lease:lost`). */
+export interface LeaseLostEvent {
+  /** The lease ID. */
+  readonly leaseId: bigint;
+  /** Why: `"expired"` (the server answered TTL 0) or `"deadline"` (no refresh in time). */
+  readonly reason: LeaseLostReason;
+  /** The error the lease ended with. */
+  readonly error: LeaseLostError;
 }
 
 /** Where a {@link Lease} is: kept alive, or over (lost, closed, revoked). */

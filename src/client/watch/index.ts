@@ -5,4 +5,4 @@
 export { WatchCanceledError, WatchClosedError, WatchCompactedError, WatchHubClosedError } from "./errors.js";
 export type { WatchBatch, WatchEvent, WatcherState, WatchFilter, WatchOptions } from "./types.js";
 export { WatchHub, type WatchHubSettings } from "./watch-hub.js";
-export { Watcher, type WatcherEvents, type WatcherOwner } from "./watcher.js";
+export { Watcher, type WatcherEvents, type WatcherOwner, type WatchResumeEvent } from "./watcher.js";

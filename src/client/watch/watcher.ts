@@ -5,6 +5,19 @@ import { WatchClosedError } from "./errors.js";
 import { type PackedRange, packedKey, packedRangeEnd } from "./key-range.js";
 import type { WatchBatch, WatcherState, WatchOptions } from "./types.js";
 
+/**
+ * A watch was re-created on a new stream (after a break, a token refresh, or a pause for backpressure)
+ * from its own resume point (`etcd-ts:watch:resume`).
+ */
+export interface WatchResumeEvent {
+  /** The endpoint of the stream it resumed on. */
+  readonly endpoint: string;
+  /** The first revision it asked for: every revision before it was delivered already. */
+  readonly revision: bigint;
+  /** The watch. */
+  readonly watcher: Watcher;
+}
+
 /** Events of a {@link Watcher}'s event-emitter face. */
 export interface WatcherEvents {
   /** A batch of events (or a progress / resync batch). */
