@@ -3,7 +3,7 @@
  * dependency; only this subpath loads it).
  * @packageDocumentation
  */
-export type { EtcdTransportOptions, TransportTlsOptions } from "../client/transport/transport-options.js";
+export type { EtcdTransportOptions, TransportTlsOptions } from "../client/transport/index.js";
 export {
   ConnectNodeTransport,
   type ConnectNodeTransportOptions,

@@ -1,6 +1,6 @@
 import type * as http2 from "node:http2";
 import { Http2SessionManager } from "@connectrpc/connect-node";
-import { markNotSent } from "../client/core/failure.js";
+import { markNotSent } from "../client/core/index.js";
 
 /**
  * connect-node's session manager with one fix: when a keepalive PING times out it destroys the session

@@ -7,16 +7,17 @@ import {
   type UnaryResponse,
 } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { classifyFailure, isUnavailableFailure, markNotSent } from "../client/core/failure.js";
-import { transportAddress } from "../client/transport/endpoint-address.js";
-import type { HeadersInit } from "../client/transport/headers-init.js";
+import { classifyFailure, isUnavailableFailure, markNotSent } from "../client/core/index.js";
 import {
+  connectUnixSocket,
   DEFAULT_KEEPALIVE_TIMEOUT_MS,
   DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
   DEFAULT_MAX_SEND_MESSAGE_BYTES,
   type EtcdTransportOptions,
-} from "../client/transport/transport-options.js";
-import { connectUnixSocket, UNIX_AUTHORITY } from "../client/transport/unix-socket.js";
+  type HeadersInit,
+  transportAddress,
+  UNIX_AUTHORITY,
+} from "../client/transport/index.js";
 import { GuardedHttp2SessionManager } from "./session-manager.js";
 
 /** Options of the connect-node transport: exactly the common transport options. */

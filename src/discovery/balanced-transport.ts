@@ -14,9 +14,15 @@ import {
   type Transport,
   type UnaryResponse,
 } from "@connectrpc/connect";
-import { classifyFailure, isUnavailableFailure, wasNotSent } from "../client/core/failure.js";
-import type { Etcd } from "../client/etcd.js";
-import type { HeadersInit } from "../client/transport/headers-init.js";
+import {
+  classifyFailure,
+  isUnavailableFailure,
+  untilAborted,
+  waitSignal,
+  wasNotSent,
+} from "../client/core/index.js";
+import type { Etcd } from "../client/index.js";
+import type { HeadersInit } from "../client/transport/index.js";
 import { type DiscoverOptions, type Discovery, discover, type InstanceChange } from "./discovery.js";
 import type { ServiceInstance } from "./instance.js";
 import {
@@ -263,24 +269,17 @@ function closeQuietly(transport: Transport): void {
 
 /** Awaits `promise`, failing with UNAVAILABLE at `deadline` and with CANCELED when `signal` aborts. */
 async function withDeadline(promise: Promise<void>, deadline: number, signal: AbortSignal | undefined) {
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
+  const wait = waitSignal(
+    {
+      aborted: () => new ConnectError("operation was aborted", Code.Canceled),
+      timedOut: () => new ConnectError("no live instance in time", Code.Unavailable),
+    },
+    signal,
+    Math.max(0, deadline - Date.now()),
+  );
   try {
-    await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new ConnectError("no live instance in time", Code.Unavailable)),
-          Math.max(0, deadline - Date.now()),
-        );
-        timer.unref();
-        onAbort = () => reject(new ConnectError("operation was aborted", Code.Canceled));
-        if (signal?.aborted) onAbort();
-        signal?.addEventListener("abort", onAbort, { once: true });
-      }),
-    ]);
+    await untilAborted(promise, wait.signal);
   } finally {
-    clearTimeout(timer);
-    if (onAbort) signal?.removeEventListener("abort", onAbort);
+    wait.dispose();
   }
 }

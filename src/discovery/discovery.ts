@@ -1,11 +1,14 @@
 import { EventEmitter } from "node:events";
-import { RangeCache } from "../client/cache/range-cache.js";
-import type { CacheChange, RangeCacheState } from "../client/cache/types.js";
-import { ClientClosedError, ClosedError, InvalidArgumentError } from "../client/core/errors.js";
-import { Lifecycle } from "../client/core/lifecycle.js";
-import { checkInstance, checkOptionsObject, checkSignal } from "../client/core/validation.js";
-import { Etcd } from "../client/etcd.js";
-import type { KeyValue } from "../client/kv/key-value.js";
+import {
+  ClientClosedError,
+  ClosedError,
+  checkInstance,
+  checkOptionsObject,
+  checkSignal,
+  InvalidArgumentError,
+  Lifecycle,
+} from "../client/core/index.js";
+import { type CacheChange, Etcd, type KeyValue, RangeCache, type RangeCacheState } from "../client/index.js";
 import type { InstanceCodec } from "./codec.js";
 import { goEndpointsCodec } from "./go-endpoints-codec.js";
 import type { ServiceInstance } from "./instance.js";

@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { ClosedError, EtcdError } from "../client/core/errors.js";
+import { ClosedError, EtcdError } from "../client/core/index.js";
 
 /** Another live instance already holds the key this registration wants (put-if-absent refused). Code ALREADY_EXISTS. */
 export class RegistrationConflictError extends EtcdError {

@@ -1,5 +1,10 @@
-import { InvalidArgumentError } from "../client/core/errors.js";
-import { checkName, checkNumber, checkOptionsObject, shownInput } from "../client/core/validation.js";
+import {
+  checkName,
+  checkNumber,
+  checkOptionsObject,
+  InvalidArgumentError,
+  shownInput,
+} from "../client/core/index.js";
 import { checkServiceName } from "./service-name.js";
 
 /** One registered instance of a service, as etcd-ts reads and writes it. */

@@ -1,4 +1,4 @@
-import { classifyFailure } from "../client/core/failure.js";
+import { classifyFailure } from "../client/core/index.js";
 
 /**
  * Passive outlier detection of a balanced transport: an instance whose calls fail at the connection level

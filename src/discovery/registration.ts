@@ -1,33 +1,27 @@
 import { EventEmitter } from "node:events";
 import { Code } from "@connectrpc/connect";
-import { Backoff, sleep } from "../client/core/backoff.js";
 import {
   AbortedError,
+  Backoff,
   ClientClosedError,
-  DeadlineExceededError,
-  EtcdError,
-  InvalidArgumentError,
-  LeaseNotFoundError,
-  UnavailableError,
-} from "../client/core/errors.js";
-import { Lifecycle } from "../client/core/lifecycle.js";
-import { QueuedIterator } from "../client/core/queued-iterator.js";
-import {
   checkInstance,
   checkNumber,
   checkOptionsObject,
   checkSignal,
   checkTtl,
+  DeadlineExceededError,
+  EtcdError,
+  InvalidArgumentError,
+  LeaseNotFoundError,
+  Lifecycle,
+  QueuedIterator,
   shownInput,
-} from "../client/core/validation.js";
+  sleep,
+  UnavailableError,
+} from "../client/core/index.js";
 import { channels } from "../client/diagnostics/channels.js";
-import { Etcd } from "../client/etcd.js";
 import { broken, done, type FollowBroken, type FollowDone, follow, readAt } from "../client/follow/follow.js";
-import type { KeyValue } from "../client/kv/key-value.js";
-import type { Lease } from "../client/lease/lease.js";
-import { compare } from "../client/txn/compare.js";
-import { op } from "../client/txn/ops.js";
-import type { Watcher } from "../client/watch/watcher.js";
+import { compare, Etcd, type KeyValue, type Lease, op, type Watcher } from "../client/index.js";
 import type { InstanceCodec } from "./codec.js";
 import {
   RegistrationClosedError,

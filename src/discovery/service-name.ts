@@ -1,5 +1,4 @@
-import { InvalidArgumentError } from "../client/core/errors.js";
-import { checkName } from "../client/core/validation.js";
+import { checkName, InvalidArgumentError } from "../client/core/index.js";
 
 /**
  * Checks a service name given to `register()` or `discover()`: a non-empty string without `/`.

@@ -1,4 +1,4 @@
-import { InvalidUsageError } from "../client/core/errors.js";
+import { InvalidUsageError } from "../client/core/index.js";
 
 /**
  * One `for await` over a discovery's snapshots. A change only marks the feed stale; the snapshot is

@@ -1,11 +1,11 @@
 import { type ChannelOptions, Client, credentials } from "@grpc/grpc-js";
-import { transportAddress } from "../client/transport/endpoint-address.js";
 import {
   DEFAULT_KEEPALIVE_TIMEOUT_MS,
   DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
   DEFAULT_MAX_SEND_MESSAGE_BYTES,
   type EtcdTransportOptions,
-} from "../client/transport/transport-options.js";
+  transportAddress,
+} from "../client/transport/index.js";
 
 /**
  * Reconnect backoff we start from: grpc-js defaults to 1 s growing to 120 s, which leaves a restarted

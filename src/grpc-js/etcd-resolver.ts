@@ -1,6 +1,6 @@
 import { type ChannelOptions, experimental, status } from "@grpc/grpc-js";
-import { InvalidArgumentError } from "../client/core/errors.js";
-import type { Etcd } from "../client/etcd.js";
+import { InvalidArgumentError } from "../client/core/index.js";
+import type { Etcd } from "../client/index.js";
 import type { InstanceCodec } from "../discovery/codec.js";
 import { type Discovery, discover } from "../discovery/discovery.js";
 import { goEndpointsCodec } from "../discovery/go-endpoints-codec.js";

@@ -3,7 +3,7 @@
  * subpath loads it).
  * @packageDocumentation
  */
-export type { EtcdTransportOptions, TransportTlsOptions } from "../client/transport/transport-options.js";
+export type { EtcdTransportOptions, TransportTlsOptions } from "../client/transport/index.js";
 export type { GrpcJsTransportOptions } from "./channel.js";
 export { type EtcdResolverOptions, registerEtcdResolver } from "./etcd-resolver.js";
 export { createGrpcJsTransport, GrpcJsTransport } from "./transport.js";

@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Metadata } from "@grpc/grpc-js";
-import { markNotSent } from "../client/core/failure.js";
-import type { HeadersInit } from "../client/transport/headers-init.js";
+import { markNotSent } from "../client/core/index.js";
+import type { HeadersInit } from "../client/transport/index.js";
 
 /** Headers gRPC itself sets; a caller's copy would clash with grpc-js's own. */
 const PROTOCOL_HEADERS = new Set([

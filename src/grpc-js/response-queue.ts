@@ -1,4 +1,4 @@
-import { InvalidUsageError } from "../client/core/errors.js";
+import { InvalidUsageError } from "../client/core/index.js";
 /**
  * The output side of a streaming call: the protocol pushes messages and finally an end (or an error);
  * the caller reads them with `for await`. `onPressure(true)` asks the producer to pause once

@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { status as Status, type StatusObject } from "@grpc/grpc-js";
-import { markNotSent } from "../client/core/failure.js";
+import { markNotSent } from "../client/core/index.js";
 import { headersFromMetadata } from "./metadata.js";
 
 /**

@@ -10,7 +10,7 @@ import {
   status as Status,
   type StatusObject,
 } from "@grpc/grpc-js";
-import type { HeadersInit } from "../client/transport/headers-init.js";
+import type { HeadersInit } from "../client/transport/index.js";
 import { deserializer, methodPath, serializer } from "./codec.js";
 import { headersFromMetadata, metadataFromHeaders } from "./metadata.js";
 import { ResponseQueue } from "./response-queue.js";

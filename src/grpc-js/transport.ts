@@ -8,8 +8,8 @@ import type {
 import type { StreamResponse, UnaryResponse } from "@connectrpc/connect";
 import { Code, ConnectError, type Transport } from "@connectrpc/connect";
 import { type CallOptions, type Client, type Metadata, status as Status } from "@grpc/grpc-js";
-import { markNotSent } from "../client/core/failure.js";
-import type { HeadersInit } from "../client/transport/headers-init.js";
+import { markNotSent } from "../client/core/index.js";
+import type { HeadersInit } from "../client/transport/index.js";
 import { createChannelClient, type GrpcJsTransportOptions } from "./channel.js";
 import { deserializer, methodPath, serializer } from "./codec.js";
 import { ReadyCounter } from "./connection-count.js";

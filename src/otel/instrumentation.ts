@@ -12,8 +12,12 @@ import {
   type TracerProvider,
   trace,
 } from "@opentelemetry/api";
-import { diagnosticsChannels } from "../client/diagnostics/channels.js";
-import type { CallErrorEvent, CallEvent, StreamEvent } from "../client/diagnostics/events.js";
+import {
+  type CallErrorEvent,
+  type CallEvent,
+  diagnosticsChannels,
+  type StreamEvent,
+} from "../client/index.js";
 import { grpcStatusName } from "./status-name.js";
 
 /**

@@ -1,6 +1,6 @@
 import { delimiter, join } from "node:path";
 import { Code } from "@connectrpc/connect";
-import { EtcdError } from "../client/core/errors.js";
+import { EtcdError } from "../client/core/index.js";
 import {
   DEFAULT_ETCD_VERSION,
   ETCD_VERSIONS,

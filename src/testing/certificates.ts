@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { Code } from "@connectrpc/connect";
-import { EtcdError } from "../client/core/errors.js";
+import { EtcdError } from "../client/core/index.js";
 
 const run = promisify(execFile);
 

@@ -5,8 +5,9 @@ import {
   ClosedError,
   DeadlineExceededError,
   InvalidArgumentError,
+  sleep,
   UnavailableError,
-} from "../client/core/errors.js";
+} from "../client/core/index.js";
 import type { Certificates } from "./certificates.js";
 import { type Failpoints, failpointsVariable } from "./failpoints.js";
 import { EtcdGatewayError, type GatewayTls } from "./gateway.js";
@@ -182,7 +183,9 @@ export class EtcdCluster implements AsyncDisposable {
           },
         );
       }
+      // A wait cut short by `signal` fails with its reason.
       await sleep(200, signal);
+      signal?.throwIfAborted();
     }
   }
 
@@ -380,19 +383,6 @@ async function retryReconfiguration<T>(
       if (!transient || Date.now() > deadline) throw err;
     }
     await sleep(250, signal);
+    signal?.throwIfAborted();
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }

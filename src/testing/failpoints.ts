@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { EtcdError, InvalidArgumentError } from "../client/core/errors.js";
+import { EtcdError, InvalidArgumentError } from "../client/core/index.js";
 
 /**
  * Failpoints of an etcd failpoint build (`scripts/etcd-failpoints.sh`): failpoint name → gofail term, e.g.

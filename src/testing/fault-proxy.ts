@@ -1,5 +1,5 @@
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { InvalidArgumentError } from "../client/core/errors.js";
+import { InvalidArgumentError } from "../client/core/index.js";
 
 /** Where a {@link FaultProxy} forwards: `"host:port"`, a URL such as `http://127.0.0.1:2379`, or parts. */
 export type FaultProxyTarget = string | { host: string; port: number };

@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { EtcdError } from "../client/core/errors.js";
+import { EtcdError } from "../client/core/index.js";
 import { type GatewayRequestOptions, gatewayRequest } from "./gateway.js";
 
 /** What `/v3/maintenance/status` says about the member that answered. */

@@ -1,7 +1,7 @@
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { Code } from "@connectrpc/connect";
-import { EtcdError } from "../client/core/errors.js";
+import { EtcdError } from "../client/core/index.js";
 
 /** TLS material for gateway calls to an https client URL. */
 export interface GatewayTls {

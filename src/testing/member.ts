@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Code } from "@connectrpc/connect";
-import { EtcdError, InvalidUsageError } from "../client/core/errors.js";
+import { EtcdError, InvalidUsageError, sleep } from "../client/core/index.js";
 import { registerCleanup } from "./cleanup.js";
 import { changeFailpoint } from "./failpoints.js";
 import type { GatewayRequestOptions, GatewayTls } from "./gateway.js";
@@ -391,10 +391,6 @@ async function processState(pid: number): Promise<string | undefined> {
   } catch {
     return undefined;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**

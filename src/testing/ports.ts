@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { Code } from "@connectrpc/connect";
-import { UnavailableError } from "../client/core/errors.js";
+import { UnavailableError } from "../client/core/index.js";
 
 /** Lowest port we hand out: above the well-known and most registered service ports. */
 const LOWEST_PORT = 20_000;

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { InvalidArgumentError } from "../client/core/errors.js";
+import { InvalidArgumentError } from "../client/core/index.js";
 import { EtcdUnavailableError, resolveEtcdBinary } from "./binary.js";
 import { type Certificates, generateCertificates } from "./certificates.js";
 import { registerCleanup } from "./cleanup.js";

@@ -8,7 +8,7 @@ import {
   toEtcdError,
 } from "../core/errors.js";
 import { markNotSent } from "../core/failure.js";
-import { anySignal, untilAborted } from "../core/signals.js";
+import { anySignal, untilAborted, waitSignal } from "../core/signals.js";
 import { channels } from "../diagnostics/channels.js";
 
 /** What the client's `auth.getToken` is called with. */
@@ -282,41 +282,30 @@ export function isHeaderValue(value: string): boolean {
 }
 
 /** One caller's wait for the shared request: gives up, typed and marked not-sent, at its own signal or deadline. */
-function waitFor(
+async function waitFor(
   pending: Promise<string>,
   signal: AbortSignal | undefined,
   timeoutMs: number,
   endpoint: string,
 ): Promise<string> {
-  return new Promise<string>((resolve, reject) => {
-    const settle = (fn: () => void) => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-      fn();
-    };
-    const onAbort = () =>
-      settle(() =>
-        reject(
-          markNotSent(
-            new AbortedError("the call was aborted", { code: Code.Canceled, cause: signal?.reason }),
-          ),
+  const wait = waitSignal(
+    {
+      aborted: (reason) =>
+        markNotSent(new AbortedError("the call was aborted", { code: Code.Canceled, cause: reason })),
+      timedOut: () =>
+        markNotSent(
+          new DeadlineExceededError(`deadline of ${timeoutMs} ms exceeded while obtaining an auth token`, {
+            code: Code.DeadlineExceeded,
+            endpoint,
+          }),
         ),
-      );
-    const timer = setTimeout(
-      () => {
-        const message = `deadline of ${timeoutMs} ms exceeded while obtaining an auth token`;
-        settle(() =>
-          reject(markNotSent(new DeadlineExceededError(message, { code: Code.DeadlineExceeded, endpoint }))),
-        );
-      },
-      Math.max(0, timeoutMs),
-    );
-    // Handlers first, always: the shared request must never reject unhandled.
-    pending.then(
-      (token) => settle(() => resolve(token)),
-      (err: unknown) => settle(() => reject(err)),
-    );
-    if (signal?.aborted) onAbort();
-    else signal?.addEventListener("abort", onAbort, { once: true });
-  });
+    },
+    signal,
+    Math.max(0, timeoutMs),
+  );
+  try {
+    return await untilAborted(pending, wait.signal);
+  } finally {
+    wait.dispose();
+  }
 }

@@ -1,8 +1,8 @@
 import { EventEmitter } from "node:events";
-import { waitSignal } from "../concurrency/abort.js";
 import { AuthFailedError, ClosedError, InvalidArgumentError, InvalidUsageError } from "../core/errors.js";
 import { Lifecycle } from "../core/lifecycle.js";
 import { QueuedIterator } from "../core/queued-iterator.js";
+import { waitSignal } from "../core/signals.js";
 import { checkInteger, checkKey } from "../core/validation.js";
 import type { Etcd } from "../etcd.js";
 import { broken, done, follow, readAt } from "../follow/follow.js";

@@ -8,7 +8,7 @@ import {
   UnavailableError,
 } from "../core/errors.js";
 import { markNotSent } from "../core/failure.js";
-import type { ClosableTransport } from "../options.js";
+import type { ClosableTransport } from "../transport/closable-transport.js";
 import { UnaryCaller } from "./caller.js";
 import { ConnectionPool } from "./pool.js";
 

@@ -7,7 +7,7 @@ import type {
 } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { checkCallOptions, type TargetedCallOptions } from "../call-options.js";
-import { type BackoffOptions, backoffDelay, sleep } from "../core/backoff.js";
+import { type BackoffOptions, backoffDelay } from "../core/backoff.js";
 import {
   AbortedError,
   ClientClosedError,
@@ -18,6 +18,7 @@ import {
   UnavailableError,
 } from "../core/errors.js";
 import { classifyFailure, isUnavailable, isUnavailableFailure } from "../core/failure.js";
+import { sleep } from "../core/signals.js";
 import { channels, methodNames } from "../diagnostics/channels.js";
 import type { CallEvent } from "../diagnostics/events.js";
 import type { CallSpec } from "./call-spec.js";

@@ -5,7 +5,7 @@ import type {
   MessageShape,
 } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
-import { Backoff, type BackoffOptions, sleep } from "../core/backoff.js";
+import { Backoff, type BackoffOptions } from "../core/backoff.js";
 import { pushedMessages } from "../core/buffered-messages.js";
 import {
   AuthFailedError,
@@ -15,6 +15,7 @@ import {
   InvalidAuthTokenError,
 } from "../core/errors.js";
 import { QueuedIterator } from "../core/queued-iterator.js";
+import { sleep } from "../core/signals.js";
 import { channels, methodNames } from "../diagnostics/channels.js";
 import type { StreamEvent } from "../diagnostics/events.js";
 import type { EndpointChannel } from "./endpoint-channel.js";

@@ -1,9 +1,9 @@
 import type { CallOptions } from "../call-options.js";
+import { waitSignal } from "../core/signals.js";
 import { checkInstance } from "../core/validation.js";
 import type { KeyValue } from "../kv/key-value.js";
 import { compare } from "../txn/compare.js";
 import { op } from "../txn/ops.js";
-import { waitSignal } from "./abort.js";
 import { ElectionNotLeaderError } from "./errors.js";
 import { Holder } from "./holder.js";
 import { recipePrefix, sessionKey } from "./key.js";

@@ -1,9 +1,9 @@
 import { LeaseNotFoundError } from "../core/errors.js";
+import { type WaitSignal, waitSignal } from "../core/signals.js";
 import { checkInstance } from "../core/validation.js";
 import type { KeyValue } from "../kv/key-value.js";
 import { type Comparison, compare } from "../txn/compare.js";
 import { op } from "../txn/ops.js";
-import { type WaitSignal, waitSignal } from "./abort.js";
 import { SessionExpiredError } from "./errors.js";
 import { Holder } from "./holder.js";
 import { recipePrefix, sessionKey } from "./key.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Backoff, backoffDelay, sleep } from "./backoff.js";
+import { Backoff, backoffDelay } from "./backoff.js";
 
 const opts = { initialMs: 100, maxMs: 1000 };
 
@@ -34,16 +34,6 @@ describe("Backoff", () => {
     b.reset();
     expect(b.failures).toBe(0);
     expect(b.next()).toBeLessThanOrEqual(100);
-  });
-});
-
-describe("sleep", () => {
-  it("resolves at once for an aborted signal, and early when one aborts", async () => {
-    await sleep(60_000, AbortSignal.abort());
-    const c = new AbortController();
-    const waiting = sleep(60_000, undefined, c.signal);
-    c.abort();
-    await waiting;
   });
 });
 

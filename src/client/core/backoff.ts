@@ -68,20 +68,3 @@ export const HEALTHY_WATCH_MS = 5000;
 export function recheckBackoff(): Backoff {
   return new Backoff({ initialMs: 100, maxMs: 5000 });
 }
-
-/**
- * Waits `ms`, or less when any of `signals` aborts (it resolves then; the caller checks why). The timer
- * is ref'd: someone waits for what comes after it, so it holds the process like the call it delays.
- */
-export function sleep(ms: number, ...signals: (AbortSignal | undefined)[]): Promise<void> {
-  if (signals.some((s) => s?.aborted)) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      for (const s of signals) s?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    for (const s of signals) s?.addEventListener("abort", done, { once: true });
-  });
-}

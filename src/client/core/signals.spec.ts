@@ -1,7 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { anySignal } from "./signals.js";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { anySignal, sleep } from "./signals.js";
 
 describe("anySignal", () => {
   it("aborts with the reason of the first source to abort, and lets go of the others", () => {
@@ -36,5 +34,15 @@ describe("anySignal", () => {
     dispose();
     await sleep(60);
     expect(signal.aborted).toBe(false);
+  });
+});
+
+describe("sleep", () => {
+  it("resolves at once for an aborted signal, and early when one aborts", async () => {
+    await sleep(60_000, AbortSignal.abort());
+    const c = new AbortController();
+    const waiting = sleep(60_000, undefined, c.signal);
+    c.abort();
+    await waiting;
   });
 });

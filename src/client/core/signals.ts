@@ -1,11 +1,18 @@
-// Helpers for AbortSignal, shared by every folder of the client (one copy, not one per folder).
+import { Code } from "@connectrpc/connect";
+import { AbortedError, DeadlineExceededError } from "./errors.js";
+import { checkNumber, checkSignal } from "./validation.js";
 
-/** Resolves or rejects as `work` does, but rejects at once when `signal` aborts (with its reason). */
+// Waiting, bounded by an AbortSignal and a deadline: the one sleep and the one abort-plus-deadline
+// helper of etcd-ts, shared by every floor (one copy, not one per folder).
+
+/**
+ * Resolves or rejects as `work` does, but rejects at once when `signal` aborts (with its reason).
+ * `work` gets its handlers first, always: work shared with other waiters, or left behind by this one,
+ * never rejects unhandled.
+ */
 export function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
     work.then(
       (v) => {
         signal.removeEventListener("abort", onAbort);
@@ -16,6 +23,25 @@ export function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<
         reject(e);
       },
     );
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * Waits `ms`, or less when any of `signals` aborts (it resolves then; the caller checks why). The timer
+ * is ref'd: someone waits for what comes after it, so it holds the process like the call it delays.
+ */
+export function sleep(ms: number, ...signals: (AbortSignal | undefined)[]): Promise<void> {
+  if (signals.some((s) => s?.aborted)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      for (const s of signals) s?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    for (const s of signals) s?.addEventListener("abort", done, { once: true });
   });
 }
 
@@ -68,4 +94,68 @@ export function anySignal(signals: readonly (AbortSignal | undefined)[], timeout
     timer.unref?.();
   }
   return { signal: controller.signal, dispose };
+}
+
+/** What a wait cut short fails with: one error for the caller's abort, one for the deadline. */
+export interface WaitErrors {
+  /** The error when the caller's signal aborted, given its reason. */
+  aborted(reason: unknown): Error;
+  /** The error when the deadline passed first. */
+  timedOut(): Error;
+}
+
+/**
+ * A signal that fires on the caller's signal or after `timeoutMs`, with a typed reason; `dispose()` clears
+ * the timer and aborts what still listens.
+ */
+export interface WaitSignal {
+  readonly signal: AbortSignal;
+  /** Throws the typed reason if the signal fired, else `err`. */
+  rethrow(err: unknown): never;
+  dispose(): void;
+}
+
+/**
+ * Combines the caller's `signal` and `timeoutMs` into one signal whose reason says why a wait was cut
+ * short: for `what` (a string naming the wait) an `AbortedError` ("`what` aborted") or a
+ * `DeadlineExceededError` ("`what` timed out after N ms"); or the errors `what` makes, when a caller
+ * must fail another way (marked not-sent, or as a `ConnectError` of a transport). Wait on it with
+ * {@link untilAborted}, or hand its signal to the work. Like {@link anySignal}, the deadline alone does
+ * not hold the process. Throws `InvalidArgumentError` for a `signal` that is not an `AbortSignal` or a
+ * negative `timeoutMs`.
+ */
+export function waitSignal(what: string | WaitErrors, signal?: AbortSignal, timeoutMs?: number): WaitSignal {
+  checkSignal(signal);
+  checkNumber(timeoutMs, "timeoutMs", 0);
+  const errors = typeof what === "string" ? namedWaitErrors(what, timeoutMs) : what;
+  const controller = new AbortController();
+  const limit = anySignal([signal], timeoutMs);
+  const onLimit = () => controller.abort(signal?.aborted ? errors.aborted(signal.reason) : errors.timedOut());
+  if (limit.signal.aborted) onLimit();
+  else limit.signal.addEventListener("abort", onLimit, { once: true });
+  return {
+    signal: controller.signal,
+    rethrow(err: unknown): never {
+      if (controller.signal.aborted) throw controller.signal.reason;
+      throw err;
+    },
+    dispose() {
+      limit.dispose();
+      limit.signal.removeEventListener("abort", onLimit);
+      // Ends whatever still listens on the signal (a watch left behind by a race).
+      if (!controller.signal.aborted)
+        controller.abort(
+          new AbortedError(`${typeof what === "string" ? what : "wait"} finished`, { code: Code.Canceled }),
+        );
+    },
+  };
+}
+
+/** The errors of a wait named `what`: an `AbortedError` with the abort's reason as cause, or a `DeadlineExceededError`. */
+function namedWaitErrors(what: string, timeoutMs: number | undefined): WaitErrors {
+  return {
+    aborted: (reason) => new AbortedError(`${what} aborted`, { code: Code.Canceled, cause: reason }),
+    timedOut: () =>
+      new DeadlineExceededError(`${what} timed out after ${timeoutMs} ms`, { code: Code.DeadlineExceeded }),
+  };
 }

@@ -1,4 +1,5 @@
-import { type Backoff, HEALTHY_WATCH_MS, recheckBackoff, sleep } from "../core/backoff.js";
+import { type Backoff, HEALTHY_WATCH_MS, recheckBackoff } from "../core/backoff.js";
+import { sleep } from "../core/signals.js";
 
 /** A step's verdict that the follow is over, with `value` (what {@link follow} resolves with). */
 export interface FollowDone<T> {
