@@ -1,6 +1,6 @@
 import { Session } from "../client/index.js";
+import { bestEffort } from "./best-effort.js";
 import type { CommandContext, OptionSpecs } from "./command.js";
-import { bestEffort } from "./hold.js";
 import { parseInteger } from "./ids.js";
 
 /** `--ttl` of `lock` and `elect`. */

@@ -11,7 +11,7 @@ import type { CallOptions } from "./call-options.js";
 import { ClusterClient } from "./cluster/cluster-client.js";
 import type { MemberInfo } from "./cluster/member.js";
 import { ClientClosedError } from "./core/errors.js";
-import { ProcessHold } from "./core/process-hold.js";
+import { ProcessRef } from "./core/process-ref.js";
 import { checkInteger } from "./core/validation.js";
 import { channels } from "./diagnostics/channels.js";
 import type { Bytes } from "./kv/bytes.js";
@@ -97,7 +97,7 @@ export class Etcd implements AsyncDisposable {
   readonly #caller: UnaryCaller;
   readonly #closing = new AbortController();
   /** Holds the process while a watch, kept-alive lease, registration or discovery of this client is open. */
-  readonly #hold = new ProcessHold();
+  readonly #processRef = new ProcessRef();
   /** What must still reach etcd when the client closes, before it cuts its connections (see `_attach`). */
   readonly #beforeClose = new Set<() => Promise<void>>();
   #syncTimer: NodeJS.Timeout | undefined;
@@ -117,13 +117,13 @@ export class Etcd implements AsyncDisposable {
   /** Validates `options` (throwing `InvalidArgumentError` naming the field); connects lazily on first call. */
   constructor(options: EtcdOptions) {
     if (options instanceof NamespaceView) {
-      // A view: the same connection, call path, watch hub, lease keeper and process hold as its parent.
+      // A view: the same connection, call path, watch hub, lease keeper and process ref as its parent.
       const parent = options.parent;
       this.#options = parent.#options;
       this.#pool = parent.#pool;
       this.#caller = parent.#caller;
       this.#closing = parent.#closing;
-      this.#hold = parent.#hold;
+      this.#processRef = parent.#processRef;
       this.#beforeClose = parent.#beforeClose;
       this.#watches = parent.#watches;
       this.cluster = parent.cluster;
@@ -165,14 +165,14 @@ export class Etcd implements AsyncDisposable {
     this.auth = new AuthClient(admin);
     const stream = { ...o.streams };
     this.lease = new Leases(
-      new LeaseKeeper(this.#pool, { ...stream, safetyMarginMs: 500 }, this.#hold),
+      new LeaseKeeper(this.#pool, { ...stream, safetyMarginMs: 500 }, this.#processRef),
       this.#caller,
     );
     this.#watches = new WatchHub(
       this.#pool,
       { ...stream, maxBufferedEvents: 10_000 },
       (request, signal) => this.#caller.call({ method: KV.method.range, options: { signal } }, request),
-      this.#hold,
+      this.#processRef,
     );
     if (o.autoSyncIntervalMs > 0) {
       this.#syncTimer = setInterval(() => {
@@ -192,14 +192,14 @@ export class Etcd implements AsyncDisposable {
   /**
    * @internal For long-lived things built on this client (registrations, discoveries): holds the
    * process until the returned release is called, and calls `onClientClose` when the client closes
-   * first (the hold is released then too). `beforeClientClose`, when given, runs when `close()` is
+   * first (the process is released then too). `beforeClientClose`, when given, runs when `close()` is
    * called, before anything is closed, and `close()` waits for it: the last calls of something that
    * cleans up on the server (a registration revokes its lease). Throws `ClientClosedError` on a closed
    * client.
    */
   _attach(onClientClose: () => void, beforeClientClose?: () => Promise<void>): () => void {
     if (this.#closing.signal.aborted) throw new ClientClosedError();
-    const release = this.#hold.acquire();
+    const release = this.#processRef.acquire();
     const onAbort = () => {
       release();
       onClientClose();

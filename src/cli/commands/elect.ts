@@ -1,7 +1,8 @@
 import { Election, type KeyValue } from "../../client/index.js";
+import { bestEffort } from "../best-effort.js";
 import type { Command, CommandContext } from "../command.js";
-import { bestEffort, holdUntilStopped } from "../hold.js";
 import { SESSION_OPTIONS, withSession } from "../session.js";
+import { untilStopped } from "../until-stopped.js";
 import { UsageError } from "../usage-error.js";
 
 function printLeader(ctx: CommandContext, name: string, kv: KeyValue): void {
@@ -53,7 +54,7 @@ export const elect: Command = {
         // Not on ctx.signal: a Ctrl-C now must still lead to a clean resign, not to "interrupted".
         const leader = await election.leader();
         if (leader) printLeader(ctx, name, leader);
-        await holdUntilStopped(ctx.signal, election.closed);
+        await untilStopped(ctx.signal, election.closed);
         return 0;
       } finally {
         await bestEffort(ctx.out, "resign", () => election.resign());

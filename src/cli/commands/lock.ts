@@ -1,9 +1,10 @@
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
 import { Mutex } from "../../client/index.js";
+import { bestEffort } from "../best-effort.js";
 import type { Command, CommandContext } from "../command.js";
-import { bestEffort, holdUntilStopped } from "../hold.js";
 import { SESSION_OPTIONS, withSession } from "../session.js";
+import { untilStopped } from "../until-stopped.js";
 
 /**
  * Runs `ctx.rest` while the lock is held, with ETCD_LOCK_KEY and ETCD_LOCK_REV set (as etcdctl does).
@@ -66,7 +67,7 @@ export const lock: Command = {
         if (ctx.out.json)
           ctx.out.document({ name, key: mutex.key, revision: mutex.revision, lease: session.leaseId });
         else ctx.out.line(mutex.key);
-        await holdUntilStopped(ctx.signal, mutex.closed);
+        await untilStopped(ctx.signal, mutex.closed);
         return 0;
       } finally {
         await bestEffort(ctx.out, "unlock", () => mutex.unlock());

@@ -13,7 +13,7 @@ import {
 } from "../call/resilient-stream.js";
 import { DeadlineQueue } from "../core/deadline-queue.js";
 import type { EtcdError } from "../core/errors.js";
-import type { HoldRelease, ProcessHold } from "../core/process-hold.js";
+import type { ProcessRef, RefRelease } from "../core/process-ref.js";
 import { channels } from "../diagnostics/channels.js";
 import { LeaseLostError, LeasesClosedError } from "./errors.js";
 import { KeptLease, type KeptLeaseOwner } from "./kept-lease.js";
@@ -48,18 +48,18 @@ export class LeaseKeeper
 {
   readonly #stream: ResilientStream<typeof LeaseKeepAliveRequestSchema, typeof LeaseKeepAliveResponseSchema>;
   readonly #safetyMarginMs: number;
-  readonly #hold: ProcessHold;
+  readonly #processRef: ProcessRef;
   readonly #kept = new Map<bigint, KeptLease>();
   /** Every kept lease's next refresh or loss deadline, on one timer. */
   readonly #timers = new DeadlineQueue();
   #closed = false;
-  #release: HoldRelease | undefined;
+  #release: RefRelease | undefined;
   /** Shortest granted TTL among kept leases, seconds; undefined when it must be recomputed. */
   #shortestTtl: number | undefined;
 
-  constructor(pool: ConnectionPool, settings: LeaseKeeperSettings, hold: ProcessHold) {
+  constructor(pool: ConnectionPool, settings: LeaseKeeperSettings, processRef: ProcessRef) {
     this.#safetyMarginMs = settings.safetyMarginMs;
-    this.#hold = hold;
+    this.#processRef = processRef;
     this.#stream = new ResilientStream(pool, LeaseService.method.leaseKeepAlive, this, settings);
   }
 
@@ -86,7 +86,7 @@ export class LeaseKeeper
     if (this.#closed) throw new LeasesClosedError();
     const kept = new KeptLease(lease, this);
     this.#kept.set(lease.id, kept);
-    this.#release ??= this.#hold.acquire();
+    this.#release ??= this.#processRef.acquire();
     if (this.#shortestTtl !== undefined && lease.grantedTtl < this.#shortestTtl)
       this.#shortestTtl = lease.grantedTtl;
     const ttlMs = lease.grantedTtl * 1000;

@@ -18,7 +18,7 @@ import {
   type StreamSettings,
 } from "../call/resilient-stream.js";
 import { type EtcdError, InvalidArgumentError } from "../core/errors.js";
-import type { HoldRelease, ProcessHold } from "../core/process-hold.js";
+import type { ProcessRef, RefRelease } from "../core/process-ref.js";
 import { checkInteger } from "../core/validation.js";
 import { channels } from "../diagnostics/channels.js";
 import type { Bytes } from "../kv/bytes.js";
@@ -52,8 +52,11 @@ export type RangeReader = (
   signal: AbortSignal,
 ) => Promise<RangeResponse>;
 
-/** What is bound to one open `Watch` stream. */
-interface Session {
+/**
+ * What is bound to one opening of the `Watch` stream (not called a session: `Session` is the public
+ * lease-bound session of the concurrency recipes).
+ */
+interface OpenedStream {
   readonly live: LiveStream<typeof WatchRequestSchema>;
   /** Watches waiting for `created`, in the order their creates go out; the head's create is in flight. */
   readonly createQueue: Watcher[];
@@ -90,7 +93,7 @@ export class WatchHub
   readonly #stream: ResilientStream<typeof WatchRequestSchema, typeof WatchResponseSchema>;
   readonly #maxBufferedEvents: number;
   readonly #readRange: RangeReader;
-  readonly #hold: ProcessHold;
+  readonly #processRef: ProcessRef;
   /** Live watches, in creation order. */
   readonly #watchers = new Set<Watcher>();
   readonly #closing = new AbortController();
@@ -100,18 +103,23 @@ export class WatchHub
   readonly #progress: ProgressRequests;
   /** `streams.probeTimeoutMs`: also the deadline of the version lookup before a progress request. */
   readonly #answerTimeoutMs: number;
-  #session: Session | undefined;
-  #release: HoldRelease | undefined;
+  #opened: OpenedStream | undefined;
+  #release: RefRelease | undefined;
   /**
    * @internal {@link StreamOwner}: a watch stream may be silent for hours and etcd may leave a progress
    * request unanswered, so the stream's liveness is its connection's (an HTTP/2 PING).
    */
   readonly liveness = "connection";
 
-  constructor(pool: ConnectionPool, settings: WatchHubSettings, readRange: RangeReader, hold: ProcessHold) {
+  constructor(
+    pool: ConnectionPool,
+    settings: WatchHubSettings,
+    readRange: RangeReader,
+    processRef: ProcessRef,
+  ) {
     this.#maxBufferedEvents = settings.maxBufferedEvents;
     this.#readRange = readRange;
-    this.#hold = hold;
+    this.#processRef = processRef;
     this.#stream = new ResilientStream(pool, WatchService.method.watch, this, settings);
     // Every compaction resync in flight listens to it: many at once is normal, not a listener leak.
     setMaxListeners(0, this.#closing.signal);
@@ -209,7 +217,7 @@ export class WatchHub
 
   /** @internal {@link StreamOwner}: a new stream: every watch is (re-)created from its resume point. */
   opened(live: LiveStream<typeof WatchRequestSchema>): void {
-    const session: Session = {
+    const opened: OpenedStream = {
       live,
       createQueue: [],
       createInFlight: false,
@@ -218,18 +226,18 @@ export class WatchHub
       ignored: new Set(),
       fragments: new FragmentAssembler(),
     };
-    this.#session = session;
+    this.#opened = opened;
     for (const w of this.#watchers) {
       if (w._state === "creating") w._state = "disconnected";
-      this.#enqueueCreate(session, w);
+      this.#enqueueCreate(opened, w);
     }
     this.#progress.ready();
   }
 
   /** @internal {@link StreamOwner}: the stream is over: every watch bound to it resumes on the next one. */
   ended(live: LiveStream<typeof WatchRequestSchema>): void {
-    if (this.#session?.live !== live) return;
-    this.#session = undefined;
+    if (this.#opened?.live !== live) return;
+    this.#opened = undefined;
     this.#progress.ended();
     for (const w of this.#watchers) {
       if (w._state === "creating" || w._state === "active") {
@@ -246,10 +254,10 @@ export class WatchHub
 
   /** @internal {@link StreamOwner}: one answer of the stream. */
   received(live: LiveStream<typeof WatchRequestSchema>, response: WatchResponse): void {
-    const session = this.#session;
-    if (session?.live !== live) return;
+    const opened = this.#opened;
+    if (opened?.live !== live) return;
     if (response.created) {
-      this.#onCreated(session, response);
+      this.#onCreated(opened, response);
       return;
     }
     if (response.watchId === INVALID_WATCH_ID) {
@@ -257,7 +265,7 @@ export class WatchHub
       this.#progress.answered();
       const revision = response.header?.revision ?? 0n;
       const complete = live.server.known?.has("syncedProgress") === true;
-      for (const w of session.byId.values())
+      for (const w of opened.byId.values())
         this.#deliver(
           w,
           complete
@@ -266,13 +274,13 @@ export class WatchHub
         );
       return;
     }
-    if (session.ignored.has(response.watchId)) {
-      if (response.canceled) session.ignored.delete(response.watchId);
+    if (opened.ignored.has(response.watchId)) {
+      if (response.canceled) opened.ignored.delete(response.watchId);
       return;
     }
-    const watcher = session.byId.get(response.watchId);
+    const watcher = opened.byId.get(response.watchId);
     if (!watcher) return;
-    const whole = session.fragments.accept(response);
+    const whole = opened.fragments.accept(response);
     if (!whole) return;
     if (whole.events.length > 0) {
       live.healthy();
@@ -284,7 +292,7 @@ export class WatchHub
       }
     }
     if (whole.canceled) {
-      session.byId.delete(whole.watchId);
+      opened.byId.delete(whole.watchId);
       watcher._watchId = undefined;
       if (whole.compactRevision > 0n) this.#onCompacted(watcher, whole.compactRevision);
       else this.#fail(watcher, new WatchCanceledError(whole.cancelReason, live.endpoint));
@@ -296,7 +304,7 @@ export class WatchHub
 
   #add(watcher: Watcher): void {
     this.#watchers.add(watcher);
-    this.#release ??= this.#hold.acquire();
+    this.#release ??= this.#processRef.acquire();
   }
 
   /** Forgets `watcher`; with no watch left the stream ends and the process is no longer held. */
@@ -313,16 +321,16 @@ export class WatchHub
 
   /** Queues a create for `watcher` on the open stream, or has the stream opened. */
   #connect(watcher: Watcher): void {
-    const session = this.#session;
-    if (session) this.#enqueueCreate(session, watcher);
+    const opened = this.#opened;
+    if (opened) this.#enqueueCreate(opened, watcher);
     this.#stream.wake();
   }
 
-  #enqueueCreate(session: Session, watcher: Watcher): void {
+  #enqueueCreate(opened: OpenedStream, watcher: Watcher): void {
     if (watcher._state !== "disconnected") return;
     watcher._state = "creating";
-    session.createQueue.push(watcher);
-    this.#sendNextCreate(session);
+    opened.createQueue.push(watcher);
+    this.#sendNextCreate(opened);
   }
 
   /**
@@ -331,11 +339,11 @@ export class WatchHub
    * (`progressComplete`): the first request of a connection waits for that one Status call.
    */
   #sendProgressRequest(): boolean {
-    const session = this.#session;
-    if (!session || session.createInFlight) return false;
-    const live = session.live;
-    if (!session.versionAsked) {
-      session.versionAsked = true;
+    const opened = this.#opened;
+    if (!opened || opened.createInFlight) return false;
+    const live = opened.live;
+    if (!opened.versionAsked) {
+      opened.versionAsked = true;
       if (live.server.known === undefined) {
         live.server
           .version(live.signal, this.#answerTimeoutMs)
@@ -348,20 +356,20 @@ export class WatchHub
     return true;
   }
 
-  #sendNextCreate(session: Session): void {
-    if (session.createInFlight) return;
+  #sendNextCreate(opened: OpenedStream): void {
+    if (opened.createInFlight) return;
     // Watches closed or paused while queued are skipped before their create goes out.
-    while (session.createQueue.length > 0 && session.createQueue[0]!._state !== "creating")
-      session.createQueue.shift();
-    const head = session.createQueue[0];
+    while (opened.createQueue.length > 0 && opened.createQueue[0]!._state !== "creating")
+      opened.createQueue.shift();
+    const head = opened.createQueue[0];
     if (!head) {
       // Every create is answered: a progress request owed goes out now, for these watches too.
       this.#progress.ready();
       return;
     }
-    session.createInFlight = true;
+    opened.createInFlight = true;
     const o = head.options;
-    session.live.send(
+    opened.live.send(
       create(WatchRequestMessage, {
         requestUnion: {
           case: "createRequest",
@@ -383,42 +391,42 @@ export class WatchHub
 
   /** Forgets `watcher`'s binding on the open stream, canceling it on the server if it was active. */
   #unbind(watcher: Watcher): void {
-    const session = this.#session;
+    const opened = this.#opened;
     const id = watcher._watchId;
     watcher._watchId = undefined;
-    if (!session || id === undefined) return;
-    session.byId.delete(id);
-    session.fragments.drop(id);
-    session.ignored.add(id);
-    session.live.send(
+    if (!opened || id === undefined) return;
+    opened.byId.delete(id);
+    opened.fragments.drop(id);
+    opened.ignored.add(id);
+    opened.live.send(
       create(WatchRequestMessage, { requestUnion: { case: "cancelRequest", value: { watchId: id } } }),
     );
   }
 
-  #onCreated(session: Session, response: WatchResponse): void {
-    const watcher = session.createQueue.shift();
-    session.createInFlight = false;
+  #onCreated(opened: OpenedStream, response: WatchResponse): void {
+    const watcher = opened.createQueue.shift();
+    opened.createInFlight = false;
     if (watcher) {
       if (response.canceled) {
-        if (watcher._state === "creating" && this.#refusedForToken(session, watcher, response.cancelReason))
+        if (watcher._state === "creating" && this.#refusedForToken(opened, watcher, response.cancelReason))
           return;
         // A create the server refused: an error on that watch only.
         if (watcher._state === "creating")
-          this.#fail(watcher, new WatchCanceledError(response.cancelReason, session.live.endpoint));
+          this.#fail(watcher, new WatchCanceledError(response.cancelReason, opened.live.endpoint));
       } else if (watcher._state !== "creating") {
         // Closed or paused while its create was in flight: cancel what the server just made.
-        session.ignored.add(response.watchId);
-        session.live.send(
+        opened.ignored.add(response.watchId);
+        opened.live.send(
           create(WatchRequestMessage, {
             requestUnion: { case: "cancelRequest", value: { watchId: response.watchId } },
           }),
         );
       } else {
-        session.live.healthy();
+        opened.live.healthy();
         if (this.#createdOnce.has(watcher)) {
           if (channels.watchResume.hasSubscribers && watcher._next !== undefined)
             channels.watchResume.publish({
-              endpoint: session.live.endpoint,
+              endpoint: opened.live.endpoint,
               revision: watcher._next,
               watcher,
             });
@@ -428,10 +436,10 @@ export class WatchHub
         watcher._deniedOnce = false;
         watcher._next = nextAfterCreated(watcher._next, response.header?.revision ?? 0n);
         watcher._created(watcher._next - 1n);
-        session.byId.set(response.watchId, watcher);
+        opened.byId.set(response.watchId, watcher);
       }
     }
-    this.#sendNextCreate(session);
+    this.#sendNextCreate(opened);
   }
 
   /**
@@ -439,14 +447,14 @@ export class WatchHub
    * stream reopens with a fresh token and every watch resumes. "permission denied" may mean the same on
    * some versions, so it earns one reopen per watch; refused again on a fresh stream, it is real.
    */
-  #refusedForToken(session: Session, watcher: Watcher, reason: string): boolean {
+  #refusedForToken(opened: OpenedStream, watcher: Watcher, reason: string): boolean {
     if (STALE_TOKEN.test(reason)) {
-      session.live.tokenRefused(reason);
+      opened.live.tokenRefused(reason);
       return true;
     }
     if (PERMISSION_DENIED.test(reason) && !watcher._deniedOnce) {
       watcher._deniedOnce = true;
-      session.live.reauthenticate();
+      opened.live.reauthenticate();
       return true;
     }
     return false;

@@ -1,6 +1,6 @@
 import type { InstanceChange } from "../../../discovery/index.js";
 import type { Command, CommandContext } from "../../command.js";
-import { holdUntilStopped } from "../../hold.js";
+import { untilStopped } from "../../until-stopped.js";
 import { describeInstance, instanceJson, openDiscovery, SERVICE_OPTIONS } from "./view.js";
 
 function printChange(ctx: CommandContext, change: InstanceChange, revision: bigint): void {
@@ -37,7 +37,7 @@ export const servicesWatch: Command = {
       }),
     );
     discovery.on("unavailable", (err) => ctx.out.note(`etcd-ts: services watch: ${err.message} (retrying)`));
-    await holdUntilStopped(ctx.signal);
+    await untilStopped(ctx.signal);
     await discovery.close();
     return 0;
   },
