@@ -51,10 +51,8 @@ function waitFor(check: () => boolean, what: string, ms = 10_000): Promise<void>
   );
 }
 
-/** Options of a client under test; `streams` is the stream liveness option being added to EtcdOptions. */
-type ClientOptions = Omit<EtcdOptions, "endpoints"> & {
-  streams?: { idleTimeoutMs?: number; probeTimeoutMs?: number };
-};
+/** Options of a client under test (its endpoint aside): `streams` sets its streams' liveness checks. */
+type ClientOptions = Omit<EtcdOptions, "endpoints">;
 
 describe("watches of new Etcd() against a real etcd", () => {
   let etcd: EtcdCluster;
@@ -84,9 +82,7 @@ describe("watches of new Etcd() against a real etcd", () => {
 
   /** A client under test, as a user makes it; closed after the test. */
   function client(endpoint = etcd.endpoint, extra: ClientOptions = {}): Etcd {
-    // A variable, not a literal: `streams` may be unknown to the EtcdOptions of this checkout.
-    const options: EtcdOptions & ClientOptions = { endpoints: [endpoint], ...extra };
-    const c = new Etcd(options);
+    const c = new Etcd({ endpoints: [endpoint], ...extra });
     cleanups.push(() => c.close());
     return c;
   }

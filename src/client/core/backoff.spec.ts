@@ -30,10 +30,14 @@ describe("Backoff", () => {
     const second = b.next();
     expect(second).toBeGreaterThanOrEqual(100);
     expect(second).toBeLessThanOrEqual(200);
-    expect(b.failures).toBe(2);
+    const third = b.next(); // the third failure's step: 200..400
+    expect(third).toBeGreaterThanOrEqual(200);
+    expect(third).toBeLessThanOrEqual(400);
     b.reset();
-    expect(b.failures).toBe(0);
-    expect(b.next()).toBeLessThanOrEqual(100);
+    // No failure counted any more: the next delay is the first step's again.
+    const afterReset = b.next();
+    expect(afterReset).toBeGreaterThanOrEqual(50);
+    expect(afterReset).toBeLessThanOrEqual(100);
   });
 });
 
@@ -43,10 +47,13 @@ describe("Backoff.afterRun", () => {
     b.next();
     b.next();
     expect(b.afterRun(performance.now() - 10_000, 5_000)).toBe(0);
-    expect(b.failures).toBe(0);
+    // Started over: the quick failure's delay is the first step's (the third's, 200..400, had it not).
     const quick = b.afterRun(performance.now(), 5_000);
     expect(quick).toBeGreaterThanOrEqual(50);
     expect(quick).toBeLessThanOrEqual(100);
-    expect(b.failures).toBe(1);
+    // And it counted as one failure: the next delay is the second step's.
+    const next = b.next();
+    expect(next).toBeGreaterThanOrEqual(100);
+    expect(next).toBeLessThanOrEqual(200);
   });
 });

@@ -34,11 +34,6 @@ export class Backoff {
     return backoffDelay(++this.#attempt, this.#options);
   }
 
-  /** Failures since the last `reset()`. */
-  get failures(): number {
-    return this.#attempt;
-  }
-
   /** Forgets past failures. */
   reset(): void {
     this.#attempt = 0;

@@ -63,11 +63,6 @@ export class Leases implements LeaseOwner, AsyncDisposable {
     return new Leases(root.#keeper, root.#caller, { root, namespace });
   }
 
-  /** @internal The shared keeper (exposed for diagnostics: which endpoint its stream is on, how many leases). */
-  get keeper(): LeaseKeeper {
-    return this.#keeper;
-  }
-
   /**
    * Grants a lease of `ttlSeconds` and (by default) keeps it alive. The returned lease's `grantedTtl`
    * is the TTL the server granted, which drives refreshes.
