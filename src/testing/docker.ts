@@ -1,3 +1,4 @@
+import { sleep } from "../client/core/index.js";
 import { EtcdUnavailableError } from "./binary.js";
 import { fetchMemberStatus, type MemberStatus } from "./gateway-calls.js";
 
@@ -142,7 +143,7 @@ export async function startEtcdContainer(options: StartEtcdContainerOptions = {}
         return etcd;
       } catch (err) {
         if (Date.now() > deadline) throw err;
-        await new Promise((r) => setTimeout(r, 200));
+        await sleep(200);
       }
     }
   } catch (err) {
