@@ -4,7 +4,6 @@ import { Lifecycle } from "../core/lifecycle.js";
 import { QueuedIterator } from "../core/queued-iterator.js";
 import { waitSignal } from "../core/signals.js";
 import { checkInteger, checkKey } from "../core/validation.js";
-import type { Etcd } from "../etcd.js";
 import { broken, done, follow, readAt } from "../follow/follow.js";
 import { type Bytes, toBytes } from "../kv/bytes.js";
 import type { KeyValue } from "../kv/key-value.js";
@@ -21,6 +20,7 @@ import { SortedEntries } from "./sorted-entries.js";
 import type {
   CacheChange,
   CacheRangeOptions,
+  CacheSource,
   RangeCacheEvents,
   RangeCacheOptions,
   RangeCacheState,
@@ -51,7 +51,7 @@ export class RangeCache
   extends EventEmitter<RangeCacheEvents>
   implements AsyncIterable<CacheChange>, AsyncDisposable
 {
-  readonly #etcd: Etcd;
+  readonly #etcd: CacheSource;
   /** The range as requests name it. */
   readonly #key: Uint8Array;
   readonly #rangeEnd: Uint8Array;
@@ -82,7 +82,7 @@ export class RangeCache
    * until this process closes it).
    */
   constructor(
-    etcd: Etcd,
+    etcd: CacheSource,
     range: Bytes | KeyRange,
     options: RangeCacheOptions = {},
     retryAuthFailures = false,
