@@ -1,0 +1,127 @@
+/**
+ * The floors of `src/`: the one table of which code may import which, read by `imports.test.ts`.
+ *
+ * A file lives on the floor whose `holds` names it (the longest matching entry wins: a path ending in
+ * `/` holds a folder, any other path one file). It may import files on its own floor or a lower one
+ * (earlier in the list), never a higher one; and no two files, nor two folders, may import each other
+ * round a circle. A new file must land on a floor: the test fails for a file no floor holds.
+ *
+ * Inside a floor the rooms may use each other (a txn holds KV requests, a watch reads a namespace), as
+ * long as no circle forms. Generated code (`src/gen`) is the ground floor and is not itself checked.
+ */
+export interface Floor {
+  /** What the floor is called in messages and docs. */
+  readonly name: string;
+  /** The folders (ending in `/`) and files it holds, relative to the repository root. */
+  readonly holds: readonly string[];
+  /** What belongs on it. */
+  readonly what: string;
+}
+
+/** The floors, lowest first. */
+export const FLOORS: readonly Floor[] = [
+  {
+    name: "generated",
+    holds: ["src/gen/"],
+    what: "protobuf-es code generated from proto/ (never edited by hand)",
+  },
+  {
+    name: "core",
+    holds: ["src/client/core/"],
+    what:
+      "what every floor uses and knows nothing of etcd's calls: errors, validation, signals (sleep, " +
+      "waitSignal), backoff, lifecycle, process hold, the deadline queue, the queued iterator",
+  },
+  {
+    name: "follower",
+    holds: ["src/client/follow/"],
+    what:
+      "the one loop of read, watch from the read's revision + 1, re-check with backoff, report the loss, " +
+      "over the read and the watch its user gives it",
+  },
+  {
+    name: "transport",
+    holds: ["src/client/transport/"],
+    what: "bytes to gRPC calls: the HTTP/2 transport, the codec, endpoint addresses, not-sent marks",
+  },
+  {
+    name: "diagnostics",
+    holds: ["src/client/diagnostics/"],
+    what: "the diagnostics channels and the shapes of the events published on them",
+  },
+  {
+    name: "call pipeline",
+    holds: ["src/client/call/", "src/client/auth/", "src/client/call-options.ts"],
+    what:
+      "one call from the client to a member: pool, endpoint channel, auth token, caller and retry, " +
+      "resilient streams, the options every call takes",
+  },
+  {
+    name: "rooms",
+    holds: [
+      "src/client/kv/",
+      "src/client/txn/",
+      "src/client/lease/",
+      "src/client/watch/",
+      "src/client/auth-admin/",
+      "src/client/cluster/",
+      "src/client/maintenance/",
+      "src/client/namespace/",
+    ],
+    what: "one etcd service or feature each: requests, results and the objects that live on streams",
+  },
+  {
+    name: "port",
+    holds: ["src/client/port.ts"],
+    what: "what the cache, the recipes and discovery use of a client (an `Etcd` or a namespace view of one)",
+  },
+  {
+    name: "cache",
+    holds: ["src/client/cache/"],
+    what: "the range cache `etcd.cache()` makes: it uses the client through what the rooms offer",
+  },
+  {
+    name: "client",
+    holds: ["src/client/etcd.ts", "src/client/options.ts"],
+    what: "the `Etcd` class and its options: builds the pipeline and hands out the rooms",
+  },
+  {
+    name: "recipes",
+    holds: ["src/client/concurrency/"],
+    what: "sessions, mutexes, elections and STM, built on a client",
+  },
+  {
+    name: "entry",
+    holds: ["src/client/index.ts", "src/index.ts"],
+    what: "the package's public face (`etcd-ts`)",
+  },
+  {
+    name: "discovery",
+    holds: ["src/discovery/"],
+    what: "`etcd-ts/discovery`: registration, discovery and the balanced transport",
+  },
+  {
+    name: "adapters",
+    holds: ["src/grpc-js/", "src/connect-node/", "src/otel/", "src/testing/", "src/cli/"],
+    what: "other entry points built on the client: other transports, telemetry, the test kit, the CLI",
+  },
+];
+
+/**
+ * How code outside `src/client/` reaches the client: through its public face, or through one of the few
+ * internal entry points below, each for what the public face must not show users.
+ */
+export const CLIENT_ENTRY_POINTS: Readonly<Record<string, string>> = {
+  "src/client/index.ts": "the public API: what users of `etcd-ts` import",
+  "src/client/core/index.ts":
+    "the core helpers the other entry points share with the client (backoff and sleep, lifecycle, " +
+    "validation, the queued iterator): internal, so users do not come to depend on them",
+  "src/client/transport/index.ts":
+    "the transport's building blocks the other HTTP/2 stacks reuse (grpc-js, connect-node and the " +
+    "balanced transport): endpoint addresses, not-sent marks, the transport-option defaults",
+  "src/client/follow/follow.ts":
+    "the one follower, which registrations share with the cache and the recipes: internal, a mechanism " +
+    "of etcd-ts rather than an API of it",
+  "src/client/diagnostics/channels.ts":
+    "the channels themselves, which registrations publish on (users get `diagnosticsChannels`, names only)",
+};
