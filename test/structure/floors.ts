@@ -29,8 +29,8 @@ export const FLOORS: readonly Floor[] = [
     name: "core",
     holds: ["src/client/core/"],
     what:
-      "what every floor uses and knows nothing of etcd's calls: errors, validation, signals (sleep, " +
-      "waitSignal), backoff, lifecycle, process hold, the deadline queue, the queued iterator",
+      "what every floor uses and knows nothing of etcd's calls: errors, the failure rule, validation, " +
+      "signals (sleep, waitSignal), backoff, lifecycle, process ref, the deadline queue, the queued iterator",
   },
   {
     name: "follower",
@@ -42,7 +42,7 @@ export const FLOORS: readonly Floor[] = [
   {
     name: "transport",
     holds: ["src/client/transport/"],
-    what: "bytes to gRPC calls: the HTTP/2 transport, the codec, endpoint addresses, not-sent marks",
+    what: "bytes to gRPC calls: the HTTP/2 transport, the codec, endpoint addresses, the transport options",
   },
   {
     name: "diagnostics",
@@ -114,11 +114,12 @@ export const FLOORS: readonly Floor[] = [
 export const CLIENT_ENTRY_POINTS: Readonly<Record<string, string>> = {
   "src/client/index.ts": "the public API: what users of `etcd-ts` import",
   "src/client/core/index.ts":
-    "the core helpers the other entry points share with the client (backoff and sleep, lifecycle, " +
-    "validation, the queued iterator): internal, so users do not come to depend on them",
+    "the core helpers the other entry points share with the client (the failure rule and not-sent mark, " +
+    "backoff and sleep, lifecycle, validation, the queued iterator): internal, so users do not come to " +
+    "depend on them",
   "src/client/transport/index.ts":
     "the transport's building blocks the other HTTP/2 stacks reuse (grpc-js, connect-node and the " +
-    "balanced transport): endpoint addresses, not-sent marks, the transport-option defaults",
+    "balanced transport): endpoint addresses, unix sockets, request headers, the transport-option defaults",
   "src/client/follow/follow.ts":
     "the one follower, which registrations share with the cache and the recipes: internal, a mechanism " +
     "of etcd-ts rather than an API of it",
