@@ -1,10 +1,10 @@
 import { EventEmitter } from "node:events";
 import { InvalidUsageError } from "../core/errors.js";
 import { untilAborted } from "../core/signals.js";
-import { rejectOnLost } from "./abort.js";
 import { SessionExpiredError } from "./errors.js";
 import { HoldMonitor } from "./hold-monitor.js";
 import { waitDeletes } from "./key.js";
+import { rejectOnLost } from "./reject-on-lost.js";
 import type { Session } from "./session.js";
 
 /** Events of a {@link Mutex} or an {@link Election}. */
