@@ -21,6 +21,7 @@ import {
 } from "../src/testing/index.js";
 import { compiled } from "./support/compiled.js";
 import { eventually, gatewayGet, gatewayPut, pidAlive } from "./support/etcd-gateway.js";
+import { until } from "./support/wait.js";
 
 const dockerAvailable = await isDockerAvailable();
 const run = promisify(execFile);
@@ -120,7 +121,14 @@ describe("three-member cluster", () => {
     const second = await cluster.leader({ timeoutMs: 20_000 });
     expect(second).not.toBe(first);
     expect(second.running).toBe(true);
-    expect((await second.status()).raftTerm).toBeGreaterThan(firstTerm);
+    // Status's raftTerm is the term of the last entry the member applied: a new leader says it leads
+    // before it has applied its first entry of the new term, so the term shows up a moment later.
+    let secondTerm = (await second.status()).raftTerm;
+    await until("the new leader's status to show the new term", async () => {
+      secondTerm = (await second.status()).raftTerm;
+      return secondTerm > firstTerm;
+    });
+    expect(secondTerm).toBeGreaterThan(firstTerm);
     // The old leader comes back as a follower of the new one, with the data written meanwhile.
     await gatewayPut(second.clientUrl, "after-election", "1");
     await first.restart();
