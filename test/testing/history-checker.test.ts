@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkHistory, type HistoryEvent } from "./history.js";
+import { checkHistory, type HistoryEvent } from "../support/history.js";
 
 const ev = (revision: number, key = `k${revision}`): HistoryEvent => ({
   revision: BigInt(revision),

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 
-const root = new URL("../", import.meta.url);
+const root = new URL("../../", import.meta.url);
 
 /** README code blocks marked `<!-- example: path -->` must equal that file, imported as a user would. */
 describe("README", () => {

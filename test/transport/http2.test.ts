@@ -6,12 +6,12 @@ import { promisify } from "node:util";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { pushedMessages } from "../src/client/core/buffered-messages.js";
-import { wasNotSent } from "../src/client/core/failure.js";
-import { QueuedIterator } from "../src/client/core/queued-iterator.js";
-import { createHttp2Transport, type Http2Transport } from "../src/client/transport/http2/index.js";
-import type { LeaseKeepAliveResponse, WatchRequestSchema } from "../src/gen/etcdserverpb/rpc_pb.js";
-import { KV, Lease, Maintenance, Watch, type WatchResponse } from "../src/gen/etcdserverpb/rpc_pb.js";
+import { pushedMessages } from "../../src/client/core/buffered-messages.js";
+import { wasNotSent } from "../../src/client/core/failure.js";
+import { QueuedIterator } from "../../src/client/core/queued-iterator.js";
+import { createHttp2Transport, type Http2Transport } from "../../src/client/transport/http2/index.js";
+import type { LeaseKeepAliveResponse, WatchRequestSchema } from "../../src/gen/etcdserverpb/rpc_pb.js";
+import { KV, Lease, Maintenance, Watch, type WatchResponse } from "../../src/gen/etcdserverpb/rpc_pb.js";
 import {
   type Certificates,
   type EtcdCluster,
@@ -19,9 +19,9 @@ import {
   freePort,
   generateCertificates,
   startEtcd,
-} from "../src/testing/index.js";
-import { compiled } from "./support/compiled.js";
-import { until, within } from "./support/wait.js";
+} from "../../src/testing/index.js";
+import { compiled } from "../support/compiled.js";
+import { until, within } from "../support/wait.js";
 
 const execFileAsync = promisify(execFile);
 const enc = new TextEncoder();
@@ -476,7 +476,7 @@ describe("http2 transport against one etcd member", () => {
   it.each(["calls-only", "ping-idle"])(
     "lets the process exit when the transport is idle and never closed (%s keepalive)",
     async (mode) => {
-      const fixture = fileURLToPath(new URL("./fixtures/http2-idle-client.ts", import.meta.url));
+      const fixture = fileURLToPath(new URL("../fixtures/http2-idle-client.ts", import.meta.url));
       // A ref'd session or ping timer would keep the child alive forever: execFile then kills it at 25 s
       // and rejects. Exiting by itself, at any speed, is the proof.
       const { stdout } = await execFileAsync(process.execPath, [compiled(fixture), cluster.endpoint, mode], {

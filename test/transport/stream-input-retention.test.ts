@@ -3,11 +3,11 @@ import { runInNewContext } from "node:vm";
 import { create } from "@bufbuild/protobuf";
 import type { Transport } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { QueuedIterator } from "../src/client/core/queued-iterator.js";
-import { createHttp2Transport } from "../src/client/transport/http2/index.js";
-import { Watch, type WatchRequest, WatchRequestSchema } from "../src/gen/etcdserverpb/rpc_pb.js";
-import { createGrpcJsTransport } from "../src/grpc-js/index.js";
-import { type EtcdCluster, startEtcd } from "../src/testing/index.js";
+import { QueuedIterator } from "../../src/client/core/queued-iterator.js";
+import { createHttp2Transport } from "../../src/client/transport/http2/index.js";
+import { Watch, type WatchRequest, WatchRequestSchema } from "../../src/gen/etcdserverpb/rpc_pb.js";
+import { createGrpcJsTransport } from "../../src/grpc-js/index.js";
+import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
 
 // A long-lived stream (the shared Watch or LeaseKeepAlive stream) must not keep the requests it already
 // wrote: with a Promise.race against one promise that lives as long as the call, every request stayed

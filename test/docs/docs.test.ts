@@ -4,10 +4,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkCommandLine } from "../src/cli/cli.js";
-import { Etcd } from "../src/client/index.js";
-import { type EtcdCluster, startEtcd } from "../src/testing/index.js";
-import { Child } from "./support/child.js";
+import { checkCommandLine } from "../../src/cli/cli.js";
+import { Etcd } from "../../src/client/index.js";
+import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
+import { Child } from "../support/child.js";
 
 /**
  * Every code block of docs/*.md is checked here, as a user would meet it after `npm i etcd-ts`:
@@ -22,12 +22,12 @@ import { Child } from "./support/child.js";
  *   package, and the esbuild and runtime lines are the ones test/runtimes/bundle.test.ts runs.
  * - `text` blocks are output and diagrams, not code. A block without a language fails.
  */
-const ROOT = fileURLToPath(new URL("../", import.meta.url));
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const WORK = join(ROOT, "test", "tmp", "docs");
 const run = promisify(execFile);
 
 /** The names a fragment may use without defining them: what the docs' prose says they are. */
-const PRELUDE = `// The context the docs' fragments assume (test/docs.test.ts).
+const PRELUDE = `// The context the docs' fragments assume (test/docs/docs.test.ts).
 declare const etcd: import("etcd-ts").Etcd;
 type Etcd = import("etcd-ts").Etcd;
 declare const Etcd: typeof import("etcd-ts").Etcd;

@@ -5,14 +5,17 @@ import {
   InvalidArgumentError,
   LeaseLostError,
   LeaseNotFoundError,
+  Mutex,
+  Session,
   UnavailableError,
   type WatchBatch,
 } from "../../src/client/index.js";
 import { type EtcdCluster, freePort, startEtcd } from "../../src/testing/index.js";
+import { until } from "../support/wait.js";
 
-// Leases and watches as users reach them: through `Etcd`, its caller (deadlines, retry table, typed
-// errors) and its pool. The deep behaviour (shared streams, resume, faults) is in test/lease, test/watch
-// and test/faults.
+// Leases as users reach them: through `Etcd`, its caller (deadlines, retry table, typed errors) and its
+// pool, watched through `etcd.watch`; `etcd.lease.keepAlive(id)` and `Session` on an existing lease. The
+// deep behaviour (shared streams, resume, faults) is in test/lease/leases.test.ts, test/watch and test/faults.
 let cluster: EtcdCluster;
 let etcd: Etcd;
 const unhandled: unknown[] = [];
@@ -103,5 +106,45 @@ describe("etcd.lease and etcd.watch", () => {
     expect(lease.state).not.toBe("alive");
     expect(() => c.watch("lw/after")).toThrow(ClientClosedError);
     await etcd.lease.revoke(lease.id);
+  });
+});
+
+describe("lease.keepAlive(id)", () => {
+  it("keeps alive a lease granted elsewhere, past its TTL", async () => {
+    const other = new Etcd({ endpoints: cluster.endpoints });
+    try {
+      const granted = await other.lease.grant(3, { keepAlive: false });
+      const lease = await etcd.lease.keepAlive(granted.id);
+      expect(lease.id).toBe(granted.id);
+      expect(await etcd.lease.keepAlive(granted.id)).toBe(lease);
+      let refreshes = 0;
+      lease.on("keepalive", () => refreshes++);
+      // A refresh every third of the TTL: four of them span more than the TTL itself.
+      await until("four refreshes", () => refreshes >= 4);
+      expect((await other.lease.timeToLive(granted.id)).ttl).toBeGreaterThan(0);
+      lease.close();
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("rejects with LeaseLostError for a lease that does not exist", async () => {
+    const error = await etcd.lease.keepAlive(987654321).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LeaseLostError);
+    expect((error as LeaseLostError).reason).toBe("expired");
+  });
+});
+
+describe("Session on an existing lease", () => {
+  it("holds locks on that lease, and close() revokes it", async () => {
+    const granted = await etcd.lease.grant(30, { keepAlive: false });
+    const session = await Session.create(etcd, { lease: granted.id });
+    expect(session.leaseId).toBe(granted.id);
+    const mutex = new Mutex(session, "session-lease/lock");
+    await mutex.lock();
+    expect((await etcd.get(mutex.key))?.lease).toBe(granted.id);
+    await session.close();
+    expect((await etcd.lease.timeToLive(granted.id)).ttl).toBe(-1);
+    expect(await etcd.get(mutex.key)).toBeUndefined();
   });
 });

@@ -7,7 +7,7 @@ import { createInterface } from "node:readline";
 import { promisify } from "node:util";
 import { Code } from "@connectrpc/connect";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { EtcdError } from "../src/client/index.js";
+import { EtcdError } from "../../src/client/index.js";
 import {
   EtcdCluster,
   EtcdContainer,
@@ -18,10 +18,10 @@ import {
   gatewayRequest,
   isDockerAvailable,
   startEtcd,
-} from "../src/testing/index.js";
-import { compiled } from "./support/compiled.js";
-import { eventually, gatewayGet, gatewayPut, pidAlive } from "./support/etcd-gateway.js";
-import { until } from "./support/wait.js";
+} from "../../src/testing/index.js";
+import { compiled } from "../support/compiled.js";
+import { eventually, gatewayGet, gatewayPut, pidAlive } from "../support/etcd-gateway.js";
+import { until } from "../support/wait.js";
 
 const dockerAvailable = await isDockerAvailable();
 const run = promisify(execFile);
@@ -328,7 +328,7 @@ describe("teardown guarantees", () => {
   async function abandon(mode: "exit" | "hang", env: NodeJS.ProcessEnv = process.env) {
     const child = spawn(
       process.execPath,
-      [compiled(join(import.meta.dirname, "support/abandon-etcd.ts")), mode],
+      [compiled(join(import.meta.dirname, "../support/abandon-etcd.ts")), mode],
       {
         stdio: ["ignore", "pipe", "inherit"],
         env,

@@ -1,18 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  Etcd,
-  LeaseLostError,
-  Mutex,
-  Session,
-  WatchClosedError,
-  type WatcherState,
-} from "../../src/client/index.js";
+import { Etcd, WatchClosedError, type WatcherState } from "../../src/client/index.js";
 import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
 import { until, within } from "../support/wait.js";
 
 /**
- * Watch events in the read API's shapes, `watcher.created` and `state`, `etcd.lease.keepAlive(id)` and
- * `Session` on an existing lease.
+ * The watch API as users reach it through `Etcd`: events in the read API's shapes, `watcher.created` and
+ * `state`. The deep behaviour (shared streams, resume, liveness) is in the other files of test/watch.
  */
 let cluster: EtcdCluster;
 let etcd: Etcd;
@@ -101,45 +94,5 @@ describe("watcher state events", () => {
       await client.close();
       await proxy.close();
     }
-  });
-});
-
-describe("lease.keepAlive(id)", () => {
-  it("keeps alive a lease granted elsewhere, past its TTL", async () => {
-    const other = new Etcd({ endpoints: cluster.endpoints });
-    try {
-      const granted = await other.lease.grant(3, { keepAlive: false });
-      const lease = await etcd.lease.keepAlive(granted.id);
-      expect(lease.id).toBe(granted.id);
-      expect(await etcd.lease.keepAlive(granted.id)).toBe(lease);
-      let refreshes = 0;
-      lease.on("keepalive", () => refreshes++);
-      // A refresh every third of the TTL: four of them span more than the TTL itself.
-      await until("four refreshes", () => refreshes >= 4);
-      expect((await other.lease.timeToLive(granted.id)).ttl).toBeGreaterThan(0);
-      lease.close();
-    } finally {
-      await other.close();
-    }
-  });
-
-  it("rejects with LeaseLostError for a lease that does not exist", async () => {
-    const error = await etcd.lease.keepAlive(987654321).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(LeaseLostError);
-    expect((error as LeaseLostError).reason).toBe("expired");
-  });
-});
-
-describe("Session on an existing lease", () => {
-  it("holds locks on that lease, and close() revokes it", async () => {
-    const granted = await etcd.lease.grant(30, { keepAlive: false });
-    const session = await Session.create(etcd, { lease: granted.id });
-    expect(session.leaseId).toBe(granted.id);
-    const mutex = new Mutex(session, "session-lease/lock");
-    await mutex.lock();
-    expect((await etcd.get(mutex.key))?.lease).toBe(granted.id);
-    await session.close();
-    expect((await etcd.lease.timeToLive(granted.id)).ttl).toBe(-1);
-    expect(await etcd.get(mutex.key)).toBeUndefined();
   });
 });

@@ -2,16 +2,16 @@ import { request } from "node:http";
 import { connect } from "node:net";
 import { Code } from "@connectrpc/connect";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { InvalidArgumentError } from "../src/client/index.js";
+import { InvalidArgumentError } from "../../src/client/index.js";
 import {
   type EtcdCluster,
   EtcdGatewayError,
   FaultProxy,
   fetchMemberStatus,
   startEtcd,
-} from "../src/testing/index.js";
-import { eventually, gatewayGet, gatewayPut } from "./support/etcd-gateway.js";
-import { until } from "./support/wait.js";
+} from "../../src/testing/index.js";
+import { eventually, gatewayGet, gatewayPut } from "../support/etcd-gateway.js";
+import { until } from "../support/wait.js";
 
 let etcd: EtcdCluster;
 let proxy: FaultProxy | undefined;
