@@ -25,6 +25,30 @@ export const SERVER_SUITES = [
 ];
 
 /**
+ * The slow suites, each line's second project (`etcd-3.x-slow`): other runtimes and bundles, child
+ * processes (the CLI, the process and soak suites, the Go interop program, the demo, the docs' programs, the
+ * test kit's own children), faults (fault harness, failpoint stalls). `npm test` runs the fast projects
+ * alone, `npm run test:slow` these; `npx vitest run` and `npm run test:matrix` (CI) run both.
+ */
+export const SLOW_SUITES = [
+  "test/runtimes/**/*.test.ts",
+  "test/process/**/*.test.ts",
+  "test/cli/**/*.test.ts",
+  "test/interop/**/*.test.ts",
+  "test/examples/**/*.test.ts",
+  "test/docs/docs.test.ts",
+  "test/testing/kit.test.ts",
+  "test/faults/**/*.test.ts",
+  "test/conformance/faults.test.ts",
+  "test/watch/slow-catch-up.test.ts",
+];
+
+/** The slow suites that the other lines run too: those under a {@link SERVER_SUITES} folder. */
+const SLOW_SERVER_SUITES = SLOW_SUITES.filter((slow) =>
+  SERVER_SUITES.some((server) => slow.startsWith(server.slice(0, server.indexOf("**")))),
+);
+
+/**
  * Files that start the etcd versions they compare themselves (3.6 beside 3.7, say): the default project
  * runs them once; the other lines' projects would only repeat them.
  */
@@ -62,9 +86,9 @@ const NOT_REPEATED_ON: Record<string, string[]> = {
 };
 
 /**
- * `ETCD_TEST_VERSIONS` (comma-separated lines, or `all`) adds the matrix: one vitest project per line,
- * named `etcd-3.x` in every report line. `npm test` runs the default line alone; `npm run test:matrix`
- * (what CI runs) runs every line.
+ * `ETCD_TEST_VERSIONS` (comma-separated lines, or `all`) adds the matrix: two vitest projects per line,
+ * `etcd-3.x` (fast) and `etcd-3.x-slow`, named so in every report line. `npm test` runs the default line's
+ * fast project alone; `npm run test:matrix` (what CI runs) runs every project of every line.
  */
 function matrix(): string[] {
   const asked = process.env.ETCD_TEST_VERSIONS?.trim();
@@ -80,11 +104,17 @@ function defaultLine(): string {
   return process.env.ETCD_VERSION || DEFAULT_ETCD_VERSION;
 }
 
-function project(line: string, include: string[], exclude: string[] = []): TestProjectInlineConfiguration {
+/** The project `etcd-<line>` (`etcd-<line>-slow` when `slow`) of `include` minus `exclude`. */
+function project(
+  line: string,
+  slow: boolean,
+  include: string[],
+  exclude: string[] = [],
+): TestProjectInlineConfiguration {
   return {
     extends: true,
     test: {
-      name: `etcd-${line}`,
+      name: slow ? `etcd-${line}-slow` : `etcd-${line}`,
       include,
       exclude: [...configDefaults.exclude, ...exclude, ...(CANNOT_RUN_ON[line] ?? [])],
       // ETCD_BIN, when set, still wins in the kit: it names one binary for every project.
@@ -99,11 +129,18 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // The one guard against unhandled rejections: fails the file in which one escaped.
+    setupFiles: ["test/setup/no-unhandled-rejections.ts"],
     projects: [
-      project(defaultLine(), ALL),
-      ...matrix().map((line) =>
-        project(line, SERVER_SUITES, [...PIN_THEIR_OWN_VERSIONS, ...(NOT_REPEATED_ON[line] ?? [])]),
-      ),
+      project(defaultLine(), false, ALL, SLOW_SUITES),
+      project(defaultLine(), true, SLOW_SUITES),
+      ...matrix().flatMap((line) => {
+        const notRepeated = [...PIN_THEIR_OWN_VERSIONS, ...(NOT_REPEATED_ON[line] ?? [])];
+        return [
+          project(line, false, SERVER_SUITES, [...SLOW_SUITES, ...notRepeated]),
+          project(line, true, SLOW_SERVER_SUITES, notRepeated),
+        ];
+      }),
     ],
   },
 });

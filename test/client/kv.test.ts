@@ -17,11 +17,8 @@ import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
 
 let cluster: EtcdCluster;
 let etcd: Etcd;
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
 
 beforeAll(async () => {
-  process.on("unhandledRejection", onUnhandled);
   cluster = await startEtcd();
   etcd = new Etcd({ endpoints: cluster.endpoints });
 });
@@ -29,8 +26,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await etcd?.close();
   await cluster?.close();
-  process.off("unhandledRejection", onUnhandled);
-  expect(unhandled).toEqual([]);
 });
 
 const enc = (s: string) => new TextEncoder().encode(s);

@@ -14,18 +14,13 @@ import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index
 import { until, within } from "../support/wait.js";
 
 let cluster: EtcdCluster;
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
 
 beforeAll(async () => {
-  process.on("unhandledRejection", onUnhandled);
   cluster = await startEtcd();
 });
 
 afterAll(async () => {
   await cluster?.close();
-  process.off("unhandledRejection", onUnhandled);
-  expect(unhandled).toEqual([]);
 });
 
 async function silentProxy(): Promise<FaultProxy> {

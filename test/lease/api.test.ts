@@ -18,19 +18,14 @@ import { until } from "../support/wait.js";
 // deep behaviour (shared streams, resume, faults) is in test/lease/leases.test.ts, test/watch and test/faults.
 let cluster: EtcdCluster;
 let etcd: Etcd;
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
 
 beforeAll(async () => {
-  process.on("unhandledRejection", onUnhandled);
   cluster = await startEtcd();
   etcd = new Etcd({ endpoints: cluster.endpoints });
 });
 afterAll(async () => {
   await etcd?.close();
   await cluster?.close();
-  process.off("unhandledRejection", onUnhandled);
-  expect(unhandled).toEqual([]);
 });
 
 async function nextBatch(it: AsyncIterator<WatchBatch>): Promise<WatchBatch> {

@@ -1,7 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, createClient } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { Permission_Type } from "../src/gen/authpb/auth_pb.js";
+import { Permission_Type } from "../../src/gen/authpb/auth_pb.js";
 import {
   AlarmRequest_AlarmAction,
   AlarmType,
@@ -15,12 +15,12 @@ import {
   Maintenance,
   Watch,
   type WatchRequestSchema,
-} from "../src/gen/etcdserverpb/rpc_pb.js";
-import { createGrpcJsTransport, type GrpcJsTransport } from "../src/grpc-js/index.js";
-import { type EtcdCluster, freePort, startEtcd } from "../src/testing/index.js";
-import { expectConnectError } from "./support/expect-error.js";
-import { Pushable } from "./support/pushable.js";
-import { pinnedEtcdVersion, versionAtLeast } from "./support/server-version.js";
+} from "../../src/gen/etcdserverpb/rpc_pb.js";
+import { createGrpcJsTransport, type GrpcJsTransport } from "../../src/grpc-js/index.js";
+import { type EtcdCluster, freePort, startEtcd } from "../../src/testing/index.js";
+import { expectConnectError } from "../support/expect-error.js";
+import { Pushable } from "../support/pushable.js";
+import { pinnedEtcdVersion, versionAtLeast } from "../support/server-version.js";
 
 const te = new TextEncoder();
 const td = new TextDecoder();
