@@ -1,20 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  Etcd,
+  type Etcd,
   EtcdError,
   InvalidArgumentError,
   initialCluster,
   UnavailableError,
 } from "../../src/client/index.js";
-import { type EtcdCluster, type EtcdMember, freePort, startEtcd } from "../../src/testing/index.js";
+import { type EtcdCluster, type EtcdMember, freePort } from "../../src/testing/index.js";
+import { useEtcd } from "../support/etcd-fixture.js";
 import { retryReconfiguration, waitFor } from "./support.js";
 
+const env = useEtcd({ start: { members: 1 } });
 let cluster: EtcdCluster;
 let etcd: Etcd;
 
-beforeAll(async () => {
-  cluster = await startEtcd({ members: 1 });
-  etcd = new Etcd({ endpoints: cluster.endpoints, timeoutMs: 5_000 });
+beforeAll(() => {
+  cluster = env.cluster;
+  etcd = env.client({ timeoutMs: 5_000 });
 });
 
 afterAll(async () => {

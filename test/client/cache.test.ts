@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ServerVersion } from "../../src/client/call/server-version.js";
 import {
   AuthFailedError,
@@ -9,6 +9,7 @@ import {
   DeadlineExceededError,
   Etcd,
   EtcdError,
+  type EtcdOptions,
   InvalidArgumentError,
   InvalidUsageError,
   type KeyValue,
@@ -18,7 +19,8 @@ import {
   RangeCacheClosedError,
   type RangeCacheState,
 } from "../../src/client/index.js";
-import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
+import { type EtcdCluster, FaultProxy } from "../../src/testing/index.js";
+import { useEtcd } from "../support/etcd-fixture.js";
 import { enableAuth } from "../support/etcdctl.js";
 import { checkHistory, describeReport, type HistoryEvent, readHistory } from "../support/history.js";
 import { HistoryLoad } from "../support/history-load.js";
@@ -26,16 +28,17 @@ import { until, within } from "../support/wait.js";
 
 const enc = new TextEncoder();
 
-/** A client with short timeouts, so that faults show quickly. */
+/** Short timeouts, so that faults show quickly. */
+const CLIENT_OPTIONS = {
+  timeoutMs: 3000,
+  endpointCooldownMs: 200,
+  keepaliveIntervalMs: 1000,
+  keepaliveTimeoutMs: 1000,
+} satisfies Partial<EtcdOptions>;
+
+/** A client with {@link CLIENT_OPTIONS}. */
 function client(endpoint: string, auth?: { username: string; password: string }): Etcd {
-  return new Etcd({
-    endpoints: endpoint,
-    timeoutMs: 3000,
-    endpointCooldownMs: 200,
-    keepaliveIntervalMs: 1000,
-    keepaliveTimeoutMs: 1000,
-    ...(auth ? { auth } : {}),
-  });
+  return new Etcd({ endpoints: endpoint, ...CLIENT_OPTIONS, ...(auth ? { auth } : {}) });
 }
 
 /** Everything a KeyValue says, for comparing the cache with etcd. */
@@ -93,23 +96,16 @@ class ChangeMirror {
 }
 
 describe("etcd.cache() against a real etcd", () => {
+  const env = useEtcd({ client: CLIENT_OPTIONS });
+  const { cleanups } = env;
   let cluster: EtcdCluster;
   let etcd: Etcd;
   let writer: Etcd;
-  const cleanups: (() => Promise<unknown> | unknown)[] = [];
 
-  beforeAll(async () => {
-    cluster = await startEtcd();
-    etcd = client(cluster.endpoint);
-    writer = client(cluster.endpoint);
-  });
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
-  afterAll(async () => {
-    await etcd?.close();
-    await writer?.close();
-    await cluster?.close();
+  beforeAll(() => {
+    cluster = env.cluster;
+    etcd = env.client();
+    writer = env.client();
   });
 
   const open = (range: Parameters<Etcd["cache"]>[0], via = etcd) => {
@@ -414,24 +410,21 @@ describe("etcd.cache() against a real etcd", () => {
 describe("etcd.cache() with auth on (tokens expire after 2 s)", () => {
   const ROOT = { username: "root", password: "root-Secret-pw-123" };
   const READER = { username: "reader", password: "reader-Secret-pw-456" };
+  const env = useEtcd({ start: { args: ["--auth-token-ttl=2"] } });
+  const { cleanups } = env;
   let cluster: EtcdCluster;
   let root: Etcd;
-  const cleanups: (() => Promise<unknown> | unknown)[] = [];
 
   beforeAll(async () => {
-    cluster = await startEtcd({ args: ["--auth-token-ttl=2"] });
+    cluster = env.cluster;
     await enableAuth(cluster.endpoint, {
       rootPassword: ROOT.password,
       role: { name: "cache-reader", grants: [["read", "au/"]], users: [READER] },
     });
     root = client(cluster.endpoint, ROOT);
   });
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
   afterAll(async () => {
     await root?.close();
-    await cluster?.close();
   });
 
   it("follows changes across cuts after its token expired, and resyncs after a compaction with a stale token", async () => {

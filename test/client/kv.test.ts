@@ -13,14 +13,16 @@ import {
   RequestTooLargeError,
   txn,
 } from "../../src/client/index.js";
-import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
+import type { EtcdCluster } from "../../src/testing/index.js";
+import { useEtcd } from "../support/etcd-fixture.js";
 
+const env = useEtcd();
 let cluster: EtcdCluster;
 let etcd: Etcd;
 
-beforeAll(async () => {
-  cluster = await startEtcd();
-  etcd = new Etcd({ endpoints: cluster.endpoints });
+beforeAll(() => {
+  cluster = env.cluster;
+  etcd = env.client();
 });
 
 afterAll(async () => {

@@ -1,5 +1,5 @@
 import { inspect } from "node:util";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   ClientClosedError,
   compare,
@@ -16,29 +16,23 @@ import {
   type Watcher,
 } from "../../src/client/index.js";
 import { discover, register } from "../../src/discovery/index.js";
-import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
+import type { EtcdCluster } from "../../src/testing/index.js";
 import { collect } from "../support/collect.js";
+import { useEtcd } from "../support/etcd-fixture.js";
 import { until, within } from "../support/wait.js";
 
+const env = useEtcd();
+const { cleanups } = env;
 let cluster: EtcdCluster;
 /** The plain client: it writes and reads raw keys, as Go's namespace package lays them out. */
 let etcd: Etcd;
 /** A second, separate client: its views contend with `etcd`'s views as another process would. */
 let other: Etcd;
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
 
-beforeAll(async () => {
-  cluster = await startEtcd();
-  etcd = new Etcd({ endpoints: cluster.endpoints });
-  other = new Etcd({ endpoints: cluster.endpoints });
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-afterAll(async () => {
-  await etcd?.close();
-  await other?.close();
-  await cluster?.close();
+beforeAll(() => {
+  cluster = env.cluster;
+  etcd = env.client();
+  other = env.client();
 });
 
 const enc = (s: string) => new TextEncoder().encode(s);

@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   AbortedError,
   ClosedError,
@@ -15,27 +15,26 @@ import {
   Session,
   SessionExpiredError,
 } from "../../src/client/index.js";
-import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
+import { type EtcdCluster, FaultProxy } from "../../src/testing/index.js";
 import { CallTap } from "../support/call-tap.js";
+import { useEtcd } from "../support/etcd-fixture.js";
 import { enableAuth, etcdctl } from "../support/etcdctl.js";
 import { ended, lossOf } from "../support/lifecycle.js";
 import { until, within } from "../support/wait.js";
 
+const env = useEtcd();
 let cluster: EtcdCluster;
 let etcd: Etcd;
 let other: Etcd;
 const sessions: Session[] = [];
 
-beforeAll(async () => {
-  cluster = await startEtcd();
-  etcd = new Etcd({ endpoints: cluster.endpoints });
-  other = new Etcd({ endpoints: cluster.endpoints });
+beforeAll(() => {
+  cluster = env.cluster;
+  etcd = env.client();
+  other = env.client();
 });
-afterAll(async () => {
+afterAll(() => {
   for (const s of sessions) s.orphan();
-  await etcd?.close();
-  await other?.close();
-  await cluster?.close();
 });
 
 async function session(ttl = 10, client = etcd): Promise<Session> {
@@ -415,15 +414,16 @@ describe("STM", () => {
 describe("Mutex with auth on (tokens expire after 2 s)", () => {
   const ROOT_PW = "root-Secret-pw-123";
   const WORKER_PW = "worker-Secret-pw-456";
+  const authEnv = useEtcd({ start: { args: ["--auth-token-ttl=2"] } });
+  const { cleanups } = authEnv;
   let auth: EtcdCluster;
   let root: Etcd;
   const asRoot = (args: string[]) => etcdctl(auth.endpoint, args, [`--user=root:${ROOT_PW}`]);
   const grant = (perm: "readwrite" | "write") =>
     asRoot(["role", "grant-permission", "worker", "--prefix=true", perm, "plock/"]);
-  const cleanups: (() => Promise<unknown> | unknown)[] = [];
 
   beforeAll(async () => {
-    auth = await startEtcd({ args: ["--auth-token-ttl=2"] });
+    auth = authEnv.cluster;
     const ep = auth.endpoint;
     await enableAuth(ep, {
       rootPassword: ROOT_PW,
@@ -435,12 +435,8 @@ describe("Mutex with auth on (tokens expire after 2 s)", () => {
     });
     root = new Etcd({ endpoints: ep, auth: { username: "root", password: ROOT_PW } });
   });
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
   afterAll(async () => {
     await root?.close();
-    await auth?.close();
   });
 
   /** A worker client through a fault proxy, its unary calls recorded. */

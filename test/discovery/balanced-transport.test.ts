@@ -1,29 +1,24 @@
 import { once } from "node:events";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { Etcd } from "../../src/client/etcd.js";
 import { createBalancedTransport, discover, type Registration, register } from "../../src/discovery/index.js";
-import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
+import type { EtcdCluster } from "../../src/testing/index.js";
+import { useEtcd } from "../support/etcd-fixture.js";
 import { within } from "../support/wait.js";
 import { ConnectTestServer, TestService } from "./servers.js";
-import { client, until } from "./support.js";
+import { CLIENT_OPTIONS, until } from "./support.js";
 
 describe("createBalancedTransport() with connect-node servers registered in etcd", () => {
-  let cluster: EtcdCluster;
+  const env = useEtcd({ client: CLIENT_OPTIONS });
+  const { cleanups } = env;
+  let _cluster: EtcdCluster;
   let etcd: Etcd;
-  const cleanups: (() => Promise<unknown> | unknown)[] = [];
 
-  beforeAll(async () => {
-    cluster = await startEtcd();
-    etcd = client(cluster.endpoint);
-  });
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
-  afterAll(async () => {
-    await etcd?.close();
-    await cluster?.close();
+  beforeAll(() => {
+    _cluster = env.cluster;
+    etcd = env.client();
   });
 
   async function instance(service: string, weight = 1, delayMs = 0) {

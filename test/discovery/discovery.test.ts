@@ -17,27 +17,21 @@ import {
 } from "../../src/discovery/index.js";
 import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
 import { CallTap } from "../support/call-tap.js";
+import { useEtcd } from "../support/etcd-fixture.js";
 import { enableAuth, etcdctl } from "../support/etcdctl.js";
-import { ChangeLedger, client, until } from "./support.js";
+import { ChangeLedger, CLIENT_OPTIONS, client, until } from "./support.js";
 
 describe("discover() against a real etcd", () => {
+  const env = useEtcd({ client: CLIENT_OPTIONS });
+  const { cleanups } = env;
   let cluster: EtcdCluster;
   let etcd: Etcd;
   let writer: Etcd;
-  const cleanups: (() => Promise<unknown> | unknown)[] = [];
 
-  beforeAll(async () => {
-    cluster = await startEtcd();
-    etcd = client(cluster.endpoint);
-    writer = client(cluster.endpoint);
-  });
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
-  afterAll(async () => {
-    await etcd?.close();
-    await writer?.close();
-    await cluster?.close();
+  beforeAll(() => {
+    cluster = env.cluster;
+    etcd = env.client();
+    writer = env.client();
   });
 
   const addrs = (list: ServiceInstance[]) => list.map((i) => i.addr);

@@ -1,30 +1,25 @@
 import * as grpc from "@grpc/grpc-js";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { Etcd } from "../../src/client/etcd.js";
 import { register } from "../../src/discovery/index.js";
 import { registerEtcdResolver } from "../../src/grpc-js/index.js";
-import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
+import { type EtcdCluster, FaultProxy } from "../../src/testing/index.js";
+import { useEtcd } from "../support/etcd-fixture.js";
 import { GrpcTestServer, grpcStatus } from "./servers.js";
-import { client, until } from "./support.js";
+import { CLIENT_OPTIONS, until } from "./support.js";
 
 describe("grpc-js resolver for etcd:///<service>", () => {
+  const env = useEtcd({ client: CLIENT_OPTIONS });
+  const { cleanups } = env;
   let cluster: EtcdCluster;
   let etcd: Etcd;
-  const cleanups: (() => Promise<unknown> | unknown)[] = [];
 
-  beforeAll(async () => {
-    cluster = await startEtcd();
-    etcd = client(cluster.endpoint);
+  beforeAll(() => {
+    cluster = env.cluster;
+    etcd = env.client();
     registerEtcdResolver(etcd, { policy: "round_robin" });
     // No policy: the channel's default, grpc-js' pick_first.
     registerEtcdResolver(etcd, { scheme: "etcd-default" });
-  });
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
-  afterAll(async () => {
-    await etcd?.close();
-    await cluster?.close();
   });
 
   async function instance(service: string) {

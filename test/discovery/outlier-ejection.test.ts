@@ -1,6 +1,6 @@
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { Etcd } from "../../src/client/etcd.js";
 import { createConnectNodeTransport } from "../../src/connect-node/index.js";
 import {
@@ -8,9 +8,9 @@ import {
   createBalancedTransport,
   register,
 } from "../../src/discovery/index.js";
-import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
+import { useEtcd } from "../support/etcd-fixture.js";
 import { ConnectTestServer, TestService } from "./servers.js";
-import { client, until } from "./support.js";
+import { CLIENT_OPTIONS, until } from "./support.js";
 
 /**
  * Outlier ejection against real servers registered in a real etcd. A "crashed" instance is a server
@@ -19,20 +19,12 @@ import { client, until } from "./support.js";
  * not retried on UNAVAILABLE: every call sent to a dead instance fails unless ejection keeps it away.
  */
 describe("createBalancedTransport() outlier ejection", () => {
-  let cluster: EtcdCluster;
+  const env = useEtcd({ client: CLIENT_OPTIONS });
+  const { cleanups } = env;
   let etcd: Etcd;
-  const cleanups: (() => Promise<unknown> | unknown)[] = [];
 
-  beforeAll(async () => {
-    cluster = await startEtcd();
-    etcd = client(cluster.endpoint);
-  });
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
-  afterAll(async () => {
-    await etcd?.close();
-    await cluster?.close();
+  beforeAll(() => {
+    etcd = env.client();
   });
 
   async function instance(service: string) {

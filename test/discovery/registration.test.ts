@@ -21,8 +21,9 @@ import {
 } from "../../src/discovery/index.js";
 import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
 import { CallTap } from "../support/call-tap.js";
+import { useEtcd } from "../support/etcd-fixture.js";
 import { enableAuth, etcdctl } from "../support/etcdctl.js";
-import { client, until } from "./support.js";
+import { CLIENT_OPTIONS, client, until } from "./support.js";
 
 /**
  * Checks the registration's rate floor on the grants a tap saw: at least 500 ms between two grants when
@@ -54,23 +55,16 @@ async function deleteAndAwaitReturn(r: Registration, admin: Etcd): Promise<Regis
 }
 
 describe("register() against a real etcd", () => {
+  const env = useEtcd({ client: CLIENT_OPTIONS });
+  const { cleanups } = env;
   let cluster: EtcdCluster;
   let etcd: Etcd;
   let admin: Etcd;
-  const cleanups: (() => Promise<unknown> | unknown)[] = [];
 
-  beforeAll(async () => {
-    cluster = await startEtcd();
-    etcd = client(cluster.endpoint);
-    admin = client(cluster.endpoint);
-  });
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
-  afterAll(async () => {
-    await etcd?.close();
-    await admin?.close();
-    await cluster?.close();
+  beforeAll(() => {
+    cluster = env.cluster;
+    etcd = env.client();
+    admin = env.client();
   });
 
   async function reg(

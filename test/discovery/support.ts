@@ -1,15 +1,18 @@
 import { Etcd } from "../../src/client/etcd.js";
+import type { EtcdOptions } from "../../src/client/options.js";
 import type { Discovery, InstanceChange } from "../../src/discovery/index.js";
 
-/** A client with short timeouts, so faults show up quickly in tests. */
+/** Short timeouts, so faults show up quickly in tests. */
+export const CLIENT_OPTIONS = {
+  timeoutMs: 3000,
+  endpointCooldownMs: 200,
+  keepaliveIntervalMs: 1000,
+  keepaliveTimeoutMs: 1000,
+} satisfies Partial<EtcdOptions>;
+
+/** A client with {@link CLIENT_OPTIONS}. */
 export function client(endpoint: string | string[]): Etcd {
-  return new Etcd({
-    endpoints: endpoint,
-    timeoutMs: 3000,
-    endpointCooldownMs: 200,
-    keepaliveIntervalMs: 1000,
-    keepaliveTimeoutMs: 1000,
-  });
+  return new Etcd({ endpoints: endpoint, ...CLIENT_OPTIONS });
 }
 
 export { until } from "../support/wait.js";

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   ClientClosedError,
   Etcd,
@@ -10,22 +10,20 @@ import {
   UnavailableError,
   type WatchBatch,
 } from "../../src/client/index.js";
-import { type EtcdCluster, freePort, startEtcd } from "../../src/testing/index.js";
+import { type EtcdCluster, freePort } from "../../src/testing/index.js";
+import { useEtcd } from "../support/etcd-fixture.js";
 import { until } from "../support/wait.js";
 
 // Leases as users reach them: through `Etcd`, its caller (deadlines, retry table, typed errors) and its
 // pool, watched through `etcd.watch`; `etcd.lease.keepAlive(id)` and `Session` on an existing lease. The
 // deep behaviour (shared streams, resume, faults) is in test/lease/leases.test.ts, test/watch and test/faults.
+const env = useEtcd();
 let cluster: EtcdCluster;
 let etcd: Etcd;
 
-beforeAll(async () => {
-  cluster = await startEtcd();
-  etcd = new Etcd({ endpoints: cluster.endpoints });
-});
-afterAll(async () => {
-  await etcd?.close();
-  await cluster?.close();
+beforeAll(() => {
+  cluster = env.cluster;
+  etcd = env.client();
 });
 
 async function nextBatch(it: AsyncIterator<WatchBatch>): Promise<WatchBatch> {

@@ -1,26 +1,26 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Etcd, type Lease, LeaseLostError } from "../../src/client/index.js";
-import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
+import { type EtcdCluster, FaultProxy } from "../../src/testing/index.js";
+import { useEtcd } from "../support/etcd-fixture.js";
 import { callsStarted } from "../support/server-metrics.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("leases of new Etcd() against a real etcd", () => {
+  const env = useEtcd();
+  const { cleanups } = env;
   let etcd: EtcdCluster;
   let proxy: FaultProxy;
-  const cleanups: (() => Promise<void> | void)[] = [];
 
   beforeAll(async () => {
-    etcd = await startEtcd();
+    etcd = env.cluster;
     proxy = await FaultProxy.start(etcd.endpoint);
   });
-  afterEach(async () => {
+  afterEach(() => {
     proxy.heal();
-    for (const c of cleanups.splice(0).reverse()) await c();
   });
   afterAll(async () => {
     await proxy?.close();
-    await etcd?.close();
   });
 
   /** A client, as a user makes it; closed after the test. */

@@ -1,19 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Etcd, WatchClosedError, type WatcherState } from "../../src/client/index.js";
-import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
+import { type EtcdCluster, FaultProxy } from "../../src/testing/index.js";
+import { useEtcd } from "../support/etcd-fixture.js";
 import { until, within } from "../support/wait.js";
 
 /**
  * The watch API as users reach it through `Etcd`: events in the read API's shapes, `watcher.created` and
  * `state`. The deep behaviour (shared streams, resume, liveness) is in the other files of test/watch.
  */
+const env = useEtcd();
 let cluster: EtcdCluster;
 let etcd: Etcd;
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
-beforeAll(async () => {
-  cluster = await startEtcd();
-  etcd = new Etcd({ endpoints: cluster.endpoints });
+beforeAll(() => {
+  cluster = env.cluster;
+  etcd = env.client();
 });
 
 afterAll(async () => {

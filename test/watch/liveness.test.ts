@@ -1,7 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Etcd, type EtcdOptions, type WatchBatch } from "../../src/client/index.js";
-import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
+import { type EtcdCluster, FaultProxy } from "../../src/testing/index.js";
 import { DiagnosticsRecorder } from "../support/diagnostics.js";
+import { useEtcd } from "../support/etcd-fixture.js";
 import { callsStarted } from "../support/server-metrics.js";
 import { transports } from "../support/transports.js";
 import { until } from "../support/wait.js";
@@ -18,22 +19,18 @@ const STATUS = "etcdserverpb.Maintenance/Status";
 const STREAMS = { idleTimeoutMs: 1000, probeTimeoutMs: 1000, backoff: { initialMs: 20, maxMs: 500 } };
 
 describe("Watch stream liveness without the transport's keepalive", () => {
+  const env = useEtcd();
+  const { cleanups } = env;
   let etcd: EtcdCluster;
   let proxy: FaultProxy;
   let direct: Etcd;
-  const cleanups: (() => Promise<void> | void)[] = [];
 
-  beforeAll(async () => {
-    etcd = await startEtcd();
-    direct = new Etcd({ endpoints: [etcd.endpoint] });
+  beforeAll(() => {
+    etcd = env.cluster;
+    direct = env.client();
   });
-  afterEach(async () => {
+  afterEach(() => {
     if (etcd.members[0]!.frozen) etcd.members[0]!.thaw();
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
-  afterAll(async () => {
-    await direct?.close();
-    await etcd?.close();
   });
 
   for (const leg of transports) {

@@ -1,9 +1,10 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Etcd, type WatchBatch, type Watcher } from "../../src/client/index.js";
 import { createConnectNodeTransport } from "../../src/connect-node/index.js";
 import { createGrpcJsTransport } from "../../src/grpc-js/index.js";
-import { DEFAULT_ETCD_VERSION, type EtcdCluster, startEtcd } from "../../src/testing/index.js";
+import { DEFAULT_ETCD_VERSION, type EtcdCluster } from "../../src/testing/index.js";
 import { DiagnosticsRecorder } from "../support/diagnostics.js";
+import { useEtcd } from "../support/etcd-fixture.js";
 import { checkHistory, describeReport, HistoryRecorder, readHistory } from "../support/history.js";
 import { callsStarted } from "../support/server-metrics.js";
 import { until, within } from "../support/wait.js";
@@ -24,21 +25,17 @@ const CATCH_UP = "sleep(8000)";
 const enc = new TextEncoder();
 
 describe(`a slow, silent catch-up (etcd ${LINE} with failpoints)`, () => {
+  const env = useEtcd({ start: { version: LINE, failpoints: {} } });
+  const { cleanups } = env;
   let etcd: EtcdCluster;
   let direct: Etcd;
-  const cleanups: (() => Promise<void> | void)[] = [];
 
-  beforeAll(async () => {
-    etcd = await startEtcd({ version: LINE, failpoints: {} });
-    direct = new Etcd({ endpoints: [etcd.endpoint] });
+  beforeAll(() => {
+    etcd = env.cluster;
+    direct = env.client();
   });
   afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
     await etcd.members[0]!.setFailpoint("beforeSyncWatchers", undefined);
-  });
-  afterAll(async () => {
-    await direct?.close();
-    await etcd?.close();
   });
 
   /**
