@@ -63,13 +63,16 @@ describe("etcd-ts lease", { timeout: 120_000 }, () => {
   });
 
   it("keep-alive exits with 1 and says so when the lease is revoked under it; --once refreshes once", async () => {
-    const lease = await bed.etcd.lease.grant(6, { keepAlive: false, id: 0x5eed2 });
+    // The test keeps the lease alive while the children start (however long that takes), and lets go
+    // only once the keep-alive child refreshed it: no child has to start within the TTL.
+    const lease = await bed.etcd.lease.grant(6, { id: 0x5eed2 });
     const hex = "000000000005eed2";
     expect(await cliOk([...bed.ep, "lease", "keep-alive", hex, "--once"])).toBe(
       `lease ${hex} keepalived with TTL(6s)\n`,
     );
     const c = bed.start(["lease", "keep-alive", hex]);
     await c.waitForLine("the first refresh", (line) => line === `lease ${hex} keepalived with TTL(6s)`);
+    await lease.close();
     await bed.etcd.lease.revoke(lease.id);
     const exit = await c.waitForExit("keep-alive to end once the lease is gone", 60_000);
     expect(exit.code).toBe(1);
