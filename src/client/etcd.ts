@@ -10,7 +10,7 @@ import { ConnectionPool } from "./call/pool.js";
 import type { CallOptions } from "./call-options.js";
 import { ClusterClient } from "./cluster/cluster-client.js";
 import type { MemberInfo } from "./cluster/member.js";
-import { ClientClosedError } from "./core/errors.js";
+import { ClientClosedError, InvalidArgumentError } from "./core/errors.js";
 import { ProcessRef } from "./core/process-ref.js";
 import { checkInteger } from "./core/validation.js";
 import { channels } from "./diagnostics/channels.js";
@@ -31,6 +31,7 @@ import {
 import type {
   DeleteOptions,
   DeleteResult,
+  IterateOptions,
   KeyRange,
   PutOptions,
   PutResult,
@@ -41,44 +42,19 @@ import { LeaseKeeper } from "./lease/lease-keeper.js";
 import { Leases } from "./lease/leases.js";
 import { MaintenanceClient } from "./maintenance/maintenance-client.js";
 import type { MemberStatus } from "./maintenance/types.js";
+import { type Keyspace, WHOLE_KEYSPACE } from "./namespace/keyspace.js";
 import { Namespace } from "./namespace/namespace.js";
 import { type EtcdOptions, type ResolvedOptions, resolveEndpoints, resolveOptions } from "./options.js";
+import type { EtcdPort } from "./port.js";
 import { usableClientUrls } from "./transport/endpoint-address.js";
 import { Txn } from "./txn/txn.js";
 import type { WatchOptions } from "./watch/types.js";
 import { WatchHub } from "./watch/watch-hub.js";
 import type { Watcher } from "./watch/watcher.js";
 
-/**
- * Options of {@link Etcd.iterate}. `timeoutMs` is the deadline of each request: of each page, and on a
- * RangeStream of its opening and of each chunk.
- */
-export interface IterateOptions extends CallOptions {
-  /**
-   * Keys of the first request, and of every request when the server has no `RangeStream` (etcd < 3.7);
-   * on 3.7+ the rest of the range comes as one stream whose chunks the server sizes. Default 1000.
-   */
-  pageSize?: number | undefined;
-  /** Most keys in total. Default: all of the range. */
-  limit?: number | bigint | undefined;
-  /** Read at this revision; default: the revision of the first request. */
-  revision?: number | bigint | undefined;
-  /** Serve every page from the local member (no quorum round). Default false. */
-  serializable?: boolean | undefined;
-  /** Values are left out. Default false. */
-  keysOnly?: boolean | undefined;
-}
-
 export type { MemberInfo } from "./cluster/member.js";
+export type { IterateOptions } from "./kv/types.js";
 export type { MemberStatus } from "./maintenance/types.js";
-
-/** What {@link Etcd.namespace} hands the constructor: a view shares everything of `parent` but its keys. */
-class NamespaceView {
-  constructor(
-    readonly parent: Etcd,
-    readonly namespace: Namespace,
-  ) {}
-}
 
 /**
  * An etcd v3 client: one connection per endpoint, failover with jittered backoff, safe retries,
@@ -91,7 +67,7 @@ class NamespaceView {
  * console.log((await etcd.get("greeting"))?.text());
  * ```
  */
-export class Etcd implements AsyncDisposable {
+export class Etcd implements EtcdPort, AsyncDisposable {
   readonly #options: ResolvedOptions;
   readonly #pool: ConnectionPool;
   readonly #caller: UnaryCaller;
@@ -111,14 +87,24 @@ export class Etcd implements AsyncDisposable {
   /** Leases: grant (kept alive on one shared LeaseKeepAlive stream), revoke, timeToLive, list. */
   readonly lease: Leases;
   readonly #watches: WatchHub;
-  /** Set on a view made by `namespace()`: the prefix of every key it sends and receives. */
-  readonly #namespace: Namespace | undefined;
+  /**
+   * Where this client's keys live: the whole keyspace, or on a view made by `namespace()` its namespace.
+   * Every key-value request and answer goes through it, the one place a view's keys are changed.
+   */
+  readonly #keys: Keyspace;
 
+  /**
+   * @internal The form {@link Etcd.namespace} uses: a view of `parent` whose keys live in `namespace`.
+   * Two arguments, so that a call with options never considers this form (their types stay contextual).
+   */
+  constructor(namespace: Namespace, parent: Etcd);
   /** Validates `options` (throwing `InvalidArgumentError` naming the field); connects lazily on first call. */
-  constructor(options: EtcdOptions) {
-    if (options instanceof NamespaceView) {
+  // Last: `ConstructorParameters<typeof Etcd>` reads the last form.
+  constructor(options: EtcdOptions);
+  constructor(options: EtcdOptions | Namespace, parent?: Etcd) {
+    if (options instanceof Namespace) {
+      if (!parent) throw new InvalidArgumentError("options", "must be an options object");
       // A view: the same connection, call path, watch hub, lease keeper and process ref as its parent.
-      const parent = options.parent;
       this.#options = parent.#options;
       this.#pool = parent.#pool;
       this.#caller = parent.#caller;
@@ -129,11 +115,11 @@ export class Etcd implements AsyncDisposable {
       this.cluster = parent.cluster;
       this.maintenance = parent.maintenance;
       this.auth = parent.auth;
-      this.#namespace = options.namespace;
-      this.lease = parent.lease._namespace(options.namespace);
+      this.#keys = options;
+      this.lease = parent.lease._namespace(options);
       return;
     }
-    this.#namespace = undefined;
+    this.#keys = WHOLE_KEYSPACE;
     const o = resolveOptions(options);
     this.#options = o;
     const factory =
@@ -225,9 +211,7 @@ export class Etcd implements AsyncDisposable {
    * Uint8Array (else `InvalidArgumentError`). See docs/client.md, "Namespaces".
    */
   namespace(prefix: Bytes): Etcd {
-    const view = new NamespaceView(this, Namespace.of(prefix, this.#namespace));
-    // The constructor's one internal form (a NamespaceView is not something users can make).
-    return new Etcd(view as unknown as EtcdOptions);
+    return new Etcd(Namespace.of(prefix, this.#keys.namespace), this);
   }
 
   /**
@@ -235,7 +219,7 @@ export class Etcd implements AsyncDisposable {
    * calls are not namespaced: name it there, e.g. in a role's permission on `{ prefix: view.keyPrefix }`.
    */
   get keyPrefix(): Uint8Array {
-    return this.#namespace ? this.#namespace.prefix.slice() : new Uint8Array(0);
+    return this.#keys.prefix.slice();
   }
 
   /** The endpoints in use, in order (changes when endpoints are synced from the cluster). */
@@ -255,12 +239,12 @@ export class Etcd implements AsyncDisposable {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.#range(req, options).then(firstKeyValue);
+    return this.#range(req, options).then((res) => firstKeyValue(this.#keys.unprefixRange(res)));
   }
 
   /** Reads a key or a range (`{ prefix }`, `{ fromKey }`, `{ key, end }`) with limit, sort, revision, filters. */
   async range(range: Bytes | KeyRange, options?: RangeOptions & CallOptions): Promise<RangeResult> {
-    return rangeResult(await this.#range(rangeRequest(range, options), options));
+    return rangeResult(this.#keys.unprefixRange(await this.#range(rangeRequest(range, options), options)));
   }
 
   /**
@@ -300,19 +284,16 @@ export class Etcd implements AsyncDisposable {
     } catch (err) {
       return Promise.reject(err);
     }
-    const ns = this.#namespace;
-    if (ns) req = ns.prefixPut(req);
     return this.#caller
-      .call({ method: KV.method.put, options }, req)
-      .then((res: PutResponse) => putResult(ns ? ns.unprefixPut(res) : res));
+      .call({ method: KV.method.put, options }, this.#keys.prefixPut(req))
+      .then((res: PutResponse) => putResult(this.#keys.unprefixPut(res)));
   }
 
   /** Deletes a key or a range. */
   async delete(range: Bytes | KeyRange, options?: DeleteOptions & CallOptions): Promise<DeleteResult> {
-    const ns = this.#namespace;
-    const req = ns ? ns.prefixBounds(deleteRequest(range, options)) : deleteRequest(range, options);
+    const req = this.#keys.prefixBounds(deleteRequest(range, options));
     const res = await this.#caller.call({ method: KV.method.deleteRange, options }, req);
-    return deleteResult(ns ? ns.unprefixDelete(res) : res);
+    return deleteResult(this.#keys.unprefixDelete(res));
   }
 
   /**
@@ -320,15 +301,13 @@ export class Etcd implements AsyncDisposable {
    * ops only read is retried like a read; any write makes it a write.
    */
   txn(): Txn {
-    const ns = this.#namespace;
+    const keys = this.#keys;
     // The retry table tells a txn that only reads from one that writes (retryKindOfCall).
-    return new Txn((request, _readOnly, options) => {
-      const sent = this.#caller.call(
-        { method: KV.method.txn, options },
-        ns ? ns.prefixTxn(request) : request,
-      );
-      return ns ? sent.then((res) => ns.unprefixTxn(res)) : sent;
-    });
+    return new Txn((request, _readOnly, options) =>
+      this.#caller
+        .call({ method: KV.method.txn, options }, keys.prefixTxn(request))
+        .then((res) => keys.unprefixTxn(res)),
+    );
   }
 
   /**
@@ -381,7 +360,7 @@ export class Etcd implements AsyncDisposable {
    * revision. See docs/leases-and-watches.md.
    */
   watch(range: Bytes | KeyRange, options?: WatchOptions): Watcher {
-    return this.#watches.watch(range, options, this.#namespace);
+    return this.#watches.watch(range, options, this.#keys.namespace);
   }
 
   /**
@@ -408,7 +387,8 @@ export class Etcd implements AsyncDisposable {
    * made (watches, leases, sessions...) belongs to the client it views, which ends them when it closes.
    */
   close(): Promise<void> {
-    if (this.#namespace) return Promise.resolve();
+    // A view owns nothing: what it made belongs to the client it views.
+    if (this.#keys.namespace) return Promise.resolve();
     this.#closed ??= (async () => {
       // Each never rejects; each removes itself from the set once done.
       await Promise.all([...this.#beforeClose].map((cleanUp) => cleanUp()));
@@ -434,8 +414,8 @@ export class Etcd implements AsyncDisposable {
         : auth.kind === "password"
           ? `, user: ${JSON.stringify(auth.username)}`
           : `, auth: ${auth.kind}`;
-    const ns = this.#namespace
-      ? `namespace: ${JSON.stringify(new TextDecoder().decode(this.#namespace.prefix))}, `
+    const ns = this.#keys.namespace
+      ? `namespace: ${JSON.stringify(new TextDecoder().decode(this.#keys.prefix))}, `
       : "";
     const closed = this.#closing.signal.aborted ? ", closed" : "";
     return `Etcd { ${ns}endpoints: ${JSON.stringify(this.endpoints)}${user}${closed} }`;
@@ -443,7 +423,7 @@ export class Etcd implements AsyncDisposable {
 
   /** Where `iterate()` reads: Range calls and, on servers that have it, RangeStream (namespaced as reads are). */
   #rangeSource(options: CallOptions): RangeSource {
-    const ns = this.#namespace;
+    const keys = this.#keys;
     const context = {
       caller: this.#caller,
       pool: this.#pool,
@@ -451,21 +431,23 @@ export class Etcd implements AsyncDisposable {
       timeoutMs: this.#options.timeoutMs,
     };
     return {
-      page: (req) => this.#range(req, options),
+      page: (req) => this.#range(req, options).then((res) => keys.unprefixRange(res)),
       stream: async (req) => {
-        const chunks = await openRangeStream(context, ns ? ns.prefixBounds(req) : req, options);
-        return chunks && ns ? unprefixChunks(chunks, ns) : chunks;
+        const chunks = await openRangeStream(context, keys.prefixBounds(req), options);
+        return chunks && keys.unprefixChunks(chunks);
       },
     };
   }
 
+  /**
+   * One Range call of a request named in this client's keys; the answer still carries the wire keys
+   * (callers strip them with `#keys.unprefixRange`, in the step they take anyway: no extra hop on `get`).
+   */
   #range(req: RangeRequestInit, options: CallOptions | undefined): Promise<RangeResponse> {
     // Serializable reads are answered locally and exist to work without a leader.
     const spec = { method: KV.method.range, options, ...(req.serializable ? { hasleader: false } : {}) };
-    const ns = this.#namespace;
-    if (!ns) return this.#caller.call(spec, req);
     // Every page of iterate() comes through here unprefixed: its next key is a stripped key + "\0".
-    return this.#caller.call(spec, ns.prefixBounds(req)).then((res) => ns.unprefixRange(res));
+    return this.#caller.call(spec, this.#keys.prefixBounds(req));
   }
 }
 
@@ -474,14 +456,6 @@ async function* keyValues(
   batches: AsyncGenerator<KeyValue[], bigint, undefined>,
 ): AsyncGenerator<KeyValue, void, undefined> {
   for await (const batch of batches) yield* batch;
-}
-
-/** A namespace view's stream chunks with the prefix stripped from their keys. */
-async function* unprefixChunks(
-  chunks: AsyncIterable<RangeResponse>,
-  ns: Namespace,
-): AsyncGenerator<RangeResponse, void, undefined> {
-  for await (const chunk of chunks) yield ns.unprefixRange(chunk);
 }
 
 function firstKeyValue(res: RangeResponse): KeyValue | undefined {

@@ -1,3 +1,4 @@
+import type { CallOptions } from "../call-options.js";
 import type { Bytes } from "./bytes.js";
 import type { KeyValue } from "./key-value.js";
 
@@ -83,4 +84,24 @@ export interface DeleteResult {
   deleted: bigint;
   /** The deleted key-values, when asked for with `prevKv`. */
   prevKvs: KeyValue[];
+}
+
+/**
+ * Options of `Etcd.iterate`. `timeoutMs` is the deadline of each request: of each page, and on a
+ * RangeStream of its opening and of each chunk.
+ */
+export interface IterateOptions extends CallOptions {
+  /**
+   * Keys of the first request, and of every request when the server has no `RangeStream` (etcd < 3.7);
+   * on 3.7+ the rest of the range comes as one stream whose chunks the server sizes. Default 1000.
+   */
+  pageSize?: number | undefined;
+  /** Most keys in total. Default: all of the range. */
+  limit?: number | bigint | undefined;
+  /** Read at this revision; default: the revision of the first request. */
+  revision?: number | bigint | undefined;
+  /** Serve every page from the local member (no quorum round). Default false. */
+  serializable?: boolean | undefined;
+  /** Values are left out. Default false. */
+  keysOnly?: boolean | undefined;
 }

@@ -13,13 +13,9 @@ import { prefixRangeEnd } from "../kv/range-end.js";
 import { rangeBounds } from "../kv/requests.js";
 import type { KeyRange } from "../kv/types.js";
 import type { RequestOpInit, TxnRequestInit } from "../txn/txn.js";
+import type { Bounds, Keyspace } from "./keyspace.js";
 
 type CompareInit = MessageInitShape<typeof CompareSchema>;
-/** What range-shaped requests (range, delete, compare) carry. */
-interface Bounds {
-  key?: Uint8Array | undefined;
-  rangeEnd?: Uint8Array | undefined;
-}
 
 const EMPTY = new Uint8Array(0);
 
@@ -53,7 +49,7 @@ export function prefixInterval(
  * copied, never changed (ops and comparisons may be shared between txns); responses are fresh messages
  * of this call and are stripped in place, as Go does.
  */
-export class Namespace {
+export class Namespace implements Keyspace {
   /** The prefix, as raw bytes (a namespace of a namespace has both prefixes, outer first). */
   readonly prefix: Uint8Array;
 
@@ -71,6 +67,11 @@ export class Namespace {
     if (own.length === 0) throw new InvalidArgumentError("prefix", "must not be empty");
     // A copy: the caller's Uint8Array may change later.
     return new Namespace(concat(parent?.prefix ?? EMPTY, own));
+  }
+
+  /** {@link Keyspace}: this namespace. */
+  get namespace(): Namespace {
+    return this;
   }
 
   /** A range, delete or compare request with its key and range end inside the namespace (a copy). */
@@ -138,6 +139,13 @@ export class Namespace {
       else if (op.case === "responseTxn") this.unprefixTxn(op.value);
     }
     return response;
+  }
+
+  /** A range stream's chunks with the prefix stripped from their keys. */
+  async *unprefixChunks(
+    chunks: AsyncIterable<RangeResponse>,
+  ): AsyncGenerator<RangeResponse, void, undefined> {
+    for await (const chunk of chunks) yield this.unprefixRange(chunk);
   }
 
   /** Strips the prefix from watch events' keys and previous keys (in place), as Go's namespace watcher. */
