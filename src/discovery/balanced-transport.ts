@@ -21,7 +21,7 @@ import {
   waitSignal,
   wasNotSent,
 } from "../client/core/index.js";
-import type { Etcd } from "../client/index.js";
+import type { EtcdPort } from "../client/port.js";
 import type { HeadersInit } from "../client/transport/index.js";
 import { type DiscoverOptions, type Discovery, discover, type InstanceChange } from "./discovery.js";
 import type { ServiceInstance } from "./instance.js";
@@ -37,7 +37,7 @@ import { type BalancePolicy, Picker } from "./picker.js";
 /** Where a balanced transport learns its instances: a {@link Discovery} it does not own, or one it starts. */
 export type BalancedTransportSource =
   | { discovery: Discovery }
-  | { etcd: Etcd; service: string; discoverOptions?: Omit<DiscoverOptions, "signal"> | undefined };
+  | { etcd: EtcdPort; service: string; discoverOptions?: Omit<DiscoverOptions, "signal"> | undefined };
 
 /** Options of {@link createBalancedTransport}. */
 export type BalancedTransportOptions = BalancedTransportSource & {

@@ -2,13 +2,13 @@ import { EventEmitter } from "node:events";
 import {
   ClientClosedError,
   ClosedError,
-  checkInstance,
   checkOptionsObject,
   checkSignal,
   InvalidArgumentError,
   Lifecycle,
 } from "../client/core/index.js";
-import { type CacheChange, Etcd, type KeyValue, RangeCache, type RangeCacheState } from "../client/index.js";
+import { type CacheChange, type KeyValue, RangeCache, type RangeCacheState } from "../client/index.js";
+import { checkPort, type EtcdPort } from "../client/port.js";
 import type { InstanceCodec } from "./codec.js";
 import { goEndpointsCodec } from "./go-endpoints-codec.js";
 import type { ServiceInstance } from "./instance.js";
@@ -83,8 +83,8 @@ export type DiscoveryState = "connecting" | "live" | "unavailable" | "closed";
  * is a non-empty name without `/` (a path goes in the codec's `keyPrefix`); bad input is an
  * `InvalidArgumentError` naming the argument, thrown before anything is sent.
  */
-export function discover(etcd: Etcd, service: string, options: DiscoverOptions = {}): Discovery {
-  checkInstance(etcd, Etcd, "etcd", "an Etcd client (new Etcd(...))");
+export function discover(etcd: EtcdPort, service: string, options: DiscoverOptions = {}): Discovery {
+  checkPort(etcd, "etcd");
   checkServiceName(service);
   checkOptionsObject(options);
   checkSignal(options.signal);
@@ -119,7 +119,7 @@ export class Discovery
 {
   /** The service watched. */
   readonly service: string;
-  readonly #etcd: Etcd;
+  readonly #etcd: EtcdPort;
   readonly #codec: InstanceCodec;
   readonly #filter: (instance: ServiceInstance) => boolean;
   readonly #closing = new AbortController();
@@ -143,7 +143,7 @@ export class Discovery
   readonly #signal: AbortSignal | undefined;
 
   /** @internal Use {@link discover}. */
-  constructor(etcd: Etcd, service: string, options: DiscoverOptions) {
+  constructor(etcd: EtcdPort, service: string, options: DiscoverOptions) {
     super();
     this.service = service;
     this.#etcd = etcd;

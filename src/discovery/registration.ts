@@ -4,7 +4,6 @@ import {
   AbortedError,
   Backoff,
   ClientClosedError,
-  checkInstance,
   checkNumber,
   checkOptionsObject,
   checkSignal,
@@ -21,7 +20,8 @@ import {
 } from "../client/core/index.js";
 import { channels } from "../client/diagnostics/channels.js";
 import { broken, done, type FollowBroken, type FollowDone, follow, readAt } from "../client/follow/follow.js";
-import { compare, Etcd, type KeyValue, type Lease, op, type Watcher } from "../client/index.js";
+import { compare, type KeyValue, type Lease, op, type Watcher } from "../client/index.js";
+import { checkPort, type EtcdPort, onLeaseEnd } from "../client/port.js";
 import type { InstanceCodec } from "./codec.js";
 import {
   RegistrationClosedError,
@@ -102,7 +102,7 @@ export type RegistrationState = "registering" | "registered" | "reregistering" |
  * positive integer, ...) is an `InvalidArgumentError` naming the field, before anything is sent. When
  * etcd is down, it rejects at once unless `waitForEtcd` is set.
  */
-export async function register(etcd: Etcd, options: RegisterOptions): Promise<Registration> {
+export async function register(etcd: EtcdPort, options: RegisterOptions): Promise<Registration> {
   checkRegisterOptions(etcd, options);
   const registration = new Registration(etcd, options);
   await registration._start(options.signal, options.waitForEtcd === true);
@@ -110,8 +110,8 @@ export async function register(etcd: Etcd, options: RegisterOptions): Promise<Re
 }
 
 /** The input checks of {@link register} that {@link toInstance} does not make. */
-function checkRegisterOptions(etcd: Etcd, options: RegisterOptions): void {
-  checkInstance(etcd, Etcd, "etcd", "an Etcd client (new Etcd(...))");
+function checkRegisterOptions(etcd: EtcdPort, options: RegisterOptions): void {
+  checkPort(etcd, "etcd");
   checkOptionsObject(options, "options", false);
   if (options.ttl !== undefined) checkTtl(options.ttl, "ttl");
   checkOptionsObject(options.backoff, "backoff");
@@ -160,7 +160,7 @@ export class Registration
   extends EventEmitter<RegistrationEvents>
   implements AsyncIterable<RegistrationEvent>, AsyncDisposable
 {
-  readonly #etcd: Etcd;
+  readonly #etcd: EtcdPort;
   readonly #codec: InstanceCodec;
   readonly #ttl: number;
   readonly #backoff: Backoff;
@@ -190,7 +190,7 @@ export class Registration
   #writes: Promise<unknown> = Promise.resolve();
 
   /** @internal Use {@link register}. */
-  constructor(etcd: Etcd, options: RegisterOptions) {
+  constructor(etcd: EtcdPort, options: RegisterOptions) {
     super();
     this.#etcd = etcd;
     this.#codec = options.codec ?? goEndpointsCodec();
@@ -388,7 +388,7 @@ export class Registration
       // Closed meanwhile: deregister() revokes the lease just stored.
       if (this.#closing.signal.aborted) return;
       this.#life.set("registered");
-      lease._onEnd((error) => {
+      onLeaseEnd(lease, (error) => {
         if (error) this.#onLoss(generation, "lease-lost");
       });
       const following = new AbortController();

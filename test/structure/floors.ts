@@ -123,6 +123,9 @@ export const CLIENT_ENTRY_POINTS: Readonly<Record<string, string>> = {
   "src/client/follow/follow.ts":
     "the one follower, which registrations share with the cache and the recipes: internal, a mechanism " +
     "of etcd-ts rather than an API of it",
+  "src/client/port.ts":
+    "the client port discovery takes (`EtcdPort`), its shape check and the lease-end hook it follows: " +
+    "internal, what discovery needs of a client rather than an API of it",
   "src/client/diagnostics/channels.ts":
     "the channels themselves, which registrations publish on (users get `diagnosticsChannels`, names only)",
 };

@@ -1,27 +1,13 @@
-import type { Bytes } from "../kv/bytes.js";
-import type { KeyValue } from "../kv/key-value.js";
-import type { KeyRange } from "../kv/types.js";
-import type { WatchEvent, WatchOptions } from "../watch/types.js";
-import type { Watcher } from "../watch/watcher.js";
+import type { EtcdPort } from "../port.js";
+import type { WatchEvent } from "../watch/types.js";
 
 /**
- * What a {@link RangeCache} uses of its client: an `Etcd` is one. Named here rather than taken as the
- * `Etcd` class because the client makes caches (`etcd.cache()`): the cache sits on a floor below it
- * (test/structure/floors.ts), and importing the class back would close a circle.
+ * What a {@link RangeCache} uses of its client: the part of the client port (`EtcdPort`) it needs. An
+ * `Etcd` and a namespace view are one. Not the `Etcd` class: the client makes caches (`etcd.cache()`),
+ * the cache sits on a floor below it (test/structure/floors.ts), and importing the class back would close
+ * a circle.
  */
-export interface CacheSource {
-  /** Watches the range (`Etcd.watch`). */
-  watch(range: Bytes | KeyRange, options?: WatchOptions): Watcher;
-  /** Asks for a progress notice on the shared watch stream (`Etcd.requestWatchProgress`). */
-  requestWatchProgress(): void;
-  /** @internal Reads the range in pages at one revision and returns it (`Etcd._scan`). */
-  _scan(
-    range: Bytes | KeyRange,
-    options?: { pageSize?: number | undefined; signal?: AbortSignal | undefined },
-  ): AsyncGenerator<KeyValue[], bigint, undefined>;
-  /** @internal Ties the cache to the client's lifetime (`Etcd._attach`). */
-  _attach(onClientClose: () => void): () => void;
-}
+export type CacheSource = Pick<EtcdPort, "watch" | "requestWatchProgress" | "_scan" | "_attach">;
 
 /** Options of `etcd.cache(range, options)`. */
 export interface RangeCacheOptions {

@@ -1,6 +1,5 @@
 import { ClientClosedError, EtcdError } from "../core/errors.js";
 import { checkName } from "../core/validation.js";
-import type { Etcd } from "../etcd.js";
 import {
   broken,
   done,
@@ -10,6 +9,7 @@ import {
   moved,
   readAt,
 } from "../follow/follow.js";
+import type { EtcdPort } from "../port.js";
 import { WatchClosedError } from "../watch/errors.js";
 
 /** The key a session owns under a recipe prefix: `<prefix>/<lease id in lower-case hex>`, as Go writes it. */
@@ -41,7 +41,7 @@ export function isRetryable(err: unknown): boolean {
  * error is `broken`; one closed cleanly (the client closing) throws a `WatchClosedError`.
  */
 async function waitDelete(
-  etcd: Etcd,
+  etcd: EtcdPort,
   key: string,
   from: bigint,
   signal: AbortSignal,
@@ -71,7 +71,7 @@ async function waitDelete(
  * it; the caller races it with the session's loss.
  */
 export async function waitDeletes(
-  etcd: Etcd,
+  etcd: EtcdPort,
   prefix: string,
   maxCreateRevision: bigint,
   signal: AbortSignal,

@@ -1,7 +1,7 @@
 import { EventEmitter } from "node:events";
 import { Lifecycle } from "../core/lifecycle.js";
-import type { Etcd } from "../etcd.js";
 import type { Lease } from "../lease/lease.js";
+import { type EtcdPort, onLeaseEnd } from "../port.js";
 
 /** Options of {@link Session.create}. */
 export interface SessionOptions {
@@ -35,11 +35,15 @@ export interface SessionEvents {
  * key of the session is attached to it, so they vanish when the session ends or is lost. It follows the
  * lifecycle convention of every live object (docs/client.md): `state`, `closed` (Go's `Done()`:
  * resolves with the `LeaseLostError` on loss, `undefined` when this process ended it; never rejects),
- * the `close` and `state` events, and `signal` to stop work with the session.
+ * the `close` and `state` events, and `signal` to stop work with the session. `Client` is the type of
+ * the client it was created with (an `Etcd`, or a namespace view of one).
  */
-export class Session extends EventEmitter<SessionEvents> implements AsyncDisposable {
+export class Session<Client extends EtcdPort = EtcdPort>
+  extends EventEmitter<SessionEvents>
+  implements AsyncDisposable
+{
   /** The client the session's keys are written with. */
-  readonly etcd: Etcd;
+  readonly etcd: Client;
   /** The kept-alive lease. */
   readonly lease: Lease;
   /** The TTL asked for, in seconds. */
@@ -47,18 +51,21 @@ export class Session extends EventEmitter<SessionEvents> implements AsyncDisposa
   readonly #life = new Lifecycle<SessionState>(this, "session", "alive");
   #closing: Promise<void> | undefined;
 
-  private constructor(etcd: Etcd, lease: Lease, ttl: number) {
+  private constructor(etcd: Client, lease: Lease, ttl: number) {
     super();
     this.etcd = etcd;
     this.lease = lease;
     this.ttl = ttl;
     // Every held lock and election listens for the end: more than EventEmitter's default 10 is normal.
     this.setMaxListeners(0);
-    lease._onEnd((error) => this.#life.end(error));
+    onLeaseEnd(lease, (error) => this.#life.end(error));
   }
 
   /** Grants a lease of `ttl` seconds (default 60), or takes the existing `lease`, and keeps it alive. */
-  static async create(etcd: Etcd, options: SessionOptions = {}): Promise<Session> {
+  static async create<Client extends EtcdPort>(
+    etcd: Client,
+    options: SessionOptions = {},
+  ): Promise<Session<Client>> {
     const callOptions = options.signal ? { signal: options.signal } : {};
     if (options.lease !== undefined) {
       const lease = await etcd.lease.keepAlive(options.lease, callOptions);

@@ -1,7 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { EtcdError } from "../core/errors.js";
-import type { Etcd } from "../etcd.js";
 import type { RangeResult } from "../kv/types.js";
+import type { EtcdPort } from "../port.js";
 import { type Comparison, compare } from "../txn/compare.js";
 import { op } from "../txn/ops.js";
 import type { TxnOp } from "../txn/txn.js";
@@ -66,7 +66,7 @@ export class StmConflictError extends EtcdError {
  * failed call ends it without a commit.
  */
 export async function runStm<T>(
-  etcd: Etcd,
+  etcd: EtcdPort,
   apply: (stm: Stm) => Promise<T> | T,
   options: StmOptions = {},
 ): Promise<StmResult<T>> {
@@ -85,7 +85,7 @@ export async function runStm<T>(
 type Write = { value: string; op: TxnOp };
 
 class StmAttempt implements Stm {
-  readonly #etcd: Etcd;
+  readonly #etcd: EtcdPort;
   readonly #isolation: Isolation;
   readonly #signal: AbortSignal | undefined;
   #rset = new Map<string, RangeResult>();
@@ -94,7 +94,7 @@ class StmAttempt implements Stm {
   #prefetched = new Map<string, RangeResult>();
   #readRevision: bigint | undefined;
 
-  constructor(etcd: Etcd, isolation: Isolation, signal: AbortSignal | undefined) {
+  constructor(etcd: EtcdPort, isolation: Isolation, signal: AbortSignal | undefined) {
     this.#etcd = etcd;
     this.#isolation = isolation;
     this.#signal = signal;

@@ -139,11 +139,6 @@ export class Lease
     return queue[Symbol.asyncIterator]();
   }
 
-  /** @internal Calls `listener` synchronously when the lease ends (see {@link Lifecycle.onEnd}). */
-  _onEnd(listener: (error: Error | undefined) => void): () => void {
-    return this.#life.onEnd(listener);
-  }
-
   /** @internal The keeper reports a successful refresh: `ttl` granted, at store `revision`. */
   _refreshed(ttl: number, revision: bigint): void {
     if (this.#life.ended) return;
