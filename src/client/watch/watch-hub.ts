@@ -22,7 +22,6 @@ import type { ProcessRef, RefRelease } from "../core/process-ref.js";
 import { checkInteger } from "../core/validation.js";
 import { channels } from "../diagnostics/channels.js";
 import type { Bytes } from "../kv/bytes.js";
-import { wrapAll } from "../kv/key-value.js";
 import type { KeyRange } from "../kv/types.js";
 import type { Namespace } from "../namespace/namespace.js";
 import { WatchCanceledError, WatchCompactedError, WatchHubClosedError } from "./errors.js";
@@ -30,9 +29,9 @@ import { toWatchEvents } from "./events.js";
 import { FragmentAssembler } from "./fragments.js";
 import { ownRange } from "./key-range.js";
 import { ProgressRequests } from "./progress-requests.js";
-import { createStartRevision, dropSeen, nextAfterCreated, nextAfterEvents } from "./resume.js";
-import type { WatchOptions } from "./types.js";
-import { Watcher, type WatcherOwner } from "./watcher.js";
+import { createStartRevision } from "./resume.js";
+import type { WatchBatch, WatchOptions } from "./types.js";
+import { type HubWatcher, Watcher, type WatcherOwner } from "./watcher.js";
 
 /** The options of a watch given none: one shared object, not one per watch. */
 const NO_OPTIONS: WatchOptions = Object.freeze({});
@@ -59,9 +58,9 @@ export type RangeReader = (
 interface OpenedStream {
   readonly live: LiveStream<typeof WatchRequestSchema>;
   /** Watches waiting for `created`, in the order their creates go out; the head's create is in flight. */
-  readonly createQueue: Watcher[];
+  readonly createQueue: HubWatcher[];
   createInFlight: boolean;
-  readonly byId: Map<bigint, Watcher>;
+  readonly byId: Map<bigint, HubWatcher>;
   /** Ids this client canceled (paused or closed watches): their late responses are dropped. */
   readonly ignored: Set<bigint>;
   readonly fragments: FragmentAssembler;
@@ -85,7 +84,8 @@ const PERMISSION_DENIED = /permission denied/;
  * answers them in order). On any break the stream is reopened (on another endpoint if the pool moves on)
  * and every watch is re-created from its own resume point, so each consumer sees every revision once, in
  * order. A create refused for a stale token reopens the stream with a fresh token. See
- * docs/leases-and-watches.md for the state model and the backpressure policy.
+ * docs/leases-and-watches.md for the state model and the backpressure policy. It drives each watch
+ * through the transitions of {@link HubWatcher}, never by writing a watcher's fields.
  */
 export class WatchHub
   implements WatcherOwner, StreamOwner<typeof WatchRequestSchema, typeof WatchResponseSchema>, AsyncDisposable
@@ -95,10 +95,10 @@ export class WatchHub
   readonly #readRange: RangeReader;
   readonly #processRef: ProcessRef;
   /** Live watches, in creation order. */
-  readonly #watchers = new Set<Watcher>();
+  readonly #watchers = new Set<HubWatcher>();
   readonly #closing = new AbortController();
   /** Watches the server created at least once: a later create resumes them (`etcd-ts:watch:resume`). */
-  readonly #createdOnce = new WeakSet<Watcher>();
+  readonly #createdOnce = new WeakSet<HubWatcher>();
   /** The outstanding `requestProgress()`, asked again until answered (etcd may drop it). */
   readonly #progress: ProgressRequests;
   /** `streams.probeTimeoutMs`: also the deadline of the version lookup before a progress request. */
@@ -195,23 +195,22 @@ export class WatchHub
   }
 
   /** @internal {@link WatcherOwner}: the watch is closed by its consumer (or the hub): cancel it. */
-  detach(watcher: Watcher): void {
+  detach(watcher: HubWatcher): void {
     if (!this.#remove(watcher)) return;
     this.#unbind(watcher);
     watcher._end();
   }
 
   /** @internal {@link WatcherOwner}: a paused watch was drained: re-create it from its resume point. */
-  resume(watcher: Watcher): void {
-    if (watcher._state !== "paused" || !this.#watchers.has(watcher)) return;
-    watcher._state = "disconnected";
+  resume(watcher: HubWatcher): void {
+    if (!this.#watchers.has(watcher) || !watcher._unpause()) return;
     this.#connect(watcher);
   }
 
   /** @internal {@link StreamOwner}: a stream is wanted while a watch needs creating or is active. */
   wanted(): boolean {
     for (const w of this.#watchers)
-      if (w._state === "disconnected" || w._state === "creating" || w._state === "active") return true;
+      if (w.state === "disconnected" || w.state === "creating" || w.state === "active") return true;
     return false;
   }
 
@@ -228,7 +227,8 @@ export class WatchHub
     };
     this.#opened = opened;
     for (const w of this.#watchers) {
-      if (w._state === "creating") w._state = "disconnected";
+      // A create in flight on the old stream goes out again on this one.
+      if (w.state === "creating") w._lostStream();
       this.#enqueueCreate(opened, w);
     }
     this.#progress.ready();
@@ -239,12 +239,7 @@ export class WatchHub
     if (this.#opened?.live !== live) return;
     this.#opened = undefined;
     this.#progress.ended();
-    for (const w of this.#watchers) {
-      if (w._state === "creating" || w._state === "active") {
-        w._state = "disconnected";
-        w._watchId = undefined;
-      }
-    }
+    for (const w of this.#watchers) w._lostStream();
   }
 
   /** @internal {@link StreamOwner}: wrong credentials or a refused fixed token: every watch ends with the error. */
@@ -284,16 +279,13 @@ export class WatchHub
     if (!whole) return;
     if (whole.events.length > 0) {
       live.healthy();
-      const events = dropSeen(whole.events, watcher._next);
-      if (events.length > 0) {
-        watcher._next = nextAfterEvents(watcher._next, events);
-        watcher._namespace?.unprefixEvents(events);
+      const events = watcher._accept(whole.events);
+      if (events.length > 0)
         this.#deliver(watcher, { revision: whole.header?.revision ?? 0n, events: toWatchEvents(events) });
-      }
     }
     if (whole.canceled) {
       opened.byId.delete(whole.watchId);
-      watcher._watchId = undefined;
+      watcher._unbind();
       if (whole.compactRevision > 0n) this.#onCompacted(watcher, whole.compactRevision);
       else this.#fail(watcher, new WatchCanceledError(whole.cancelReason, live.endpoint));
       return;
@@ -302,13 +294,13 @@ export class WatchHub
       this.#deliver(watcher, { revision: whole.header?.revision ?? 0n, events: [], progress: true });
   }
 
-  #add(watcher: Watcher): void {
+  #add(watcher: HubWatcher): void {
     this.#watchers.add(watcher);
     this.#release ??= this.#processRef.acquire();
   }
 
   /** Forgets `watcher`; with no watch left the stream ends and the process is no longer held. */
-  #remove(watcher: Watcher): boolean {
+  #remove(watcher: HubWatcher): boolean {
     if (!this.#watchers.delete(watcher)) return false;
     if (this.#watchers.size === 0) {
       this.#release?.();
@@ -320,15 +312,14 @@ export class WatchHub
   }
 
   /** Queues a create for `watcher` on the open stream, or has the stream opened. */
-  #connect(watcher: Watcher): void {
+  #connect(watcher: HubWatcher): void {
     const opened = this.#opened;
     if (opened) this.#enqueueCreate(opened, watcher);
     this.#stream.wake();
   }
 
-  #enqueueCreate(opened: OpenedStream, watcher: Watcher): void {
-    if (watcher._state !== "disconnected") return;
-    watcher._state = "creating";
+  #enqueueCreate(opened: OpenedStream, watcher: HubWatcher): void {
+    if (!watcher._queue()) return;
     opened.createQueue.push(watcher);
     this.#sendNextCreate(opened);
   }
@@ -359,7 +350,7 @@ export class WatchHub
   #sendNextCreate(opened: OpenedStream): void {
     if (opened.createInFlight) return;
     // Watches closed or paused while queued are skipped before their create goes out.
-    while (opened.createQueue.length > 0 && opened.createQueue[0]!._state !== "creating")
+    while (opened.createQueue.length > 0 && opened.createQueue[0]!.state !== "creating")
       opened.createQueue.shift();
     const head = opened.createQueue[0];
     if (!head) {
@@ -376,7 +367,7 @@ export class WatchHub
           value: {
             key: head.key,
             rangeEnd: head.rangeEnd,
-            startRevision: createStartRevision(head._next),
+            startRevision: createStartRevision(head.nextRevision),
             prevKv: o.prevKv ?? false,
             progressNotify: o.progressNotify ?? false,
             fragment: o.fragment ?? false,
@@ -390,10 +381,9 @@ export class WatchHub
   }
 
   /** Forgets `watcher`'s binding on the open stream, canceling it on the server if it was active. */
-  #unbind(watcher: Watcher): void {
+  #unbind(watcher: HubWatcher): void {
     const opened = this.#opened;
-    const id = watcher._watchId;
-    watcher._watchId = undefined;
+    const id = watcher._unbind();
     if (!opened || id === undefined) return;
     opened.byId.delete(id);
     opened.fragments.drop(id);
@@ -408,12 +398,12 @@ export class WatchHub
     opened.createInFlight = false;
     if (watcher) {
       if (response.canceled) {
-        if (watcher._state === "creating" && this.#refusedForToken(opened, watcher, response.cancelReason))
+        if (watcher.state === "creating" && this.#refusedForToken(opened, watcher, response.cancelReason))
           return;
         // A create the server refused: an error on that watch only.
-        if (watcher._state === "creating")
+        if (watcher.state === "creating")
           this.#fail(watcher, new WatchCanceledError(response.cancelReason, opened.live.endpoint));
-      } else if (watcher._state !== "creating") {
+      } else if (watcher.state !== "creating") {
         // Closed or paused while its create was in flight: cancel what the server just made.
         opened.ignored.add(response.watchId);
         opened.live.send(
@@ -424,18 +414,11 @@ export class WatchHub
       } else {
         opened.live.healthy();
         if (this.#createdOnce.has(watcher)) {
-          if (channels.watchResume.hasSubscribers && watcher._next !== undefined)
-            channels.watchResume.publish({
-              endpoint: opened.live.endpoint,
-              revision: watcher._next,
-              watcher,
-            });
+          const revision = watcher.nextRevision;
+          if (channels.watchResume.hasSubscribers && revision !== undefined)
+            channels.watchResume.publish({ endpoint: opened.live.endpoint, revision, watcher });
         } else this.#createdOnce.add(watcher);
-        watcher._state = "active";
-        watcher._watchId = response.watchId;
-        watcher._deniedOnce = false;
-        watcher._next = nextAfterCreated(watcher._next, response.header?.revision ?? 0n);
-        watcher._created(watcher._next - 1n);
+        watcher._activate(response.watchId, response.header?.revision ?? 0n);
         opened.byId.set(response.watchId, watcher);
       }
     }
@@ -447,57 +430,51 @@ export class WatchHub
    * stream reopens with a fresh token and every watch resumes. "permission denied" may mean the same on
    * some versions, so it earns one reopen per watch; refused again on a fresh stream, it is real.
    */
-  #refusedForToken(opened: OpenedStream, watcher: Watcher, reason: string): boolean {
+  #refusedForToken(opened: OpenedStream, watcher: HubWatcher, reason: string): boolean {
     if (STALE_TOKEN.test(reason)) {
       opened.live.tokenRefused(reason);
       return true;
     }
-    if (PERMISSION_DENIED.test(reason) && !watcher._deniedOnce) {
-      watcher._deniedOnce = true;
+    if (PERMISSION_DENIED.test(reason) && watcher._firstDenial()) {
       opened.live.reauthenticate();
       return true;
     }
     return false;
   }
 
-  #deliver(watcher: Watcher, batch: Parameters<Watcher["_deliver"]>[0]): void {
-    if (watcher._state !== "active" && watcher._state !== "resyncing") return;
-    if (watcher._deliver(batch) || watcher._state !== "active") return;
+  #deliver(watcher: HubWatcher, batch: WatchBatch): void {
+    if (watcher.state !== "active" && watcher.state !== "resyncing") return;
+    if (watcher._deliver(batch) || watcher.state !== "active") return;
     // Over its bound: stop the server sending more; what was delivered stays, the resume point is kept.
     this.#unbind(watcher);
-    watcher._state = "paused";
+    watcher._pause();
   }
 
-  #fail(watcher: Watcher, error: Error): void {
+  #fail(watcher: HubWatcher, error: Error): void {
     this.#remove(watcher);
     this.#unbind(watcher);
     watcher._end(error);
   }
 
-  #onCompacted(watcher: Watcher, compactRevision: bigint): void {
+  #onCompacted(watcher: HubWatcher, compactRevision: bigint): void {
     if (watcher.options.onCompacted !== "resync") {
-      this.#fail(watcher, new WatchCompactedError(compactRevision, watcher._next));
+      this.#fail(watcher, new WatchCompactedError(compactRevision, watcher.nextRevision));
       return;
     }
-    watcher._state = "resyncing";
+    watcher._startResync();
     this.#resync(watcher).catch((err: unknown) => {
-      if (watcher._state === "resyncing")
+      if (watcher.state === "resyncing")
         this.#fail(watcher, err instanceof Error ? err : new Error(String(err)));
     });
   }
 
   /** Reads the watched range at the current revision, delivers it, and watches on from there. */
-  async #resync(watcher: Watcher): Promise<void> {
+  async #resync(watcher: HubWatcher): Promise<void> {
     const response = await this.#readRange(
       { key: watcher.key, rangeEnd: watcher.rangeEnd },
       this.#closing.signal,
     );
-    if (watcher._state !== "resyncing") return;
-    const revision = response.header?.revision ?? 0n;
-    watcher._next = revision + 1n;
-    watcher._namespace?.unprefixKeyValues(response.kvs);
-    const fits = watcher._deliver({ revision, events: [], resync: wrapAll(response.kvs) });
-    watcher._state = fits ? "disconnected" : "paused";
-    if (fits) this.#connect(watcher);
+    if (watcher.state !== "resyncing") return;
+    if (watcher._resynced(response.header?.revision ?? 0n, response.kvs)) this.#connect(watcher);
   }
 }

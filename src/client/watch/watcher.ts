@@ -1,8 +1,11 @@
 import { EventEmitter } from "node:events";
+import type { Event, KeyValue as KeyValuePb } from "../../gen/mvccpb/kv_pb.js";
 import { ClosedError, InvalidUsageError } from "../core/errors.js";
+import { wrapAll } from "../kv/key-value.js";
 import type { Namespace } from "../namespace/namespace.js";
 import { WatchClosedError } from "./errors.js";
 import { type PackedRange, packedKey, packedRangeEnd } from "./key-range.js";
+import { dropSeen, nextAfterCreated, nextAfterEvents } from "./resume.js";
 import type { WatchBatch, WatcherState, WatchOptions } from "./types.js";
 
 /**
@@ -37,6 +40,55 @@ export interface WatcherOwner {
   detach(watcher: Watcher): void;
   /** The consumer drained a paused watch: create it again from its resume point. */
   resume(watcher: Watcher): void;
+}
+
+/**
+ * A watch as its hub drives it: the hub reads `state`, `nextRevision`, the range and the options, and
+ * changes the watch's protocol state only through these transitions (never by writing its fields).
+ * Each names one step of the state model in docs/leases-and-watches.md.
+ */
+export interface HubWatcher {
+  /** Where the watch is. */
+  readonly state: WatcherState;
+  /** The first revision not yet delivered (the resume point); undefined = from now. */
+  readonly nextRevision: bigint | undefined;
+  readonly key: Uint8Array;
+  readonly rangeEnd: Uint8Array;
+  readonly options: Readonly<WatchOptions>;
+  /** `disconnected` → `creating`: its create is queued. False (nothing changes) in any other state. */
+  _queue(): boolean;
+  /** The stream it was created or active on ended: `creating`/`active` → `disconnected`, its id forgotten. */
+  _lostStream(): void;
+  /**
+   * The server created it as `watchId`, answering with `headerRevision`: `active`, its resume point set
+   * (from now: `headerRevision` + 1), `created` resolved the first time.
+   */
+  _activate(watchId: bigint, headerRevision: bigint): void;
+  /** Forgets its id on the stream (canceled, paused or closed) and returns it; undefined when it had none. */
+  _unbind(): bigint | undefined;
+  /** A create refused with "permission denied": true the first time since it was last created (earns one reopen). */
+  _firstDenial(): boolean;
+  /**
+   * Takes a server answer's events: drops those already delivered, moves the resume point past the rest
+   * and strips a namespace view's prefix from them. Returns what is new (maybe nothing).
+   */
+  _accept(events: readonly Event[]): Event[];
+  /** Hands a batch to the consumer; false when the buffer is over its bound (pause the watch). */
+  _deliver(batch: WatchBatch): boolean;
+  /** `active` → `paused`: canceled on the server until the consumer drains it. */
+  _pause(): void;
+  /** `paused` → `disconnected` (to be created again). False (nothing changes) when it was not paused. */
+  _unpause(): boolean;
+  /** Canceled by a compaction it resyncs across: `resyncing`. */
+  _startResync(): void;
+  /**
+   * The resync read its range at `revision` (keys `kvs`, still with a view's prefix): delivers them as a
+   * `resync` batch and resumes after `revision`, as `disconnected` (to be created again), or `paused`
+   * when the batch put the buffer over its bound. Returns true for `disconnected`.
+   */
+  _resynced(revision: bigint, kvs: KeyValuePb[]): boolean;
+  /** Ends the watch (the hub already forgot it). */
+  _end(error?: Error): void;
 }
 
 /** Buffered weight of a batch: its events (at least 1, so progress batches count too). */
@@ -99,7 +151,7 @@ interface WatcherExtras {
  */
 export class Watcher
   extends EventEmitter<WatcherEvents>
-  implements AsyncIterable<WatchBatch>, AsyncDisposable
+  implements HubWatcher, AsyncIterable<WatchBatch>, AsyncDisposable
 {
   /** Key and range end in one buffer (see `ownRange`): the key is `[0, #split)`. */
   readonly #range: Uint8Array;
@@ -107,10 +159,10 @@ export class Watcher
   /** Options as given. */
   readonly options: Readonly<WatchOptions>;
   #state: WatcherState = "disconnected";
-  /** @internal The first revision the consumer has not seen; undefined = from now. */
-  _next: bigint | undefined;
-  /** @internal The watch id on the current stream while `active`. */
-  _watchId: bigint | undefined;
+  /** The first revision the consumer has not seen; undefined = from now. */
+  #next: bigint | undefined;
+  /** The watch id on the current stream while `active`. */
+  #watchId: bigint | undefined;
   readonly #owner: WatcherOwner;
   /** Buffered weight above which `_deliver` reports "pause me". */
   readonly #bound: number;
@@ -139,7 +191,7 @@ export class Watcher
     this.#range = range.bytes;
     this.#split = range.split;
     this.options = options;
-    this._next = next;
+    this.#next = next;
     this.#bound = bound;
     // The typed map has no "newListener"; it is an ordinary EventEmitter event. A private method is one
     // function shared by every watch (EventEmitter calls it with `this` = the watcher), not a closure each.
@@ -153,11 +205,6 @@ export class Watcher
       throw new InvalidUsageError("this watch is already being iterated; use one face");
     this.#flags |= EVENTS | EMITTING | READING;
     this.#schedule();
-  }
-
-  /** @internal The namespace whose prefix is stripped from delivered keys, for a watch made in a view. */
-  get _namespace(): Namespace | undefined {
-    return this.#x?.namespace;
   }
 
   /** The watched key (range start), as sent to etcd (with the prefix of the namespace view it was made in); a copy. */
@@ -175,12 +222,8 @@ export class Watcher
     return this.#state;
   }
 
-  /** @internal The hub's bookkeeping: the state of the watch; a change is a `state` event. */
-  get _state(): WatcherState {
-    return this.#state;
-  }
-
-  set _state(state: WatcherState) {
+  /** A change of state is a `state` event. */
+  #setState(state: WatcherState): void {
     if (state === this.#state) return;
     this.#state = state;
     // From a microtask: a listener may close the watch, which must not happen inside the hub's bookkeeping.
@@ -204,7 +247,7 @@ export class Watcher
 
   /** The revision the watch resumes from after a break (the first one not yet delivered). */
   get nextRevision(): bigint | undefined {
-    return this._next;
+    return this.#next;
   }
 
   /** Events delivered but not yet consumed. */
@@ -246,7 +289,7 @@ export class Watcher
    * A running `for await` ends after the batches already buffered.
    */
   async close(): Promise<void> {
-    if (this._state === "closed") return;
+    if (this.#state === "closed") return;
     this.#owner.detach(this);
   }
 
@@ -268,14 +311,76 @@ export class Watcher
     this.#extras().unlisten = () => signal.removeEventListener("abort", onAbort);
   }
 
-  /** @internal A create was refused with "permission denied" once: a second refusal on a fresh stream is real. */
-  get _deniedOnce(): boolean {
-    return (this.#flags & DENIED_ONCE) !== 0;
+  /** @internal {@link HubWatcher._queue}. */
+  _queue(): boolean {
+    if (this.#state !== "disconnected") return false;
+    this.#setState("creating");
+    return true;
   }
 
-  set _deniedOnce(denied: boolean) {
-    if (denied) this.#flags |= DENIED_ONCE;
-    else this.#flags &= ~DENIED_ONCE;
+  /** @internal {@link HubWatcher._lostStream}. */
+  _lostStream(): void {
+    if (this.#state !== "creating" && this.#state !== "active") return;
+    this.#setState("disconnected");
+    this.#watchId = undefined;
+  }
+
+  /** @internal {@link HubWatcher._activate}. */
+  _activate(watchId: bigint, headerRevision: bigint): void {
+    this.#setState("active");
+    this.#watchId = watchId;
+    this.#flags &= ~DENIED_ONCE;
+    this.#next = nextAfterCreated(this.#next, headerRevision);
+    this.#created(this.#next - 1n);
+  }
+
+  /** @internal {@link HubWatcher._unbind}. */
+  _unbind(): bigint | undefined {
+    const id = this.#watchId;
+    this.#watchId = undefined;
+    return id;
+  }
+
+  /** @internal {@link HubWatcher._firstDenial}: a second refusal on a fresh stream is real. */
+  _firstDenial(): boolean {
+    if (this.#flags & DENIED_ONCE) return false;
+    this.#flags |= DENIED_ONCE;
+    return true;
+  }
+
+  /** @internal {@link HubWatcher._accept}. */
+  _accept(events: readonly Event[]): Event[] {
+    const fresh = dropSeen(events, this.#next);
+    if (fresh.length === 0) return fresh;
+    this.#next = nextAfterEvents(this.#next, fresh);
+    this.#x?.namespace?.unprefixEvents(fresh);
+    return fresh;
+  }
+
+  /** @internal {@link HubWatcher._pause}. */
+  _pause(): void {
+    this.#setState("paused");
+  }
+
+  /** @internal {@link HubWatcher._unpause}. */
+  _unpause(): boolean {
+    if (this.#state !== "paused") return false;
+    this.#setState("disconnected");
+    return true;
+  }
+
+  /** @internal {@link HubWatcher._startResync}. */
+  _startResync(): void {
+    this.#setState("resyncing");
+  }
+
+  /** @internal {@link HubWatcher._resynced}. */
+  _resynced(revision: bigint, kvs: KeyValuePb[]): boolean {
+    this.#next = revision + 1n;
+    this.#x?.namespace?.unprefixKeyValues(kvs);
+    const fits = this._deliver({ revision, events: [], resync: wrapAll(kvs) });
+    this.#setState(fits ? "disconnected" : "paused");
+    return fits;
   }
 
   #extras(): WatcherExtras {
@@ -283,8 +388,8 @@ export class Watcher
     return this.#x;
   }
 
-  /** @internal The server created the watch for the first time; it starts after `revision`. */
-  _created(revision: bigint): void {
+  /** The server created the watch (the first time counts); it starts after `revision`. */
+  #created(revision: bigint): void {
     if (this.#createdRevision !== undefined) return;
     this.#createdRevision = revision;
     const x = this.#x;
@@ -293,7 +398,7 @@ export class Watcher
     onCreated?.resolve(revision);
   }
 
-  /** @internal Hands a batch to the consumer; false when the buffer is over its bound (pause the watch). */
+  /** @internal {@link HubWatcher._deliver}. */
   _deliver(batch: WatchBatch): boolean {
     if (this.#flags & (ENDED | STOPPED)) return false;
     if (this.#buffer) this.#buffer.push(batch);
@@ -307,9 +412,9 @@ export class Watcher
     return true;
   }
 
-  /** @internal Ends the watch (the hub already forgot it). */
+  /** @internal {@link HubWatcher._end}. */
   _end(error?: Error): void {
-    this._state = "closed";
+    this.#setState("closed");
     const x = this.#x;
     const onCreated = x?.onCreated;
     if (x && onCreated) {
