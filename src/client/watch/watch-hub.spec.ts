@@ -196,6 +196,8 @@ describe("WatchHub", () => {
     h.opened(s2.live);
     h.received(s2.live, denied);
     expect(s2.reauthenticated).toBe(0);
+    // Ended synchronously: checked before awaiting, so a hub that missed it fails here, not by a hang.
+    expect(w.state).toBe("closed");
     expect(await w.closed).toBeInstanceOf(WatchCanceledError);
     expect(h.size).toBe(0);
   });
