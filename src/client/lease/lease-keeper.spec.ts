@@ -8,7 +8,7 @@ import {
 import type { ConnectionPool } from "../call/pool.js";
 import type { LiveStream } from "../call/resilient-stream.js";
 import { EtcdError } from "../core/errors.js";
-import { ProcessHold } from "../core/process-hold.js";
+import { ProcessRef } from "../core/process-ref.js";
 import { LeaseLostError, LeasesClosedError } from "./errors.js";
 import { Lease, type LeaseKeepAliveEvent, type LeaseOwner } from "./lease.js";
 import { LeaseKeeper } from "./lease-keeper.js";
@@ -56,17 +56,16 @@ afterEach(async () => {
 });
 
 function keeper() {
-  const hold = new ProcessHold();
+  const processRef = new ProcessRef();
   const k = new LeaseKeeper(
     refusingPool,
     {
       backoff: { initialMs: 1, maxMs: 1 },
-      requireLeader: false,
       idleTimeoutMs: 0,
       answerTimeoutMs: 60_000,
       safetyMarginMs: 500,
     },
-    hold,
+    processRef,
   );
   keepers.push(k);
   // What a Lease asks of its owner (the client's Leases): here, the keeper itself.
@@ -80,7 +79,7 @@ function keeper() {
     k.keep(l, performance.now());
     return l;
   };
-  return { k, hold, lease };
+  return { k, processRef, lease };
 }
 
 const answer = (id: bigint, ttl: number, revision = 1n): LeaseKeepAliveResponse =>
@@ -119,10 +118,10 @@ describe("LeaseKeeper", () => {
     expect(l.state).toBe("alive");
   });
 
-  it("declares a lease lost on TTL 0, forgets it, and lets the process go once it kept nothing", async () => {
-    const { k, hold, lease } = keeper();
+  it("declares a lease lost on TTL 0, forgets it, and lets the process go once it keeps nothing", async () => {
+    const { k, processRef, lease } = keeper();
     const l = lease(3n);
-    expect(hold.count).toBe(1);
+    expect(processRef.count).toBe(1);
     const s = new FakeStream();
     k.opened(s.live);
     k.received(s.live, answer(3n, 0));
@@ -133,7 +132,7 @@ describe("LeaseKeeper", () => {
     expect((error as LeaseLostError).reason).toBe("expired");
     expect(k.size).toBe(0);
     expect(k.get(3n)).toBeUndefined();
-    expect(hold.count).toBe(0);
+    expect(processRef.count).toBe(0);
   });
 
   it("loses every lease when no stream can work again (wrong credentials), with the cause", async () => {
@@ -163,12 +162,12 @@ describe("LeaseKeeper", () => {
   });
 
   it("ends its leases as closed (not lost) when closed, and refuses new ones", async () => {
-    const { k, hold, lease } = keeper();
+    const { k, processRef, lease } = keeper();
     const l = lease(5n);
     await k.close();
     expect(l.state).toBe("closed");
     expect(await l.closed).toBeUndefined();
-    expect(hold.count).toBe(0);
+    expect(processRef.count).toBe(0);
     expect(() => lease(6n)).toThrow(LeasesClosedError);
   });
 });

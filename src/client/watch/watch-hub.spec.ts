@@ -9,7 +9,7 @@ import {
 import { Event_EventType, EventSchema } from "../../gen/mvccpb/kv_pb.js";
 import type { ConnectionPool } from "../call/pool.js";
 import type { LiveStream } from "../call/resilient-stream.js";
-import { ProcessHold } from "../core/process-hold.js";
+import { ProcessRef } from "../core/process-ref.js";
 import { Namespace } from "../namespace/namespace.js";
 import { WatchCanceledError } from "./errors.js";
 import type { WatchBatch } from "./types.js";
@@ -70,7 +70,6 @@ const refusingPool = {
 
 const SETTINGS = {
   backoff: { initialMs: 1, maxMs: 1 },
-  requireLeader: false,
   idleTimeoutMs: 0,
   answerTimeoutMs: 60_000,
   maxBufferedEvents: 100,
@@ -82,7 +81,7 @@ afterEach(async () => {
 });
 
 function hub(readRange: RangeReader = () => Promise.reject(new Error("no read")), maxBufferedEvents = 100) {
-  const h = new WatchHub(refusingPool, { ...SETTINGS, maxBufferedEvents }, readRange, new ProcessHold());
+  const h = new WatchHub(refusingPool, { ...SETTINGS, maxBufferedEvents }, readRange, new ProcessRef());
   hubs.push(h);
   return h;
 }
