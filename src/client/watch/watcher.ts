@@ -52,8 +52,11 @@ export interface HubWatcher {
   readonly state: WatcherState;
   /** The first revision not yet delivered (the resume point); undefined = from now. */
   readonly nextRevision: bigint | undefined;
+  /** The watched key as sent to etcd. */
   readonly key: Uint8Array;
+  /** The watched range end as sent to etcd (empty for one key). */
   readonly rangeEnd: Uint8Array;
+  /** The options the watch was made with. */
   readonly options: Readonly<WatchOptions>;
   /** `disconnected` → `creating`: its create is queued. False (nothing changes) in any other state. */
   _queue(): boolean;
