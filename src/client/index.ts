@@ -137,6 +137,7 @@ export type {
   SnapshotOptions,
 } from "./maintenance/types.js";
 export type { AuthOptions, EtcdOptions, StreamOptions } from "./options.js";
+export type { EtcdPort, LeasePort } from "./port.js";
 export type { ClosableTransport } from "./transport/closable-transport.js";
 export {
   createHttp2Transport,

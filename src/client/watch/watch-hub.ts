@@ -157,7 +157,8 @@ export class WatchHub
       options.maxBufferedEvents === undefined
         ? this.#maxBufferedEvents
         : Number(checkInteger(options.maxBufferedEvents, "maxBufferedEvents", 1));
-    const watcher = new Watcher(this, bounds, options, bound, start, namespace);
+    // A Watcher is a HubWatcher (checked here: the interface is internal, the class public).
+    const watcher: Watcher & HubWatcher = new Watcher(this, bounds, options, bound, start, namespace);
     this.#add(watcher);
     if (options.signal) {
       if (options.signal.aborted) {

@@ -46,6 +46,7 @@ export interface WatcherOwner {
  * A watch as its hub drives it: the hub reads `state`, `nextRevision`, the range and the options, and
  * changes the watch's protocol state only through these transitions (never by writing its fields).
  * Each names one step of the state model in docs/leases-and-watches.md.
+ * @internal
  */
 export interface HubWatcher {
   /** Where the watch is. */
@@ -154,7 +155,7 @@ interface WatcherExtras {
  */
 export class Watcher
   extends EventEmitter<WatcherEvents>
-  implements HubWatcher, AsyncIterable<WatchBatch>, AsyncDisposable
+  implements AsyncIterable<WatchBatch>, AsyncDisposable
 {
   /** Key and range end in one buffer (see `ownRange`): the key is `[0, #split)`. */
   readonly #range: Uint8Array;
