@@ -1,10 +1,11 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { afterAll, afterEach, beforeAll } from "vitest";
-import { Etcd, EtcdError } from "../../src/client/index.js";
-import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
+import { beforeAll } from "vitest";
+import { type Etcd, EtcdError } from "../../src/client/index.js";
+import type { EtcdCluster } from "../../src/testing/index.js";
 import { Child } from "../support/child.js";
 import { compiled } from "../support/compiled.js";
+import { useEtcd as useEtcdFixture } from "../support/etcd-fixture.js";
 
 /** The CLI's entry, bundled from source on each test run (no build needed) and run with plain node. */
 export const CLI_MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
@@ -98,39 +99,30 @@ export interface CliTestbed {
   start(args: string[]): Child;
 }
 
-/** Starts etcd before the file's tests and closes it (and every CLI started through it) after them. */
+/**
+ * The shared fixture (test/support/etcd-fixture.ts) for CLI files: one etcd for the file, a client of it,
+ * and every CLI started through it killed after its test if it still runs.
+ */
 export function useEtcd(): CliTestbed {
-  let cluster: EtcdCluster | undefined;
+  const bed = useEtcdFixture();
   let etcd: Etcd | undefined;
-  const children: Child[] = [];
-  const started = <T>(value: T | undefined): T => {
-    if (value === undefined) throw new Error("useEtcd: etcd is not started yet (use it inside a test)");
-    return value;
-  };
-  beforeAll(async () => {
-    cluster = await startEtcd();
-    etcd = new Etcd({ endpoints: cluster.endpoints });
-  });
-  afterEach(async () => {
-    await Promise.all(children.splice(0).map((c) => c.kill()));
-  });
-  afterAll(async () => {
-    await etcd?.close();
-    await cluster?.close();
+  beforeAll(() => {
+    etcd = bed.client();
   });
   return {
     get cluster() {
-      return started(cluster);
+      return bed.cluster;
     },
     get etcd() {
-      return started(etcd);
+      if (etcd === undefined) throw new Error("useEtcd: etcd is not started yet (use it inside a test)");
+      return etcd;
     },
     get ep() {
-      return ["--endpoints", started(cluster).endpoint];
+      return ["--endpoints", bed.cluster.endpoint];
     },
     start(args) {
       const child = startCli([...this.ep, ...args]);
-      children.push(child);
+      bed.cleanups.push(() => child.kill());
       return child;
     },
   };
