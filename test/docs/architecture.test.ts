@@ -15,7 +15,7 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
  * `src/`, `test/`, `bench/` or `scripts/`, with the line it is on. A placeholder (`bench/<name>.ts`)
  * stands for a file not yet written: only the part before it (`bench/`) must exist.
  */
-export function backtickedPaths(markdown: string): { path: string; line: number }[] {
+function backtickedPaths(markdown: string): { path: string; line: number }[] {
   const found: { path: string; line: number }[] = [];
   for (const span of markdown.matchAll(/`([^`\n]+)`/g)) {
     const line = markdown.slice(0, span.index).split("\n").length;
@@ -28,7 +28,7 @@ export function backtickedPaths(markdown: string): { path: string; line: number 
 }
 
 /** The paths of {@link backtickedPaths} that do not exist under `root`, as `line N: path`. */
-export function missingPaths(markdown: string, root: string): string[] {
+function missingPaths(markdown: string, root: string): string[] {
   return backtickedPaths(markdown)
     .filter(({ path }) => !existsSync(join(root, path.split("<")[0]!)))
     .map(({ path, line }) => `line ${line}: ${path}`);
