@@ -1,19 +1,14 @@
-import { InvalidUsageError } from "../client/core/index.js";
+import { AsyncQueue, InvalidUsageError } from "../client/core/index.js";
 /**
  * The output side of a streaming call: the protocol pushes messages and finally an end (or an error);
  * the caller reads them with `for await`. `onPressure(true)` asks the producer to pause once
- * `highWaterMark` messages wait unread, `onPressure(false)` to resume; `onReturn` runs when the reader
- * stops early (break), so the call can be cancelled.
+ * `highWaterMark` messages wait unread, `onPressure(false)` to resume once half of them were read;
+ * `onReturn` runs when the reader stops early (break), so the call can be cancelled. The package's one
+ * {@link AsyncQueue} underneath.
  */
-export class ResponseQueue<T> implements AsyncIterable<T> {
-  readonly #items: T[] = [];
-  readonly #highWaterMark: number;
+export class ResponseQueue<T> extends AsyncQueue<T> implements AsyncIterable<T> {
   readonly #onPressure: (paused: boolean) => void;
   readonly #onReturn: () => void;
-  #ended = false;
-  #error: unknown;
-  #paused = false;
-  #wake: (() => void) | undefined;
   #iterated = false;
 
   constructor(options: {
@@ -21,70 +16,31 @@ export class ResponseQueue<T> implements AsyncIterable<T> {
     onPressure: (paused: boolean) => void;
     onReturn: () => void;
   }) {
-    this.#highWaterMark = options.highWaterMark ?? 64;
+    const highWaterMark = options.highWaterMark ?? 64;
+    // Paused at `highWaterMark` messages waiting (the queue's mark is "over"), resumed at half of it.
+    super(highWaterMark - 1, highWaterMark / 2);
     this.#onPressure = options.onPressure;
     this.#onReturn = options.onReturn;
   }
 
-  /** Adds a received message. */
-  push(item: T): void {
-    if (this.#ended) return;
-    this.#items.push(item);
-    if (!this.#paused && this.#items.length >= this.#highWaterMark) {
-      this.#paused = true;
-      this.#onPressure(true);
-    }
-    this.#notify();
+  protected override filled(): void {
+    this.#onPressure(true);
   }
 
-  /** Ends the stream; with `error`, the reader gets it after the messages already queued. */
-  end(error?: unknown): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    this.#error = error;
-    this.#notify();
+  protected override drained(): void {
+    this.#onPressure(false);
   }
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
     if (this.#iterated) throw new InvalidUsageError("a response stream can be iterated only once");
     this.#iterated = true;
     return {
-      next: async (): Promise<IteratorResult<T>> => {
-        for (;;) {
-          const item = this.#items.shift();
-          if (item !== undefined) {
-            if (this.#paused && this.#items.length <= this.#highWaterMark / 2) {
-              this.#paused = false;
-              this.#onPressure(false);
-            }
-            return { done: false, value: item };
-          }
-          if (this.#ended) {
-            if (this.#error !== undefined) {
-              const error = this.#error;
-              this.#error = undefined;
-              throw error;
-            }
-            return { done: true, value: undefined };
-          }
-          await new Promise<void>((resolve) => {
-            this.#wake = resolve;
-          });
-        }
-      },
+      next: () => this.next(),
       return: async (): Promise<IteratorResult<T>> => {
-        if (!this.#ended) this.#onReturn();
-        this.#ended = true;
-        this.#items.length = 0;
-        this.#error = undefined;
+        if (!this.done) this.#onReturn();
+        this.stop();
         return { done: true, value: undefined };
       },
     };
-  }
-
-  #notify(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
   }
 }

@@ -5,6 +5,7 @@
  * names it, so users cannot come to depend on these helpers; the errors reach them through `etcd-ts`.
  * @packageDocumentation
  */
+export * from "./async-queue.js";
 export * from "./backoff.js";
 export * from "./errors.js";
 export * from "./failure.js";

@@ -1,3 +1,4 @@
+import { AsyncQueue } from "./async-queue.js";
 import type { BufferedMessages } from "./buffered-messages.js";
 import { InvalidUsageError } from "./errors.js";
 /** Options of {@link QueuedIterator}. */
@@ -27,26 +28,26 @@ export interface QueuedIteratorOptions<T> {
  * reads it as a request stream takes what is buffered beyond the first value in one go
  * ({@link takeBuffered}); values must then never be `undefined`.
  */
-export class QueuedIterator<T> implements AsyncIterable<T>, BufferedMessages<T> {
-  readonly #buffer: T[] = [];
-  readonly #weigh: (value: T) => number;
+export class QueuedIterator<T> extends AsyncQueue<T> implements AsyncIterable<T>, BufferedMessages<T> {
   readonly #options: QueuedIteratorOptions<T>;
-  #weight = 0;
-  #ended = false;
-  #stopped = false;
-  #error: Error | undefined;
-  #overHighWater = false;
-  #wake: (() => void) | undefined;
   #iterating = false;
   readonly #closed: Promise<Error | undefined>;
   #resolveClosed!: (error: Error | undefined) => void;
 
   constructor(options: QueuedIteratorOptions<T> = {}) {
+    super(options.highWaterMark, options.lowWaterMark);
     this.#options = options;
-    this.#weigh = options.weigh ?? (() => 1);
     this.#closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
+  }
+
+  protected override weigh(value: T): number {
+    return this.#options.weigh?.(value) ?? 1;
+  }
+
+  protected override drained(): void {
+    this.#options.onDrain?.();
   }
 
   /**
@@ -57,56 +58,20 @@ export class QueuedIterator<T> implements AsyncIterable<T>, BufferedMessages<T> 
     return this.#closed;
   }
 
-  /** Buffered weight not yet taken by the consumer. */
-  get weight(): number {
-    return this.#weight;
-  }
-
-  /** Number of buffered values. */
-  get length(): number {
-    return this.#buffer.length;
-  }
-
-  /** True once the producer ended it or the consumer stopped. */
-  get done(): boolean {
-    return this.#ended || this.#stopped;
-  }
-
-  /**
-   * Queues a value for the consumer. Returns false when the buffered weight is now above the high-water
-   * mark (the value is queued anyway); values pushed after the end are ignored (returns false).
-   */
-  push(value: T): boolean {
-    if (this.done) return false;
-    this.#buffer.push(value);
-    this.#weight += this.#weigh(value);
-    this.#wakeUp();
-    if (this.#weight > (this.#options.highWaterMark ?? Number.POSITIVE_INFINITY)) {
-      this.#overHighWater = true;
-      return false;
-    }
+  /** Producer side: no more values. The consumer drains the buffer, then ends (throwing `error` if given). */
+  override end(error?: Error): boolean {
+    if (!super.end(error)) return false;
+    if (this.length === 0 && !this.#iterating) this.#resolveClosed(error);
     return true;
   }
 
-  /** Producer side: no more values. The consumer drains the buffer, then ends (throwing `error` if given). */
-  end(error?: Error): void {
-    if (this.done) return;
-    this.#ended = true;
-    this.#error = error;
-    this.#wakeUp();
-    if (this.#buffer.length === 0 && !this.#iterating) this.#resolveClosed(error);
-  }
-
   /** Consumer side: stop now, dropping whatever is buffered. */
-  stop(): void {
-    if (this.#stopped) return;
+  override stop(): boolean {
     const wasDone = this.done;
-    this.#stopped = true;
-    this.#buffer.length = 0;
-    this.#weight = 0;
-    this.#wakeUp();
+    if (!super.stop()) return false;
     if (!wasDone) this.#options.onStop?.();
     this.#resolveClosed(undefined);
+    return true;
   }
 
   /**
@@ -114,9 +79,8 @@ export class QueuedIterator<T> implements AsyncIterable<T>, BufferedMessages<T> 
    * taken it), or undefined when none is buffered or iteration stopped. The end comes through the iterator.
    */
   takeBuffered(): T | undefined {
-    if (this.#stopped) return undefined;
-    const value = this.#take();
-    return value.taken ? value.value : undefined;
+    if (this.stopped) return undefined;
+    return this.take();
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<T> {
@@ -124,42 +88,24 @@ export class QueuedIterator<T> implements AsyncIterable<T>, BufferedMessages<T> 
     this.#iterating = true;
     try {
       while (true) {
-        if (this.#stopped) return;
-        const value = this.#take();
-        if (value.taken) {
-          yield value.value;
+        if (this.stopped) return;
+        if (this.length > 0) {
+          yield this.take() as T;
           continue;
         }
-        if (this.#ended) {
-          this.#resolveClosed(this.#error);
-          if (this.#error) throw this.#error;
+        if (this.ended) {
+          // The error stays readable: `closed` and a second iteration report it too.
+          const error = this.error as Error | undefined;
+          this.#resolveClosed(error);
+          if (error) throw error;
           return;
         }
-        await new Promise<void>((resolve) => {
-          this.#wake = resolve;
-        });
+        await this.wait();
       }
     } finally {
       this.#iterating = false;
       // A `break` (or a throw in the loop body) lands here without an end: the consumer is gone.
-      if (!this.#ended) this.stop();
+      if (!this.ended) this.stop();
     }
-  }
-
-  #take(): { taken: true; value: T } | { taken: false } {
-    if (this.#buffer.length === 0) return { taken: false };
-    const value = this.#buffer.shift() as T;
-    this.#weight -= this.#weigh(value);
-    if (this.#overHighWater && this.#weight <= (this.#options.lowWaterMark ?? 0)) {
-      this.#overHighWater = false;
-      this.#options.onDrain?.();
-    }
-    return { taken: true, value };
-  }
-
-  #wakeUp(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
   }
 }

@@ -7,6 +7,7 @@ import type {
   MessageShape,
 } from "@bufbuild/protobuf";
 import { Code, ConnectError, type StreamResponse } from "@connectrpc/connect";
+import { AsyncQueue } from "../../core/async-queue.js";
 import { bufferedMessages, type PushedMessages } from "../../core/buffered-messages.js";
 import type { DeadlineHandle, DeadlineTarget } from "../../core/deadline-queue.js";
 import { type MessageCodec, messageCodec } from "../codec/message-codec.js";
@@ -67,11 +68,10 @@ export class StreamCall
   #responded = false;
   /** The call is over: no more messages will be queued. */
   #finished = false;
-  #error: ConnectError | undefined;
-  #queue: Output[] = [];
+  /** Responses not yet read; its end (or error) follows them. */
+  readonly #output = new Responses();
   /** Set by {@link deliverTo}: gets each message instead of the queue and the waiters. */
   #sink: ((message: Output) => void) | undefined;
-  #waiters: Array<{ resolve: (r: IteratorResult<Output>) => void; reject: (e: ConnectError) => void }> = [];
   /** The call no longer reads its input (see `#nextInput`). */
   #inputStopped = false;
   /** Settles the pending `#nextInput` wait with "stopped". */
@@ -137,6 +137,7 @@ export class StreamCall
     }
     const stream = opened;
     this.#stream = stream;
+    this.#output.stream = stream;
     stream.on("response", (headers, flags) => this.#onResponse(headers, flags));
     stream.on("data", (chunk: Buffer) => this.#onData(chunk));
     stream.on("trailers", (trailers) => {
@@ -163,17 +164,7 @@ export class StreamCall
 
   /** The next response message; rejects with the call's error once, then reports done. */
   next(): Promise<IteratorResult<Output>> {
-    if (this.#queue.length > 0) {
-      const value = this.#queue.shift()!;
-      if (this.#queue.length === 0 && this.#stream?.isPaused()) this.#stream.resume();
-      return Promise.resolve({ value, done: false });
-    }
-    if (this.#finished) {
-      const error = this.#error;
-      this.#error = undefined;
-      return error === undefined ? Promise.resolve({ value: undefined, done: true }) : Promise.reject(error);
-    }
-    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+    return this.#output.next();
   }
 
   /**
@@ -182,17 +173,19 @@ export class StreamCall
    */
   deliverTo(onMessage: (message: Output) => void): void {
     this.#sink = onMessage;
-    const queued = this.#queue;
-    this.#queue = [];
+    const queued: Output[] = [];
+    while (this.#output.length > 0) queued.push(this.#output.take()!);
     for (const message of queued) onMessage(message);
     if (this.#stream?.isPaused()) this.#stream.resume();
   }
 
   /** Stops consuming: cancels the call if it still runs, and drops what was queued. */
   return(): Promise<IteratorResult<Output>> {
-    this.#queue = [];
+    // A reader already waiting in `next()` gets the Canceled error; otherwise nobody reads it.
+    const waiting = this.#output.waiting;
+    this.#output.clear();
     this.#cancel(new ConnectError("the stream was closed by its consumer", Code.Canceled));
-    this.#error = undefined;
+    if (!waiting) this.#output.takeError();
     return Promise.resolve({ value: undefined, done: true });
   }
 
@@ -243,13 +236,7 @@ export class StreamCall
       if (!this.#finished) this.#sink(message);
       return;
     }
-    const waiter = this.#waiters.shift();
-    if (waiter !== undefined) {
-      waiter.resolve({ value: message, done: false });
-      return;
-    }
-    this.#queue.push(message);
-    if (this.#queue.length >= HIGH_WATER_MESSAGES) this.#stream?.pause();
+    this.#output.push(message);
   }
 
   #onClose(): void {
@@ -347,7 +334,7 @@ export class StreamCall
     if (stream === undefined) withdrawCall(this.#core, this, this.#connection);
     else if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
     // A local cancel ends the output at once: queued messages are dropped.
-    this.#queue = [];
+    this.#output.clear();
     this.#finish(error);
   }
 
@@ -365,26 +352,35 @@ export class StreamCall
       if (error !== undefined) {
         this.#responded = true;
         this.#reject(error);
+        // The error went to the response promise: the output (never handed out) just ends.
+        this.#output.end();
         return;
       }
       this.#respond();
     }
-    if (this.#queue.length > 0) {
-      // Messages still queued are read first; the error (or the end) follows them.
-      this.#error = error;
-      return;
-    }
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    if (waiters.length === 0) {
-      this.#error = error;
-      return;
-    }
-    for (const waiter of waiters) {
-      if (error !== undefined) waiter.reject(error);
-      else waiter.resolve({ value: undefined, done: true });
-      error = undefined;
-    }
+    // Messages still queued are read first; the error (or the end) follows them, to one reader.
+    this.#output.end(error);
+  }
+}
+
+/**
+ * A call's responses, read through `next()`: the stream is paused once {@link HIGH_WATER_MESSAGES}
+ * wait unread (HTTP/2 flow control then holds the server) and resumed once they were all read.
+ */
+class Responses extends AsyncQueue<Output> {
+  /** The call's stream, once open. */
+  stream: ClientHttp2Stream | undefined;
+
+  constructor() {
+    super(HIGH_WATER_MESSAGES - 1, 0);
+  }
+
+  protected override filled(): void {
+    this.stream?.pause();
+  }
+
+  protected override drained(): void {
+    if (this.stream?.isPaused()) this.stream.resume();
   }
 }
 
