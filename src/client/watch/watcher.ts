@@ -1,5 +1,6 @@
 import { EventEmitter } from "node:events";
 import type { Event, KeyValue as KeyValuePb } from "../../gen/mvccpb/kv_pb.js";
+import { AsyncQueue } from "../core/async-queue.js";
 import { ClosedError, InvalidUsageError } from "../core/errors.js";
 import { wrapAll } from "../kv/key-value.js";
 import type { Namespace } from "../namespace/namespace.js";
@@ -111,8 +112,6 @@ const READING = 4;
 const EVENTS = 8;
 /** The event face reads the buffer: deliveries schedule an emit instead of waking a `for await`. */
 const EMITTING = 16;
-/** `push` reported the buffer over its bound; `onDrain` is owed once it falls to half. */
-const OVER = 32;
 /** A microtask that emits the buffered batches is queued. */
 const SCHEDULED = 64;
 /** `closed` is settled (with `closedWith`). */
@@ -148,10 +147,11 @@ interface WatcherExtras {
  * object (docs/client.md): `close()`, `closed`, `state`, the `close` event, `signal`. Its protocol state
  * (`state`, `nextRevision`) is driven by the hub.
  *
- * Why the queue lives here rather than in a `QueuedIterator` with callbacks: a client may hold many
- * thousands of mostly idle watches, and every closure, promise and generator per watch is kept for
- * the watch's whole life. Here an idle watch with an event listener holds no promise, closure or
- * generator of its own; the `closed` promise and the buffer are made only when used.
+ * Why the buffer is an {@link AsyncQueue} made on first need rather than a `QueuedIterator` with
+ * callbacks: a client may hold many thousands of mostly idle watches, and every closure, promise and
+ * generator per watch is kept for the watch's whole life. Here an idle watch with an event listener
+ * holds no promise, closure, generator or buffer of its own; the `closed` promise and the buffer
+ * (hooks as methods, no closure) are made only when used.
  */
 export class Watcher
   extends EventEmitter<WatcherEvents>
@@ -170,12 +170,9 @@ export class Watcher
   readonly #owner: WatcherOwner;
   /** Buffered weight above which `_deliver` reports "pause me". */
   readonly #bound: number;
-  /** Delivered, not yet consumed; made on the first delivery. */
-  #buffer: WatchBatch[] | undefined;
-  #weight = 0;
+  /** Delivered, not yet consumed; made on the first delivery (or the first wait of a `for await`). */
+  #queue: WatchQueue | undefined;
   #flags = 0;
-  /** Wakes a `for await` waiting for a batch. */
-  #wake: (() => void) | undefined;
   /** The revision the watch starts after, once created; `created` settles with it. */
   #createdRevision: bigint | undefined;
   #x: WatcherExtras | undefined;
@@ -256,7 +253,7 @@ export class Watcher
 
   /** Events delivered but not yet consumed. */
   get bufferedEvents(): number {
-    return this.#weight;
+    return this.#queue?.weight ?? 0;
   }
 
   /**
@@ -405,15 +402,9 @@ export class Watcher
   /** @internal {@link HubWatcher._deliver}. */
   _deliver(batch: WatchBatch): boolean {
     if (this.#flags & (ENDED | STOPPED)) return false;
-    if (this.#buffer) this.#buffer.push(batch);
-    else this.#buffer = [batch];
-    this.#weight += weigh(batch);
-    this.#wakeUp();
-    if (this.#weight > this.#bound) {
-      this.#flags |= OVER;
-      return false;
-    }
-    return true;
+    const fits = this.#buffer().push(batch);
+    if (this.#flags & EMITTING) this.#schedule();
+    return fits;
   }
 
   /** @internal {@link HubWatcher._end}. */
@@ -434,7 +425,7 @@ export class Watcher
     this.#flags |= ENDED;
     if (error) this.#extras().error = error;
     this.#wakeUp();
-    if (!this.#buffer?.length && !(this.#flags & READING)) this.#settle(error);
+    if (!this.#queue?.length && !(this.#flags & READING)) this.#settle(error);
   }
 
   /** Consumer side: stop now, dropping whatever is buffered; the hub cancels the watch. */
@@ -442,9 +433,8 @@ export class Watcher
     if (this.#flags & STOPPED) return;
     const wasDone = this.#flags & ENDED;
     this.#flags |= STOPPED;
-    this.#buffer = undefined;
-    this.#weight = 0;
     this.#wakeUp();
+    this.#queue = undefined;
     if (!wasDone) this.#owner.detach(this);
     this.#settle(error);
   }
@@ -465,26 +455,22 @@ export class Watcher
     queueMicrotask(() => this.emit("close", error));
   }
 
-  /** Takes the oldest buffered batch (undefined when none), owing the hub a resume once drained to half. */
-  #take(): WatchBatch | undefined {
-    const batch = this.#buffer?.shift();
-    if (batch === undefined) return undefined;
-    this.#weight -= weigh(batch);
-    if (this.#flags & OVER && this.#weight <= Math.floor(this.#bound / 2)) {
-      this.#flags &= ~OVER;
-      this.#owner.resume(this);
-    }
-    return batch;
+  /** The buffer, made on first need. */
+  #buffer(): WatchQueue {
+    this.#queue ??= new WatchQueue(this.#bound, this.#owner, this);
+    return this.#queue;
   }
 
+  /** Takes the oldest buffered batch (undefined when none), owing the hub a resume once drained to half. */
+  #take(): WatchBatch | undefined {
+    return this.#queue?.take();
+  }
+
+  /** The watch ended or stopped: wakes its reader (a `for await`, or the event face's emitter). */
   #wakeUp(): void {
-    if (this.#flags & EMITTING) {
-      this.#schedule();
-      return;
-    }
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
+    if (this.#flags & EMITTING) this.#schedule();
+    else if (this.#flags & STOPPED) this.#queue?.stop();
+    else this.#queue?.end();
   }
 
   async *#iterate(): AsyncGenerator<WatchBatch> {
@@ -504,9 +490,7 @@ export class Watcher
           if (error) throw error;
           return;
         }
-        await new Promise<void>((resolve) => {
-          this.#wake = resolve;
-        });
+        await this.#buffer().wait();
       }
     } finally {
       this.#flags &= ~READING;
@@ -538,5 +522,29 @@ export class Watcher
       this.#stop(err instanceof Error ? err : new Error(String(err)));
     }
     this.#flags &= ~(READING | EMITTING);
+  }
+}
+
+/**
+ * A watch's buffer: the package's one {@link AsyncQueue}, weighing batches by their events, with a
+ * `resume` owed to the hub once a paused watch's buffer drained to half of its bound. Made only for a
+ * watch that got a batch or is read by a `for await`, so an idle watch holds none.
+ */
+class WatchQueue extends AsyncQueue<WatchBatch> {
+  readonly #owner: WatcherOwner;
+  readonly #watcher: Watcher;
+
+  constructor(bound: number, owner: WatcherOwner, watcher: Watcher) {
+    super(bound, Math.floor(bound / 2));
+    this.#owner = owner;
+    this.#watcher = watcher;
+  }
+
+  protected override weigh(batch: WatchBatch): number {
+    return weigh(batch);
+  }
+
+  protected override drained(): void {
+    this.#owner.resume(this.#watcher);
   }
 }
