@@ -30,7 +30,7 @@ export const FLOORS: readonly Floor[] = [
     holds: ["src/client/core/"],
     what:
       "what every floor uses and knows nothing of etcd's calls: errors, the failure rule, validation, " +
-      "signals (sleep, waitSignal), backoff, lifecycle, process ref, the deadline queue, the queued iterator",
+      "signals (sleep, waitSignal), backoff, lifecycle, process ref, the deadline queue, the async queue and queued iterator",
   },
   {
     name: "follower",
@@ -115,7 +115,7 @@ export const CLIENT_ENTRY_POINTS: Readonly<Record<string, string>> = {
   "src/client/index.ts": "the public API: what users of `etcd-ts` import",
   "src/client/core/index.ts":
     "the core helpers the other entry points share with the client (the failure rule and not-sent mark, " +
-    "backoff and sleep, lifecycle, validation, the queued iterator): internal, so users do not come to " +
+    "backoff and sleep, lifecycle, validation, the async queue and queued iterator): internal, so users do not come to " +
     "depend on them",
   "src/client/transport/index.ts":
     "the transport's building blocks the other HTTP/2 stacks reuse (grpc-js, connect-node and the " +

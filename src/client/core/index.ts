@@ -1,7 +1,7 @@
 /**
  * The core floor as the package's other entry points reach it (`etcd-ts/discovery`, the grpc-js and
  * connect-node transports, the test kit): the errors, the failure rule, validation, waiting (sleep, waitSignal), backoff,
- * lifecycle and queued iterator the client itself is built with. Internal: no `package.json` export
+ * lifecycle, async queue and queued iterator the client itself is built with. Internal: no `package.json` export
  * names it, so users cannot come to depend on these helpers; the errors reach them through `etcd-ts`.
  * @packageDocumentation
  */
