@@ -28,7 +28,8 @@ const DONE: IteratorResult<never> = Object.freeze({ done: true, value: undefined
  * {@link length} first, or never push `undefined`).
  */
 export class AsyncQueue<T> {
-  #items: T[] = [];
+  /** Made on the first push: a queue only waited on (an idle `for await`) holds no array. */
+  #items: T[] | undefined;
   #weight = 0;
   #flags = 0;
   #error: unknown;
@@ -60,7 +61,7 @@ export class AsyncQueue<T> {
 
   /** Number of buffered values. */
   get length(): number {
-    return this.#items.length;
+    return this.#items?.length ?? 0;
   }
 
   /** Buffered weight not yet taken. */
@@ -95,7 +96,8 @@ export class AsyncQueue<T> {
    */
   push(value: T): boolean {
     if (this.#flags & (ENDED | STOPPED)) return false;
-    this.#items.push(value);
+    if (this.#items === undefined) this.#items = [value];
+    else this.#items.push(value);
     this.#weight += this.weigh(value);
     this.#wakeUp();
     if (this.#weight > this.#high) {
@@ -127,7 +129,7 @@ export class AsyncQueue<T> {
   stop(): boolean {
     if (this.#flags & STOPPED) return false;
     this.#flags |= STOPPED;
-    this.#items = [];
+    this.#items = undefined;
     this.#weight = 0;
     this.#error = undefined;
     this.#wakeUp();
@@ -136,7 +138,7 @@ export class AsyncQueue<T> {
 
   /** Drops what is buffered (the end, or the error, stays to be read). */
   clear(): void {
-    this.#items = [];
+    this.#items = undefined;
     this.#weight = 0;
   }
 
@@ -154,8 +156,9 @@ export class AsyncQueue<T> {
 
   /** Consumer side: the oldest buffered value, removed, or undefined when none is buffered. */
   take(): T | undefined {
-    if (this.#items.length === 0) return undefined;
-    const value = this.#items.shift() as T;
+    const items = this.#items;
+    if (items === undefined || items.length === 0) return undefined;
+    const value = items.shift() as T;
     this.#weight -= this.weigh(value);
     if (this.#flags & OVER && this.#weight <= this.#low) {
       this.#flags &= ~OVER;
@@ -186,7 +189,7 @@ export class AsyncQueue<T> {
   async next(): Promise<IteratorResult<T>> {
     for (;;) {
       if (this.#flags & STOPPED) return DONE;
-      if (this.#items.length > 0) return { done: false, value: this.take() as T };
+      if (this.length > 0) return { done: false, value: this.take() as T };
       if (this.#flags & ENDED) {
         const error = this.takeError();
         if (error !== undefined) throw error;
