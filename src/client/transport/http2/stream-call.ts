@@ -9,21 +9,12 @@ import type {
 import { Code, ConnectError, type StreamResponse } from "@connectrpc/connect";
 import { AsyncQueue } from "../../core/async-queue.js";
 import { bufferedMessages, type PushedMessages } from "../../core/buffered-messages.js";
-import type { DeadlineHandle, DeadlineTarget } from "../../core/deadline-queue.js";
 import { type MessageCodec, messageCodec } from "../codec/message-codec.js";
 import type { HeadersInit } from "../headers-init.js";
-import {
-  abortError,
-  deadlineError,
-  errorOfEndedStream,
-  type ResponseParts,
-  statusError,
-} from "./call-outcome.js";
-import { armCall, callConnection, openCallStream, takeSlot, withdrawCall } from "./call-start.js";
-import type { Http2Connection, ReadyWaiter } from "./connection.js";
+import { errorOfEndedStream, type ResponseParts, statusError } from "./call-outcome.js";
+import { OpeningCall } from "./call-start.js";
 import { encodeFrame, MessageDecoder, plainBytes } from "./framing.js";
 import { headersFromHttp2 } from "./metadata.js";
-import type { SlotWaiter } from "./stream-slots.js";
 import type { TransportCore } from "./transport-core.js";
 
 type Output = MessageShape<DescMessage>;
@@ -41,33 +32,18 @@ const MAX_JOINED_WRITE_BYTES = 64 * 1024;
  * waiting in `next()` then gets the error (Canceled, DeadlineExceeded, ...).
  */
 export class StreamCall
-  implements
-    SlotWaiter,
-    ReadyWaiter,
-    DeadlineTarget,
-    ResponseParts,
-    AsyncIterableIterator<Output>,
-    PushedMessages<Output>
+  extends OpeningCall<DescMethodStreaming>
+  implements ResponseParts, AsyncIterableIterator<Output>, PushedMessages<Output>
 {
-  readonly #core: TransportCore;
-  readonly #method: DescMethodStreaming;
   readonly #codec: MessageCodec;
-  readonly #signal: AbortSignal | undefined;
-  readonly #timeoutMs: number | undefined;
-  readonly #header: HeadersInit | undefined;
   readonly #input: AsyncIterable<MessageInitShape<DescMessage>>;
   readonly #resolve: (response: StreamResponse) => void;
   readonly #reject: (error: ConnectError) => void;
   readonly #decoder: MessageDecoder;
   readonly #trailer = new Headers();
-  #deadline: DeadlineHandle | undefined;
-  #connection: Http2Connection | undefined;
-  #stream: ClientHttp2Stream | undefined;
   #streamError: Error | undefined;
   /** The response promise is settled (resolved with headers, or rejected). */
   #responded = false;
-  /** The call is over: no more messages will be queued. */
-  #finished = false;
   /** Responses not yet read; its end (or error) follows them. */
   readonly #output = new Responses();
   /** Set by {@link deliverTo}: gets each message instead of the queue and the waiters. */
@@ -90,53 +66,16 @@ export class StreamCall
     resolve: (response: StreamResponse) => void,
     reject: (error: ConnectError) => void,
   ) {
-    this.#core = core;
-    this.#method = method;
+    super(core, method, signal, timeoutMs, header);
     this.#codec = messageCodec(method.output);
-    this.#signal = signal;
-    this.#timeoutMs = timeoutMs;
-    this.#header = header;
     this.#input = input;
     this.#resolve = resolve;
     this.#reject = reject;
     this.#decoder = new MessageDecoder(core.options.maxReceiveMessageBytes);
   }
 
-  /** Arms the abort listener and deadline, then opens the stream (or queues for a free one). */
-  start(): void {
-    const deadline = armCall(this.#core, this, this.#signal, this.#timeoutMs, (error) => this.#finish(error));
-    if (deadline === false) return;
-    this.#deadline = deadline;
-    takeSlot(this.#core, this);
-  }
-
-  /** @internal SlotWaiter: a stream may be opened now, once the connection is ready. */
-  onSlot(): void {
-    const connection = callConnection(this.#core);
-    if (connection instanceof ConnectError) {
-      this.#finish(connection);
-      return;
-    }
-    this.#connection = connection;
-    if (connection.ready) this.onReady();
-    else connection.whenReady(this);
-  }
-
-  /** @internal ReadyWaiter: the connection failed before the call could start. */
-  onConnectFailed(error: ConnectError): void {
-    this.#core.slots.release();
-    this.#finish(error);
-  }
-
-  /** @internal ReadyWaiter: open the stream and start sending the input. */
-  onReady(): void {
-    const opened = openCallStream(this.#core, this.#connection!, this.#method, this.#timeoutMs, this.#header);
-    if (opened instanceof ConnectError) {
-      this.#finish(opened);
-      return;
-    }
-    const stream = opened;
-    this.#stream = stream;
+  /** The stream is open: listen to it and start sending the input. */
+  protected opened(stream: ClientHttp2Stream): void {
     this.#output.stream = stream;
     stream.on("response", (headers, flags) => this.#onResponse(headers, flags));
     stream.on("data", (chunk: Buffer) => this.#onData(chunk));
@@ -149,17 +88,6 @@ export class StreamCall
     });
     stream.on("close", () => this.#onClose());
     void this.#pumpInput(stream);
-  }
-
-  /** @internal The AbortSignal fired. */
-  handleEvent(): void {
-    this.#cancel(abortError(this.#signal!, this.#notSent()));
-  }
-
-  /** @internal DeadlineTarget: the deadline passed. */
-  onDeadline(): void {
-    this.#deadline = undefined;
-    this.#cancel(deadlineError(this.#notSent()));
   }
 
   /** The next response message; rejects with the call's error once, then reports done. */
@@ -176,7 +104,7 @@ export class StreamCall
     const queued: Output[] = [];
     while (this.#output.length > 0) queued.push(this.#output.take()!);
     for (const message of queued) onMessage(message);
-    if (this.#stream?.isPaused()) this.#stream.resume();
+    if (this.stream?.isPaused()) this.stream.resume();
   }
 
   /** Stops consuming: cancels the call if it still runs, and drops what was queued. */
@@ -184,7 +112,7 @@ export class StreamCall
     // A reader already waiting in `next()` gets the Canceled error; otherwise nobody reads it.
     const waiting = this.#output.waiting;
     this.#output.clear();
-    this.#cancel(new ConnectError("the stream was closed by its consumer", Code.Canceled));
+    this.cancel(new ConnectError("the stream was closed by its consumer", Code.Canceled));
     if (!waiting) this.#output.takeError();
     return Promise.resolve({ value: undefined, done: true });
   }
@@ -212,8 +140,8 @@ export class StreamCall
     this.#responded = true;
     const response: StreamResponse = {
       stream: true,
-      service: this.#method.parent as DescService,
-      method: this.#method,
+      service: this.method.parent as DescService,
+      method: this.method,
       header: headersFromHttp2(this.headers),
       message: this,
       trailer: this.#trailer,
@@ -222,30 +150,30 @@ export class StreamCall
   }
 
   #onData(chunk: Buffer): void {
-    if (this.#finished) return;
+    if (this.over) return;
     try {
       this.#decoder.push(chunk, (bytes) => this.#onMessage(this.#codec.decode(plainBytes(bytes)) as Output));
     } catch (err) {
-      this.#cancel(ConnectError.from(err, Code.Internal));
+      this.cancel(ConnectError.from(err, Code.Internal));
     }
   }
 
   #onMessage(message: Output): void {
     if (this.#sink !== undefined) {
       // The sink may have ended the call (a stream abandoned) while this chunk still held messages.
-      if (!this.#finished) this.#sink(message);
+      if (!this.over) this.#sink(message);
       return;
     }
     this.#output.push(message);
   }
 
   #onClose(): void {
-    this.#connection!.release();
-    this.#core.slots.release();
-    if (this.#finished) return;
+    this.connection!.release();
+    this.core.slots.release();
+    if (this.over) return;
     const error = statusError(this);
     if (error === "no-status") {
-      this.#finish(errorOfEndedStream(this.#stream!, this.#connection!, this.#streamError, this.#deadline));
+      this.#finish(errorOfEndedStream(this.stream!, this.connection!, this.#streamError, this.deadline));
       return;
     }
     if (error === undefined && !this.#decoder.idle) {
@@ -260,8 +188,8 @@ export class StreamCall
     try {
       iterator = this.#input[Symbol.asyncIterator]();
       const buffered = bufferedMessages<MessageInitShape<DescMessage>>(this.#input);
-      const schema = this.#method.input;
-      const limit = this.#core.options.maxSendMessageBytes;
+      const schema = this.method.input;
+      const limit = this.core.options.maxSendMessageBytes;
       for (;;) {
         const result = await this.#nextInput(iterator);
         if (result === undefined) {
@@ -269,7 +197,7 @@ export class StreamCall
           return;
         }
         if (result.done) break;
-        if (this.#finished || stream.destroyed) {
+        if (this.over || stream.destroyed) {
           stopIterator(iterator);
           return;
         }
@@ -290,10 +218,10 @@ export class StreamCall
         }
         if (!stream.write(frame)) await drained(stream);
       }
-      if (!this.#finished && !stream.destroyed) stream.end();
+      if (!this.over && !stream.destroyed) stream.end();
     } catch (err) {
       if (iterator !== undefined) stopIterator(iterator);
-      this.#cancel(ConnectError.from(err, Code.Internal));
+      this.cancel(ConnectError.from(err, Code.Internal));
     }
   }
 
@@ -323,27 +251,21 @@ export class StreamCall
     });
   }
 
-  #notSent(): boolean {
-    // Streams are opened on ready connections only, so a call with a stream may have sent its request.
-    return this.#stream === undefined;
+  /** A local cancel ends the output at once: queued messages are dropped. */
+  protected override cancelled(): void {
+    this.#output.clear();
   }
 
-  #cancel(error: ConnectError): void {
-    if (this.#finished) return;
-    const stream = this.#stream;
-    if (stream === undefined) withdrawCall(this.#core, this, this.#connection);
-    else if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
-    // A local cancel ends the output at once: queued messages are dropped.
-    this.#output.clear();
+  /** Ends the call with `error` (once). */
+  protected fail(error: ConnectError): void {
     this.#finish(error);
   }
 
   /** Ends the call once: settles the response promise or the output, and releases timers and listeners. */
   #finish(error: ConnectError | undefined): void {
-    if (this.#finished) return;
-    this.#finished = true;
-    if (this.#deadline !== undefined) this.#core.deadlines.remove(this.#deadline);
-    this.#signal?.removeEventListener("abort", this);
+    if (this.over) return;
+    this.over = true;
+    this.release();
     this.#inputStopped = true;
     const wake = this.#wakeInput;
     this.#wakeInput = undefined;

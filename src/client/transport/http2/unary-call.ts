@@ -2,21 +2,12 @@ import { type ClientHttp2Stream, constants, type IncomingHttpHeaders } from "nod
 import type { DescMessage, DescMethodUnary, DescService, MessageShape } from "@bufbuild/protobuf";
 import type { UnaryResponse } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { DeadlineHandle, DeadlineTarget } from "../../core/deadline-queue.js";
 import { messageCodec } from "../codec/message-codec.js";
 import type { HeadersInit } from "../headers-init.js";
-import {
-  abortError,
-  deadlineError,
-  errorOfEndedStream,
-  type ResponseParts,
-  statusError,
-} from "./call-outcome.js";
-import { armCall, callConnection, openCallStream, takeSlot, withdrawCall } from "./call-start.js";
-import type { Http2Connection, ReadyWaiter } from "./connection.js";
+import { errorOfEndedStream, type ResponseParts, statusError } from "./call-outcome.js";
+import { OpeningCall } from "./call-start.js";
 import { PREFIX_BYTES, unaryMessageFromBody } from "./framing.js";
 import { headersFromHttp2 } from "./metadata.js";
-import type { SlotWaiter } from "./stream-slots.js";
 import type { TransportCore } from "./transport-core.js";
 
 /** Where a stream finds its call: the stream listeners are shared functions, not closures per call. */
@@ -28,19 +19,10 @@ type UnaryStream = ClientHttp2Stream & { [CALL]: UnaryCall };
  * headers, the stream's listeners are shared module functions, the abort listener and deadline timer
  * point at this object, and response headers become `Headers` only if someone reads them.
  */
-export class UnaryCall implements SlotWaiter, ReadyWaiter, DeadlineTarget, ResponseParts {
-  readonly #core: TransportCore;
-  readonly #method: DescMethodUnary;
-  readonly #signal: AbortSignal | undefined;
-  readonly #timeoutMs: number | undefined;
-  readonly #header: HeadersInit | undefined;
+export class UnaryCall extends OpeningCall<DescMethodUnary> implements ResponseParts {
   #frame: Uint8Array | undefined;
   readonly #resolve: (response: UnaryResponse) => void;
   readonly #reject: (error: ConnectError) => void;
-  #deadline: DeadlineHandle | undefined;
-  #connection: Http2Connection | undefined;
-  #stream: UnaryStream | undefined;
-  #settled = false;
   #body: Buffer | Buffer[] | undefined;
   #received = 0;
   #streamError: Error | undefined;
@@ -58,51 +40,15 @@ export class UnaryCall implements SlotWaiter, ReadyWaiter, DeadlineTarget, Respo
     resolve: (response: UnaryResponse) => void,
     reject: (error: ConnectError) => void,
   ) {
-    this.#core = core;
-    this.#method = method;
-    this.#signal = signal;
-    this.#timeoutMs = timeoutMs;
-    this.#header = header;
+    super(core, method, signal, timeoutMs, header);
     this.#frame = frame;
     this.#resolve = resolve;
     this.#reject = reject;
   }
 
-  /** Arms the abort listener and deadline, then opens the stream (or queues for a free one). */
-  start(): void {
-    const deadline = armCall(this.#core, this, this.#signal, this.#timeoutMs, (error) => this.#settle(error));
-    if (deadline === false) return;
-    this.#deadline = deadline;
-    takeSlot(this.#core, this);
-  }
-
-  /** @internal SlotWaiter: a stream may be opened now, once the connection is ready. */
-  onSlot(): void {
-    const connection = callConnection(this.#core);
-    if (connection instanceof ConnectError) {
-      this.#settle(connection);
-      return;
-    }
-    this.#connection = connection;
-    if (connection.ready) this.onReady();
-    else connection.whenReady(this);
-  }
-
-  /** @internal ReadyWaiter: the connection failed before the request could be sent. */
-  onConnectFailed(error: ConnectError): void {
-    this.#core.slots.release();
-    this.#settle(error);
-  }
-
-  /** @internal ReadyWaiter: open the stream and send the request. */
-  onReady(): void {
-    const opened = openCallStream(this.#core, this.#connection!, this.#method, this.#timeoutMs, this.#header);
-    if (opened instanceof ConnectError) {
-      this.#settle(opened);
-      return;
-    }
+  /** The stream is open: listen with the shared functions and send the request. */
+  protected opened(opened: ClientHttp2Stream): void {
     const stream = opened as UnaryStream;
-    this.#stream = stream;
     stream[CALL] = this;
     stream.on("response", onResponse);
     stream.on("data", onData);
@@ -111,17 +57,6 @@ export class UnaryCall implements SlotWaiter, ReadyWaiter, DeadlineTarget, Respo
     stream.on("close", onClose);
     stream.end(this.#frame);
     this.#frame = undefined;
-  }
-
-  /** @internal The AbortSignal fired. */
-  handleEvent(): void {
-    this.#cancel(abortError(this.#signal!, this.#notSent()));
-  }
-
-  /** @internal DeadlineTarget: the deadline passed. */
-  onDeadline(): void {
-    this.#deadline = undefined;
-    this.#cancel(deadlineError(this.#notSent()));
   }
 
   /** @internal */
@@ -137,9 +72,9 @@ export class UnaryCall implements SlotWaiter, ReadyWaiter, DeadlineTarget, Respo
     else if (Array.isArray(body)) body.push(chunk);
     else this.#body = [body, chunk];
     this.#received += chunk.byteLength;
-    const limit = this.#core.options.maxReceiveMessageBytes;
+    const limit = this.core.options.maxReceiveMessageBytes;
     if (this.#received > limit + PREFIX_BYTES) {
-      this.#cancel(
+      this.cancel(
         new ConnectError(`received message exceeds the limit of ${limit} bytes`, Code.ResourceExhausted),
       );
     }
@@ -152,54 +87,41 @@ export class UnaryCall implements SlotWaiter, ReadyWaiter, DeadlineTarget, Respo
 
   /** @internal The stream is done: release it and settle from what arrived. */
   onClose(): void {
-    this.#connection!.release();
-    this.#core.slots.release();
-    if (this.#settled) return;
+    this.connection!.release();
+    this.core.slots.release();
+    if (this.over) return;
     const error = statusError(this);
     if (error === "no-status") {
-      this.#settle(errorOfEndedStream(this.#stream!, this.#connection!, this.#streamError, this.#deadline));
+      this.fail(errorOfEndedStream(this.stream!, this.connection!, this.#streamError, this.deadline));
       return;
     }
     if (error !== undefined) {
-      this.#settle(error);
+      this.fail(error);
       return;
     }
     let message: MessageShape<DescMessage>;
     try {
-      const bytes = unaryMessageFromBody(this.#body, this.#core.options.maxReceiveMessageBytes);
-      message = messageCodec(this.#method.output).decode(bytes);
+      const bytes = unaryMessageFromBody(this.#body, this.core.options.maxReceiveMessageBytes);
+      message = messageCodec(this.method.output).decode(bytes);
     } catch (err) {
-      this.#settle(ConnectError.from(err, Code.Internal));
+      this.fail(ConnectError.from(err, Code.Internal));
       return;
     }
-    this.#settled = true;
+    this.over = true;
     this.#cleanup();
-    this.#resolve(new UnaryResult(this.#method, message, this.headers, this.trailers));
+    this.#resolve(new UnaryResult(this.method, message, this.headers, this.trailers));
   }
 
-  #notSent(): boolean {
-    // Streams are opened on ready connections only, so a call with a stream may have sent its request.
-    return this.#stream === undefined;
-  }
-
-  #cancel(error: ConnectError): void {
-    if (this.#settled) return;
-    const stream = this.#stream;
-    if (stream === undefined) withdrawCall(this.#core, this, this.#connection);
-    else if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
-    this.#settle(error);
-  }
-
-  #settle(error: ConnectError): void {
-    if (this.#settled) return;
-    this.#settled = true;
+  /** Ends the call with `error` (once). */
+  protected fail(error: ConnectError): void {
+    if (this.over) return;
+    this.over = true;
     this.#cleanup();
     this.#reject(error);
   }
 
   #cleanup(): void {
-    if (this.#deadline !== undefined) this.#core.deadlines.remove(this.#deadline);
-    this.#signal?.removeEventListener("abort", this);
+    this.release();
     this.#frame = undefined;
     this.#body = undefined;
   }
