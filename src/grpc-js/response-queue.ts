@@ -4,7 +4,7 @@ import { AsyncQueue, InvalidUsageError } from "../client/core/index.js";
  * the caller reads them with `for await`. `onPressure(true)` asks the producer to pause once
  * `highWaterMark` messages wait unread, `onPressure(false)` to resume once half of them were read;
  * `onReturn` runs when the reader stops early (break), so the call can be cancelled. The package's one
- * {@link AsyncQueue} underneath.
+ * `AsyncQueue` (`src/client/core/async-queue.ts`) underneath.
  */
 export class ResponseQueue<T> extends AsyncQueue<T> implements AsyncIterable<T> {
   readonly #onPressure: (paused: boolean) => void;

@@ -147,7 +147,7 @@ interface WatcherExtras {
  * object (docs/client.md): `close()`, `closed`, `state`, the `close` event, `signal`. Its protocol state
  * (`state`, `nextRevision`) is driven by the hub.
  *
- * Why the buffer is an {@link AsyncQueue} made on first need rather than a `QueuedIterator` with
+ * Why the buffer is an `AsyncQueue` (`src/client/core/async-queue.ts`) made on first need rather than a `QueuedIterator` with
  * callbacks: a client may hold many thousands of mostly idle watches, and every closure, promise and
  * generator per watch is kept for the watch's whole life. Here an idle watch with an event listener
  * holds no promise, closure, generator or buffer of its own; the `closed` promise and the buffer
@@ -526,7 +526,7 @@ export class Watcher
 }
 
 /**
- * A watch's buffer: the package's one {@link AsyncQueue}, weighing batches by their events, with a
+ * A watch's buffer: the package's one `AsyncQueue` (`src/client/core/async-queue.ts`), weighing batches by their events, with a
  * `resume` owed to the hub once a paused watch's buffer drained to half of its bound. Made only for a
  * watch that got a batch or is read by a `for await`, so an idle watch holds none.
  */
