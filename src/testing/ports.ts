@@ -7,6 +7,19 @@ import { UnavailableError } from "../client/core/index.js";
 const LOWEST_PORT = 20_000;
 /** How many random candidates to probe before asking the kernel for any port. */
 const ATTEMPTS = 50;
+/** How many ports handed out last this process never hands out again (a cluster's ports are picked before any is bound). */
+const REMEMBERED = 2_048;
+
+/** Ports handed out (or being probed) by this process, oldest first, at most {@link REMEMBERED} kept. */
+const handedOut = new Set<number>();
+
+/** Takes `port` for this process at once (before any await: concurrent calls never draw it twice). */
+function reserve(port: number): boolean {
+  if (handedOut.has(port)) return false;
+  handedOut.add(port);
+  if (handedOut.size > REMEMBERED) handedOut.delete(handedOut.values().next().value!);
+  return true;
+}
 
 /**
  * Finds a free TCP port on 127.0.0.1 for a server a test starts (etcd members, proxies).
@@ -14,19 +27,26 @@ const ATTEMPTS = 50;
  * Ports are drawn at random *below* the kernel's ephemeral range: the kernel gives ephemeral ports to
  * every outgoing connection, so a port from that range that was free a moment ago can be taken by a
  * client socket before etcd binds it ("address already in use"). Random draws also keep parallel test
- * workers apart. The port is bound once to prove it free, then released, so a race remains possible
- * but rare. Falls back to a kernel-chosen port if no candidate is free.
+ * workers apart. The port is bound once to prove it free, then released, so a race with another
+ * process remains possible but rare. Within this process a port is never handed out twice in a row of
+ * {@link REMEMBERED}: a cluster picks all its members' ports before any member binds them, and two
+ * random draws of the same free port made two members share a peer URL ("has duplicate url").
+ * Falls back to a kernel-chosen port if no candidate is free.
  */
 export async function freePort(): Promise<number> {
   const [low, high] = candidateRange();
   for (let i = 0; i < ATTEMPTS && high > low; i++) {
     const port = low + Math.floor(Math.random() * (high - low));
+    if (!reserve(port)) continue;
     if ((await tryBind(port)) !== undefined) return port;
+    handedOut.delete(port);
   }
-  const any = await tryBind(0);
-  if (any === undefined)
-    throw new UnavailableError("could not find a free port on 127.0.0.1", { code: Code.Unavailable });
-  return any;
+  for (let i = 0; i < ATTEMPTS; i++) {
+    const any = await tryBind(0);
+    if (any === undefined) break;
+    if (reserve(any)) return any;
+  }
+  throw new UnavailableError("could not find a free port on 127.0.0.1", { code: Code.Unavailable });
 }
 
 /** [low, high) to draw from: from LOWEST_PORT up to the start of the ephemeral range (Linux), else 30000. */

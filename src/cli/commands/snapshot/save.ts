@@ -1,5 +1,4 @@
-import { createWriteStream } from "node:fs";
-import { rename, rm } from "node:fs/promises";
+import { open, rename, rm } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type { Command } from "../../command.js";
@@ -33,6 +32,10 @@ export const snapshotSave: Command = {
         `snapshot save: give exactly one endpoint, the member to take it from (got ${etcd.endpoints.length})`,
       );
     const endpoint = etcd.endpoints[0]!;
+    // The part file first: a path that cannot be written fails here, with nothing asked of etcd and no
+    // progress printed (the library's snapshotToFile does the same).
+    const partial = `${path}.part`;
+    const file = await open(partial, "w", 0o600);
     const timeoutMs = ctx.commandTimeoutGiven ? ctx.clientOptions().timeoutMs : undefined;
     const chunks = etcd.maintenance.snapshot({
       endpoint,
@@ -55,14 +58,14 @@ export const snapshotSave: Command = {
         yield chunk;
       }
     };
-    const partial = `${path}.part`;
     let check: Awaited<ReturnType<typeof checkSnapshotFile>>;
     try {
-      await pipeline(Readable.from(counted()), createWriteStream(partial, { mode: 0o600 }));
+      await pipeline(Readable.from(counted()), file.createWriteStream());
       show();
       check = await checkSnapshotFile(partial);
       await rename(partial, path);
     } catch (err) {
+      await file.close().catch(() => {});
       await rm(partial, { force: true });
       throw err;
     }
