@@ -28,8 +28,8 @@ function reserve(port: number): boolean {
  * every outgoing connection, so a port from that range that was free a moment ago can be taken by a
  * client socket before etcd binds it ("address already in use"). Random draws also keep parallel test
  * workers apart. The port is bound once to prove it free, then released, so a race with another
- * process remains possible but rare. Within this process a port is never handed out twice in a row of
- * {@link REMEMBERED}: a cluster picks all its members' ports before any member binds them, and two
+ * process remains possible but rare. Within this process a port is not handed out again until 2,048
+ * others were: a cluster picks all its members' ports before any member binds them, and two
  * random draws of the same free port made two members share a peer URL ("has duplicate url").
  * Falls back to a kernel-chosen port if no candidate is free.
  */
