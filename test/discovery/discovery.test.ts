@@ -287,6 +287,22 @@ describe("discover() with auth on (tokens expire after 2 s)", () => {
     await cluster?.close();
   });
 
+  /**
+   * An instance of "authsvc" at `addr` registered by root, and the ready view of it through `viewer`
+   * (closed after the test) with its "unavailable" reports collected.
+   */
+  async function viewedInstance(viewer: Etcd, addr: string) {
+    cleanups.push(() => viewer.close());
+    const a = await register(root, { service: "authsvc", addr });
+    cleanups.push(() => a.close());
+    const d = discover(viewer, "authsvc");
+    cleanups.push(() => d.close());
+    await d.ready;
+    const errors: Error[] = [];
+    d.on("unavailable", (e) => errors.push(e));
+    return { d, errors };
+  }
+
   it("a refused watch is reported as unavailable, the view is kept, and it watches again", async () => {
     await using proxy = await FaultProxy.start(cluster.endpoint);
     const tap = new CallTap();
@@ -295,14 +311,7 @@ describe("discover() with auth on (tokens expire after 2 s)", () => {
       timeoutMs: 3000,
       auth: { username: "viewer", password: VIEWER_PW },
     });
-    cleanups.push(() => viewer.close());
-    const a = await register(root, { service: "authsvc", addr: "10.0.9.1:1" });
-    cleanups.push(() => a.close());
-    const d = discover(viewer, "authsvc");
-    cleanups.push(() => d.close());
-    await d.ready;
-    const errors: Error[] = [];
-    d.on("unavailable", (e) => errors.push(e));
+    const { d, errors } = await viewedInstance(viewer, "10.0.9.1:1");
     // No read permission any more: the watch is refused when created again on a new stream.
     cleanups.push(() => asRoot(["role", "grant-permission", "viewer", "--prefix=true", "read", "authsvc/"]));
     await asRoot(["role", "revoke-permission", "viewer", "--prefix=true", "authsvc/"]);
@@ -328,14 +337,7 @@ describe("discover() with auth on (tokens expire after 2 s)", () => {
       timeoutMs: 3000,
       auth: { username: "viewer", password: VIEWER_PW },
     });
-    cleanups.push(() => viewer.close());
-    const a = await register(root, { service: "authsvc", addr: "10.0.9.4:1" });
-    cleanups.push(() => a.close());
-    const d = discover(viewer, "authsvc");
-    cleanups.push(() => d.close());
-    await d.ready;
-    const errors: Error[] = [];
-    d.on("unavailable", (e) => errors.push(e));
+    const { d, errors } = await viewedInstance(viewer, "10.0.9.4:1");
     // The password changes elsewhere; once the viewer's token has expired (2 s), the watch stream
     // reopened after the cut must authenticate again, and cannot.
     cleanups.push(() => root.auth.users.changePassword("viewer", VIEWER_PW));
