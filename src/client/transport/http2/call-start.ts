@@ -12,7 +12,7 @@ import type { TransportCore } from "./transport-core.js";
  * A call as its start-up sees it: it waits for a slot, then for a ready connection, listens to its
  * signal and has a deadline.
  */
-export interface StartingCall extends SlotWaiter, ReadyWaiter, DeadlineTarget {
+interface StartingCall extends SlotWaiter, ReadyWaiter, DeadlineTarget {
   /** The abort listener of the call's signal (a DOM `EventListenerObject`, which @types/node does not export). */
   handleEvent(event: Event): void;
 }
@@ -23,7 +23,7 @@ export interface StartingCall extends SlotWaiter, ReadyWaiter, DeadlineTarget {
  * a not-sent error) and returns `false` when the call ends before it starts. The caller stores the
  * handle (its cleanup removes it from `core.deadlines`), then calls {@link takeSlot}.
  */
-export function armCall(
+function armCall(
   core: TransportCore,
   call: StartingCall,
   signal: AbortSignal | undefined,
@@ -46,7 +46,7 @@ export function armCall(
 }
 
 /** Takes a stream slot (calling `call.onSlot()` at once) or queues the call for one. */
-export function takeSlot(core: TransportCore, call: SlotWaiter): void {
+function takeSlot(core: TransportCore, call: SlotWaiter): void {
   if (core.slots.tryAcquire()) call.onSlot();
   else core.slots.enqueue(call);
 }
@@ -56,7 +56,7 @@ export function takeSlot(core: TransportCore, call: SlotWaiter): void {
  * the connection is `ready`, else it waits with `connection.whenReady(call)`. On failure (transport
  * closed, session not creatable) the slot is released and the not-sent error returned.
  */
-export function callConnection(core: TransportCore): Http2Connection | ConnectError {
+function callConnection(core: TransportCore): Http2Connection | ConnectError {
   if (core.endpoint.closed) {
     core.slots.release();
     return closedError(true);
@@ -73,7 +73,7 @@ export function callConnection(core: TransportCore): Http2Connection | ConnectEr
  * Opens the HTTP/2 stream of a call on its ready connection. On failure (dead session, bad header) the
  * slot is released and the not-sent error returned.
  */
-export function openCallStream(
+function openCallStream(
   core: TransportCore,
   connection: Http2Connection,
   method: DescMethod,
@@ -92,7 +92,7 @@ export function openCallStream(
  * Takes a call that has no stream yet out of whichever queue holds it, the wait for a ready connection
  * (giving its slot back) or the wait for a slot.
  */
-export function withdrawCall(
+function withdrawCall(
   core: TransportCore,
   call: StartingCall,
   connection: Http2Connection | undefined,
