@@ -56,22 +56,29 @@ const PIN_THEIR_OWN_VERSIONS = ["test/client/range-stream.test.ts", "test/client
 
 /**
  * Files whose subject is the client alone (a non-default transport's leg of the fault suite, connect
- * timeouts against a silent socket): the server's part of them runs on every line through the default
- * transport's suites, so the other lines would only repeat them.
+ * timeouts against a silent socket, grpc-js's resolver and balancer over discovery): the server's part of
+ * them runs on every line through the default transport's suites (discovery's reads and watches in
+ * `test/discovery/discovery.test.ts`), so the other lines would only repeat them.
  */
-const CLIENT_SIDE = ["test/faults/faults-grpc-js.test.ts", "test/client/connect-timeout.test.ts"];
+const CLIENT_SIDE = [
+  "test/faults/faults-grpc-js.test.ts",
+  "test/client/connect-timeout.test.ts",
+  "test/discovery/grpc-js-resolver.test.ts",
+];
 
 /**
- * A user's program as a process (stays alive through cuts and crashes, exits by itself): what keeps a
- * process alive is the client's, and what the server does under it is proven on every line by the watch,
- * lease, discovery and fault suites. They run on the default line and on the newest; the soak (issue 26:
- * memory under churn) runs on every line.
+ * A user's program as a process (stays alive through cuts and crashes, exits by itself), and the soak
+ * (issue 26: memory under churn): what keeps a process alive and its memory flat is the client's, and what
+ * the server does under it (cancels, expiries, resumes) is proven on every line by the watch, lease,
+ * discovery and fault suites, and by `test/watch/close-during-break.test.ts` (each closed object gone from
+ * etcd's own watcher count). They run on the default line and on the newest.
  */
 const PROCESS_LEVEL = [
   "test/process/watch-only.test.ts",
   "test/process/registration-only.test.ts",
   "test/process/cache-only.test.ts",
   "test/process/closed-everything.test.ts",
+  "test/process/soak.test.ts",
 ];
 
 /** Files that cannot run on a line, even as its whole suite: 3.4 is Debian's binary, with no failpoint build. */
@@ -116,6 +123,11 @@ function project(
     test: {
       name: slow ? `etcd-${line}-slow` : `etcd-${line}`,
       include,
+      // The fast projects share a worker's module graph between files (modules load once per worker, not
+      // once per file: 72 s of imports down to 10 s over the default line's fast files). Every live object
+      // leaves no timer or socket after close(), so a file cannot reach into the next one; the slow ones
+      // (child processes, fault harnesses that set process.env, other runtimes) keep a process per file.
+      isolate: slow,
       exclude: [...configDefaults.exclude, ...exclude, ...(CANNOT_RUN_ON[line] ?? [])],
       // ETCD_BIN, when set, still wins in the kit: it names one binary for every project.
       env: { ETCD_VERSION: line },

@@ -2,7 +2,7 @@
 // or cancel in flight: each must be released at once (the garbage collector proves it), never re-created
 // after the break, and gone from etcd (its own watcher count proves it). Issue 26: a soak found closed
 // watches kept after connection breaks; test/process/soak.test.ts churns, this file pins each state.
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Etcd, type Watcher } from "../../src/client/index.js";
 import { discover, goEndpointsCodec, register } from "../../src/discovery/index.js";
 import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
@@ -31,13 +31,22 @@ describe.each([
   let kept: bigint[];
   let reachable: Reachable;
 
-  beforeEach(async () => {
+  // One etcd per block (starting one per test cost a dozen member starts per line); each test gets its own
+  // proxy and clients, and starts once etcd holds no watcher of an earlier test (afterEach waits for it).
+  beforeAll(async () => {
     cluster = await startEtcd(auth ? { args: ["--auth-token-ttl=2"] } : {});
     if (auth)
       await enableAuth(cluster.endpoint, {
         rootPassword: ROOT.password,
         role: { name: "app-role", grants: [["readwrite", PREFIX]], users: [USER] },
       });
+  });
+
+  afterAll(async () => {
+    await cluster?.close();
+  });
+
+  beforeEach(async () => {
     proxy = await FaultProxy.start(cluster.endpoint);
     etcd = new Etcd({ endpoints: [proxy.url], auth: auth ? USER : undefined });
     admin = new Etcd({ endpoints: [cluster.endpoint], auth: auth ? ROOT : undefined });
@@ -54,7 +63,11 @@ describe.each([
     await etcd?.close();
     await admin?.close();
     await proxy?.close();
-    await cluster?.close();
+    await until(
+      "etcd to drop the closed clients' watchers",
+      async () => (await serverWatchers(cluster.endpoint)) === 0,
+      30_000,
+    );
   });
 
   /** Waits until the client's watch stream works again: the open watch delivers a fresh write. */
