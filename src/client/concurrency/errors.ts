@@ -32,7 +32,7 @@ export class SessionExpiredError extends EtcdError {
  */
 export class ElectionNotLeaderError extends EtcdError {
   override name = "ElectionNotLeaderError";
-  constructor() {
-    super("election: not leader", { code: Code.FailedPrecondition });
+  constructor(options: { cause?: unknown } = {}) {
+    super("election: not leader", { code: Code.FailedPrecondition, cause: options.cause });
   }
 }
