@@ -1,11 +1,11 @@
 import { Election } from "../../gen/v3electionpb/v3election_pb.js";
 import type { CallOptions } from "../call-options.js";
-import { ElectionNotLeaderError } from "../concurrency/errors.js";
 import { type EtcdError, toEtcdError } from "../core/errors.js";
 import { checkOptionsObject } from "../core/validation.js";
 import { type Bytes, toBytes } from "../kv/bytes.js";
 import { KeyValue } from "../kv/key-value.js";
 import type { LockServiceContext } from "./context.js";
+import { ElectionNotLeaderError } from "./errors.js";
 import { fromWire, type LeaseRef, leaseIdOf, wireLeaderKey, wireName } from "./inputs.js";
 import { type ObserveOptions, observeLeader } from "./observe.js";
 import type { LeaderKey, Leadership } from "./types.js";
