@@ -15,9 +15,11 @@ import {
   type Lease,
   LeaseNotFoundError,
   PermissionDeniedError,
+  UnavailableError,
 } from "../../src/client/index.js";
 import { createConnectNodeTransport } from "../../src/connect-node/index.js";
 import { createGrpcJsTransport } from "../../src/grpc-js/index.js";
+import { FaultProxy } from "../../src/testing/index.js";
 import { useEtcd } from "../support/etcd-fixture.js";
 import { enableAuth } from "../support/etcdctl.js";
 import { until, within } from "../support/wait.js";
@@ -255,6 +257,22 @@ describe("electionService", () => {
     );
     await own.close();
     expect(await within(waiting, "the observation of a closed client")).toBeInstanceOf(ClientClosedError);
+  });
+
+  it("observe: a connection lost under the stream ends the loop with UnavailableError", async () => {
+    const l = await lease(etcd);
+    await etcd.electionService.campaign("es-cut", "x", { lease: l });
+    const proxy = await FaultProxy.start(env.cluster.endpoint);
+    env.cleanups.push(() => proxy.close());
+    const client = env.client({ endpoints: [proxy.url] });
+    const observed = client.electionService.observe("es-cut");
+    expect((await nextValue(observed, "the leader")).text()).toBe("x");
+    const broken = observed.next().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    proxy.cut();
+    expect(await within(broken, "the observation over a cut connection")).toBeInstanceOf(UnavailableError);
   });
 
   it("validates its input before anything is sent", async () => {
