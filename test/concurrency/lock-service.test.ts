@@ -289,7 +289,8 @@ describe("electionService", () => {
       ["value", () => etcd.electionService.proclaim(leader, undefined as never)],
       ["name", () => etcd.electionService.leader({} as never)],
       ["name", async () => etcd.electionService.observe("")],
-      ["signal", async () => etcd.electionService.observe("n", { signal: "x" as never }).next()],
+      ["signal", async () => etcd.electionService.observe("n", { signal: "x" as never })],
+      ["options", async () => etcd.electionService.observe("n", null as never)],
     ];
     for (const [field, call] of bad) {
       const error = await call().then(

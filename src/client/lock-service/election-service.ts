@@ -1,5 +1,5 @@
 import { Election } from "../../gen/v3electionpb/v3election_pb.js";
-import type { CallOptions } from "../call-options.js";
+import { type CallOptions, checkCallOptions } from "../call-options.js";
 import { type EtcdError, toEtcdError } from "../core/errors.js";
 import { checkOptionsObject } from "../core/validation.js";
 import { type Bytes, toBytes } from "../kv/bytes.js";
@@ -104,8 +104,8 @@ export class ElectionService {
    * not replayed). Holds the process while open.
    */
   observe(name: Bytes, options: ObserveOptions = {}): AsyncGenerator<KeyValue, void, undefined> {
-    checkOptionsObject(options);
     // Checked here, at the call, not at the loop's first step.
+    checkCallOptions(options);
     const wire = wireName(this.#ctx.keys, name);
     // Why the member ended a stream, when it did: its refusal of the same read, if any.
     const probe = () =>

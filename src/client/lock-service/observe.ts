@@ -1,7 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { Election, type LeaderResponse } from "../../gen/v3electionpb/v3election_pb.js";
 import type { CallOptions } from "../call-options.js";
-import { checkCallOptions } from "../call-options.js";
 import {
   AbortedError,
   AuthRequiredError,
@@ -35,7 +34,7 @@ async function* once<T>(value: T): AsyncIterable<T> {
 }
 
 /**
- * The leader's key-value of election `name` (wire bytes), then every change of leader or value, as the
+ * The leader's key-value of election `name` (wire bytes; `options` already checked), then every change of leader or value, as the
  * server's `Election/Observe` stream sends them. Opening runs through the client's call path (auth,
  * retries of an idempotent call); a stream that breaks later fails with its typed error. The process is
  * held while the observation is open; the client closing ends it with `ClientClosedError`.
@@ -51,7 +50,6 @@ export async function* observeLeader(
   options: ObserveOptions,
   probe: () => Promise<unknown>,
 ): AsyncGenerator<KeyValue, void, undefined> {
-  checkCallOptions(options);
   const stop = new AbortController();
   const release = ctx.attach(() => stop.abort(new ClientClosedError()));
   const stream = anySignal([stop.signal, options.signal]);
