@@ -40,6 +40,9 @@ import type {
 } from "./kv/types.js";
 import { LeaseKeeper } from "./lease/lease-keeper.js";
 import { Leases } from "./lease/leases.js";
+import type { LockServiceContext } from "./lock-service/context.js";
+import { ElectionService } from "./lock-service/election-service.js";
+import { LockService } from "./lock-service/lock-service.js";
 import { MaintenanceClient } from "./maintenance/maintenance-client.js";
 import type { MemberStatus } from "./maintenance/types.js";
 import { type Keyspace, Namespace, WHOLE_KEYSPACE } from "./namespace/namespace.js";
@@ -85,6 +88,16 @@ export class Etcd implements EtcdPort, AsyncDisposable {
   readonly auth: AuthClient;
   /** Leases: grant (kept alive on one shared LeaseKeepAlive stream), revoke, timeToLive, list. */
   readonly lease: Leases;
+  /**
+   * etcd's server-side Lock service: `lock(name, { lease })`, `unlock(key)`, Go's Mutex keys (see
+   * docs/concurrency.md, "Server-side lock and election"). Namespaced on a view like every key.
+   */
+  readonly lockService: LockService;
+  /**
+   * etcd's server-side Election service: `campaign`, `proclaim`, `leader`, `observe`, `resign`, Go's
+   * Election keys. Namespaced on a view like every key.
+   */
+  readonly electionService: ElectionService;
   readonly #watches: WatchHub;
   /**
    * Where this client's keys live: the whole keyspace, or on a view made by `namespace()` its namespace.
@@ -116,6 +129,7 @@ export class Etcd implements EtcdPort, AsyncDisposable {
       this.auth = parent.auth;
       this.#keys = options;
       this.lease = parent.lease._namespace(options);
+      [this.lockService, this.electionService] = this.#lockServices();
       return;
     }
     this.#keys = WHOLE_KEYSPACE;
@@ -148,6 +162,7 @@ export class Etcd implements EtcdPort, AsyncDisposable {
     this.cluster = new ClusterClient(admin);
     this.maintenance = new MaintenanceClient(admin);
     this.auth = new AuthClient(admin);
+    [this.lockService, this.electionService] = this.#lockServices();
     const stream = { ...o.streams };
     this.lease = new Leases(
       new LeaseKeeper(this.#pool, { ...stream, safetyMarginMs: 500 }, this.#processRef),
@@ -418,6 +433,17 @@ export class Etcd implements EtcdPort, AsyncDisposable {
       : "";
     const closed = this.#closing.signal.aborted ? ", closed" : "";
     return `Etcd { ${ns}endpoints: ${JSON.stringify(this.endpoints)}${user}${closed} }`;
+  }
+
+  /** The server-side Lock and Election clients of this client (or view): its call path, its keys. */
+  #lockServices(): [LockService, ElectionService] {
+    const ctx: LockServiceContext = {
+      caller: this.#caller,
+      keys: this.#keys,
+      closed: this.#closing.signal,
+      attach: (onClientClose) => this._attach(onClientClose),
+    };
+    return [new LockService(ctx), new ElectionService(ctx)];
   }
 
   /** Where `iterate()` reads: Range calls and, on servers that have it, RangeStream (namespaced as reads are). */

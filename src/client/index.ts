@@ -7,6 +7,8 @@ export { Code } from "@connectrpc/connect";
 export * as authpb from "../gen/authpb/auth_pb.js";
 export * as etcdserverpb from "../gen/etcdserverpb/rpc_pb.js";
 export * as mvccpb from "../gen/mvccpb/kv_pb.js";
+export * as v3electionpb from "../gen/v3electionpb/v3election_pb.js";
+export * as v3lockpb from "../gen/v3lockpb/v3lock_pb.js";
 export type { GetTokenContext } from "./auth/token.js";
 export {
   AuthClient,
@@ -123,6 +125,17 @@ export {
   LeasesClosedError,
   type LeaseTimeToLive,
 } from "./lease/index.js";
+export {
+  type CampaignOptions,
+  ElectionService,
+  type LeaderKey,
+  type Leadership,
+  type LeaseRef,
+  LockService,
+  type ObserveOptions,
+  type ServerLock,
+  type ServerLockOptions,
+} from "./lock-service/index.js";
 export { MaintenanceClient } from "./maintenance/maintenance-client.js";
 export type {
   AlarmInfo,

@@ -67,6 +67,7 @@ export const FLOORS: readonly Floor[] = [
       "src/client/cluster/",
       "src/client/maintenance/",
       "src/client/namespace/",
+      "src/client/lock-service/",
     ],
     what: "one etcd service or feature each: requests, results and the objects that live on streams",
   },

@@ -27,6 +27,19 @@ describe("retry table", () => {
     for (const svc of [gen.KV, gen.Watch, gen.Lease, gen.Cluster, gen.Maintenance, gen.Auth]) {
       for (const m of svc.methods) expect(RETRY_TABLE[`${svc.typeName}/${m.name}`], m.name).toBeDefined();
     }
+    const { Lock } = await import("../../gen/v3lockpb/v3lock_pb.js");
+    const { Election } = await import("../../gen/v3electionpb/v3election_pb.js");
+    for (const svc of [Lock, Election]) {
+      for (const m of svc.methods) expect(RETRY_TABLE[`${svc.typeName}/${m.name}`], m.name).toBeDefined();
+    }
+  });
+  it("never retries a sent Lock or Campaign (they wait on the member, which cleans up after a lost call)", async () => {
+    const { Lock } = await import("../../gen/v3lockpb/v3lock_pb.js");
+    const { Election } = await import("../../gen/v3electionpb/v3election_pb.js");
+    expect(retryKindOfCall(Lock.method.lock, {})).toBe("write");
+    expect(retryKindOfCall(Election.method.campaign, {})).toBe("write");
+    expect(retryKindOfCall(Election.method.leader, {})).toBe("idempotent");
+    expect(retryKindOfCall(Election.method.resign, {})).toBe("idempotent");
   });
 });
 

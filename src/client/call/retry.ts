@@ -56,6 +56,20 @@ export const RETRY_TABLE: Readonly<Record<string, RetryKind>> = {
   "etcdserverpb.Auth/RoleDelete": "write",
   "etcdserverpb.Auth/RoleGrantPermission": "write",
   "etcdserverpb.Auth/RoleRevokePermission": "write",
+  // The server-side lock and election. Lock and Campaign wait on the member for the lock or leadership:
+  // a retry after the first attempt was sent could run while the member still cleans up the first one
+  // (it deletes its key when the call ends unanswered) and answer "held" on a key about to vanish.
+  "v3lockpb.Lock/Lock": "write",
+  // A plain delete of the key, like KV/DeleteRange.
+  "v3lockpb.Lock/Unlock": "write",
+  "v3electionpb.Election/Campaign": "write",
+  // A put of the leader's value, like KV/Put (guarded by the key's create revision).
+  "v3electionpb.Election/Proclaim": "write",
+  "v3electionpb.Election/Leader": "idempotent",
+  "v3electionpb.Election/Observe": "idempotent",
+  // A delete guarded by the key's create revision: a second run deletes nothing (a new leadership has a
+  // new create revision), so it is safe to run again.
+  "v3electionpb.Election/Resign": "idempotent",
 };
 
 /** The retry kind of a method by its table key (`service/Method`); unknown methods count as writes. */

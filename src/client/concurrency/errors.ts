@@ -26,13 +26,5 @@ export class SessionExpiredError extends EtcdError {
   }
 }
 
-/**
- * `proclaim` or a leader-only call on an election this client does not lead (Go's `ErrElectionNotLeader`).
- * Not to be confused with `NoLeaderError`: an etcd member without a raft leader.
- */
-export class ElectionNotLeaderError extends EtcdError {
-  override name = "ElectionNotLeaderError";
-  constructor() {
-    super("election: not leader", { code: Code.FailedPrecondition });
-  }
-}
+// Thrown by the Election recipe and by the server-side Election service alike: one class to catch.
+export { ElectionNotLeaderError } from "../lock-service/errors.js";

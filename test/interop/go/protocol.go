@@ -160,6 +160,8 @@ func (s *service) dispatch(ctx context.Context, req request) (any, error) {
 		return s.resign(ctx, req)
 	case "leader":
 		return s.leader(ctx, req)
+	case "observe-until":
+		return s.observeUntil(ctx, req)
 	case "cancel":
 		s.mu.Lock()
 		cancel, ok := s.inFlight[req.Target]

@@ -17,6 +17,8 @@ import {
   TxnRequestSchema,
 } from "../../../gen/etcdserverpb/rpc_pb.js";
 import { file_mvccpb_kv, KeyValueSchema } from "../../../gen/mvccpb/kv_pb.js";
+import { file_v3electionpb_v3election } from "../../../gen/v3electionpb/v3election_pb.js";
+import { file_v3lockpb_v3lock } from "../../../gen/v3lockpb/v3lock_pb.js";
 import { messageCodec } from "./message-codec.js";
 
 /** Every message of etcd's API, nested ones included. */
@@ -26,7 +28,14 @@ function allMessages(): DescMessage[] {
     out.push(m);
     m.nestedMessages.forEach(visit);
   };
-  for (const file of [file_etcdserverpb_rpc, file_mvccpb_kv, file_authpb_auth]) file.messages.forEach(visit);
+  const files = [
+    file_etcdserverpb_rpc,
+    file_mvccpb_kv,
+    file_authpb_auth,
+    file_v3lockpb_v3lock,
+    file_v3electionpb_v3election,
+  ];
+  for (const file of files) file.messages.forEach(visit);
   return out;
 }
 
