@@ -79,6 +79,7 @@ export {
   NotSupportedError,
   PermissionDeniedError,
   RequestTooLargeError,
+  StaleReadError,
   toEtcdError,
   UnavailableError,
 } from "./core/errors.js";
