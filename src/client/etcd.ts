@@ -7,6 +7,7 @@ import type { AdminContext } from "./call/admin-context.js";
 import { UnaryCaller } from "./call/caller.js";
 import { createDefaultTransport } from "./call/default-transport.js";
 import { ConnectionPool } from "./call/pool.js";
+import { RevisionFloor } from "./call/revision-floor.js";
 import type { CallOptions } from "./call-options.js";
 import { ClusterClient } from "./cluster/cluster-client.js";
 import type { MemberInfo } from "./cluster/member.js";
@@ -155,7 +156,12 @@ export class Etcd implements EtcdPort, AsyncDisposable {
     });
     this.#caller = new UnaryCaller(
       this.#pool,
-      { timeoutMs: o.timeoutMs, maxAttempts: o.maxAttempts, backoff: o.backoff },
+      {
+        timeoutMs: o.timeoutMs,
+        maxAttempts: o.maxAttempts,
+        backoff: o.backoff,
+        floor: o.monotonicReads ? new RevisionFloor() : undefined,
+      },
       this.#closing.signal,
     );
     const admin: AdminContext = { caller: this.#caller, pool: this.#pool, closed: this.#closing.signal };

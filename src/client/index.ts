@@ -81,6 +81,7 @@ export {
   NotSupportedError,
   PermissionDeniedError,
   RequestTooLargeError,
+  StaleReadError,
   toEtcdError,
   UnavailableError,
 } from "./core/errors.js";

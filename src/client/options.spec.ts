@@ -13,6 +13,7 @@ describe("resolveOptions", () => {
       backoff: { initialMs: 50, maxMs: 1_000 },
       endpointCooldownMs: 5_000,
       requireLeader: true,
+      monotonicReads: false,
       keepaliveIntervalMs: 10_000,
       keepaliveTimeoutMs: 5_000,
       connectTimeoutMs: 5_000,
@@ -36,6 +37,9 @@ describe("resolveOptions", () => {
     [{ endpoints: ["http://a:1"], tls: { ca: "x" } }, "tls"],
     [{ endpoints: ["http://a:1"], timeoutMs: -1 }, "timeoutMs"],
     [{ endpoints: ["http://a:1"], retry: { maxAttempts: 0 } }, "retry.maxAttempts"],
+    [{ endpoints: ["http://a:1"], monotonicReads: "yes" as unknown as boolean }, "monotonicReads"],
+    [{ endpoints: ["http://a:1"], monotonicReads: null as unknown as boolean }, "monotonicReads"],
+    [{ endpoints: ["http://a:1"], monotonicReads: {} as unknown as boolean }, "monotonicReads"],
     [
       { endpoints: ["http://a:1"], auth: { username: "u", password: 5 as unknown as string } },
       "auth.password",

@@ -2,7 +2,7 @@ import type { Interceptor } from "@connectrpc/connect";
 import { type GetTokenContext, isHeaderValue, type ResolvedAuth } from "./auth/token.js";
 import type { ResolvedEndpoint, TlsOptions } from "./call/resolved-endpoint.js";
 import { InvalidArgumentError } from "./core/errors.js";
-import { checkNumber, DEFAULT_MAX_REQUEST_BYTES } from "./core/validation.js";
+import { checkNumber, DEFAULT_MAX_REQUEST_BYTES, shownInput } from "./core/validation.js";
 import type { ClosableTransport } from "./transport/closable-transport.js";
 import { parseEndpointAddress } from "./transport/endpoint-address.js";
 
@@ -54,6 +54,16 @@ export interface EtcdOptions {
    * hanging; serializable reads never send it. Default true.
    */
   requireLeader?: boolean | undefined;
+  /**
+   * Reads never go back in time (etcd's Go `client/v3/ordering`): the client remembers the newest store
+   * revision any KV answer carried (reads, writes, txns; its namespace views share it), and a read
+   * (`get`, `range`, each page of `iterate`, a txn that only reads) answered by a member behind it (a
+   * serializable read from a lagging member, a read after failing over to one) is not returned: the
+   * member is marked failed and the read is retried on the next one, per `retry`. When none answers at
+   * that revision or newer within the call's attempts and deadline, the call fails with
+   * `StaleReadError`. Default false.
+   */
+  monotonicReads?: boolean | undefined;
   /** HTTP/2 PING interval in ms that detects dead or frozen connections. Default 10000. */
   keepaliveIntervalMs?: number | undefined;
   /** How long a PING may go unanswered before the connection is closed, in ms. Default 5000. */
@@ -153,6 +163,7 @@ export interface ResolvedOptions {
   backoff: { initialMs: number; maxMs: number };
   endpointCooldownMs: number;
   requireLeader: boolean;
+  monotonicReads: boolean;
   keepaliveIntervalMs: number;
   keepaliveTimeoutMs: number;
   connectTimeoutMs: number;
@@ -202,6 +213,11 @@ export function resolveOptions(options: EtcdOptions): ResolvedOptions {
   checkNumber(options.retry?.initialBackoffMs, "retry.initialBackoffMs", 0);
   checkNumber(options.retry?.maxBackoffMs, "retry.maxBackoffMs", 0);
   checkNumber(options.endpointCooldownMs, "endpointCooldownMs", 0);
+  if (options.monotonicReads !== undefined && typeof options.monotonicReads !== "boolean")
+    throw new InvalidArgumentError(
+      "monotonicReads",
+      `must be a boolean, got ${shownInput(options.monotonicReads)}`,
+    );
   checkNumber(options.keepaliveIntervalMs, "keepaliveIntervalMs", 1);
   checkNumber(options.keepaliveTimeoutMs, "keepaliveTimeoutMs", 1);
   checkNumber(options.connectTimeoutMs, "connectTimeoutMs", 1);
@@ -228,6 +244,7 @@ export function resolveOptions(options: EtcdOptions): ResolvedOptions {
     },
     endpointCooldownMs: options.endpointCooldownMs ?? 5_000,
     requireLeader: options.requireLeader ?? true,
+    monotonicReads: options.monotonicReads ?? false,
     keepaliveIntervalMs: options.keepaliveIntervalMs ?? 10_000,
     keepaliveTimeoutMs: options.keepaliveTimeoutMs ?? 5_000,
     connectTimeoutMs: options.connectTimeoutMs ?? 5_000,

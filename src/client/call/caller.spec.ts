@@ -5,12 +5,14 @@ import {
   DeadlineExceededError,
   type EtcdError,
   RequestTooLargeError,
+  StaleReadError,
   UnavailableError,
 } from "../core/errors.js";
 import { markNotSent } from "../core/failure.js";
 import type { ClosableTransport } from "../transport/closable-transport.js";
 import { UnaryCaller } from "./caller.js";
 import { ConnectionPool } from "./pool.js";
+import { RevisionFloor } from "./revision-floor.js";
 
 /** One unary request a fake transport saw. */
 interface Sent {
@@ -26,7 +28,12 @@ interface Sent {
  */
 function fakeClient(
   answer: (endpoint: string, method: string) => unknown,
-  options: { requireLeader?: boolean; endpoints?: string[]; maxAttempts?: number } = {},
+  options: {
+    requireLeader?: boolean;
+    endpoints?: string[];
+    maxAttempts?: number;
+    floor?: RevisionFloor;
+  } = {},
 ) {
   const sent: Sent[] = [];
   const endpoints = options.endpoints ?? ["http://127.0.0.1:1", "http://127.0.0.1:2"];
@@ -57,7 +64,12 @@ function fakeClient(
   const closed = new AbortController();
   const caller = new UnaryCaller(
     pool,
-    { timeoutMs: 1000, maxAttempts: options.maxAttempts ?? 3, backoff: { initialMs: 1, maxMs: 2 } },
+    {
+      timeoutMs: 1000,
+      maxAttempts: options.maxAttempts ?? 3,
+      backoff: { initialMs: 1, maxMs: 2 },
+      floor: options.floor,
+    },
     closed.signal,
   );
   return { caller, sent };
@@ -192,5 +204,100 @@ describe("UnaryCaller with a CallSpec", () => {
       return "opened";
     });
     expect([result, attempts]).toEqual(["opened", 2]);
+  });
+});
+
+describe("UnaryCaller with monotonicReads (a RevisionFloor)", () => {
+  const at = (revision: bigint) => ({ header: { revision } });
+  const readOnlyTxn = { success: [{ request: { case: "requestRange" as const, value: {} } }] };
+
+  it("retries a read answered below the floor on the next endpoint, and returns the newer answer", async () => {
+    const floor = new RevisionFloor();
+    const { caller, sent } = fakeClient(
+      (endpoint, method) => at(method === "Put" ? 10n : endpoint.endsWith(":1") ? 7n : 12n),
+      { floor },
+    );
+    await caller.call({ method: KV.method.put }, {});
+    expect(floor.seen).toBe(10n);
+    const answeredBy: { endpoint?: string } = {};
+    const res = await caller.call({ method: KV.method.range }, {}, answeredBy);
+    expect(res.header?.revision).toBe(12n);
+    expect(answeredBy.endpoint).toBe("http://127.0.0.1:2");
+    expect(floor.seen).toBe(12n);
+    expect(sent.map((s) => `${s.method}@${s.endpoint.slice(-1)}`)).toEqual(["Put@1", "Range@1", "Range@2"]);
+  });
+
+  it("fails with StaleReadError when every attempt is answered below the floor", async () => {
+    const floor = new RevisionFloor();
+    let first = true;
+    const { caller, sent } = fakeClient(
+      () => {
+        const answer = at(first ? 20n : 15n);
+        first = false;
+        return answer;
+      },
+      { floor },
+    );
+    await caller.call({ method: KV.method.range }, {});
+    const err = await caller.call({ method: KV.method.txn }, readOnlyTxn).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StaleReadError);
+    expect(err).toBeInstanceOf(UnavailableError);
+    expect(err).toMatchObject({ code: Code.Unavailable, revision: 15n, seenRevision: 20n });
+    expect((err as StaleReadError).endpoint).toMatch(/^http:\/\/127\.0\.0\.1:[12]$/);
+    expect(sent).toHaveLength(4);
+    expect(floor.seen).toBe(20n);
+  });
+
+  it("ends with the stale answer, not the unreachable member tried last", async () => {
+    const floor = new RevisionFloor();
+    let seeded = false;
+    const { caller, sent } = fakeClient(
+      (endpoint) => {
+        if (!seeded) {
+          seeded = true;
+          return at(9n);
+        }
+        if (endpoint.endsWith(":1")) throw refused();
+        return at(4n);
+      },
+      { floor, maxAttempts: 3 },
+    );
+    await caller.call({ method: KV.method.deleteRange }, {});
+    const err = await caller.call({ method: KV.method.range }, {}).catch((e: unknown) => e);
+    // The delete, then the read: refused on 1, stale on 2, refused on 1 again (the last attempt).
+    expect(sent.map((s) => s.endpoint.slice(-1))).toEqual(["1", "1", "2", "1"]);
+    expect(err).toBeInstanceOf(StaleReadError);
+    expect(err).toMatchObject({ revision: 4n, seenRevision: 9n, endpoint: "http://127.0.0.1:2" });
+  });
+
+  it("does not refuse a write, or a txn that writes, answered below the floor (only reads are held to it)", async () => {
+    const floor = new RevisionFloor();
+    const writes = { success: [{ request: { case: "requestPut" as const, value: {} } }] };
+    let revision = 30n;
+    const { caller } = fakeClient(() => at(revision), { floor });
+    await caller.call({ method: KV.method.range }, {});
+    revision = 25n;
+    await expect(caller.call({ method: KV.method.txn }, writes)).resolves.toEqual(at(25n));
+    await expect(caller.call({ method: KV.method.put }, {})).resolves.toEqual(at(25n));
+    expect(floor.seen).toBe(30n);
+  });
+
+  it("leaves calls outside KV alone", async () => {
+    const floor = new RevisionFloor();
+    let revision = 50n;
+    const { caller } = fakeClient(() => at(revision), { floor });
+    await caller.call({ method: Maintenance.method.status }, {});
+    expect(floor.seen).toBe(0n);
+    await caller.call({ method: KV.method.range }, {});
+    revision = 3n;
+    await expect(caller.call({ method: Maintenance.method.status }, {})).resolves.toEqual(at(3n));
+  });
+
+  it("without a floor, returns whatever revision the member answered at", async () => {
+    let revision = 30n;
+    const { caller } = fakeClient(() => at(revision));
+    await caller.call({ method: KV.method.range }, {});
+    revision = 2n;
+    await expect(caller.call({ method: KV.method.range }, {})).resolves.toEqual(at(2n));
   });
 });

@@ -14,6 +14,7 @@ import {
   DeadlineExceededError,
   type EtcdError,
   nameRefusedCall,
+  StaleReadError,
   toEtcdError,
   UnavailableError,
 } from "../core/errors.js";
@@ -25,12 +26,18 @@ import type { CallSpec } from "./call-spec.js";
 import type { EndpointChannel } from "./endpoint-channel.js";
 import type { ConnectionPool } from "./pool.js";
 import { type RetryKind, retryAllowed, retryKindOfCall, retryKindOfMethod } from "./retry.js";
+import type { RevisionFloor } from "./revision-floor.js";
 
 /** Settings of the unary call path. */
 export interface CallerSettings {
   timeoutMs: number;
   maxAttempts: number;
   backoff: BackoffOptions;
+  /**
+   * The client's `monotonicReads`: KV answers raise it, and a read answered below it is refused and
+   * retried elsewhere. Undefined when the option is off (then calls pay nothing for it).
+   */
+  floor?: RevisionFloor | undefined;
 }
 
 /** One attempt of a call on `channel`, with `remainingMs` of the call's deadline left. */
@@ -63,8 +70,6 @@ export class UnaryCaller {
     input: MessageInitShape<I>,
     answeredBy?: { endpoint?: string },
   ): Promise<MessageShape<O>> {
-    const attempt: Attempt<MessageShape<O>> = (channel, remainingMs) =>
-      channel.call(spec, input, remainingMs);
     // The first attempt is a plain promise chain: most calls succeed at once, and the retry loop's
     // async machinery costs client CPU on every call (measured by `npm run bench`).
     let call: CallState;
@@ -75,6 +80,14 @@ export class UnaryCaller {
     } catch (err) {
       return Promise.reject(err);
     }
+    // monotonicReads: every attempt's answer is checked (a stale one fails the attempt, and the retry
+    // loop moves on); without it the attempt is the channel call alone.
+    const check = this.#settings.floor?.checkFor(spec.method, call.kind);
+    const attempt: Attempt<MessageShape<O>> =
+      check === undefined
+        ? (channel, remainingMs) => channel.call(spec, input, remainingMs)
+        : (channel, remainingMs) =>
+            channel.call(spec, input, remainingMs).then((answer) => check(answer, channel.endpoint));
     const first = observedAttempt(call, attempt, target, call.timeoutMs, 1, undefined);
     const retried = first.catch((failure: unknown) => this.#retryLoop(call, attempt, { target, failure }));
     if (answeredBy === undefined) return retried;
@@ -137,6 +150,8 @@ export class UnaryCaller {
     let retryReason: string | undefined;
     /** The previous attempt's error: the cause of a deadline that then passed before a retry was sent. */
     let previous: EtcdError | undefined;
+    /** The last answer refused as older than the client's floor (monotonicReads). */
+    let stale: StaleReadError | undefined;
     for (;;) {
       let target: EndpointChannel;
       let failure: unknown;
@@ -163,6 +178,7 @@ export class UnaryCaller {
       this.#checkLive(signal, failure);
       // A refusal for want of a user or of rights names the RPC: "permission denied" alone does not say which.
       const error: EtcdError = nameRefusedCall(toEtcdError(failure, target.endpoint), call.rpc);
+      if (error instanceof StaleReadError) stale = error;
       // The failure rule decides. Wrong credentials and a failing getToken are never retried (no retry
       // can help; getToken is the user's to retry, it may call a remote service).
       const classified = classifyFailure(error);
@@ -180,7 +196,10 @@ export class UnaryCaller {
       }
       if (isUnavailableFailure(classified) || classified.kind === "deadline")
         pool.markFailed(target.endpoint, error);
-      throw unsentDeadline(error, previous, timeoutMs);
+      const final = unsentDeadline(error, previous, timeoutMs);
+      // A member that answered too old says more than one that could not be reached: no member new
+      // enough was found, which is what the caller of a monotonic read must learn.
+      throw stale !== undefined && isUnavailable(final) ? stale : final;
     }
   }
 

@@ -129,6 +129,32 @@ export class UnavailableError extends EtcdError {
   override name = "UnavailableError";
 }
 
+/**
+ * With the client's `monotonicReads` on, a read was answered by a member whose store revision
+ * (`revision`, the answer's header) is older than the newest revision this client had already seen
+ * (`seenRevision`) when the read started: the member is behind (frozen, partitioned, restarted, slow to
+ * apply), and its answer would take the client back in time. The call retries on the other members like
+ * any UNAVAILABLE read; this error is what it ends with when none of them answered at `seenRevision` or
+ * newer within its attempts and deadline. An {@link UnavailableError} (code UNAVAILABLE); `endpoint` names
+ * the member that answered.
+ */
+export class StaleReadError extends UnavailableError {
+  override name = "StaleReadError";
+  /** The store revision the member answered at. */
+  readonly revision: bigint;
+  /** The newest revision this client had seen when the read started: the least it accepts. */
+  readonly seenRevision: bigint;
+
+  constructor(revision: bigint, seenRevision: bigint, endpoint?: string) {
+    super(
+      `the member answered at revision ${revision}, older than revision ${seenRevision} this client already saw (monotonicReads)`,
+      { code: Code.Unavailable, endpoint },
+    );
+    this.revision = revision;
+    this.seenRevision = seenRevision;
+  }
+}
+
 /** The member that answered has no leader (cut off from its cluster). */
 export class NoLeaderError extends UnavailableError {
   override name = "NoLeaderError";
