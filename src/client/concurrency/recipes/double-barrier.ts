@@ -9,7 +9,7 @@ import { isRetryable, waitDeletes, waitEvent } from "../key.js";
 import { rejectOnLost } from "../reject-on-lost.js";
 import { Session } from "../session.js";
 import { TooManyClientsError } from "./errors.js";
-import { type NewKey, putUniqueKey } from "./new-key.js";
+import { deleteOwnKey, putUniqueKey } from "./new-key.js";
 import { type RecipeWaitOptions, RecipeWaits } from "./waits.js";
 
 /**
@@ -30,7 +30,8 @@ export class DoubleBarrier implements AsyncDisposable {
   /** How many participants the barrier waits for. */
   readonly count: number;
   readonly #waits: RecipeWaits;
-  #mine: NewKey | undefined;
+  /** Our participant key between `enter()` and `leave()` (set before its put is sent). */
+  #key = "";
 
   /** A barrier for `count` (an integer >= 1) participants on `key` (a non-empty string). */
   constructor(session: Session, key: string, count: number) {
@@ -44,7 +45,7 @@ export class DoubleBarrier implements AsyncDisposable {
 
   /** This participant's key between `enter()` and `leave()`; `""` otherwise. */
   get participantKey(): string {
-    return this.#mine?.key ?? "";
+    return this.#key;
   }
 
   /**
@@ -55,7 +56,7 @@ export class DoubleBarrier implements AsyncDisposable {
   async enter(options: RecipeWaitOptions = {}): Promise<void> {
     const wait = this.#waits.start("enter", options);
     const { signal } = wait;
-    if (this.#mine) {
+    if (this.#key) {
       wait.dispose();
       throw new InvalidUsageError(`double barrier ${this.key}: entered already`);
     }
@@ -64,14 +65,20 @@ export class DoubleBarrier implements AsyncDisposable {
       const waiters = { prefix: `${this.key}/waiters/` };
       const before = await etcd.range(waiters, { countOnly: true, signal });
       if (before.count >= BigInt(this.count)) throw new TooManyClientsError(this.key, this.count);
-      const mine = await putUniqueKey(etcd, `${this.key}/waiters`, "", this.session.leaseId, {
-        signal,
-      }).catch((err: unknown) => {
+      const mine = await putUniqueKey(
+        etcd,
+        `${this.key}/waiters`,
+        "",
+        this.session.leaseId,
+        { signal },
+        (key) => {
+          this.#key = key;
+        },
+      ).catch((err: unknown) => {
         if (err instanceof LeaseNotFoundError)
           throw new SessionExpiredError(this.session.leaseId, { cause: err });
         throw err;
       });
-      this.#mine = mine;
       const after = await etcd.range(waiters, { sort: { target: "create", order: "ascend" }, signal });
       const last = after.kvs[this.count - 1];
       if (last && mine.revision > last.createRevision) throw new TooManyClientsError(this.key, this.count);
@@ -101,27 +108,27 @@ export class DoubleBarrier implements AsyncDisposable {
     const wait = this.#waits.start("leave", options);
     const { signal } = wait;
     try {
-      const mine = this.#mine;
+      const mine = this.#key;
       if (!mine) throw new InvalidUsageError(`double barrier ${this.key}: not entered`);
       const etcd = this.session.etcd;
       for (;;) {
         const res = await etcd.range({ prefix: `${this.key}/waiters/` }, { signal });
         const [lowest, highest] = lowestAndHighest(res.kvs);
         if (!lowest || !highest) break;
-        const isLowest = lowest.keyText() === mine.key;
+        const isLowest = lowest.keyText() === mine;
         if (res.kvs.length === 1 && isLowest) {
           // The last one out: the barrier is over.
           await etcd.delete(`${this.key}/ready`, { signal });
-          await etcd.delete(mine.key, { signal });
+          await etcd.delete(mine, { signal });
           break;
         }
         // The lowest waits for the highest to go; the others go, then wait for the lowest. A participant
         // whose session ends is gone with its key, so nobody waits for it forever.
-        if (!isLowest) await etcd.delete(mine.key, { signal });
+        if (!isLowest) await etcd.delete(mine, { signal });
         const awaited = isLowest ? highest : lowest;
         await waitDeletes(etcd, { key: awaited.keyText() }, undefined, signal);
       }
-      this.#mine = undefined;
+      this.#key = "";
     } catch (err) {
       await this.#abandon();
       wait.rethrow(err);
@@ -176,9 +183,10 @@ export class DoubleBarrier implements AsyncDisposable {
 
   /** Deletes this participant's key, if any, after a failure or on close (a lease keeps nothing forever). */
   async #abandon(): Promise<void> {
-    const mine = this.#mine;
-    this.#mine = undefined;
-    if (mine) await this.session.etcd.delete(mine.key).catch(() => {});
+    const key = this.#key;
+    this.#key = "";
+    // The put may have gone through even if its answer did not come: delete our key by its lease.
+    if (key) await deleteOwnKey(this.session.etcd, key, this.session.leaseId);
   }
 }
 

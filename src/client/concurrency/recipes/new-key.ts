@@ -44,7 +44,8 @@ function unixNanos(): bigint {
 
 /**
  * Puts `<prefix>/<unix nanos>` = `value` under `lease`, a new name after each clash (Go's `newUniqueKV`
- * and `newUniqueEphemeralKV`).
+ * and `newUniqueEphemeralKV`). `onAttempt` learns each name before its txn is sent: a txn cut short (abort,
+ * timeout) may still have put it, and the caller must then be able to delete it ({@link deleteOwnKey}).
  */
 export async function putUniqueKey(
   etcd: EtcdPort,
@@ -52,14 +53,17 @@ export async function putUniqueKey(
   value: string,
   lease: bigint,
   options: CallOptions,
+  onAttempt: (key: string) => void = () => {},
 ): Promise<NewKey> {
   let last = -1n;
   for (;;) {
     let nanos = unixNanos();
     if (nanos <= last) nanos = last + 1n;
     last = nanos;
+    const key = `${prefix}/${nanos}`;
+    onAttempt(key);
     try {
-      return await putNewKey(etcd, `${prefix}/${nanos}`, value, lease, options);
+      return await putNewKey(etcd, key, value, lease, options);
     } catch (err) {
       if (!(err instanceof KeyExistsError)) throw err;
     }
@@ -126,4 +130,17 @@ export async function claimFirstKey(
 ): Promise<KeyValue | undefined> {
   for (const kv of kvs) if (await deleteRevKey(etcd, kv.key, kv.modRevision, options)) return kv;
   return undefined;
+}
+
+/**
+ * Deletes `key` if it is attached to `lease` (a key a session put, perhaps, in a txn whose answer never
+ * came): never someone else's key of the same name. Best effort: a failure leaves it to the lease.
+ */
+export async function deleteOwnKey(etcd: EtcdPort, key: string, lease: bigint): Promise<void> {
+  await etcd
+    .txn()
+    .if(compare.lease(key, "=", lease))
+    .onSuccess(op.delete(key))
+    .commit()
+    .catch(() => {});
 }

@@ -4,7 +4,7 @@ import { SessionExpiredError } from "../errors.js";
 import { Holder } from "../holder.js";
 import { recipePrefix } from "../key.js";
 import { Session } from "../session.js";
-import { putUniqueKey } from "./new-key.js";
+import { deleteOwnKey, putUniqueKey } from "./new-key.js";
 import { type RecipeWaitOptions, RecipeWaits } from "./waits.js";
 
 /** Where an {@link RWMutex} is (its `mode` says read or write). */
@@ -113,9 +113,16 @@ export class RWMutex extends Holder<RWMutexState> implements AsyncDisposable {
     this._waiting();
     this.#mode = mode;
     try {
-      const mine = await putUniqueKey(this.session.etcd, `${this.#pfx}${mode}`, "", this.session.leaseId, {
-        signal,
-      }).catch((err: unknown) => {
+      const mine = await putUniqueKey(
+        this.session.etcd,
+        `${this.#pfx}${mode}`,
+        "",
+        this.session.leaseId,
+        { signal },
+        (key) => {
+          this.#key = key;
+        },
+      ).catch((err: unknown) => {
         if (err instanceof LeaseNotFoundError)
           throw new SessionExpiredError(this.session.leaseId, { cause: err });
         throw err;
@@ -131,7 +138,8 @@ export class RWMutex extends Holder<RWMutexState> implements AsyncDisposable {
       const key = this.#key;
       this.#reset();
       this._released();
-      if (key) await this.session.etcd.delete(key).catch(() => {});
+      // The put may have gone through even if its answer did not come: delete our key by its lease.
+      if (key) await deleteOwnKey(this.session.etcd, key, this.session.leaseId);
       wait.rethrow(err);
     } finally {
       wait.dispose();
