@@ -21,6 +21,7 @@ import {
   Session,
   TooManyClientsError,
 } from "../../src/client/index.js";
+import { FaultProxy } from "../../src/testing/index.js";
 import { useEtcd } from "../support/etcd-fixture.js";
 import { enableAuth, etcdctl } from "../support/etcdctl.js";
 import { until, within } from "../support/wait.js";
@@ -341,6 +342,30 @@ describe("RWMutex", () => {
     await writer.unlock().catch(() => {});
     expect(writer.state).toBe("unlocked");
   });
+});
+
+describe("dropped connections", () => {
+  it("a dequeue and an rLock waiting through a connection that drops still get their item and their lock", async () => {
+    const proxy = await FaultProxy.start(env.cluster.endpoint);
+    env.cleanups.push(() => proxy.close());
+    const far = env.client({ endpoints: proxy.url, auth: app });
+    const prefix = unique("cut");
+    const writer = new RWMutex(await session(a), `${prefix}/rw`);
+    await writer.lock();
+    const reader = new RWMutex(await session(far), `${prefix}/rw`);
+    const reading = track(reader.rLock({ timeoutMs: 40_000 }));
+    const taking = track(new Queue(far, `${prefix}/q`).dequeue({ timeoutMs: 40_000 }));
+    await waitForKeys(`${prefix}/rw/read/`, 1);
+    proxy.cut();
+    await new Queue(a, `${prefix}/q`).enqueue("after the cut");
+    expect(await within(taking.result, "the dequeue through the cut")).toBe("after the cut");
+    expect(reading.settled()).toBe(false);
+    await writer.unlock();
+    await within(reading.result, "the rLock through the cut");
+    expect(reader.state).toBe("locked");
+    await reader.rUnlock();
+    await far.close();
+  }, 60_000);
 });
 
 describe("input and permissions", () => {
