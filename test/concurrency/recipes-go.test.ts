@@ -344,6 +344,34 @@ describe("RWMutex", () => {
   });
 });
 
+describe("RWMutex hold: the lifecycle of a Mutex's (docs/client.md, live objects)", () => {
+  it("state, closed, signal and events of each hold; close() ends it cleanly and refuses new calls", async () => {
+    const rw = new RWMutex(await session(), unique("rw"));
+    expect(rw.state).toBe("unlocked");
+    expect(() => rw.closed).toThrow(InvalidUsageError);
+    const states: string[] = [];
+    const closes: (Error | undefined)[] = [];
+    rw.on("state", (state) => states.push(state));
+    rw.on("close", (error) => closes.push(error));
+    await rw.rLock();
+    const hold = rw.closed;
+    const signal = rw.signal;
+    await rw.rUnlock();
+    expect(await hold).toBeUndefined();
+    expect(signal.reason).toBeInstanceOf(ClosedError);
+    await rw.lock();
+    const second = rw.closed;
+    await rw.close();
+    await rw.close();
+    expect(await second).toBeUndefined();
+    await until("two close events", () => closes.length === 2);
+    expect(closes).toEqual([undefined, undefined]);
+    expect(states).toEqual(["locking", "locked", "unlocked", "locking", "locked", "unlocked"]);
+    expect(rw.key).toBe("");
+    await expect(rw.rLock()).rejects.toBeInstanceOf(ClosedError);
+  });
+});
+
 describe("dropped connections", () => {
   it("a dequeue and an rLock waiting through a connection that drops still get their item and their lock", async () => {
     const proxy = await FaultProxy.start(env.cluster.endpoint);
