@@ -38,15 +38,23 @@ export {
 } from "./cluster/cluster-client.js";
 export { initialCluster } from "./cluster/initial-cluster.js";
 export {
+  Barrier,
+  DoubleBarrier,
   Election,
   ElectionNotLeaderError,
   type ElectionState,
   type HolderEvents,
   type Isolation,
+  KeyExistsError,
   LockLostError,
   type LockOptions,
   Mutex,
   type MutexState,
+  PriorityQueue,
+  Queue,
+  type RecipeWaitOptions,
+  RWMutex,
+  type RWMutexState,
   runStm,
   Session,
   type SessionEvents,
@@ -57,6 +65,7 @@ export {
   StmConflictError,
   type StmOptions,
   type StmResult,
+  TooManyClientsError,
 } from "./concurrency/index.js";
 export {
   AbortedError,

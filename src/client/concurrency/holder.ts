@@ -97,7 +97,7 @@ export abstract class Holder<State extends string> extends EventEmitter<HolderEv
       (cause) => new SessionExpiredError(session.leaseId, { cause }),
     );
     await untilAborted(
-      Promise.race([waitDeletes(session.etcd, prefix, createRevision - 1n, signal), lost]),
+      Promise.race([waitDeletes(session.etcd, { prefix }, createRevision - 1n, signal), lost]),
       signal,
     );
     // Our key may have gone while we waited (lease revoked or expired; etcd3 #158/#176): then we hold nothing.

@@ -35,21 +35,23 @@ export function isRetryable(err: unknown): boolean {
 }
 
 /**
- * Waits until `key` is deleted at a revision from `from` on (Go's `waitDelete`). Only a DELETE event
- * ends the wait (`moved`: the caller reads again): a progress notice or a put does not (a progress
- * notice may run ahead of events still being replayed on etcd < 3.4.24). A watch that ends with an
- * error is `broken`; one closed cleanly (the client closing) throws a `WatchClosedError`.
+ * Waits until `range` sees an event of `type` at a revision from `from` on (Go's `waitDelete`, and the
+ * recipes' `WaitEvents`/`WaitPrefixEvents`). Only such an event ends the wait (`moved`: the caller reads
+ * again): a progress notice or an event of the other type does not (a progress notice may run ahead of
+ * events still being replayed on etcd < 3.4.24). A watch that ends with an error is `broken`; one closed
+ * cleanly (the client closing) throws a `WatchClosedError`.
  */
-async function waitDelete(
+export async function waitEvent(
   etcd: EtcdPort,
-  key: string,
+  range: string | { prefix: string },
+  type: "put" | "delete",
   from: bigint,
   signal: AbortSignal,
 ): Promise<FollowBroken | FollowMoved> {
-  const watcher = etcd.watch(key, { startRevision: from, signal });
+  const watcher = etcd.watch(range, { startRevision: from, signal });
   try {
     for await (const batch of watcher) {
-      for (const event of batch.events) if (event.type === "delete") return moved;
+      for (const event of batch.events) if (event.type === type) return moved;
     }
   } catch (err) {
     return broken(err);
@@ -57,11 +59,13 @@ async function waitDelete(
     watcher.close();
   }
   if (signal.aborted) throw signal.reason;
-  throw new WatchClosedError(`the watch waiting for the deletion of ${key} was closed`);
+  const what = typeof range === "string" ? range : `${range.prefix}*`;
+  throw new WatchClosedError(`the watch waiting for a ${type} of ${what} was closed`);
 }
 
 /**
- * Waits until no key under `prefix` has a create revision <= `maxCreateRevision` (Go's `waitDeletes`):
+ * Waits until no key of `keys` (one key, or every key under a prefix) has a create revision <=
+ * `maxCreateRevision` (any create revision when `undefined`) (Go's `waitDeletes`):
  * it waits for the newest such key to go, then looks again, so a contender in the middle leaving
  * does not let anyone skip the ones before it. Resolves with the revision of the read that found none.
  *
@@ -72,24 +76,26 @@ async function waitDelete(
  */
 export async function waitDeletes(
   etcd: EtcdPort,
-  prefix: string,
-  maxCreateRevision: bigint,
+  keys: { key: string } | { prefix: string },
+  maxCreateRevision: bigint | undefined,
   signal: AbortSignal,
 ): Promise<bigint> {
   let last = "";
   const revision = await follow<bigint>(
     {
       read: async (signal) => {
-        const res = await etcd.range(
-          { prefix },
-          { maxCreateRevision, sort: { target: "create", order: "descend" }, limit: 1, signal },
-        );
+        const res = await etcd.range("key" in keys ? keys.key : keys, {
+          maxCreateRevision,
+          sort: { target: "create", order: "descend" },
+          limit: 1,
+          signal,
+        });
         const newest = res.kvs[0];
         if (!newest) return done(res.revision);
         last = newest.keyText();
         return readAt(res.revision);
       },
-      watch: (from, signal) => waitDelete(etcd, last, from, signal),
+      watch: (from, signal) => waitEvent(etcd, last, "delete", from, signal),
       failed: (err) => {
         if (!isRetryable(err)) throw err;
         return true;

@@ -75,8 +75,8 @@ export const moved: FollowMoved = { kind: "moved" };
  * and when the read fails or the watch breaks, ask `failed`, wait (the backoff: the next step after a
  * failed read or a watch that broke early, none after a watch that held `healthyMs`) and read again.
  * The read is how a follower learns what it missed, so nothing is lost across a break. Used by the
- * range cache, the hold of a lock or leadership, the recipes' `waitDeletes` and a registration's watch
- * of its key. Resolves with a step's `done` value, `undefined` once `signal` aborted or `failed` said
+ * range cache, the hold of a lock or leadership, the recipes' `waitDeletes`, a queue's wait for an item,
+ * a double barrier's wait for `ready`, and a registration's watch of its key. Resolves with a step's `done` value, `undefined` once `signal` aborted or `failed` said
  * stop; rejects only with what a step threw.
  */
 export async function follow<T>(steps: FollowSteps<T>, options: FollowOptions): Promise<T | undefined> {

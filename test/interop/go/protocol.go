@@ -171,6 +171,9 @@ func (s *service) dispatch(ctx context.Context, req request) (any, error) {
 		}
 		return map[string]any{"canceled": ok}, nil
 	default:
+		if command, ok := recipeCommands[req.Cmd]; ok {
+			return command(s, ctx, req)
+		}
 		return nil, fmt.Errorf("unknown command %q", req.Cmd)
 	}
 }
