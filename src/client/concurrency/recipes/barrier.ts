@@ -26,26 +26,12 @@ export class Barrier implements AsyncDisposable {
 
   /** Holds the barrier: creates its key (Go's `Hold`); `KeyExistsError` if it is held already. */
   async hold(options: RecipeWaitOptions = {}): Promise<void> {
-    const wait = this.#waits.start("hold", options);
-    try {
-      await putNewKey(this.etcd, this.key, "", 0n, { signal: wait.signal });
-    } catch (err) {
-      wait.rethrow(err);
-    } finally {
-      wait.dispose();
-    }
+    await this.#waits.run("hold", options, (signal) => putNewKey(this.etcd, this.key, "", 0n, { signal }));
   }
 
   /** Releases the barrier: deletes its key (Go's `Release`), whoever held it; waiters go through. */
   async release(options: RecipeWaitOptions = {}): Promise<void> {
-    const wait = this.#waits.start("release", options);
-    try {
-      await this.etcd.delete(this.key, { signal: wait.signal });
-    } catch (err) {
-      wait.rethrow(err);
-    } finally {
-      wait.dispose();
-    }
+    await this.#waits.run("release", options, (signal) => this.etcd.delete(this.key, { signal }));
   }
 
   /**
@@ -53,17 +39,12 @@ export class Barrier implements AsyncDisposable {
    * deleted. A watch that breaks meanwhile is followed by a read and a new watch (the one follower).
    */
   async wait(options: RecipeWaitOptions = {}): Promise<void> {
-    const wait = this.#waits.start("wait", options);
-    try {
+    await this.#waits.run("wait", options, async (signal) => {
       // The first read outside the follower: an error there (permission denied...) is the caller's to see.
-      const held = await this.etcd.range(this.key, { signal: wait.signal });
+      const held = await this.etcd.range(this.key, { signal });
       if (held.kvs.length === 0) return;
-      await waitDeletes(this.etcd, { key: this.key }, undefined, wait.signal);
-    } catch (err) {
-      wait.rethrow(err);
-    } finally {
-      wait.dispose();
-    }
+      await waitDeletes(this.etcd, { key: this.key }, undefined, signal);
+    });
   }
 
   /** Ends the calls in flight (`ClosedError`) and refuses new ones; the key stays. Never rejects. */

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, InvalidUsageError, LeaseNotFoundError } from "../../core/errors.js";
+import { InvalidArgumentError, InvalidUsageError } from "../../core/errors.js";
 import { untilAborted } from "../../core/signals.js";
 import { checkInstance, checkName, shownInput } from "../../core/validation.js";
 import { done, follow, readAt } from "../../follow/follow.js";
@@ -9,7 +9,7 @@ import { isRetryable, waitDeletes, waitEvent } from "../key.js";
 import { rejectOnLost } from "../reject-on-lost.js";
 import { Session } from "../session.js";
 import { TooManyClientsError } from "./errors.js";
-import { deleteOwnKey, putUniqueKey } from "./new-key.js";
+import { deleteOwnKey, putSessionKey } from "./new-key.js";
 import { type RecipeWaitOptions, RecipeWaits } from "./waits.js";
 
 /**
@@ -54,30 +54,15 @@ export class DoubleBarrier implements AsyncDisposable {
    * this object entered already. On any failure this participant's key is deleted.
    */
   async enter(options: RecipeWaitOptions = {}): Promise<void> {
-    const wait = this.#waits.start("enter", options);
-    const { signal } = wait;
-    if (this.#key) {
-      wait.dispose();
-      throw new InvalidUsageError(`double barrier ${this.key}: entered already`);
-    }
-    try {
+    const entered = this.#key !== "";
+    const body = async (signal: AbortSignal): Promise<void> => {
+      if (entered) throw new InvalidUsageError(`double barrier ${this.key}: entered already`);
       const etcd = this.session.etcd;
       const waiters = { prefix: `${this.key}/waiters/` };
       const before = await etcd.range(waiters, { countOnly: true, signal });
       if (before.count >= BigInt(this.count)) throw new TooManyClientsError(this.key, this.count);
-      const mine = await putUniqueKey(
-        etcd,
-        `${this.key}/waiters`,
-        "",
-        this.session.leaseId,
-        { signal },
-        (key) => {
-          this.#key = key;
-        },
-      ).catch((err: unknown) => {
-        if (err instanceof LeaseNotFoundError)
-          throw new SessionExpiredError(this.session.leaseId, { cause: err });
-        throw err;
+      const mine = await putSessionKey(this.session, `${this.key}/waiters`, signal, (key) => {
+        this.#key = key;
       });
       const after = await etcd.range(waiters, { sort: { target: "create", order: "ascend" }, signal });
       const last = after.kvs[this.count - 1];
@@ -91,12 +76,9 @@ export class DoubleBarrier implements AsyncDisposable {
         return;
       }
       await this.#whileAlive(this.#waitReady(mine.revision, signal), signal);
-    } catch (err) {
-      await this.#abandon();
-      wait.rethrow(err);
-    } finally {
-      wait.dispose();
-    }
+    };
+    // Entered already: nothing of ours to clean up.
+    await this.#waits.run("enter", options, body, entered ? undefined : () => this.#abandon());
   }
 
   /**
@@ -105,36 +87,36 @@ export class DoubleBarrier implements AsyncDisposable {
    * object has not entered. Aborted, timed out or closed, its key is deleted all the same.
    */
   async leave(options: RecipeWaitOptions = {}): Promise<void> {
-    const wait = this.#waits.start("leave", options);
-    const { signal } = wait;
-    try {
-      const mine = this.#key;
-      if (!mine) throw new InvalidUsageError(`double barrier ${this.key}: not entered`);
-      const etcd = this.session.etcd;
-      for (;;) {
-        const res = await etcd.range({ prefix: `${this.key}/waiters/` }, { signal });
-        const [lowest, highest] = lowestAndHighest(res.kvs);
-        if (!lowest || !highest) break;
-        const isLowest = lowest.keyText() === mine;
-        if (res.kvs.length === 1 && isLowest) {
-          // The last one out: the barrier is over.
-          await etcd.delete(`${this.key}/ready`, { signal });
-          await etcd.delete(mine, { signal });
-          break;
-        }
-        // The lowest waits for the highest to go; the others go, then wait for the lowest. A participant
-        // whose session ends is gone with its key, so nobody waits for it forever.
-        if (!isLowest) await etcd.delete(mine, { signal });
-        const awaited = isLowest ? highest : lowest;
-        await waitDeletes(etcd, { key: awaited.keyText() }, undefined, signal);
+    await this.#waits.run(
+      "leave",
+      options,
+      (signal) => this.#leave(signal),
+      () => this.#abandon(),
+    );
+  }
+
+  async #leave(signal: AbortSignal): Promise<void> {
+    const mine = this.#key;
+    if (!mine) throw new InvalidUsageError(`double barrier ${this.key}: not entered`);
+    const etcd = this.session.etcd;
+    for (;;) {
+      const res = await etcd.range({ prefix: `${this.key}/waiters/` }, { signal });
+      const [lowest, highest] = lowestAndHighest(res.kvs);
+      if (!lowest || !highest) break;
+      const isLowest = lowest.keyText() === mine;
+      if (res.kvs.length === 1 && isLowest) {
+        // The last one out: the barrier is over.
+        await etcd.delete(`${this.key}/ready`, { signal });
+        await etcd.delete(mine, { signal });
+        break;
       }
-      this.#key = "";
-    } catch (err) {
-      await this.#abandon();
-      wait.rethrow(err);
-    } finally {
-      wait.dispose();
+      // The lowest waits for the highest to go; the others go, then wait for the lowest. A participant
+      // whose session ends is gone with its key, so nobody waits for it forever.
+      if (!isLowest) await etcd.delete(mine, { signal });
+      const awaited = isLowest ? highest : lowest;
+      await waitDeletes(etcd, { key: awaited.keyText() }, undefined, signal);
     }
+    this.#key = "";
   }
 
   /** Ends the calls in flight (`ClosedError`), deletes this participant's key (best effort); never rejects. */

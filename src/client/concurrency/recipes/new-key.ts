@@ -1,9 +1,11 @@
 import type { CallOptions } from "../../call-options.js";
-import { InvalidUsageError } from "../../core/errors.js";
+import { InvalidUsageError, LeaseNotFoundError } from "../../core/errors.js";
 import type { KeyValue } from "../../kv/key-value.js";
 import type { EtcdPort } from "../../port.js";
 import { compare } from "../../txn/compare.js";
 import { op } from "../../txn/ops.js";
+import { SessionExpiredError } from "../errors.js";
+import type { Session } from "../session.js";
 import { KeyExistsError } from "./errors.js";
 
 // How Go's experimental/recipes (key.go, client.go) make and take keys, in one place for every recipe.
@@ -67,6 +69,24 @@ export async function putUniqueKey(
     } catch (err) {
       if (!(err instanceof KeyExistsError)) throw err;
     }
+  }
+}
+
+/**
+ * Puts `<prefix>/<unix nanos>` = `""` under `session`'s lease (Go's `newUniqueEphemeralKey`), as
+ * {@link putUniqueKey}; a lease the server no longer has is the session's end (`SessionExpiredError`).
+ */
+export async function putSessionKey(
+  session: Session,
+  prefix: string,
+  signal: AbortSignal,
+  onAttempt: (key: string) => void,
+): Promise<NewKey> {
+  try {
+    return await putUniqueKey(session.etcd, prefix, "", session.leaseId, { signal }, onAttempt);
+  } catch (err) {
+    if (err instanceof LeaseNotFoundError) throw new SessionExpiredError(session.leaseId, { cause: err });
+    throw err;
   }
 }
 

@@ -35,15 +35,12 @@ export class PriorityQueue implements AsyncDisposable {
     checkValue(value);
     if (!Number.isInteger(priority) || priority < 0 || priority > 0xffff)
       throw new InvalidArgumentError("priority", `must be an integer 0..65535, got ${shownInput(priority)}`);
-    const wait = this.#waits.start("enqueue", options);
-    try {
-      const prefix = `${this.prefix}/${String(priority).padStart(5, "0")}`;
-      return (await putSequentialKey(this.etcd, prefix, value, { signal: wait.signal })).key;
-    } catch (err) {
-      return wait.rethrow(err);
-    } finally {
-      wait.dispose();
-    }
+    const prefix = `${this.prefix}/${String(priority).padStart(5, "0")}`;
+    return this.#waits.run(
+      "enqueue",
+      options,
+      async (signal) => (await putSequentialKey(this.etcd, prefix, value, { signal })).key,
+    );
   }
 
   /**
@@ -51,14 +48,9 @@ export class PriorityQueue implements AsyncDisposable {
    * `Dequeue`), waiting for one when the queue is empty. Aborted, timed out or closed, it takes nothing.
    */
   async dequeue(options: RecipeWaitOptions = {}): Promise<string> {
-    const wait = this.#waits.start("dequeue", options);
-    try {
-      return await dequeueFirst(this.etcd, `${this.prefix}/`, "key", wait.signal);
-    } catch (err) {
-      return wait.rethrow(err);
-    } finally {
-      wait.dispose();
-    }
+    return this.#waits.run("dequeue", options, (signal) =>
+      dequeueFirst(this.etcd, `${this.prefix}/`, "key", signal),
+    );
   }
 
   /** Ends the calls in flight (`ClosedError`) and refuses new ones; the items stay. Never rejects. */

@@ -27,14 +27,11 @@ export class Queue implements AsyncDisposable {
   /** Appends `value` (Go's `Enqueue`); resolves with the item's key. */
   async enqueue(value: string, options: RecipeWaitOptions = {}): Promise<string> {
     checkValue(value);
-    const wait = this.#waits.start("enqueue", options);
-    try {
-      return (await putUniqueKey(this.etcd, this.prefix, value, 0n, { signal: wait.signal })).key;
-    } catch (err) {
-      return wait.rethrow(err);
-    } finally {
-      wait.dispose();
-    }
+    return this.#waits.run(
+      "enqueue",
+      options,
+      async (signal) => (await putUniqueKey(this.etcd, this.prefix, value, 0n, { signal })).key,
+    );
   }
 
   /**
@@ -42,14 +39,9 @@ export class Queue implements AsyncDisposable {
    * empty. Aborted, timed out or closed, it takes nothing.
    */
   async dequeue(options: RecipeWaitOptions = {}): Promise<string> {
-    const wait = this.#waits.start("dequeue", options);
-    try {
-      return await dequeueFirst(this.etcd, `${this.prefix}/`, "mod", wait.signal);
-    } catch (err) {
-      return wait.rethrow(err);
-    } finally {
-      wait.dispose();
-    }
+    return this.#waits.run("dequeue", options, (signal) =>
+      dequeueFirst(this.etcd, `${this.prefix}/`, "mod", signal),
+    );
   }
 
   /** Ends the calls in flight (`ClosedError`) and refuses new ones; the items stay. Never rejects. */

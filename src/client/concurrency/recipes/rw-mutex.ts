@@ -1,10 +1,9 @@
-import { InvalidUsageError, LeaseNotFoundError } from "../../core/errors.js";
+import { InvalidUsageError } from "../../core/errors.js";
 import { checkInstance } from "../../core/validation.js";
-import { SessionExpiredError } from "../errors.js";
 import { Holder } from "../holder.js";
 import { recipePrefix } from "../key.js";
 import { Session } from "../session.js";
-import { deleteOwnKey, putUniqueKey } from "./new-key.js";
+import { deleteOwnKey, putSessionKey } from "./new-key.js";
 import { type RecipeWaitOptions, RecipeWaits } from "./waits.js";
 
 /** Where an {@link RWMutex} is (its `mode` says read or write). */
@@ -104,28 +103,13 @@ export class RWMutex extends Holder<RWMutexState> implements AsyncDisposable {
   }
 
   async #acquire(mode: "read" | "write", options: RecipeWaitOptions): Promise<void> {
-    const wait = this.#waits.start(mode === "read" ? "rLock" : "lock", options);
-    if (this.#key) {
-      wait.dispose();
-      throw new InvalidUsageError(`rwmutex ${this.#pfx}: locked or locking already; unlock first`);
-    }
-    const { signal } = wait;
-    this._waiting();
-    this.#mode = mode;
-    try {
-      const mine = await putUniqueKey(
-        this.session.etcd,
-        `${this.#pfx}${mode}`,
-        "",
-        this.session.leaseId,
-        { signal },
-        (key) => {
-          this.#key = key;
-        },
-      ).catch((err: unknown) => {
-        if (err instanceof LeaseNotFoundError)
-          throw new SessionExpiredError(this.session.leaseId, { cause: err });
-        throw err;
+    const busy = this.#key !== "";
+    const body = async (signal: AbortSignal): Promise<void> => {
+      if (busy) throw new InvalidUsageError(`rwmutex ${this.#pfx}: locked or locking already; unlock first`);
+      this._waiting();
+      this.#mode = mode;
+      const mine = await putSessionKey(this.session, `${this.#pfx}${mode}`, signal, (key) => {
+        this.#key = key;
       });
       this.#key = mine.key;
       this.#revision = mine.revision;
@@ -134,16 +118,16 @@ export class RWMutex extends Holder<RWMutexState> implements AsyncDisposable {
       const revision = await this._waitTurn(this.session, blockers, mine.key, mine.revision, signal);
       this.#headerRevision = revision;
       this._held(this.session, mine.key, mine.revision, revision + 1n);
-    } catch (err) {
+    };
+    const cleanUp = async (): Promise<void> => {
       const key = this.#key;
       this.#reset();
       this._released();
       // The put may have gone through even if its answer did not come: delete our key by its lease.
       if (key) await deleteOwnKey(this.session.etcd, key, this.session.leaseId);
-      wait.rethrow(err);
-    } finally {
-      wait.dispose();
-    }
+    };
+    // Held or locking already: nothing of this call's to clean up (the hold is the caller's).
+    await this.#waits.run(mode === "read" ? "rLock" : "lock", options, body, busy ? undefined : cleanUp);
   }
 
   #reset(): void {

@@ -64,6 +64,28 @@ export class RecipeWaits {
     };
   }
 
+  /**
+   * Runs call `call` (`"dequeue"`): `body` gets the call's signal (see {@link start}); when it fails,
+   * `onFailure` (the call's clean-up: delete the key it may have put) runs before the failure is rethrown
+   * as the signal's reason when that fired. The one shape of every recipe call.
+   */
+  async run<T>(
+    call: string,
+    options: RecipeWaitOptions | undefined,
+    body: (signal: AbortSignal) => Promise<T>,
+    onFailure?: () => Promise<void> | void,
+  ): Promise<T> {
+    const wait = this.start(call, options);
+    try {
+      return await body(wait.signal);
+    } catch (err) {
+      await onFailure?.();
+      return wait.rethrow(err);
+    } finally {
+      wait.dispose();
+    }
+  }
+
   /** Throws `ClosedError` once `close()` was called. */
   throwIfClosed(): void {
     if (this.isClosed) throw this.#closer.signal.reason;
