@@ -67,8 +67,9 @@ describe("etcd.mirror()", () => {
   it("delivers the prefix read at one revision in pages, then every change from the next revision", async () => {
     const etcd = fx.client();
     const prefix = "mirror-copy/";
-    for (let i = 0; i < 23; i++) await etcd.put(`${prefix}k${String(i).padStart(2, "0")}`, `v${i}`);
     await etcd.put("mirror-copyX", "outside the prefix");
+    // The last write before the read is inside the prefix: a watch from the read's revision would repeat it.
+    for (let i = 0; i < 23; i++) await etcd.put(`${prefix}k${String(i).padStart(2, "0")}`, `v${i}`);
     const mirror = etcd.mirror(prefix, { pageSize: 5 });
     fx.cleanups.push(() => mirror.close());
     expect(mirror.state).toBe("reading");
@@ -111,6 +112,20 @@ describe("etcd.mirror()", () => {
     ]);
     expect(copy.keys).toEqual(await contentAt(etcd, prefix, last.revision));
     expect(copy.keys.has("mirror-copyX")).toBe(false);
+  });
+
+  it("reads the next page only once the loop took what is buffered", async () => {
+    const etcd = fx.client();
+    for (let i = 0; i < 6; i++) await etcd.put(`mirror-pull/k${i}`, `v${i}`);
+    const mirror = etcd.mirror("mirror-pull/", { pageSize: 1 });
+    fx.cleanups.push(() => mirror.close());
+    const copy = new Copy(mirror);
+    await copy.follow((c) => c.batches.length > 0, "the first page");
+    // Time for a mirror that read ahead to finish its read (six keys): a pulled one still waits for the loop.
+    for (let i = 0; i < 5; i++) await etcd.get("mirror-pull/k0");
+    expect(mirror.state).toBe("reading");
+    await copy.follow((c) => c.revision > 0n, "the rest of the read");
+    expect(copy.keys.size).toBe(6);
   });
 
   it("mirrors every key for the empty prefix, and a namespace view's keys without its prefix", async () => {
