@@ -1,7 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Etcd, op } from "../../src/client/index.js";
 import { useEtcd as useEtcdFixture } from "../support/etcd-fixture.js";
-import { enableAuth } from "../support/etcdctl.js";
 import { runCli, useEtcd } from "./support.js";
 
 /** The keys under `prefix` as a map of texts, the prefix replaced by `as`. */
@@ -11,22 +10,36 @@ async function keysOf(etcd: Etcd, prefix: string, as = prefix): Promise<Map<stri
 }
 
 describe("etcd-ts make-mirror", { timeout: 60_000 }, () => {
-  // The source, and a destination with auth on: a writer that may write under backup/ only.
+  // The source, and a destination with mTLS and auth on: a writer that may write under backup/ only.
   const source = useEtcd();
-  const target = useEtcdFixture();
+  const target = useEtcdFixture({ start: { tls: { clientCertAuth: true } } });
   let dest: Etcd;
   let destUrl: string;
+  /** The destination's TLS flags and a user: `--dest-user <user>` plus the --dest-* TLS files. */
+  let destFlags: (user: string) => string[];
   beforeAll(async () => {
     destUrl = target.cluster.endpoint;
-    await enableAuth(destUrl, {
-      rootPassword: "rootpw",
-      role: {
-        name: "backup-writer",
-        grants: [["readwrite", "backup/"]],
-        users: [{ username: "writer", password: "pw" }],
-      },
-    });
-    dest = target.client({ auth: { username: "root", password: "rootpw" } });
+    const certs = target.cluster.tls!;
+    const tls = { ca: certs.ca, cert: certs.clientCert, key: certs.clientKey };
+    destFlags = (user) => [
+      "--dest-user",
+      user,
+      "--dest-cacert",
+      certs.caFile,
+      "--dest-cert",
+      certs.clientCertFile,
+      "--dest-key",
+      certs.clientKeyFile,
+    ];
+    const admin = target.client({ tls });
+    await admin.auth.users.add("root", "rootpw");
+    await admin.auth.users.grantRole("root", "root");
+    await admin.auth.roles.add("backup-writer");
+    await admin.auth.roles.grantPermission("backup-writer", { prefix: "backup/", type: "readwrite" });
+    await admin.auth.users.add("writer", "pw");
+    await admin.auth.users.grantRole("writer", "backup-writer");
+    await admin.auth.enable();
+    dest = target.client({ tls, auth: { username: "root", password: "rootpw" } });
   });
 
   it("copies the prefix, then every change, under --dest-prefix as a --dest-user; SIGINT ends it with 0 and the count", async () => {
@@ -39,8 +52,7 @@ describe("etcd-ts make-mirror", { timeout: 60_000 }, () => {
       "app/",
       "--dest-prefix",
       "backup/app/",
-      "--dest-user",
-      "writer:pw",
+      ...destFlags("writer:pw"),
       "--max-txn-ops",
       "2",
       destUrl,
@@ -74,7 +86,7 @@ describe("etcd-ts make-mirror", { timeout: 60_000 }, () => {
     const etcd = source.etcd;
     await etcd.put("same/a", "1");
     await etcd.put("flat/b", "2");
-    const same = source.start(["make-mirror", "--prefix", "same/", "--dest-user", "root:rootpw", destUrl]);
+    const same = source.start(["make-mirror", "--prefix", "same/", ...destFlags("root:rootpw"), destUrl]);
     await same.until("same/a at the destination", async () => (await dest.get("same/a"))?.text() === "1");
     same.signal("SIGTERM");
     expect(await same.waitForExit("the first make-mirror")).toEqual({ code: 0, signal: null });
@@ -83,8 +95,7 @@ describe("etcd-ts make-mirror", { timeout: 60_000 }, () => {
       "--prefix",
       "flat/",
       "--no-dest-prefix",
-      "--dest-user",
-      "root",
+      ...destFlags("root"),
       "--dest-password",
       "rootpw",
       destUrl,
@@ -107,8 +118,7 @@ describe("etcd-ts make-mirror", { timeout: 60_000 }, () => {
       "old/",
       "--rev",
       String(first.revision),
-      "--dest-user",
-      "root:rootpw",
+      ...destFlags("root:rootpw"),
       destUrl,
     ]);
     expect(compacted.code).toBe(1);
@@ -119,8 +129,7 @@ describe("etcd-ts make-mirror", { timeout: 60_000 }, () => {
       "make-mirror",
       "--prefix",
       "old/",
-      "--dest-user",
-      "writer:pw",
+      ...destFlags("writer:pw"),
       destUrl,
     ]);
     expect(refused.code).toBe(1);
