@@ -20,6 +20,7 @@ export { type UserAddOptions, UserClient, type UserInfo } from "./auth-admin/use
 export {
   type CacheChange,
   type CacheRangeOptions,
+  type LinearizableReadOptions,
   RangeCache,
   RangeCacheClosedError,
   type RangeCacheEvents,
