@@ -46,6 +46,8 @@ import { ElectionService } from "./lock-service/election-service.js";
 import { LockService } from "./lock-service/lock-service.js";
 import { MaintenanceClient } from "./maintenance/maintenance-client.js";
 import type { MemberStatus } from "./maintenance/types.js";
+import { Mirror } from "./mirror/mirror.js";
+import type { MirrorOptions } from "./mirror/types.js";
 import { type Keyspace, Namespace, WHOLE_KEYSPACE } from "./namespace/namespace.js";
 import { type EtcdOptions, type ResolvedOptions, resolveEndpoints, resolveOptions } from "./options.js";
 import type { EtcdPort } from "./port.js";
@@ -391,6 +393,18 @@ export class Etcd implements EtcdPort, AsyncDisposable {
    */
   cache(range: Bytes | KeyRange, options?: RangeCacheOptions): RangeCache {
     return new RangeCache(this, range, options);
+  }
+
+  /**
+   * Every key under `prefix` (the empty prefix: every key) for copying to another cluster, as etcd's Go
+   * `mirror.Syncer`: an async iterable of the prefix read at one revision in pages (`base` batches, then a
+   * `synced` batch with that revision), then of its changes from the next revision on (`changes`), pulled
+   * by the loop that writes them. After a compaction it could not follow across it ends with a
+   * `WatchCompactedError`, or with `onCompacted: "resync"` reads the prefix again. Holds the process
+   * until closed. See docs/client.md, "Mirroring a prefix".
+   */
+  mirror(prefix: Bytes, options?: MirrorOptions): Mirror {
+    return new Mirror(this, prefix, options);
   }
 
   /** Asks the server for a progress notification on the shared watch stream (see the 15220 caveat in the docs). */

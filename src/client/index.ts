@@ -20,6 +20,7 @@ export { type UserAddOptions, UserClient, type UserInfo } from "./auth-admin/use
 export {
   type CacheChange,
   type CacheRangeOptions,
+  type LinearizableReadOptions,
   RangeCache,
   RangeCacheClosedError,
   type RangeCacheEvents,
@@ -159,6 +160,16 @@ export type {
   SnapshotFileResult,
   SnapshotOptions,
 } from "./maintenance/types.js";
+export {
+  Mirror,
+  type MirrorBase,
+  type MirrorBatch,
+  type MirrorChanges,
+  type MirrorEvents,
+  type MirrorOptions,
+  type MirrorState,
+  type MirrorSynced,
+} from "./mirror/index.js";
 export type { AuthOptions, EtcdOptions, StreamOptions } from "./options.js";
 export type { EtcdPort, LeasePort } from "./port.js";
 export type { ClosableTransport } from "./transport/closable-transport.js";

@@ -82,6 +82,11 @@ export const FLOORS: readonly Floor[] = [
     what: "the range cache `etcd.cache()` makes: it uses the client through what the rooms offer",
   },
   {
+    name: "mirror",
+    holds: ["src/client/mirror/"],
+    what: "the copy feed `etcd.mirror()` makes: a paged read, then the watch, through the client port",
+  },
+  {
     name: "client",
     holds: ["src/client/etcd.ts", "src/client/options.ts"],
     what: "the `Etcd` class and its options: builds the pipeline and hands out the rooms",

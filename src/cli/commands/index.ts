@@ -10,6 +10,7 @@ import { leaseList } from "./lease/list.js";
 import { leaseRevoke } from "./lease/revoke.js";
 import { leaseTtl } from "./lease/ttl.js";
 import { lock } from "./lock.js";
+import { makeMirror } from "./make-mirror.js";
 import { memberAdd } from "./member/add.js";
 import { memberPromote, memberRemove } from "./member/change.js";
 import { memberList } from "./member/list.js";
@@ -43,6 +44,7 @@ export const COMMANDS: readonly (Command | CommandGroup)[] = [
   { name: "snapshot", summary: "Snapshots of a member's database", commands: [snapshotSave] },
   lock,
   elect,
+  makeMirror,
   {
     name: "services",
     summary: "Registered service instances (etcd-ts/discovery): list, watch",

@@ -8,6 +8,7 @@ export { RangeCache, type WaitForRevisionOptions } from "./range-cache.js";
 export type {
   CacheChange,
   CacheRangeOptions,
+  LinearizableReadOptions,
   RangeCacheEvents,
   RangeCacheOptions,
   RangeCacheState,

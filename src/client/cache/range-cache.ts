@@ -3,7 +3,7 @@ import { AuthFailedError, ClosedError, InvalidArgumentError, InvalidUsageError }
 import { Lifecycle } from "../core/lifecycle.js";
 import { QueuedIterator } from "../core/queued-iterator.js";
 import { waitSignal } from "../core/signals.js";
-import { checkInteger, checkKey } from "../core/validation.js";
+import { checkInteger, checkKey, checkOptionsObject } from "../core/validation.js";
 import { broken, done, follow, readAt } from "../follow/follow.js";
 import { type Bytes, toBytes } from "../kv/bytes.js";
 import type { KeyValue } from "../kv/key-value.js";
@@ -21,6 +21,7 @@ import type {
   CacheChange,
   CacheRangeOptions,
   CacheSource,
+  LinearizableReadOptions,
   RangeCacheEvents,
   RangeCacheOptions,
   RangeCacheState,
@@ -62,6 +63,8 @@ export class RangeCache
   readonly #stop = new AbortController();
   readonly #waiters = new RevisionWaiters();
   readonly #subscribers = new Set<QueuedIterator<CacheChange>>();
+  /** Linearizable reads waiting for a revision, told when an incomplete progress notice passed it. */
+  readonly #unconfirmed = new Set<{ revision: bigint; settle: (value: false) => void }>();
   readonly #ready: Promise<void>;
   #resolveReady!: () => void;
   #rejectReady!: (error: Error) => void;
@@ -150,25 +153,60 @@ export class RangeCache
   /**
    * The entry of `key` as the cache holds it (a `KeyValue` with bytes of its own), or undefined. Throws
    * `InvalidArgumentError` for a key outside the cached range, `InvalidUsageError` before `ready`, a
-   * `RangeCacheClosedError` once closed.
+   * `RangeCacheClosedError` once closed. With `{ linearizable: true }` see {@link RangeCache.range}.
    */
-  get(key: Bytes): KeyValue | undefined {
-    this.#checkReadable();
+  get(key: Bytes, options: LinearizableReadOptions): Promise<KeyValue | undefined>;
+  get(key: Bytes): KeyValue | undefined;
+  get(key: Bytes, options?: LinearizableReadOptions): KeyValue | undefined | Promise<KeyValue | undefined> {
+    if (options === undefined) this.#checkReadable();
+    else checkLinearizable(options);
     const k = toByteString(checkKey(toBytes(key)));
     if (!holds(this.#range, k)) throw new InvalidArgumentError("key", "is outside the cached range");
-    return this.#entries.get(k);
+    if (options === undefined) return this.#entries.get(k);
+    return this.#readLinearizable(
+      options,
+      () => this.#entries.get(k),
+      async (call) => (await this.#etcd.range(key, { ...call, limit: 1 })).kvs[0],
+    );
   }
 
   /**
    * The keys of `range` (spelled as reads spell it) in key order, as `etcd.range()` returns them, with the
    * cache's revision. The range must lie inside the cached one (else `InvalidArgumentError`); same
    * `InvalidUsageError` / `RangeCacheClosedError` as {@link get}.
+   *
+   * With `{ linearizable: true }` (also on {@link get}) it resolves instead, once the cache has seen the
+   * cluster's current revision: it asks etcd for that revision (a linearizable count-only read of one
+   * key), then waits until the cache applied it (`waitForRevision`: on a quiet range a progress request
+   * confirms it, asked again while etcd drops it), and answers from memory. The answer then holds every
+   * write acknowledged before the call, as `etcd.range()`'s would (Go's `cache` module does the same).
+   * Where the server cannot confirm a quiet range (its progress notices are not complete: etcd before
+   * 3.4.24 and 3.5.8) the read is answered by etcd itself. Waits for `ready`; rejects with an
+   * `AbortedError` or `DeadlineExceededError` (`signal`, `timeoutMs`), the read's error, or when the
+   * cache ends first.
    */
-  range(range: Bytes | KeyRange, options: CacheRangeOptions = {}): RangeResult {
-    this.#checkReadable();
+  range(range: Bytes | KeyRange, options: CacheRangeOptions & LinearizableReadOptions): Promise<RangeResult>;
+  range(range: Bytes | KeyRange, options?: CacheRangeOptions): RangeResult;
+  range(
+    range: Bytes | KeyRange,
+    options: CacheRangeOptions & Partial<LinearizableReadOptions> = {},
+  ): RangeResult | Promise<RangeResult> {
+    checkOptionsObject(options, "options", false);
+    const now = options.linearizable === undefined;
+    if (now) this.#checkReadable();
+    else checkLinearizable(options);
     const wanted = byteRange(range);
     if (!covers(this.#range, wanted)) throw new InvalidArgumentError("range", "is outside the cached range");
     const limit = Number(checkInteger(options.limit ?? 0, "limit"));
+    if (now) return this.#rangeNow(wanted, limit);
+    return this.#readLinearizable(
+      options as LinearizableReadOptions,
+      () => this.#rangeNow(wanted, limit),
+      (call) => this.#etcd.range(range, { ...call, limit }),
+    );
+  }
+
+  #rangeNow(wanted: ByteRange, limit: number): RangeResult {
     const kvs: KeyValue[] = [];
     let count = 0;
     for (const c = this.#entries.cursor(wanted.start); !c.done; c.next()) {
@@ -177,6 +215,49 @@ export class RangeCache
       count++;
     }
     return { revision: this.#revision, kvs, count: BigInt(count), more: count > kvs.length };
+  }
+
+  /**
+   * A linearizable read: the cluster's current revision (a count-only read of the range's first key),
+   * then the wait until the cache applied it, then `fromMemory`; `fromEtcd` where the server cannot
+   * confirm a quiet range.
+   */
+  async #readLinearizable<T>(
+    options: LinearizableReadOptions,
+    fromMemory: () => T,
+    fromEtcd: (call: { signal: AbortSignal }) => Promise<T>,
+  ): Promise<T> {
+    const wait = waitSignal("linearizable read", options.signal, options.timeoutMs);
+    try {
+      await this.waitForRevision(1, { signal: wait.signal });
+      const { revision } = await this.#etcd.range(this.#key, { countOnly: true, signal: wait.signal });
+      if (this.#revision < revision && !(await this.#confirm(revision, wait.signal)))
+        return await fromEtcd({ signal: wait.signal });
+      if (this.#life.ended) throw this.#endError();
+      return fromMemory();
+    } catch (err) {
+      return wait.rethrow(err);
+    } finally {
+      wait.dispose();
+    }
+  }
+
+  /**
+   * Waits until the cache applied `revision`: true then; false when a progress notice at or past it came
+   * that the server does not promise complete (etcd issue 15220), so that a quiet range cannot be confirmed.
+   */
+  async #confirm(revision: bigint, signal: AbortSignal): Promise<boolean> {
+    let unconfirmable!: (value: false) => void;
+    const entry = { revision, settle: (value: false) => unconfirmable(value) };
+    const refused = new Promise<false>((resolve) => {
+      unconfirmable = resolve;
+    });
+    this.#unconfirmed.add(entry);
+    try {
+      return await Promise.race([this.waitForRevision(revision, { signal }).then(() => true), refused]);
+    } finally {
+      this.#unconfirmed.delete(entry);
+    }
   }
 
   /**
@@ -325,6 +406,16 @@ export class RangeCache
       // promises that no older event is still on its way (etcd issue 15220, docs/leases-and-watches.md).
       if (batch.progressComplete && batch.revision > this.#revision)
         this.#advance(batch.revision, undefined, false);
+      else if (batch.progress && !batch.progressComplete)
+        for (const read of this.#unconfirmed) if (read.revision <= batch.revision) read.settle(false);
+      // A linearizable read waits for a revision that exists: a notice from before it (the answer to an
+      // earlier request) is asked again, once per notice, so that the read is not left to the next change.
+      if (
+        batch.progress &&
+        this.#unconfirmed.size > 0 &&
+        [...this.#unconfirmed].some((read) => read.revision > batch.revision)
+      )
+        this.#etcd.requestWatchProgress();
       return;
     }
     const entries = this.#entries;
@@ -414,6 +505,16 @@ export class RangeCache
     for (const queue of this.#subscribers) queue.end(error);
     this.#subscribers.clear();
   }
+}
+
+/** Checks the options of a linearizable read (`InvalidArgumentError` naming what is wrong). */
+function checkLinearizable(options: Partial<LinearizableReadOptions>): void {
+  checkOptionsObject(options, "options", false);
+  if (options.linearizable !== true)
+    throw new InvalidArgumentError(
+      "linearizable",
+      "must be true (leave the options out for a read from memory at the cache's revision)",
+    );
 }
 
 /** Puts key-values read from etcd into `store`. */

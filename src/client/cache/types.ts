@@ -7,7 +7,7 @@ import type { WatchEvent } from "../watch/types.js";
  * the cache sits on a floor below it (test/structure/floors.ts), and importing the class back would close
  * a circle.
  */
-export type CacheSource = Pick<EtcdPort, "watch" | "requestWatchProgress" | "_scan" | "_attach">;
+export type CacheSource = Pick<EtcdPort, "range" | "watch" | "requestWatchProgress" | "_scan" | "_attach">;
 
 /** Options of `etcd.cache(range, options)`. */
 export interface RangeCacheOptions {
@@ -68,4 +68,21 @@ export interface RangeCacheEvents {
 export interface CacheRangeOptions {
   /** Most keys returned (the first ones in key order); 0 = no limit. Default 0. */
   limit?: number | bigint | undefined;
+}
+
+/**
+ * Options of a linearizable read of a {@link RangeCache} (`get(key, { linearizable: true })`,
+ * `range(range, { linearizable: true })`): the answer reflects every write the cluster acknowledged
+ * before the read began, as `etcd.get()` does.
+ */
+export interface LinearizableReadOptions {
+  /** Wait until the cache has seen the cluster's current revision, then answer from memory. */
+  linearizable: true;
+  /** Aborting it rejects the read with an `AbortedError`. Default none. */
+  signal?: AbortSignal | undefined;
+  /**
+   * Rejects the read with a `DeadlineExceededError` after this long, ms: the revision read and the wait
+   * together. Default: the client's `timeoutMs` for the revision read, no limit for the wait.
+   */
+  timeoutMs?: number | undefined;
 }
