@@ -137,6 +137,13 @@ export {
   type LeaseTimeToLive,
 } from "./lease/index.js";
 export {
+  type LeasingEvents,
+  type LeasingGetOptions,
+  LeasingKv,
+  type LeasingOptions,
+  type LeasingState,
+} from "./leasing/index.js";
+export {
   type CampaignOptions,
   ElectionService,
   type LeaderKey,

@@ -1,0 +1,8 @@
+export {
+  type LeasingEvents,
+  type LeasingGetOptions,
+  LeasingKv,
+  type LeasingOptions,
+  type LeasingState,
+  REVOKE_MARKER,
+} from "./leasing-kv.js";

@@ -1,0 +1,241 @@
+// The leasing KV (etcd.leasing(), Go's client/v3/leasing) against a real etcd: owned keys are read
+// from memory, writers through another leasing KV revoke ownership first so the owner's next read sees
+// their write, a lost session drops ownership, close() deletes the leasing keys; with auth on too.
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  ClosedError,
+  type Etcd,
+  InvalidArgumentError,
+  type LeasingKv,
+  NotSupportedError,
+} from "../../src/client/index.js";
+import { DiagnosticsRecorder } from "../support/diagnostics.js";
+import { useEtcd } from "../support/etcd-fixture.js";
+import { enableAuth } from "../support/etcdctl.js";
+import { until, within } from "../support/wait.js";
+
+let serial = 0;
+const unique = (base: string) => `${base}-${++serial}`;
+
+/** The unary KV calls a block of code makes (the session's keepalive is a stream, not counted). */
+async function kvCalls(work: () => Promise<unknown>): Promise<string[]> {
+  const recorder = new DiagnosticsRecorder();
+  try {
+    await work();
+    return recorder
+      .of("etcd-ts:call:start")
+      .map((e) => String(e.rpcMethod))
+      .filter((m) => m === "Range" || m === "Txn" || m === "Put" || m === "DeleteRange");
+  } finally {
+    recorder.close();
+  }
+}
+
+describe("leasing KV", () => {
+  const env = useEtcd();
+  const { cleanups } = env;
+  let plain: Etcd;
+
+  beforeAll(() => {
+    plain = env.client();
+  });
+
+  async function leasing(prefix: string, etcd: Etcd = env.client()): Promise<LeasingKv> {
+    const lkv = await etcd.leasing(prefix, { ttl: 5 });
+    cleanups.push(() => lkv.close());
+    return lkv;
+  }
+
+  it("answers reads of an owned key from memory: no request reaches etcd after the first", async () => {
+    const pfx = unique("lease/");
+    const key = unique("data/k");
+    await plain.put(key, "v1");
+    const lkv = await leasing(pfx);
+    const first = await kvCalls(() => lkv.get(key));
+    expect(first).toEqual(["Txn"]); // the read and the leasing key, in one txn
+    expect((await plain.get(`${pfx}${key}`))?.lease).toBeGreaterThan(0n);
+    let values: string[] = [];
+    const later = await kvCalls(async () => {
+      values = [];
+      for (let i = 0; i < 50; i++) values.push((await lkv.get(key))!.text());
+    });
+    expect(later).toEqual([]);
+    expect(new Set(values)).toEqual(new Set(["v1"]));
+    expect(lkv.ownedKeys).toBe(1);
+    // Keys only: the owned copy without its value.
+    expect((await lkv.get(key, { keysOnly: true }))?.value).toEqual(new Uint8Array());
+    // A read the copy cannot answer goes to etcd.
+    expect(await kvCalls(() => lkv.get(key, { revision: 1 }))).toEqual(["Range"]);
+  });
+
+  it("its own writes update the owned copy; a missing key is owned too", async () => {
+    const pfx = unique("lease/");
+    const key = unique("data/own");
+    const lkv = await leasing(pfx);
+    expect(await lkv.get(key)).toBeUndefined();
+    const put = await lkv.put(key, "mine");
+    const calls = await kvCalls(async () => {
+      const kv = await lkv.get(key);
+      expect(kv?.text()).toBe("mine");
+      expect(kv?.modRevision).toBe(put.revision);
+      expect(kv?.version).toBe(1n);
+    });
+    expect(calls).toEqual([]);
+    expect((await plain.get(key))?.text()).toBe("mine");
+    await lkv.delete(key);
+    expect(await kvCalls(async () => expect(await lkv.get(key)).toBeUndefined())).toEqual([]);
+    expect(await plain.get(key)).toBeUndefined();
+  });
+
+  it("a write through another client's leasing KV revokes ownership first: the owner's next read sees it", async () => {
+    const pfx = unique("lease/");
+    const key = unique("data/w");
+    await plain.put(key, "before");
+    const owner = await leasing(pfx);
+    const writer = await leasing(pfx); // its own Etcd: another process, as far as etcd can tell
+    expect((await owner.get(key))?.text()).toBe("before");
+    const put = await within(writer.put(key, "after"), "the writer's put");
+    // The owner gave the key up before the put happened: its leasing key is gone...
+    expect(owner.ownedKeys).toBe(0);
+    expect(await plain.get(`${pfx}${key}`)).toBeUndefined();
+    // ...so its next read is linearizable: it sees the write.
+    const kv = await owner.get(key);
+    expect(kv?.text()).toBe("after");
+    expect(kv?.modRevision).toBe(put.revision);
+    // A delete revokes the same way.
+    await owner.get(key);
+    await within(writer.delete(key), "the writer's delete");
+    expect(await owner.get(key)).toBeUndefined();
+  });
+
+  it("two leasing clients on one key see each other's writes, both ways", async () => {
+    const pfx = unique("lease/");
+    const key = unique("data/two");
+    const a = await leasing(pfx);
+    const b = await leasing(pfx);
+    for (let i = 0; i < 4; i++) {
+      const [writer, reader] = i % 2 === 0 ? [a, b] : [b, a];
+      await reader.get(key); // the reader may own the key now
+      await within(writer.put(key, `v${i}`), `put ${i}`);
+      expect((await reader.get(key))?.text()).toBe(`v${i}`);
+      expect((await writer.get(key))?.text()).toBe(`v${i}`);
+    }
+    // A range delete revokes every owner in the range.
+    await a.get(key);
+    await within(b.delete({ prefix: key }), "the range delete");
+    expect(await a.get(key)).toBeUndefined();
+  });
+
+  it("the owner's session lost (its lease revoked) drops ownership; a new session is granted", async () => {
+    const pfx = unique("lease/");
+    const key = unique("data/lost");
+    await plain.put(key, "1");
+    const lkv = await leasing(pfx);
+    await lkv.get(key);
+    expect(lkv.ownedKeys).toBe(1);
+    const lease = (await plain.get(`${pfx}${key}`))!.lease;
+    await plain.lease.revoke(lease);
+    await until("ownership dropped", () => lkv.ownedKeys === 0);
+    // A plain write after the loss: the owner no longer answers from memory.
+    await plain.put(key, "2");
+    expect((await lkv.get(key))?.text()).toBe("2");
+    // A new session: the key is owned again, on the new lease.
+    await until("the key owned again", async () => {
+      await lkv.get(key);
+      return lkv.ownedKeys === 1;
+    });
+    const again = (await plain.get(`${pfx}${key}`))!.lease;
+    expect(again).not.toBe(lease);
+    expect(await kvCalls(() => lkv.get(key))).toEqual([]);
+  });
+
+  it("close() deletes its leasing keys and ends the object; calls then fail with ClosedError", async () => {
+    const pfx = unique("lease/");
+    const lkv = await leasing(pfx);
+    await lkv.get(unique("data/c"));
+    await lkv.get(unique("data/c"));
+    expect((await plain.range({ prefix: pfx })).kvs).toHaveLength(2);
+    await lkv.close();
+    expect(lkv.state).toBe("closed");
+    expect(await lkv.closed).toBeUndefined();
+    expect((await plain.range({ prefix: pfx })).kvs).toHaveLength(0);
+    await expect(lkv.get("data/x")).rejects.toBeInstanceOf(ClosedError);
+    await expect(lkv.put("data/x", "v")).rejects.toBeInstanceOf(ClosedError);
+    await lkv.close(); // twice is fine
+  });
+
+  it("a writer waiting for an owner fails with ClosedError when it closes, and honours its signal", async () => {
+    const pfx = unique("lease/");
+    const key = unique("data/wait");
+    // An owner that never gives the key up: a leasing key on a lease of its own, REVOKE ignored.
+    const lease = await plain.lease.grant(30);
+    cleanups.push(() => lease.revoke().catch(() => undefined));
+    await plain.put(`${pfx}${key}`, "", { lease: lease.id });
+    const writer = await leasing(pfx);
+    const controller = new AbortController();
+    const put = writer.put(key, "v", { signal: controller.signal });
+    await until("the revoke marker", async () => (await plain.get(`${pfx}${key}`))?.text() === "REVOKE");
+    controller.abort();
+    await expect(put).rejects.toMatchObject({ name: "AbortedError" });
+    const put2 = writer.put(key, "v");
+    await until("the second revoke", async () => (await plain.get(`${pfx}${key}`))?.version === 3n);
+    const put2Fails = expect(put2).rejects.toBeInstanceOf(ClosedError);
+    await writer.close();
+    await put2Fails;
+    // The owner's lease gone, the leasing key goes, and a writer gets through.
+    await lease.revoke();
+    const w2 = await leasing(pfx);
+    await within(w2.put(key, "v"), "put after the owner's lease expired");
+  });
+
+  it("refuses bad input before sending anything", async () => {
+    const etcd = env.client();
+    await expect(etcd.leasing("")).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(etcd.leasing(null as unknown as string)).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(etcd.leasing("p/", { ttl: 0 })).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(etcd.leasing("p/", "x" as unknown as object)).rejects.toBeInstanceOf(InvalidArgumentError);
+    const lkv = await leasing(unique("lease/"), etcd);
+    await expect(
+      lkv.get(`${lkv.prefix.length ? new TextDecoder().decode(lkv.prefix) : ""}k`),
+    ).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(lkv.get({} as unknown as string)).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(lkv.put("k", "v", null as unknown as object)).rejects.toBeInstanceOf(InvalidArgumentError);
+    expect(() => lkv.txn()).toThrow(NotSupportedError);
+  });
+});
+
+describe("leasing KV with auth on (rights on the data prefix and the leasing prefix)", () => {
+  const ROOT_PW = "root-Secret-pw-123";
+  const USER_PW = "user-Secret-pw-456";
+  const env = useEtcd();
+  const { cleanups } = env;
+
+  beforeAll(async () => {
+    await enableAuth(env.cluster.endpoint, {
+      rootPassword: ROOT_PW,
+      role: {
+        name: "app",
+        grants: [
+          ["readwrite", "adata/"],
+          ["readwrite", "alease/"],
+        ],
+        users: [{ username: "app", password: USER_PW }],
+      },
+    });
+  });
+
+  it("reads from memory, and a second user client's write revokes and is seen", async () => {
+    const client = () => env.client({ auth: { username: "app", password: USER_PW } });
+    const owner = await client().leasing("alease/", { ttl: 5 });
+    cleanups.push(() => owner.close());
+    const writer = await client().leasing("alease/", { ttl: 5 });
+    cleanups.push(() => writer.close());
+    await writer.put("adata/k", "1");
+    expect((await owner.get("adata/k"))?.text()).toBe("1");
+    expect(await kvCalls(() => owner.get("adata/k"))).toEqual([]);
+    await within(writer.put("adata/k", "2"), "the put");
+    expect((await owner.get("adata/k"))?.text()).toBe("2");
+    // Without rights on the data key, the acquiring txn is refused.
+    await expect(owner.get("elsewhere")).rejects.toMatchObject({ name: "PermissionDeniedError" });
+  });
+});
