@@ -549,7 +549,12 @@ export class LeasingKv extends EventEmitter<LeasingEvents> implements AsyncDispo
         failed: (err) => isRetryable(err),
       },
       { signal: this.#stop.signal },
-    ).catch(() => undefined);
+    )
+      .catch(() => undefined)
+      .then(() => {
+        // The follower stopped by itself (the client closed): owned copies could go stale unseen.
+        if (!this.#stop.signal.aborted) void this.close();
+      });
   }
 
   async #watchFrom(

@@ -174,6 +174,9 @@ func (s *service) dispatch(ctx context.Context, req request) (any, error) {
 		if command, ok := recipeCommands[req.Cmd]; ok {
 			return command(s, ctx, req)
 		}
+		if command, ok := leasingCommands[req.Cmd]; ok {
+			return command(s, ctx, req)
+		}
 		return nil, fmt.Errorf("unknown command %q", req.Cmd)
 	}
 }
