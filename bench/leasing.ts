@@ -1,5 +1,5 @@
 /**
- * `npm run bench:leasing`: reads of keys a leasing KV owns (`etcd.leasing()`, answered from memory)
+ * `npm run bench:leasing`: reads of keys a leasing KV owns (`LeasingKv.open(etcd, prefix)`, answered from memory)
  * against plain `etcd.get()` of the same keys, in one run on one etcd member (a throwaway one from the
  * test kit unless ETCD_ENDPOINTS is set). 100 keys of 100-byte values; each way reads them round-robin,
  * one read at a time and then 64 in flight, for BENCH_LEASING_READS reads (default 20,000). Prints
@@ -8,7 +8,7 @@
  */
 import { writeFile } from "node:fs/promises";
 import { cpus, loadavg } from "node:os";
-import { Etcd } from "../src/index.js";
+import { Etcd, LeasingKv } from "../src/index.js";
 import { startEtcd } from "../src/testing/index.js";
 import { cpuMicros, round2 } from "./discovery-support.js";
 
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
     );
     const value = "v".repeat(100);
     for (let i = 0; i < KEYS; i++) await etcd.put(`${RUN}/k${i}`, value);
-    const lkv = await etcd.leasing(`${RUN}-lease/`);
+    const lkv = await LeasingKv.open(etcd, `${RUN}-lease/`);
     try {
       // Acquire every key once (one txn each): what follows is answered from memory.
       for (let i = 0; i < KEYS; i++) await lkv.get(`${RUN}/k${i}`);

@@ -1,4 +1,4 @@
-// The leasing KV (etcd.leasing(), Go's client/v3/leasing) against a real etcd: owned keys are read
+// The leasing KV (LeasingKv.open(etcd, prefix), Go's client/v3/leasing) against a real etcd: owned keys are read
 // from memory, writers through another leasing KV revoke ownership first so the owner's next read sees
 // their write, a lost session drops ownership, close() deletes the leasing keys; with auth on too.
 import { beforeAll, describe, expect, it } from "vitest";
@@ -6,7 +6,7 @@ import {
   ClosedError,
   type Etcd,
   InvalidArgumentError,
-  type LeasingKv,
+  LeasingKv,
   NotSupportedError,
 } from "../../src/client/index.js";
 import { DiagnosticsRecorder } from "../support/diagnostics.js";
@@ -41,7 +41,7 @@ describe("leasing KV", () => {
   });
 
   async function leasing(prefix: string, etcd: Etcd = env.client()): Promise<LeasingKv> {
-    const lkv = await etcd.leasing(prefix, { ttl: 5 });
+    const lkv = await LeasingKv.open(etcd, prefix, { ttl: 5 });
     cleanups.push(() => lkv.close());
     return lkv;
   }
@@ -155,7 +155,11 @@ describe("leasing KV", () => {
     await lkv.get(unique("data/c"));
     await lkv.get(unique("data/c"));
     expect((await plain.range({ prefix: pfx })).kvs).toHaveLength(2);
+    const closeEvent = new Promise((resolve) => lkv.once("close", resolve));
     await lkv.close();
+    expect(await closeEvent).toBeUndefined();
+    expect(lkv.signal.aborted).toBe(true);
+    expect(lkv.signal.reason).toBeInstanceOf(ClosedError);
     expect(lkv.state).toBe("closed");
     expect(await lkv.closed).toBeUndefined();
     expect((await plain.range({ prefix: pfx })).kvs).toHaveLength(0);
@@ -190,10 +194,15 @@ describe("leasing KV", () => {
 
   it("refuses bad input before sending anything", async () => {
     const etcd = env.client();
-    await expect(etcd.leasing("")).rejects.toBeInstanceOf(InvalidArgumentError);
-    await expect(etcd.leasing(null as unknown as string)).rejects.toBeInstanceOf(InvalidArgumentError);
-    await expect(etcd.leasing("p/", { ttl: 0 })).rejects.toBeInstanceOf(InvalidArgumentError);
-    await expect(etcd.leasing("p/", "x" as unknown as object)).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(LeasingKv.open(etcd, "")).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(LeasingKv.open(etcd, null as unknown as string)).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    );
+    await expect(LeasingKv.open(etcd, "p/", { ttl: 0 })).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(LeasingKv.open(etcd, "p/", "x" as unknown as object)).rejects.toBeInstanceOf(
+      InvalidArgumentError,
+    );
+    await expect(LeasingKv.open({} as unknown as Etcd, "p/")).rejects.toBeInstanceOf(InvalidArgumentError);
     const lkv = await leasing(unique("lease/"), etcd);
     await expect(
       lkv.get(`${lkv.prefix.length ? new TextDecoder().decode(lkv.prefix) : ""}k`),
@@ -226,9 +235,9 @@ describe("leasing KV with auth on (rights on the data prefix and the leasing pre
 
   it("reads from memory, and a second user client's write revokes and is seen", async () => {
     const client = () => env.client({ auth: { username: "app", password: USER_PW } });
-    const owner = await client().leasing("alease/", { ttl: 5 });
+    const owner = await LeasingKv.open(client(), "alease/", { ttl: 5 });
     cleanups.push(() => owner.close());
-    const writer = await client().leasing("alease/", { ttl: 5 });
+    const writer = await LeasingKv.open(client(), "alease/", { ttl: 5 });
     cleanups.push(() => writer.close());
     await writer.put("adata/k", "1");
     expect((await owner.get("adata/k"))?.text()).toBe("1");

@@ -1,8 +1,8 @@
 // Go's client/v3/leasing (leasing.NewKV, through the Go program of test/interop/go) beside etcd-ts's
-// etcd.leasing() on one etcd and one leasing prefix: the same leasing keys and revoke protocol, so
+// LeasingKv.open(etcd, prefix) on one etcd and one leasing prefix: the same leasing keys and revoke protocol, so
 // each one's write revokes the other's ownership first and each sees the other's writes.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Etcd, LeasingKv } from "../../src/index.js";
+import { type Etcd, LeasingKv } from "../../src/index.js";
 import { DiagnosticsRecorder } from "../support/diagnostics.js";
 import { useEtcd } from "../support/etcd-fixture.js";
 import { within } from "../support/wait.js";
@@ -20,7 +20,7 @@ beforeAll(async () => {
   etcd = env.client();
   go = await GoProgram.start(binary, { endpoints: env.cluster.endpoints });
   await go.request("leasing-open", { handle: "go", name: PREFIX, ttl: 5 });
-  lkv = await env.client().leasing(PREFIX, { ttl: 5 });
+  lkv = await LeasingKv.open(env.client(), PREFIX, { ttl: 5 });
 }, 15 * 60_000); // a cold `go build` on a busy 2-core machine; cached afterwards
 afterAll(async () => {
   await lkv?.close();

@@ -93,8 +93,8 @@ export const FLOORS: readonly Floor[] = [
   },
   {
     name: "recipes",
-    holds: ["src/client/concurrency/"],
-    what: "sessions, mutexes, elections and STM, built on a client",
+    holds: ["src/client/concurrency/", "src/client/leasing/"],
+    what: "sessions, mutexes, elections, STM and the leasing KV (on a session), built on a client",
   },
   {
     name: "entry",

@@ -29,7 +29,7 @@ import type {
   PutResult,
   RangeOptions,
 } from "../kv/types.js";
-import type { EtcdPort } from "../port.js";
+import { checkPort, type EtcdPort } from "../port.js";
 import { compare } from "../txn/compare.js";
 import { op } from "../txn/ops.js";
 import type { WatchEvent } from "../watch/types.js";
@@ -38,7 +38,7 @@ import { type OwnedKey, OwnedKeys } from "./owned-keys.js";
 /** The value a writer puts on an owner's leasing key to ask it to give the key up (Go's protocol). */
 export const REVOKE_MARKER = "REVOKE";
 
-/** Options of `etcd.leasing()`. */
+/** Options of {@link LeasingKv.open}. */
 export interface LeasingOptions {
   /**
    * TTL in seconds of the session lease the leasing keys are attached to: how long keys owned by a
@@ -114,9 +114,11 @@ export class LeasingKv extends EventEmitter<LeasingEvents> implements AsyncDispo
   /**
    * Opens a leasing KV on `etcd` with leasing keys under `prefix` (a non-empty string or bytes, used as
    * is: Go's `leasing.NewKV(cli, prefix)` with the same prefix shares ownership with it). Grants the
-   * session lease and starts following the leasing prefix. Prefer `etcd.leasing(prefix, options)`.
+   * session lease (a {@link Session} of `ttl` seconds) and starts following the leasing prefix. Holds
+   * the process until closed; closing the client closes it. `etcd` is an `Etcd` or a namespace view.
    */
   static async open(etcd: EtcdPort, prefix: Bytes, options: LeasingOptions = {}): Promise<LeasingKv> {
+    checkPort(etcd, "etcd");
     checkOptionsObject(options);
     checkSignal(options.signal);
     const pfx = toBytes(prefix, "prefix").slice();
