@@ -31,6 +31,11 @@ async function kvCalls(work: () => Promise<unknown>): Promise<string[]> {
   }
 }
 
+/** Timers and sockets holding the process (an idle client's socket does not: it is unref'd). */
+function heldResources(): number {
+  return process.getActiveResourcesInfo().filter((r) => r === "Timeout" || r === "TCPSocketWrap").length;
+}
+
 describe("leasing KV", () => {
   const env = useEtcd();
   const { cleanups } = env;
@@ -151,7 +156,14 @@ describe("leasing KV", () => {
 
   it("close() deletes its leasing keys and ends the object; calls then fail with ClosedError", async () => {
     const pfx = unique("lease/");
-    const lkv = await leasing(pfx);
+    const etcd = env.client();
+    await etcd.get("warm"); // the client's connection exists, and holds nothing once idle
+    // What holds the process before: nothing, unless a file before this one in the worker left a timer
+    // (then the check below is against that baseline).
+    await until("an idle client holding nothing", () => heldResources() === 0, 2000).catch(() => {});
+    const heldBefore = heldResources();
+    const lkv = await leasing(pfx, etcd);
+    expect(heldResources()).toBeGreaterThan(heldBefore); // it holds the process while open
     await lkv.get(unique("data/c"));
     await lkv.get(unique("data/c"));
     expect((await plain.range({ prefix: pfx })).kvs).toHaveLength(2);
@@ -163,6 +175,8 @@ describe("leasing KV", () => {
     expect(lkv.state).toBe("closed");
     expect(await lkv.closed).toBeUndefined();
     expect((await plain.range({ prefix: pfx })).kvs).toHaveLength(0);
+    // No timer or socket of it holds the process any more.
+    await until("the leasing KV's timers and sockets released", () => heldResources() <= heldBefore);
     await expect(lkv.get("data/x")).rejects.toBeInstanceOf(ClosedError);
     await expect(lkv.put("data/x", "v")).rejects.toBeInstanceOf(ClosedError);
     await lkv.close(); // twice is fine

@@ -16,7 +16,7 @@ import {
   NotSupportedError,
 } from "../core/errors.js";
 import { Lifecycle } from "../core/lifecycle.js";
-import { anySignal, sleep, untilAborted, waitSignal } from "../core/signals.js";
+import { anySignal, sleep, untilAborted, type WaitSignal, waitSignal } from "../core/signals.js";
 import { checkOptionsObject, checkSignal, checkTtl, shownInput } from "../core/validation.js";
 import { broken, done, type FollowBroken, type FollowDone, follow, readAt } from "../follow/follow.js";
 import { type Bytes, toBytes } from "../kv/bytes.js";
@@ -179,9 +179,19 @@ export class LeasingKv extends EventEmitter<LeasingEvents> implements AsyncDispo
     if (!session || !isLocal(options)) return this.#etcd.range(k, options).then((r) => r.kvs[0]);
     const bs = toByteString(k);
     let owned = this.#keys.get(bs);
-    while (owned?.writing) {
-      await (options?.signal ? untilAborted(owned.writing, options.signal) : owned.writing);
-      owned = this.#keys.get(bs);
+    if (owned?.writing) {
+      // A write of this client to the key is in flight: answer after it, as Go's reads wait on `waitc`.
+      const wait = this.#waitFor("leasing get", options);
+      try {
+        while (owned?.writing) {
+          await untilAborted(owned.writing, wait.signal);
+          owned = this.#keys.get(bs);
+        }
+      } catch (err) {
+        return wait.rethrow(err);
+      } finally {
+        wait.dispose();
+      }
     }
     if (owned) return view(owned.kv, options);
     if (options?.serializable || !this.#keys.mayAcquire(bs))
@@ -501,10 +511,11 @@ export class LeasingKv extends EventEmitter<LeasingEvents> implements AsyncDispo
   }
 
   /**
-   * The signal of one write: the caller's `signal`, its `timeoutMs` over the whole write, or `close()`,
-   * whose reasons are an `AbortedError`, a `DeadlineExceededError` or the `ClosedError`.
+   * The signal of one write (or a read waiting for one): the caller's `signal`, its `timeoutMs` over the
+   * whole call, or `close()`, whose reasons are an `AbortedError`, a `DeadlineExceededError` or the
+   * `ClosedError`.
    */
-  #waitFor(what: string, options: CallOptions | undefined) {
+  #waitFor(what: string, options: CallOptions | undefined): WaitSignal {
     checkSignal(options?.signal);
     const either = anySignal([options?.signal, this.#stop.signal]);
     const wait = waitSignal(
