@@ -45,7 +45,7 @@ export interface LeasingOptions {
    * process that died stay owned (writers wait that long). Default 60 (Go's session default).
    */
   ttl?: number | undefined;
-  /** Aborts the opening (the session's lease grant and the first read of the leasing prefix). */
+  /** Aborts the opening (the grant of the session's lease); it then rejects with the abort's error. */
   signal?: AbortSignal | undefined;
 }
 
