@@ -76,7 +76,10 @@ export class P2cEwmaPolicy implements PickPolicy {
   /** Feeds a finished call into the instance's latency and success averages. */
   observe(key: string, observation: CallObservation, now: number): void {
     let record = this.#records.get(key);
-    if (!record) this.#records.set(key, (record = new PeakEwma(this.#settings.decayMs)));
+    if (!record) {
+      record = new PeakEwma(this.#settings.decayMs);
+      this.#records.set(key, record);
+    }
     record.observe(observation.latencyMs, observation.failed, now);
   }
 

@@ -80,7 +80,10 @@ export class RoundRobinPolicy implements PickPolicy {
       const weight = candidates[i]!.instance.weight;
       total += weight;
       let g = byWeight.get(weight);
-      if (!g) byWeight.set(weight, (g = { weight, members: [], next: 0, turns: 0 }));
+      if (!g) {
+        g = { weight, members: [], next: 0, turns: 0 };
+        byWeight.set(weight, g);
+      }
       g.members.push(i);
     }
     if (previous) {
