@@ -1,6 +1,11 @@
 import type { PickCandidate, PickPolicy } from "../pick-policy.js";
 import { WeightedDraws } from "../weighted-draw.js";
 
+/** Calls in flight (this one counted) per unit of weight. */
+function load(c: PickCandidate): number {
+  return (c.inFlight + 1) / c.instance.weight;
+}
+
 /**
  * Power of two choices by calls in flight: two instances drawn at random by weight, the one with fewer
  * calls in flight per unit of weight wins (ties: the first drawn). O(log n) per pick (O(1) with equal
@@ -21,7 +26,6 @@ export class P2cPolicy implements PickPolicy {
     const [i, j] = this.#draws.of(candidates).pair(this.#random);
     const a = candidates[i]!;
     const b = candidates[j]!;
-    const load = (c: PickCandidate) => (c.inFlight + 1) / c.instance.weight;
     return load(b) < load(a) ? b : a;
   }
 
