@@ -78,7 +78,4 @@ export class Picker implements PickPolicy {
   forget(key: string): void {
     this.#policy.forget(key);
   }
-
-  /** Forgets instances no longer present. Policies keep state per candidates array or forget on removal, so there is nothing left to drop. */
-  retain(_keys: ReadonlySet<string>): void {}
 }
