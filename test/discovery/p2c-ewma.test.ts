@@ -29,8 +29,9 @@ describe("createBalancedTransport() p2c-ewma and success-rate ejection", () => {
     etcd = env.client();
   });
 
-  async function instance(service: string, delayMs = 0) {
-    const server = await ConnectTestServer.start(delayMs);
+  /** A server registered under `service` (on `port` when given: a restart on the same address). */
+  async function instance(service: string, delayMs = 0, port?: number) {
+    const server = await ConnectTestServer.start(delayMs, port);
     const registration = await register(etcd, { service, addr: server.addr, ttl: 5 });
     cleanups.push(
       () => server.kill(),
@@ -101,7 +102,7 @@ describe("createBalancedTransport() p2c-ewma and success-rate ejection", () => {
     expect(a.server.calls + b.server.calls).toBe(40 + 20 + 20);
   });
 
-  it("rolling restart of 3 instances under p2c-ewma with zero failed calls (drain first)", async () => {
+  it("rolling restart under p2c-ewma with zero failed calls: each drained, deregistered, killed, restarted, registered", async () => {
     const service = "rolling-ewma";
     const live: { server: ConnectTestServer; registration: Registration }[] = [];
     for (let i = 0; i < 3; i++) live.push(await instance(service, 5));
@@ -111,11 +112,10 @@ describe("createBalancedTransport() p2c-ewma and success-rate ejection", () => {
     let ok = 0;
     const failures: unknown[] = [];
     let running = true;
-    const seen = new Set<string>();
     const workers = Array.from({ length: 4 }, async () => {
       while (running) {
         try {
-          seen.add((await api.status({})).version);
+          await api.status({});
           ok++;
         } catch (err) {
           failures.push(err);
@@ -132,13 +132,16 @@ describe("createBalancedTransport() p2c-ewma and success-rate ejection", () => {
       );
       await until("no calls in flight", () => (transport.inFlight().get(old.registration.key) ?? 0) === 0);
       await old.registration.deregister();
-      await old.server.shutdown();
-      live.push(await instance(service, 5));
+      await until("the removal reaching the view", () => !view.entries().has(old.registration.key));
+      old.server.kill();
+      // The same address and key again: the transport must take it as a new instance (a new connection,
+      // no latency record), not as the dead one.
+      live.push(await instance(service, 5, Number(old.server.addr.split(":")[1])));
       const okBefore = ok;
       await until("traffic continues", () => ok > okBefore + 20);
     }
-    // The new instances, tried as soon as they are idle and unmeasured, all take calls.
-    await until("every new instance answering", () => live.every((n) => seen.has(n.server.addr)));
+    // The restarted instances, tried as soon as they are idle and unmeasured, all take calls.
+    await until("every restarted instance answering", () => live.every((n) => n.server.calls > 0));
     running = false;
     await Promise.all(workers);
     expect(failures).toEqual([]);
