@@ -43,6 +43,8 @@ export function checkPolicy(policy: unknown, options: PolicyOptions = {}): void 
  * round robin (each instance gets its weight's share, spread evenly); p2c draws two at random by weight
  * and takes the one with fewer calls in flight per unit of weight; p2c-ewma takes the one with the lower
  * peak EWMA latency × (calls in flight + 1) per unit of weight. Instances with weight 0 are never chosen.
+ * Each candidates array is indexed once, on its first pick: hand a new array when the set or a weight
+ * changes, never a modified one (as the balanced transport's pool does).
  */
 export class Picker implements PickPolicy {
   readonly #policy: PickPolicy;
