@@ -5,7 +5,9 @@
  *   calls in flight), seen by a `discover()` view on a second client;
  * - SIGKILL-to-removed time of instances registered by a child process, next to their TTL (3 and 5 s);
  * - calls failed during a rolling restart of 3 instances under 500 calls/s, with and without drain;
- * - heap and CPU of one client watching a service of 10,000 instances, and CPU per update delivered.
+ * - heap and CPU of one client watching a service of 10,000 instances, and CPU per update delivered;
+ * - pick cost per call of each balancing policy at 100 and 10,000 instances (`discovery-pick.ts`, in
+ *   process; `BENCH_DISCOVERY_ONLY=pick` runs only this part, without etcd).
  * Writes bench/results/discovery.json. Run under `node --expose-gc` (the npm script does) for the heap figure.
  */
 import { writeFile } from "node:fs/promises";
@@ -19,6 +21,7 @@ import {
 } from "../src/discovery/index.js";
 import { Etcd } from "../src/index.js";
 import { startEtcd } from "../src/testing/index.js";
+import { pickCost, printPickCost } from "./discovery-pick.js";
 import { type RollingResult, rollingRestart } from "./discovery-rolling.js";
 import {
   cpuMicros,
@@ -289,6 +292,11 @@ async function updateRound(
 }
 
 async function main(): Promise<void> {
+  if (process.env.BENCH_DISCOVERY_ONLY === "pick") {
+    console.log("pick cost per call (choose + record), in process");
+    printPickCost(pickCost());
+    return;
+  }
   const external = process.env.ETCD_ENDPOINTS?.split(",")[0];
   const cluster = external ? undefined : await startEtcd();
   const endpoint = external ?? cluster!.endpoint;
@@ -364,6 +372,11 @@ async function main(): Promise<void> {
       `with a for await loop over snapshots: ${cost.withLoop.cpuUsPerUpdate} µs CPU per update (${cost.withLoop.updatesPerSec} updates/s, ${cost.withLoop.snapshotsTaken} snapshots taken)`,
     );
     out.watch10k = cost;
+
+    console.log("\npick cost per call (choose + record), in process");
+    const picks = pickCost();
+    printPickCost(picks);
+    out.pickCost = picks;
   } finally {
     await registrar.delete({ prefix: RUN }).catch(() => {});
     await Promise.all([registrar.close(), watcher.close()]);

@@ -26,13 +26,15 @@ import type { HeadersInit } from "../client/transport/index.js";
 import { type DiscoverOptions, type Discovery, discover, type InstanceChange } from "./discovery.js";
 import type { ServiceInstance } from "./instance.js";
 import {
-  type CallOutcome,
   callOutcome,
+  callVerdict,
   type OutlierDetectionOptions,
   outlierDetectionSettings,
 } from "./outlier-detection.js";
+import type { BalancePolicy } from "./pick-policy.js";
 import { PickPool, type PoolMember } from "./pick-pool.js";
-import { type BalancePolicy, Picker } from "./picker.js";
+import { Picker } from "./picker.js";
+import type { P2cEwmaOptions } from "./policies/p2c-ewma.js";
 
 /** Where a balanced transport learns its instances: a {@link Discovery} it does not own, or one it starts. */
 export type BalancedTransportSource =
@@ -43,8 +45,14 @@ export type BalancedTransportSource =
 export type BalancedTransportOptions = BalancedTransportSource & {
   /** Makes the transport of one instance (called once per address, reused while the instance stays). */
   createTransport: (addr: string, instance: ServiceInstance) => Transport;
-  /** `"round-robin"` (smooth weighted) or `"p2c"` (power of two choices by calls in flight per weight). Default `"round-robin"`. */
+  /**
+   * `"round-robin"` (smooth weighted), `"p2c"` (power of two choices by calls in flight per weight) or
+   * `"p2c-ewma"` (power of two choices by peak EWMA latency × (calls in flight + 1) per weight, with the
+   * success rate folded in). Default `"round-robin"`.
+   */
   policy?: BalancePolicy | undefined;
+  /** Options of the `"p2c-ewma"` policy. Default `{}`: `decayMs` 10000. */
+  p2cEwma?: P2cEwmaOptions | undefined;
   /**
    * Whether a unary call may be sent again on another instance after UNAVAILABLE. Default: the method's
    * `idempotency` option is `NO_SIDE_EFFECTS` or `IDEMPOTENT`. A call that provably never left
@@ -57,10 +65,10 @@ export type BalancedTransportOptions = BalancedTransportSource & {
   waitForInstanceMs?: number | undefined;
   /**
    * Passive outlier ejection: an instance whose calls fail at the connection level is left out of picking
-   * for a while (see {@link OutlierDetectionOptions} for the thresholds and times). If every usable
-   * instance is ejected, calls are sent to the ejected ones anyway. `false` turns it off. Default `{}`:
-   * on, ejecting after 1 refused connection or 3 UNAVAILABLE in a row, for 10 s × n (n-th ejection in a
-   * row), at most 5 minutes.
+   * for a while, and so is one failing too large a share of its calls (see {@link OutlierDetectionOptions}
+   * for the thresholds and times). If every usable instance is ejected, calls are sent to the ejected ones
+   * anyway. `false` turns it off. Default `{}`: on, ejecting after 1 refused connection, 3 UNAVAILABLE in
+   * a row, or half of its last 20 calls failed, for 10 s × n (n-th ejection in a row), at most 5 minutes.
    */
   outlierDetection?: OutlierDetectionOptions | false | undefined;
 };
@@ -81,15 +89,17 @@ export interface BalancedTransport extends Transport, AsyncDisposable {
 
 /** Creates a {@link BalancedTransport}. */
 export function createBalancedTransport(options: BalancedTransportOptions): BalancedTransport {
-  const owned =
-    "discovery" in options ? undefined : discover(options.etcd, options.service, options.discoverOptions);
-  const discovery = "discovery" in options ? options.discovery : owned!;
   const maxAttempts = options.maxAttempts ?? 3;
   const waitMs = options.waitForInstanceMs ?? 5000;
   const isRetryable = options.isRetryable ?? defaultRetryable;
+  // Options are checked (these two throw InvalidArgumentError) before a discovery is started.
   const detection =
     options.outlierDetection === false ? undefined : outlierDetectionSettings(options.outlierDetection);
-  const pool = new PickPool(new Picker(options.policy ?? "round-robin"), detection, (member) => {
+  const picker = new Picker(options.policy ?? "round-robin", Math.random, { p2cEwma: options.p2cEwma });
+  const owned =
+    "discovery" in options ? undefined : discover(options.etcd, options.service, options.discoverOptions);
+  const discovery = "discovery" in options ? options.discovery : owned!;
+  const pool = new PickPool(picker, detection, (member) => {
     // Calls in flight on it may still finish: it is closed when the last one ends.
     if (member.inFlight === 0) closeMember(member);
     else retiring.add(member);
@@ -113,9 +123,15 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
   pool.apply([...discovery.entries()].map(([key, instance]) => ({ type: "added", key, instance })));
   discovery.on("changes", onChanges);
 
-  /** Ends one call on `member`, recording what it says about the instance. */
-  const done = (member: PoolMember, outcome: CallOutcome) => {
-    pool.record(member, outcome, Date.now());
+  /**
+   * Ends one call on `member`, recording what it says about the instance: `latencyMs` is a unary call's
+   * time to its end, a stream's time to its opening (a stream's length says nothing about the instance).
+   */
+  const done = (member: PoolMember, latencyMs: number, error: unknown, aborted: boolean | undefined) => {
+    pool.record(member, callOutcome(error, aborted), Date.now(), {
+      latencyMs,
+      failed: callVerdict(error, aborted),
+    });
     if (--member.inFlight === 0 && member.gone) closeMember(member);
   };
 
@@ -169,17 +185,18 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
           throw lastError ?? err;
         }
         tried.add(chosen.key);
+        const startedAt = performance.now();
         let response: UnaryResponse<I, O>;
         try {
           response = await transportOf(chosen).unary(method, signal, timeoutMs, header, input, contextValues);
         } catch (err) {
-          done(chosen, callOutcome(err, signal?.aborted));
+          done(chosen, performance.now() - startedAt, err, signal?.aborted);
           const again = attempt < maxAttempts && !signal?.aborted && mayRetry(err, method, isRetryable);
           if (!again) throw err;
           lastError = err;
           continue;
         }
-        done(chosen, "answered");
+        done(chosen, performance.now() - startedAt, undefined, false);
         return response;
       }
     },
@@ -194,25 +211,27 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
     ): Promise<StreamResponse<I, O>> {
       // A stream is not retried: its request messages are consumed as they are sent.
       const chosen = await pick(new Set(), signal);
+      const startedAt = performance.now();
       let response: StreamResponse<I, O>;
       try {
         response = await transportOf(chosen).stream(method, signal, timeoutMs, header, input, contextValues);
       } catch (err) {
-        done(chosen, callOutcome(err, signal?.aborted));
+        done(chosen, performance.now() - startedAt, err, signal?.aborted);
         throw err;
       }
+      const openedMs = performance.now() - startedAt;
       const messages = response.message;
       return {
         ...response,
         message: (async function* () {
-          let outcome: CallOutcome = "answered";
+          let error: unknown;
           try {
             yield* messages;
           } catch (err) {
-            outcome = callOutcome(err, signal?.aborted);
+            error = err;
             throw err;
           } finally {
-            done(chosen, outcome);
+            done(chosen, openedMs, error, signal?.aborted);
           }
         })(),
       };

@@ -35,7 +35,9 @@ export {
 } from "./go-endpoints-codec.js";
 export { type ServiceInstance, type ServiceInstanceInit, toInstance } from "./instance.js";
 export type { OutlierDetectionOptions } from "./outlier-detection.js";
-export { type BalancePolicy, type PickCandidate, Picker } from "./picker.js";
+export type { CallObservation, PickPolicy } from "./pick-policy.js";
+export { type BalancePolicy, type PickCandidate, Picker, type PolicyOptions } from "./picker.js";
+export type { P2cEwmaOptions } from "./policies/p2c-ewma.js";
 export {
   type RegisterOptions,
   Registration,

@@ -1,7 +1,8 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
+import { InvalidArgumentError } from "../client/core/errors.js";
 import { markNotSent } from "../client/core/failure.js";
-import { callOutcome, InstanceHealth, outlierDetectionSettings } from "./outlier-detection.js";
+import { callOutcome, callVerdict, InstanceHealth, outlierDetectionSettings } from "./outlier-detection.js";
 
 const health = (o = {}) => new InstanceHealth(outlierDetectionSettings(o));
 
@@ -104,5 +105,87 @@ describe("InstanceHealth", () => {
     expect(h.ejectedUntil).toBe(100);
     expect(h.ejections).toBe(1);
     expect(h.isEjected(99)).toBe(true);
+  });
+});
+
+describe("callVerdict", () => {
+  it("counts connection failures, UNAVAILABLE, INTERNAL, UNKNOWN and sent deadlines as failures", () => {
+    expect(callVerdict(undefined)).toBe(false);
+    for (const code of [Code.Unavailable, Code.Internal, Code.Unknown, Code.DeadlineExceeded]) {
+      expect(callVerdict(new ConnectError("x", code))).toBe(true);
+    }
+    expect(callVerdict(markNotSent(new ConnectError("x", Code.Unavailable)))).toBe(true);
+    // Application errors are answers.
+    for (const code of [Code.NotFound, Code.InvalidArgument, Code.FailedPrecondition]) {
+      expect(callVerdict(new ConnectError("x", code))).toBe(false);
+    }
+    // Nothing about the instance: the caller's cancel, a token, local errors that kept the call home.
+    expect(callVerdict(new ConnectError("x", Code.Canceled))).toBeUndefined();
+    expect(callVerdict(new ConnectError("x", Code.Unauthenticated))).toBeUndefined();
+    expect(callVerdict(markNotSent(new ConnectError("x", Code.DeadlineExceeded)))).toBeUndefined();
+    expect(callVerdict(markNotSent(new ConnectError("x", Code.Internal)))).toBeUndefined();
+    expect(callVerdict(markNotSent(new ConnectError("x", Code.InvalidArgument)))).toBeUndefined();
+    expect(callVerdict(new ConnectError("x", Code.Unavailable), true)).toBeUndefined();
+  });
+});
+
+describe("InstanceHealth: success-rate ejection", () => {
+  it("ejects once half of the last failureRateWindow calls failed, for baseEjectionMs", () => {
+    const h = health({ failureRateWindow: 10, baseEjectionMs: 100 });
+    // Failing every other call: never 3 UNAVAILABLE in a row, so only the rate can eject.
+    let ejectedAt = -1;
+    for (let i = 0; i < 10 && ejectedAt < 0; i++) {
+      const failed = i % 2 === 1;
+      if (h.record(failed ? "unavailable" : "answered", i, failed)) ejectedAt = i;
+    }
+    expect(ejectedAt).toBe(9); // the window is judged once full: 5 of 10
+    expect(h.isEjected(108)).toBe(true);
+    expect(h.isEjected(109)).toBe(false);
+  });
+
+  it("counts INTERNAL (neutral for the consecutive rule) and never application errors", () => {
+    const h = health({ failureRateWindow: 4, failureRate: 0.75 });
+    expect(h.record("neutral", 0, true)).toBe(false);
+    expect(h.record("answered", 1, false)).toBe(false);
+    expect(h.record("neutral", 2, true)).toBe(false);
+    expect(h.record("neutral", 3, true)).toBe(true);
+    const app = health({ failureRateWindow: 4 });
+    for (let i = 0; i < 20; i++) expect(app.record("answered", i, false)).toBe(false);
+  });
+
+  it("judges a sliding window: an old burst of failures leaves it as answers come", () => {
+    const h = health({ failureRateWindow: 4, failureRate: 0.5 });
+    expect(h.record("neutral", 0, true)).toBe(false);
+    for (let i = 1; i < 4; i++) expect(h.record("answered", i, false)).toBe(false);
+    // [f, a, a, a] → [a, a, a, f]: 1 of 4 each time.
+    expect(h.record("neutral", 4, true)).toBe(false);
+    expect(h.record("answered", 5, false)).toBe(false);
+    expect(h.record("neutral", 6, true)).toBe(true); // [a, f, a, f]
+  });
+
+  it("starts afresh after an ejection; comes back and stays once it answers", () => {
+    const h = health({ failureRateWindow: 2, failureRate: 1, baseEjectionMs: 100 });
+    h.record("neutral", 0, true);
+    expect(h.record("neutral", 1, true)).toBe(true);
+    // Outcomes while ejected are ignored, the window included.
+    expect(h.record("neutral", 50, true)).toBe(false);
+    expect(h.record("neutral", 101, true)).toBe(false); // 1 of a fresh window
+    expect(h.record("answered", 102, false)).toBe(false);
+    for (let t = 103; t < 120; t++) expect(h.record("answered", t, false)).toBe(false);
+    expect(h.ejections).toBe(0);
+  });
+
+  it("is off with failureRateWindow 0; bad settings are InvalidArgumentError", () => {
+    const h = health({ failureRateWindow: 0 });
+    for (let i = 0; i < 50; i++) expect(h.record("neutral", i, true)).toBe(false);
+    for (const bad of [0, -0.1, 1.5, Number.NaN, "0.5"]) {
+      expect(() => outlierDetectionSettings({ failureRate: bad as number })).toThrow(InvalidArgumentError);
+    }
+    for (const bad of [-1, 2.5, "20"]) {
+      expect(() => outlierDetectionSettings({ failureRateWindow: bad as number })).toThrow(
+        InvalidArgumentError,
+      );
+    }
+    expect(outlierDetectionSettings()).toMatchObject({ failureRate: 0.5, failureRateWindow: 20 });
   });
 });

@@ -1,8 +1,10 @@
-import { classifyFailure } from "../client/core/index.js";
+import { classifyFailure, InvalidArgumentError, shownInput } from "../client/core/index.js";
+import { FailureRateWindow } from "./failure-rate-window.js";
 
 /**
- * Passive outlier detection of a balanced transport: an instance whose calls fail at the connection level
- * is taken out of picking for a while. Only the caller's own observations count; there are no probes.
+ * Passive outlier detection of a balanced transport: an instance whose calls fail at the connection level,
+ * or fail too often, is taken out of picking for a while. Only the caller's own observations count; there
+ * are no probes.
  */
 export interface OutlierDetectionOptions {
   /**
@@ -25,6 +27,14 @@ export interface OutlierDetectionOptions {
   baseEjectionMs?: number | undefined;
   /** Cap of the ejection time, in ms. Default 300000 (5 minutes, Envoy's default). */
   maxEjectionMs?: number | undefined;
+  /**
+   * Success-rate ejection: the share of failed calls (by {@link callVerdict}: UNAVAILABLE, INTERNAL,
+   * UNKNOWN, DEADLINE_EXCEEDED, a lost or refused connection) among an instance's last
+   * `failureRateWindow` calls at or above which it is ejected, a number in (0, 1]. Default 0.5.
+   */
+  failureRate?: number | undefined;
+  /** Calls judged by `failureRate` (the last ones; a rate is judged once this many ended). 0 turns success-rate ejection off. Default 20. */
+  failureRateWindow?: number | undefined;
 }
 
 /** {@link OutlierDetectionOptions} with every default applied. */
@@ -32,11 +42,24 @@ export type OutlierDetectionSettings = Readonly<Required<OutlierDetectionOptions
 
 /** Applies the defaults of {@link OutlierDetectionOptions}. */
 export function outlierDetectionSettings(options: OutlierDetectionOptions = {}): OutlierDetectionSettings {
+  const { failureRate, failureRateWindow } = options;
+  if (failureRate !== undefined && !(typeof failureRate === "number" && failureRate > 0 && failureRate <= 1))
+    throw new InvalidArgumentError(
+      "outlierDetection.failureRate",
+      `must be a number in (0, 1], got ${shownInput(failureRate)}`,
+    );
+  if (failureRateWindow !== undefined && !(Number.isInteger(failureRateWindow) && failureRateWindow >= 0))
+    throw new InvalidArgumentError(
+      "outlierDetection.failureRateWindow",
+      `must be an integer >= 0, got ${shownInput(failureRateWindow)}`,
+    );
   return {
     consecutiveFailures: Math.max(1, options.consecutiveFailures ?? 3),
     consecutiveRefusals: Math.max(1, options.consecutiveRefusals ?? 1),
     baseEjectionMs: Math.max(0, options.baseEjectionMs ?? 10_000),
     maxEjectionMs: Math.max(0, options.maxEjectionMs ?? 300_000),
+    failureRate: failureRate ?? 0.5,
+    failureRateWindow: failureRateWindow ?? 20,
   };
 }
 
@@ -74,9 +97,35 @@ export function callOutcome(error: unknown, aborted = false): CallOutcome {
 }
 
 /**
+ * Whether a call counts as a failure of the instance for success rates (success-rate ejection, p2c-ewma),
+ * by the client's failure rule (`classifyFailure`): `true` for a connection refused or lost, UNAVAILABLE,
+ * UNKNOWN or INTERNAL, and a deadline that passed after sending; `false` for an answer, application errors
+ * included (NOT_FOUND, INVALID_ARGUMENT, ...); `undefined` when the call says nothing about the instance
+ * (cancelled by the caller, UNAUTHENTICATED, a local error that kept the request from leaving).
+ */
+export function callVerdict(error: unknown, aborted = false): boolean | undefined {
+  if (error === undefined) return false;
+  if (aborted) return undefined;
+  const failure = classifyFailure(error);
+  switch (failure.kind) {
+    case "unreachable":
+    case "unavailable":
+      return true;
+    case "unknown":
+    case "deadline":
+      return failure.sent ? true : undefined;
+    case "refused":
+      return failure.sent ? false : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/**
  * The ejection bookkeeping of one instance. Time is passed in (no timers): an instance is ejected while
  * `now < ejectedUntil`, then back on probation, where a single failure ejects it again for longer and one
- * answer clears its record.
+ * answer clears its record. Beside the consecutive-failure rule, a window of the last calls' verdicts
+ * ejects an instance whose share of failures reaches `failureRate` (success-rate ejection).
  */
 export class InstanceHealth {
   readonly #settings: OutlierDetectionSettings;
@@ -86,9 +135,13 @@ export class InstanceHealth {
   ejections = 0;
   #failures = 0;
   #refusals = 0;
+  /** Undefined when success-rate ejection is off. */
+  readonly #window: FailureRateWindow | undefined;
 
   constructor(settings: OutlierDetectionSettings) {
     this.#settings = settings;
+    this.#window =
+      settings.failureRateWindow > 0 ? new FailureRateWindow(settings.failureRateWindow) : undefined;
   }
 
   /** Whether the instance is out of picking at `now`. */
@@ -99,10 +152,20 @@ export class InstanceHealth {
   /**
    * Records the outcome of a call that ended at `now`; returns true when it ejected the instance. While
    * ejected, outcomes are ignored: the ejection is time-based, so that calls already in flight when it
-   * began (or sent to it because every instance was ejected) neither lengthen nor end it.
+   * began (or sent to it because every instance was ejected) neither lengthen nor end it. `failed` is the
+   * call's {@link callVerdict} for success-rate ejection (undefined: not counted there).
    */
-  record(outcome: CallOutcome, now: number): boolean {
-    if (outcome === "neutral" || this.isEjected(now)) return false;
+  record(outcome: CallOutcome, now: number, failed?: boolean): boolean {
+    if (this.isEjected(now)) return false;
+    if (failed !== undefined && this.#window) {
+      this.#window.add(failed);
+      const rate = this.#window.rate();
+      if (rate !== undefined && rate >= this.#settings.failureRate) {
+        this.#eject(now);
+        return true;
+      }
+    }
+    if (outcome === "neutral") return false;
     if (outcome === "answered") {
       this.#failures = 0;
       this.#refusals = 0;
@@ -119,11 +182,16 @@ export class InstanceHealth {
     ) {
       return false;
     }
+    this.#eject(now);
+    return true;
+  }
+
+  #eject(now: number): void {
     this.ejections++;
     const { baseEjectionMs, maxEjectionMs } = this.#settings;
     this.ejectedUntil = now + Math.min(baseEjectionMs * this.ejections, maxEjectionMs);
     this.#failures = 0;
     this.#refusals = 0;
-    return true;
+    this.#window?.clear();
   }
 }

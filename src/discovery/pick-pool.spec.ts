@@ -85,3 +85,22 @@ describe("PickPool", () => {
     );
   });
 });
+
+describe("PickPool with p2c-ewma", () => {
+  it("hands each call's latency and verdict to the policy, and ejects on the failure rate", () => {
+    const p = new PickPool(
+      new Picker("p2c-ewma", () => 0.4),
+      outlierDetectionSettings({ failureRateWindow: 4, baseEjectionMs: 100 }),
+      () => {},
+    );
+    p.apply([added("a"), added("b")]);
+    const [a, b] = [p.members.get("a")!, p.members.get("b")!];
+    p.record(a, "answered", 0, { latencyMs: 50, failed: false });
+    p.record(b, "answered", 0, { latencyMs: 5, failed: false });
+    // Both drawn (the second draw is the first's neighbour): the faster wins.
+    expect(p.choose(new Set(), 1)?.key).toBe("b");
+    for (let t = 1; t <= 4; t++) p.record(b, "neutral", t, { latencyMs: 1, failed: t % 2 === 0 });
+    expect(p.ejected(5)).toEqual(["b"]);
+    expect(p.choose(new Set(), 5)?.key).toBe("a");
+  });
+});

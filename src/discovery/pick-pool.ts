@@ -2,7 +2,15 @@ import type { Transport } from "@connectrpc/connect";
 import type { InstanceChange } from "./discovery.js";
 import type { ServiceInstance } from "./instance.js";
 import { type CallOutcome, InstanceHealth, type OutlierDetectionSettings } from "./outlier-detection.js";
-import type { PickCandidate, Picker } from "./picker.js";
+import type { PickCandidate, PickPolicy } from "./pick-policy.js";
+
+/** How one call ended, for the policy and for success-rate ejection. */
+export interface CallReport {
+  /** Time from sending to the end, in ms. */
+  readonly latencyMs: number;
+  /** The call's `callVerdict`: failed, answered, or undefined when it says nothing about the instance. */
+  readonly failed: boolean | undefined;
+}
 
 /** One instance as a balanced transport keeps it: what the picker sees, plus its health and transport. */
 export interface PoolMember extends PickCandidate {
@@ -24,7 +32,7 @@ export interface PoolMember extends PickCandidate {
  * ends (checked by timestamp on pick; there are no timers).
  */
 export class PickPool {
-  readonly #picker: Picker;
+  readonly #picker: PickPolicy;
   readonly #detection: OutlierDetectionSettings | undefined;
   readonly #onGone: (member: PoolMember) => void;
   readonly #members = new Map<string, PoolMember>();
@@ -35,9 +43,13 @@ export class PickPool {
   #activeUntil = 0;
   #stale = true;
 
-  /** `onGone` gets each member that leaves (to close its transport when its calls end). */
+  /**
+   * `picker` is the policy (it never sees a draining, weight-0 or ejected member, and is handed the same
+   * array until the set changes); `onGone` gets each member that leaves (to close its transport when
+   * its calls end).
+   */
   constructor(
-    picker: Picker,
+    picker: PickPolicy,
     detection: OutlierDetectionSettings | undefined,
     onGone: (member: PoolMember) => void,
   ) {
@@ -76,12 +88,19 @@ export class PickPool {
       if (rest.length === 0 && pool !== this.#usable) rest = this.#usable.filter((m) => !tried.has(m.key));
       pool = rest;
     }
-    return this.#picker.pick(pool);
+    return pool.length > 0 ? this.#picker.pick(pool, now) : undefined;
   }
 
-  /** Records how a call to `member` ended at `now` (may eject it). */
-  record(member: PoolMember, outcome: CallOutcome, now: number): void {
-    if (member.gone || !member.health?.record(outcome, now)) return;
+  /**
+   * Records how a call to `member` ended at `now`: hands `call` to the policy, and may eject the member
+   * (connection failures by `outcome`, success rate by `call.failed`).
+   */
+  record(member: PoolMember, outcome: CallOutcome, now: number, call?: CallReport): void {
+    if (member.gone) return;
+    if (call?.failed !== undefined) {
+      this.#picker.observe(member.key, { latencyMs: call.latencyMs, failed: call.failed }, now);
+    }
+    if (!member.health?.record(outcome, now, call?.failed)) return;
     this.#picker.forget(member.key);
     this.#stale = true;
   }

@@ -1,86 +1,83 @@
-import type { ServiceInstance } from "./instance.js";
+import { InvalidArgumentError, shownInput } from "../client/core/index.js";
+import type { BalancePolicy, CallObservation, PickCandidate, PickPolicy } from "./pick-policy.js";
+import { P2cPolicy } from "./policies/p2c.js";
+import { type P2cEwmaOptions, P2cEwmaPolicy, p2cEwmaSettings } from "./policies/p2c-ewma.js";
+import { RoundRobinPolicy } from "./policies/round-robin.js";
 
-/** How a balanced transport chooses an instance for a call. */
-export type BalancePolicy = "round-robin" | "p2c";
+export type { BalancePolicy, PickCandidate } from "./pick-policy.js";
 
-/** One instance as the picker sees it: its address, weight and calls in flight. */
-export interface PickCandidate {
-  readonly key: string;
-  readonly instance: ServiceInstance;
-  /** Calls in flight on it. */
-  readonly inFlight: number;
+/** Options of the policies that have some, by policy. */
+export interface PolicyOptions {
+  /** Options of `p2c-ewma` (ignored by the others). */
+  p2cEwma?: P2cEwmaOptions | undefined;
+}
+
+/** The policies by name: adding one is a file under `policies/` and a line here. */
+const POLICIES: Record<BalancePolicy, (random: () => number, options: PolicyOptions) => PickPolicy> = {
+  "round-robin": () => new RoundRobinPolicy(),
+  p2c: (random) => new P2cPolicy(random),
+  "p2c-ewma": (random, options) => new P2cEwmaPolicy(p2cEwmaSettings(options.p2cEwma), random),
+};
+
+/**
+ * Checks a policy name and its options as a JavaScript caller may give them; throws
+ * `InvalidArgumentError` naming the field.
+ */
+export function checkPolicy(policy: unknown, options: PolicyOptions = {}): void {
+  if (policy !== undefined && !(typeof policy === "string" && Object.hasOwn(POLICIES, policy)))
+    throw new InvalidArgumentError(
+      "policy",
+      `must be one of ${Object.keys(POLICIES).join(", ")}, got ${shownInput(policy)}`,
+    );
+  const ewma = options.p2cEwma as unknown;
+  if (ewma === undefined) return;
+  if (ewma === null || typeof ewma !== "object")
+    throw new InvalidArgumentError("p2cEwma", `must be an object, got ${shownInput(ewma)}`);
+  const { decayMs } = ewma as P2cEwmaOptions;
+  if (decayMs !== undefined && !(typeof decayMs === "number" && Number.isFinite(decayMs) && decayMs > 0))
+    throw new InvalidArgumentError("p2cEwma.decayMs", `must be a number > 0, got ${shownInput(decayMs)}`);
 }
 
 /**
- * Chooses among candidates. Round robin is nginx's smooth weighted round robin (each instance gets its
- * weight's share, spread evenly); p2c draws two at random by weight and takes the one with fewer calls in
- * flight per unit of weight. Instances with weight 0 are never chosen.
+ * Chooses among candidates with the named policy (`policies/`): round robin is nginx's smooth weighted
+ * round robin (each instance gets its weight's share, spread evenly); p2c draws two at random by weight
+ * and takes the one with fewer calls in flight per unit of weight; p2c-ewma takes the one with the lower
+ * peak EWMA latency × (calls in flight + 1) per unit of weight. Instances with weight 0 are never chosen.
+ * Each candidates array is indexed once, on its first pick: hand a new array when the set or a weight
+ * changes, never a modified one (as the balanced transport's pool does).
  */
-export class Picker {
-  readonly #policy: BalancePolicy;
-  readonly #random: () => number;
-  /** Smooth-WRR running scores, by key. */
-  readonly #scores = new Map<string, number>();
+export class Picker implements PickPolicy {
+  readonly #policy: PickPolicy;
+  /** The positive-weight candidates of each array handed in (the array itself when all are). */
+  readonly #usable = new WeakMap<readonly PickCandidate[], readonly PickCandidate[]>();
 
-  constructor(policy: BalancePolicy, random: () => number = Math.random) {
-    this.#policy = policy;
-    this.#random = random;
+  constructor(policy: BalancePolicy, random: () => number = Math.random, options: PolicyOptions = {}) {
+    checkPolicy(policy, options);
+    this.#policy = POLICIES[policy](random, options);
   }
 
-  /** Picks one candidate, or undefined when none has a positive weight. */
-  pick<C extends PickCandidate>(candidates: readonly C[]): C | undefined {
-    // The balanced transport passes positive weights only: no copy on its path.
-    const usable = candidates.every((c) => c.instance.weight > 0)
-      ? candidates
-      : candidates.filter((c) => c.instance.weight > 0);
+  /** Picks one candidate (at `now`, default the clock), or undefined when none has a positive weight. */
+  pick<C extends PickCandidate>(candidates: readonly C[], now: number = Date.now()): C | undefined {
+    let usable = this.#usable.get(candidates) as readonly C[] | undefined;
+    if (!usable) {
+      // The balanced transport passes positive weights only: no copy on its path, one check per array.
+      usable = candidates.every((c) => c.instance.weight > 0)
+        ? candidates
+        : candidates.filter((c) => c.instance.weight > 0);
+      this.#usable.set(candidates, usable);
+    }
     if (usable.length === 0) return undefined;
     if (usable.length === 1) return usable[0];
-    return this.#policy === "p2c" ? this.#p2c(usable) : this.#roundRobin(usable);
+    return this.#policy.pick(usable, now);
   }
 
-  /** Forgets one instance's running score (gone, or ejected: it comes back with a fresh one). */
+  /** Hands a finished call to the policy (p2c-ewma learns from it; the others ignore it). */
+  observe(key: string, observation: CallObservation, now: number): void {
+    this.#policy.observe(key, observation, now);
+  }
+
+  /** Forgets what the policy knows of one instance (gone, or ejected: it comes back with a fresh one). */
   forget(key: string): void {
-    this.#scores.delete(key);
-  }
-
-  /** Forgets instances no longer present (keeps the score map bounded). */
-  retain(keys: ReadonlySet<string>): void {
-    for (const key of this.#scores.keys()) if (!keys.has(key)) this.#scores.delete(key);
-  }
-
-  #roundRobin<C extends PickCandidate>(usable: readonly C[]): C {
-    let total = 0;
-    let best: C | undefined;
-    let bestScore = Number.NEGATIVE_INFINITY;
-    for (const c of usable) {
-      const score = (this.#scores.get(c.key) ?? 0) + c.instance.weight;
-      this.#scores.set(c.key, score);
-      total += c.instance.weight;
-      if (score > bestScore) {
-        bestScore = score;
-        best = c;
-      }
-    }
-    this.#scores.set(best!.key, bestScore - total);
-    return best!;
-  }
-
-  #p2c<C extends PickCandidate>(usable: readonly C[]): C {
-    const a = this.#weightedDraw(usable);
-    let b = this.#weightedDraw(usable);
-    for (let i = 0; b === a && i < 4; i++) b = this.#weightedDraw(usable);
-    if (b === a) b = usable[(usable.indexOf(a) + 1) % usable.length]!;
-    const load = (c: PickCandidate) => (c.inFlight + 1) / c.instance.weight;
-    return load(b) < load(a) ? b : a;
-  }
-
-  #weightedDraw<C extends PickCandidate>(usable: readonly C[]): C {
-    const total = usable.reduce((s, c) => s + c.instance.weight, 0);
-    let r = this.#random() * total;
-    for (const c of usable) {
-      r -= c.instance.weight;
-      if (r < 0) return c;
-    }
-    return usable[usable.length - 1]!;
+    this.#policy.forget(key);
   }
 }

@@ -24,6 +24,9 @@ export class ConnectTestServer {
   readonly events = new EventEmitter();
   /** When set, Status fails with this code (an answer from a live server). */
   failWith: Code | undefined;
+  /** When set, the n-th Status call from then on fails with entry n mod length (undefined: it answers). */
+  failCycle: readonly (Code | undefined)[] | undefined;
+  #cycled = 0;
   /** While set, Status calls wait for it before answering: they stay in flight. */
   #gate: Promise<void> | undefined;
 
@@ -48,6 +51,9 @@ export class ConnectTestServer {
           if (self!.#gate) await self!.#gate;
           if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
           if (self!.failWith !== undefined) throw new ConnectError("told to fail", self!.failWith);
+          const cycle = self!.failCycle;
+          const code = cycle?.[self!.#cycled++ % cycle.length];
+          if (code !== undefined) throw new ConnectError("told to fail this time", code);
           return { version: self!.addr };
         },
       });

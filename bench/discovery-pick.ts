@@ -1,0 +1,91 @@
+/**
+ * Pick cost of each balancing policy, in process (no etcd, no network): a `PickPool` of n instances as the
+ * balanced transport keeps it, and per call what the transport does around the wire: choose an instance,
+ * count the call in flight, record how it ended (p2c-ewma learns from that), end it. Reported as ns per
+ * call, at n = 100 and 10,000 (equal weights), and at 10,000 with weights 1..4 (round robin compares the
+ * head of each weight's rotation: O(distinct weights)). Used by `bench/discovery.ts`; runs alone with
+ * `BENCH_DISCOVERY_ONLY=pick npm run bench:discovery`.
+ */
+import { toInstance } from "../src/discovery/index.js";
+import { outlierDetectionSettings } from "../src/discovery/outlier-detection.js";
+import type { BalancePolicy } from "../src/discovery/pick-policy.js";
+import { PickPool } from "../src/discovery/pick-pool.js";
+import { Picker } from "../src/discovery/picker.js";
+import { fakeAddr, round2 } from "./discovery-support.js";
+
+export interface PickCostResult {
+  policy: BalancePolicy;
+  instances: number;
+  /** Distinct weights among the instances. */
+  weights: number;
+  calls: number;
+  nsPerCall: number;
+  /** Instances that got at least one call (a sanity check that picks spread). */
+  instancesUsed: number;
+}
+
+const POLICIES: BalancePolicy[] = ["round-robin", "p2c", "p2c-ewma"];
+
+/** Measures every policy at each size; `calls` per measurement after as many warm-up calls. */
+export function pickCost(calls = 200_000): PickCostResult[] {
+  const results: PickCostResult[] = [];
+  const cases = [
+    { instances: 100, weights: 1 },
+    { instances: 10_000, weights: 1 },
+    { instances: 10_000, weights: 4 },
+  ];
+  for (const { instances, weights } of cases) {
+    for (const policy of POLICIES) results.push(measure(policy, instances, weights, calls));
+  }
+  return results;
+}
+
+function measure(policy: BalancePolicy, instances: number, weights: number, calls: number): PickCostResult {
+  const pool = new PickPool(new Picker(policy), outlierDetectionSettings(), () => {});
+  pool.apply(
+    Array.from({ length: instances }, (_, i) => ({
+      type: "added" as const,
+      key: `svc/${fakeAddr(i)}`,
+      instance: toInstance({ service: "svc", addr: fakeAddr(i), weight: 1 + (i % weights) }),
+    })),
+  );
+  const used = new Set<string>();
+  const tried = new Set<string>();
+  let now = Date.now();
+  const run = (n: number) => {
+    for (let i = 0; i < n; i++) {
+      const member = pool.choose(tried, now)!;
+      member.inFlight++;
+      used.add(member.key);
+      // A made-up latency (1-4 ms by instance) and a clock that moves 10 µs per call.
+      now += 0.01;
+      member.inFlight--;
+      pool.record(member, "answered", now, { latencyMs: 1 + (member.key.length % 4), failed: false });
+    }
+  };
+  run(calls); // warm-up: JIT, and the pool's arrays and each policy's index built
+  used.clear();
+  const start = process.hrtime.bigint();
+  run(calls);
+  const ns = Number(process.hrtime.bigint() - start);
+  return {
+    policy,
+    instances,
+    weights,
+    calls,
+    nsPerCall: round2(ns / calls),
+    instancesUsed: used.size,
+  };
+}
+
+/** Prints one table row per result. */
+export function printPickCost(results: readonly PickCostResult[]): void {
+  console.log(
+    `${"policy".padEnd(12)}${"instances".padStart(10)}${"weights".padStart(9)}${"ns/call".padStart(10)}${"used".padStart(8)}`,
+  );
+  for (const r of results) {
+    console.log(
+      `${r.policy.padEnd(12)}${String(r.instances).padStart(10)}${String(r.weights).padStart(9)}${String(r.nsPerCall).padStart(10)}${String(r.instancesUsed).padStart(8)}`,
+    );
+  }
+}
