@@ -34,6 +34,8 @@ const GRPC_NOT_FOUND = 5;
 export class HealthStatus {
   readonly #statuses = new Map<string, ServingStatus>();
   readonly #changes = new EventEmitter<{ change: [string] }>();
+  /** Aborted by {@link endWatches} (then replaced): ends the Watch streams open at that time. */
+  #ending = new AbortController();
   #shutDown = false;
 
   /**
@@ -77,6 +79,18 @@ export class HealthStatus {
   shutdown(): void {
     this.#shutDown = true;
     for (const service of [...this.#statuses.keys()]) this.#put(service, "NOT_SERVING");
+  }
+
+  /**
+   * Ends every `Watch` stream open now (with OK, after the messages already sent), so that a graceful
+   * server stop does not wait for them: HTTP/2 servers wait for open streams, and a health client that
+   * is not told the server is going (one that does not follow etcd) would keep its Watch open.
+   * `deregister()` of a registration given this status calls it after {@link shutdown}. Watches opened
+   * later are served as usual.
+   */
+  endWatches(): void {
+    this.#ending.abort();
+    this.#ending = new AbortController();
   }
 
   /** Makes every service SERVING again and accepts {@link set}s again (grpc-go's `Resume()`). */
@@ -163,6 +177,7 @@ export class HealthStatus {
         call.on("close", () => ended.abort());
         void (async () => {
           for await (const message of this.#watch(call.request.service, ended.signal)) call.write(message);
+          if (!ended.signal.aborted) call.end();
         })();
       },
     };
@@ -184,26 +199,31 @@ export class HealthStatus {
         : Status.NOT_SERVING;
   }
 
-  /** The status of `service` now, then each time it changes, until `signal` aborts. */
-  async *#watch(service: string, signal: AbortSignal): AsyncGenerator<{ status: Status }> {
+  /** The status of `service` now, then each time it changes, until `caller` aborts or {@link endWatches}. */
+  async *#watch(service: string, caller: AbortSignal): AsyncGenerator<{ status: Status }> {
+    const ending = this.#ending.signal;
     let last: Status | undefined;
-    while (!signal.aborted) {
+    for (;;) {
+      // The status last set is sent even as the stream ends (shutdown() then endWatches()).
       const now = this.#wire(service);
       if (now !== last) {
         last = now;
         yield { status: now };
       }
+      if (caller.aborted || ending.aborted) return;
       await new Promise<void>((resolve) => {
         const wake = (changed?: string) => {
           if (changed !== undefined && changed !== service) return;
           this.#changes.off("change", wake);
-          signal.removeEventListener("abort", onAbort);
+          caller.removeEventListener("abort", onAbort);
+          ending.removeEventListener("abort", onAbort);
           resolve();
         };
         const onAbort = () => wake();
-        if (signal.aborted) return resolve();
+        if (caller.aborted || ending.aborted) return resolve();
         this.#changes.on("change", wake);
-        signal.addEventListener("abort", onAbort, { once: true });
+        caller.addEventListener("abort", onAbort, { once: true });
+        ending.addEventListener("abort", onAbort, { once: true });
       });
     }
   }

@@ -66,8 +66,8 @@ export interface RegisterOptions extends ServiceInstanceInit {
   /**
    * The server's health service status (served with `health.connectRoutes(router)` or
    * `health.addToGrpcServer(server)`): `drain()` makes every service NOT_SERVING before it writes the
-   * drain to etcd, and `deregister()` before it revokes the lease, so clients with active health checks
-   * stop sending calls at once. Default: none.
+   * drain to etcd, and `deregister()` before it revokes the lease (ending its open Watch streams too), so
+   * clients with active health checks stop sending calls at once. Default: none.
    */
   health?: HealthStatus | undefined;
 }
@@ -278,8 +278,12 @@ export class Registration
    */
   deregister(): Promise<void> {
     this.#closed ??= (async () => {
-      // A server that registered is going away (one that never did keeps its health as it was).
-      if (this.#leaseId !== 0n) this.#health?.shutdown();
+      // A server that registered is going away (one that never did keeps its health as it was): its
+      // health says so, and its Watch streams end so that a graceful stop of the server need not wait.
+      if (this.#leaseId !== 0n) {
+        this.#health?.shutdown();
+        this.#health?.endWatches();
+      }
       this.#life.end();
       this.#closing.abort(new RegistrationClosedError());
       this.#generation++;

@@ -1,6 +1,6 @@
 import http2 from "node:http2";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { ConnectError, type ConnectRouter, createClient } from "@connectrpc/connect";
+import { Code, ConnectError, type ConnectRouter, createClient } from "@connectrpc/connect";
 import { connectNodeAdapter, createGrpcTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -14,8 +14,13 @@ import {
   register,
 } from "../../src/discovery/index.js";
 import { StatusRequestSchema, StatusResponseSchema } from "../../src/gen/etcdserverpb/rpc_pb.js";
+import {
+  Health,
+  HealthCheckResponse_ServingStatus as Status,
+} from "../../src/gen/grpc/health/v1/health_pb.js";
 import { freePort } from "../../src/testing/index.js";
 import { useEtcd } from "../support/etcd-fixture.js";
+import { within } from "../support/wait.js";
 import { TestService } from "./servers.js";
 import { CLIENT_OPTIONS, until } from "./support.js";
 
@@ -187,11 +192,22 @@ describe("createBalancedTransport() active health checks", () => {
     await until("b's Watch stream closed by close()", () => b.server.openWatches === 0);
   });
 
-  it("deregister() without drain() turns the health NOT_SERVING too", async () => {
+  it("deregister() without drain() turns the health NOT_SERVING and ends open Watch streams", async () => {
     const a = await instance("dereg");
+    // A health client that does not follow etcd (as a grpc-go client with health checking would): its
+    // Watch would keep a graceful server stop waiting if deregistration did not end it.
+    const client = createClient(Health, createGrpcTransport({ baseUrl: `http://${a.server.addr}` }));
+    const seen: number[] = [];
+    const watching = (async () => {
+      for await (const res of client.watch({ service: "" })) seen.push(res.status);
+    })();
+    await until("the Watch open", () => seen.length === 1);
     expect(a.health.get("")).toBe("SERVING");
     await a.registration.deregister();
     expect(a.health.get("")).toBe("NOT_SERVING");
+    await within(watching, "the Watch to end after deregister()");
+    expect(seen).toEqual([Status.SERVING, Status.NOT_SERVING]);
+    await until("no Watch stream left on the server", () => a.server.openWatches === 0);
   });
 
   it("a server without the health service (UNIMPLEMENTED): used by default, left out with unimplemented: 'not-serving'", async () => {
@@ -311,16 +327,15 @@ describe("createBalancedTransport() active health checks", () => {
   it("Check against a HealthStatus served by Connect: NOT_FOUND for an unknown service; List lists", async () => {
     const health = new HealthStatus({ "": "SERVING", greeter: "NOT_SERVING" });
     const srv = await server(health);
-    const { Health } = await import("../../src/gen/grpc/health/v1/health_pb.js");
     const client = createClient(Health, createGrpcTransport({ baseUrl: `http://${srv.addr}` }));
-    expect((await client.check({ service: "greeter" })).status).toBe(2);
+    expect((await client.check({ service: "greeter" })).status).toBe(Status.NOT_SERVING);
     const err = await client.check({ service: "nope" }).catch((e) => ConnectError.from(e));
     expect(err).toBeInstanceOf(ConnectError);
-    expect((err as ConnectError).code).toBe(5);
+    expect((err as ConnectError).code).toBe(Code.NotFound);
     const list = await client.list({});
     expect(Object.fromEntries(Object.entries(list.statuses).map(([k, v]) => [k, v.status]))).toEqual({
-      "": 1,
-      greeter: 2,
+      "": Status.SERVING,
+      greeter: Status.NOT_SERVING,
     });
   });
 });
