@@ -123,7 +123,9 @@ describe("createBalancedTransport() active health checks", () => {
       const service = `flip-${mode}`;
       const a = await instance(service);
       const b = await instance(service);
-      const { api, transport } = balanced(service, { healthCheck: { mode, intervalMs: 100 } });
+      const { api, transport } = balanced(service, {
+        healthCheck: { mode, intervalMs: 100, timeoutMs: 5000 },
+      });
       expect(new Set(await answers(api, 4))).toEqual(new Set([a.server.addr, b.server.addr]));
       // The checks run in the mode asked for (Watch streams are open on both, or Checks arrive).
       await until(`${mode} health calls on both instances`, () =>
@@ -154,7 +156,7 @@ describe("createBalancedTransport() active health checks", () => {
     const b = await instance(service);
     b.health.set("etcdserverpb.Maintenance", "SERVING");
     const { api, transport } = balanced(service, {
-      healthCheck: { service: "etcdserverpb.Maintenance", mode: "check", intervalMs: 100 },
+      healthCheck: { service: "etcdserverpb.Maintenance", mode: "check", intervalMs: 100, timeoutMs: 5000 },
     });
     await until("both checked", () => a.server.healthCalls.Check > 0 && b.server.healthCalls.Check > 0);
     health.set("etcdserverpb.Maintenance", "NOT_SERVING");
@@ -162,7 +164,9 @@ describe("createBalancedTransport() active health checks", () => {
     expect(health.get("")).toBe("SERVING");
     expect((await answers(api, 10)).every((addr) => addr === b.server.addr)).toBe(true);
     // An unknown service name is NOT_FOUND to Check: not serving.
-    const unknown = balanced(service, { healthCheck: { service: "nope", mode: "check", intervalMs: 100 } });
+    const unknown = balanced(service, {
+      healthCheck: { service: "nope", mode: "check", intervalMs: 100, timeoutMs: 5000 },
+    });
     await until("both unknown to the service named", () => unknown.transport.unhealthy().length === 2);
   });
 
@@ -170,8 +174,8 @@ describe("createBalancedTransport() active health checks", () => {
     const service = "drain";
     const a = await instance(service);
     const b = await instance(service);
-    // Draining instances stay in this view (no filter): only health can keep calls away from a.
-    const { api, transport } = balanced(service, { healthCheck: { intervalMs: 100 } });
+    // (The pool skips draining instances too: unhealthy() is what shows the health check saw it.)
+    const { api, transport } = balanced(service, { healthCheck: { intervalMs: 100, timeoutMs: 5000 } });
     await until("Watch streams open", () => a.server.openWatches === 1 && b.server.openWatches === 1);
     const draining = a.registration.drain();
     // Synchronously, before etcd is written to.
@@ -214,8 +218,10 @@ describe("createBalancedTransport() active health checks", () => {
     const service = "unimplemented";
     const a = await instance(service, null);
     const b = await instance(service);
-    const used = balanced(service, { healthCheck: { intervalMs: 100 } });
-    const strict = balanced(service, { healthCheck: { intervalMs: 100, unimplemented: "not-serving" } });
+    const used = balanced(service, { healthCheck: { intervalMs: 100, timeoutMs: 5000 } });
+    const strict = balanced(service, {
+      healthCheck: { intervalMs: 100, timeoutMs: 5000, unimplemented: "not-serving" },
+    });
     // Watch answered UNIMPLEMENTED, then Check too: the fallback happened.
     await until("Checks after the Watch fallback", () => a.server.healthCalls.Check >= 2);
     expect(a.server.healthCalls.Watch).toBeGreaterThanOrEqual(1);
@@ -231,7 +237,7 @@ describe("createBalancedTransport() active health checks", () => {
     const a = await instance(service);
     const b = await instance(service);
     const { api, transport } = balanced(service, {
-      healthCheck: { mode: "check", intervalMs: 100, timeoutMs: 500, unhealthyThreshold: 2 },
+      healthCheck: { mode: "check", intervalMs: 100, timeoutMs: 5000, unhealthyThreshold: 2 },
       outlierDetection: false,
     });
     await until("both checked", () => a.server.healthCalls.Check > 0 && b.server.healthCalls.Check > 0);
@@ -277,7 +283,7 @@ describe("createBalancedTransport() active health checks", () => {
     const b = await instance(service);
     for (const mode of ["watch", "check"] as const) {
       const { api, transport } = balanced(service, {
-        healthCheck: { mode, intervalMs: 100 },
+        healthCheck: { mode, intervalMs: 100, timeoutMs: 5000 },
         createTransport: (to) => createGrpcTransport({ baseUrl: `http://${to}` }),
       });
       expect(new Set(await answers(api, 4))).toEqual(new Set([addr, b.server.addr]));

@@ -71,7 +71,7 @@ describe("grpc-go's health service read by etcd-ts' active health checks", () =>
       const service = `go-health-${mode}`;
       const a = await goInstance(service);
       const b = await goInstance(service);
-      const { transport, say } = balanced(service, { mode, intervalMs: 100 });
+      const { transport, say } = balanced(service, { mode, intervalMs: 100, timeoutMs: 5000 });
       expect(new Set(await answers(say, 4))).toEqual(new Set([a.addr, b.addr]));
 
       await a.set("NOT_SERVING");
@@ -96,7 +96,12 @@ describe("grpc-go's health service read by etcd-ts' active health checks", () =>
     const b = await goInstance(service);
     await a.set("SERVING", "helloworld.Greeter");
     for (const mode of ["watch", "check"] as const) {
-      const { transport, say } = balanced(service, { mode, intervalMs: 100, service: "helloworld.Greeter" });
+      const { transport, say } = balanced(service, {
+        mode,
+        intervalMs: 100,
+        timeoutMs: 5000,
+        service: "helloworld.Greeter",
+      });
       await until(`${mode}: b unknown to Go's health service`, () => transport.unhealthy().includes(b.key));
       expect(transport.unhealthy()).toEqual([b.key]);
       expect((await answers(say, 10)).every((addr) => addr === a.addr)).toBe(true);
