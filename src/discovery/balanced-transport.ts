@@ -24,6 +24,7 @@ import {
 import type { EtcdPort } from "../client/port.js";
 import type { HeadersInit } from "../client/transport/index.js";
 import { type DiscoverOptions, type Discovery, discover, type InstanceChange } from "./discovery.js";
+import { type HealthCheckOptions, healthCheckSettings, InstanceHealthCheck } from "./health-check.js";
 import type { ServiceInstance } from "./instance.js";
 import {
   callOutcome,
@@ -71,6 +72,14 @@ export type BalancedTransportOptions = BalancedTransportSource & {
    * a row, or half of its last 20 calls failed, for 10 s × n (n-th ejection in a row), at most 5 minutes.
    */
   outlierDetection?: OutlierDetectionOptions | false | undefined;
+  /**
+   * Active health checks with gRPC's standard `grpc.health.v1.Health` service, on each instance's own
+   * transport: an instance that answers NOT_SERVING (or fails `unhealthyThreshold` checks in a row) gets
+   * no calls until it answers SERVING again (see {@link HealthCheckOptions}). `{}` turns them on with the
+   * defaults: `Watch` (falling back to `Check` every 5 s on UNIMPLEMENTED), the server as a whole (`""`).
+   * Default `false`: off.
+   */
+  healthCheck?: HealthCheckOptions | false | undefined;
 };
 
 /**
@@ -83,29 +92,45 @@ export interface BalancedTransport extends Transport, AsyncDisposable {
   inFlight(): Map<string, number>;
   /** Keys of the instances ejected now by outlier detection (empty when it is off). */
   ejected(): string[];
+  /** Keys of the instances active health checks take out now (NOT_SERVING; empty when they are off). */
+  unhealthy(): string[];
   /** Stops discovery (when owned) and closes instance transports. */
   close(): Promise<void>;
 }
 
-/** Creates a {@link BalancedTransport}. */
+/**
+ * Creates a {@link BalancedTransport}. Bad `healthCheck` options are an `InvalidArgumentError` naming the
+ * option, thrown before anything starts.
+ */
 export function createBalancedTransport(options: BalancedTransportOptions): BalancedTransport {
   const maxAttempts = options.maxAttempts ?? 3;
   const waitMs = options.waitForInstanceMs ?? 5000;
   const isRetryable = options.isRetryable ?? defaultRetryable;
-  // Options are checked (these two throw InvalidArgumentError) before a discovery is started.
+  // Options are checked (these throw InvalidArgumentError) before a discovery is started.
   const detection =
     options.outlierDetection === false ? undefined : outlierDetectionSettings(options.outlierDetection);
+  const health =
+    options.healthCheck === undefined || options.healthCheck === false
+      ? undefined
+      : healthCheckSettings(options.healthCheck);
   const picker = new Picker(options.policy ?? "round-robin", Math.random, { p2cEwma: options.p2cEwma });
   const owned =
     "discovery" in options ? undefined : discover(options.etcd, options.service, options.discoverOptions);
   const discovery = "discovery" in options ? options.discovery : owned!;
   const pool = new PickPool(picker, detection, (member) => {
+    // Its health checks end first (a Watch open on its transport too).
+    void checks.get(member)?.stop();
+    checks.delete(member);
     // Calls in flight on it may still finish: it is closed when the last one ends.
     if (member.inFlight === 0) closeMember(member);
     else retiring.add(member);
   });
   /** Members gone from the view with calls still in flight. */
   const retiring = new Set<PoolMember>();
+  /** The health checks of the members in the pool (when on). */
+  const checks = new Map<PoolMember, InstanceHealthCheck>();
+  /** Picks waiting for an instance: woken by view changes and by an instance coming back to SERVING. */
+  const waiting = new Set<() => void>();
 
   const closeMember = (member: PoolMember) => {
     retiring.delete(member);
@@ -118,9 +143,27 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
     return member.transport;
   };
 
+  /** Starts the health checks of the members of `changes` that have none (new, or a new address). */
+  const checkNew = (changes: readonly InstanceChange[]) => {
+    if (!health) return;
+    for (const c of changes) {
+      const member = pool.members.get(c.key);
+      if (!member || checks.has(member)) continue;
+      const check = new InstanceHealthCheck(health, transportOf(member), (serving) => {
+        if (pool.members.get(member.key) !== member) return;
+        pool.setServing(member.key, serving);
+        if (serving) for (const wake of [...waiting]) wake();
+      });
+      checks.set(member, check);
+    }
+  };
+
   // The view as it is now, then its changes as they come: the pool is never rebuilt from a copy per call.
-  const onChanges = (changes: readonly InstanceChange[]) => pool.apply(changes);
-  pool.apply([...discovery.entries()].map(([key, instance]) => ({ type: "added", key, instance })));
+  const onChanges = (changes: readonly InstanceChange[]) => {
+    pool.apply(changes);
+    checkNew(changes);
+  };
+  onChanges([...discovery.entries()].map(([key, instance]) => ({ type: "added" as const, key, instance })));
   discovery.on("changes", onChanges);
 
   /**
@@ -155,12 +198,16 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
           new Promise<void>((resolve) => {
             wake = () => resolve();
             discovery.once("changes", wake);
+            waiting.add(wake);
           }),
           deadline,
           signal,
         );
       } finally {
-        if (wake) discovery.off("changes", wake);
+        if (wake) {
+          discovery.off("changes", wake);
+          waiting.delete(wake);
+        }
       }
     }
   };
@@ -247,10 +294,19 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
 
     ejected: () => pool.ejected(Date.now()),
 
+    unhealthy() {
+      const keys: string[] = [];
+      for (const [member, check] of checks) if (!check.serving) keys.push(member.key);
+      return keys;
+    },
+
     async close() {
       discovery.off("changes", onChanges);
       await owned?.close();
+      // Health checks end with their members: no timer and no Watch stream is left.
+      const checksEnded = Promise.all([...checks.values()].map((c) => c.stop()));
       pool.clear();
+      await checksEnded;
       // Closing is closing: calls still in flight end with the transport's error.
       for (const m of [...retiring]) closeMember(m);
     },

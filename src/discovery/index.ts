@@ -33,6 +33,8 @@ export {
   goEndpointsCodec,
   goSafeMetadata,
 } from "./go-endpoints-codec.js";
+export type { HealthCheckOptions } from "./health-check.js";
+export { type GrpcJsServerLike, HealthStatus, type ServingStatus } from "./health-service.js";
 export { type ServiceInstance, type ServiceInstanceInit, toInstance } from "./instance.js";
 export type { OutlierDetectionOptions } from "./outlier-detection.js";
 export type { CallObservation, PickPolicy } from "./pick-policy.js";

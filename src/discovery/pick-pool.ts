@@ -36,7 +36,9 @@ export class PickPool {
   readonly #detection: OutlierDetectionSettings | undefined;
   readonly #onGone: (member: PoolMember) => void;
   readonly #members = new Map<string, PoolMember>();
-  /** Non-draining, weight > 0. */
+  /** Keys that active health checks took out (NOT_SERVING): left out of `#usable` like draining ones. */
+  readonly #notServing = new Set<string>();
+  /** Non-draining, serving, weight > 0. */
   #usable: PoolMember[] = [];
   /** `#usable` minus the ejected, valid until `#activeUntil` unless `#stale`. */
   #active: PoolMember[] = [];
@@ -69,9 +71,24 @@ export class PickPool {
       if (c.type === "removed") this.#remove(c.key);
       else this.#put(c.key, c.instance);
     }
+    this.#rebuildUsable();
+  }
+
+  /** Marks a member serving or not (active health checks): a member not serving gets no calls. */
+  setServing(key: string, serving: boolean): void {
+    if (serving) {
+      if (!this.#notServing.delete(key)) return;
+    } else {
+      if (!this.#members.has(key) || this.#notServing.has(key)) return;
+      this.#notServing.add(key);
+    }
+    this.#rebuildUsable();
+  }
+
+  #rebuildUsable(): void {
     this.#usable = [];
     for (const m of this.#members.values()) {
-      if (!m.instance.draining && m.instance.weight > 0) this.#usable.push(m);
+      if (!m.instance.draining && m.instance.weight > 0 && !this.#notServing.has(m.key)) this.#usable.push(m);
     }
     this.#stale = true;
   }
@@ -151,6 +168,7 @@ export class PickPool {
     const member = this.#members.get(key);
     if (!member) return;
     this.#members.delete(key);
+    this.#notServing.delete(key);
     this.#picker.forget(key);
     member.gone = true;
     this.#onGone(member);

@@ -30,6 +30,7 @@ import {
   RegistrationLostError,
 } from "./errors.js";
 import { goEndpointsCodec } from "./go-endpoints-codec.js";
+import { HealthStatus } from "./health-service.js";
 import { type ServiceInstance, type ServiceInstanceInit, toInstance } from "./instance.js";
 
 /**
@@ -62,6 +63,13 @@ export interface RegisterOptions extends ServiceInstanceInit {
   waitForEtcd?: boolean | undefined;
   /** Aborts the first registration (and, with `waitForEtcd`, the wait for etcd). */
   signal?: AbortSignal | undefined;
+  /**
+   * The server's health service status (served with `health.connectRoutes(router)` or
+   * `health.addToGrpcServer(server)`): `drain()` makes every service NOT_SERVING before it writes the
+   * drain to etcd, and `deregister()` before it revokes the lease (ending its open Watch streams too), so
+   * clients with active health checks stop sending calls at once. Default: none.
+   */
+  health?: HealthStatus | undefined;
 }
 
 /** One step in a registration's life, as the async iterator gives it. */
@@ -118,6 +126,8 @@ function checkRegisterOptions(etcd: EtcdPort, options: RegisterOptions): void {
   checkNumber(options.backoff?.initialMs, "backoff.initialMs", 0);
   checkNumber(options.backoff?.maxMs, "backoff.maxMs", 0);
   checkSignal(options.signal);
+  if (options.health !== undefined && !(options.health instanceof HealthStatus))
+    throw new InvalidArgumentError("health", `must be a HealthStatus, got ${shownInput(options.health)}`);
   if (options.waitForEtcd !== undefined && typeof options.waitForEtcd !== "boolean")
     throw new InvalidArgumentError(
       "waitForEtcd",
@@ -163,6 +173,7 @@ export class Registration
   readonly #etcd: EtcdPort;
   readonly #codec: InstanceCodec;
   readonly #ttl: number;
+  readonly #health: HealthStatus | undefined;
   readonly #backoff: Backoff;
   readonly #closing = new AbortController();
   readonly #subscribers = new Set<QueuedIterator<RegistrationEvent>>();
@@ -195,6 +206,7 @@ export class Registration
     this.#etcd = etcd;
     this.#codec = options.codec ?? goEndpointsCodec();
     this.#ttl = options.ttl ?? 10;
+    this.#health = options.health;
     this.#backoff = new Backoff({
       initialMs: options.backoff?.initialMs ?? 100,
       maxMs: options.backoff?.maxMs ?? 5000,
@@ -250,8 +262,13 @@ export class Registration
     await this.#rewrite({ ...this.#instance, metadata: metadata ?? null });
   }
 
-  /** Marks the instance draining: discovery clients stop sending it new calls. Call before `deregister()`. */
+  /**
+   * Marks the instance draining: discovery clients stop sending it new calls. Call before `deregister()`.
+   * With a `health` status, every service of it turns NOT_SERVING first.
+   */
   async drain(): Promise<void> {
+    if (this.#life.ended) throw new RegistrationClosedError();
+    this.#health?.shutdown();
     await this.#rewrite({ ...this.#instance, draining: true });
   }
 
@@ -261,6 +278,12 @@ export class Registration
    */
   deregister(): Promise<void> {
     this.#closed ??= (async () => {
+      // A server that registered is going away (one that never did keeps its health as it was): its
+      // health says so, and its Watch streams end so that a graceful stop of the server need not wait.
+      if (this.#leaseId !== 0n) {
+        this.#health?.shutdown();
+        this.#health?.endWatches();
+      }
       this.#life.end();
       this.#closing.abort(new RegistrationClosedError());
       this.#generation++;
