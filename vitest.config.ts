@@ -56,14 +56,20 @@ const PIN_THEIR_OWN_VERSIONS = ["test/client/range-stream.test.ts", "test/client
 
 /**
  * Files whose subject is the client alone (a non-default transport's leg of the fault suite, connect
- * timeouts against a silent socket, grpc-js's resolver and balancer over discovery): the server's part of
- * them runs on every line through the default transport's suites (discovery's reads and watches in
- * `test/discovery/discovery.test.ts`), so the other lines would only repeat them.
+ * timeouts against a silent socket, grpc-js's resolver over discovery, the balancer's picking policies
+ * and active health checks against test servers, the CLI's copy loop of `make-mirror`): the server's part
+ * of them (discovery's reads and watches, registrations, the mirror's read and watch) runs on every line
+ * in other suites (`test/discovery/discovery.test.ts`, `registration.test.ts`, `test/client/mirror.test.ts`),
+ * so the other lines would only repeat them.
  */
 const CLIENT_SIDE = [
   "test/faults/faults-grpc-js.test.ts",
   "test/client/connect-timeout.test.ts",
   "test/discovery/grpc-js-resolver.test.ts",
+  "test/discovery/p2c-ewma.test.ts",
+  "test/discovery/health-check.test.ts",
+  "test/interop/go-health.test.ts",
+  "test/cli/make-mirror.test.ts",
 ];
 
 /**
