@@ -142,6 +142,7 @@ export {
   LeasingKv,
   type LeasingOptions,
   type LeasingState,
+  type LeasingTxn,
 } from "./leasing/index.js";
 export {
   type CampaignOptions,

@@ -6,3 +6,4 @@ export {
   type LeasingState,
   REVOKE_MARKER,
 } from "./leasing-kv.js";
+export { LeasingTxn } from "./leasing-txn.js";

@@ -13,7 +13,6 @@ import {
   DeadlineExceededError,
   InvalidArgumentError,
   LeaseNotFoundError,
-  NotSupportedError,
 } from "../core/errors.js";
 import { Lifecycle } from "../core/lifecycle.js";
 import { anySignal, sleep, untilAborted, type WaitSignal, waitSignal } from "../core/signals.js";
@@ -30,9 +29,11 @@ import type {
   RangeOptions,
 } from "../kv/types.js";
 import { checkPort, type EtcdPort } from "../port.js";
-import { compare } from "../txn/compare.js";
+import { type Comparison, compare } from "../txn/compare.js";
 import { op } from "../txn/ops.js";
+import type { Txn, TxnRequestInit } from "../txn/txn.js";
 import type { WatchEvent } from "../watch/types.js";
+import { type AnyTxnResult, LeasingTxn, ranWrites, txnOpKeys, txnWrites } from "./leasing-txn.js";
 import { type OwnedKey, OwnedKeys } from "./owned-keys.js";
 
 /** The value a writer puts on an owner's leasing key to ask it to give the key up (Go's protocol). */
@@ -236,15 +237,16 @@ export class LeasingKv extends EventEmitter<LeasingEvents> implements AsyncDispo
   }
 
   /**
-   * Not implemented: Go's leasing txn (answered from owned keys when it can, guarded by the leasing
-   * keys of every key it writes) is not ported. Throws `NotSupportedError` (code UNIMPLEMENTED) at once;
-   * use `etcd.txn()` for keys no leasing KV owns.
+   * Starts a txn through the leasing protocol (Go's leasing `Txn`): the builder of `etcd.txn()`
+   * (`.if(...).onSuccess(...).onFailure(...).commit(options)`). `commit()` revokes other clients'
+   * ownership of every key the txn may write (either branch, nested txns included) and waits for them
+   * to give the keys up, then commits the txn on etcd nested in guards on those keys' leasing keys, again
+   * when a new owner appeared meanwhile, and updates this client's owned copies of the keys written as
+   * `put()` and `delete()` do. Reads and guards are answered by etcd (linearizable); Go answers a txn on
+   * owned keys only from memory, etcd-ts does not.
    */
-  txn(): never {
-    throw new NotSupportedError(
-      "leasing KV: txn() is not implemented in etcd-ts; use get/put/delete, or etcd.txn() on keys no leasing client owns",
-      { code: Code.Unimplemented },
-    );
+  txn(): LeasingTxn {
+    return new LeasingTxn((inner, options) => this.#commitTxn(inner, options));
   }
 
   /**
@@ -436,13 +438,7 @@ export class LeasingKv extends EventEmitter<LeasingEvents> implements AsyncDispo
     try {
       const session = await this.#liveSession(wait.signal);
       for (;;) {
-        const leased = await this.#etcd.range(lrange, callOptions);
-        let maxRevision = 0n;
-        for (const lkv of leased.kvs) {
-          if (lkv.createRevision > maxRevision) maxRevision = lkv.createRevision;
-          if (lkv.lease === session.leaseId) continue;
-          await this.#revoke(lkv.key.subarray(this.prefix.length), lkv.key, wait.signal);
-        }
+        const maxRevision = await this.#revokeRange(lrange, session, wait.signal);
         const res = await this.#etcd
           .txn()
           .if(compare.createRevision(lrange, "<", maxRevision + 1n))
@@ -460,6 +456,133 @@ export class LeasingKv extends EventEmitter<LeasingEvents> implements AsyncDispo
     } finally {
       wait.dispose();
     }
+  }
+
+  /**
+   * The leasing txn protocol (Go's `serverTxn`): revoke other owners of the ranges written, guard every
+   * key written by "its leasing key was created at or before this client's ownership (none: 0)", commit
+   * the user's txn nested in those guards, else read the leasing keys of the single keys, revoke their
+   * owners, and again. Owned copies of written keys are locked (reads wait) while the txn is in flight.
+   */
+  async #commitTxn(inner: Txn, options: CallOptions | undefined): Promise<AnyTxnResult> {
+    checkOptionsObject(options);
+    const request = inner.toRequest();
+    for (const key of txnOpKeys(request))
+      if (startsWith(key, this.prefix))
+        throw new InvalidArgumentError("txn", `an op's key ${shownInput(key)} is under the leasing prefix`);
+    this.#throwIfClosed();
+    const writes = txnWrites(request);
+    const singles = new Map<string, { key: Uint8Array; lkey: Uint8Array }>();
+    for (const w of writes)
+      if (w.end === undefined)
+        singles.set(toByteString(w.key), { key: w.key, lkey: this.#leasingKey(w.key) });
+    const ranges = writes
+      .filter((w) => w.end !== undefined)
+      .map((w) => ({
+        from: toByteString(w.key),
+        to: toByteString(w.end!),
+        lrange: this.#leasingRange({ key: w.key, end: w.end }),
+      }));
+    const inRanges = (bs: string) => ranges.some((r) => inRange(bs, r.from, r.to));
+    const wait = this.#waitFor("leasing txn", options);
+    const callOptions = { signal: wait.signal, metadata: options?.metadata };
+    try {
+      for (;;) {
+        const session = await this.#liveSession(wait.signal);
+        const guards: Comparison[] = [];
+        for (const r of ranges) {
+          const maxRevision = await this.#revokeRange(r.lrange, session, wait.signal);
+          guards.push(compare.createRevision(r.lrange, "<", maxRevision + 1n));
+        }
+        // The owned copies this txn may change, locked as put() locks one.
+        const touched = new Map<string, OwnedKey>();
+        for (const bs of this.#keys.keys())
+          if (singles.has(bs) || inRanges(bs)) touched.set(bs, this.#keys.get(bs)!);
+        const releases = [...touched.values()].map(lockWrites);
+        const singleList = [...singles];
+        for (const [bs, k] of singleList)
+          guards.push(compare.createRevision(k.lkey, "<", (touched.get(bs)?.revision ?? 0n) + 1n));
+        const release = () => {
+          for (const r of releases) r();
+        };
+        let outer: Awaited<ReturnType<typeof commitNested>>;
+        try {
+          outer = await commitNested(this.#etcd, guards, inner, singleList, callOptions);
+        } catch (err) {
+          // Whether the txn happened is unknown: the copies it may have changed can no longer be trusted.
+          for (const bs of touched.keys()) this.#keys.evict(bs);
+          release();
+          throw err;
+        }
+        if (outer.succeeded) {
+          const result = outer.results[0] as AnyTxnResult;
+          this.#txnWritten(request, result, outer.revision, touched);
+          release();
+          return result;
+        }
+        release();
+        // A guard failed: a key written has an owner (new, or not this client). Revoke, then again.
+        for (let i = 0; i < singleList.length; i++)
+          if (outer.results[i]!.kvs.length > 0) {
+            const [, k] = singleList[i]!;
+            await this.#revoke(k.key, k.lkey, wait.signal);
+          }
+      }
+    } catch (err) {
+      return wait.rethrow(err);
+    } finally {
+      wait.dispose();
+    }
+  }
+
+  /**
+   * Updates the owned copies after a txn of this client committed at `revision` (Go's `commitToCache`):
+   * a put updates the copy as `put()` does, a delete of a key or range empties the copies it covers.
+   */
+  #txnWritten(
+    request: TxnRequestInit,
+    result: AnyTxnResult,
+    revision: bigint,
+    touched: Map<string, OwnedKey>,
+  ): void {
+    for (const w of ranWrites(request, result)) {
+      if (w.kind === "put" || w.end === undefined) {
+        const bs = toByteString(w.key);
+        const owned = this.#keys.get(bs);
+        if (!owned) continue;
+        if (touched.get(bs) !== owned) {
+          // Owned since the txn was sent: a copy older than the txn is stale.
+          if (owned.revision < revision) this.#keys.evict(bs);
+          continue;
+        }
+        if (w.kind === "delete") owned.kv = undefined;
+        else if (!updateOwnedCopy(owned, w.key, w.value, w, revision)) this.#keys.evict(bs);
+        continue;
+      }
+      const from = toByteString(w.key);
+      const to = toByteString(w.end);
+      for (const bs of [...this.#keys.keys()])
+        if (inRange(bs, from, to)) {
+          const owned = this.#keys.get(bs)!;
+          if (owned.revision < revision) owned.kv = undefined;
+        }
+    }
+  }
+
+  /**
+   * Revokes every other client's leasing key in `lrange` and waits for them to be deleted (Go's
+   * `revokeRange`); returns the highest create revision of a leasing key read there (0: none), which
+   * the write's guard checks.
+   */
+  async #revokeRange(lrange: KeyRange, session: Session, signal: AbortSignal): Promise<bigint> {
+    const leased = await this.#etcd.range(lrange, { signal });
+    let maxRevision = 0n;
+    for (const lkv of leased.kvs) {
+      if (lkv.createRevision > maxRevision) maxRevision = lkv.createRevision;
+      if (lkv.lease === session.leaseId) continue;
+      await this.#revoke(lkv.key.subarray(this.prefix.length), lkv.key, signal);
+    }
+    return maxRevision;
   }
 
   /** Puts `REVOKE` on another client's leasing key and waits for its deletion (Go's `revoke` of a read op). */
@@ -668,6 +791,25 @@ function commitAcquire(
 }
 
 /**
+ * The user's txn nested in `guards` on the leasing keys of the keys it writes (Go's `serverTxn`), else
+ * a read of the leasing keys of the single keys (to revoke their owners).
+ */
+function commitNested(
+  etcd: EtcdPort,
+  guards: Comparison[],
+  inner: Txn,
+  singles: [string, { lkey: Uint8Array }][],
+  callOptions: CallOptions,
+) {
+  return etcd
+    .txn()
+    .if(...guards)
+    .onSuccess(op.txn(inner))
+    .onFailure(...singles.map(([, k]) => op.get(k.lkey)))
+    .commit(callOptions);
+}
+
+/**
  * A write guarded by "the leasing key was created at or before `ownedFrom`" (0: there is none), else
  * `REVOKE` on it (Go's `revoke`; `ignoreLease` keeps the owner's lease on it).
  */
@@ -763,6 +905,11 @@ function pickCallOptions(options: CallOptions | undefined): CallOptions {
 /** True when the leasing key read as `lkv` is not the one a writer's revoke at `revision` was put on. */
 function gone(lkv: KeyValue | undefined, revision: bigint): boolean {
   return lkv === undefined || lkv.createRevision > revision;
+}
+
+/** True when the byte string `key` is in [`from`, `to`) (`to` of "\0": every key from `from` on). */
+function inRange(key: string, from: string, to: string): boolean {
+  return key >= from && (to === "\0" || key < to);
 }
 
 function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
