@@ -4,10 +4,12 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   ClosedError,
+  compare,
   type Etcd,
   InvalidArgumentError,
   LeasingKv,
-  NotSupportedError,
+  op,
+  txn,
 } from "../../src/client/index.js";
 import { DiagnosticsRecorder } from "../support/diagnostics.js";
 import { useEtcd } from "../support/etcd-fixture.js";
@@ -223,7 +225,186 @@ describe("leasing KV", () => {
     ).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(lkv.get({} as unknown as string)).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(lkv.put("k", "v", null as unknown as object)).rejects.toBeInstanceOf(InvalidArgumentError);
-    expect(() => lkv.txn()).toThrow(NotSupportedError);
+    // A txn: ops and guards checked as etcd.txn() checks them, keys under the leasing prefix refused,
+    // the options object checked; nothing is sent.
+    const leasingKey = `${new TextDecoder().decode(lkv.prefix)}k`;
+    expect(() => lkv.txn().onSuccess({} as unknown as ReturnType<typeof op.get>)).toThrow(
+      InvalidArgumentError,
+    );
+    expect(() => lkv.txn().if({} as unknown as ReturnType<typeof compare.value>)).toThrow(
+      InvalidArgumentError,
+    );
+    const calls = await kvCalls(async () => {
+      await expect(lkv.txn().onSuccess(op.put(leasingKey, "v")).commit()).rejects.toBeInstanceOf(
+        InvalidArgumentError,
+      );
+      await expect(
+        lkv
+          .txn()
+          .onFailure(op.txn(txn().onSuccess(op.get(leasingKey))))
+          .commit(),
+      ).rejects.toBeInstanceOf(InvalidArgumentError);
+      await expect(
+        lkv
+          .txn()
+          .onSuccess(op.put("k", "v"))
+          .commit("x" as unknown as object),
+      ).rejects.toBeInstanceOf(InvalidArgumentError);
+    });
+    expect(calls).toEqual([]);
+    const once = lkv.txn().onSuccess(op.get("k"));
+    await once.commit();
+    await expect(once.commit()).rejects.toBeInstanceOf(InvalidArgumentError);
+  });
+
+  it("a txn writing a key another client owns revokes it first, in either branch: the owner's next read sees it", async () => {
+    const pfx = unique("lease/");
+    const key = unique("data/t");
+    await plain.put(key, "before");
+    const owner = await leasing(pfx);
+    const writer = await leasing(pfx);
+    expect((await owner.get(key))?.text()).toBe("before");
+    const res = await within(
+      writer
+        .txn()
+        .if(compare.value(key, "=", "before"))
+        .onSuccess(op.put(key, "after"), op.get(key))
+        .onFailure(op.get(key))
+        .commit(),
+      "the txn on an owned key",
+    );
+    expect(res.succeeded).toBe(true);
+    if (!res.succeeded) return;
+    expect(res.results[1].kvs[0]?.text()).toBe("after");
+    expect(owner.ownedKeys).toBe(0);
+    expect(await plain.get(`${pfx}${key}`)).toBeUndefined();
+    const kv = await owner.get(key);
+    expect(kv?.text()).toBe("after");
+    expect(kv?.modRevision).toBe(res.revision);
+    // A guard that fails runs the failure branch, whose writes revoke the same way.
+    expect((await owner.get(key))?.text()).toBe("after"); // owned again (from memory)
+    const failed = await within(
+      writer
+        .txn()
+        .if(compare.value(key, "=", "nope"))
+        .onSuccess(op.put(key, "no"))
+        .onFailure(op.put(key, "else"))
+        .commit(),
+      "the failing txn",
+    );
+    expect(failed.succeeded).toBe(false);
+    expect((await owner.get(key))?.text()).toBe("else");
+    // A delete of a range, nested in a txn, revokes every owner in it.
+    await owner.get(key);
+    const nested = await within(
+      writer
+        .txn()
+        .onSuccess(op.txn(txn().onSuccess(op.delete({ prefix: key }))))
+        .commit(),
+      "the nested range delete",
+    );
+    expect(nested.succeeded).toBe(true);
+    expect(await owner.get(key)).toBeUndefined();
+  });
+
+  it("a txn's writes update this client's owned copies, from the branch that ran; reads go to etcd", async () => {
+    const pfx = unique("lease/");
+    const a = unique("data/ta");
+    const b = unique("data/tb");
+    const c = unique("data/tc");
+    await plain.put(b, "b0");
+    await plain.put(c, "c0");
+    const lkv = await leasing(pfx);
+    await lkv.get(a); // owned, missing
+    await lkv.get(b);
+    await lkv.get(c);
+    expect(lkv.ownedKeys).toBe(3);
+    const res = await lkv
+      .txn()
+      .if(compare.value(b, "=", "b0"))
+      .onSuccess(
+        op.put(a, "a1"),
+        op.delete(b),
+        op.txn(
+          txn()
+            .if(compare.version(c, ">", 0))
+            .onSuccess(op.put(c, "c1")),
+        ),
+      )
+      .onFailure(op.put(a, "wrong"))
+      .commit();
+    expect(res.succeeded).toBe(true);
+    // From memory, and equal to what etcd holds.
+    let copies: (string | undefined)[] = [];
+    const calls = await kvCalls(async () => {
+      copies = [
+        (await lkv.get(a))?.text(),
+        (await lkv.get(b))?.text(),
+        (await lkv.get(c))?.text(),
+        String((await lkv.get(c))?.version),
+        String((await lkv.get(a))?.modRevision),
+      ];
+    });
+    expect(calls).toEqual([]);
+    const inEtcd = [
+      (await plain.get(a))?.text(),
+      (await plain.get(b))?.text(),
+      (await plain.get(c))?.text(),
+      String((await plain.get(c))?.version),
+      String((await plain.get(a))?.modRevision),
+    ];
+    expect(copies).toEqual(["a1", undefined, "c1", "2", String(res.revision)]);
+    expect(copies).toEqual(inEtcd);
+    // The failure branch ran: its put is applied, the success branch's is not.
+    const other = await lkv
+      .txn()
+      .if(compare.value(a, "=", "x"))
+      .onSuccess(op.put(a, "x"))
+      .onFailure(op.put(c, "c2"))
+      .commit();
+    expect(other.succeeded).toBe(false);
+    expect(await kvCalls(async () => [(await lkv.get(a))?.text(), (await lkv.get(c))?.text()])).toEqual([]);
+    expect((await lkv.get(a))?.text()).toBe("a1");
+    expect((await lkv.get(c))?.text()).toBe("c2");
+    // A range delete empties the copies it covers; a put with a lease drops the copy (as put() does).
+    const lease = await plain.lease.grant(30);
+    cleanups.push(() => lease.revoke().catch(() => undefined));
+    await lkv
+      .txn()
+      .onSuccess(op.delete({ key: c, end: `${c}\0` }), op.put(a, "leased", { lease: lease.id }))
+      .commit();
+    expect(await lkv.get(c)).toBeUndefined();
+    expect(lkv.ownedKeys).toBe(2); // b and c stay owned (both missing now); a is dropped
+    expect((await lkv.get(a))?.text()).toBe("leased");
+    // A read-only txn is answered by etcd (one Txn), even on owned keys.
+    expect(
+      await kvCalls(() =>
+        lkv
+          .txn()
+          .if(compare.version(b, "=", 0))
+          .onSuccess(op.get(b))
+          .commit(),
+      ),
+    ).toEqual(["Txn"]);
+  });
+
+  it("a txn retries when its guard finds an owner: it revokes, waits for the rescind, then commits once", async () => {
+    const pfx = unique("lease/");
+    const key = unique("data/race");
+    // An owner the test controls: a leasing key on a lease of its own; it rescinds when the test says.
+    const lease = await plain.lease.grant(30);
+    cleanups.push(() => lease.revoke().catch(() => undefined));
+    await plain.put(`${pfx}${key}`, "", { lease: lease.id });
+    const writer = await leasing(pfx);
+    const pending = writer.txn().onSuccess(op.put(key, "v")).commit();
+    await until("the revoke marker", async () => (await plain.get(`${pfx}${key}`))?.text() === "REVOKE");
+    expect(await plain.get(key)).toBeUndefined(); // nothing written while the owner holds the key
+    await plain.delete(`${pfx}${key}`); // the owner rescinds
+    const res = await within(pending, "the txn after the rescind");
+    expect(res.succeeded).toBe(true);
+    const kv = await plain.get(key);
+    expect(kv?.version).toBe(1n); // written once
+    expect(kv?.modRevision).toBe(res.revision);
   });
 });
 
@@ -258,6 +439,36 @@ describe("leasing KV with auth on (rights on the data prefix and the leasing pre
     expect(await kvCalls(() => owner.get("adata/k"))).toEqual([]);
     await within(writer.put("adata/k", "2"), "the put");
     expect((await owner.get("adata/k"))?.text()).toBe("2");
+    // A txn of the other user client revokes the same way.
+    const res = await within(writer.txn().onSuccess(op.put("adata/k", "3")).commit(), "the txn");
+    expect(res.succeeded).toBe(true);
+    expect((await owner.get("adata/k"))?.text()).toBe("3");
+    // A read-only txn is sent as etcd.txn() sends it: refused without rights, on every server.
+    await expect(writer.txn().onSuccess(op.get("elsewhere")).commit()).rejects.toMatchObject({
+      name: "PermissionDeniedError",
+    });
+    // A writing txn is nested in the leasing guards (as Go's): refused exactly when the server refuses
+    // the same nested txn from a plain client (etcd before the GHSA-rfx7-8w68-q57q fix, such as 3.4.23,
+    // does not check ops nested in a txn).
+    const user = client();
+    const raw = await user
+      .txn()
+      .onSuccess(op.txn(txn().onSuccess(op.put("elsewhere/raw", "x"))))
+      .commit()
+      .then(
+        () => "written",
+        (err: Error) => err.name,
+      );
+    const viaLeasing = await writer
+      .txn()
+      .onSuccess(op.put("elsewhere/lkv", "x"))
+      .commit()
+      .then(
+        () => "written",
+        (err: Error) => err.name,
+      );
+    expect(["written", "PermissionDeniedError"]).toContain(raw);
+    expect(viaLeasing).toBe(raw);
     // Without rights on the data key, the acquiring txn is refused.
     await expect(owner.get("elsewhere")).rejects.toMatchObject({ name: "PermissionDeniedError" });
   });

@@ -132,7 +132,7 @@ export function deleteRequest(range: Bytes | KeyRange, options: DeleteOptions = 
 /** Reads a RangeResponse. `fallbackRevision` serves responses inside a txn, which carry no header. */
 export function rangeResult(res: RangeResponse, fallbackRevision = 0n): RangeResult {
   return {
-    revision: res.header?.revision ?? fallbackRevision,
+    revision: res.header?.revision || fallbackRevision,
     kvs: wrapAll(res.kvs),
     count: res.count,
     more: res.more,
@@ -142,7 +142,7 @@ export function rangeResult(res: RangeResponse, fallbackRevision = 0n): RangeRes
 /** Reads a PutResponse. */
 export function putResult(res: PutResponse, fallbackRevision = 0n): PutResult {
   return {
-    revision: res.header?.revision ?? fallbackRevision,
+    revision: res.header?.revision || fallbackRevision,
     prevKv: res.prevKv ? new KeyValue(res.prevKv) : undefined,
   };
 }
@@ -150,7 +150,7 @@ export function putResult(res: PutResponse, fallbackRevision = 0n): PutResult {
 /** Reads a DeleteRangeResponse. */
 export function deleteResult(res: DeleteRangeResponse, fallbackRevision = 0n): DeleteResult {
   return {
-    revision: res.header?.revision ?? fallbackRevision,
+    revision: res.header?.revision || fallbackRevision,
     deleted: res.deleted,
     prevKvs: wrapAll(res.prevKvs),
   };

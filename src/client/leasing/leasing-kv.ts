@@ -242,11 +242,14 @@ export class LeasingKv extends EventEmitter<LeasingEvents> implements AsyncDispo
    * ownership of every key the txn may write (either branch, nested txns included) and waits for them
    * to give the keys up, then commits the txn on etcd nested in guards on those keys' leasing keys, again
    * when a new owner appeared meanwhile, and updates this client's owned copies of the keys written as
-   * `put()` and `delete()` do. Reads and guards are answered by etcd (linearizable); Go answers a txn on
-   * owned keys only from memory, etcd-ts does not.
+   * `put()` and `delete()` do. A txn that writes nothing is sent as `etcd.txn()` sends it. Reads and
+   * guards are answered by etcd (linearizable); Go answers a txn on owned keys only from memory, etcd-ts
+   * does not.
    */
   txn(): LeasingTxn {
-    return new LeasingTxn((inner, options) => this.#commitTxn(inner, options));
+    return new LeasingTxn(this.#etcd.txn(), (nested, direct, options) =>
+      this.#commitTxn(nested, direct, options),
+    );
   }
 
   /**
@@ -464,7 +467,7 @@ export class LeasingKv extends EventEmitter<LeasingEvents> implements AsyncDispo
    * the user's txn nested in those guards, else read the leasing keys of the single keys, revoke their
    * owners, and again. Owned copies of written keys are locked (reads wait) while the txn is in flight.
    */
-  async #commitTxn(inner: Txn, options: CallOptions | undefined): Promise<AnyTxnResult> {
+  async #commitTxn(inner: Txn, direct: Txn, options: CallOptions | undefined): Promise<AnyTxnResult> {
     checkOptionsObject(options);
     const request = inner.toRequest();
     for (const key of txnOpKeys(request))
@@ -472,6 +475,17 @@ export class LeasingKv extends EventEmitter<LeasingEvents> implements AsyncDispo
         throw new InvalidArgumentError("txn", `an op's key ${shownInput(key)} is under the leasing prefix`);
     this.#throwIfClosed();
     const writes = txnWrites(request);
+    // Nothing to guard: the txn as etcd.txn() sends it (not nested, so checked by every server's RBAC).
+    if (writes.length === 0) {
+      const wait = this.#waitFor("leasing txn", options);
+      try {
+        return (await direct.commit({ signal: wait.signal, metadata: options?.metadata })) as AnyTxnResult;
+      } catch (err) {
+        return wait.rethrow(err);
+      } finally {
+        wait.dispose();
+      }
+    }
     const singles = new Map<string, { key: Uint8Array; lkey: Uint8Array }>();
     for (const w of writes)
       if (w.end === undefined)

@@ -11,7 +11,11 @@ import {
 } from "../txn/txn.js";
 
 /** Commits a leasing txn's request (the protocol, in `LeasingKv`): the user txn's response and revision. */
-export type LeasingTxnCommitter = (inner: Txn, options: CallOptions | undefined) => Promise<AnyTxnResult>;
+export type LeasingTxnCommitter = (
+  nested: Txn,
+  direct: Txn,
+  options: CallOptions | undefined,
+) => Promise<AnyTxnResult>;
 
 /** A txn's result whatever its ops. */
 export type AnyTxnResult = TxnResult<readonly TxnOp[], readonly TxnOp[]>;
@@ -22,35 +26,42 @@ export type AnyTxnResult = TxnResult<readonly TxnOp[], readonly TxnOp[]>;
  * guards made by `compare`. `commit()` first revokes other clients' ownership of every key the txn may
  * write, in either branch, then commits the txn on etcd nested inside guards on those keys' leasing keys
  * (retried when a new owner appeared meanwhile), then updates this client's owned copies of the keys it
- * wrote. Reads and guards are answered by etcd (linearizable), never from memory. Not thenable: it runs
- * when `commit()` is called, exactly once.
+ * wrote. A txn that writes nothing is sent as `etcd.txn()` sends it. Reads and guards are answered by
+ * etcd (linearizable), never from memory. Not thenable: it runs when `commit()` is called, exactly once.
  */
 export class LeasingTxn<T extends readonly TxnOp[] = [], E extends readonly TxnOp[] = []> {
-  readonly #inner: Txn<T, E>;
+  /** The user's txn, to nest in the guards of a txn that writes. */
+  readonly #nested: Txn<T, E>;
+  /** The same txn from `etcd.txn()`, committed as is when it writes nothing. */
+  readonly #direct: Txn<T, E>;
   readonly #commit: LeasingTxnCommitter;
   #committed = false;
 
-  /** Made by `LeasingKv.txn()`. */
-  constructor(commit: LeasingTxnCommitter) {
-    this.#inner = txn() as unknown as Txn<T, E>;
+  /** Made by `LeasingKv.txn()`: `direct` is a txn of its client (`etcd.txn()`). */
+  constructor(direct: Txn, commit: LeasingTxnCommitter) {
+    this.#nested = txn() as unknown as Txn<T, E>;
+    this.#direct = direct as unknown as Txn<T, E>;
     this.#commit = commit;
   }
 
   /** Adds guards (made by `compare`); all must hold for the success branch to run. */
   if(...comparisons: Comparison[]): this {
-    this.#inner.if(...comparisons);
+    this.#nested.if(...comparisons);
+    this.#direct.if(...comparisons);
     return this;
   }
 
   /** Sets the ops run when every guard holds (made by `op`, else `InvalidArgumentError`). */
   onSuccess<const N extends readonly TxnOp[]>(...ops: N): LeasingTxn<N, E> {
-    this.#inner.onSuccess(...ops);
+    this.#nested.onSuccess(...ops);
+    this.#direct.onSuccess(...ops);
     return this as unknown as LeasingTxn<N, E>;
   }
 
   /** Sets the ops run when a guard fails (made by `op`, else `InvalidArgumentError`). */
   onFailure<const N extends readonly TxnOp[]>(...ops: N): LeasingTxn<T, N> {
-    this.#inner.onFailure(...ops);
+    this.#nested.onFailure(...ops);
+    this.#direct.onFailure(...ops);
     return this as unknown as LeasingTxn<T, N>;
   }
 
@@ -63,7 +74,12 @@ export class LeasingTxn<T extends readonly TxnOp[] = [], E extends readonly TxnO
   async commit(options?: CallOptions): Promise<TxnResult<T, E>> {
     if (this.#committed) throw new InvalidArgumentError("txn", "was already committed; build a new one");
     this.#committed = true;
-    return (await this.#commit(this.#inner as unknown as Txn, options)) as TxnResult<T, E>;
+    const result = await this.#commit(
+      this.#nested as unknown as Txn,
+      this.#direct as unknown as Txn,
+      options,
+    );
+    return result as TxnResult<T, E>;
   }
 }
 

@@ -153,7 +153,7 @@ export class Txn<T extends readonly TxnOp[] = [], E extends readonly TxnOp[] = [
 
   /** Reads a response to this txn into typed results. */
   decode(res: TxnResponse, fallbackRevision = 0n): TxnResult<T, E> {
-    const revision = res.header?.revision ?? fallbackRevision;
+    const revision = res.header?.revision || fallbackRevision;
     const ops = res.succeeded ? this.#success : this.#failure;
     if (ops.length !== res.responses.length)
       throw new EtcdError(`txn answered ${res.responses.length} results for ${ops.length} ops`, {
