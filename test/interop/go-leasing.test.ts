@@ -2,7 +2,7 @@
 // LeasingKv.open(etcd, prefix) on one etcd and one leasing prefix: the same leasing keys and revoke protocol, so
 // each one's write revokes the other's ownership first and each sees the other's writes.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Etcd, LeasingKv } from "../../src/index.js";
+import { compare, type Etcd, LeasingKv, op } from "../../src/index.js";
 import { DiagnosticsRecorder } from "../support/diagnostics.js";
 import { useEtcd } from "../support/etcd-fixture.js";
 import { within } from "../support/wait.js";
@@ -106,5 +106,43 @@ describe("Go's leasing.NewKV and etcd-ts's leasing KV on one prefix", () => {
         expect((await lkv.get(key))?.text()).toBe(`go-${i}`);
       }
     }
+  });
+
+  it("a key Go owns: an etcd-ts leasing txn writing it revokes Go's ownership first, and Go's next read sees it", async () => {
+    const key = "gdata/txn-from-ts";
+    await etcd.put(key, "v1");
+    expect(await goGet(key)).toMatchObject({ found: true, value: "v1" });
+    expect((await etcd.get(`${PREFIX}${key}`))?.lease).toBeGreaterThan(0n); // Go owns it
+    const res = await within(
+      lkv
+        .txn()
+        .if(compare.value(key, "=", "v1"))
+        .onSuccess(op.put(key, "from-ts-txn"))
+        .commit(),
+      "etcd-ts's txn on a key Go owns",
+    );
+    expect(res.succeeded).toBe(true);
+    expect(await etcd.get(`${PREFIX}${key}`)).toBeUndefined();
+    expect(await goGet(key)).toMatchObject({
+      found: true,
+      value: "from-ts-txn",
+      modRevision: Number(res.revision),
+    });
+  });
+
+  it("a key etcd-ts owns: Go's leasing txn writing it revokes etcd-ts's ownership first", async () => {
+    const key = "gdata/txn-from-go";
+    await etcd.put(key, "v1");
+    expect((await lkv.get(key))?.text()).toBe("v1");
+    expect(await calls(() => lkv.get(key))).toBe(0); // owned: from memory
+    const put = await go.request<{ succeeded: boolean; revision: number }>("leasing-txn-put", {
+      handle: "go",
+      key,
+      value: "from-go-txn",
+    });
+    expect(put.succeeded).toBe(true);
+    const kv = await lkv.get(key);
+    expect(kv?.text()).toBe("from-go-txn");
+    expect(kv?.modRevision).toBe(BigInt(put.revision));
   });
 });

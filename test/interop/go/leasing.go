@@ -13,7 +13,7 @@ import (
 
 // Go's client/v3/leasing (leasing.NewKV) for test/interop/go-leasing.test.ts: a leasing KV opened under
 // a handle ({"cmd":"leasing-open","handle":"h","name":"<prefix>","ttl":5}), then get, put and delete
-// through it, and leasing-close. Its reads of keys it owns are served from its memory, so a read that
+// through it, a txn putting a key (leasing-txn-put), and leasing-close. Its reads of keys it owns are served from its memory, so a read that
 // sees another client's write proves that client revoked the ownership first.
 
 type leasingKV struct {
@@ -82,6 +82,18 @@ var leasingCommands = map[string]func(*service, context.Context, request) (any, 
 			return nil, err
 		}
 		return map[string]any{"deleted": resp.Deleted}, nil
+	},
+	// A txn through Go's leasing KV putting one key (Go's leasing txn: guarded by the key's leasing key).
+	"leasing-txn-put": func(s *service, ctx context.Context, req request) (any, error) {
+		l, err := leasingHandle(req.Handle)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := l.kv.Txn(ctx).Then(clientv3.OpPut(req.Key, req.Value)).Commit()
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"succeeded": resp.Succeeded, "revision": resp.Header.Revision}, nil
 	},
 	"leasing-close": func(s *service, ctx context.Context, req request) (any, error) {
 		leasingMu.Lock()
