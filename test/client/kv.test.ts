@@ -256,6 +256,9 @@ describe("Txn", () => {
     if (res.succeeded) throw new Error("unreachable");
     const [nested, count] = res.results;
     expect(nested.succeeded).toBe(true);
+    // A nested txn's response has an empty header: its results carry the txn's revision all the same.
+    expect(nested.revision).toBe(res.revision);
+    expect(nested.results[0]?.revision).toBe(res.revision);
     expect(count.count).toBeGreaterThanOrEqual(2n);
     expect((await etcd.get("t/nested"))?.text()).toBe("yes");
     expect((await etcd.get("t/b"))?.text()).toBe("x");
