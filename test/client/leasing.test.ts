@@ -281,30 +281,37 @@ describe("leasing KV", () => {
     const kv = await owner.get(key);
     expect(kv?.text()).toBe("after");
     expect(kv?.modRevision).toBe(res.revision);
-    // A guard that fails runs the failure branch, whose writes revoke the same way.
-    expect((await owner.get(key))?.text()).toBe("after"); // owned again (from memory)
+    // A guard that fails runs the failure branch, whose writes revoke the same way (a fresh key: the
+    // owner leaves a key revoked from it to etcd for 2 s).
+    const key2 = unique("data/t2");
+    expect(await owner.get(key2)).toBeUndefined();
+    expect((await plain.get(`${pfx}${key2}`))?.lease).toBeGreaterThan(0n); // owned
     const failed = await within(
       writer
         .txn()
-        .if(compare.value(key, "=", "nope"))
-        .onSuccess(op.put(key, "no"))
-        .onFailure(op.put(key, "else"))
+        .if(compare.value(key2, "=", "nope"))
+        .onSuccess(op.put(key2, "no"))
+        .onFailure(op.put(key2, "else"))
         .commit(),
       "the failing txn",
     );
     expect(failed.succeeded).toBe(false);
-    expect((await owner.get(key))?.text()).toBe("else");
+    expect(await plain.get(`${pfx}${key2}`)).toBeUndefined();
+    expect((await owner.get(key2))?.text()).toBe("else");
     // A delete of a range, nested in a txn, revokes every owner in it.
-    await owner.get(key);
+    const key3 = unique("data/t3");
+    await plain.put(key3, "x");
+    expect((await owner.get(key3))?.text()).toBe("x");
+    expect((await plain.get(`${pfx}${key3}`))?.lease).toBeGreaterThan(0n); // owned
     const nested = await within(
       writer
         .txn()
-        .onSuccess(op.txn(txn().onSuccess(op.delete({ prefix: key }))))
+        .onSuccess(op.txn(txn().onSuccess(op.delete({ prefix: key3 }))))
         .commit(),
       "the nested range delete",
     );
     expect(nested.succeeded).toBe(true);
-    expect(await owner.get(key)).toBeUndefined();
+    expect(await owner.get(key3)).toBeUndefined();
   });
 
   it("a txn's writes update this client's owned copies, from the branch that ran; reads go to etcd", async () => {
