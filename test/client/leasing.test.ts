@@ -290,7 +290,7 @@ describe("leasing KV", () => {
       writer
         .txn()
         .if(compare.value(key2, "=", "nope"))
-        .onSuccess(op.put(key2, "no"))
+        .onSuccess(op.get(key2))
         .onFailure(op.put(key2, "else"))
         .commit(),
       "the failing txn",
