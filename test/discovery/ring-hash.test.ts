@@ -40,7 +40,7 @@ describe("createBalancedTransport() ring-hash", () => {
     return { server, registration };
   }
 
-  function balanced(service: string, view: Discovery, extra: Partial<BalancedTransportOptions> = {}) {
+  function balanced(view: Discovery, extra: Partial<BalancedTransportOptions> = {}) {
     const transport = createBalancedTransport({
       discovery: view,
       createTransport: (addr) => createGrpcTransport({ baseUrl: `http://${addr}` }),
@@ -64,7 +64,7 @@ describe("createBalancedTransport() ring-hash", () => {
     const nodes = [await instance(service), await instance(service), await instance(service)];
     const view = watch(service);
     await until("3 instances in the view", () => view.instances().length === 3);
-    const { api } = balanced(service, view);
+    const { api } = balanced(view);
 
     const byHeader = async (key: string) =>
       (await api.status({}, { headers: { "x-etcd-ts-hash-key": key } })).version;
@@ -104,7 +104,7 @@ describe("createBalancedTransport() ring-hash", () => {
     const nodes = [await instance(service), await instance(service)];
     const view = watch(service);
     await until("2 instances in the view", () => view.instances().length === 2);
-    const { api } = balanced(service, view, { ringHash: { header: "X-Tenant" } });
+    const { api } = balanced(view, { ringHash: { header: "X-Tenant" } });
     for (const key of KEYS) {
       const a = (await api.status({}, { headers: { "x-tenant": key } })).version;
       expect((await api.status({}, { headers: [["X-Tenant", key]] })).version).toBe(a);
@@ -121,7 +121,7 @@ describe("createBalancedTransport() ring-hash", () => {
     for (let i = 0; i < 3; i++) live.push(await instance(service));
     const view = watch(service);
     await until("3 instances in the view", () => view.instances().length === 3);
-    const { api, transport } = balanced(service, view);
+    const { api, transport } = balanced(view);
     let ok = 0;
     const failures: unknown[] = [];
     let running = true;
@@ -169,7 +169,7 @@ describe("createBalancedTransport() ring-hash", () => {
     const node = await instance(service);
     const view = watch(service);
     await until("the instance in the view", () => view.instances().length === 1);
-    const { api } = balanced(service, view);
+    const { api } = balanced(view);
     const contextValues = createContextValues().set(hashKey, 7 as unknown as string);
     await expect(api.status({}, { contextValues })).rejects.toThrow("hashKey");
     expect(node.server.calls).toBe(0);
