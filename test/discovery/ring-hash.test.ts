@@ -99,6 +99,36 @@ describe("createBalancedTransport() ring-hash", () => {
     expect(back.server.calls).toBe(count(leaving.server.addr));
   });
 
+  it("an instance killed with its lease alive: its keys fall through to the next instance on the ring, the others stay", async () => {
+    const service = "affinity-dead";
+    const nodes = [await instance(service), await instance(service), await instance(service)];
+    const view = watch(service);
+    await until("3 instances in the view", () => view.instances().length === 3);
+    // Status has no idempotency option: let the refused call go on to another instance.
+    const { api, transport } = balanced(view, { isRetryable: () => true });
+    const send = async (key: string) =>
+      (await api.status({}, { headers: { "x-etcd-ts-hash-key": key } })).version;
+    const first = new Map<string, string>();
+    for (const key of KEYS) first.set(key, await send(key));
+    const count = (addr: string) => KEYS.filter((k) => first.get(k) === addr).length;
+    const dead = nodes.reduce((a, b) => (count(a.server.addr) >= count(b.server.addr) ? a : b));
+    dead.server.kill();
+    // The first round: its keys are refused there and retried on along the ring, and it is ejected.
+    // The second: it is left out of picking, and each of its keys goes where the retry took it.
+    const fallback = new Map<string, string>();
+    for (const round of [1, 2]) {
+      for (const key of KEYS) {
+        const now = await send(key);
+        if (first.get(key) !== dead.server.addr) expect(now).toBe(first.get(key));
+        else if (round === 1) fallback.set(key, now);
+        else expect(now).toBe(fallback.get(key));
+      }
+    }
+    expect(fallback.size).toBe(count(dead.server.addr));
+    expect([...fallback.values()]).not.toContain(dead.server.addr);
+    expect(transport.ejected()).toEqual([dead.registration.key]);
+  });
+
   it("reads a configured header; calls without a key reach every instance", async () => {
     const service = "affinity-header";
     const nodes = [await instance(service), await instance(service)];
