@@ -96,6 +96,18 @@ describe("RingHashPolicy", () => {
     for (let i = 0; i < KEYS.length; i++) if (during[i] !== out2) expect(after[i]).toBe(during[i]);
   });
 
+  it("most instances left out, then back: the few left take the keys a ring of their own gives, then all return", () => {
+    const set = fleet(10);
+    const policy = new RingHashPolicy();
+    const before = mapping(policy, set);
+    const few = [set[4]!, set[7]!];
+    const during = mapping(policy, few);
+    expect(during).toEqual(mapping(new RingHashPolicy(), few));
+    for (let i = 0; i < KEYS.length; i++)
+      if (few.some((c) => c.key === before[i])) expect(during[i]).toBe(before[i]);
+    expect(mapping(policy, set)).toEqual(before);
+  });
+
   it("rebuilds the ring when an instance's weight changes, and the mapping follows the new weight", () => {
     const set = [cand("a", 1), cand("b", 1)];
     const policy = new RingHashPolicy();

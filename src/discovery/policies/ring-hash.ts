@@ -64,8 +64,8 @@ interface RingView {
  * larger one with some owners skipped: a candidates array that is a subset of the ring's members (an
  * instance ejected, unhealthy or already tried by this call) reuses the ring and walks on to the next
  * point whose owner is a candidate, which is where a ring without the missing instances would send the
- * key. The ring is rebuilt only for an array with an instance it does not have (or fewer than half its
- * members, to keep walks short). A pick is a binary search: O(log n); a rebuild O(p log p) in the points.
+ * key. The ring is rebuilt only for an array with an instance it does not have or a weight it does not
+ * know (an array with fewer than half its members gets a ring of its own, to keep walks short). A pick is a binary search: O(log n); a rebuild O(p log p) in the points.
  *
  * A call without a key gets a random point: a random instance, weighted.
  */
@@ -112,19 +112,19 @@ export class RingHashPolicy implements PickPolicy {
   forget(): void {}
 
   #view(candidates: readonly PickCandidate[]): RingView {
-    const reused = this.#ring && subsetView(this.#ring, candidates);
-    if (reused) return reused;
-    this.#ring = buildRing(candidates, this.#settings.pointsPerWeight);
-    return subsetView(this.#ring, candidates)!;
+    const ring = this.#ring;
+    const reused = ring && subsetView(ring, candidates);
+    if (reused && candidates.length * 2 >= ring.members.length) return reused;
+    const built = buildRing(candidates, this.#settings.pointsPerWeight);
+    // Fewer than half of the ring's members (most ejected): a ring of their own keeps walks short, and
+    // the full ring stays for when the others are back.
+    if (!reused) this.#ring = built;
+    return subsetView(built, candidates)!;
   }
 }
 
-/**
- * The view of `candidates` on `ring`, or undefined when the ring cannot serve them: one is missing or
- * has another weight, or they are fewer than half its members (walks would grow long).
- */
+/** The view of `candidates` on `ring`, or undefined when one of them is missing or has another weight. */
 function subsetView(ring: Ring, candidates: readonly PickCandidate[]): RingView | undefined {
-  if (candidates.length * 2 < ring.members.length) return undefined;
   const toCandidate = new Int32Array(ring.members.length).fill(-1);
   for (let i = 0; i < candidates.length; i++) {
     const c = candidates[i]!;
