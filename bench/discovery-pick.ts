@@ -5,7 +5,8 @@
  * call, at n = 100 and 10,000 (equal weights), and at 10,000 with weights 1..4 (round robin compares the
  * head of each weight's rotation: O(distinct weights)). Every call carries a hash key (one of 4,096, in
  * turn): ring-hash reads it, the others ignore it. For ring-hash, `buildMs` is the time of the ring's
- * first build (the warm-up's first pick), paid again only when the set of instances changes. Used by `bench/discovery.ts`; runs alone with
+ * first build (the warm-up's first pick), and `joinMs` the first pick after one more instance joined
+ * (the fastest of 5 joins; ring-hash merges the newcomer's points into its ring). Used by `bench/discovery.ts`; runs alone with
  * `BENCH_DISCOVERY_ONLY=pick npm run bench:discovery`.
  */
 import { toInstance } from "../src/discovery/index.js";
@@ -26,6 +27,8 @@ export interface PickCostResult {
   instancesUsed: number;
   /** Time of the first pick, in ms: ring-hash builds its ring then (the others index their array). */
   buildMs: number;
+  /** Time of the first pick after one more instance joined, in ms (the fastest of 5 joins; ring-hash merges its points in). */
+  joinMs: number;
 }
 
 const POLICIES: BalancePolicy[] = ["round-robin", "p2c", "p2c-ewma", "ring-hash"];
@@ -77,6 +80,18 @@ function measure(policy: BalancePolicy, instances: number, weights: number, call
   const start = process.hrtime.bigint();
   run(calls);
   const ns = Number(process.hrtime.bigint() - start);
+  // Five joins, the fastest reported: the first runs code not compiled yet.
+  let joinNs = Number.POSITIVE_INFINITY;
+  for (let j = 0; j < 5; j++) {
+    const addr = fakeAddr(instances + j);
+    pool.apply([
+      { type: "added" as const, key: `svc/${addr}`, instance: toInstance({ service: "svc", addr }) },
+    ]);
+    const joined = process.hrtime.bigint();
+    run(1);
+    joinNs = Math.min(joinNs, Number(process.hrtime.bigint() - joined));
+  }
+  const joinMs = round2(joinNs / 1e6);
   return {
     policy,
     instances,
@@ -85,17 +100,18 @@ function measure(policy: BalancePolicy, instances: number, weights: number, call
     nsPerCall: round2(ns / calls),
     instancesUsed: used.size,
     buildMs,
+    joinMs,
   };
 }
 
 /** Prints one table row per result. */
 export function printPickCost(results: readonly PickCostResult[]): void {
   console.log(
-    `${"policy".padEnd(12)}${"instances".padStart(10)}${"weights".padStart(9)}${"ns/call".padStart(10)}${"used".padStart(8)}${"1st ms".padStart(9)}`,
+    `${"policy".padEnd(12)}${"instances".padStart(10)}${"weights".padStart(9)}${"ns/call".padStart(10)}${"used".padStart(8)}${"1st ms".padStart(9)}${"join ms".padStart(9)}`,
   );
   for (const r of results) {
     console.log(
-      `${r.policy.padEnd(12)}${String(r.instances).padStart(10)}${String(r.weights).padStart(9)}${String(r.nsPerCall).padStart(10)}${String(r.instancesUsed).padStart(8)}${String(r.buildMs).padStart(9)}`,
+      `${r.policy.padEnd(12)}${String(r.instances).padStart(10)}${String(r.weights).padStart(9)}${String(r.nsPerCall).padStart(10)}${String(r.instancesUsed).padStart(8)}${String(r.buildMs).padStart(9)}${String(r.joinMs).padStart(9)}`,
     );
   }
 }

@@ -61,10 +61,25 @@ describe("RingHashPolicy", () => {
       const before = mapping(policy, set);
       const joined = cand("s/10.1.0.1:50051");
       const after = mapping(policy, [...set, joined]);
+      // Merged into the ring it had: the same mapping as a ring built for the new set.
+      expect(after).toEqual(mapping(new RingHashPolicy(), [...set, joined]));
       for (let i = 0; i < KEYS.length; i++) if (after[i] !== before[i]) expect(after[i]).toBe(joined.key);
       const fraction = moved(before, after);
       expect(fraction).toBeGreaterThan(0);
       expect(fraction).toBeLessThan(2 / n);
+    }
+  });
+
+  it("through comings and goings, maps as a ring built afresh for the set of the moment", () => {
+    const policy = new RingHashPolicy();
+    let set = fleet(8);
+    for (let step = 0; step < 12; step++) {
+      // One leaves, two join (every third step, only one joins); now and then a weight changes.
+      set = set.slice(1);
+      set.push(cand(`s/10.2.0.${2 * step}:50051`));
+      if (step % 3 !== 0) set.push(cand(`s/10.2.0.${2 * step + 1}:50051`));
+      if (step % 5 === 4) set[0] = cand(set[0]!.key, 2);
+      expect(mapping(policy, set)).toEqual(mapping(new RingHashPolicy(), set));
     }
   });
 

@@ -45,6 +45,8 @@ interface Ring {
   /** The candidates the ring was built from: key and weight, by owner index. */
   readonly members: readonly { readonly key: string; readonly weight: number }[];
   readonly byKey: ReadonlyMap<string, number>;
+  /** Points per unit of weight it was built with (below `pointsPerWeight` when capped). */
+  readonly scale: number;
 }
 
 /** One candidates array's view of a ring: its index of each ring owner, -1 when not among them. */
@@ -64,7 +66,8 @@ interface RingView {
  * larger one with some owners skipped: a candidates array that is a subset of the ring's members (an
  * instance ejected, unhealthy or already tried by this call) reuses the ring and walks on to the next
  * point whose owner is a candidate, which is where a ring without the missing instances would send the
- * key. The ring is rebuilt only for an array with an instance it does not have or a weight it does not
+ * key. An instance that joins has its points merged into the ring (linear in the ring's size); the points
+ * of instances gone stay, skipped, until they are half the members and the ring is built afresh. The ring is rebuilt only for an array with an instance it does not have or a weight it does not
  * know (an array with fewer than half its members gets a ring of its own, to keep walks short). A pick is a binary search: O(log n); a rebuild O(p log p) in the points.
  *
  * A call without a key gets a random point: a random instance, weighted.
@@ -113,13 +116,23 @@ export class RingHashPolicy implements PickPolicy {
 
   #view(candidates: readonly PickCandidate[]): RingView {
     const ring = this.#ring;
-    const reused = ring && subsetView(ring, candidates);
-    if (reused && candidates.length * 2 >= ring.members.length) return reused;
-    const built = buildRing(candidates, this.#settings.pointsPerWeight);
-    // Fewer than half of the ring's members (most ejected): a ring of their own keeps walks short, and
-    // the full ring stays for when the others are back.
-    if (!reused) this.#ring = built;
-    return subsetView(built, candidates)!;
+    const { pointsPerWeight } = this.#settings;
+    if (ring) {
+      const reused = subsetView(ring, candidates);
+      if (reused && candidates.length * 2 >= ring.members.length) return reused;
+      if (reused) {
+        // Fewer than half of the ring's members (most ejected): a ring of their own keeps walks short,
+        // and the full ring stays for when the others are back.
+        return subsetView(buildRing(candidates, pointsPerWeight), candidates)!;
+      }
+      const extended = extendRing(ring, candidates, pointsPerWeight);
+      if (extended) {
+        this.#ring = extended;
+        return subsetView(extended, candidates)!;
+      }
+    }
+    this.#ring = buildRing(candidates, pointsPerWeight);
+    return subsetView(this.#ring, candidates)!;
   }
 }
 
@@ -138,38 +151,101 @@ function subsetView(ring: Ring, candidates: readonly PickCandidate[]): RingView 
 /** Builds the ring of `candidates`: each gets `max(1, round(weight × scale))` points. */
 export function buildRing(candidates: readonly PickCandidate[], pointsPerWeight: number): Ring {
   if (candidates.length > OWNER_BITS) throw new RangeError(`ring hash takes at most ${OWNER_BITS} instances`);
-  let totalWeight = 0;
-  for (const c of candidates) totalWeight += c.instance.weight;
-  const scale = Math.min(pointsPerWeight, MAX_RING_POINTS / totalWeight);
-  const counts = candidates.map((c) => Math.max(1, Math.round(c.instance.weight * scale)));
-  let size = 0;
-  for (const n of counts) size += n;
-  // A point and its owner packed in one float64 (point × 2^21 + owner): one numeric sort orders both.
-  const packed = new Float64Array(size);
-  let at = 0;
+  const scale = ringScale(candidates, pointsPerWeight);
   const members: { key: string; weight: number }[] = [];
   const byKey = new Map<string, number>();
-  for (let owner = 0; owner < candidates.length; owner++) {
-    const c = candidates[owner]!;
+  for (const c of candidates) {
+    byKey.set(c.key, members.length);
     members.push({ key: c.key, weight: c.instance.weight });
-    byKey.set(c.key, owner);
-    // Double hashing from two hashes of the key: point i is fmix32(h1 + i·h2), distinct for each i.
-    const h1 = hash32(c.key);
-    const h2 = hash32(c.key, 0x9747b28c) | 1;
-    for (let i = 0; i < counts[owner]!; i++) {
-      packed[at++] = fmix32((h1 + Math.imul(i, h2)) >>> 0) * OWNER_BITS + owner;
-    }
   }
-  packed.sort();
+  const packed = packedPoints(members, 0, scale);
+  const points = new Uint32Array(packed.length);
+  const owners = new Int32Array(packed.length);
+  for (let i = 0; i < packed.length; i++) unpack(packed[i]!, points, owners, i);
+  return { points, owners, members, byKey, scale };
+}
+
+/**
+ * The ring of `candidates` made from `ring` by merging in the points of the candidates it lacks (a linear
+ * merge instead of hashing and sorting every point again), or undefined when a rebuild is due: a weight
+ * changed, the scale would change (the ring cap), or fewer than half of the ring's members would be
+ * candidates (the points of instances gone are dropped by the rebuild).
+ */
+function extendRing(
+  ring: Ring,
+  candidates: readonly PickCandidate[],
+  pointsPerWeight: number,
+): Ring | undefined {
+  if (ring.scale !== pointsPerWeight || ringScale(candidates, pointsPerWeight) !== pointsPerWeight)
+    return undefined;
+  const members = [...ring.members];
+  const byKey = new Map(ring.byKey);
+  for (const c of candidates) {
+    const owner = byKey.get(c.key);
+    if (owner === undefined) {
+      byKey.set(c.key, members.length);
+      members.push({ key: c.key, weight: c.instance.weight });
+    } else if (members[owner]!.weight !== c.instance.weight) return undefined;
+  }
+  const total = members.length;
+  if (total > OWNER_BITS || candidates.length * 2 < total) return undefined;
+  const added = packedPoints(members, ring.members.length, pointsPerWeight);
+  const size = ring.points.length + added.length;
   const points = new Uint32Array(size);
   const owners = new Int32Array(size);
-  for (let i = 0; i < size; i++) {
-    const v = packed[i]!;
-    const point = Math.floor(v / OWNER_BITS);
-    points[i] = point;
-    owners[i] = v - point * OWNER_BITS;
+  let i = 0;
+  let j = 0;
+  for (let at = 0; at < size; at++) {
+    const old =
+      i < ring.points.length ? ring.points[i]! * OWNER_BITS + ring.owners[i]! : Number.POSITIVE_INFINITY;
+    const fresh = j < added.length ? added[j]! : Number.POSITIVE_INFINITY;
+    if (old <= fresh) {
+      points[at] = ring.points[i]!;
+      owners[at] = ring.owners[i++]!;
+    } else unpack(added[j++]!, points, owners, at);
   }
-  return { points, owners, members, byKey };
+  return { points, owners, members, byKey, scale: pointsPerWeight };
+}
+
+/** Points per unit of weight for `candidates`: `pointsPerWeight`, less when the ring would pass its cap. */
+function ringScale(candidates: readonly PickCandidate[], pointsPerWeight: number): number {
+  let totalWeight = 0;
+  for (const c of candidates) totalWeight += c.instance.weight;
+  return Math.min(pointsPerWeight, MAX_RING_POINTS / totalWeight);
+}
+
+/**
+ * The points of `members[from..]`, sorted, each packed with its owner index in one float64 (point × 2^21
+ * + owner: one numeric sort orders both). An instance's points depend on its key and weight only.
+ */
+function packedPoints(
+  members: readonly { key: string; weight: number }[],
+  from: number,
+  scale: number,
+): Float64Array {
+  let size = 0;
+  for (let owner = from; owner < members.length; owner++) size += pointCount(members[owner]!.weight, scale);
+  const packed = new Float64Array(size);
+  let at = 0;
+  for (let owner = from; owner < members.length; owner++) {
+    const { key, weight } = members[owner]!;
+    // Double hashing from two hashes of the key: point i is fmix32(h1 + i·h2), distinct for each i.
+    const h1 = hash32(key);
+    const h2 = hash32(key, 0x9747b28c) | 1;
+    const count = pointCount(weight, scale);
+    for (let i = 0; i < count; i++) packed[at++] = fmix32((h1 + Math.imul(i, h2)) >>> 0) * OWNER_BITS + owner;
+  }
+  return packed.sort();
+}
+
+function pointCount(weight: number, scale: number): number {
+  return Math.max(1, Math.round(weight * scale));
+}
+
+function unpack(value: number, points: Uint32Array, owners: Int32Array, at: number): void {
+  const point = Math.floor(value / OWNER_BITS);
+  points[at] = point;
+  owners[at] = value - point * OWNER_BITS;
 }
 
 /** Index of the first point >= `hash` (0 past the last: the ring wraps). */
