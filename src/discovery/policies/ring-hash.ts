@@ -66,9 +66,11 @@ interface RingView {
  * larger one with some owners skipped: a candidates array that is a subset of the ring's members (an
  * instance ejected, unhealthy or already tried by this call) reuses the ring and walks on to the next
  * point whose owner is a candidate, which is where a ring without the missing instances would send the
- * key. An instance that joins has its points merged into the ring (linear in the ring's size); the points
- * of instances gone stay, skipped, until they are half the members and the ring is built afresh. The ring is rebuilt only for an array with an instance it does not have or a weight it does not
- * know (an array with fewer than half its members gets a ring of its own, to keep walks short). A pick is a binary search: O(log n); a rebuild O(p log p) in the points.
+ * key. An instance that joins has its points merged into the ring (linear in the ring's size); the
+ * points of instances gone stay, skipped, until they are half its members and the ring is built afresh,
+ * as it is when a weight changes or the set passes the ring's cap. An array with fewer than half the
+ * ring's members gets a ring of its own, to keep walks short. A pick is a binary search: O(log n); a
+ * build is O(p log p) in the points.
  *
  * A call without a key gets a random point: a random instance, weighted.
  */
