@@ -3,7 +3,10 @@
  * balanced transport keeps it, and per call what the transport does around the wire: choose an instance,
  * count the call in flight, record how it ended (p2c-ewma learns from that), end it. Reported as ns per
  * call, at n = 100 and 10,000 (equal weights), and at 10,000 with weights 1..4 (round robin compares the
- * head of each weight's rotation: O(distinct weights)). Used by `bench/discovery.ts`; runs alone with
+ * head of each weight's rotation: O(distinct weights)). Every call carries a hash key (one of 4,096, in
+ * turn): ring-hash reads it, the others ignore it. For ring-hash, `buildMs` is the time of the ring's
+ * first build (the warm-up's first pick), and `joinMs` the first pick after one more instance joined
+ * (the fastest of 5 joins; ring-hash merges the newcomer's points into its ring). Used by `bench/discovery.ts`; runs alone with
  * `BENCH_DISCOVERY_ONLY=pick npm run bench:discovery`.
  */
 import { toInstance } from "../src/discovery/index.js";
@@ -22,9 +25,15 @@ export interface PickCostResult {
   nsPerCall: number;
   /** Instances that got at least one call (a sanity check that picks spread). */
   instancesUsed: number;
+  /** Time of the first pick, in ms: ring-hash builds its ring then (the others index their array). */
+  buildMs: number;
+  /** Time of the first pick after one more instance joined, in ms (the fastest of 5 joins; ring-hash merges its points in). */
+  joinMs: number;
 }
 
-const POLICIES: BalancePolicy[] = ["round-robin", "p2c", "p2c-ewma"];
+const POLICIES: BalancePolicy[] = ["round-robin", "p2c", "p2c-ewma", "ring-hash"];
+/** The calls' hash keys, taken in turn. */
+const REQUESTS = Array.from({ length: 4096 }, (_, i) => ({ hashKey: `user-${i}` }));
 
 /** Measures every policy at each size; `calls` per measurement after as many warm-up calls. */
 export function pickCost(calls = 200_000): PickCostResult[] {
@@ -54,7 +63,7 @@ function measure(policy: BalancePolicy, instances: number, weights: number, call
   let now = Date.now();
   const run = (n: number) => {
     for (let i = 0; i < n; i++) {
-      const member = pool.choose(tried, now)!;
+      const member = pool.choose(tried, now, REQUESTS[i & 4095])!;
       member.inFlight++;
       used.add(member.key);
       // A made-up latency (1-4 ms by instance) and a clock that moves 10 µs per call.
@@ -63,29 +72,47 @@ function measure(policy: BalancePolicy, instances: number, weights: number, call
       pool.record(member, "answered", now, { latencyMs: 1 + (member.key.length % 4), failed: false });
     }
   };
+  const built = process.hrtime.bigint();
+  run(1);
+  const buildMs = round2(Number(process.hrtime.bigint() - built) / 1e6);
   run(calls); // warm-up: JIT, and the pool's arrays and each policy's index built
   used.clear();
   const start = process.hrtime.bigint();
   run(calls);
   const ns = Number(process.hrtime.bigint() - start);
+  const instancesUsed = used.size;
+  // Five joins, the fastest reported: the first runs code not compiled yet.
+  let joinNs = Number.POSITIVE_INFINITY;
+  for (let j = 0; j < 5; j++) {
+    const addr = fakeAddr(instances + j);
+    pool.apply([
+      { type: "added" as const, key: `svc/${addr}`, instance: toInstance({ service: "svc", addr }) },
+    ]);
+    const joined = process.hrtime.bigint();
+    run(1);
+    joinNs = Math.min(joinNs, Number(process.hrtime.bigint() - joined));
+  }
+  const joinMs = round2(joinNs / 1e6);
   return {
     policy,
     instances,
     weights,
     calls,
     nsPerCall: round2(ns / calls),
-    instancesUsed: used.size,
+    instancesUsed,
+    buildMs,
+    joinMs,
   };
 }
 
 /** Prints one table row per result. */
 export function printPickCost(results: readonly PickCostResult[]): void {
   console.log(
-    `${"policy".padEnd(12)}${"instances".padStart(10)}${"weights".padStart(9)}${"ns/call".padStart(10)}${"used".padStart(8)}`,
+    `${"policy".padEnd(12)}${"instances".padStart(10)}${"weights".padStart(9)}${"ns/call".padStart(10)}${"used".padStart(8)}${"1st ms".padStart(9)}${"join ms".padStart(9)}`,
   );
   for (const r of results) {
     console.log(
-      `${r.policy.padEnd(12)}${String(r.instances).padStart(10)}${String(r.weights).padStart(9)}${String(r.nsPerCall).padStart(10)}${String(r.instancesUsed).padStart(8)}`,
+      `${r.policy.padEnd(12)}${String(r.instances).padStart(10)}${String(r.weights).padStart(9)}${String(r.nsPerCall).padStart(10)}${String(r.instancesUsed).padStart(8)}${String(r.buildMs).padStart(9)}${String(r.joinMs).padStart(9)}`,
     );
   }
 }

@@ -24,6 +24,7 @@ import {
 import type { EtcdPort } from "../client/port.js";
 import type { HeadersInit } from "../client/transport/index.js";
 import { type DiscoverOptions, type Discovery, discover, type InstanceChange } from "./discovery.js";
+import { callHashKey } from "./hash-key.js";
 import { type HealthCheckOptions, healthCheckSettings, InstanceHealthCheck } from "./health-check.js";
 import type { ServiceInstance } from "./instance.js";
 import {
@@ -32,10 +33,11 @@ import {
   type OutlierDetectionOptions,
   outlierDetectionSettings,
 } from "./outlier-detection.js";
-import type { BalancePolicy } from "./pick-policy.js";
+import type { BalancePolicy, PickRequest } from "./pick-policy.js";
 import { PickPool, type PoolMember } from "./pick-pool.js";
 import { Picker } from "./picker.js";
 import type { P2cEwmaOptions } from "./policies/p2c-ewma.js";
+import { type RingHashOptions, ringHashSettings } from "./policies/ring-hash.js";
 
 /** Where a balanced transport learns its instances: a {@link Discovery} it does not own, or one it starts. */
 export type BalancedTransportSource =
@@ -49,11 +51,17 @@ export type BalancedTransportOptions = BalancedTransportSource & {
   /**
    * `"round-robin"` (smooth weighted), `"p2c"` (power of two choices by calls in flight per weight) or
    * `"p2c-ewma"` (power of two choices by peak EWMA latency × (calls in flight + 1) per weight, with the
-   * success rate folded in). Default `"round-robin"`.
+   * success rate folded in) or `"ring-hash"` (consistent hashing by the call's hash key: the `hashKey`
+   * context value or the `ringHash.header` request header). Default `"round-robin"`.
    */
   policy?: BalancePolicy | undefined;
   /** Options of the `"p2c-ewma"` policy. Default `{}`: `decayMs` 10000. */
   p2cEwma?: P2cEwmaOptions | undefined;
+  /**
+   * Options of the `"ring-hash"` policy. Default `{}`: the key in the header `x-etcd-ts-hash-key`, 100
+   * points on the ring per unit of weight.
+   */
+  ringHash?: RingHashOptions | undefined;
   /**
    * Whether a unary call may be sent again on another instance after UNAVAILABLE. Default: the method's
    * `idempotency` option is `NO_SIDE_EFFECTS` or `IDEMPOTENT`. A call that provably never left
@@ -113,7 +121,15 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
     options.healthCheck === undefined || options.healthCheck === false
       ? undefined
       : healthCheckSettings(options.healthCheck);
-  const picker = new Picker(options.policy ?? "round-robin", Math.random, { p2cEwma: options.p2cEwma });
+  const policy = options.policy ?? "round-robin";
+  const picker = new Picker(policy, Math.random, { p2cEwma: options.p2cEwma, ringHash: options.ringHash });
+  // Only ring-hash reads a key: the other policies pay nothing per call.
+  const keyHeader = policy === "ring-hash" ? ringHashSettings(options.ringHash).header : undefined;
+  const requestOf = (
+    contextValues: ContextValues | undefined,
+    header: HeadersInit | undefined,
+  ): PickRequest =>
+    keyHeader === undefined ? NO_REQUEST : { hashKey: callHashKey(contextValues, header, keyHeader) };
   const owned =
     "discovery" in options ? undefined : discover(options.etcd, options.service, options.discoverOptions);
   const discovery = "discovery" in options ? options.discovery : owned!;
@@ -179,11 +195,15 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
   };
 
   /** Picks an untried instance, waiting (bounded) for the view or for one to appear. */
-  const pick = async (tried: ReadonlySet<string>, signal: AbortSignal | undefined): Promise<PoolMember> => {
+  const pick = async (
+    tried: ReadonlySet<string>,
+    signal: AbortSignal | undefined,
+    request: PickRequest,
+  ): Promise<PoolMember> => {
     const deadline = Date.now() + waitMs;
     await withDeadline(discovery.ready, deadline, signal);
     for (;;) {
-      const chosen = pool.choose(tried, Date.now());
+      const chosen = pool.choose(tried, Date.now(), request);
       if (chosen) {
         // Counted at once, so that concurrent picks see it (p2c).
         chosen.inFlight++;
@@ -221,12 +241,13 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
       input: MessageInitShape<I>,
       contextValues?: ContextValues,
     ): Promise<UnaryResponse<I, O>> {
+      const request = requestOf(contextValues, header);
       const tried = new Set<string>();
       let lastError: unknown;
       for (let attempt = 1; ; attempt++) {
         let chosen: PoolMember;
         try {
-          chosen = await pick(tried, signal);
+          chosen = await pick(tried, signal, request);
         } catch (err) {
           // Every instance was tried: the caller learns why the last attempt failed, not "no live instance".
           throw lastError ?? err;
@@ -257,7 +278,7 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
       contextValues?: ContextValues,
     ): Promise<StreamResponse<I, O>> {
       // A stream is not retried: its request messages are consumed as they are sent.
-      const chosen = await pick(new Set(), signal);
+      const chosen = await pick(new Set(), signal, requestOf(contextValues, header));
       const startedAt = performance.now();
       let response: StreamResponse<I, O>;
       try {
@@ -316,6 +337,9 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
     },
   };
 }
+
+/** The request of a call under a policy that reads nothing from calls. */
+const NO_REQUEST: PickRequest = {};
 
 /**
  * Whether a failed unary call may go to another instance: one the instance's transport marked never

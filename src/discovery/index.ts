@@ -33,13 +33,15 @@ export {
   goEndpointsCodec,
   goSafeMetadata,
 } from "./go-endpoints-codec.js";
+export { hashKey } from "./hash-key.js";
 export type { HealthCheckOptions } from "./health-check.js";
 export { type GrpcJsServerLike, HealthStatus, type ServingStatus } from "./health-service.js";
 export { type ServiceInstance, type ServiceInstanceInit, toInstance } from "./instance.js";
 export type { OutlierDetectionOptions } from "./outlier-detection.js";
-export type { CallObservation, PickPolicy } from "./pick-policy.js";
+export type { CallObservation, PickPolicy, PickRequest } from "./pick-policy.js";
 export { type BalancePolicy, type PickCandidate, Picker, type PolicyOptions } from "./picker.js";
 export type { P2cEwmaOptions } from "./policies/p2c-ewma.js";
+export type { RingHashOptions } from "./policies/ring-hash.js";
 export {
   type RegisterOptions,
   Registration,

@@ -1,7 +1,7 @@
 import type { ServiceInstance } from "./instance.js";
 
 /** How a balanced transport chooses an instance for a call: the name of a {@link PickPolicy}. */
-export type BalancePolicy = "round-robin" | "p2c" | "p2c-ewma";
+export type BalancePolicy = "round-robin" | "p2c" | "p2c-ewma" | "ring-hash";
 
 /** One instance as the picker sees it: its address, weight and calls in flight. */
 export interface PickCandidate {
@@ -9,6 +9,12 @@ export interface PickCandidate {
   readonly instance: ServiceInstance;
   /** Calls in flight on it. */
   readonly inFlight: number;
+}
+
+/** What a call tells the policy about itself when it asks for an instance. */
+export interface PickRequest {
+  /** The call's hash key (`ring-hash` keeps one key on one instance); other policies ignore it. */
+  readonly hashKey?: string | undefined;
 }
 
 /** What one finished call says to a policy that learns from calls (p2c-ewma). */
@@ -31,10 +37,10 @@ export interface CallObservation {
  */
 export interface PickPolicy {
   /**
-   * Chooses one of `candidates` (non-empty, every weight > 0) at `now` (ms since the epoch), or
-   * undefined when it cannot.
+   * Chooses one of `candidates` (non-empty, every weight > 0) at `now` (ms since the epoch) for the call
+   * described by `request`, or undefined when it cannot.
    */
-  pick<C extends PickCandidate>(candidates: readonly C[], now: number): C | undefined;
+  pick<C extends PickCandidate>(candidates: readonly C[], now: number, request?: PickRequest): C | undefined;
   /** Learns how a call to `key` ended at `now`. Policies that do not learn ignore it. */
   observe(key: string, observation: CallObservation, now: number): void;
   /** Forgets what it knows of `key` (gone, or ejected: it comes back with a fresh record). */

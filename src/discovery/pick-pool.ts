@@ -2,7 +2,7 @@ import type { Transport } from "@connectrpc/connect";
 import type { InstanceChange } from "./discovery.js";
 import type { ServiceInstance } from "./instance.js";
 import { type CallOutcome, InstanceHealth, type OutlierDetectionSettings } from "./outlier-detection.js";
-import type { PickCandidate, PickPolicy } from "./pick-policy.js";
+import type { PickCandidate, PickPolicy, PickRequest } from "./pick-policy.js";
 
 /** How one call ended, for the policy and for success-rate ejection. */
 export interface CallReport {
@@ -96,8 +96,9 @@ export class PickPool {
   /**
    * Chooses a member not in `tried`: among the ones not ejected when there are any, else among the ejected
    * ones (ejection never makes a call fail). Undefined when no usable member is left untried.
+   * `request` goes to the policy (the call's hash key).
    */
-  choose(tried: ReadonlySet<string>, now: number): PoolMember | undefined {
+  choose(tried: ReadonlySet<string>, now: number, request?: PickRequest): PoolMember | undefined {
     if (this.#stale || now >= this.#activeUntil) this.#refresh(now);
     let pool = this.#active.length > 0 ? this.#active : this.#usable;
     if (tried.size > 0) {
@@ -105,7 +106,7 @@ export class PickPool {
       if (rest.length === 0 && pool !== this.#usable) rest = this.#usable.filter((m) => !tried.has(m.key));
       pool = rest;
     }
-    return pool.length > 0 ? this.#picker.pick(pool, now) : undefined;
+    return pool.length > 0 ? this.#picker.pick(pool, now, request) : undefined;
   }
 
   /**
