@@ -74,6 +74,10 @@ describe("createBalancedTransport() locality", () => {
     const c1 = await instance(service, "c", "r2");
     const view = watch(service);
     await until("the view to hold 4 instances", () => view.instances().length === 4);
+    // The zone and region are in the value's etcdts field, beside Go's Op/Addr/Metadata, and read back.
+    const raw = (await etcd.get(a1.registration.key))?.json();
+    expect(raw).toMatchObject({ Op: 0, Addr: a1.server.addr, etcdts: { zone: "a", region: "r1" } });
+    expect(view.entries().get(c1.registration.key)).toMatchObject({ zone: "c", region: "r2" });
     const { api } = balanced(view, { locality: { zone: "a", region: "r1", minInstances: 2 } });
     const servers = { a1: a1.server, a2: a2.server, b1: b1.server, c1: c1.server };
 
