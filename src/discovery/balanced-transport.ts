@@ -27,6 +27,7 @@ import { type DiscoverOptions, type Discovery, discover, type InstanceChange } f
 import { callHashKey } from "./hash-key.js";
 import { type HealthCheckOptions, healthCheckSettings, InstanceHealthCheck } from "./health-check.js";
 import type { ServiceInstance } from "./instance.js";
+import { type LocalityOptions, localitySettings } from "./locality.js";
 import {
   callOutcome,
   callVerdict,
@@ -38,6 +39,7 @@ import { PickPool, type PoolMember } from "./pick-pool.js";
 import { Picker } from "./picker.js";
 import type { P2cEwmaOptions } from "./policies/p2c-ewma.js";
 import { type RingHashOptions, ringHashSettings } from "./policies/ring-hash.js";
+import { type SlowStartOptions, slowStartSettings } from "./slow-start.js";
 
 /** Where a balanced transport learns its instances: a {@link Discovery} it does not own, or one it starts. */
 export type BalancedTransportSource =
@@ -88,6 +90,21 @@ export type BalancedTransportOptions = BalancedTransportSource & {
    * Default `false`: off.
    */
   healthCheck?: HealthCheckOptions | false | undefined;
+  /**
+   * Zone preference with spill-over: calls go to instances registered with the caller's `zone` while
+   * those healthy number at least `minInstances` (default 1) and carry at least `minShare` (default 0) of
+   * the service's healthy weight; below that, instances of the caller's `region` are added, then every
+   * instance (see {@link LocalityOptions}). Whatever the policy, it picks among that set. Default none: no
+   * preference.
+   */
+  locality?: LocalityOptions | undefined;
+  /**
+   * Slow start: an instance that joins after the transport's first view gets its weight scaled by
+   * `max(minWeightPercent / 100, (t / windowMs) ^ (1 / aggression))` for `windowMs` after it joined (or came
+   * back to SERVING), whatever the policy (see {@link SlowStartOptions}). `{}` turns it on with the
+   * defaults: 60 s, linear, from 10 %. Default `false`: off.
+   */
+  slowStart?: SlowStartOptions | false | undefined;
 };
 
 /**
@@ -102,6 +119,8 @@ export interface BalancedTransport extends Transport, AsyncDisposable {
   ejected(): string[];
   /** Keys of the instances active health checks take out now (NOT_SERVING; empty when they are off). */
   unhealthy(): string[];
+  /** Keys of the instances whose slow start is ramping now (empty when it is off). */
+  warming(): string[];
   /** Stops discovery (when owned) and closes instance transports. */
   close(): Promise<void>;
 }
@@ -121,6 +140,11 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
     options.healthCheck === undefined || options.healthCheck === false
       ? undefined
       : healthCheckSettings(options.healthCheck);
+  const locality = options.locality === undefined ? undefined : localitySettings(options.locality);
+  const slowStart =
+    options.slowStart === undefined || options.slowStart === false
+      ? undefined
+      : slowStartSettings(options.slowStart);
   const policy = options.policy ?? "round-robin";
   const picker = new Picker(policy, Math.random, { p2cEwma: options.p2cEwma, ringHash: options.ringHash });
   // Only ring-hash reads a key: the other policies pay nothing per call.
@@ -133,14 +157,19 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
   const owned =
     "discovery" in options ? undefined : discover(options.etcd, options.service, options.discoverOptions);
   const discovery = "discovery" in options ? options.discovery : owned!;
-  const pool = new PickPool(picker, detection, (member) => {
-    // Its health checks end first (a Watch open on its transport too).
-    void checks.get(member)?.stop();
-    checks.delete(member);
-    // Calls in flight on it may still finish: it is closed when the last one ends.
-    if (member.inFlight === 0) closeMember(member);
-    else retiring.add(member);
-  });
+  const pool = new PickPool(
+    picker,
+    detection,
+    (member) => {
+      // Its health checks end first (a Watch open on its transport too).
+      void checks.get(member)?.stop();
+      checks.delete(member);
+      // Calls in flight on it may still finish: it is closed when the last one ends.
+      if (member.inFlight === 0) closeMember(member);
+      else retiring.add(member);
+    },
+    { locality, slowStart },
+  );
   /** Members gone from the view with calls still in flight. */
   const retiring = new Set<PoolMember>();
   /** The health checks of the members in the pool (when on). */
@@ -175,8 +204,11 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
   };
 
   // The view as it is now, then its changes as they come: the pool is never rebuilt from a copy per call.
+  // The first view's instances were there before this transport: they do not slow-start.
+  let viewSeen = false;
   const onChanges = (changes: readonly InstanceChange[]) => {
-    pool.apply(changes);
+    pool.apply(changes, Date.now(), !viewSeen);
+    if (discovery.revision > 0n) viewSeen = true;
     checkNew(changes);
   };
   onChanges([...discovery.entries()].map(([key, instance]) => ({ type: "added" as const, key, instance })));
@@ -314,6 +346,8 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
     },
 
     ejected: () => pool.ejected(Date.now()),
+
+    warming: () => pool.warming(Date.now()),
 
     unhealthy() {
       const keys: string[] = [];

@@ -48,6 +48,7 @@ describe("goEndpointsCodec", () => {
       weight: 3,
       version: "1.2.0",
       zone: "z1",
+      region: "r1",
     });
     expect(goEndpointsCodec({ keyPrefix: "services/" }).key(instance)).toBe(
       "services/greeter/127.0.0.1:50051",
@@ -62,6 +63,7 @@ describe("goEndpointsCodec", () => {
         draining: false,
         version: "1.2.0",
         zone: "z1",
+        region: "r1",
         metadata: { region: "eu", tags: ["a"] },
       },
     });

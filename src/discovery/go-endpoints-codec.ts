@@ -36,7 +36,7 @@ export function goSafeMetadata(metadata: unknown): null | string | number | bool
 /**
  * The key/value layout of etcd's Go `naming/endpoints` manager: key `<prefix><service>/<addr>`, value
  * `{"Op":0,"Addr":"host:port","Metadata":...}`. A Go `etcd:///<service>` resolver sees instances that
- * etcd-ts registers, and etcd-ts sees Go's. What etcd-ts adds (weight, version, zone, draining and the
+ * etcd-ts registers, and etcd-ts sees Go's. What etcd-ts adds (weight, version, zone, region, draining and the
  * user's metadata as given) travels in the extra top-level field {@link EXTENSION_FIELD}, which Go ignores.
  */
 export function goEndpointsCodec(options: GoEndpointsCodecOptions = {}): InstanceCodec {
@@ -48,6 +48,7 @@ export function goEndpointsCodec(options: GoEndpointsCodecOptions = {}): Instanc
       const extension: Record<string, unknown> = { weight: instance.weight, draining: instance.draining };
       if (instance.version !== undefined) extension.version = instance.version;
       if (instance.zone !== undefined) extension.zone = instance.zone;
+      if (instance.region !== undefined) extension.region = instance.region;
       extension.metadata = instance.metadata ?? null;
       const value = {
         Op: OP_ADD,
@@ -95,6 +96,7 @@ function decodeGoEndpoint(service: string, key: string, value: Uint8Array): Deco
     weight: typeof weight === "number" && Number.isFinite(weight) && weight >= 0 ? weight : 1,
     ...(typeof extension.version === "string" ? { version: extension.version } : {}),
     ...(typeof extension.zone === "string" ? { zone: extension.zone } : {}),
+    ...(typeof extension.region === "string" ? { region: extension.region } : {}),
     draining: extension.draining === true,
   };
   return { kind: "instance", instance };

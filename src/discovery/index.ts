@@ -37,6 +37,7 @@ export { hashKey } from "./hash-key.js";
 export type { HealthCheckOptions } from "./health-check.js";
 export { type GrpcJsServerLike, HealthStatus, type ServingStatus } from "./health-service.js";
 export { type ServiceInstance, type ServiceInstanceInit, toInstance } from "./instance.js";
+export type { LocalityOptions } from "./locality.js";
 export type { OutlierDetectionOptions } from "./outlier-detection.js";
 export type { CallObservation, PickPolicy, PickRequest } from "./pick-policy.js";
 export { type BalancePolicy, type PickCandidate, Picker, type PolicyOptions } from "./picker.js";
@@ -50,3 +51,4 @@ export {
   type RegistrationState,
   register,
 } from "./registration.js";
+export type { SlowStartOptions } from "./slow-start.js";

@@ -19,8 +19,10 @@ export interface ServiceInstance {
   readonly weight: number;
   /** Version label of the instance, if given. */
   readonly version?: string | undefined;
-  /** Zone label, if given. */
+  /** Zone label, if given (the balanced transport's `locality` prefers the caller's zone). */
   readonly zone?: string | undefined;
+  /** Region label, if given (the balanced transport's `locality` spills to the caller's region first). */
+  readonly region?: string | undefined;
   /** True once the instance asked clients to stop sending new calls. */
   readonly draining: boolean;
 }
@@ -33,20 +35,21 @@ export interface ServiceInstanceInit {
   weight?: number | undefined;
   version?: string | undefined;
   zone?: string | undefined;
+  region?: string | undefined;
   draining?: boolean | undefined;
 }
 
 /**
  * Checks a {@link ServiceInstanceInit} (as a JavaScript caller may give it) and fills its defaults: the
  * service a name without `/` (docs/discovery.md, "Service names"), `addr` a non-empty string, `weight` a number
- * >= 0, `version` and `zone` strings, `draining` a boolean. Throws `InvalidArgumentError` naming the field.
+ * >= 0, `version`, `zone` and `region` strings, `draining` a boolean. Throws `InvalidArgumentError` naming the field.
  */
 export function toInstance(init: ServiceInstanceInit): ServiceInstance {
   checkOptionsObject(init, "options", false);
   checkServiceName(init.service);
   checkName(init.addr, "addr");
   checkNumber(init.weight, "weight", 0);
-  for (const field of ["version", "zone"] as const)
+  for (const field of ["version", "zone", "region"] as const)
     if (init[field] !== undefined && typeof init[field] !== "string")
       throw new InvalidArgumentError(field, `must be a string, got ${shownInput(init[field])}`);
   if (init.draining !== undefined && typeof init.draining !== "boolean")
@@ -58,6 +61,7 @@ export function toInstance(init: ServiceInstanceInit): ServiceInstance {
     weight: init.weight ?? 1,
     ...(init.version !== undefined ? { version: init.version } : {}),
     ...(init.zone !== undefined ? { zone: init.zone } : {}),
+    ...(init.region !== undefined ? { region: init.region } : {}),
     draining: init.draining ?? false,
   };
 }

@@ -1,8 +1,10 @@
 import type { Transport } from "@connectrpc/connect";
 import type { InstanceChange } from "./discovery.js";
 import type { ServiceInstance } from "./instance.js";
+import { type LocalitySettings, localCandidates } from "./locality.js";
 import { type CallOutcome, InstanceHealth, type OutlierDetectionSettings } from "./outlier-detection.js";
 import type { PickCandidate, PickPolicy, PickRequest } from "./pick-policy.js";
+import { type SlowStartSettings, WarmUp } from "./slow-start.js";
 
 /** How one call ended, for the policy and for success-rate ejection. */
 export interface CallReport {
@@ -25,11 +27,45 @@ export interface PoolMember extends PickCandidate {
   gone: boolean;
 }
 
+/** What narrows and reweighs the healthy members before the policy picks (both off by default). */
+export interface PoolShaping {
+  /** Zone preference with spill-over. */
+  readonly locality?: LocalitySettings | undefined;
+  /** Weights of new members ramped up over a window. */
+  readonly slowStart?: SlowStartSettings | undefined;
+}
+
+/** A warming member as the policy sees it: its instance with the ramped weight; in flight read live. */
+class WarmCandidate implements PickCandidate {
+  readonly member: PoolMember;
+  readonly instance: ServiceInstance;
+
+  constructor(member: PoolMember, factor: number) {
+    this.member = member;
+    this.instance = { ...member.instance, weight: member.instance.weight * factor };
+  }
+
+  get key(): string {
+    return this.member.key;
+  }
+
+  get inFlight(): number {
+    return this.member.inFlight;
+  }
+}
+
+/** The pool member behind a candidate the policy picked. */
+function memberOf(candidate: PickCandidate): PoolMember {
+  return candidate instanceof WarmCandidate ? candidate.member : (candidate as PoolMember);
+}
+
 /**
  * The instances a balanced transport picks from, kept up to date from the discovery's change events so
  * that a pick copies nothing: the non-draining, positive-weight instances live in one array rebuilt on
  * view changes, and the ones not ejected in another, rebuilt on an ejection or once the earliest ejection
- * ends (checked by timestamp on pick; there are no timers).
+ * ends (checked by timestamp on pick; there are no timers). The candidates handed to the policy are the
+ * ones not ejected, narrowed to the caller's locality and with warming members' weights ramped
+ * (`PoolShaping`): computed on the same rebuilds, plus one every slow-start step while a member warms.
  */
 export class PickPool {
   readonly #picker: PickPolicy;
@@ -42,8 +78,12 @@ export class PickPool {
   #usable: PoolMember[] = [];
   /** `#usable` minus the ejected, valid until `#activeUntil` unless `#stale`. */
   #active: PoolMember[] = [];
+  /** `#active` narrowed by locality, warming members' weights ramped: what the policy is handed. */
+  #candidates: readonly PickCandidate[] = [];
   #activeUntil = 0;
   #stale = true;
+  readonly #locality: LocalitySettings | undefined;
+  readonly #warmUp: WarmUp | undefined;
 
   /**
    * `picker` is the policy (it never sees a draining, weight-0 or ejected member, and is handed the same
@@ -54,7 +94,10 @@ export class PickPool {
     picker: PickPolicy,
     detection: OutlierDetectionSettings | undefined,
     onGone: (member: PoolMember) => void,
+    shaping: PoolShaping = {},
   ) {
+    this.#locality = shaping.locality;
+    this.#warmUp = shaping.slowStart && new WarmUp(shaping.slowStart);
     this.#picker = picker;
     this.#detection = detection;
     this.#onGone = onGone;
@@ -65,19 +108,27 @@ export class PickPool {
     return this.#members;
   }
 
-  /** Applies a batch of view changes (an `added` for a known key counts as an update). */
-  apply(changes: Iterable<InstanceChange>): void {
+  /**
+   * Applies a batch of view changes at `now` (an `added` for a known key counts as an update). New members
+   * start their slow start at `now`, unless `settled` (the first view: those instances were there before
+   * this client).
+   */
+  apply(changes: Iterable<InstanceChange>, now: number = Date.now(), settled = false): void {
     for (const c of changes) {
       if (c.type === "removed") this.#remove(c.key);
-      else this.#put(c.key, c.instance);
+      else if (this.#put(c.key, c.instance) && !settled) this.#warmUp?.start(c.key, now);
     }
     this.#rebuildUsable();
   }
 
-  /** Marks a member serving or not (active health checks): a member not serving gets no calls. */
-  setServing(key: string, serving: boolean): void {
+  /**
+   * Marks a member serving or not (active health checks): a member not serving gets no calls; one back to
+   * serving at `now` starts its slow start again (as Envoy's does after a failed health check).
+   */
+  setServing(key: string, serving: boolean, now: number = Date.now()): void {
     if (serving) {
       if (!this.#notServing.delete(key)) return;
+      this.#warmUp?.start(key, now);
     } else {
       if (!this.#members.has(key) || this.#notServing.has(key)) return;
       this.#notServing.add(key);
@@ -100,13 +151,21 @@ export class PickPool {
    */
   choose(tried: ReadonlySet<string>, now: number, request?: PickRequest): PoolMember | undefined {
     if (this.#stale || now >= this.#activeUntil) this.#refresh(now);
-    let pool = this.#active.length > 0 ? this.#active : this.#usable;
+    let pool: readonly PickCandidate[] = this.#candidates;
     if (tried.size > 0) {
-      let rest = pool.filter((m) => !tried.has(m.key));
-      if (rest.length === 0 && pool !== this.#usable) rest = this.#usable.filter((m) => !tried.has(m.key));
-      pool = rest;
+      // Untried local ones first, then any untried healthy one, then any untried ejected one.
+      for (const set of [this.#candidates, this.#active, this.#usable]) {
+        pool = set.filter((m) => !tried.has(m.key));
+        if (pool.length > 0) break;
+      }
     }
-    return pool.length > 0 ? this.#picker.pick(pool, now, request) : undefined;
+    const chosen = pool.length > 0 ? this.#picker.pick(pool, now, request) : undefined;
+    return chosen && memberOf(chosen);
+  }
+
+  /** Keys of the members whose slow start is still ramping at `now` (empty when slow start is off). */
+  warming(now: number): string[] {
+    return this.#warmUp?.warming(now).filter((key) => this.#members.has(key)) ?? [];
   }
 
   /**
@@ -144,15 +203,39 @@ export class PickPool {
       if (m.health?.isEjected(now)) this.#activeUntil = Math.min(this.#activeUntil, m.health.ejectedUntil);
       else this.#active.push(m);
     }
+    this.#candidates = this.#shape(now);
+    if (this.#warmUp) this.#activeUntil = Math.min(this.#activeUntil, this.#warmUp.nextStep(now));
     this.#stale = false;
   }
 
-  #put(key: string, instance: ServiceInstance): void {
+  /**
+   * What the policy is handed: the members not ejected, narrowed to the caller's locality, warming ones
+   * reweighed; with every usable member ejected, all of them as they are (ejection never fails a call).
+   */
+  #shape(now: number): readonly PickCandidate[] {
+    if (this.#active.length === 0) return this.#usable;
+    const local = this.#locality ? localCandidates(this.#active, this.#locality) : this.#active;
+    const warmUp = this.#warmUp;
+    if (!warmUp) return local;
+    let shaped: PickCandidate[] | undefined;
+    for (let i = 0; i < local.length; i++) {
+      const member = local[i]!;
+      const factor = warmUp.factor(member.key, now);
+      if (factor < 1) {
+        shaped ??= local.slice(0, i);
+        shaped.push(new WarmCandidate(member, factor));
+      } else shaped?.push(member);
+    }
+    return shaped ?? local;
+  }
+
+  /** Adds or updates a member; true when it is new (a new key, or a new address). */
+  #put(key: string, instance: ServiceInstance): boolean {
     const current = this.#members.get(key);
     if (current && current.instance.addr === instance.addr) {
       // Same address: same connection and same health record.
       current.instance = instance;
-      return;
+      return false;
     }
     if (current) this.#remove(key);
     this.#members.set(key, {
@@ -163,6 +246,7 @@ export class PickPool {
       transport: undefined,
       gone: false,
     });
+    return true;
   }
 
   #remove(key: string): void {
@@ -170,6 +254,7 @@ export class PickPool {
     if (!member) return;
     this.#members.delete(key);
     this.#notServing.delete(key);
+    this.#warmUp?.forget(key);
     this.#picker.forget(key);
     member.gone = true;
     this.#onGone(member);
