@@ -179,9 +179,10 @@ class EtcdLoadBalancer implements experimental.LoadBalancer {
       const key = found?.key ?? address;
       let member = previous.get(id);
       if (member && member.key === key) {
+        // Same endpoint, same instance: its leaf and connection stay; a new weight applies from the
+        // next picker (built below).
         previous.delete(id);
         member.instance = instance;
-        member.leaf.updateEndpoint(endpoint, childOptions);
       } else {
         member = {
           key,

@@ -21,7 +21,9 @@ describe("grpc-js etcd_ts load-balancing policy", () => {
   beforeAll(() => {
     etcd = env.client();
     // No policy from the resolver: the channel's own service config decides.
-    registerEtcdResolver(etcd, { scheme: "etcd-lb" });
+    registerEtcdResolver(etcd);
+    // The policy named in the resolver's options instead.
+    registerEtcdResolver(etcd, { scheme: "etcd-rr", policy: "round-robin" });
   });
 
   /** A server registered under `service` (on `port` when given: a restart on the same address). */
@@ -38,11 +40,16 @@ describe("grpc-js etcd_ts load-balancing policy", () => {
     return { server, registration };
   }
 
-  /** A plain grpc-js client on `etcd-lb:///<service>` with `etcd_ts` in its service config. */
-  function channel(service: string, config: object): grpc.Client {
-    const client = new grpc.Client(`etcd-lb:///${service}`, grpc.credentials.createInsecure(), {
-      "grpc.service_config": JSON.stringify({ loadBalancingConfig: [{ etcd_ts: config }] }),
-    });
+  /**
+   * A plain grpc-js client on `etcd:///<service>` with `etcd_ts` in its service config (or, without
+   * `config`, on `etcd-rr:///<service>`, whose resolver asks for `round-robin`).
+   */
+  function channel(service: string, config?: object): grpc.Client {
+    const client = config
+      ? new grpc.Client(`etcd:///${service}`, grpc.credentials.createInsecure(), {
+          "grpc.service_config": JSON.stringify({ loadBalancingConfig: [{ etcd_ts: config }] }),
+        })
+      : new grpc.Client(`etcd-rr:///${service}`, grpc.credentials.createInsecure());
     cleanups.push(() => client.close());
     return client;
   }
@@ -54,27 +61,33 @@ describe("grpc-js etcd_ts load-balancing policy", () => {
     return errors;
   }
 
-  it("round-robin spreads calls by the weights registered in etcd (2, 1, 1)", async () => {
-    const heavy = await instance("lb-rr", { weight: 2 });
-    const light = [await instance("lb-rr"), await instance("lb-rr")];
-    const client = channel("lb-rr", { policy: "round-robin" });
-    // Picks go to connected instances only: wait until every one is connected and answering.
-    await until("every instance answering", async () => {
-      await grpcStatus(client);
-      return [heavy, ...light].every((i) => i.server.calls > 0);
-    });
-    const before = [heavy, ...light].map((i) => i.server.calls);
-    expect(await calls(client, 40)).toEqual([]);
-    const received = [heavy, ...light].map((i, n) => i.server.calls - before[n]!);
-    // nginx's smooth weighted round robin: over 10 full turns of the weights (total 4), exact shares.
-    expect(received).toEqual([20, 10, 10]);
-  });
+  it.each([
+    ["the channel's service config", "greeter-rr", { policy: "round-robin" }],
+    ["the resolver's policy option", "greeter-rr-resolver", undefined],
+  ])(
+    "round-robin chosen in %s spreads calls by the weights registered in etcd (2, 1, 1)",
+    async (_, service, config) => {
+      const heavy = await instance(service, { weight: 2 });
+      const light = [await instance(service), await instance(service)];
+      const client = channel(service, config);
+      // Picks go to connected instances only: wait until every one is connected and answering.
+      await until("every instance answering", async () => {
+        await grpcStatus(client);
+        return [heavy, ...light].every((i) => i.server.calls > 0);
+      });
+      const before = [heavy, ...light].map((i) => i.server.calls);
+      expect(await calls(client, 40)).toEqual([]);
+      const received = [heavy, ...light].map((i, n) => i.server.calls - before[n]!);
+      // nginx's smooth weighted round robin: over 10 full turns of the weights (total 4), exact shares.
+      expect(received).toEqual([20, 10, 10]);
+    },
+  );
 
   it("p2c-ewma gives an instance answering 50 ms slower under 20 % of 400 calls", async () => {
-    const fast = [await instance("lb-slow"), await instance("lb-slow")];
-    const slow = await instance("lb-slow", { delayMs: 50 });
+    const fast = [await instance("greeter-slow"), await instance("greeter-slow")];
+    const slow = await instance("greeter-slow", { delayMs: 50 });
     // A short decay, so that a hiccup of a busy machine on a fast instance's call is forgotten quickly.
-    const client = channel("lb-slow", { policy: "p2c-ewma", p2cEwma: { decayMs: 1000 } });
+    const client = channel("greeter-slow", { policy: "p2c-ewma", p2cEwma: { decayMs: 1000 } });
     expect(await calls(client, 400)).toEqual([]);
     expect(slow.server.calls + fast[0]!.server.calls + fast[1]!.server.calls).toBe(400);
     // Round robin would give it a third (133); p2c by calls in flight cannot tell one call at a time.
@@ -84,7 +97,7 @@ describe("grpc-js etcd_ts load-balancing policy", () => {
   it.each<BalancePolicy>(["round-robin", "p2c", "p2c-ewma"])(
     "rolling restart under %s with zero failed calls: each deregistered, stopped, restarted, registered",
     async (policy) => {
-      const service = `lb-rolling-${policy}`;
+      const service = `greeter-rolling-${policy}`;
       const live: { server: GrpcTestServer; registration: Registration }[] = [];
       for (let i = 0; i < 3; i++) live.push(await instance(service, { delayMs: 5 }));
       const view = discover(etcd, service);
