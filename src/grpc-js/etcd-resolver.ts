@@ -1,11 +1,15 @@
-import { type ChannelOptions, experimental, status } from "@grpc/grpc-js";
+import { type ChannelOptions, experimental, type ServiceConfig, status } from "@grpc/grpc-js";
 import { InvalidArgumentError } from "../client/core/index.js";
 import type { Etcd } from "../client/index.js";
 import type { InstanceCodec } from "../discovery/codec.js";
 import { type Discovery, discover } from "../discovery/discovery.js";
 import { goEndpointsCodec } from "../discovery/go-endpoints-codec.js";
 import type { ServiceInstance } from "../discovery/instance.js";
+import type { BalancePolicy } from "../discovery/pick-policy.js";
+import { checkPolicy } from "../discovery/picker.js";
 import { checkServiceName } from "../discovery/service-name.js";
+import { addressKey, ENDPOINT_INSTANCES_ATTRIBUTE, type EndpointInstance } from "./endpoint-instances.js";
+import { ETCD_LB_POLICY, registerEtcdLoadBalancer } from "./etcd-load-balancer.js";
 
 /** Options of {@link registerEtcdResolver}. */
 export interface EtcdResolverOptions {
@@ -16,16 +20,29 @@ export interface EtcdResolverOptions {
   /** Only instances it accepts are given to grpc-js (draining ones never are). Default: all. */
   filter?: ((instance: ServiceInstance) => boolean) | undefined;
   /**
-   * grpc-js load-balancing policy the resolver asks for in its service config. Default: none, so the
-   * channel's `grpc.service_config` option (or grpc-js' default, `pick_first`) decides.
+   * Load-balancing policy the resolver asks for in its service config: grpc-js' own `round_robin` or
+   * `pick_first`, or one of etcd-ts' (`"round-robin"`, `"p2c"`, `"p2c-ewma"`: the `etcd_ts` policy with
+   * its default options). Default: none, so the channel's `grpc.service_config` option (or grpc-js'
+   * default, `pick_first`) decides.
    */
-  policy?: "round_robin" | "pick_first" | undefined;
+  policy?: "round_robin" | "pick_first" | BalancePolicy | undefined;
+}
+
+/** The service config that asks for `policy`, or null for none. */
+function policyConfig(policy: EtcdResolverOptions["policy"]): ServiceConfig | null {
+  if (policy === undefined) return null;
+  if (policy === "round_robin" || policy === "pick_first")
+    return { loadBalancingConfig: [{ [policy]: {} }], methodConfig: [] };
+  checkPolicy(policy);
+  return { loadBalancingConfig: [{ [ETCD_LB_POLICY]: { policy } }], methodConfig: [] };
 }
 
 /**
  * Registers a grpc-js resolver for `etcd:///<service>` targets (through `grpc.experimental.registerResolver`,
  * which is process-wide in grpc-js): each channel gets a live {@link Discovery} of the service on `etcd`, and
- * its non-draining instances feed grpc-js' own `round_robin` / `pick_first` policies. When no instance is
+ * its non-draining instances feed the channel's policy: grpc-js' own `round_robin` / `pick_first`, or
+ * etcd-ts' `etcd_ts` (registered here too, see {@link registerEtcdLoadBalancer}), which reads each
+ * instance's weight from the endpoints' attributes. When no instance is
  * left, the channel drops its connections and calls fail at once with UNAVAILABLE (for that time the
  * resolver asks for `round_robin`, without method config); the next instance restores the policy.
  *
@@ -37,9 +54,8 @@ export interface EtcdResolverOptions {
  */
 export function registerEtcdResolver(etcd: Etcd, options: EtcdResolverOptions = {}): void {
   const scheme = options.scheme ?? "etcd";
-  const serviceConfig = options.policy
-    ? { loadBalancingConfig: [{ [options.policy]: {} }], methodConfig: [] }
-    : null;
+  const serviceConfig = policyConfig(options.policy);
+  registerEtcdLoadBalancer();
   // Reported with an empty endpoint list. grpc-js (1.14) keeps using its connections when a resolver
   // reports an error, and its pick_first keeps its current pick on an empty list: calls would go on
   // reaching the instance that just left. round_robin drops every subchannel on an empty list and fails
@@ -130,10 +146,16 @@ export function registerEtcdResolver(etcd: Etcd, options: EtcdResolverOptions = 
         this.#scheduled = false;
         const discovery = this.#discovery;
         if (!discovery) return;
-        const endpoints = discovery
-          .instances()
-          .filter((i) => !i.draining)
-          .flatMap((i) => toEndpoint(i.addr));
+        const endpoints: experimental.Endpoint[] = [];
+        // Each endpoint's instance (weight, zone, metadata), for the etcd_ts policy.
+        const instances = new Map<string, EndpointInstance>();
+        for (const [key, instance] of discovery.entries()) {
+          if (instance.draining) continue;
+          const endpoint = toEndpoint(instance.addr);
+          if (!endpoint) continue;
+          endpoints.push(endpoint);
+          instances.set(addressKey(endpoint.addresses[0]!), { key, instance });
+        }
         if (endpoints.length === 0 && this.#unreachable) {
           // No view was ever read, so grpc-js has no connection to keep: the error fails calls at once.
           const details = `cannot read the instances of ${this.#service} from etcd: ${this.#unreachable.message}`;
@@ -157,7 +179,7 @@ export function registerEtcdResolver(etcd: Etcd, options: EtcdResolverOptions = 
         }
         this.#listener(
           experimental.statusOrFromValue(endpoints),
-          {},
+          { [ENDPOINT_INSTANCES_ATTRIBUTE]: instances },
           serviceConfig ? experimental.statusOrFromValue(serviceConfig) : null,
           "",
         );
@@ -176,9 +198,9 @@ function serviceOf(target: experimental.GrpcUri): string {
   return service;
 }
 
-/** `host:port` or `[v6]:port` → a grpc-js endpoint; anything unparsable is left out. */
-function toEndpoint(addr: string): experimental.Endpoint[] {
+/** `host:port` or `[v6]:port` → a grpc-js endpoint; undefined (left out) when unparsable. */
+function toEndpoint(addr: string): experimental.Endpoint | undefined {
   const hostPort = experimental.splitHostPort(addr);
-  if (!hostPort || hostPort.port === undefined) return [];
-  return [{ addresses: [{ host: hostPort.host, port: hostPort.port }] }];
+  if (!hostPort || hostPort.port === undefined) return undefined;
+  return { addresses: [{ host: hostPort.host, port: hostPort.port }] };
 }

@@ -96,14 +96,17 @@ export class GrpcTestServer {
   readonly addr: string;
   readonly #server: grpc.Server;
   calls = 0;
+  /** Status calls being answered now. */
+  inFlight = 0;
 
   private constructor(addr: string, server: grpc.Server) {
     this.addr = addr;
     this.#server = server;
   }
 
-  static async start(): Promise<GrpcTestServer> {
-    const port = await freePort();
+  /** Starts on `port` (default a free one), answering each call after `delayMs`. */
+  static async start(delayMs = 0, port?: number): Promise<GrpcTestServer> {
+    port ??= await freePort();
     const server = new grpc.Server();
     let self: GrpcTestServer | undefined;
     server.addService(
@@ -120,8 +123,15 @@ export class GrpcTestServer {
       },
       {
         status: (_call: unknown, callback: grpc.sendUnaryData<unknown>) => {
-          self!.calls++;
-          callback(null, create(StatusResponseSchema, { version: self!.addr }));
+          const me = self!;
+          me.calls++;
+          me.inFlight++;
+          const answer = () => {
+            me.inFlight--;
+            callback(null, create(StatusResponseSchema, { version: me.addr }));
+          };
+          if (delayMs > 0) setTimeout(answer, delayMs);
+          else answer();
         },
       },
     );
@@ -132,6 +142,11 @@ export class GrpcTestServer {
     );
     self = new GrpcTestServer(`127.0.0.1:${port}`, server);
     return self;
+  }
+
+  /** Stops accepting (GOAWAY to clients) and waits for the calls in flight to finish. */
+  shutdown(): Promise<void> {
+    return new Promise((resolve) => this.#server.tryShutdown(() => resolve()));
   }
 
   /** Stops at once. */

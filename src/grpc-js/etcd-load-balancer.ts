@@ -1,0 +1,298 @@
+import { type ChannelOptions, connectivityState, experimental, type Metadata, status } from "@grpc/grpc-js";
+import { InvalidArgumentError, shownInput } from "../client/core/index.js";
+import type { ServiceInstance } from "../discovery/instance.js";
+import { callVerdict } from "../discovery/outlier-detection.js";
+import type { BalancePolicy, PickCandidate } from "../discovery/pick-policy.js";
+import { checkPolicy, Picker, type PolicyOptions } from "../discovery/picker.js";
+import { addressKey, ENDPOINT_INSTANCES_ATTRIBUTE, type EndpointInstances } from "./endpoint-instances.js";
+import { connectErrorFromStatus } from "./status-error.js";
+
+/** The name of etcd-ts' policy in a grpc-js service config's `loadBalancingConfig`. */
+export const ETCD_LB_POLICY = "etcd_ts";
+
+/**
+ * The `etcd_ts` entry of a service config's `loadBalancingConfig`:
+ * `{ "loadBalancingConfig": [{ "etcd_ts": { "policy": "p2c-ewma", "p2cEwma": { "decayMs": 1000 } } }] }`.
+ * The options are the balanced Connect transport's, by the same names.
+ */
+export interface EtcdLoadBalancingConfigJson extends PolicyOptions {
+  /** The picking policy: `"round-robin"` (default), `"p2c"` or `"p2c-ewma"` (docs/discovery.md, "Policies"). */
+  policy?: BalancePolicy | undefined;
+}
+
+/** The parsed `etcd_ts` config (grpc-js' `TypedLoadBalancingConfig`). */
+class EtcdLoadBalancingConfig implements experimental.TypedLoadBalancingConfig {
+  readonly policy: BalancePolicy;
+  readonly options: PolicyOptions;
+  readonly #json: string;
+
+  constructor(policy: BalancePolicy = "round-robin", options: PolicyOptions = {}) {
+    this.policy = policy;
+    this.options = options;
+    this.#json = JSON.stringify({ policy, ...options });
+  }
+
+  getLoadBalancerName(): string {
+    return ETCD_LB_POLICY;
+  }
+
+  toJsonObject(): object {
+    return { [ETCD_LB_POLICY]: JSON.parse(this.#json) };
+  }
+
+  /** Whether `other` picks the same way (a channel's new service config with the same policy keeps its state). */
+  sameAs(other: EtcdLoadBalancingConfig): boolean {
+    return this.#json === other.#json;
+  }
+
+  /** Checks the JSON as a service config gives it; throws `InvalidArgumentError` naming the field. */
+  static createFromJson(json: unknown): EtcdLoadBalancingConfig {
+    if (json === null || typeof json !== "object" || Array.isArray(json))
+      throw new InvalidArgumentError(ETCD_LB_POLICY, `must be an object, got ${shownInput(json)}`);
+    const { policy, ...options } = json as EtcdLoadBalancingConfigJson;
+    checkPolicy(policy, options);
+    return new EtcdLoadBalancingConfig(policy, options);
+  }
+}
+
+/** One endpoint as the policy sees it: a pick candidate with its grpc-js child (one `pick_first` leaf). */
+interface Member extends PickCandidate {
+  readonly key: string;
+  instance: ServiceInstance;
+  inFlight: number;
+  readonly leaf: experimental.LeafLoadBalancer;
+  /** Left the endpoint list: calls still ending on it teach the policy nothing. */
+  gone: boolean;
+}
+
+/**
+ * Picks among the READY members with an etcd-ts {@link Picker} (the balanced transport's policies),
+ * counts calls in flight and hands each call's latency and verdict to the policy. One per set of READY
+ * members: the policy indexes its array once.
+ */
+class EtcdPicker implements experimental.Picker {
+  readonly #members: readonly Member[];
+  readonly #picker: Picker;
+
+  constructor(members: readonly Member[], picker: Picker) {
+    this.#members = members;
+    this.#picker = picker;
+  }
+
+  pick(args: experimental.PickArgs): experimental.PickResult {
+    // Non-empty and every weight > 0: the picker always chooses.
+    const member = this.#picker.pick(this.#members, Date.now())!;
+    const result = member.leaf.getPicker().pick(args);
+    if (result.pickResultType !== experimental.PickResultType.COMPLETE) return result;
+    const picker = this.#picker;
+    let startedAt = 0;
+    return {
+      ...result,
+      onCallStarted: () => {
+        result.onCallStarted?.();
+        member.inFlight++;
+        startedAt = performance.now();
+      },
+      onCallEnded: (code: status, details: string, metadata: Metadata) => {
+        result.onCallEnded?.(code, details, metadata);
+        member.inFlight--;
+        if (member.gone) return;
+        // The client's one failure rule, as the balanced transport applies it.
+        const failed =
+          code === status.OK ? false : callVerdict(connectErrorFromStatus({ code, details, metadata }));
+        if (failed === undefined) return;
+        picker.observe(member.key, { latencyMs: performance.now() - startedAt, failed }, Date.now());
+      },
+    };
+  }
+}
+
+/**
+ * The `etcd_ts` load-balancing policy: one grpc-js `pick_first` leaf per endpoint (as grpc-js'
+ * `round_robin` keeps them, all connected), and picks among the READY ones by the etcd-ts policy the
+ * config names, with the weights the etcd resolver attaches to the endpoints.
+ */
+class EtcdLoadBalancer implements experimental.LoadBalancer {
+  readonly #helper: experimental.ChannelControlHelper;
+  readonly #childHelper: experimental.ChannelControlHelper;
+  /** By endpoint, as grpc-js spells it. */
+  #members = new Map<string, Member>();
+  #config: EtcdLoadBalancingConfig | undefined;
+  #picker: Picker | undefined;
+  #state = connectivityState.IDLE;
+  #paused = false;
+  #lastError: string | null = null;
+
+  constructor(helper: experimental.ChannelControlHelper) {
+    this.#helper = helper;
+    this.#childHelper = experimental.createChildChannelControlHelper(helper, {
+      updateState: (state, _picker, errorMessage) => {
+        // As round_robin: a lost connection asks the resolver again (the etcd resolver reports its view).
+        if (this.#state === connectivityState.READY && state !== connectivityState.READY)
+          helper.requestReresolution();
+        if (errorMessage) this.#lastError = errorMessage;
+        this.#update();
+      },
+    });
+  }
+
+  updateAddressList(
+    endpoints: experimental.StatusOr<experimental.Endpoint[]>,
+    config: experimental.TypedLoadBalancingConfig,
+    options: ChannelOptions,
+    resolutionNote: string,
+  ): boolean {
+    if (!(config instanceof EtcdLoadBalancingConfig)) return false;
+    if (!this.#picker || !this.#config?.sameAs(config)) {
+      this.#picker = new Picker(config.policy, Math.random, config.options);
+    }
+    this.#config = config;
+    if (!endpoints.ok) {
+      if (this.#members.size === 0)
+        this.#publish(
+          connectivityState.TRANSIENT_FAILURE,
+          new experimental.UnavailablePicker(endpoints.error),
+          endpoints.error.details,
+        );
+      return true;
+    }
+    const instances = options[ENDPOINT_INSTANCES_ATTRIBUTE] as EndpointInstances | undefined;
+    const { [ENDPOINT_INSTANCES_ATTRIBUTE]: _, ...childOptions } = options;
+    const previous = this.#members;
+    const next = new Map<string, Member>();
+    this.#paused = true;
+    for (const endpoint of endpoints.value) {
+      const first = endpoint.addresses[0];
+      const id = experimental.endpointToString(endpoint);
+      if (!first || next.has(id)) continue;
+      const address = addressKey(first);
+      const found = instances?.get(address);
+      // Endpoints from another resolver: weight 1, known by their address.
+      const instance = found?.instance ?? {
+        service: "",
+        addr: address,
+        metadata: null,
+        weight: 1,
+        draining: false,
+      };
+      if (!(instance.weight > 0)) continue;
+      const key = found?.key ?? address;
+      let member = previous.get(id);
+      if (member && member.key === key) {
+        // Same endpoint, same instance: its leaf and connection stay; a new weight applies from the
+        // next picker (built below).
+        previous.delete(id);
+        member.instance = instance;
+      } else {
+        member = {
+          key,
+          instance,
+          inFlight: 0,
+          leaf: new experimental.LeafLoadBalancer(endpoint, this.#childHelper, childOptions, resolutionNote),
+          gone: false,
+        };
+        member.leaf.startConnecting();
+      }
+      next.set(id, member);
+    }
+    for (const member of previous.values()) this.#drop(member);
+    this.#members = next;
+    this.#paused = false;
+    if (next.size === 0) {
+      const details = `${ETCD_LB_POLICY}: no endpoint with a weight > 0. Resolution note: ${resolutionNote}`;
+      this.#publish(
+        connectivityState.TRANSIENT_FAILURE,
+        new experimental.UnavailablePicker({ details }),
+        details,
+      );
+      return true;
+    }
+    this.#update();
+    return true;
+  }
+
+  exitIdle(): void {
+    for (const m of this.#members.values()) m.leaf.exitIdle();
+  }
+
+  resetBackoff(): void {
+    // Each leaf keeps its own backoff; nothing here.
+  }
+
+  destroy(): void {
+    for (const m of this.#members.values()) this.#drop(m);
+    this.#members = new Map();
+  }
+
+  getTypeName(): string {
+    return ETCD_LB_POLICY;
+  }
+
+  #drop(member: Member): void {
+    member.gone = true;
+    member.leaf.destroy();
+    // It comes back (same key, restarted) as a new instance would: no latency record.
+    this.#picker?.forget(member.key);
+  }
+
+  /** Publishes a picker for the members' states now (round_robin's rule) and keeps every leaf connected. */
+  #update(): void {
+    if (this.#paused || !this.#picker) return;
+    const ready: Member[] = [];
+    let connecting = false;
+    let failing = false;
+    for (const m of this.#members.values()) {
+      const state = m.leaf.getConnectivityState();
+      if (state === connectivityState.READY) ready.push(m);
+      else if (state === connectivityState.CONNECTING) connecting = true;
+      else if (state === connectivityState.TRANSIENT_FAILURE) failing = true;
+    }
+    if (ready.length > 0) {
+      this.#publish(connectivityState.READY, new EtcdPicker(ready, this.#picker), null);
+    } else if (connecting) {
+      this.#publish(connectivityState.CONNECTING, new experimental.QueuePicker(this), null);
+    } else if (failing) {
+      // "No connection established" marks the calls' UNAVAILABLE as never sent (status-error.ts).
+      const details = `${ETCD_LB_POLICY}: No connection established. Last error: ${this.#lastError}`;
+      this.#publish(
+        connectivityState.TRANSIENT_FAILURE,
+        new experimental.UnavailablePicker({ details }),
+        details,
+      );
+    } else {
+      this.#publish(connectivityState.IDLE, new experimental.QueuePicker(this), null);
+    }
+    for (const m of this.#members.values()) {
+      if (m.leaf.getConnectivityState() === connectivityState.IDLE) m.leaf.exitIdle();
+    }
+  }
+
+  #publish(state: connectivityState, picker: experimental.Picker, errorMessage: string | null): void {
+    this.#state = state;
+    this.#helper.updateState(state, picker, errorMessage);
+  }
+}
+
+let registered = false;
+
+/**
+ * Registers etcd-ts' load-balancing policy with grpc-js (process-wide, once; `registerEtcdResolver` calls
+ * it), under the name `etcd_ts`. A channel selects it in its service config:
+ * `{ "loadBalancingConfig": [{ "etcd_ts": { "policy": "p2c-ewma" } }] }`. It picks among the channel's
+ * connected endpoints with the balanced Connect transport's policies (`round-robin`, `p2c`, `p2c-ewma`),
+ * reading each endpoint's weight from the etcd resolver, and feeds each call's latency and outcome to
+ * the policy. A config it refuses (an unknown policy, a bad option) makes grpc-js skip the entry.
+ *
+ * @example
+ * ```ts
+ * registerEtcdLoadBalancer();
+ * const client = new grpc.Client("etcd:///greeter", grpc.credentials.createInsecure(), {
+ *   "grpc.service_config": JSON.stringify({ loadBalancingConfig: [{ etcd_ts: { policy: "p2c-ewma" } }] }),
+ * });
+ * ```
+ */
+export function registerEtcdLoadBalancer(): void {
+  if (registered) return;
+  registered = true;
+  experimental.registerLoadBalancerType(ETCD_LB_POLICY, EtcdLoadBalancer, EtcdLoadBalancingConfig);
+}
