@@ -2,8 +2,9 @@ import { type ChannelOptions, connectivityState, experimental, type Metadata, st
 import { InvalidArgumentError, shownInput } from "../client/core/index.js";
 import type { ServiceInstance } from "../discovery/instance.js";
 import { callVerdict } from "../discovery/outlier-detection.js";
-import type { BalancePolicy, PickCandidate } from "../discovery/pick-policy.js";
+import type { BalancePolicy, PickCandidate, PickRequest } from "../discovery/pick-policy.js";
 import { checkPolicy, Picker, type PolicyOptions } from "../discovery/picker.js";
+import { ringHashSettings } from "../discovery/policies/ring-hash.js";
 import { addressKey, ENDPOINT_INSTANCES_ATTRIBUTE, type EndpointInstances } from "./endpoint-instances.js";
 import { connectErrorFromStatus } from "./status-error.js";
 
@@ -16,7 +17,11 @@ export const ETCD_LB_POLICY = "etcd_ts";
  * The options are the balanced Connect transport's, by the same names.
  */
 export interface EtcdLoadBalancingConfigJson extends PolicyOptions {
-  /** The picking policy: `"round-robin"` (default), `"p2c"` or `"p2c-ewma"` (docs/discovery.md, "Policies"). */
+  /**
+   * The picking policy: `"round-robin"` (default), `"p2c"`, `"p2c-ewma"` or `"ring-hash"` (docs/discovery.md,
+   * "Policies"); `ring-hash` reads each call's key from the call's metadata (`ringHash.header`, default
+   * `x-etcd-ts-hash-key`).
+   */
   policy?: BalancePolicy | undefined;
 }
 
@@ -73,15 +78,18 @@ interface Member extends PickCandidate {
 class EtcdPicker implements experimental.Picker {
   readonly #members: readonly Member[];
   readonly #picker: Picker;
+  /** The metadata key of a call's hash key (`ring-hash` only; undefined: no policy reads one). */
+  readonly #keyHeader: string | undefined;
 
-  constructor(members: readonly Member[], picker: Picker) {
+  constructor(members: readonly Member[], picker: Picker, keyHeader: string | undefined) {
     this.#members = members;
     this.#picker = picker;
+    this.#keyHeader = keyHeader;
   }
 
   pick(args: experimental.PickArgs): experimental.PickResult {
     // Non-empty and every weight > 0: the picker always chooses.
-    const member = this.#picker.pick(this.#members, Date.now())!;
+    const member = this.#picker.pick(this.#members, Date.now(), this.#request(args))!;
     const result = member.leaf.getPicker().pick(args);
     if (result.pickResultType !== experimental.PickResultType.COMPLETE) return result;
     const picker = this.#picker;
@@ -104,6 +112,13 @@ class EtcdPicker implements experimental.Picker {
         picker.observe(member.key, { latencyMs: performance.now() - startedAt, failed }, Date.now());
       },
     };
+  }
+
+  /** The call's hash key from its metadata, for `ring-hash` (a string value; a binary one is no key). */
+  #request(args: experimental.PickArgs): PickRequest | undefined {
+    if (this.#keyHeader === undefined) return undefined;
+    const value = args.metadata.get(this.#keyHeader)[0];
+    return { hashKey: typeof value === "string" ? value : undefined };
   }
 }
 
@@ -248,7 +263,17 @@ class EtcdLoadBalancer implements experimental.LoadBalancer {
       else if (state === connectivityState.TRANSIENT_FAILURE) failing = true;
     }
     if (ready.length > 0) {
-      this.#publish(connectivityState.READY, new EtcdPicker(ready, this.#picker), null);
+      this.#publish(
+        connectivityState.READY,
+        new EtcdPicker(
+          ready,
+          this.#picker,
+          this.#config?.policy === "ring-hash"
+            ? ringHashSettings(this.#config.options.ringHash).header
+            : undefined,
+        ),
+        null,
+      );
     } else if (connecting) {
       this.#publish(connectivityState.CONNECTING, new experimental.QueuePicker(this), null);
     } else if (failing) {

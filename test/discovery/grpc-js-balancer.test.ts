@@ -94,6 +94,34 @@ describe("grpc-js etcd_ts load-balancing policy", () => {
     expect(slow.server.calls).toBeLessThan(80);
   });
 
+  it("ring-hash reads each call's key from its metadata: a key keeps its instance, keys spread", async () => {
+    const servers = [
+      await instance("greeter-hash"),
+      await instance("greeter-hash"),
+      await instance("greeter-hash"),
+    ];
+    const client = channel("greeter-hash", { policy: "ring-hash" });
+    // Keyless calls go to a random instance among the connected ones: once each has had one, all are
+    // connected, and the ring no longer changes while the keys are sent.
+    await until("every instance connected and answering", async () => {
+      await grpcStatus(client);
+      return servers.every((i) => i.server.calls > 0);
+    });
+    const keyed = (key: string) => {
+      const metadata = new grpc.Metadata();
+      metadata.set("x-etcd-ts-hash-key", key);
+      return metadata;
+    };
+    // The servers answer with their own address: where each key went, twice.
+    const first = new Map<string, string>();
+    for (let k = 0; k < 30; k++)
+      first.set(`tenant-${k}`, await grpcStatus(client, 5000, keyed(`tenant-${k}`)));
+    for (let k = 0; k < 30; k++)
+      expect(await grpcStatus(client, 5000, keyed(`tenant-${k}`))).toBe(first.get(`tenant-${k}`));
+    // 30 keys on a ring of 3 instances of 100 points each do not all hash to one instance.
+    expect(new Set(first.values()).size).toBeGreaterThan(1);
+  });
+
   it.each<BalancePolicy>(["round-robin", "p2c", "p2c-ewma"])(
     "rolling restart under %s with zero failed calls: each deregistered, stopped, restarted, registered",
     async (policy) => {

@@ -156,13 +156,18 @@ export class GrpcTestServer {
 }
 
 /** Calls Status through a grpc-js client and returns the answering server's address. */
-export function grpcStatus(client: grpc.Client, deadlineMs = 5000): Promise<string> {
+export function grpcStatus(
+  client: grpc.Client,
+  deadlineMs = 5000,
+  metadata: grpc.Metadata = new grpc.Metadata(),
+): Promise<string> {
   return new Promise((resolve, reject) => {
     client.makeUnaryRequest(
       "/etcdserverpb.Maintenance/Status",
       (m: unknown) => Buffer.from(toBinary(StatusRequestSchema, m as never)),
       (b: Buffer) => fromBinary(StatusResponseSchema, b),
       create(StatusRequestSchema, {}),
+      metadata,
       { deadline: Date.now() + deadlineMs },
       (err, res) => (err ? reject(err) : resolve(res!.version)),
     );
