@@ -32,7 +32,7 @@ const alive = (pid: number) => {
 };
 
 beforeAll(async () => {
-  // execFile rejects on a non-zero exit code or after the timeout (it takes ~12 s; the timeout only
+  // execFile rejects on a non-zero exit code or after the timeout (it takes ~15 s; the timeout only
   // catches a demo that never ends).
   const { stdout } = await promisify(execFile)("npm", ["run", "--silent", "demo"], {
     timeout: 90_000,
