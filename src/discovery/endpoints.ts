@@ -1,5 +1,12 @@
 import { checkName, checkOptionsObject, InvalidArgumentError, shownInput } from "../client/core/index.js";
-import type { ServiceInstance } from "./instance.js";
+
+/** What {@link endpointOf} reads of an instance (a `ServiceInstance` has both). */
+export interface InstanceEndpoints {
+  /** The gRPC endpoint. */
+  readonly addr: string;
+  /** The other endpoints by protocol. */
+  readonly endpoints?: Readonly<Record<string, string>> | undefined;
+}
 
 /**
  * The protocol whose endpoint is an instance's `addr`: the address Go's `naming/endpoints` and
@@ -54,7 +61,7 @@ export function checkEndpoints(endpoints: unknown): Readonly<Record<string, stri
  * The address of `instance`'s endpoint for `protocol`: `addr` for `"grpc"`, else the entry of its
  * `endpoints`; undefined when it has none for that protocol.
  */
-export function endpointOf(instance: ServiceInstance, protocol: string): string | undefined {
+export function endpointOf(instance: InstanceEndpoints, protocol: string): string | undefined {
   if (protocol === GRPC_PROTOCOL) return instance.addr;
   const endpoints = instance.endpoints;
   return endpoints !== undefined && Object.hasOwn(endpoints, protocol) ? endpoints[protocol] : undefined;

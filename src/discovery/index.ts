@@ -20,7 +20,7 @@ export {
   discover,
   type InstanceChange,
 } from "./discovery.js";
-export { endpointOf, GRPC_PROTOCOL } from "./endpoints.js";
+export { endpointOf, GRPC_PROTOCOL, type InstanceEndpoints } from "./endpoints.js";
 export {
   RegistrationClosedError,
   RegistrationConflictError,
