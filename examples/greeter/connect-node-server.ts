@@ -4,16 +4,31 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { Greeter } from "./gen/helloworld/helloworld_pb.js";
 import { CallCounter, type GreeterServer, greeting } from "./greeter-server.js";
 
+/** Options of {@link startConnectNodeGreeter}. */
+export interface ConnectNodeGreeterOptions {
+  /** How long each SayHello waits before it answers, in ms (a slow instance). Default 0. */
+  delayMs?: number | undefined;
+}
+
 /**
  * Starts a Greeter on `@connectrpc/connect-node` (plain HTTP/2) at `127.0.0.1:<port>`. Connect's router
  * speaks the gRPC protocol too, so grpc-js and any language's gRPC client can call it.
  */
-export async function startConnectNodeGreeter(port: number, impl = "connect-node"): Promise<GreeterServer> {
+export async function startConnectNodeGreeter(
+  port: number,
+  impl = "connect-node",
+  options: ConnectNodeGreeterOptions = {},
+): Promise<GreeterServer> {
   const addr = `127.0.0.1:${port}`;
+  const delayMs = options.delayMs ?? 0;
   const calls = new CallCounter();
   const routes = (router: ConnectRouter) =>
     router.service(Greeter, {
-      sayHello: (req) => calls.run(() => ({ message: greeting(req.name, impl, addr) })),
+      sayHello: (req) =>
+        calls.run(async () => {
+          if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+          return { message: greeting(req.name, impl, addr) };
+        }),
     });
   const server = http2.createServer(connectNodeAdapter({ routes, grpc: true, connect: true, grpcWeb: true }));
   const sessions = new Set<http2.ServerHttp2Session>();

@@ -2,7 +2,8 @@
  * `npm run demo`: service discovery end to end. A throwaway etcd (test kit), three Greeter servers that
  * register themselves (grpc-js and connect-node in this process, grpc-js in a child process), and a
  * client calling SayHello every 100 ms through discovery. Then one server stops gracefully, one is
- * SIGKILLed, a new one starts on a new port, and the client carries on. Everything is torn down at the end.
+ * SIGKILLed, a new one starts on a new port, and the client carries on. Then a slow instance loses its
+ * share of calls under the `p2c-ewma` policy. Everything is torn down at the end.
  */
 
 import { pathToFileURL } from "node:url";
@@ -20,6 +21,7 @@ import { Greeter, HelloReplySchema, HelloRequestSchema } from "./gen/helloworld/
 import { CHILD_IMPL, type GreeterServer } from "./greeter-server.js";
 import { startGrpcJsGreeter } from "./grpc-js-server.js";
 import { reportFailures } from "./report-failures.js";
+import { CALLS_PER_POLICY, type SharesByPolicy, slowInstancePhase } from "./slow-instance.js";
 import { stopGracefully } from "./stop-gracefully.js";
 
 /** Lease TTL of every registration: how long a crashed server stays listed. Short, so the demo is quick. */
@@ -34,6 +36,8 @@ export interface DemoReport {
   retriedAttempts: number;
   /** Answers per `impl@addr`, in the order the instances first answered. */
   answers: Map<string, number>;
+  /** Phase 8: answers per `impl@addr` under round-robin and under p2c-ewma. */
+  shares: SharesByPolicy;
 }
 
 /** Runs the demo, printing through `log`; resolves once everything it started is stopped. */
@@ -138,12 +142,18 @@ export async function main(log: (line: string) => void = console.log): Promise<D
       grpcClient.close();
     }
 
-    header("8. summary");
+    header(
+      `8. a slow instance loses its share under p2c-ewma: ${CALLS_PER_POLICY} calls under round-robin and under p2c-ewma`,
+    );
+    const shares = await slowInstancePhase(serverEtcd, clientEtcd, log);
+
+    header("9. summary");
     const report: DemoReport = {
       ok: loop.records.filter((r) => r.answeredBy).length,
       failed: loop.records.filter((r) => r.error).length,
       retriedAttempts,
       answers: new Map(),
+      shares,
     };
     for (const r of loop.records) {
       if (r.answeredBy) report.answers.set(r.answeredBy, (report.answers.get(r.answeredBy) ?? 0) + 1);
@@ -155,7 +165,7 @@ export async function main(log: (line: string) => void = console.log): Promise<D
     const lastPhase = new Set(loop.records.filter((r) => r.phase === "end").map((r) => r.answeredBy));
     log(`   answering at the end: ${[...lastPhase].join(", ")}`);
 
-    header("9. teardown: SIGTERM the child (it drains, deregisters, exits 0), stop the rest, stop etcd");
+    header("10. teardown: SIGTERM the child (it drains, deregisters, exits 0), stop the rest, stop etcd");
     log(`   child pid ${replacement.pid} exited: ${await replacement.terminate()}`);
     return report;
   } finally {

@@ -24,6 +24,7 @@ import {
 import type { EtcdPort } from "../client/port.js";
 import type { HeadersInit } from "../client/transport/index.js";
 import { type DiscoverOptions, type Discovery, discover, type InstanceChange } from "./discovery.js";
+import { checkProtocol, endpointOf, GRPC_PROTOCOL } from "./endpoints.js";
 import { callHashKey } from "./hash-key.js";
 import { type HealthCheckOptions, healthCheckSettings, InstanceHealthCheck } from "./health-check.js";
 import type { ServiceInstance } from "./instance.js";
@@ -39,6 +40,7 @@ import { PickPool, type PoolMember } from "./pick-pool.js";
 import { Picker } from "./picker.js";
 import type { P2cEwmaOptions } from "./policies/p2c-ewma.js";
 import { type RingHashOptions, ringHashSettings } from "./policies/ring-hash.js";
+import { changesForProtocol } from "./protocol-view.js";
 import { type SlowStartOptions, slowStartSettings } from "./slow-start.js";
 
 /** Where a balanced transport learns its instances: a {@link Discovery} it does not own, or one it starts. */
@@ -48,8 +50,17 @@ export type BalancedTransportSource =
 
 /** Options of {@link createBalancedTransport}. */
 export type BalancedTransportOptions = BalancedTransportSource & {
-  /** Makes the transport of one instance (called once per address, reused while the instance stays). */
+  /**
+   * Makes the transport of one instance (called once per address, reused while the instance stays):
+   * `addr` is the instance's endpoint for `protocol` (its `addr` for `"grpc"`).
+   */
   createTransport: (addr: string, instance: ServiceInstance) => Transport;
+  /**
+   * Which endpoint of each instance calls go to: `"grpc"` is the instance's `addr`, any other name an
+   * entry of its `endpoints` (e.g. `"http"` for `register(etcd, { addr, endpoints: { http } })`).
+   * Instances without that endpoint get no calls. Default `"grpc"`.
+   */
+  protocol?: string | undefined;
   /**
    * `"round-robin"` (smooth weighted), `"p2c"` (power of two choices by calls in flight per weight) or
    * `"p2c-ewma"` (power of two choices by peak EWMA latency × (calls in flight + 1) per weight, with the
@@ -126,10 +137,12 @@ export interface BalancedTransport extends Transport, AsyncDisposable {
 }
 
 /**
- * Creates a {@link BalancedTransport}. Bad `healthCheck` options are an `InvalidArgumentError` naming the
- * option, thrown before anything starts.
+ * Creates a {@link BalancedTransport}. Bad `healthCheck` options or `protocol` are an `InvalidArgumentError`
+ * naming the option, thrown before anything starts.
  */
 export function createBalancedTransport(options: BalancedTransportOptions): BalancedTransport {
+  const protocol =
+    options.protocol === undefined ? GRPC_PROTOCOL : checkProtocol(options.protocol, "protocol");
   const maxAttempts = options.maxAttempts ?? 3;
   const waitMs = options.waitForInstanceMs ?? 5000;
   const isRetryable = options.isRetryable ?? defaultRetryable;
@@ -184,7 +197,8 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
   };
 
   const transportOf = (member: PoolMember): Transport => {
-    member.transport ??= options.createTransport(member.instance.addr, member.instance);
+    // The pool holds only members with an endpoint for `protocol` (changesForProtocol).
+    member.transport ??= options.createTransport(endpointOf(member.instance, protocol)!, member.instance);
     return member.transport;
   };
 
@@ -204,9 +218,14 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
   };
 
   // The view as it is now, then its changes as they come: the pool is never rebuilt from a copy per call.
-  // The first view's instances were there before this transport: they do not slow-start.
+  // The first view's instances were there before this transport: they do not slow-start. Instances
+  // without an endpoint for `protocol` are left out; one whose endpoint moves is replaced.
   let viewSeen = false;
-  const onChanges = (changes: readonly InstanceChange[]) => {
+  const onChanges = (viewChanges: readonly InstanceChange[]) => {
+    const changes = changesForProtocol(viewChanges, protocol, (key) => {
+      const member = pool.members.get(key);
+      return member && endpointOf(member.instance, protocol);
+    });
     pool.apply(changes, Date.now(), !viewSeen);
     if (discovery.revision > 0n) viewSeen = true;
     checkNew(changes);
@@ -242,7 +261,8 @@ export function createBalancedTransport(options: BalancedTransportOptions): Bala
         return chosen;
       }
       if (tried.size > 0 || Date.now() >= deadline) {
-        throw new ConnectError(`no live instance of ${discovery.service}`, Code.Unavailable);
+        const which = protocol === GRPC_PROTOCOL ? "" : ` with a ${protocol} endpoint`;
+        throw new ConnectError(`no live instance of ${discovery.service}${which}`, Code.Unavailable);
       }
       let wake: (() => void) | undefined;
       try {

@@ -1,3 +1,4 @@
+import { checkProtocol, endpointOf } from "./endpoints.js";
 import type { ServiceInstance } from "./instance.js";
 
 /** A predicate over instances, for `discover(..., { filter })`. */
@@ -14,6 +15,12 @@ export function inZone(zone: string): InstanceFilter {
 /** Keeps instances whose version equals `version`, or passes `version` when it is a predicate. */
 export function withVersion(version: string | ((version: string | undefined) => boolean)): InstanceFilter {
   return typeof version === "string" ? (i) => i.version === version : (i) => version(i.version);
+}
+
+/** Keeps instances with an endpoint for `protocol` (`"grpc"`: every instance, its `addr`). */
+export function withEndpoint(protocol: string): InstanceFilter {
+  checkProtocol(protocol, "protocol");
+  return (instance) => endpointOf(instance, protocol) !== undefined;
 }
 
 /** Keeps instances whose user metadata satisfies `predicate`. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { InvalidArgumentError } from "../client/core/index.js";
 import { EXTENSION_FIELD, goEndpointsCodec, goSafeMetadata } from "./go-endpoints-codec.js";
 import { toInstance } from "./instance.js";
 
@@ -98,5 +99,88 @@ describe("goEndpointsCodec", () => {
       expect(m === null || ["string", "number", "boolean"].includes(typeof m), String(metadata)).toBe(true);
     }
     expect(goSafeMetadata({ a: 1 })).toBe('{"a":1}');
+  });
+});
+
+describe("goEndpointsCodec: several endpoints per instance", () => {
+  it("keeps Addr the gRPC endpoint and the others under etcdts.endpoints, Metadata untouched", () => {
+    const instance = toInstance({
+      service: "greeter",
+      addr: "127.0.0.1:50051",
+      metadata: "v1",
+      endpoints: { http: "http://127.0.0.1:8080", "grpc-web": "http://127.0.0.1:8081" },
+    });
+    const value = JSON.parse(text(codec.encode(instance)));
+    expect(value.Addr).toBe("127.0.0.1:50051");
+    expect(value.Metadata).toBe("v1");
+    expect(value[EXTENSION_FIELD].endpoints).toEqual({
+      http: "http://127.0.0.1:8080",
+      "grpc-web": "http://127.0.0.1:8081",
+    });
+    const back = codec.decode("greeter", codec.key(instance), codec.encode(instance));
+    expect(back).toEqual({ kind: "instance", instance });
+  });
+
+  it("writes no endpoints field for an instance without any, and reads Go's values as having none", () => {
+    const plain = toInstance({ service: "s", addr: "a:1" });
+    expect(JSON.parse(text(codec.encode(plain)))[EXTENSION_FIELD]).not.toHaveProperty("endpoints");
+    const go = codec.decode("s", "s/a:1", bytes('{"Op":0,"Addr":"a:1","Metadata":null}'));
+    expect(go.kind === "instance" && "endpoints" in go.instance).toBe(false);
+  });
+
+  it("drops entries other writers got wrong: a grpc entry (Addr wins), bad names, non-string addresses", () => {
+    const r = codec.decode(
+      "s",
+      "s/a:1",
+      bytes(
+        JSON.stringify({
+          Op: 0,
+          Addr: "a:1",
+          [EXTENSION_FIELD]: { endpoints: { grpc: "b:2", HTTP: "x", http: "h:1", ws: 3, sse: "", "": "y" } },
+        }),
+      ),
+    );
+    expect(r.kind === "instance" && r.instance.endpoints).toEqual({ http: "h:1" });
+    for (const endpoints of [[], "http", null, 1]) {
+      const v = codec.decode(
+        "s",
+        "s/a:1",
+        bytes(JSON.stringify({ Op: 0, Addr: "a:1", [EXTENSION_FIELD]: { endpoints } })),
+      );
+      expect(v.kind === "instance" && "endpoints" in v.instance, JSON.stringify(endpoints)).toBe(false);
+    }
+  });
+});
+
+describe("toInstance: endpoints", () => {
+  it("refuses what a JavaScript caller may pass, naming the entry", () => {
+    const bad: [unknown, string][] = [
+      [null, "endpoints"],
+      ["http://x", "endpoints"],
+      [["http://x"], "endpoints"],
+      [{ grpc: "127.0.0.1:1" }, "endpoints.grpc"],
+      [{ HTTP: "x" }, 'endpoints["HTTP"]'],
+      [{ "": "x" }, 'endpoints[""]'],
+      [{ http: "" }, "endpoints.http"],
+      [{ http: 8080 }, "endpoints.http"],
+    ];
+    for (const [endpoints, field] of bad) {
+      let thrown: unknown;
+      try {
+        toInstance({ service: "s", addr: "a:1", endpoints } as never);
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown, JSON.stringify(endpoints)).toBeInstanceOf(InvalidArgumentError);
+      expect((thrown as InvalidArgumentError).field).toBe(field);
+    }
+  });
+
+  it("copies the endpoints (a later change by the caller does not reach the instance) and drops an empty object", () => {
+    const given = { http: "h:1" };
+    const instance = toInstance({ service: "s", addr: "a:1", endpoints: given });
+    given.http = "changed";
+    expect(instance.endpoints).toEqual({ http: "h:1" });
+    expect("endpoints" in toInstance({ service: "s", addr: "a:1", endpoints: {} })).toBe(false);
   });
 });

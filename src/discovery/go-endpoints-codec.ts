@@ -1,4 +1,5 @@
 import type { DecodeResult, InstanceCodec } from "./codec.js";
+import { GRPC_PROTOCOL, isProtocolName } from "./endpoints.js";
 import type { ServiceInstance } from "./instance.js";
 
 /**
@@ -37,7 +38,10 @@ export function goSafeMetadata(metadata: unknown): null | string | number | bool
  * The key/value layout of etcd's Go `naming/endpoints` manager: key `<prefix><service>/<addr>`, value
  * `{"Op":0,"Addr":"host:port","Metadata":...}`. A Go `etcd:///<service>` resolver sees instances that
  * etcd-ts registers, and etcd-ts sees Go's. What etcd-ts adds (weight, version, zone, region, draining and the
- * user's metadata as given) travels in the extra top-level field {@link EXTENSION_FIELD}, which Go ignores.
+ * user's metadata as given, the instance's other endpoints) travels in the extra top-level field
+ * {@link EXTENSION_FIELD}, which Go ignores. `Addr` is the gRPC endpoint; the others go to
+ * `etcdts.endpoints` (protocol → address), not into `Metadata`: Go hands `Metadata` to grpc-go, which must
+ * be able to hash it, and it carries the user's metadata.
  */
 export function goEndpointsCodec(options: GoEndpointsCodecOptions = {}): InstanceCodec {
   const keyPrefix = options.keyPrefix ?? "";
@@ -50,6 +54,7 @@ export function goEndpointsCodec(options: GoEndpointsCodecOptions = {}): Instanc
       if (instance.zone !== undefined) extension.zone = instance.zone;
       if (instance.region !== undefined) extension.region = instance.region;
       extension.metadata = instance.metadata ?? null;
+      if (instance.endpoints !== undefined) extension.endpoints = instance.endpoints;
       const value = {
         Op: OP_ADD,
         Addr: instance.addr,
@@ -98,6 +103,21 @@ function decodeGoEndpoint(service: string, key: string, value: Uint8Array): Deco
     ...(typeof extension.zone === "string" ? { zone: extension.zone } : {}),
     ...(typeof extension.region === "string" ? { region: extension.region } : {}),
     draining: extension.draining === true,
+    ...decodeEndpoints(extension.endpoints),
   };
   return { kind: "instance", instance };
+}
+
+/**
+ * The `endpoints` of an instance as another writer may have left them: entries whose name is a protocol
+ * name (not `grpc`: that is `Addr`) and whose address a non-empty string are kept, others dropped.
+ */
+function decodeEndpoints(value: unknown): { endpoints?: Readonly<Record<string, string>> } {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return {};
+  const endpoints: Record<string, string> = {};
+  for (const [protocol, address] of Object.entries(value)) {
+    if (protocol === GRPC_PROTOCOL || !isProtocolName(protocol)) continue;
+    if (typeof address === "string" && address !== "") endpoints[protocol] = address;
+  }
+  return Object.keys(endpoints).length > 0 ? { endpoints: Object.freeze(endpoints) } : {};
 }

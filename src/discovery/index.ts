@@ -20,13 +20,22 @@ export {
   discover,
   type InstanceChange,
 } from "./discovery.js";
+export { endpointOf, GRPC_PROTOCOL, type InstanceEndpoints } from "./endpoints.js";
 export {
   RegistrationClosedError,
   RegistrationConflictError,
   type RegistrationLossReason,
   RegistrationLostError,
 } from "./errors.js";
-export { allOf, type InstanceFilter, inZone, notDraining, whereMetadata, withVersion } from "./filters.js";
+export {
+  allOf,
+  type InstanceFilter,
+  inZone,
+  notDraining,
+  whereMetadata,
+  withEndpoint,
+  withVersion,
+} from "./filters.js";
 export {
   EXTENSION_FIELD,
   type GoEndpointsCodecOptions,

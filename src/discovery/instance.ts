@@ -5,6 +5,7 @@ import {
   InvalidArgumentError,
   shownInput,
 } from "../client/core/index.js";
+import { checkEndpoints } from "./endpoints.js";
 import { checkServiceName } from "./service-name.js";
 
 /** One registered instance of a service, as etcd-ts reads and writes it. */
@@ -25,6 +26,11 @@ export interface ServiceInstance {
   readonly region?: string | undefined;
   /** True once the instance asked clients to stop sending new calls. */
   readonly draining: boolean;
+  /**
+   * The instance's other endpoints by protocol (e.g. `{ http: "http://127.0.0.1:8080" }`), beside `addr`,
+   * which is its `grpc` endpoint (see `endpointOf()`). Absent when it has none.
+   */
+  readonly endpoints?: Readonly<Record<string, string>> | undefined;
 }
 
 /** What a caller gives to describe an instance; everything but service and addr is optional. */
@@ -37,12 +43,19 @@ export interface ServiceInstanceInit {
   zone?: string | undefined;
   region?: string | undefined;
   draining?: boolean | undefined;
+  /**
+   * Other endpoints of the same process by protocol name (lower case, like a URL scheme), e.g.
+   * `{ http: "http://127.0.0.1:8080" }`; `addr` is the gRPC one and must not be repeated as `grpc`.
+   * Default: none.
+   */
+  endpoints?: Readonly<Record<string, string>> | undefined;
 }
 
 /**
  * Checks a {@link ServiceInstanceInit} (as a JavaScript caller may give it) and fills its defaults: the
  * service a name without `/` (docs/discovery.md, "Service names"), `addr` a non-empty string, `weight` a number
- * >= 0, `version`, `zone` and `region` strings, `draining` a boolean. Throws `InvalidArgumentError` naming the field.
+ * >= 0, `version`, `zone` and `region` strings, `draining` a boolean, `endpoints` an
+ * object of protocol name → address (see `checkEndpoints`). Throws `InvalidArgumentError` naming the field.
  */
 export function toInstance(init: ServiceInstanceInit): ServiceInstance {
   checkOptionsObject(init, "options", false);
@@ -54,6 +67,7 @@ export function toInstance(init: ServiceInstanceInit): ServiceInstance {
       throw new InvalidArgumentError(field, `must be a string, got ${shownInput(init[field])}`);
   if (init.draining !== undefined && typeof init.draining !== "boolean")
     throw new InvalidArgumentError("draining", `must be a boolean, got ${shownInput(init.draining)}`);
+  const endpoints = checkEndpoints(init.endpoints);
   return {
     service: init.service,
     addr: init.addr,
@@ -63,5 +77,6 @@ export function toInstance(init: ServiceInstanceInit): ServiceInstance {
     ...(init.zone !== undefined ? { zone: init.zone } : {}),
     ...(init.region !== undefined ? { region: init.region } : {}),
     draining: init.draining ?? false,
+    ...(endpoints !== undefined ? { endpoints } : {}),
   };
 }

@@ -1,6 +1,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
+import { CALLS_PER_POLICY } from "../../examples/greeter/slow-instance.js";
 
 // `npm run demo` (examples/greeter/demo.ts) run as a user runs it, against the real etcd the demo starts
 // through the test kit; the assertions read its output, which is what the README shows.
@@ -31,7 +32,7 @@ const alive = (pid: number) => {
 };
 
 beforeAll(async () => {
-  // execFile rejects on a non-zero exit code or after the timeout (it takes ~12 s; the timeout only
+  // execFile rejects on a non-zero exit code or after the timeout (it takes ~15 s; the timeout only
   // catches a demo that never ends).
   const { stdout } = await promisify(execFile)("npm", ["run", "--silent", "demo"], {
     timeout: 90_000,
@@ -101,15 +102,42 @@ describe("npm run demo (examples/greeter)", () => {
 
     // SayHello is declared retryable in the demo: calls that hit the dead instance went elsewhere. The
     // phases last 20, 10 and 20 answered calls (counted, not timed), and the crash phase has more.
-    const summary = section("8.").lines.join("\n");
+    const summary = section("9.").lines.join("\n");
     const [, ok, failed] = /calls: (\d+) ok, (\d+) failed/.exec(summary)!;
     expect(Number(failed)).toBe(0);
     expect(Number(ok)).toBeGreaterThan(50);
     expect(output.split("\n").filter((l) => l.includes("FAILED"))).toEqual([]);
   });
 
+  it("shows a slow instance losing its share under p2c-ewma, and keeping its third under round robin", (context) => {
+    context.onTestFailed(() => console.error(output));
+    const lines = section("8.").lines;
+    const servers = lines.map((l) => /^\s+(\S+@127\.0\.0\.1:\d+)\s+answers /.exec(l)?.[1]).filter(Boolean);
+    expect(servers).toHaveLength(3);
+    const slow = servers.find((s) => s!.startsWith("slow@"));
+    expect(slow).toBeDefined();
+    const counts = (policy: string) =>
+      new Map(
+        lines
+          .map((l) =>
+            new RegExp(`^\\s+${policy}\\s+(\\S+)\\s+answered\\s+(\\d+) of ${CALLS_PER_POLICY}$`).exec(l),
+          )
+          .filter((m): m is RegExpExecArray => m !== null)
+          .map((m) => [m[1]!, Number(m[2])]),
+      );
+    // Round robin, one call at a time over three equal instances: a third each, give or take one call.
+    const rr = counts("round-robin");
+    expect([...rr.keys()].sort()).toEqual([...servers].sort());
+    for (const n of rr.values()) expect(n).toBeGreaterThanOrEqual(Math.floor(CALLS_PER_POLICY / 3));
+    // p2c-ewma: the instance answering 50 ms later gets under a fifth (test/discovery/p2c-ewma.test.ts
+    // states the same bound); the counts add up to the calls made.
+    const ewma = counts("p2c-ewma");
+    expect([...ewma.values()].reduce((a, b) => a + b, 0)).toBe(CALLS_PER_POLICY);
+    expect(ewma.get(slow!) ?? 0).toBeLessThan(CALLS_PER_POLICY / 5);
+  });
+
   it("stops the child gracefully on SIGTERM and leaves no process running", () => {
-    const teardown = section("9.").lines;
+    const teardown = section("10.").lines;
     const pid = Number(teardown.map((l) => /^\s+child pid (\d+) exited: 0$/.exec(l)?.[1]).find(Boolean));
     expect(pid).toBeGreaterThan(0);
     for (const step of [
