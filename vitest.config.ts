@@ -56,8 +56,9 @@ const PIN_THEIR_OWN_VERSIONS = ["test/client/range-stream.test.ts", "test/client
 
 /**
  * Files whose subject is the client alone (a non-default transport's leg of the fault suite, connect
- * timeouts against a silent socket, grpc-js's resolver over discovery, the balancer's picking policies
- * and active health checks against test servers, the CLI's copy loop of `make-mirror`): the server's part
+ * timeouts against a silent socket, grpc-js's resolver and balancer over discovery, the balanced
+ * transport's picking policies, locality, slow start, endpoints by protocol and active health checks
+ * against test servers, the CLI's copy loop of `make-mirror`): the server's part
  * of them (discovery's reads and watches, registrations, the mirror's read and watch) runs on every line
  * in other suites (`test/discovery/discovery.test.ts`, `registration.test.ts`, `test/client/mirror.test.ts`),
  * so the other lines would only repeat them.
@@ -67,8 +68,14 @@ const CLIENT_SIDE = [
   "test/client/connect-timeout.test.ts",
   "test/discovery/grpc-js-resolver.test.ts",
   "test/discovery/p2c-ewma.test.ts",
+  "test/discovery/ring-hash.test.ts",
+  "test/discovery/locality.test.ts",
+  "test/discovery/slow-start.test.ts",
+  "test/discovery/endpoints.test.ts",
+  "test/discovery/grpc-js-balancer.test.ts",
   "test/discovery/health-check.test.ts",
   "test/interop/go-health.test.ts",
+  "test/interop/go-endpoints.test.ts",
   "test/cli/make-mirror.test.ts",
 ];
 
