@@ -1,7 +1,8 @@
 import type { Transport } from "@connectrpc/connect";
+import { memberOf, shapeCandidates } from "./candidate-shaping.js";
 import type { InstanceChange } from "./discovery.js";
 import type { ServiceInstance } from "./instance.js";
-import { type LocalitySettings, localCandidates } from "./locality.js";
+import type { LocalitySettings } from "./locality.js";
 import { type CallOutcome, InstanceHealth, type OutlierDetectionSettings } from "./outlier-detection.js";
 import type { PickCandidate, PickPolicy, PickRequest } from "./pick-policy.js";
 import { type SlowStartSettings, WarmUp } from "./slow-start.js";
@@ -33,30 +34,6 @@ export interface PoolShaping {
   readonly locality?: LocalitySettings | undefined;
   /** Weights of new members ramped up over a window. */
   readonly slowStart?: SlowStartSettings | undefined;
-}
-
-/** A warming member as the policy sees it: its instance with the ramped weight; in flight read live. */
-class WarmCandidate implements PickCandidate {
-  readonly member: PoolMember;
-  readonly instance: ServiceInstance;
-
-  constructor(member: PoolMember, factor: number) {
-    this.member = member;
-    this.instance = { ...member.instance, weight: member.instance.weight * factor };
-  }
-
-  get key(): string {
-    return this.member.key;
-  }
-
-  get inFlight(): number {
-    return this.member.inFlight;
-  }
-}
-
-/** The pool member behind a candidate the policy picked. */
-function memberOf(candidate: PickCandidate): PoolMember {
-  return candidate instanceof WarmCandidate ? candidate.member : (candidate as PoolMember);
 }
 
 /**
@@ -160,7 +137,7 @@ export class PickPool {
       }
     }
     const chosen = pool.length > 0 ? this.#picker.pick(pool, now, request) : undefined;
-    return chosen && memberOf(chosen);
+    return chosen && memberOf<PoolMember>(chosen);
   }
 
   /** Keys of the members whose slow start is still ramping at `now` (empty when slow start is off). */
@@ -214,19 +191,7 @@ export class PickPool {
    */
   #shape(now: number): readonly PickCandidate[] {
     if (this.#active.length === 0) return this.#usable;
-    const local = this.#locality ? localCandidates(this.#active, this.#locality) : this.#active;
-    const warmUp = this.#warmUp;
-    if (!warmUp) return local;
-    let shaped: PickCandidate[] | undefined;
-    for (let i = 0; i < local.length; i++) {
-      const member = local[i]!;
-      const factor = warmUp.factor(member.key, now);
-      if (factor < 1) {
-        shaped ??= local.slice(0, i);
-        shaped.push(new WarmCandidate(member, factor));
-      } else shaped?.push(member);
-    }
-    return shaped ?? local;
+    return shapeCandidates(this.#active, this.#locality, this.#warmUp, now);
   }
 
   /** Adds or updates a member; true when it is new (a new key, or a new address). */
