@@ -1,10 +1,18 @@
 import { type ChannelOptions, connectivityState, experimental, type Metadata, status } from "@grpc/grpc-js";
 import { InvalidArgumentError, shownInput } from "../client/core/index.js";
+import { memberOf, shapeCandidates } from "../discovery/candidate-shaping.js";
 import type { ServiceInstance } from "../discovery/instance.js";
+import { type LocalityOptions, type LocalitySettings, localitySettings } from "../discovery/locality.js";
 import { callVerdict } from "../discovery/outlier-detection.js";
 import type { BalancePolicy, PickCandidate, PickRequest } from "../discovery/pick-policy.js";
 import { checkPolicy, Picker, type PolicyOptions } from "../discovery/picker.js";
 import { ringHashSettings } from "../discovery/policies/ring-hash.js";
+import {
+  type SlowStartOptions,
+  type SlowStartSettings,
+  slowStartSettings,
+  WarmUp,
+} from "../discovery/slow-start.js";
 import { addressKey, ENDPOINT_INSTANCES_ATTRIBUTE, type EndpointInstances } from "./endpoint-instances.js";
 import { connectErrorFromStatus } from "./status-error.js";
 
@@ -23,18 +31,45 @@ export interface EtcdLoadBalancingConfigJson extends PolicyOptions {
    * `x-etcd-ts-hash-key`).
    */
   policy?: BalancePolicy | undefined;
+  /**
+   * Zone preference with spill-over, as the balanced transport's `locality`: calls go to the READY
+   * endpoints whose instance has the caller's `zone` while they meet `minInstances` / `minShare`, else to
+   * the caller's `region`, else to all. Default none.
+   */
+  locality?: LocalityOptions | undefined;
+  /**
+   * Slow start, as the balanced transport's `slowStart`: an endpoint that joins after the policy's first
+   * endpoint list gets its weight ramped over `windowMs`. Default off (`false` or absent).
+   */
+  slowStart?: SlowStartOptions | false | undefined;
 }
 
 /** The parsed `etcd_ts` config (grpc-js' `TypedLoadBalancingConfig`). */
 class EtcdLoadBalancingConfig implements experimental.TypedLoadBalancingConfig {
   readonly policy: BalancePolicy;
   readonly options: PolicyOptions;
+  readonly locality: LocalitySettings | undefined;
+  readonly slowStart: SlowStartSettings | undefined;
   readonly #json: string;
 
-  constructor(policy: BalancePolicy = "round-robin", options: PolicyOptions = {}) {
+  constructor(
+    policy: BalancePolicy = "round-robin",
+    options: PolicyOptions = {},
+    shaping: Pick<EtcdLoadBalancingConfigJson, "locality" | "slowStart"> = {},
+  ) {
     this.policy = policy;
     this.options = options;
-    this.#json = JSON.stringify({ policy, ...options });
+    this.locality = shaping.locality === undefined ? undefined : localitySettings(shaping.locality);
+    this.slowStart =
+      shaping.slowStart === undefined || shaping.slowStart === false
+        ? undefined
+        : slowStartSettings(shaping.slowStart);
+    this.#json = JSON.stringify({
+      policy,
+      ...options,
+      ...(this.locality ? { locality: this.locality } : {}),
+      ...(this.slowStart ? { slowStart: this.slowStart } : {}),
+    });
   }
 
   getLoadBalancerName(): string {
@@ -54,9 +89,9 @@ class EtcdLoadBalancingConfig implements experimental.TypedLoadBalancingConfig {
   static createFromJson(json: unknown): EtcdLoadBalancingConfig {
     if (json === null || typeof json !== "object" || Array.isArray(json))
       throw new InvalidArgumentError(ETCD_LB_POLICY, `must be an object, got ${shownInput(json)}`);
-    const { policy, ...options } = json as EtcdLoadBalancingConfigJson;
+    const { policy, locality, slowStart, ...options } = json as EtcdLoadBalancingConfigJson;
     checkPolicy(policy, options);
-    return new EtcdLoadBalancingConfig(policy, options);
+    return new EtcdLoadBalancingConfig(policy, options, { locality, slowStart });
   }
 }
 
@@ -70,26 +105,43 @@ interface Member extends PickCandidate {
   gone: boolean;
 }
 
+/** What narrows and reweighs the READY members before the policy picks (the balanced transport's). */
+interface Shaping {
+  readonly locality: LocalitySettings | undefined;
+  readonly warmUp: WarmUp | undefined;
+}
+
 /**
  * Picks among the READY members with an etcd-ts {@link Picker} (the balanced transport's policies),
  * counts calls in flight and hands each call's latency and verdict to the policy. One per set of READY
- * members: the policy indexes its array once.
+ * members: they are narrowed to the caller's locality and warming ones reweighed once, then again only at
+ * each slow-start step (checked by timestamp on pick; no timers), so the policy indexes one array.
  */
 class EtcdPicker implements experimental.Picker {
   readonly #members: readonly Member[];
   readonly #picker: Picker;
   /** The metadata key of a call's hash key (`ring-hash` only; undefined: no policy reads one). */
   readonly #keyHeader: string | undefined;
+  readonly #shaping: Shaping;
+  #candidates: readonly PickCandidate[] = [];
+  #shapedUntil = 0;
 
-  constructor(members: readonly Member[], picker: Picker, keyHeader: string | undefined) {
+  constructor(members: readonly Member[], picker: Picker, keyHeader: string | undefined, shaping: Shaping) {
     this.#members = members;
     this.#picker = picker;
     this.#keyHeader = keyHeader;
+    this.#shaping = shaping;
   }
 
   pick(args: experimental.PickArgs): experimental.PickResult {
+    const now = Date.now();
+    if (now >= this.#shapedUntil) {
+      const { locality, warmUp } = this.#shaping;
+      this.#candidates = shapeCandidates(this.#members, locality, warmUp, now);
+      this.#shapedUntil = warmUp ? warmUp.nextStep(now) : Number.POSITIVE_INFINITY;
+    }
     // Non-empty and every weight > 0: the picker always chooses.
-    const member = this.#picker.pick(this.#members, Date.now(), this.#request(args))!;
+    const member = memberOf<Member>(this.#picker.pick(this.#candidates, now, this.#request(args))!);
     const result = member.leaf.getPicker().pick(args);
     if (result.pickResultType !== experimental.PickResultType.COMPLETE) return result;
     const picker = this.#picker;
@@ -134,6 +186,10 @@ class EtcdLoadBalancer implements experimental.LoadBalancer {
   #members = new Map<string, Member>();
   #config: EtcdLoadBalancingConfig | undefined;
   #picker: Picker | undefined;
+  /** Ramps of the members that joined after the first endpoint list (undefined: slow start off). */
+  #warmUp: WarmUp | undefined;
+  /** Whether an endpoint list with members has been seen: members of the first one do not ramp. */
+  #settled = false;
   #state = connectivityState.IDLE;
   #paused = false;
   #lastError: string | null = null;
@@ -160,6 +216,7 @@ class EtcdLoadBalancer implements experimental.LoadBalancer {
     if (!(config instanceof EtcdLoadBalancingConfig)) return false;
     if (!this.#picker || !this.#config?.sameAs(config)) {
       this.#picker = new Picker(config.policy, Math.random, config.options);
+      this.#warmUp = config.slowStart && new WarmUp(config.slowStart);
     }
     this.#config = config;
     if (!endpoints.ok) {
@@ -176,6 +233,8 @@ class EtcdLoadBalancer implements experimental.LoadBalancer {
     const previous = this.#members;
     const next = new Map<string, Member>();
     this.#paused = true;
+    /** Keys of new members: they start their ramp once the ones they replace are dropped. */
+    const joined: string[] = [];
     for (const endpoint of endpoints.value) {
       const first = endpoint.addresses[0];
       const id = experimental.endpointToString(endpoint);
@@ -207,12 +266,15 @@ class EtcdLoadBalancer implements experimental.LoadBalancer {
           gone: false,
         };
         member.leaf.startConnecting();
+        joined.push(key);
       }
       next.set(id, member);
     }
     for (const member of previous.values()) this.#drop(member);
+    if (this.#settled) for (const key of joined) this.#warmUp?.start(key, Date.now());
     this.#members = next;
     this.#paused = false;
+    if (next.size > 0) this.#settled = true;
     if (next.size === 0) {
       const details = `${ETCD_LB_POLICY}: no endpoint with a weight > 0. Resolution note: ${resolutionNote}`;
       this.#publish(
@@ -248,6 +310,7 @@ class EtcdLoadBalancer implements experimental.LoadBalancer {
     member.leaf.destroy();
     // It comes back (same key, restarted) as a new instance would: no latency record.
     this.#picker?.forget(member.key);
+    this.#warmUp?.forget(member.key);
   }
 
   /** Publishes a picker for the members' states now (round_robin's rule) and keeps every leaf connected. */
@@ -271,6 +334,7 @@ class EtcdLoadBalancer implements experimental.LoadBalancer {
           this.#config?.policy === "ring-hash"
             ? ringHashSettings(this.#config.options.ringHash).header
             : undefined,
+          { locality: this.#config?.locality, warmUp: this.#warmUp },
         ),
         null,
       );
@@ -304,8 +368,9 @@ let registered = false;
  * Registers etcd-ts' load-balancing policy with grpc-js (process-wide, once; `registerEtcdResolver` calls
  * it), under the name `etcd_ts`. A channel selects it in its service config:
  * `{ "loadBalancingConfig": [{ "etcd_ts": { "policy": "p2c-ewma" } }] }`. It picks among the channel's
- * connected endpoints with the balanced Connect transport's policies (`round-robin`, `p2c`, `p2c-ewma`),
- * reading each endpoint's weight from the etcd resolver, and feeds each call's latency and outcome to
+ * connected endpoints with the balanced Connect transport's policies (`round-robin`, `p2c`, `p2c-ewma`,
+ * `ring-hash`), narrowed by `locality` and ramped by `slowStart` when the config asks, reading each
+ * endpoint's weight, zone and region from the etcd resolver, and feeds each call's latency and outcome to
  * the policy. A config it refuses (an unknown policy, a bad option) makes grpc-js skip the entry.
  *
  * @example
