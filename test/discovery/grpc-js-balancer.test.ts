@@ -122,7 +122,7 @@ describe("grpc-js etcd_ts load-balancing policy", () => {
     expect(new Set(first.values()).size).toBeGreaterThan(1);
   });
 
-  it.each<BalancePolicy>(["round-robin", "p2c", "p2c-ewma"])(
+  it.each<BalancePolicy>(["round-robin", "p2c", "p2c-ewma", "ring-hash"])(
     "rolling restart under %s with zero failed calls: each deregistered, stopped, restarted, registered",
     async (policy) => {
       const service = `greeter-rolling-${policy}`;
@@ -134,10 +134,17 @@ describe("grpc-js etcd_ts load-balancing policy", () => {
       let ok = 0;
       const failures: unknown[] = [];
       let running = true;
+      // Under ring-hash, keyed calls (64 keys, so that every instance owns some): a key whose instance leaves moves, and moves back.
+      const keyed = (n: number) => {
+        if (policy !== "ring-hash") return undefined;
+        const metadata = new grpc.Metadata();
+        metadata.set("x-etcd-ts-hash-key", `tenant-${n % 64}`);
+        return metadata;
+      };
       const workers = Array.from({ length: 4 }, async () => {
         while (running) {
           try {
-            await grpcStatus(client);
+            await grpcStatus(client, 5000, keyed(ok));
             ok++;
           } catch (err) {
             failures.push(err);
