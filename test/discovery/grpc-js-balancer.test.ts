@@ -134,7 +134,8 @@ describe("grpc-js etcd_ts load-balancing policy", () => {
       let ok = 0;
       const failures: unknown[] = [];
       let running = true;
-      // Under ring-hash, keyed calls (64 keys, so that every instance owns some): a key whose instance leaves moves, and moves back.
+      // Under ring-hash, keyed calls (64 keys, so that every instance owns some): a key whose instance
+      // leaves moves, and moves back.
       const keyed = (n: number) => {
         if (policy !== "ring-hash") return undefined;
         const metadata = new grpc.Metadata();
