@@ -6,18 +6,28 @@
  * head of each weight's rotation: O(distinct weights)). Every call carries a hash key (one of 4,096, in
  * turn): ring-hash reads it, the others ignore it. For ring-hash, `buildMs` is the time of the ring's
  * first build (the warm-up's first pick), and `joinMs` the first pick after one more instance joined
- * (the fastest of 5 joins; ring-hash merges the newcomer's points into its ring). Used by `bench/discovery.ts`; runs alone with
+ * (the fastest of 5 joins; ring-hash merges the newcomer's points into its ring). At 10,000 instances each
+ * policy runs again with `locality` on (instances in 10 zones, the caller's zone holding 1,000: `used`
+ * stays at 1,000) and with `slowStart` on (a 60 s window; 100 instances join after the first view and
+ * ramp; the candidates are re-shaped at each of the ramp's steps, every 3 s of the bench's clock, which
+ * moves 10 µs a call). Used by `bench/discovery.ts`; runs alone with
  * `BENCH_DISCOVERY_ONLY=pick npm run bench:discovery`.
  */
 import { toInstance } from "../src/discovery/index.js";
+import { localitySettings } from "../src/discovery/locality.js";
 import { outlierDetectionSettings } from "../src/discovery/outlier-detection.js";
 import type { BalancePolicy } from "../src/discovery/pick-policy.js";
 import { PickPool } from "../src/discovery/pick-pool.js";
 import { Picker } from "../src/discovery/picker.js";
+import { slowStartSettings } from "../src/discovery/slow-start.js";
 import { fakeAddr, round2 } from "./discovery-support.js";
+
+/** What shapes the candidates before the policy picks (docs/discovery.md): none, or one of the two. */
+export type PickShaping = "none" | "locality" | "slowStart";
 
 export interface PickCostResult {
   policy: BalancePolicy;
+  shaping: PickShaping;
   instances: number;
   /** Distinct weights among the instances. */
   weights: number;
@@ -46,21 +56,44 @@ export function pickCost(calls = 200_000): PickCostResult[] {
   for (const { instances, weights } of cases) {
     for (const policy of POLICIES) results.push(measure(policy, instances, weights, calls));
   }
+  for (const shaping of ["locality", "slowStart"] as const) {
+    for (const policy of POLICIES) results.push(measure(policy, 10_000, 1, calls, shaping));
+  }
   return results;
 }
 
-function measure(policy: BalancePolicy, instances: number, weights: number, calls: number): PickCostResult {
-  const pool = new PickPool(new Picker(policy), outlierDetectionSettings(), () => {});
-  pool.apply(
-    Array.from({ length: instances }, (_, i) => ({
-      type: "added" as const,
-      key: `svc/${fakeAddr(i)}`,
-      instance: toInstance({ service: "svc", addr: fakeAddr(i), weight: 1 + (i % weights) }),
-    })),
-  );
+function measure(
+  policy: BalancePolicy,
+  instances: number,
+  weights: number,
+  calls: number,
+  shaping: PickShaping = "none",
+): PickCostResult {
+  const pool = new PickPool(new Picker(policy), outlierDetectionSettings(), () => {}, {
+    locality: shaping === "locality" ? localitySettings({ zone: "zone-0" }) : undefined,
+    slowStart: shaping === "slowStart" ? slowStartSettings({ windowMs: 60_000 }) : undefined,
+  });
+  const added = (from: number, count: number) =>
+    Array.from({ length: count }, (_, k) => {
+      const i = from + k;
+      return {
+        type: "added" as const,
+        key: `svc/${fakeAddr(i)}`,
+        instance: toInstance({
+          service: "svc",
+          addr: fakeAddr(i),
+          weight: 1 + (i % weights),
+          zone: `zone-${i % 10}`,
+          region: `region-${i % 2}`,
+        }),
+      };
+    });
+  let now = Date.now();
+  // The first view is settled (no ramp); with slow start, 100 more join after it and warm.
+  pool.apply(added(0, instances), now, true);
+  if (shaping === "slowStart") pool.apply(added(instances, 100), now);
   const used = new Set<string>();
   const tried = new Set<string>();
-  let now = Date.now();
   const run = (n: number) => {
     for (let i = 0; i < n; i++) {
       const member = pool.choose(tried, now, REQUESTS[i & 4095])!;
@@ -84,7 +117,7 @@ function measure(policy: BalancePolicy, instances: number, weights: number, call
   // Five joins, the fastest reported: the first runs code not compiled yet.
   let joinNs = Number.POSITIVE_INFINITY;
   for (let j = 0; j < 5; j++) {
-    const addr = fakeAddr(instances + j);
+    const addr = fakeAddr(instances + 100 + j);
     pool.apply([
       { type: "added" as const, key: `svc/${addr}`, instance: toInstance({ service: "svc", addr }) },
     ]);
@@ -95,6 +128,7 @@ function measure(policy: BalancePolicy, instances: number, weights: number, call
   const joinMs = round2(joinNs / 1e6);
   return {
     policy,
+    shaping,
     instances,
     weights,
     calls,
@@ -108,11 +142,11 @@ function measure(policy: BalancePolicy, instances: number, weights: number, call
 /** Prints one table row per result. */
 export function printPickCost(results: readonly PickCostResult[]): void {
   console.log(
-    `${"policy".padEnd(12)}${"instances".padStart(10)}${"weights".padStart(9)}${"ns/call".padStart(10)}${"used".padStart(8)}${"1st ms".padStart(9)}${"join ms".padStart(9)}`,
+    `${"policy".padEnd(22)}${"instances".padStart(10)}${"weights".padStart(9)}${"ns/call".padStart(10)}${"used".padStart(8)}${"1st ms".padStart(9)}${"join ms".padStart(9)}`,
   );
   for (const r of results) {
     console.log(
-      `${r.policy.padEnd(12)}${String(r.instances).padStart(10)}${String(r.weights).padStart(9)}${String(r.nsPerCall).padStart(10)}${String(r.instancesUsed).padStart(8)}${String(r.buildMs).padStart(9)}${String(r.joinMs).padStart(9)}`,
+      `${(r.shaping === "none" ? r.policy : `${r.policy}+${r.shaping}`).padEnd(22)}${String(r.instances).padStart(10)}${String(r.weights).padStart(9)}${String(r.nsPerCall).padStart(10)}${String(r.instancesUsed).padStart(8)}${String(r.buildMs).padStart(9)}${String(r.joinMs).padStart(9)}`,
     );
   }
 }
