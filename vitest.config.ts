@@ -73,6 +73,8 @@ const CLIENT_SIDE = [
   "test/discovery/slow-start.test.ts",
   "test/discovery/endpoints.test.ts",
   "test/discovery/grpc-js-balancer.test.ts",
+  "test/discovery/grpc-js-locality.test.ts",
+  "test/discovery/shaping-rolling-restart.test.ts",
   "test/discovery/health-check.test.ts",
   "test/interop/go-health.test.ts",
   "test/interop/go-endpoints.test.ts",
