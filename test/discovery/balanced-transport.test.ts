@@ -8,7 +8,7 @@ import type { EtcdCluster } from "../../src/testing/index.js";
 import { useEtcd } from "../support/etcd-fixture.js";
 import { within } from "../support/wait.js";
 import { ConnectTestServer, TestService } from "./servers.js";
-import { CLIENT_OPTIONS, until } from "./support.js";
+import { CLIENT_OPTIONS, Traffic, until } from "./support.js";
 
 describe("createBalancedTransport() with connect-node servers registered in etcd", () => {
   const env = useEtcd({ client: CLIENT_OPTIONS });
@@ -143,21 +143,9 @@ describe("createBalancedTransport() with connect-node servers registered in etcd
     for (let i = 0; i < 3; i++) live.push(await instance(service, 1, 5));
     const rolling = view(service);
     const { api, transport } = balanced(service, { policy: "p2c", discovery: rolling });
-    let ok = 0;
-    const failures: unknown[] = [];
-    let running = true;
     const seen = new Set<string>();
-    const workers = Array.from({ length: 4 }, async () => {
-      while (running) {
-        try {
-          seen.add((await api.status({})).version);
-          ok++;
-        } catch (err) {
-          failures.push(err);
-        }
-      }
-    });
-    await until("traffic", () => ok > 20);
+    const traffic = new Traffic(async () => seen.add((await api.status({})).version));
+    await traffic.flows("traffic");
     for (let i = 0; i < 3; i++) {
       const old = live.shift()!;
       await old.registration.drain();
@@ -170,13 +158,11 @@ describe("createBalancedTransport() with connect-node servers registered in etcd
       await old.registration.deregister();
       await old.server.shutdown();
       live.push(await instance(service, 1, 5));
-      const okBefore = ok;
-      await until("traffic continues", () => ok > okBefore + 20);
+      await traffic.flows("traffic continues");
     }
-    running = false;
-    await Promise.all(workers);
-    expect(failures).toEqual([]);
+    await traffic.stop();
+    expect(traffic.failures).toEqual([]);
     for (const n of live) expect(seen.has(n.server.addr)).toBe(true);
-    expect(ok).toBeGreaterThan(80);
+    expect(traffic.ok).toBeGreaterThan(80);
   });
 });

@@ -6,7 +6,7 @@ import { type BalancePolicy, discover, type Registration, register } from "../..
 import { registerEtcdResolver } from "../../src/grpc-js/index.js";
 import { useEtcd } from "../support/etcd-fixture.js";
 import { GrpcTestServer, grpcStatus } from "./servers.js";
-import { CLIENT_OPTIONS, until } from "./support.js";
+import { CLIENT_OPTIONS, Traffic, until } from "./support.js";
 
 /**
  * etcd-ts' `etcd_ts` load-balancing policy in plain grpc-js clients: real grpc-js servers registered in a
@@ -131,9 +131,6 @@ describe("grpc-js etcd_ts load-balancing policy", () => {
       const view = discover(etcd, service);
       cleanups.push(() => view.close());
       const client = channel(service, { policy });
-      let ok = 0;
-      const failures: unknown[] = [];
-      let running = true;
       // Under ring-hash, keyed calls (64 keys, so that every instance owns some): a key whose instance
       // leaves moves, and moves back.
       const keyed = (n: number) => {
@@ -142,17 +139,8 @@ describe("grpc-js etcd_ts load-balancing policy", () => {
         metadata.set("x-etcd-ts-hash-key", `tenant-${n % 64}`);
         return metadata;
       };
-      const workers = Array.from({ length: 4 }, async () => {
-        while (running) {
-          try {
-            await grpcStatus(client, 5000, keyed(ok));
-            ok++;
-          } catch (err) {
-            failures.push(err);
-          }
-        }
-      });
-      await until("traffic", () => ok > 20);
+      const traffic = new Traffic((w, i) => grpcStatus(client, 5000, keyed(w * 1000 + i)));
+      await traffic.flows("traffic");
       for (let i = 0; i < 3; i++) {
         const old = live.shift()!;
         await old.registration.deregister();
@@ -164,13 +152,11 @@ describe("grpc-js etcd_ts load-balancing policy", () => {
         // The same address and key again: a new instance for the policy (no latency record).
         const port = Number(old.server.addr.split(":")[1]);
         live.push(await instance(service, { delayMs: 5, port }));
-        const okBefore = ok;
-        await until("traffic continues", () => ok > okBefore + 20);
+        await traffic.flows("traffic continues");
       }
       await until("every restarted instance answering", () => live.every((n) => n.server.calls > 0));
-      running = false;
-      await Promise.all(workers);
-      expect(failures).toEqual([]);
+      await traffic.stop();
+      expect(traffic.failures).toEqual([]);
     },
   );
 

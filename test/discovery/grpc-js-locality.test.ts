@@ -5,7 +5,7 @@ import { discover, type Registration, register } from "../../src/discovery/index
 import { registerEtcdResolver } from "../../src/grpc-js/index.js";
 import { useEtcd } from "../support/etcd-fixture.js";
 import { GrpcTestServer, grpcStatus } from "./servers.js";
-import { CLIENT_OPTIONS, until } from "./support.js";
+import { CLIENT_OPTIONS, Traffic, until } from "./support.js";
 
 /**
  * `locality` and `slowStart` of the grpc-js `etcd_ts` policy: real grpc-js servers registered with zones
@@ -127,20 +127,8 @@ describe("grpc-js etcd_ts policy: locality and slow start", () => {
     const view = discover(etcd, service);
     cleanups.push(() => view.close());
     const client = channel(service, { policy: "round-robin", locality: { zone: "a" } });
-    let ok = 0;
-    const failures: unknown[] = [];
-    let running = true;
-    const workers = Array.from({ length: 4 }, async () => {
-      while (running) {
-        try {
-          await grpcStatus(client);
-          ok++;
-        } catch (err) {
-          failures.push(err);
-        }
-      }
-    });
-    await until("traffic", () => ok > 20);
+    const traffic = new Traffic(() => grpcStatus(client));
+    await traffic.flows("traffic");
     for (let i = 0; i < 3; i++) {
       const old = live.shift()!;
       await old.registration.deregister();
@@ -149,16 +137,14 @@ describe("grpc-js etcd_ts policy: locality and slow start", () => {
       expect(old.server.inFlight).toBe(0);
       const port = Number(old.server.addr.split(":")[1]);
       live.push({ ...(await instance(service, old.zone, port)), zone: old.zone });
-      const okBefore = ok;
-      await until("traffic continues", () => ok > okBefore + 20);
+      await traffic.flows("traffic continues");
     }
     // Zone a's restarted instances take the calls again.
     await until("the restarted zone-a instances answering", () =>
       live.filter((n) => n.zone === "a").every((n) => n.server.calls > 0),
     );
-    running = false;
-    await Promise.all(workers);
-    expect(failures).toEqual([]);
+    await traffic.stop();
+    expect(traffic.failures).toEqual([]);
   });
 
   it("refuses bad locality and slowStart fields in a service config, by the balanced transport's rules", () => {

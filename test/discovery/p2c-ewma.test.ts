@@ -12,7 +12,7 @@ import {
 } from "../../src/discovery/index.js";
 import { useEtcd } from "../support/etcd-fixture.js";
 import { ConnectTestServer, TestService } from "./servers.js";
-import { CLIENT_OPTIONS, until } from "./support.js";
+import { CLIENT_OPTIONS, Traffic, until } from "./support.js";
 
 /**
  * Latency- and error-aware picking with real servers registered in a real etcd, through the public API:
@@ -109,20 +109,8 @@ describe("createBalancedTransport() p2c-ewma and success-rate ejection", () => {
     const view = discover(etcd, service);
     cleanups.push(() => view.close());
     const { api, transport } = balanced(service, { policy: "p2c-ewma", discovery: view });
-    let ok = 0;
-    const failures: unknown[] = [];
-    let running = true;
-    const workers = Array.from({ length: 4 }, async () => {
-      while (running) {
-        try {
-          await api.status({});
-          ok++;
-        } catch (err) {
-          failures.push(err);
-        }
-      }
-    });
-    await until("traffic", () => ok > 20);
+    const traffic = new Traffic(() => api.status({}));
+    await traffic.flows("traffic");
     for (let i = 0; i < 3; i++) {
       const old = live.shift()!;
       await old.registration.drain();
@@ -137,14 +125,12 @@ describe("createBalancedTransport() p2c-ewma and success-rate ejection", () => {
       // The same address and key again: the transport must take it as a new instance (a new connection,
       // no latency record), not as the dead one.
       live.push(await instance(service, 5, Number(old.server.addr.split(":")[1])));
-      const okBefore = ok;
-      await until("traffic continues", () => ok > okBefore + 20);
+      await traffic.flows("traffic continues");
     }
     // The restarted instances, tried as soon as they are idle and unmeasured, all take calls.
     await until("every restarted instance answering", () => live.every((n) => n.server.calls > 0));
-    running = false;
-    await Promise.all(workers);
-    expect(failures).toEqual([]);
+    await traffic.stop();
+    expect(traffic.failures).toEqual([]);
   });
 
   it("refuses an unknown policy or bad p2c-ewma options before starting a discovery", () => {

@@ -14,7 +14,7 @@ import {
 } from "../../src/discovery/index.js";
 import { useEtcd } from "../support/etcd-fixture.js";
 import { ConnectTestServer, TestService } from "./servers.js";
-import { CLIENT_OPTIONS, until } from "./support.js";
+import { CLIENT_OPTIONS, Traffic, until } from "./support.js";
 
 /**
  * Affinity with real servers registered in a real etcd, through the public API: `register()`, `discover()`
@@ -152,21 +152,10 @@ describe("createBalancedTransport() ring-hash", () => {
     const view = watch(service);
     await until("3 instances in the view", () => view.instances().length === 3);
     const { api, transport } = balanced(view);
-    let ok = 0;
-    const failures: unknown[] = [];
-    let running = true;
-    const workers = Array.from({ length: 4 }, async (_, w) => {
-      for (let i = 0; running; i++) {
-        try {
-          const headers = { "x-etcd-ts-hash-key": `k-${w}-${i % 50}` };
-          await api.status({}, { headers });
-          ok++;
-        } catch (err) {
-          failures.push(err);
-        }
-      }
-    });
-    await until("traffic", () => ok > 20);
+    const traffic = new Traffic((w, i) =>
+      api.status({}, { headers: { "x-etcd-ts-hash-key": `k-${w}-${i % 50}` } }),
+    );
+    await traffic.flows("traffic");
     for (let i = 0; i < 3; i++) {
       const old = live.shift()!;
       await old.registration.drain();
@@ -179,13 +168,11 @@ describe("createBalancedTransport() ring-hash", () => {
       await until("the removal reaching the view", () => !view.entries().has(old.registration.key));
       old.server.kill();
       live.push(await instance(service, Number(old.server.addr.split(":")[1])));
-      const okBefore = ok;
-      await until("traffic continues", () => ok > okBefore + 20);
+      await traffic.flows("traffic continues");
     }
     await until("every restarted instance answering", () => live.every((n) => n.server.calls > 0));
-    running = false;
-    await Promise.all(workers);
-    expect(failures).toEqual([]);
+    await traffic.stop();
+    expect(traffic.failures).toEqual([]);
   });
 
   it("refuses bad ring-hash options before starting a discovery, and a hashKey that is not a string before sending", async () => {

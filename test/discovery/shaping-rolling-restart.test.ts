@@ -11,7 +11,7 @@ import {
 } from "../../src/discovery/index.js";
 import { useEtcd } from "../support/etcd-fixture.js";
 import { ConnectTestServer, TestService } from "./servers.js";
-import { CLIENT_OPTIONS, until } from "./support.js";
+import { CLIENT_OPTIONS, Traffic, until } from "./support.js";
 
 /**
  * Rolling restarts through the balanced Connect transport with `locality` and `slowStart` on: real Connect
@@ -57,20 +57,8 @@ describe("createBalancedTransport() rolling restarts under locality and slow sta
       } as BalancedTransportOptions);
       cleanups.push(() => transport.close());
       const api = createClient(TestService, transport);
-      let ok = 0;
-      const failures: unknown[] = [];
-      let running = true;
-      const workers = Array.from({ length: 4 }, async () => {
-        while (running) {
-          try {
-            await api.status({});
-            ok++;
-          } catch (err) {
-            failures.push(err);
-          }
-        }
-      });
-      await until("traffic", () => ok > 20);
+      const traffic = new Traffic(() => api.status({}));
+      await traffic.flows("traffic");
       for (let i = 0; i < 3; i++) {
         const old = live.shift()!;
         await old.registration.deregister();
@@ -81,16 +69,14 @@ describe("createBalancedTransport() rolling restarts under locality and slow sta
         await old.server.shutdown();
         const port = Number(old.server.addr.split(":")[1]);
         live.push(await instance(service, old.zone, port));
-        const okBefore = ok;
-        await until("traffic continues", () => ok > okBefore + 20);
+        await traffic.flows("traffic continues");
       }
       // Under locality zone a's restarted instances take the calls; under slow start every one, ramping.
       await until("the restarted instances answering", () =>
         live.filter((n) => shaping.locality === undefined || n.zone === "a").every((n) => n.server.calls > 0),
       );
-      running = false;
-      await Promise.all(workers);
-      expect(failures).toEqual([]);
+      await traffic.stop();
+      expect(traffic.failures).toEqual([]);
     },
   );
 });

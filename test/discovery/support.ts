@@ -15,7 +15,9 @@ export function client(endpoint: string | string[]): Etcd {
   return new Etcd({ endpoints: endpoint, ...CLIENT_OPTIONS });
 }
 
-export { until } from "../support/wait.js";
+import { until } from "../support/wait.js";
+
+export { until };
 
 /**
  * Rebuilds a view from a discovery's change events alone and records every inconsistency: an `added`
@@ -45,5 +47,44 @@ export class ChangeLedger {
         this.view.delete(c.key);
       }
     }
+  }
+}
+
+/**
+ * Callers calling without pause until stopped, the traffic of a rolling restart: successes counted,
+ * failures kept. `call(worker, i)` is each caller's i-th call.
+ */
+export class Traffic {
+  /** Calls that succeeded so far. */
+  ok = 0;
+  /** What the calls that failed threw. */
+  readonly failures: unknown[] = [];
+  #running = true;
+  readonly #callers: Promise<void>[];
+
+  constructor(call: (worker: number, i: number) => Promise<unknown>, callers = 4) {
+    this.#callers = Array.from({ length: callers }, async (_, worker) => {
+      await Promise.resolve(); // the first call after the constructor returned
+      for (let i = 0; this.#running; i++) {
+        try {
+          await call(worker, i);
+          this.ok++;
+        } catch (err) {
+          this.failures.push(err);
+        }
+      }
+    });
+  }
+
+  /** Waits until 20 more calls than now have succeeded: the traffic flows (`what` names the wait). */
+  async flows(what: string): Promise<void> {
+    const before = this.ok;
+    await until(what, () => this.ok > before + 20);
+  }
+
+  /** Stops the callers and waits for their last calls. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    await Promise.all(this.#callers);
   }
 }
