@@ -3,12 +3,12 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Etcd } from "../../src/client/etcd.js";
-import { createBalancedTransport, discover, type Registration, register } from "../../src/discovery/index.js";
+import { createBalancedTransport, discover, type Registration } from "../../src/discovery/index.js";
 import type { EtcdCluster } from "../../src/testing/index.js";
 import { useEtcd } from "../support/etcd-fixture.js";
 import { within } from "../support/wait.js";
-import { ConnectTestServer, TestService } from "./servers.js";
-import { CLIENT_OPTIONS, Traffic, until } from "./support.js";
+import { type ConnectTestServer, TestService } from "./servers.js";
+import { CLIENT_OPTIONS, registeredServer, Traffic, until } from "./support.js";
 
 describe("createBalancedTransport() with connect-node servers registered in etcd", () => {
   const env = useEtcd({ client: CLIENT_OPTIONS });
@@ -21,14 +21,8 @@ describe("createBalancedTransport() with connect-node servers registered in etcd
     etcd = env.client();
   });
 
-  async function instance(service: string, weight = 1, delayMs = 0) {
-    const server = await ConnectTestServer.start(delayMs);
-    const registration = await register(etcd, { service, addr: server.addr, weight, ttl: 5 });
-    cleanups.push(
-      () => server.kill(),
-      () => registration.close(),
-    );
-    return { server, registration };
+  function instance(service: string, weight = 1, delayMs = 0) {
+    return registeredServer(etcd, cleanups, service, { weight, delayMs });
   }
 
   /** A view of `service` that the test reads too: it sees what the transport sees, when it sees it. */

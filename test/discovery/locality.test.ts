@@ -12,7 +12,7 @@ import {
 } from "../../src/discovery/index.js";
 import { useEtcd } from "../support/etcd-fixture.js";
 import { ConnectTestServer, TestService } from "./servers.js";
-import { CLIENT_OPTIONS, until } from "./support.js";
+import { CLIENT_OPTIONS, registeredServer, until } from "./support.js";
 
 /**
  * Zone preference with spill-over, with real servers registered in a real etcd through the public API
@@ -29,14 +29,8 @@ describe("createBalancedTransport() locality", () => {
   });
 
   /** A server registered under `service` in `zone` / `region` (on `port` when given). */
-  async function instance(service: string, zone: string, region: string, port?: number) {
-    const server = await ConnectTestServer.start(0, port);
-    const registration = await register(etcd, { service, addr: server.addr, ttl: 5, zone, region });
-    cleanups.push(
-      () => server.kill(),
-      () => registration.close(),
-    );
-    return { server, registration };
+  function instance(service: string, zone: string, region: string, port?: number) {
+    return registeredServer(etcd, cleanups, service, { zone, region, port });
   }
 
   function balanced(view: Discovery, extra: Partial<BalancedTransportOptions>) {

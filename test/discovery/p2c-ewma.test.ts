@@ -8,11 +8,10 @@ import {
   createBalancedTransport,
   discover,
   type Registration,
-  register,
 } from "../../src/discovery/index.js";
 import { useEtcd } from "../support/etcd-fixture.js";
-import { ConnectTestServer, TestService } from "./servers.js";
-import { CLIENT_OPTIONS, Traffic, until } from "./support.js";
+import { type ConnectTestServer, TestService } from "./servers.js";
+import { CLIENT_OPTIONS, registeredServer, Traffic, until } from "./support.js";
 
 /**
  * Latency- and error-aware picking with real servers registered in a real etcd, through the public API:
@@ -30,14 +29,8 @@ describe("createBalancedTransport() p2c-ewma and success-rate ejection", () => {
   });
 
   /** A server registered under `service` (on `port` when given: a restart on the same address). */
-  async function instance(service: string, delayMs = 0, port?: number) {
-    const server = await ConnectTestServer.start(delayMs, port);
-    const registration = await register(etcd, { service, addr: server.addr, ttl: 5 });
-    cleanups.push(
-      () => server.kill(),
-      () => registration.close(),
-    );
-    return { server, registration };
+  function instance(service: string, delayMs = 0, port?: number) {
+    return registeredServer(etcd, cleanups, service, { delayMs, port });
   }
 
   function balanced(service: string, extra: Partial<BalancedTransportOptions> = {}) {

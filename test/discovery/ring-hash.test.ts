@@ -10,11 +10,10 @@ import {
   discover,
   hashKey,
   type Registration,
-  register,
 } from "../../src/discovery/index.js";
 import { useEtcd } from "../support/etcd-fixture.js";
-import { ConnectTestServer, TestService } from "./servers.js";
-import { CLIENT_OPTIONS, Traffic, until } from "./support.js";
+import { type ConnectTestServer, TestService } from "./servers.js";
+import { CLIENT_OPTIONS, registeredServer, Traffic, until } from "./support.js";
 
 /**
  * Affinity with real servers registered in a real etcd, through the public API: `register()`, `discover()`
@@ -30,14 +29,8 @@ describe("createBalancedTransport() ring-hash", () => {
     etcd = env.client();
   });
 
-  async function instance(service: string, port?: number) {
-    const server = await ConnectTestServer.start(0, port);
-    const registration = await register(etcd, { service, addr: server.addr, ttl: 5 });
-    cleanups.push(
-      () => server.kill(),
-      () => registration.close(),
-    );
-    return { server, registration };
+  function instance(service: string, port?: number) {
+    return registeredServer(etcd, cleanups, service, { port });
   }
 
   function balanced(view: Discovery, extra: Partial<BalancedTransportOptions> = {}) {

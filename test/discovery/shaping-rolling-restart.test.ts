@@ -7,11 +7,10 @@ import {
   createBalancedTransport,
   discover,
   type Registration,
-  register,
 } from "../../src/discovery/index.js";
 import { useEtcd } from "../support/etcd-fixture.js";
-import { ConnectTestServer, TestService } from "./servers.js";
-import { CLIENT_OPTIONS, Traffic, until } from "./support.js";
+import { type ConnectTestServer, TestService } from "./servers.js";
+import { CLIENT_OPTIONS, registeredServer, Traffic, until } from "./support.js";
 
 /**
  * Rolling restarts through the balanced Connect transport with `locality` and `slowStart` on: real Connect
@@ -29,13 +28,7 @@ describe("createBalancedTransport() rolling restarts under locality and slow sta
 
   /** A server in `zone` registered under `service` (on `port` when given: a restart on the same address). */
   async function instance(service: string, zone: string, port?: number) {
-    const server = await ConnectTestServer.start(5, port);
-    const registration = await register(etcd, { service, addr: server.addr, ttl: 5, zone });
-    cleanups.push(
-      () => server.kill(),
-      () => registration.close(),
-    );
-    return { server, registration, zone };
+    return { ...(await registeredServer(etcd, cleanups, service, { delayMs: 5, zone, port })), zone };
   }
 
   it.each<[string, Partial<BalancedTransportOptions>]>([

@@ -8,11 +8,10 @@ import {
   type BalancePolicy,
   createBalancedTransport,
   discover,
-  register,
 } from "../../src/discovery/index.js";
 import { useEtcd } from "../support/etcd-fixture.js";
-import { ConnectTestServer, TestService } from "./servers.js";
-import { CLIENT_OPTIONS, until } from "./support.js";
+import { TestService } from "./servers.js";
+import { CLIENT_OPTIONS, registeredServer, until } from "./support.js";
 
 /**
  * Slow start with real servers registered in a real etcd through the public API: an instance that
@@ -28,14 +27,8 @@ describe("createBalancedTransport() slow start", () => {
     etcd = env.client();
   });
 
-  async function instance(service: string) {
-    const server = await ConnectTestServer.start();
-    const registration = await register(etcd, { service, addr: server.addr, ttl: 5 });
-    cleanups.push(
-      () => server.kill(),
-      () => registration.close(),
-    );
-    return { server, registration };
+  function instance(service: string) {
+    return registeredServer(etcd, cleanups, service);
   }
 
   /** A transport over an existing instance (its first view), then a new instance registered after it. */

@@ -1,6 +1,14 @@
 import { Etcd } from "../../src/client/etcd.js";
 import type { EtcdOptions } from "../../src/client/options.js";
-import type { Discovery, InstanceChange } from "../../src/discovery/index.js";
+import type { EtcdPort } from "../../src/client/port.js";
+import {
+  type Discovery,
+  type InstanceChange,
+  type RegisterOptions,
+  register,
+} from "../../src/discovery/index.js";
+import type { Cleanup } from "../support/etcd-fixture.js";
+import { ConnectTestServer } from "./servers.js";
 
 /** Short timeouts, so faults show up quickly in tests. */
 export const CLIENT_OPTIONS = {
@@ -87,4 +95,31 @@ export class Traffic {
     this.#running = false;
     await Promise.all(this.#callers);
   }
+}
+
+/** What {@link registeredServer} takes beside `register()`'s options (`ttl` defaults to 5 s there). */
+export interface RegisteredServerOptions extends Partial<Omit<RegisterOptions, "service" | "addr">> {
+  /** How long the server waits before each answer. Default 0. */
+  delayMs?: number;
+  /** The port to listen on (a restart on the same address). Default: a free one. */
+  port?: number;
+}
+
+/**
+ * A Connect test server registered under `service` in `etcd`, both closed by `cleanups` (a fixture's
+ * list, run after the test): the instance of the balancer suites.
+ */
+export async function registeredServer(
+  etcd: EtcdPort,
+  cleanups: Cleanup[],
+  service: string,
+  { delayMs = 0, port, ...options }: RegisteredServerOptions = {},
+): Promise<{ server: ConnectTestServer; registration: Awaited<ReturnType<typeof register>> }> {
+  const server = await ConnectTestServer.start(delayMs, port);
+  const registration = await register(etcd, { ttl: 5, ...options, service, addr: server.addr });
+  cleanups.push(
+    () => server.kill(),
+    () => registration.close(),
+  );
+  return { server, registration };
 }
