@@ -2,8 +2,10 @@
  * `npm run bench:soak`: memory of one long-lived client over ten minutes of churn with its connections cut
  * every 2 to 4 s. The client is the soak program of test/process/soak.test.ts (test/fixtures/soak.ts, in a
  * process of its own with --expose-gc): it opens and closes watches (half never read, some replaying
- * history), kept leases (revoked or closed), caches, registrations, discoveries and Mutex holds, and
- * samples its heap after GC and its RSS every 15 s. Writes bench/results/soak.json: every sample, the live
+ * history), kept leases (revoked or closed), caches, registrations, discoveries, Mutex and RWMutex holds,
+ * mirrors, leasing KVs (gets, puts, txns), Queue/PriorityQueue and Barrier/DoubleBarrier waits, leader
+ * observations, server-side locks and balanced transports with health checks (a health `Watch` stream per
+ * instance, on the program's own servers), and samples its heap after GC and its RSS every 15 s. Writes bench/results/soak.json: every sample, the live
  * objects at the end (they must equal what is open), and heap/RSS at the start and the end.
  * BENCH_SOAK_MS sets the churn (default 600000); BENCH_ETCD_VERSION the etcd line (default: the kit's).
  */
@@ -28,6 +30,8 @@ interface Sample {
   opened: Record<string, number>;
   released?: boolean;
   open?: Record<string, number>;
+  /** Health `Watch` streams open on the soak program's own servers. */
+  healthWatches?: number;
 }
 
 const etcd = await startEtcd({ version: process.env.BENCH_ETCD_VERSION });
@@ -98,10 +102,11 @@ const result = {
   liveAfterChurn: churned.live,
   openAfterChurn: churned.open,
   released: churned.released,
+  healthWatchesAfterChurn: churned.healthWatches,
   samples: samples.map((s) => ({ atMs: s.at - first.at, heapUsed: s.heapUsed, rss: s.rss, live: s.live })),
 };
 await mkdir(new URL("results/", import.meta.url), { recursive: true });
 await writeFile(new URL("results/soak.json", import.meta.url), `${JSON.stringify(result, null, 2)}\n`);
 console.log(
-  `soak: ${CHURN_MS / 1000} s, ${cuts} cuts; heap after GC ${result.heapAfterGcMiB.start.toFixed(1)} -> ${result.heapAfterGcMiB.end.toFixed(1)} MiB (max ${result.heapAfterGcMiB.max.toFixed(1)}); RSS ${result.rssMiB.start.toFixed(1)} -> ${result.rssMiB.end.toFixed(1)} MiB (max ${result.rssMiB.max.toFixed(1)}); live after churn ${JSON.stringify(churned.live)} (open ${JSON.stringify(churned.open)}, released ${churned.released}); opened ${JSON.stringify(churned.opened)}`,
+  `soak: ${CHURN_MS / 1000} s, ${cuts} cuts; heap after GC ${result.heapAfterGcMiB.start.toFixed(1)} -> ${result.heapAfterGcMiB.end.toFixed(1)} MiB (max ${result.heapAfterGcMiB.max.toFixed(1)}); RSS ${result.rssMiB.start.toFixed(1)} -> ${result.rssMiB.end.toFixed(1)} MiB (max ${result.rssMiB.max.toFixed(1)}); live after churn ${JSON.stringify(churned.live)} (open ${JSON.stringify(churned.open)}, released ${churned.released}, health watches ${churned.healthWatches}); opened ${JSON.stringify(churned.opened)}`,
 );

@@ -9,6 +9,26 @@ const PREFIX = "soak/";
 /** The long form (`npm run test:faults`, `ETCD_TS_FAULTS=long`) churns for ten minutes. */
 const CHURN_MS = process.env.ETCD_TS_FAULTS === "long" ? 600_000 : 20_000;
 const KEEP_WATCHES = 5;
+/** Every kind of live object the child churns (test/fixtures/soak.ts counts each through GC). */
+const KINDS = [
+  "Watcher",
+  "Lease",
+  "RangeCache",
+  "Registration",
+  "Discovery",
+  "Session",
+  "Mutex",
+  "Mirror",
+  "LeasingKv",
+  "RWMutex",
+  "Queue",
+  "PriorityQueue",
+  "Barrier",
+  "DoubleBarrier",
+  "Observation",
+  "ServerLock",
+  "BalancedTransport",
+];
 
 describe.each([
   { auth: false, name: "auth off" },
@@ -25,7 +45,7 @@ describe.each([
   });
 
   it(
-    "releases every closed watch, lease, cache, registration, discovery and lock, and etcd's watcher count returns to the open watches",
+    "releases every closed watch, lease, cache, registration, discovery, lock, mirror, leasing KV, recipe, observation and balanced transport, and etcd's watcher count returns to the open watches",
     async () => {
       pc = await startProcessCluster({ auth, prefix: PREFIX, permission: "readwrite" });
       const { proxy, cluster } = pc;
@@ -64,10 +84,11 @@ describe.each([
       const opened = end.opened as Record<string, number>;
       expect(cuts).toBeGreaterThan(0);
       // The churn really churned every kind (else the counts below would prove nothing).
-      for (const kind of ["Watcher", "Lease", "RangeCache", "Registration", "Discovery", "Session", "Mutex"])
-        expect(opened[kind], kind).toBeGreaterThan(KEEP_WATCHES);
+      for (const kind of KINDS) expect(opened[kind], kind).toBeGreaterThan(KEEP_WATCHES);
       expect(end.live, describeCounts(end)).toEqual(end.open);
       expect(end.released).toBe(true);
+      // The balanced transports' health `Watch` streams, as the child's own servers count them: all closed.
+      expect(end.healthWatches).toBe(0);
 
       // etcd's own count: the open watches, nothing left behind by closed ones.
       await until(
@@ -94,5 +115,5 @@ describe.each([
 });
 
 function describeCounts(e: ChildEvent): string {
-  return `live ${JSON.stringify(e.live)}, opened ${JSON.stringify(e.opened)}`;
+  return `live ${JSON.stringify(e.live)}, opened ${JSON.stringify(e.opened)}, health watches ${e.healthWatches}`;
 }
