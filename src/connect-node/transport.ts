@@ -120,7 +120,7 @@ export class ConnectNodeTransport implements Transport, AsyncDisposable {
   /** Closes the HTTP/2 connection, ending every open call. */
   async close(): Promise<void> {
     this.#closed = true;
-    this.#session.abort();
+    await this.#session.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
