@@ -7,7 +7,9 @@
  * observations, server-side locks and balanced transports with health checks (a health `Watch` stream per
  * instance, on the program's own servers), and samples its heap after GC and its RSS every 15 s. Writes bench/results/soak.json: every sample, the live
  * objects at the end (they must equal what is open), and heap/RSS at the start and the end.
- * BENCH_SOAK_MS sets the churn (default 600000); BENCH_ETCD_VERSION the etcd line (default: the kit's).
+ * BENCH_SOAK_MS sets the churn (default 600000); BENCH_SOAK_SAMPLE_MS the sampling (default 15000);
+ * BENCH_SOAK_ONLY runs only some churns (comma-separated names of the program's `churns` table);
+ * BENCH_ETCD_VERSION the etcd line (default: the kit's).
  */
 import { spawn } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
@@ -17,7 +19,9 @@ import { fileURLToPath } from "node:url";
 import { FaultProxy, startEtcd } from "../src/testing/index.js";
 
 const CHURN_MS = Number(process.env.BENCH_SOAK_MS ?? 600_000);
-const SAMPLE_EVERY_MS = 15_000;
+const SAMPLE_EVERY_MS = Number(process.env.BENCH_SOAK_SAMPLE_MS ?? 15_000);
+/** Only these churns of the soak program (comma-separated names, e.g. `mirrors,queues`), to find what grows. */
+const ONLY = process.env.BENCH_SOAK_ONLY?.split(",");
 const KEEP_WATCHES = 5;
 const MiB = 2 ** 20;
 
@@ -43,6 +47,7 @@ const config = {
   sampleEveryMs: SAMPLE_EVERY_MS,
   keepWatches: KEEP_WATCHES,
   prefix: "soak/",
+  only: ONLY,
 };
 const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", fixture, JSON.stringify(config)], {
   stdio: ["ignore", "pipe", "inherit"],
