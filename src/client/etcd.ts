@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { KV, type PutResponse, type RangeResponse } from "../gen/etcdserverpb/rpc_pb.js";
 import { createAuthTokenSource } from "./auth/token.js";
 import { AuthClient } from "./auth-admin/auth-client.js";
@@ -137,6 +138,8 @@ export class Etcd implements EtcdPort, AsyncDisposable {
     }
     this.#keys = WHOLE_KEYSPACE;
     const o = resolveOptions(options);
+    // One listener per live object attached (_attach), removed when it closes: many are normal, not a leak.
+    setMaxListeners(0, this.#closing.signal);
     this.#options = o;
     const factory =
       o.transport ??
