@@ -28,7 +28,7 @@ export interface OutlierDetectionOptions {
   /** Cap of the ejection time, in ms. Default 300000 (5 minutes, Envoy's default). */
   maxEjectionMs?: number | undefined;
   /**
-   * Success-rate ejection: the share of failed calls (by {@link callVerdict}: UNAVAILABLE, INTERNAL,
+   * Success-rate ejection: the share of failed calls (by `callVerdict`: UNAVAILABLE, INTERNAL,
    * UNKNOWN, DEADLINE_EXCEEDED, a lost or refused connection) among an instance's last
    * `failureRateWindow` calls at or above which it is ejected, a number in (0, 1]. Default 0.5.
    */
@@ -153,7 +153,7 @@ export class InstanceHealth {
    * Records the outcome of a call that ended at `now`; returns true when it ejected the instance. While
    * ejected, outcomes are ignored: the ejection is time-based, so that calls already in flight when it
    * began (or sent to it because every instance was ejected) neither lengthen nor end it. `failed` is the
-   * call's {@link callVerdict} for success-rate ejection (undefined: not counted there).
+   * call's `callVerdict` for success-rate ejection (undefined: not counted there).
    */
   record(outcome: CallOutcome, now: number, failed?: boolean): boolean {
     if (this.isEjected(now)) return false;
