@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { SOAK_KINDS } from "../fixtures/soak-kinds.js";
 import { Child, type ChildEvent, fixturePath } from "../support/child.js";
 import { compiled } from "../support/compiled.js";
 import { serverWatchers } from "../support/server-metrics.js";
@@ -9,26 +10,6 @@ const PREFIX = "soak/";
 /** The long form (`npm run test:faults`, `ETCD_TS_FAULTS=long`) churns for ten minutes. */
 const CHURN_MS = process.env.ETCD_TS_FAULTS === "long" ? 600_000 : 20_000;
 const KEEP_WATCHES = 5;
-/** Every kind of live object the child churns (test/fixtures/soak.ts counts each through GC). */
-const KINDS = [
-  "Watcher",
-  "Lease",
-  "RangeCache",
-  "Registration",
-  "Discovery",
-  "Session",
-  "Mutex",
-  "Mirror",
-  "LeasingKv",
-  "RWMutex",
-  "Queue",
-  "PriorityQueue",
-  "Barrier",
-  "DoubleBarrier",
-  "Observation",
-  "ServerLock",
-  "BalancedTransport",
-];
 
 describe.each([
   { auth: false, name: "auth off" },
@@ -84,7 +65,7 @@ describe.each([
       const opened = end.opened as Record<string, number>;
       expect(cuts).toBeGreaterThan(0);
       // The churn really churned every kind (else the counts below would prove nothing).
-      for (const kind of KINDS) expect(opened[kind], kind).toBeGreaterThan(KEEP_WATCHES);
+      for (const kind of SOAK_KINDS) expect(opened[kind], kind).toBeGreaterThan(KEEP_WATCHES);
       expect(end.live, describeCounts(end)).toEqual(end.open);
       expect(end.released).toBe(true);
       // The balanced transports' health `Watch` streams, as the child's own servers count them: all closed.
