@@ -120,32 +120,38 @@ describe("grpc-js etcd_ts policy: locality and slow start", () => {
     }
   });
 
-  it("rolling restart under locality with zero failed calls: each deregistered, stopped, restarted, registered", async () => {
-    const service = "greeter-rolling-locality";
-    const live: { server: GrpcTestServer; registration: Registration; zone: string }[] = [];
-    for (const zone of ["a", "a", "b"]) live.push({ ...(await instance(service, zone)), zone });
-    const view = discover(etcd, service);
-    cleanups.push(() => view.close());
-    const client = channel(service, { policy: "round-robin", locality: { zone: "a" } });
-    const traffic = new Traffic(() => grpcStatus(client));
-    await traffic.flows("traffic");
-    for (let i = 0; i < 3; i++) {
-      const old = live.shift()!;
-      await old.registration.deregister();
-      await until("the removal reaching the view", () => !view.entries().has(old.registration.key));
-      await old.server.shutdown();
-      expect(old.server.inFlight).toBe(0);
-      const port = Number(old.server.addr.split(":")[1]);
-      live.push({ ...(await instance(service, old.zone, port)), zone: old.zone });
-      await traffic.flows("traffic continues");
-    }
-    // Zone a's restarted instances take the calls again.
-    await until("the restarted zone-a instances answering", () =>
-      live.filter((n) => n.zone === "a").every((n) => n.server.calls > 0),
-    );
-    await traffic.stop();
-    expect(traffic.failures).toEqual([]);
-  });
+  it.each<[string, object]>([
+    ["locality", { policy: "round-robin", locality: { zone: "a" } }],
+    ["slowStart", { policy: "round-robin", slowStart: { windowMs: 2000 } }],
+  ])(
+    "rolling restart under %s with zero failed calls: each deregistered, stopped, restarted, registered",
+    async (name, config) => {
+      const service = `greeter-rolling-${name}`;
+      const live: { server: GrpcTestServer; registration: Registration; zone: string }[] = [];
+      for (const zone of ["a", "a", "b"]) live.push({ ...(await instance(service, zone)), zone });
+      const view = discover(etcd, service);
+      cleanups.push(() => view.close());
+      const client = channel(service, config);
+      const traffic = new Traffic(() => grpcStatus(client));
+      await traffic.flows("traffic");
+      for (let i = 0; i < 3; i++) {
+        const old = live.shift()!;
+        await old.registration.deregister();
+        await until("the removal reaching the view", () => !view.entries().has(old.registration.key));
+        await old.server.shutdown();
+        expect(old.server.inFlight).toBe(0);
+        const port = Number(old.server.addr.split(":")[1]);
+        live.push({ ...(await instance(service, old.zone, port)), zone: old.zone });
+        await traffic.flows("traffic continues");
+      }
+      // Under locality zone a's restarted instances take the calls again; under slow start every one, ramping.
+      await until("the restarted instances answering", () =>
+        live.filter((n) => name !== "locality" || n.zone === "a").every((n) => n.server.calls > 0),
+      );
+      await traffic.stop();
+      expect(traffic.failures).toEqual([]);
+    },
+  );
 
   it("refuses bad locality and slowStart fields in a service config, by the balanced transport's rules", () => {
     const parse = (config: object) => grpc.experimental.parseLoadBalancingConfig({ etcd_ts: config });

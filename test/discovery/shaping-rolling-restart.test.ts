@@ -34,6 +34,9 @@ describe("createBalancedTransport() rolling restarts under locality and slow sta
   it.each<[string, Partial<BalancedTransportOptions>]>([
     ["locality", { locality: { zone: "a" } }],
     ["slowStart", { slowStart: { windowMs: 2000 } }],
+    // p2c alone: the rolling restart under each policy (round-robin: balanced-transport.test.ts,
+    // p2c-ewma and ring-hash: their own files).
+    ["p2c", { policy: "p2c" }],
   ])(
     "under %s with zero failed calls: each deregistered, stopped, restarted, registered",
     async (name, shaping) => {
