@@ -19,6 +19,7 @@ import {
   UNIX_AUTHORITY,
 } from "../client/transport/index.js";
 import { GuardedHttp2SessionManager } from "./session-manager.js";
+import { deadlineOf, unaskedCancel } from "./unasked-cancel.js";
 
 /** Options of the connect-node transport: exactly the common transport options. */
 export type ConnectNodeTransportOptions = EtcdTransportOptions;
@@ -77,10 +78,11 @@ export class ConnectNodeTransport implements Transport, AsyncDisposable {
     header: HeadersInit | undefined,
     input: MessageInitShape<I>,
   ): Promise<UnaryResponse<I, O>> {
+    const deadline = deadlineOf(timeoutMs);
     try {
       return await this.#inner.unary(method, signal, timeoutMs, header, input);
     } catch (error) {
-      throw this.#normalize(error, signal);
+      throw this.#normalize(error, signal, deadline);
     }
   }
 
@@ -92,14 +94,15 @@ export class ConnectNodeTransport implements Transport, AsyncDisposable {
     header: HeadersInit | undefined,
     input: AsyncIterable<MessageInitShape<I>>,
   ): Promise<StreamResponse<I, O>> {
+    const deadline = deadlineOf(timeoutMs);
     let response: StreamResponse<I, O>;
     try {
       response = await this.#inner.stream(method, signal, timeoutMs, header, input);
     } catch (error) {
-      throw this.#normalize(error, signal);
+      throw this.#normalize(error, signal, deadline);
     }
     const messages = response.message;
-    const normalize = (error: unknown) => this.#normalize(error, signal);
+    const normalize = (error: unknown) => this.#normalize(error, signal, deadline);
     return {
       ...response,
       message: (async function* () {
@@ -129,9 +132,10 @@ export class ConnectNodeTransport implements Transport, AsyncDisposable {
 
   /**
    * Node reports streams of a dropped connection as reset with CANCEL, which connect-node turns into
-   * Canceled; when neither the caller's signal nor close() cancelled the call, the server went away.
+   * Canceled; when neither the caller's signal nor close() cancelled the call, `unaskedCancel`
+   * says what it was (the server gone, or its deadline passed).
    */
-  #normalize(error: unknown, signal: AbortSignal | undefined): unknown {
+  #normalize(error: unknown, signal: AbortSignal | undefined, deadline: number | undefined): unknown {
     const normalized = normalizeError(error);
     if (
       normalized instanceof ConnectError &&
@@ -139,13 +143,7 @@ export class ConnectNodeTransport implements Transport, AsyncDisposable {
       !signal?.aborted &&
       !this.#closed
     ) {
-      return new ConnectError(
-        normalized.rawMessage,
-        Code.Unavailable,
-        normalized.metadata,
-        undefined,
-        normalized,
-      );
+      return unaskedCancel(normalized, deadline, performance.now());
     }
     return normalized;
   }
