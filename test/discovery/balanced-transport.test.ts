@@ -1,14 +1,13 @@
 import { once } from "node:events";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Etcd } from "../../src/client/etcd.js";
-import { createBalancedTransport, discover, type Registration } from "../../src/discovery/index.js";
+import { type createBalancedTransport, discover, type Registration } from "../../src/discovery/index.js";
 import type { EtcdCluster } from "../../src/testing/index.js";
 import { useEtcd } from "../support/etcd-fixture.js";
 import { within } from "../support/wait.js";
-import { type ConnectTestServer, TestService } from "./servers.js";
-import { CLIENT_OPTIONS, registeredServer, Traffic, until } from "./support.js";
+import type { ConnectTestServer } from "./servers.js";
+import { balancedApi, CLIENT_OPTIONS, registeredServer, Traffic, until } from "./support.js";
 
 describe("createBalancedTransport() with connect-node servers registered in etcd", () => {
   const env = useEtcd({ client: CLIENT_OPTIONS });
@@ -33,14 +32,7 @@ describe("createBalancedTransport() with connect-node servers registered in etcd
   }
 
   function balanced(service: string, extra: Partial<Parameters<typeof createBalancedTransport>[0]> = {}) {
-    const transport = createBalancedTransport({
-      etcd,
-      service,
-      createTransport: (addr) => createGrpcTransport({ baseUrl: `http://${addr}` }),
-      ...extra,
-    } as Parameters<typeof createBalancedTransport>[0]);
-    cleanups.push(() => transport.close());
-    return { transport, api: createClient(TestService, transport) };
+    return balancedApi(cleanups, { etcd, service, ...extra });
   }
 
   it("spreads calls by weight and picks up added and removed instances", async () => {

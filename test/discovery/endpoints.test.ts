@@ -1,6 +1,6 @@
 import http from "node:http";
-import { Code, ConnectError, type ConnectRouter, createClient } from "@connectrpc/connect";
-import { connectNodeAdapter, createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
+import { connectNodeAdapter, createConnectTransport } from "@connectrpc/connect-node";
 import { beforeAll, describe, expect, it } from "vitest";
 import { InvalidArgumentError } from "../../src/client/core/errors.js";
 import type { Etcd } from "../../src/client/etcd.js";
@@ -16,7 +16,7 @@ import {
 import { freePort } from "../../src/testing/index.js";
 import { useEtcd } from "../support/etcd-fixture.js";
 import { ConnectTestServer, TestService } from "./servers.js";
-import { CLIENT_OPTIONS, until } from "./support.js";
+import { balancedApi, CLIENT_OPTIONS, until } from "./support.js";
 
 /**
  * A Status server speaking the Connect protocol over HTTP/1.1 (no gRPC, no HTTP/2): the `http` endpoint of
@@ -82,14 +82,7 @@ describe("several endpoints per instance", () => {
   }
 
   function balanced(service: string, extra: Partial<BalancedTransportOptions>) {
-    const transport = createBalancedTransport({
-      etcd,
-      service,
-      createTransport: (addr) => createGrpcTransport({ baseUrl: `http://${addr}` }),
-      ...extra,
-    } as BalancedTransportOptions);
-    cleanups.push(() => transport.close());
-    return { transport, api: createClient(TestService, transport) };
+    return balancedApi(cleanups, { etcd, service, ...extra });
   }
 
   async function answers(api: ReturnType<typeof balanced>["api"], n: number): Promise<string[]> {

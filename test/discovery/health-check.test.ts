@@ -22,7 +22,7 @@ import { freePort } from "../../src/testing/index.js";
 import { useEtcd } from "../support/etcd-fixture.js";
 import { within } from "../support/wait.js";
 import { TestService } from "./servers.js";
-import { CLIENT_OPTIONS, until } from "./support.js";
+import { balancedApi, CLIENT_OPTIONS, until } from "./support.js";
 
 /**
  * Active health checks (grpc.health.v1) of the balanced transport against real servers registered in a
@@ -101,14 +101,12 @@ describe("createBalancedTransport() active health checks", () => {
   }
 
   function balanced(service: string, extra: Partial<BalancedTransportOptions>) {
-    const transport = createBalancedTransport({
+    return balancedApi(cleanups, {
       etcd,
       service,
       createTransport: (addr) => createConnectNodeTransport({ baseUrl: `http://${addr}` }),
       ...extra,
-    } as BalancedTransportOptions);
-    cleanups.push(() => transport.close());
-    return { transport, api: createClient(TestService, transport) };
+    });
   }
 
   /** Makes `n` calls and returns the answering addresses (every call must succeed). */

@@ -1,4 +1,3 @@
-import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { beforeAll, describe, expect, it } from "vitest";
 import { InvalidArgumentError } from "../../src/client/core/errors.js";
@@ -11,8 +10,8 @@ import {
   register,
 } from "../../src/discovery/index.js";
 import { useEtcd } from "../support/etcd-fixture.js";
-import { ConnectTestServer, TestService } from "./servers.js";
-import { CLIENT_OPTIONS, registeredServer, until } from "./support.js";
+import { ConnectTestServer } from "./servers.js";
+import { balancedApi, CLIENT_OPTIONS, registeredServer, until } from "./support.js";
 
 /**
  * Zone preference with spill-over, with real servers registered in a real etcd through the public API
@@ -34,13 +33,7 @@ describe("createBalancedTransport() locality", () => {
   }
 
   function balanced(view: Discovery, extra: Partial<BalancedTransportOptions>) {
-    const transport = createBalancedTransport({
-      discovery: view,
-      createTransport: (addr) => createGrpcTransport({ baseUrl: `http://${addr}` }),
-      ...extra,
-    } as BalancedTransportOptions);
-    cleanups.push(() => transport.close());
-    return { transport, api: createClient(TestService, transport) };
+    return balancedApi(cleanups, { discovery: view, ...extra });
   }
 
   function watch(service: string) {

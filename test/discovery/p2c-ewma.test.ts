@@ -1,4 +1,4 @@
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { beforeAll, describe, expect, it } from "vitest";
 import { InvalidArgumentError } from "../../src/client/core/errors.js";
@@ -10,8 +10,8 @@ import {
   type Registration,
 } from "../../src/discovery/index.js";
 import { useEtcd } from "../support/etcd-fixture.js";
-import { type ConnectTestServer, TestService } from "./servers.js";
-import { CLIENT_OPTIONS, registeredServer, Traffic, until } from "./support.js";
+import type { ConnectTestServer } from "./servers.js";
+import { balancedApi, CLIENT_OPTIONS, registeredServer, Traffic, until } from "./support.js";
 
 /**
  * Latency- and error-aware picking with real servers registered in a real etcd, through the public API:
@@ -34,14 +34,7 @@ describe("createBalancedTransport() p2c-ewma and success-rate ejection", () => {
   }
 
   function balanced(service: string, extra: Partial<BalancedTransportOptions> = {}) {
-    const transport = createBalancedTransport({
-      etcd,
-      service,
-      createTransport: (addr) => createGrpcTransport({ baseUrl: `http://${addr}` }),
-      ...extra,
-    } as BalancedTransportOptions);
-    cleanups.push(() => transport.close());
-    return { transport, api: createClient(TestService, transport) };
+    return balancedApi(cleanups, { etcd, service, ...extra });
   }
 
   /** Makes `n` calls one after another; returns the errors' codes. */

@@ -1,4 +1,4 @@
-import { createClient, createContextValues } from "@connectrpc/connect";
+import { createContextValues } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { beforeAll, describe, expect, it } from "vitest";
 import { InvalidArgumentError } from "../../src/client/core/errors.js";
@@ -12,8 +12,8 @@ import {
   type Registration,
 } from "../../src/discovery/index.js";
 import { useEtcd } from "../support/etcd-fixture.js";
-import { type ConnectTestServer, TestService } from "./servers.js";
-import { CLIENT_OPTIONS, registeredServer, Traffic, until } from "./support.js";
+import type { ConnectTestServer } from "./servers.js";
+import { balancedApi, CLIENT_OPTIONS, registeredServer, Traffic, until } from "./support.js";
 
 /**
  * Affinity with real servers registered in a real etcd, through the public API: `register()`, `discover()`
@@ -34,14 +34,7 @@ describe("createBalancedTransport() ring-hash", () => {
   }
 
   function balanced(view: Discovery, extra: Partial<BalancedTransportOptions> = {}) {
-    const transport = createBalancedTransport({
-      discovery: view,
-      createTransport: (addr) => createGrpcTransport({ baseUrl: `http://${addr}` }),
-      policy: "ring-hash",
-      ...extra,
-    } as BalancedTransportOptions);
-    cleanups.push(() => transport.close());
-    return { transport, api: createClient(TestService, transport) };
+    return balancedApi(cleanups, { discovery: view, policy: "ring-hash", ...extra });
   }
 
   function watch(service: string) {

@@ -1,14 +1,18 @@
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Etcd } from "../../src/client/etcd.js";
 import type { EtcdOptions } from "../../src/client/options.js";
 import type { EtcdPort } from "../../src/client/port.js";
 import {
+  type BalancedTransportOptions,
+  createBalancedTransport,
   type Discovery,
   type InstanceChange,
   type RegisterOptions,
   register,
 } from "../../src/discovery/index.js";
 import type { Cleanup } from "../support/etcd-fixture.js";
-import { ConnectTestServer } from "./servers.js";
+import { ConnectTestServer, TestService } from "./servers.js";
 
 /** Short timeouts, so faults show up quickly in tests. */
 export const CLIENT_OPTIONS = {
@@ -122,4 +126,17 @@ export async function registeredServer(
     () => registration.close(),
   );
   return { server, registration };
+}
+
+/**
+ * A balanced Connect transport over `options` (each instance's `addr` over gRPC unless
+ * `options.createTransport` says otherwise), closed by `cleanups`, and a `TestService` client on it.
+ */
+export function balancedApi(cleanups: Cleanup[], options: Partial<BalancedTransportOptions>) {
+  const transport = createBalancedTransport({
+    createTransport: (addr) => createGrpcTransport({ baseUrl: `http://${addr}` }),
+    ...options,
+  } as BalancedTransportOptions);
+  cleanups.push(() => transport.close());
+  return { transport, api: createClient(TestService, transport) };
 }
