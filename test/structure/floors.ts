@@ -42,7 +42,9 @@ export const FLOORS: readonly Floor[] = [
   {
     name: "transport",
     holds: ["src/client/transport/"],
-    what: "bytes to gRPC calls: the HTTP/2 transport, the codec, endpoint addresses, the transport options",
+    what:
+      "bytes to gRPC calls: the HTTP/2 transport, the codec, endpoint addresses, the transport options, " +
+      "and the fetch-only transport over etcd's JSON gateway (`gateway/`)",
   },
   {
     name: "diagnostics",
