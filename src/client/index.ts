@@ -182,6 +182,12 @@ export type { AuthOptions, EtcdOptions, StreamOptions } from "./options.js";
 export type { EtcdPort, LeasePort } from "./port.js";
 export type { ClosableTransport } from "./transport/closable-transport.js";
 export {
+  createGatewayTransport,
+  type GatewayFetch,
+  type GatewayTransportOptions,
+  NotSupportedOverGatewayError,
+} from "./transport/gateway/index.js";
+export {
   createHttp2Transport,
   decodeBinaryMetadata,
   encodeBinaryMetadata,
