@@ -43,6 +43,7 @@ export const SLOW_SUITES = [
   "test/faults/**/*.test.ts",
   "test/conformance/faults.test.ts",
   "test/watch/slow-catch-up.test.ts",
+  "test/gateway/faults.test.ts",
 ];
 
 /** The slow suites that the other lines run too: those under a {@link SERVER_SUITES} folder. */
