@@ -24,6 +24,7 @@ export const SERVER_SUITES = [
   "test/versions/**/*.test.ts",
   "test/interop/**/*.test.ts",
   "test/gateway/**/*.test.ts",
+  "test/web/entry.test.ts",
 ];
 
 /**

@@ -8,12 +8,6 @@
 export { Etcd } from "./node-etcd.js";
 export * from "./portable.js";
 export {
-  createGatewayTransport,
-  type GatewayFetch,
-  type GatewayTransportOptions,
-  NotSupportedOverGatewayError,
-} from "./transport/gateway/index.js";
-export {
   createHttp2Transport,
   decodeBinaryMetadata,
   encodeBinaryMetadata,
