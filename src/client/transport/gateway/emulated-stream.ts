@@ -49,9 +49,9 @@ export abstract class EmulatedStream<I, O> {
     this.end();
   }
 
-  /** Opens a request of this stream (aborted when the stream ends). */
-  protected request(body: string): GatewayRequest {
-    const request = this.#open(body);
+  /** Opens a request of this stream, or one made by `open` (aborted when the stream ends). */
+  protected request(body: string, open: OpenRequest = this.#open): GatewayRequest {
+    const request = open(body);
     this.#requests.add(request);
     return request;
   }
