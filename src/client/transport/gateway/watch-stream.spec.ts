@@ -160,3 +160,23 @@ describe("the Watch stream over the gateway", () => {
     expect(gw.served[0]!.signal.aborted).toBe(true);
   });
 });
+
+describe("a stream's deadline over the gateway", () => {
+  it("ends the stream with DEADLINE_EXCEEDED", async () => {
+    const gw = fakeGateway();
+    const transport = createGatewayTransport({ baseUrl: "http://gateway.test", fetch: gw.fetch });
+    const input = new QueuedIterator<WatchInit>();
+    input.push(createReq("a"));
+    const res = await transport.stream(Watch.method.watch, undefined, 50, undefined, input);
+    const error = await (async () => {
+      for await (const _ of res.message) {
+        // nothing comes: the fake never answers
+      }
+    })().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((error as ConnectError).code).toBe(Code.DeadlineExceeded);
+    expect(gw.served[0]!.signal.aborted).toBe(true);
+  });
+});
