@@ -7,4 +7,5 @@ export {
   HpackDecoder,
   type HpackDecoderOptions,
 } from "./decoder.js";
+export { encodeHeaderBlock } from "./encoder.js";
 export { HpackError, type HpackErrorCode, type HpackErrorReason } from "./errors.js";
