@@ -1,4 +1,5 @@
 import type { Transport } from "@connectrpc/connect";
+import { createH2NetTransport } from "../../src/client/transport/h2-net/index.js";
 import { createHttp2Transport } from "../../src/client/transport/http2/index.js";
 import type { TransportTlsOptions } from "../../src/client/transport/transport-options.js";
 import { createConnectNodeTransport } from "../../src/connect-node/index.js";
@@ -24,6 +25,7 @@ export interface TransportFactory {
 /** Every transport the conformance suite runs against. */
 export const transports: TransportFactory[] = [
   { name: "http2", create: (options) => createHttp2Transport(options) },
+  { name: "h2-net", create: (options) => createH2NetTransport(options) },
   { name: "grpc-js", create: (options) => createGrpcJsTransport(options) },
   { name: "connect-node", create: (options) => createConnectNodeTransport(options) },
 ];
