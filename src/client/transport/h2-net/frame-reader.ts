@@ -141,7 +141,9 @@ export class FrameReader {
       malformed(`the server's first frame must be SETTINGS, got type ${type}`);
     if (this.#blockStream !== 0) {
       if (type !== FrameType.CONTINUATION || streamId !== this.#blockStream)
-        malformed(`expected a CONTINUATION on stream ${this.#blockStream}, got type ${type} on stream ${streamId}`);
+        malformed(
+          `expected a CONTINUATION on stream ${this.#blockStream}, got type ${type} on stream ${streamId}`,
+        );
       this.#continuation(flags, payload);
       return;
     }

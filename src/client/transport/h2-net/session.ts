@@ -12,7 +12,12 @@ import {
   Setting,
 } from "./constants.js";
 import { H2NetProtocolError } from "./errors.js";
-import { DEFAULT_READER_LIMITS, type FrameHandler, FrameReader, type FrameReaderLimits } from "./frame-reader.js";
+import {
+  DEFAULT_READER_LIMITS,
+  type FrameHandler,
+  FrameReader,
+  type FrameReaderLimits,
+} from "./frame-reader.js";
 import {
   frameHeader,
   goawayFrame,
@@ -271,7 +276,10 @@ export class H2Session extends EventEmitter implements FrameHandler, StreamHost 
   onData(streamId: number, data: Buffer, endStream: boolean, flowLength: number): void {
     this.#connRecvWindow -= flowLength;
     if (this.#connRecvWindow < 0)
-      throw new H2NetProtocolError("FLOW_CONTROL", "the server sent more DATA than the connection window allowed");
+      throw new H2NetProtocolError(
+        "FLOW_CONTROL",
+        "the server sent more DATA than the connection window allowed",
+      );
     this.#connRecvUnacked += flowLength;
     if (this.#connRecvUnacked >= this.#connWindowTarget / 2) {
       this.#connRecvWindow += this.#connRecvUnacked;
@@ -340,7 +348,10 @@ export class H2Session extends EventEmitter implements FrameHandler, StreamHost 
           for (const stream of this.#streams.values()) {
             stream.sendWindow += delta;
             if (stream.sendWindow > MAX_WINDOW_SIZE)
-              throw new H2NetProtocolError("FLOW_CONTROL", "SETTINGS_INITIAL_WINDOW_SIZE overflowed a stream window");
+              throw new H2NetProtocolError(
+                "FLOW_CONTROL",
+                "SETTINGS_INITIAL_WINDOW_SIZE overflowed a stream window",
+              );
           }
           break;
         }
@@ -422,7 +433,10 @@ export class H2Session extends EventEmitter implements FrameHandler, StreamHost 
     if (stream === undefined) return;
     stream.sendWindow += increment;
     if (stream.sendWindow > MAX_WINDOW_SIZE)
-      throw new H2NetProtocolError("FLOW_CONTROL", `a WINDOW_UPDATE overflowed the window of stream ${streamId}`);
+      throw new H2NetProtocolError(
+        "FLOW_CONTROL",
+        `a WINDOW_UPDATE overflowed the window of stream ${streamId}`,
+      );
     this.#sendData(stream);
   }
 
@@ -436,7 +450,10 @@ export class H2Session extends EventEmitter implements FrameHandler, StreamHost 
     const stream = this.#streams.get(streamId);
     if (stream !== undefined) return stream;
     if (streamId % 2 === 0 || streamId >= this.#nextStreamId) {
-      throw new H2NetProtocolError("UNKNOWN_STREAM", `${what} on stream ${streamId}, which the client never opened`);
+      throw new H2NetProtocolError(
+        "UNKNOWN_STREAM",
+        `${what} on stream ${streamId}, which the client never opened`,
+      );
     }
     return undefined;
   }
@@ -512,7 +529,9 @@ export class H2Session extends EventEmitter implements FrameHandler, StreamHost 
       const protocol = (this.#socket as TLSSocket).alpnProtocol;
       this.destroy(
         Object.assign(
-          new Error(`the server did not negotiate HTTP/2 by ALPN (got ${protocol === false ? "none" : String(protocol)})`),
+          new Error(
+            `the server did not negotiate HTTP/2 by ALPN (got ${protocol === false ? "none" : String(protocol)})`,
+          ),
           { code: "ERR_HTTP2_ERROR" },
         ),
       );
@@ -557,7 +576,9 @@ export class H2Session extends EventEmitter implements FrameHandler, StreamHost 
   /** Stops taking streams locally (ids used up): the owner sees a GOAWAY and moves to a new session. */
   #retireLocally(): void {
     this.#goingAway = true;
-    process.nextTick(() => this.emit("goaway", ErrorCode.NO_ERROR, this.#lastQueuedStreamId, Buffer.alloc(0)));
+    process.nextTick(() =>
+      this.emit("goaway", ErrorCode.NO_ERROR, this.#lastQueuedStreamId, Buffer.alloc(0)),
+    );
   }
 
   #write(parts: Buffer[], total: number): void {

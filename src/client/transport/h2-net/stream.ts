@@ -186,7 +186,9 @@ export class H2Stream extends EventEmitter {
   }
 
   #queue(chunk: Uint8Array): void {
-    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const buffer = Buffer.isBuffer(chunk)
+      ? chunk
+      : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     this.pending.push(buffer);
     this.pendingBytes += buffer.byteLength;
   }
