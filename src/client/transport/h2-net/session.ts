@@ -94,6 +94,8 @@ export class H2Session extends EventEmitter implements FrameHandler, StreamHost 
   readonly #writer: TurnWriter;
   readonly #decoder: HpackDecoder;
   readonly #streams = new Map<number, H2Stream>();
+  /** Streams waiting for the server's SETTINGS_MAX_CONCURRENT_STREAMS to let them open, in order. */
+  #waiting: H2Stream[] = [];
   /** Streams with request bytes waiting for a window. */
   readonly #blocked = new Set<H2Stream>();
   readonly #pings = new Map<number, (err: Error | null, duration: number, payload: Buffer) => void>();
@@ -183,21 +185,39 @@ export class H2Session extends EventEmitter implements FrameHandler, StreamHost 
         code: "ERR_HTTP2_INVALID_SESSION",
       });
     }
+    const stream = new H2Stream(this, this.#headerBlock(headers), this.#options.streamWindow);
+    if (options?.endStream === true) stream.endRequested = true;
+    // Above the server's stream limit a stream waits (its id is given when it opens: ids go out in order).
+    if (this.#remoteMaxStreams !== undefined && this.#streams.size >= this.#remoteMaxStreams)
+      this.#waiting.push(stream);
+    else this.#open(stream);
+    return stream;
+  }
+
+  #open(stream: H2Stream): void {
     const id = this.#nextStreamId;
     this.#nextStreamId += 2;
-    const block = this.#headerBlock(headers);
-    const stream = new H2Stream(this, id, this.#remoteInitialWindow, this.#options.streamWindow);
+    const block = stream.headerBlock!;
+    stream.opened(id, this.#remoteInitialWindow);
     this.#streams.set(id, stream);
-    const endStream = options?.endStream === true;
+    const endStream = stream.endRequested && stream.pendingBytes === 0;
     this.#writer.push(headersFrames(id, block, endStream, this.#remoteMaxFrameSize));
     this.#lastQueuedStreamId = id;
-    if (endStream) {
-      stream.endRequested = true;
-      stream.localEnded = true;
-    }
+    if (endStream) stream.localEnded = true;
+    else if (stream.pendingBytes > 0 || stream.endRequested) this.#sendData(stream);
     // Stream ids are 31 bits: a session that used them up takes no more streams (its owner moves on).
     if (this.#nextStreamId > MAX_WINDOW_SIZE) this.#retireLocally();
-    return stream;
+  }
+
+  /** Opens waiting streams while the server's limit allows. */
+  #openWaiting(): void {
+    while (
+      this.#waiting.length > 0 &&
+      !this.#destroyed &&
+      (this.#remoteMaxStreams === undefined || this.#streams.size < this.#remoteMaxStreams)
+    ) {
+      this.#open(this.#waiting.shift()!);
+    }
   }
 
   /**
@@ -220,7 +240,7 @@ export class H2Session extends EventEmitter implements FrameHandler, StreamHost 
   close(): void {
     if (this.#closed || this.#destroyed) return;
     this.#closed = true;
-    if (this.#streams.size === 0) this.#endSocket();
+    if (this.#streams.size === 0 && this.#waiting.length === 0) this.#endSocket();
   }
 
   #endSocket(): void {
@@ -241,14 +261,15 @@ export class H2Session extends EventEmitter implements FrameHandler, StreamHost 
 
   /** @internal */
   sendPending(stream: H2Stream): void {
-    if (this.#destroyed) return;
+    if (this.#destroyed || stream.streamId === 0) return;
     this.#sendData(stream);
   }
 
   /** @internal */
   resetStream(stream: H2Stream, code: number): void {
     this.#blocked.delete(stream);
-    if (!this.#destroyed) this.#writer.push(rstStreamFrame(stream.streamId, code));
+    // A stream still waiting to open was never sent: nothing to reset.
+    if (!this.#destroyed && stream.streamId !== 0) this.#writer.push(rstStreamFrame(stream.streamId, code));
   }
 
   /** @internal */
@@ -266,7 +287,13 @@ export class H2Session extends EventEmitter implements FrameHandler, StreamHost 
   /** @internal */
   forget(stream: H2Stream): void {
     this.#blocked.delete(stream);
+    if (stream.streamId === 0) {
+      const index = this.#waiting.indexOf(stream);
+      if (index >= 0) this.#waiting.splice(index, 1);
+      return;
+    }
     this.#streams.delete(stream.streamId);
+    if (this.#waiting.length > 0) this.#openWaiting();
     if (this.#closed && !this.#destroyed && this.#streams.size === 0) this.#endSocket();
   }
 
@@ -372,6 +399,7 @@ export class H2Session extends EventEmitter implements FrameHandler, StreamHost 
       }
     }
     this.#writer.push(settingsAck());
+    this.#openWaiting();
     // Windows may have grown: send what waited.
     for (const stream of this.#blocked) this.#sendData(stream);
     const reported: RemoteSettings = {
@@ -404,8 +432,9 @@ export class H2Session extends EventEmitter implements FrameHandler, StreamHost 
     this.#goingAway = true;
     if (lastStreamId < this.#goawayLastStreamId) this.#goawayLastStreamId = lastStreamId;
     // Streams above the last one the server processed never reached it: refused, so they may be retried.
-    for (const stream of [...this.#streams.values()]) {
-      if (stream.streamId > this.#goawayLastStreamId) stream.reset(ErrorCode.REFUSED_STREAM);
+    for (const stream of [...this.#streams.values(), ...this.#waiting]) {
+      if (stream.streamId > this.#goawayLastStreamId || stream.streamId === 0)
+        stream.reset(ErrorCode.REFUSED_STREAM);
     }
     this.emit("goaway", errorCode, lastStreamId, debugData);
     if (errorCode !== ErrorCode.NO_ERROR) {
@@ -599,8 +628,12 @@ export class H2Session extends EventEmitter implements FrameHandler, StreamHost 
     if (this.#destroyed) return;
     this.#destroyed = true;
     this.#closed = true;
-    for (const stream of [...this.#streams.values()]) stream.terminate();
+    // The error first: the streams' `close` handlers read it as the connection's failure.
+    const error = this.#error;
+    if (error !== undefined) process.nextTick(() => this.#emitError(error));
+    for (const stream of [...this.#streams.values(), ...this.#waiting]) stream.terminate();
     this.#streams.clear();
+    this.#waiting = [];
     this.#blocked.clear();
     const pings = [...this.#pings.values()];
     this.#pings.clear();
@@ -609,13 +642,14 @@ export class H2Session extends EventEmitter implements FrameHandler, StreamHost 
     for (const callback of pings) callback(gone, 0, Buffer.alloc(0));
   }
 
+  #emitError(error: Error): void {
+    if (this.listenerCount("error") > 0) this.emit("error", error);
+  }
+
   #onSocketClose(): void {
     this.#teardown();
     if (this.#closeEmitted) return;
     this.#closeEmitted = true;
-    process.nextTick(() => {
-      if (this.#error !== undefined && this.listenerCount("error") > 0) this.emit("error", this.#error);
-      this.emit("close");
-    });
+    process.nextTick(() => this.emit("close"));
   }
 }

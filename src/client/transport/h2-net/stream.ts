@@ -26,7 +26,10 @@ export interface StreamHost {
  */
 export class H2Stream extends EventEmitter {
   readonly #host: StreamHost;
-  readonly #id: number;
+  /** 0 until the session opens the stream (it may wait for SETTINGS_MAX_CONCURRENT_STREAMS). */
+  #id = 0;
+  /** The request's header block, kept until the stream is opened. */
+  headerBlock: Uint8Array | undefined;
   /** What the server still lets us send on this stream. */
   sendWindow: number;
   /** What we still let the server send on this stream. */
@@ -52,22 +55,29 @@ export class H2Stream extends EventEmitter {
   #inbox: Buffer[] = [];
   #needDrain = false;
 
-  constructor(host: StreamHost, id: number, sendWindow: number, recvWindow: number) {
+  constructor(host: StreamHost, headerBlock: Uint8Array, recvWindow: number) {
     super();
     this.#host = host;
-    this.#id = id;
-    this.sendWindow = sendWindow;
+    this.headerBlock = headerBlock;
+    this.sendWindow = 0;
     this.recvWindow = recvWindow;
   }
 
   /** The stream id, once its HEADERS were handed to the socket; undefined before (nothing was sent). */
   get id(): number | undefined {
-    return this.#id <= this.#host.flushedStreamId ? this.#id : undefined;
+    return this.#id !== 0 && this.#id <= this.#host.flushedStreamId ? this.#id : undefined;
   }
 
-  /** The stream id, sent or not. */
+  /** The stream id, sent or not; 0 while the stream waits to be opened. */
   get streamId(): number {
     return this.#id;
+  }
+
+  /** @internal The session opens the stream as `id` with the server's initial window. */
+  opened(id: number, sendWindow: number): void {
+    this.#id = id;
+    this.sendWindow = sendWindow;
+    this.headerBlock = undefined;
   }
 
   /** The RST_STREAM code that ended the stream, if one did. */
