@@ -49,8 +49,8 @@ export class H2Stream extends EventEmitter {
   /** Response headers arrived (later HEADERS are trailers). */
   responded = false;
   #rstCode: number | undefined;
+  /** The stream is over: `close` was emitted or is about to be. */
   #closed = false;
-  #closeEmitted = false;
   #paused = false;
   #inbox: Buffer[] = [];
   #needDrain = false;
@@ -97,7 +97,7 @@ export class H2Stream extends EventEmitter {
 
   /** Queues request bytes; false when the caller should wait for `drain` before writing more. */
   write(chunk: Uint8Array): boolean {
-    if (this.#closed || this.endRequested) return false;
+    if (this.#closed || this.endRequested || this.remoteEnded) return false;
     this.#queue(chunk);
     this.#host.sendPending(this);
     if (this.pendingBytes < HIGH_WATER_BYTES) return true;
@@ -107,7 +107,7 @@ export class H2Stream extends EventEmitter {
 
   /** Queues the last request bytes (if any) and ends the request. */
   end(chunk?: Uint8Array): void {
-    if (this.#closed || this.endRequested) return;
+    if (this.#closed || this.endRequested || this.remoteEnded) return;
     if (chunk !== undefined && chunk.byteLength > 0) this.#queue(chunk);
     this.endRequested = true;
     this.#host.sendPending(this);
@@ -116,7 +116,8 @@ export class H2Stream extends EventEmitter {
   /** Resets the stream with `code` (RST_STREAM) unless it is over; `close` follows. */
   close(code: number): void {
     if (this.#closed) return;
-    this.#host.resetStream(this, code);
+    // A response the server ended but whose data is held (paused) is dropped; nothing to reset then.
+    if (!this.remoteEnded) this.#host.resetStream(this, code);
     this.#rstCode = code;
     this.terminate();
   }
@@ -148,7 +149,7 @@ export class H2Stream extends EventEmitter {
 
   /** @internal Response HEADERS (or trailers) arrived. */
   receiveHeaders(headers: IncomingHttpHeaders, endStream: boolean): void {
-    if (this.#closed) return;
+    if (this.#closed || this.remoteEnded) return;
     // Informational (1xx) responses carry nothing for gRPC.
     if (!this.responded && !endStream && String(headers[":status"]).startsWith("1")) return;
     const flags = endStream ? 1 : 0;
@@ -178,21 +179,20 @@ export class H2Stream extends EventEmitter {
 
   /** @internal The server reset the stream, or it was refused by a GOAWAY: it ends now, held data dropped. */
   reset(code: number): void {
-    if (this.#closed) return;
+    // After the server's END_STREAM the response is whole (data may still be held for a paused reader):
+    // grpc-go resets a stream whose request was not half-closed yet, which takes nothing from it.
+    if (this.#closed || this.remoteEnded) return;
     this.#rstCode = code;
     this.terminate();
   }
 
   /** @internal Ends the stream now (reset, connection gone): `close` on the next tick. */
   terminate(): void {
-    if (this.#closeEmitted) return;
-    this.#closed = true;
+    if (this.#closed) return;
     this.#inbox = [];
     this.pending = [];
     this.pendingBytes = 0;
-    this.#host.forget(this);
-    this.#closeEmitted = true;
-    process.nextTick(() => this.emit("close"));
+    this.#finish();
   }
 
   #queue(chunk: Uint8Array): void {
@@ -207,7 +207,6 @@ export class H2Stream extends EventEmitter {
     this.remoteEnded = true;
     // gRPC's response is over: a request still being sent is reset (NO_ERROR), as grpc-go does.
     if (!this.localEnded) this.#host.resetStream(this, 0);
-    this.#closed = true;
     this.pending = [];
     this.pendingBytes = 0;
     if (this.#inbox.length === 0) this.#finish();
@@ -219,12 +218,13 @@ export class H2Stream extends EventEmitter {
       this.emit("data", data);
       if (!this.remoteEnded) this.#host.consumed(this, data.byteLength);
     }
-    if (this.#inbox.length === 0 && this.remoteEnded && !this.#closeEmitted) this.#finish();
+    if (this.#inbox.length === 0 && this.remoteEnded) this.#finish();
   }
 
   #finish(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     this.#host.forget(this);
-    this.#closeEmitted = true;
     process.nextTick(() => this.emit("close"));
   }
 }
