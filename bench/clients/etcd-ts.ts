@@ -12,9 +12,10 @@ export function createEtcdTsClient(
   endpoint: string,
   module: EtcdTsModule = current,
   name = "etcd-ts",
+  options: Partial<ConstructorParameters<typeof current.Etcd>[0]> = {},
 ): BenchClient {
   const { compare, Etcd, op } = module;
-  const etcd = new Etcd({ endpoints: [endpoint] });
+  const etcd = new Etcd({ endpoints: [endpoint], ...options });
   return {
     name,
     async put(key, value) {

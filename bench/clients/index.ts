@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { createH2NetTransport } from "../../src/client/transport/h2-net/index.js";
 import { createHttp2Transport } from "../../src/client/transport/http2/index.js";
 import { createConnectNodeTransport } from "../../src/connect-node/index.js";
 import { createGrpcJsTransport } from "../../src/grpc-js/index.js";
@@ -21,8 +22,11 @@ export async function benchClients(endpoint: string): Promise<BenchClient[]> {
     : [];
   return [
     createEtcdTsClient(endpoint),
+    // The whole client on the h2-net transport (opt-in): the same API over HTTP/2 on node:net.
+    createEtcdTsClient(endpoint, undefined, "etcd-ts/h2-net", { transport: "h2-net" }),
     ...base,
     createTransportClient("http2", createHttp2Transport({ baseUrl: endpoint })),
+    createTransportClient("h2-net", createH2NetTransport({ baseUrl: endpoint })),
     createTransportClient("grpc-js", createGrpcJsTransport({ baseUrl: endpoint })),
     createTransportClient("connect-node", createConnectNodeTransport({ baseUrl: endpoint })),
     createBareHttp2Client(endpoint),

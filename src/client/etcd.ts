@@ -149,6 +149,7 @@ export class Etcd implements EtcdPort, AsyncDisposable {
           keepaliveTimeoutMs: o.keepaliveTimeoutMs,
           connectTimeoutMs: o.connectTimeoutMs,
           maxSendMessageBytes: sendLimitFor(o.maxRequestBytes),
+          builtin: o.builtinTransport,
         }));
     const auth = createAuthTokenSource(o.auth, { closed: this.#closing.signal, timeoutMs: o.timeoutMs });
     this.#pool = new ConnectionPool(o.endpoints, {

@@ -28,6 +28,7 @@ export {
   type RangeCacheState,
   type WaitForRevisionOptions,
 } from "./cache/index.js";
+export type { BuiltinTransport } from "./call/default-transport.js";
 export type { ResolvedEndpoint, TlsOptions } from "./call/resolved-endpoint.js";
 export { RETRY_TABLE, type RetryKind } from "./call/retry.js";
 export type { CallOptions, TargetedCallOptions } from "./call-options.js";
@@ -181,6 +182,7 @@ export {
 export type { AuthOptions, EtcdOptions, StreamOptions } from "./options.js";
 export type { EtcdPort, LeasePort } from "./port.js";
 export type { ClosableTransport } from "./transport/closable-transport.js";
+export { createH2NetTransport, type H2NetErrorCode, H2NetProtocolError } from "./transport/h2-net/index.js";
 export {
   createHttp2Transport,
   decodeBinaryMetadata,

@@ -6,17 +6,16 @@ import { afterEach, describe, expect, it } from "vitest";
 import { classifyFailure, wasNotSent } from "../../src/client/core/failure.js";
 import { ErrorCode, Setting } from "../../src/client/transport/h2-net/constants.js";
 import {
-  createH2NetTransport,
-  type H2NetErrorCode,
-  H2NetProtocolError,
-} from "../../src/client/transport/h2-net/index.js";
-import {
   frameHeader,
   headersFrames,
   pingFrame,
   windowUpdateFrame,
 } from "../../src/client/transport/h2-net/frame-writer.js";
-import { encodeHeaderBlock } from "../../src/client/transport/h2-net/hpack/index.js";
+import {
+  createH2NetTransport,
+  type H2NetErrorCode,
+  H2NetProtocolError,
+} from "../../src/client/transport/h2-net/index.js";
 import type { Http2Transport } from "../../src/client/transport/http2/index.js";
 import { KV, Watch } from "../../src/gen/etcdserverpb/rpc_pb.js";
 import {

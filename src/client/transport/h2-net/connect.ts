@@ -1,5 +1,5 @@
 import type { ClientHttp2Session, OutgoingHttpHeaders, SecureClientSessionOptions } from "node:http2";
-import { isIP, type Socket, connect as netConnect } from "node:net";
+import { isIP, connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import type { SessionConnector } from "../http2/connection.js";
 import { DEFAULT_SESSION_LIMITS, H2Session } from "./session.js";

@@ -149,9 +149,11 @@ export class FrameReader {
     }
     switch (type) {
       case FrameType.DATA:
-        return this.#data(flags, streamId, payload);
+        this.#data(flags, streamId, payload);
+        return;
       case FrameType.HEADERS:
-        return this.#headers(flags, streamId, payload);
+        this.#headers(flags, streamId, payload);
+        return;
       case FrameType.PRIORITY:
         if (streamId === 0) malformed("PRIORITY on stream 0");
         if (payload.byteLength !== 5) malformed(`PRIORITY of ${payload.byteLength} bytes (must be 5)`);
@@ -162,7 +164,8 @@ export class FrameReader {
         this.#handler.onRstStream(streamId, payload.readUInt32BE(0));
         return;
       case FrameType.SETTINGS:
-        return this.#settings(flags, streamId, payload);
+        this.#settings(flags, streamId, payload);
+        return;
       case FrameType.PUSH_PROMISE:
         malformed("PUSH_PROMISE, but the client disabled server push");
         return;

@@ -73,7 +73,11 @@ export class Http2Connection implements KeepaliveHost {
   /** The last error the session reported (ECONNREFUSED, ECONNRESET, ...). */
   #sessionError: Error | undefined;
 
-  constructor(options: ResolvedHttp2Options, owner: ConnectionOwner, connectSession: SessionConnector = connect) {
+  constructor(
+    options: ResolvedHttp2Options,
+    owner: ConnectionOwner,
+    connectSession: SessionConnector = connect,
+  ) {
     this.#options = options;
     this.#owner = owner;
     const address = options.address;
