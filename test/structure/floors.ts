@@ -41,8 +41,10 @@ export const FLOORS: readonly Floor[] = [
   },
   {
     name: "transport",
-    holds: ["src/client/transport/"],
-    what: "bytes to gRPC calls: the HTTP/2 transport, the codec, endpoint addresses, the transport options",
+    holds: ["src/client/transport/", "src/client/transport/h2-net/hpack/"],
+    what:
+      "bytes to gRPC calls: the HTTP/2 transport, the codec, endpoint addresses, the transport options; " +
+      "HPACK for the node:net transport (node-free)",
   },
   {
     name: "diagnostics",
