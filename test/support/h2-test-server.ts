@@ -2,7 +2,11 @@ import { once } from "node:events";
 import { createServer, type Server, type Socket } from "node:net";
 import { CLIENT_PREFACE, Flag, FrameType } from "../../src/client/transport/h2-net/constants.js";
 import { FrameReader } from "../../src/client/transport/h2-net/frame-reader.js";
-import { frameHeader, headersFrames } from "../../src/client/transport/h2-net/frame-writer.js";
+import {
+  frameHeader,
+  headersFrames,
+  frame as rawFrame,
+} from "../../src/client/transport/h2-net/frame-writer.js";
 import { encodeHeaderBlock } from "../../src/client/transport/h2-net/hpack/index.js";
 
 /** A frame the test server received from the client. */
@@ -115,12 +119,7 @@ export function responseHeaders(): Uint8Array {
   ]);
 }
 
-/** A frame from its parts. */
-export function rawFrame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
-  return Buffer.concat([frameHeader(payload.byteLength, type, flags, streamId), payload]);
-}
-
-export { Flag, FrameType };
+export { Flag, FrameType, rawFrame };
 
 /**
  * A plain-TCP HTTP/2 server on 127.0.0.1 (a free port) that does what each test tells it with every

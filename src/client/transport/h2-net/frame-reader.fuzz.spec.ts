@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { prng } from "../../../../test/support/prng.js";
 import { Flag, FrameType, Setting } from "./constants.js";
 import { H2NetProtocolError } from "./errors.js";
 import { type FrameHandler, FrameReader } from "./frame-reader.js";
 import {
-  frameHeader,
+  frame,
   goawayFrame,
   headersFrames,
   pingFrame,
@@ -11,21 +12,7 @@ import {
   windowUpdateFrame,
 } from "./frame-writer.js";
 
-/** mulberry32: a small seeded generator, so a failure names the seed that reproduces it. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const ITERATIONS = 2_000;
-const frame = (type: number, flags: number, streamId: number, payload: Buffer) =>
-  Buffer.concat([frameHeader(payload.byteLength, type, flags, streamId), payload]);
 
 /** Counts what the reader hands on and checks each frame's promises (lengths, ids). */
 function checkingHandler() {
@@ -118,7 +105,7 @@ function feed(bytes: Buffer, next: () => number): unknown {
 
 describe("FrameReader fuzz (seeded, bounded)", () => {
   it(`random bytes (${ITERATIONS} inputs): parsed or H2NetProtocolError, nothing else`, () => {
-    const next = random(0x2526);
+    const next = prng(0x2526);
     for (let i = 0; i < ITERATIONS; i++) {
       // Half start with a valid SETTINGS, so the rest is read as frames rather than refused at once.
       const prefix = next() < 0.5 ? frame(FrameType.SETTINGS, 0, 0, Buffer.alloc(0)) : Buffer.alloc(0);
@@ -131,7 +118,7 @@ describe("FrameReader fuzz (seeded, bounded)", () => {
   });
 
   it(`mutated valid streams (${ITERATIONS} inputs): parsed or H2NetProtocolError, nothing else`, () => {
-    const next = random(0x9113);
+    const next = prng(0x9113);
     let parsed = 0;
     for (let i = 0; i < ITERATIONS; i++) {
       const bytes = validStream(next);

@@ -3,6 +3,7 @@ import { Flag, FrameType, Setting } from "./constants.js";
 import { H2NetProtocolError } from "./errors.js";
 import { DEFAULT_READER_LIMITS, type FrameHandler, FrameReader } from "./frame-reader.js";
 import {
+  frame,
   frameHeader,
   goawayFrame,
   headersFrames,
@@ -26,8 +27,6 @@ function recorder() {
   return { frames, handler };
 }
 
-const frame = (type: number, flags: number, streamId: number, payload: Buffer) =>
-  Buffer.concat([frameHeader(payload.byteLength, type, flags, streamId), payload]);
 const settings = (...pairs: [number, number][]) => {
   const payload = Buffer.alloc(pairs.length * 6);
   pairs.forEach(([id, value], i) => {

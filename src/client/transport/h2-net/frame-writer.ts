@@ -24,6 +24,14 @@ export function frameHeader(length: number, type: number, flags: number, streamI
   return header;
 }
 
+/** A whole frame in one buffer (the payload copied after its header): for small control frames and tests. */
+export function frame(type: number, flags: number, streamId: number, payload: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.byteLength);
+  writeHeader(out, 0, payload.byteLength, type, flags, streamId);
+  out.set(payload, FRAME_HEADER_BYTES);
+  return out;
+}
+
 /** The client preface followed by our SETTINGS frame. */
 export function prefaceAndSettings(settings: ReadonlyArray<readonly [id: number, value: number]>): Buffer {
   const frame = Buffer.allocUnsafe(CLIENT_PREFACE.byteLength + FRAME_HEADER_BYTES + settings.length * 6);
