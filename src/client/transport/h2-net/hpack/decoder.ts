@@ -29,12 +29,16 @@ export const DEFAULT_MAX_TABLE_SIZE = 4096;
 /** Our default SETTINGS_MAX_HEADER_LIST_SIZE: 64 KiB, far above what gRPC's headers and trailers take. */
 export const DEFAULT_MAX_HEADER_LIST_SIZE = 65536;
 
+const EMPTY = new Uint8Array(0);
+
 /** The largest integer a block may hold: 2^31 - 1 (sizes, lengths and indices all stay far below). */
 const MAX_INTEGER = 0x7fffffff;
 /** Continuation bytes an integer of up to 31 bits needs at most, whatever its prefix. */
 const MAX_CONTINUATION_BYTES = 5;
 /** Huffman output up to this size goes through the decoder's kept buffer; larger, through its own. */
 const KEPT_SCRATCH = 4096;
+/** The kept buffer's first size: enough for a gRPC status message, so it is rarely replaced. */
+const MIN_SCRATCH = 256;
 
 /**
  * The HPACK decoder of one HTTP/2 connection (RFC 7541): the static table, the dynamic table the peer's
@@ -52,7 +56,8 @@ export class HpackDecoder {
   readonly #table: DynamicTable;
   readonly #maxTableSize: number;
   readonly #maxHeaderListSize: number;
-  #scratch = new Uint8Array(256);
+  /** Huffman output up to `KEPT_SCRATCH` bytes; allocated at the first Huffman string. */
+  #scratch: Uint8Array = EMPTY;
   #failed = false;
   /** The block being decoded and the position in it. */
   #block: Uint8Array = new Uint8Array(0);
@@ -193,8 +198,8 @@ export class HpackDecoder {
     const room = Math.min(maxHuffmanDecodedLength(length), limit);
     let out = this.#scratch;
     if (out.length < room) {
-      out = new Uint8Array(room);
-      if (room <= KEPT_SCRATCH) this.#scratch = out;
+      if (room > KEPT_SCRATCH) out = new Uint8Array(room);
+      else this.#scratch = out = new Uint8Array(Math.max(room, MIN_SCRATCH));
     }
     const decoded = huffmanDecode(block, start, start + length, out, limit);
     if (decoded < 0) throw listTooLarge(this.#maxHeaderListSize);
@@ -222,8 +227,6 @@ export class HpackDecoder {
     return position;
   }
 }
-
-const EMPTY = new Uint8Array(0);
 
 function truncated(what: string): HpackError {
   return new HpackError("TRUNCATED", `header block ends inside a ${what}`);

@@ -1,7 +1,7 @@
 import { HpackError } from "./errors.js";
 import { huffmanEncode, huffmanEncodedLength } from "./huffman.js";
 import { firstNonLatin1 } from "./latin1.js";
-import { STATIC_FIELD_INDEX, STATIC_NAME_INDEX, staticFieldKey } from "./static-table.js";
+import { STATIC_NAMES } from "./static-table.js";
 
 /**
  * Encodes header fields into one HPACK header block (RFC 7541) that depends on no state: each field is
@@ -24,27 +24,28 @@ export function encodeHeaderBlock(headers: readonly (readonly [name: string, val
   // One pass to choose each representation and measure it exactly, one to write: a buffer of the exact
   // size, no growing and no copy at the end.
   const count = headers.length;
+  // Per field: the static index of the whole field as a negative number, or the static index of the
+  // name (0 for none), then each string's length as `stringLength` chose it.
   const plans = new Int32Array(count * 3);
   let size = 0;
   for (let i = 0; i < count; i++) {
     const [name, value] = headers[i]!;
-    checkLatin1(name, "name");
-    checkLatin1(value, `value of ${JSON.stringify(name)}`);
-    const fieldIndex = STATIC_FIELD_INDEX.get(staticFieldKey(name, value));
+    const named = STATIC_NAMES.get(name);
+    const fieldIndex = named?.values.get(value);
     if (fieldIndex !== undefined) {
       plans[i * 3] = -fieldIndex;
       size += integerLength(fieldIndex, 7);
       continue;
     }
-    const nameIndex = STATIC_NAME_INDEX.get(name) ?? 0;
+    const nameIndex = named?.index ?? 0;
     plans[i * 3] = nameIndex;
     size += integerLength(nameIndex, 4);
     if (nameIndex === 0) {
-      const nameLength = stringLength(name);
+      const nameLength = stringLength(name, name, "name");
       plans[i * 3 + 1] = nameLength;
       size += Math.abs(nameLength) + integerLength(Math.abs(nameLength), 7);
     }
-    const valueLength = stringLength(value);
+    const valueLength = stringLength(value, name, "value");
     plans[i * 3 + 2] = valueLength;
     size += Math.abs(valueLength) + integerLength(Math.abs(valueLength), 7);
   }
@@ -67,9 +68,11 @@ export function encodeHeaderBlock(headers: readonly (readonly [name: string, val
 /**
  * How `text` is best written: its Huffman length as a negative number when the code is shorter than
  * the text, else its plain length.
+ * @throws HpackError `NOT_LATIN1` for a character above U+00FF (`name` and `what` say where).
  */
-function stringLength(text: string): number {
+function stringLength(text: string, name: string, what: "name" | "value"): number {
   const huffman = huffmanEncodedLength(text);
+  if (huffman < 0) throw notLatin1(text, name, what);
   return huffman < text.length ? -huffman : text.length;
 }
 
@@ -117,11 +120,10 @@ function writeInteger(
   return o;
 }
 
-function checkLatin1(text: string, what: string): void {
-  const at = firstNonLatin1(text);
-  if (at >= 0)
-    throw new HpackError(
-      "NOT_LATIN1",
-      `header ${what} has a character above U+00FF at ${at}: fields are bytes, one character each`,
-    );
+function notLatin1(text: string, name: string, what: "name" | "value"): HpackError {
+  const field = what === "name" ? "header name" : `value of header ${JSON.stringify(name)}`;
+  return new HpackError(
+    "NOT_LATIN1",
+    `${field} has a character above U+00FF at ${firstNonLatin1(text)}: fields are bytes, one character each`,
+  );
 }

@@ -9,6 +9,9 @@ import { HUFFMAN_CODE_LENGTHS, HUFFMAN_CODES } from "./huffman-table.js";
  */
 const LEAF = 0x10000;
 const DECODE_TABLE: Int32Array = buildDecodeTable();
+/** The code as typed arrays: the encoder's loops read them per character. */
+const CODES = Int32Array.from(HUFFMAN_CODES);
+const CODE_LENGTHS = Uint8Array.from(HUFFMAN_CODE_LENGTHS);
 
 /** The most bytes `length` bytes of Huffman code can decode to: every code is at least 5 bits. */
 export function maxHuffmanDecodedLength(length: number): number {
@@ -73,10 +76,17 @@ export function huffmanDecode(
   return length;
 }
 
-/** The length in bytes of the Huffman code of `text` (one byte per character, each below U+0100). */
+/**
+ * The length in bytes of the Huffman code of `text` (one byte per character), or -1 when a character
+ * is above U+00FF and so no byte.
+ */
 export function huffmanEncodedLength(text: string): number {
   let bits = 0;
-  for (let i = 0; i < text.length; i++) bits += HUFFMAN_CODE_LENGTHS[text.charCodeAt(i) & 0xff]!;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0xff) return -1;
+    bits += CODE_LENGTHS[c]!;
+  }
   return (bits + 7) >>> 3;
 }
 
@@ -92,8 +102,8 @@ export function huffmanEncode(text: string, out: Uint8Array, offset: number): nu
   let o = offset;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i) & 0xff;
-    let code = HUFFMAN_CODES[c]!;
-    let len = HUFFMAN_CODE_LENGTHS[c]!;
+    let code = CODES[c]!;
+    let len = CODE_LENGTHS[c]!;
     if (len > 16) {
       acc = (acc << (len - 16)) | (code >>> 16);
       bits += len - 16;

@@ -70,32 +70,26 @@ export const STATIC_TABLE: readonly (readonly [name: string, value: string])[] =
 /** How many entries the static table has: dynamic table indices start after it. */
 export const STATIC_TABLE_LENGTH = 61;
 
-/** The lowest static index of each name, for literals with an indexed name. */
-export const STATIC_NAME_INDEX: ReadonlyMap<string, number> = staticNameIndex();
-
-/** The static index of each name and value pair that has one, keyed by `name + "\0" + value`. */
-export const STATIC_FIELD_INDEX: ReadonlyMap<string, number> = staticFieldIndex();
-
-/**
- * The key of a name and value pair in {@link STATIC_FIELD_INDEX}. No static name or value holds a NUL, so
- * a key matches a static entry only for that very pair, whatever the caller's strings hold.
- */
-export function staticFieldKey(name: string, value: string): string {
-  return `${name}\0${value}`;
+/** A name of the static table: its lowest index, and the index of each value the table pairs it with. */
+export interface StaticName {
+  /** The lowest index with this name, for a literal with an indexed name. */
+  readonly index: number;
+  /** The index of each of its values in the table (`""` included: `:authority` is index 1). */
+  readonly values: ReadonlyMap<string, number>;
 }
 
-function staticNameIndex(): Map<string, number> {
-  const byName = new Map<string, number>();
-  STATIC_TABLE.forEach(([name], i) => {
-    if (!byName.has(name)) byName.set(name, i + 1);
+/** The static table by name: one lookup tells the encoder whether a field or its name is indexed. */
+export const STATIC_NAMES: ReadonlyMap<string, StaticName> = staticNames();
+
+function staticNames(): Map<string, StaticName> {
+  const byName = new Map<string, { index: number; values: Map<string, number> }>();
+  STATIC_TABLE.forEach(([name, value], i) => {
+    let entry = byName.get(name);
+    if (entry === undefined) {
+      entry = { index: i + 1, values: new Map() };
+      byName.set(name, entry);
+    }
+    entry.values.set(value, i + 1);
   });
   return byName;
-}
-
-function staticFieldIndex(): Map<string, number> {
-  const byField = new Map<string, number>();
-  STATIC_TABLE.forEach(([name, value], i) => {
-    byField.set(staticFieldKey(name, value), i + 1);
-  });
-  return byField;
 }
