@@ -11,6 +11,7 @@ import {
   pingFrame,
   windowUpdateFrame,
 } from "../../src/client/transport/h2-net/frame-writer.js";
+import { encodeHeaderBlock } from "../../src/client/transport/h2-net/hpack/index.js";
 import {
   createH2NetTransport,
   type H2NetErrorCode,
@@ -229,6 +230,46 @@ describe("h2-net against a hostile server: each limit ends the connection with a
 });
 
 describe("h2-net honours the server's SETTINGS and GOAWAY", () => {
+  it("a paused reader gets every message of a stream the server ended and then reset (grpc-go's RST after END_STREAM)", async () => {
+    const server = await startH2TestServer((c) => {
+      c.sendSettings();
+      void c
+        .next((f) => f.type === "headers")
+        .then((f) => {
+          const empty = rawFrame(FrameType.DATA, 0, f.streamId, Buffer.alloc(5));
+          c.send(
+            Buffer.concat([
+              headersFrames(f.streamId, responseHeaders(), false, 16_384),
+              // One message per DATA frame: the reader pauses the stream at 64 unread, the rest is held.
+              ...Array.from({ length: 100 }, () => empty),
+              headersFrames(f.streamId, encodeHeaderBlock([["grpc-status", "0"]]), true, 16_384),
+              rawFrame(FrameType.RST_STREAM, 0, f.streamId, Buffer.alloc(4)),
+            ]),
+          );
+        });
+    });
+    const transport = createH2NetTransport({ baseUrl: server.url });
+    cleanups.push(
+      () => server.close(),
+      () => transport.close(),
+    );
+    const watch = createClient(Watch, transport).watch(
+      (async function* () {
+        yield { requestUnion: { case: "createRequest" as const, value: { key: te.encode("k") } } };
+      })(),
+    );
+    let read = 0;
+    const all = (async () => {
+      for await (const _ of watch) {
+        read++;
+        // A slow reader: the stream is paused while the server's END_STREAM and RST arrive.
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    })();
+    await within(all, "every message read and the stream ended");
+    expect(read).toBe(100);
+  });
+
   it("never opens more streams than SETTINGS_MAX_CONCURRENT_STREAMS; the calls above it wait", async () => {
     let open = 0;
     let most = 0;
