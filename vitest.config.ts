@@ -7,7 +7,8 @@ const ALL = ["src/**/*.spec.ts", "bench/**/*.spec.ts", "test/**/*.test.ts"];
 /**
  * The suites where the server's behaviour matters, run again on every other etcd line of the matrix:
  * KV and txn, watch and resume, progress, leases, auth with expiry, cluster and maintenance, recipes,
- * cache, discovery, the CLI, processes and faults.
+ * cache, discovery, the CLI, processes and faults, and the client over etcd's JSON gateway (whose answers
+ * differ between lines).
  */
 export const SERVER_SUITES = [
   "test/client/**/*.test.ts",
@@ -22,6 +23,7 @@ export const SERVER_SUITES = [
   "test/conformance/**/*.test.ts",
   "test/versions/**/*.test.ts",
   "test/interop/**/*.test.ts",
+  "test/gateway/**/*.test.ts",
 ];
 
 /**
@@ -41,6 +43,7 @@ export const SLOW_SUITES = [
   "test/faults/**/*.test.ts",
   "test/conformance/faults.test.ts",
   "test/watch/slow-catch-up.test.ts",
+  "test/gateway/faults.test.ts",
 ];
 
 /** The slow suites that the other lines run too: those under a {@link SERVER_SUITES} folder. */
@@ -78,6 +81,7 @@ const CLIENT_SIDE = [
   "test/discovery/health-check.test.ts",
   "test/interop/go-health.test.ts",
   "test/interop/go-endpoints.test.ts",
+  "test/interop/hpack-go.test.ts",
   "test/interop/go-bench.test.ts",
   "test/cli/make-mirror.test.ts",
 ];

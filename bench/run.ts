@@ -176,6 +176,15 @@ function printScenario(
       `${client.padEnd(26)}${String(m.opsPerSec).padStart(9)}${m.cpuUsPerOp.toFixed(1).padStart(11)}${(m.p50Us?.toFixed(0) ?? "-").padStart(9)}${ratioCells(m.vsEtcd3)}${hasGo ? ratioCells(m.vsGo) : ""}${String(m.errors).padStart(8)}   ${roundRatios(client, "etcd3")}${hasGo ? ` | ${roundRatios(client, "go")}` : ""}`,
     );
   }
+  // The gateway transport beside the default one, same API, same rounds (issue 23).
+  for (const [client, m] of Object.entries(rows)) {
+    if (!client.startsWith("gateway")) continue;
+    const grpc = rows[client.replace(/^gateway/, "etcd-ts")];
+    if (!grpc) continue;
+    console.log(
+      `${client} / ${client.replace(/^gateway/, "etcd-ts")}: ops ${(m.opsPerSec / grpc.opsPerSec).toFixed(2)}x, client cpu per op ${(m.cpuUsPerOp / grpc.cpuUsPerOp).toFixed(2)}x`,
+    );
+  }
 }
 
 await main();

@@ -9,6 +9,7 @@
  *   and etcd's Go client (bench/go) in interleaved rounds, each watching its own prefix while a second
  *   bench/go process writes to it one put at a time (so no watcher's process pays for the writes). Needs Go
  *   (the writer is Go): without it, a line says so and the phase is left out.
+ * The storms and the memory also run `gateway`: the same API over etcd's JSON gateway (a request per watch).
  * Writes bench/results/watch.json and the latency chart bench/results/watch.svg. Run under `node --expose-gc`
  * (the npm script does) for the memory figure.
  * BENCH_ONLY=watch1,watch1000,leases,memory,trickle runs only those phases and writes its own files, named after
@@ -17,7 +18,7 @@
 import { writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { Etcd3, type Lease as Etcd3Lease } from "etcd3";
-import { Etcd, type Lease } from "../src/index.js";
+import { createGatewayTransport, Etcd, type EtcdOptions, type Lease } from "../src/index.js";
 import { startEtcd } from "../src/testing/index.js";
 import { latencyPercentiles, type StormResult as RecordedStorm, type WatchResults } from "./chart-specs.js";
 import { writeWatchChart } from "./charts.js";
@@ -51,10 +52,11 @@ interface WatchLib {
   close(): Promise<void>;
 }
 
-function etcdTs(endpoint: string): WatchLib {
-  const etcd = new Etcd({ endpoints: [endpoint] });
+/** The `Etcd` API: over the default transport, or (`gateway`) over etcd's JSON gateway (issue 23). */
+function etcdTs(endpoint: string, name = "etcd-ts", options: Omit<EtcdOptions, "endpoints"> = {}): WatchLib {
+  const etcd = new Etcd({ ...options, endpoints: [endpoint] });
   return {
-    name: "etcd-ts",
+    name,
     async watch(prefix, sink) {
       const w = etcd.watch({ prefix: prefix });
       w.on("batch", (b) => {
@@ -332,7 +334,10 @@ async function main(): Promise<void> {
     ...(only && { only }),
   };
   try {
-    const libs = [etcdTs(endpoint), etcd3(endpoint)];
+    const gateway = etcdTs(endpoint, "gateway", {
+      transport: (ep) => createGatewayTransport({ baseUrl: ep.url }),
+    });
+    const libs = [etcdTs(endpoint), gateway, etcd3(endpoint)];
     const storms: Record<string, Record<string, StormResult>> = {};
     if (runs("watch1")) storms.watch1 = {};
     if (runs("watch1000")) storms.watch1000 = {};

@@ -44,7 +44,8 @@ export const FLOORS: readonly Floor[] = [
     holds: ["src/client/transport/", "src/client/transport/h2-net/hpack/"],
     what:
       "bytes to gRPC calls: the HTTP/2 transport (on node:http2, or on h2-net's own HTTP/2 client over " +
-      "node:net), the codec, endpoint addresses, the transport options; HPACK for h2-net (node-free)",
+      "node:net), the codec, endpoint addresses, the transport options; HPACK for h2-net (node-free); " +
+      "the fetch-only transport over etcd's JSON gateway (`gateway/`)",
   },
   {
     name: "diagnostics",

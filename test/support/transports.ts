@@ -1,4 +1,5 @@
 import type { Transport } from "@connectrpc/connect";
+import { createGatewayTransport } from "../../src/client/transport/gateway/index.js";
 import { createH2NetTransport } from "../../src/client/transport/h2-net/index.js";
 import { createHttp2Transport } from "../../src/client/transport/http2/index.js";
 import type { TransportTlsOptions } from "../../src/client/transport/transport-options.js";
@@ -31,3 +32,17 @@ export const transports: TransportFactory[] = [
   { name: "grpc-js", create: (options) => createGrpcJsTransport(options), pings: false },
   { name: "connect-node", create: (options) => createConnectNodeTransport(options), pings: false },
 ];
+
+/**
+ * The fetch-only transport over etcd's JSON gateway (issue 23), for the conformance files where what they
+ * check applies to it: unary calls, their error statuses, auth, and the streams it emulates. It has no
+ * HTTP/2 (no TLS options of its own, no keepalive, no gRPC metadata or trailers on the wire).
+ */
+export const gatewayTransport: TransportFactory = {
+  name: "gateway",
+  create: (options) => createGatewayTransport({ baseUrl: options.baseUrl }),
+  pings: false,
+};
+
+/** {@link transports} and the gateway transport: the legs of the files where the gateway applies. */
+export const transportsWithGateway: TransportFactory[] = [...transports, gatewayTransport];
