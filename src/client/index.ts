@@ -182,13 +182,13 @@ export {
 export type { AuthOptions, EtcdOptions, StreamOptions } from "./options.js";
 export type { EtcdPort, LeasePort } from "./port.js";
 export type { ClosableTransport } from "./transport/closable-transport.js";
-export { createH2NetTransport, type H2NetErrorCode, H2NetProtocolError } from "./transport/h2-net/index.js";
 export {
   createGatewayTransport,
   type GatewayFetch,
   type GatewayTransportOptions,
   NotSupportedOverGatewayError,
 } from "./transport/gateway/index.js";
+export { createH2NetTransport, type H2NetErrorCode, H2NetProtocolError } from "./transport/h2-net/index.js";
 export {
   createHttp2Transport,
   decodeBinaryMetadata,
