@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import { createGatewayTransport } from "../../src/client/transport/gateway/index.js";
+import { createH2NetTransport } from "../../src/client/transport/h2-net/index.js";
 import { createHttp2Transport } from "../../src/client/transport/http2/index.js";
 import { createConnectNodeTransport } from "../../src/connect-node/index.js";
 import { createGrpcJsTransport } from "../../src/grpc-js/index.js";
@@ -22,12 +23,15 @@ export async function benchClients(endpoint: string): Promise<BenchClient[]> {
     : [];
   return [
     createEtcdTsClient(endpoint),
+    // The whole client on the h2-net transport (opt-in): the same API over HTTP/2 on node:net.
+    createEtcdTsClient(endpoint, undefined, "etcd-ts/h2-net", { transport: "h2-net" }),
     ...base,
     // The same `Etcd` API over etcd's JSON gateway with fetch alone (issue 23): what a browser or a Worker pays.
     createEtcdTsClient(endpoint, undefined, "gateway", {
       transport: (ep) => createGatewayTransport({ baseUrl: ep.url }),
     }),
     createTransportClient("http2", createHttp2Transport({ baseUrl: endpoint })),
+    createTransportClient("h2-net", createH2NetTransport({ baseUrl: endpoint })),
     createTransportClient("grpc-js", createGrpcJsTransport({ baseUrl: endpoint })),
     createTransportClient("connect-node", createConnectNodeTransport({ baseUrl: endpoint })),
     createBareHttp2Client(endpoint),

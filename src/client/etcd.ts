@@ -166,6 +166,7 @@ export class Etcd implements EtcdPort, AsyncDisposable {
           keepaliveTimeoutMs: o.keepaliveTimeoutMs,
           connectTimeoutMs: o.connectTimeoutMs,
           maxSendMessageBytes: sendLimitFor(o.maxRequestBytes),
+          builtin: o.builtinTransport,
         }));
     const auth = createAuthTokenSource(o.auth, {
       closed: this.#closing.signal,

@@ -1,12 +1,13 @@
 /**
  * The client layer's public face: everything `import ... from "etcd-ts"` offers. What every runtime
  * shares is in `portable.ts`; Node's own parts are here: the `Etcd` on the Node platform and the HTTP/2
- * transport.
+ * transports (`node:http2`, and h2-net on `node:net`).
  * @packageDocumentation
  */
 
 export { Etcd } from "./node-etcd.js";
 export * from "./portable.js";
+export { createH2NetTransport, type H2NetErrorCode, H2NetProtocolError } from "./transport/h2-net/index.js";
 export {
   createHttp2Transport,
   decodeBinaryMetadata,

@@ -19,8 +19,18 @@ describe("resolveOptions", () => {
       connectTimeoutMs: 5_000,
       autoSyncIntervalMs: 0,
       maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES,
+      transport: undefined,
+      builtinTransport: "http2",
     });
     expect(DEFAULT_MAX_REQUEST_BYTES).toBe(1_572_864);
+  });
+  it("names a built-in transport, or takes a factory", () => {
+    expect(resolveOptions({ endpoints: "http://a:1", transport: "h2-net" })).toMatchObject({
+      transport: undefined,
+      builtinTransport: "h2-net",
+    });
+    const factory = () => ({}) as never;
+    expect(resolveOptions({ endpoints: "http://a:1", transport: factory }).transport).toBe(factory);
   });
   it("passes TLS material to https endpoints", () => {
     const o = resolveOptions({ endpoints: ["https://a:2379", "https://b:2379"], tls: { ca: "CA" } });
@@ -38,6 +48,8 @@ describe("resolveOptions", () => {
     [{ endpoints: ["http://a:1"], timeoutMs: -1 }, "timeoutMs"],
     [{ endpoints: ["http://a:1"], retry: { maxAttempts: 0 } }, "retry.maxAttempts"],
     [{ endpoints: ["http://a:1"], monotonicReads: "yes" as unknown as boolean }, "monotonicReads"],
+    [{ endpoints: ["http://a:1"], transport: "h2" as never }, "transport"],
+    [{ endpoints: ["http://a:1"], transport: {} as never }, "transport"],
     [{ endpoints: ["http://a:1"], monotonicReads: null as unknown as boolean }, "monotonicReads"],
     [{ endpoints: ["http://a:1"], monotonicReads: {} as unknown as boolean }, "monotonicReads"],
     [

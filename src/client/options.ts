@@ -1,5 +1,6 @@
 import type { Interceptor } from "@connectrpc/connect";
 import { type GetTokenContext, isHeaderValue, type ResolvedAuth } from "./auth/token.js";
+import type { BuiltinTransport } from "./call/default-transport-options.js";
 import type { ResolvedEndpoint, TlsOptions } from "./call/resolved-endpoint.js";
 import { InvalidArgumentError } from "./core/errors.js";
 import { checkNumber, DEFAULT_MAX_REQUEST_BYTES, shownInput } from "./core/validation.js";
@@ -23,10 +24,12 @@ export interface EtcdOptions {
   /** TLS material for `https://` and `unixs://` endpoints. Default: Node's defaults (system CAs, no client cert). */
   tls?: TlsOptions | undefined;
   /**
-   * Makes the transport for one endpoint; lets you bring grpc-js or connect-node transports.
-   * Default: the built-in HTTP/2 transport.
+   * Makes the transport for one endpoint; lets you bring grpc-js or connect-node transports. Or names a
+   * built-in one, which takes the client's keepalive, connect timeout and request size options: `"http2"`
+   * (gRPC over `node:http2`) or `"h2-net"` (gRPC over etcd-ts's own HTTP/2 client on `node:net` and
+   * `node:tls`, opt-in; see docs/performance.md). Default: `"http2"`.
    */
-  transport?: ((endpoint: ResolvedEndpoint) => ClosableTransport) | undefined;
+  transport?: ((endpoint: ResolvedEndpoint) => ClosableTransport) | BuiltinTransport | undefined;
   /**
    * Connect interceptors (`Interceptor` of `@connectrpc/connect`) around every RPC the client sends, unary
    * or stream, whichever transport: the first is outermost. They run once per attempt on one endpoint
@@ -156,7 +159,9 @@ export interface ResolvedOptions {
   endpoints: ResolvedEndpoint[];
   auth: ResolvedAuth | undefined;
   tls: TlsOptions | undefined;
+  /** The user's transport factory; undefined for a built-in one (`builtinTransport`). */
   transport: ((endpoint: ResolvedEndpoint) => ClosableTransport) | undefined;
+  builtinTransport: BuiltinTransport;
   interceptors: readonly Interceptor[];
   timeoutMs: number;
   maxAttempts: number;
@@ -205,6 +210,17 @@ export function resolveOptions(options: EtcdOptions): ResolvedOptions {
       "is set but the endpoints are plain (http://, unix://); use https:// or unixs:// endpoints",
     );
   const auth = resolveAuth(options.auth);
+  const transport = options.transport;
+  if (
+    transport !== undefined &&
+    typeof transport !== "function" &&
+    transport !== "http2" &&
+    transport !== "h2-net"
+  )
+    throw new InvalidArgumentError(
+      "transport",
+      `must be a transport factory (a function), "http2" or "h2-net", got ${shownInput(transport)}`,
+    );
   const interceptors = options.interceptors ?? [];
   if (!Array.isArray(interceptors) || interceptors.some((i) => typeof i !== "function"))
     throw new InvalidArgumentError("interceptors", "must be an array of Connect interceptors (functions)");
@@ -234,7 +250,8 @@ export function resolveOptions(options: EtcdOptions): ResolvedOptions {
     endpoints,
     auth,
     tls: options.tls,
-    transport: options.transport,
+    transport: typeof transport === "function" ? transport : undefined,
+    builtinTransport: typeof transport === "string" ? transport : "http2",
     interceptors: Object.freeze([...interceptors]),
     timeoutMs: options.timeoutMs ?? 10_000,
     maxAttempts: Math.floor(options.retry?.maxAttempts ?? 5),

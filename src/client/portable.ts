@@ -30,6 +30,7 @@ export {
   type RangeCacheState,
   type WaitForRevisionOptions,
 } from "./cache/index.js";
+export type { BuiltinTransport } from "./call/default-transport-options.js";
 export type { ResolvedEndpoint, TlsOptions } from "./call/resolved-endpoint.js";
 export { RETRY_TABLE, type RetryKind } from "./call/retry.js";
 export type { CallOptions, TargetedCallOptions } from "./call-options.js";

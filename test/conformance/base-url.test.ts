@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { InvalidArgumentError } from "../../src/client/core/errors.js";
 import { transportAddress } from "../../src/client/transport/endpoint-address.js";
+import { createH2NetTransport } from "../../src/client/transport/h2-net/index.js";
 import { Http2TransportOptionsError } from "../../src/client/transport/http2/errors.js";
 import { createHttp2Transport } from "../../src/client/transport/http2/transport.js";
 import { createConnectNodeTransport } from "../../src/connect-node/transport.js";
@@ -10,6 +11,7 @@ import { createGrpcJsTransport } from "../../src/grpc-js/transport.js";
 describe("transportAddress: one check of baseUrl and tls for every transport", () => {
   const transports = {
     http2: (o: { baseUrl: string; tls?: object }) => createHttp2Transport(o),
+    "h2-net": (o: { baseUrl: string; tls?: object }) => createH2NetTransport(o),
     "grpc-js": (o: { baseUrl: string; tls?: object }) => createGrpcJsTransport(o),
     "connect-node": (o: { baseUrl: string; tls?: object }) => createConnectNodeTransport(o),
   };
@@ -36,7 +38,7 @@ describe("transportAddress: one check of baseUrl and tls for every transport", (
       expect(thrown, name).toBeInstanceOf(InvalidArgumentError);
       expect((thrown as InvalidArgumentError).field, name).toBe(field);
       expect((thrown as Error).message, name).toMatch(message);
-      if (name === "http2") expect(thrown).toBeInstanceOf(Http2TransportOptionsError);
+      if (name === "http2" || name === "h2-net") expect(thrown).toBeInstanceOf(Http2TransportOptionsError);
     }
   });
 });

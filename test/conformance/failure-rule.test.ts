@@ -10,6 +10,7 @@ import {
   UnavailableError,
 } from "../../src/client/core/errors.js";
 import { classifyFailure, type FailureKind, markNotSent } from "../../src/client/core/failure.js";
+import { H2NetProtocolError } from "../../src/client/transport/h2-net/index.js";
 import {
   closedError,
   deadlineError,
@@ -53,6 +54,33 @@ describe("classifyFailure: every transport's error shape", () => {
       undefined,
     );
     expect(kind(broken)).toEqual(["unavailable", true]);
+  });
+
+  it("the h2-net transport (the same call layer over its own HTTP/2 sessions)", () => {
+    // A connection it ended because the server broke the protocol: the calls on it may have been sent.
+    const ended = errorOfBrokenStream(
+      { rstCode: undefined, id: 3 } as never,
+      {
+        gone: true,
+        failure: new H2NetProtocolError("PING_FLOOD", "too many PINGs"),
+        origin: "http://127.0.0.1:2379",
+      } as never,
+      undefined,
+    );
+    expect(kind(ended)).toEqual(["unavailable", true]);
+    // The same connection, a stream whose HEADERS never left: not sent.
+    const unsent = errorOfBrokenStream(
+      { rstCode: undefined, id: undefined } as never,
+      {
+        gone: true,
+        failure: new H2NetProtocolError("PING_FLOOD", "x"),
+        origin: "http://127.0.0.1:2379",
+      } as never,
+      undefined,
+    );
+    expect(kind(unsent)).toEqual(["unreachable", false]);
+    // A stream above a GOAWAY's last stream id: refused, not sent, so writes may be retried.
+    expect(kind(errorFromResetCode(7))).toEqual(["unavailable", false]);
   });
 
   it("grpc-js statuses", () => {

@@ -141,13 +141,17 @@ async function runScenario(runtime: Runtime, transport: Transport): Promise<void
 type Transport = NonNullable<ScenarioArgs["transport"]>;
 
 /**
- * The default transport everywhere; grpc-js and connect-node on Bun and Deno too (on Node the
- * conformance suite covers them), so that the support matrix in the README is what CI checked.
+ * The default transport everywhere, and h2-net (a transport on node:net must behave the same on all
+ * three); grpc-js and connect-node on Bun and Deno too (on Node the conformance suite covers them), so
+ * that the support matrix in the README is what CI checked.
  */
 const MATRIX: [Runtime["name"], Transport][] = [
   ["node", "default"],
   ["bun", "default"],
   ["deno", "default"],
+  ["node", "h2-net"],
+  ["bun", "h2-net"],
+  ["deno", "h2-net"],
   ["bun", "grpc-js"],
   ["deno", "grpc-js"],
   ["bun", "connect-node"],
@@ -178,7 +182,7 @@ describe("mTLS on every transport under Node, Bun and Deno (test/runtimes/tls.ts
   for (const runtime of findRuntimes()) {
     const skip = runtime.executable === undefined && !REQUIRE_RUNTIMES;
     const title = runtime.executable
-      ? `${runtime.name} ${runtime.version}: default, grpc-js, connect-node`
+      ? `${runtime.name} ${runtime.version}: default, h2-net, grpc-js, connect-node`
       : `${runtime.name}: ${REQUIRE_RUNTIMES ? "" : "skipped, "}${runtime.missing}`;
     it.skipIf(skip)(title, { concurrent: true, timeout: 60_000 }, async () => {
       if (!runtime.executable) throw new Error(`${runtime.name} is not installed: ${runtime.missing}`);
@@ -203,6 +207,7 @@ describe("mTLS on every transport under Node, Bun and Deno (test/runtimes/tls.ts
           expect(results[`${transport} ${endpoint}`]).toBe(`${transport} ${endpoint}`);
         for (const endpoint of [byIp, byName]) {
           works("default", endpoint);
+          works("h2-net", endpoint);
           works("connect-node", endpoint);
         }
         works("grpc-js", byName);

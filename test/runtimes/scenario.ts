@@ -32,8 +32,8 @@ export interface ScenarioArgs {
   prefix: string;
   /** `--auth-token-ttl` of the server, in seconds. */
   tokenTtlSeconds: number;
-  /** Default: the built-in node:http2 transport. */
-  transport?: "default" | "grpc-js" | "connect-node";
+  /** Default: the built-in node:http2 transport; `h2-net` the other built-in one. */
+  transport?: "default" | "h2-net" | "grpc-js" | "connect-node";
 }
 
 const args = JSON.parse(process.argv[2] ?? "{}") as ScenarioArgs;
@@ -59,6 +59,8 @@ async function transportOption(): Promise<Pick<EtcdOptions, "transport">> {
   switch (args.transport ?? "default") {
     case "default":
       return {};
+    case "h2-net":
+      return { transport: "h2-net" };
     case "grpc-js": {
       const { createGrpcJsTransport } = await import("../../src/grpc-js/index.js");
       return { transport: (e: ResolvedEndpoint) => createGrpcJsTransport({ baseUrl: e.url, tls: e.tls }) };

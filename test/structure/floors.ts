@@ -43,8 +43,9 @@ export const FLOORS: readonly Floor[] = [
     name: "transport",
     holds: ["src/client/transport/", "src/client/transport/h2-net/hpack/"],
     what:
-      "bytes to gRPC calls: the HTTP/2 transport, the codec, endpoint addresses, the transport options; " +
-      "HPACK for the node:net transport (node-free); the fetch-only transport over etcd's JSON gateway (`gateway/`)",
+      "bytes to gRPC calls: the HTTP/2 transport (on node:http2, or on h2-net's own HTTP/2 client over " +
+      "node:net), the codec, endpoint addresses, the transport options; HPACK for h2-net (node-free); " +
+      "the fetch-only transport over etcd's JSON gateway (`gateway/`)",
   },
   {
     name: "diagnostics",

@@ -1,5 +1,6 @@
 import type { Transport } from "@connectrpc/connect";
 import { createGatewayTransport } from "../../src/client/transport/gateway/index.js";
+import { createH2NetTransport } from "../../src/client/transport/h2-net/index.js";
 import { createHttp2Transport } from "../../src/client/transport/http2/index.js";
 import type { TransportTlsOptions } from "../../src/client/transport/transport-options.js";
 import { createConnectNodeTransport } from "../../src/connect-node/index.js";
@@ -20,13 +21,16 @@ export type ClosableTransport = Transport & { close(): Promise<void> };
 export interface TransportFactory {
   name: string;
   create(options: TransportFactoryOptions): ClosableTransport;
+  /** The transport checks connections with HTTP/2 PINGs (`checkConnection`), not Status calls. */
+  pings: boolean;
 }
 
 /** Every transport the conformance suite runs against. */
 export const transports: TransportFactory[] = [
-  { name: "http2", create: (options) => createHttp2Transport(options) },
-  { name: "grpc-js", create: (options) => createGrpcJsTransport(options) },
-  { name: "connect-node", create: (options) => createConnectNodeTransport(options) },
+  { name: "http2", create: (options) => createHttp2Transport(options), pings: true },
+  { name: "h2-net", create: (options) => createH2NetTransport(options), pings: true },
+  { name: "grpc-js", create: (options) => createGrpcJsTransport(options), pings: false },
+  { name: "connect-node", create: (options) => createConnectNodeTransport(options), pings: false },
 ];
 
 /**
@@ -37,6 +41,7 @@ export const transports: TransportFactory[] = [
 export const gatewayTransport: TransportFactory = {
   name: "gateway",
   create: (options) => createGatewayTransport({ baseUrl: options.baseUrl }),
+  pings: false,
 };
 
 /** {@link transports} and the gateway transport: the legs of the files where the gateway applies. */

@@ -9,7 +9,7 @@ import { until } from "../support/wait.js";
 
 /**
  * The Watch stream's liveness is its connection's: a silent stream gets its connection checked (an HTTP/2
- * PING on the default transport; a `Maintenance/Status` call on grpc-js, connect-node and other
+ * PING on the default transport and h2-net; a `Maintenance/Status` call on grpc-js, connect-node and other
  * transports without one), and an unanswered check abandons the stream, which resumes once the endpoint
  * answers again. With the transports' own keepalive off, the check alone must find a blackholed
  * connection and a frozen member.
@@ -77,8 +77,8 @@ describe("Watch stream liveness without the transport's keepalive", () => {
         await until("the event after the fault", () =>
           got.some((b) => b.events.some((e) => e.kv.modRevision === revision)),
         );
-        if (leg.name === "http2") {
-          // The default transport checks with PINGs: no Status call reached etcd.
+        if (leg.pings) {
+          // The default transport (and h2-net) checks with PINGs: no Status call reached etcd.
           expect(await callsStarted(etcd.endpoint, STATUS)).toBe(statusCalls);
         } else {
           // The others have no PING to ask for: the silent stream's checks are Status calls.

@@ -8,4 +8,12 @@ export interface DefaultTransportOptions {
   connectTimeoutMs: number;
   /** Largest request message the transport sends, bytes. Default: the transport's (2 MiB). */
   maxSendMessageBytes?: number | undefined;
+  /**
+   * Which built-in transport: `"http2"` (`node:http2`, the default) or `"h2-net"` (etcd-ts's own HTTP/2
+   * client on `node:net`). Both take the same options and behave the same. `etcd-ts/web` has neither.
+   */
+  builtin?: BuiltinTransport | undefined;
 }
+
+/** The built-in transports the client option `transport` can name. */
+export type BuiltinTransport = "http2" | "h2-net";

@@ -12,7 +12,12 @@ import type { Platform } from "./platform.js";
  * is no file system for `snapshotToFile`.
  */
 export const webPlatform: Platform = Object.freeze({
-  createDefaultTransport(endpoint, _options) {
+  createDefaultTransport(endpoint, options) {
+    if (options.builtin === "h2-net")
+      throw new InvalidArgumentError(
+        "transport",
+        'names "h2-net", a transport on node:net, which etcd-ts/web does not have: its transport is the gateway',
+      );
     // fetch does TLS with the runtime's own trust store: no CA, client certificate or server name of ours.
     const tls = endpoint.tls;
     if (tls !== undefined && Object.values(tls).some((value) => value !== undefined))

@@ -7,6 +7,7 @@ import {
   toBinary,
 } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
+import { prng } from "../../../../test/support/prng.js";
 import { file_authpb_auth } from "../../../gen/authpb/auth_pb.js";
 import {
   file_etcdserverpb_rpc,
@@ -37,18 +38,6 @@ function allMessages(): DescMessage[] {
   ];
   for (const file of files) file.messages.forEach(visit);
   return out;
-}
-
-/** A small deterministic PRNG, so a failure names a seed that reproduces it. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const INT64_EDGES = [

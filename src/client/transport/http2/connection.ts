@@ -30,6 +30,12 @@ export interface ReadyWaiter {
   onConnectFailed(error: ConnectError): void;
 }
 
+/**
+ * Opens an HTTP/2 session: `node:http2`'s `connect`, or another implementation of the part of
+ * `ClientHttp2Session` this file uses (the h2-net transport's, on `node:net`).
+ */
+export type SessionConnector = (authority: string, options: SecureClientSessionOptions) => ClientHttp2Session;
+
 /** Options of every request: the body follows (Node copies the object, so one frozen instance serves all). */
 const REQUEST_OPTIONS = Object.freeze({ endStream: false });
 
@@ -67,7 +73,11 @@ export class Http2Connection implements KeepaliveHost {
   /** The last error the session reported (ECONNREFUSED, ECONNRESET, ...). */
   #sessionError: Error | undefined;
 
-  constructor(options: ResolvedHttp2Options, owner: ConnectionOwner) {
+  constructor(
+    options: ResolvedHttp2Options,
+    owner: ConnectionOwner,
+    connectSession: SessionConnector = connect,
+  ) {
     this.#options = options;
     this.#owner = owner;
     const address = options.address;
@@ -78,7 +88,7 @@ export class Http2Connection implements KeepaliveHost {
       // A unix socket (unix://, unixs://): we open it, TLS included; the rest is the same.
       ...(address.kind === "unix" ? { createConnection: () => connectUnixSocket(address, tls) } : {}),
     };
-    this.session = connect(options.authority, connectOptions);
+    this.session = connectSession(options.authority, connectOptions);
     const session = this.session;
     session.unref();
     session.on("error", (err) => {
@@ -287,7 +297,7 @@ export class Http2Connection implements KeepaliveHost {
 }
 
 /** Node's TLS options want Buffers or strings; callers may hand us any Uint8Array. */
-function tlsConnectOptions(tls: Http2TlsOptions | undefined): SecureClientSessionOptions {
+export function tlsConnectOptions(tls: Http2TlsOptions | undefined): SecureClientSessionOptions {
   if (!tls) return {};
   const one = (x: string | Uint8Array): string | Buffer =>
     typeof x === "string" || Buffer.isBuffer(x) ? x : Buffer.from(x);

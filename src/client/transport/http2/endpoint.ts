@@ -1,4 +1,4 @@
-import { Http2Connection } from "./connection.js";
+import { Http2Connection, type SessionConnector } from "./connection.js";
 import { Http2ConnectionError } from "./errors.js";
 import type { ResolvedHttp2Options } from "./options.js";
 
@@ -10,6 +10,7 @@ import type { ResolvedHttp2Options } from "./options.js";
 export class Http2Endpoint {
   readonly #options: ResolvedHttp2Options;
   readonly #onSettings: () => void;
+  readonly #connectSession: SessionConnector | undefined;
   readonly #connections = new Set<Http2Connection>();
   #current: Http2Connection | undefined;
   #opened = 0;
@@ -25,10 +26,14 @@ export class Http2Endpoint {
     onSettings: () => this.#onSettings(),
   };
 
-  /** `onSettings` runs whenever a server announces SETTINGS (the stream limit may have changed). */
-  constructor(options: ResolvedHttp2Options, onSettings: () => void) {
+  /**
+   * `onSettings` runs whenever a server announces SETTINGS (the stream limit may have changed);
+   * `connectSession` opens the sessions (default: `node:http2`'s `connect`).
+   */
+  constructor(options: ResolvedHttp2Options, onSettings: () => void, connectSession?: SessionConnector) {
     this.#options = options;
     this.#onSettings = onSettings;
+    this.#connectSession = connectSession;
   }
 
   /** True after {@link close}. */
@@ -45,7 +50,7 @@ export class Http2Endpoint {
   connection(): Http2Connection {
     const current = this.#current;
     if (current?.usable) return current;
-    const fresh = new Http2Connection(this.#options, this.#owner);
+    const fresh = new Http2Connection(this.#options, this.#owner, this.#connectSession);
     this.#opened++;
     this.#current = fresh;
     this.#connections.add(fresh);

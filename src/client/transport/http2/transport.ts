@@ -10,6 +10,7 @@ import { DeadlineQueue } from "../../core/deadline-queue.js";
 import { markNotSent } from "../../core/failure.js";
 import type { HeadersInit } from "../headers-init.js";
 import { closedError } from "./call-outcome.js";
+import type { SessionConnector } from "./connection.js";
 import { Http2Endpoint } from "./endpoint.js";
 import { encodeFrame } from "./framing.js";
 import { type Http2TransportOptions, resolveHttp2Options } from "./options.js";
@@ -45,6 +46,19 @@ export function createHttp2Transport(options: Http2TransportOptions): Http2Trans
   return new GrpcHttp2Transport(options);
 }
 
+/**
+ * The transport over the sessions `connectSession` opens (default `node:http2`'s): the h2-net transport
+ * is this one over its own HTTP/2 sessions on `node:net`, so both share every gRPC mechanism above the
+ * session (calls, deadlines, slots, keepalive, reconnects, the failure marks).
+ * @throws Http2TransportOptionsError for invalid options.
+ */
+export function createGrpcTransport(
+  options: Http2TransportOptions,
+  connectSession: SessionConnector,
+): Http2Transport {
+  return new GrpcHttp2Transport(options, connectSession);
+}
+
 class GrpcHttp2Transport implements Http2Transport, TransportCore {
   readonly options;
   readonly endpoint: Http2Endpoint;
@@ -52,10 +66,10 @@ class GrpcHttp2Transport implements Http2Transport, TransportCore {
   readonly requestHeaders: RequestHeaderCache;
   readonly deadlines = new DeadlineQueue();
 
-  constructor(options: Http2TransportOptions) {
+  constructor(options: Http2TransportOptions, connectSession?: SessionConnector) {
     this.options = resolveHttp2Options(options);
     const clientCap = this.options.maxConcurrentStreams;
-    this.endpoint = new Http2Endpoint(this.options, () => this.slots.pump());
+    this.endpoint = new Http2Endpoint(this.options, () => this.slots.pump(), connectSession);
     this.slots = new StreamSlots(() => Math.min(clientCap, this.endpoint.remoteMaxStreams));
     this.requestHeaders = new RequestHeaderCache(this.options.userAgent);
   }
