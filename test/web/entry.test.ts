@@ -143,6 +143,15 @@ describe("etcd-ts/web's Etcd in Node, over the gateway", () => {
     expect(paths).toEqual([]);
   });
 
+  it('refuses transport: "h2-net", a transport on node:net, with InvalidArgumentError naming transport', async () => {
+    const etcd = new Etcd({ endpoints: fixture.cluster.endpoints, transport: "h2-net" });
+    cleanups.push(() => etcd.close());
+    const error = await etcd.get("k").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect((error as InvalidArgumentError).message).toContain("transport");
+    expect((error as InvalidArgumentError).message).toContain("etcd-ts/web");
+  });
+
   it("refuses TLS material it cannot use: fetch does TLS with the runtime's own settings", async () => {
     const etcd = new Etcd({ endpoints: "https://127.0.0.1:1", tls: { ca: "not used" } });
     cleanups.push(() => etcd.close());
