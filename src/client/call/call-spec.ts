@@ -19,4 +19,10 @@ export interface CallSpec<M extends DescMethod = DescMethod> {
    * member list), `true` where only a leader can answer (a linearizable member list, MoveLeader).
    */
   readonly hasleader?: boolean | undefined;
+  /**
+   * Told each time the request is handed to the transport, after any authentication (and again for a
+   * retry), for callers that must know when the server can have started on it: a lease grant's first
+   * deadline counts from the last send, not from the call (a login or a backoff before it is no lease time).
+   */
+  readonly onSend?: (() => void) | undefined;
 }

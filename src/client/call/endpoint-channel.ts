@@ -110,27 +110,26 @@ export class EndpointChannel {
     input: MessageInitShape<I>,
     timeoutMs: number,
   ): Promise<MessageShape<O>> {
-    const { method } = spec;
-    const signal = spec.options?.signal;
-    const metadata = spec.options?.metadata;
-    const requireLeader = spec.hasleader ?? this.#requireLeader;
     const auth = this.#auth;
     const token = auth?.current;
+    const requireLeader = spec.hasleader ?? this.#requireLeader;
     // Without auth, or with a token in hand, the first attempt is a plain promise chain (the hot path).
     if (auth === undefined || token !== undefined) {
       const started = auth === undefined ? 0 : Date.now();
-      return this.#send(method, input, signal, timeoutMs, this.headers(requireLeader, token, metadata)).catch(
-        (err: unknown) => {
-          const error = toEtcdError(err, this.endpoint);
-          if (auth === undefined || !auth.refreshable || !(error instanceof InvalidAuthTokenError))
-            throw error;
-          auth.invalidate(token);
-          const remaining = timeoutMs - (Date.now() - started);
-          return this.#authenticatedCall(method, input, signal, remaining, requireLeader, metadata, true);
-        },
-      );
+      return this.#send(
+        spec,
+        input,
+        timeoutMs,
+        this.headers(requireLeader, token, spec.options?.metadata),
+      ).catch((err: unknown) => {
+        const error = toEtcdError(err, this.endpoint);
+        if (auth === undefined || !auth.refreshable || !(error instanceof InvalidAuthTokenError)) throw error;
+        auth.invalidate(token);
+        const remaining = timeoutMs - (Date.now() - started);
+        return this.#authenticatedCall(spec, input, remaining, requireLeader, true);
+      });
     }
-    return this.#authenticatedCall(method, input, signal, timeoutMs, requireLeader, metadata, false);
+    return this.#authenticatedCall(spec, input, timeoutMs, requireLeader, false);
   }
 
   /**
@@ -204,15 +203,14 @@ export class EndpointChannel {
   }
 
   async #authenticatedCall<I extends DescMessage, O extends DescMessage>(
-    method: DescMethodUnary<I, O>,
+    spec: CallSpec<DescMethodUnary<I, O>>,
     input: MessageInitShape<I>,
-    signal: AbortSignal | undefined,
     timeoutMs: number,
     requireLeader: boolean,
-    metadata: CallMetadata | undefined,
     refreshed: boolean,
   ): Promise<MessageShape<O>> {
     const auth = this.#auth!;
+    const signal = spec.options?.signal;
     for (;;) {
       const started = Date.now();
       if (timeoutMs <= 0) {
@@ -225,11 +223,10 @@ export class EndpointChannel {
       const remaining = timeoutMs - (Date.now() - started);
       try {
         return await this.#send(
-          method,
+          spec,
           input,
-          signal,
           remaining,
-          this.headers(requireLeader, token, metadata),
+          this.headers(requireLeader, token, spec.options?.metadata),
         );
       } catch (err) {
         const error = toEtcdError(err, this.endpoint);
@@ -251,16 +248,17 @@ export class EndpointChannel {
     return auth.obtain(this.transport, this.endpoint, signal, timeoutMs);
   }
 
+  /** Hands one request to the transport (the one place a unary request leaves), telling `spec.onSend` first. */
   #send<I extends DescMessage, O extends DescMessage>(
-    method: DescMethodUnary<I, O>,
+    spec: CallSpec<DescMethodUnary<I, O>>,
     input: MessageInitShape<I>,
-    signal: AbortSignal | undefined,
     timeoutMs: number,
     headers: CallMetadata,
   ): Promise<MessageShape<O>> {
     let response: ReturnType<ClosableTransport["unary"]>;
     try {
-      response = this.transport.unary(method, signal, timeoutMs, headers, input);
+      spec.onSend?.();
+      response = this.transport.unary(spec.method, spec.options?.signal, timeoutMs, headers, input);
     } catch (err) {
       // A user-supplied transport may throw instead of rejecting; judge it the same.
       return Promise.reject(err);

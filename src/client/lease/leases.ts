@@ -70,9 +70,14 @@ export class Leases implements LeaseOwner, AsyncDisposable {
   async grant(ttlSeconds: number, options: GrantOptions = {}): Promise<Lease> {
     const ttl = checkTtl(ttlSeconds, "ttl");
     this.#checkOpen();
-    const sentAt = performance.now();
+    // The lease's first deadline counts from when the granting request left (the last attempt's send),
+    // not from this call: logging in first (a slow password check) or a retry's backoff is no lease time.
+    let sentAt = performance.now();
+    const onSend = () => {
+      sentAt = performance.now();
+    };
     const response = await this.#caller.call(
-      { method: LeaseService.method.leaseGrant, options: callOptionsOf(options) },
+      { method: LeaseService.method.leaseGrant, options: callOptionsOf(options), onSend },
       { TTL: ttl, ID: options.id === undefined ? 0n : checkInteger(options.id, "id", 1) },
     );
     if (response.error) throw new EtcdError(`lease grant failed: ${response.error}`);
