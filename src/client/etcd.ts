@@ -1,4 +1,3 @@
-import { setMaxListeners } from "node:events";
 import { KV, type PutResponse, type RangeResponse } from "../gen/etcdserverpb/rpc_pb.js";
 import { createAuthTokenSource } from "./auth/token.js";
 import { AuthClient } from "./auth-admin/auth-client.js";
@@ -6,16 +5,15 @@ import { RangeCache } from "./cache/range-cache.js";
 import type { RangeCacheOptions } from "./cache/types.js";
 import type { AdminContext } from "./call/admin-context.js";
 import { UnaryCaller } from "./call/caller.js";
-import { createDefaultTransport } from "./call/default-transport.js";
 import { ConnectionPool } from "./call/pool.js";
 import { RevisionFloor } from "./call/revision-floor.js";
 import type { CallOptions } from "./call-options.js";
 import { ClusterClient } from "./cluster/cluster-client.js";
 import type { MemberInfo } from "./cluster/member.js";
-import { ClientClosedError, InvalidArgumentError } from "./core/errors.js";
+import { ClientClosedError, InvalidArgumentError, InvalidUsageError } from "./core/errors.js";
 import { ProcessRef } from "./core/process-ref.js";
 import { checkInteger } from "./core/validation.js";
-import { channels } from "./diagnostics/channels.js";
+import type { DiagnosticsChannels } from "./diagnostics/channels.js";
 import type { Bytes } from "./kv/bytes.js";
 import { KeyValue } from "./kv/key-value.js";
 import { type RangeSource, scanRange } from "./kv/range-scan.js";
@@ -51,6 +49,7 @@ import { Mirror } from "./mirror/mirror.js";
 import type { MirrorOptions } from "./mirror/types.js";
 import { type Keyspace, Namespace, WHOLE_KEYSPACE } from "./namespace/namespace.js";
 import { type EtcdOptions, type ResolvedOptions, resolveEndpoints, resolveOptions } from "./options.js";
+import type { Platform } from "./platform/platform.js";
 import type { EtcdPort } from "./port.js";
 import { usableClientUrls } from "./transport/endpoint-address.js";
 import { Txn } from "./txn/txn.js";
@@ -74,6 +73,14 @@ export type { MemberStatus } from "./maintenance/types.js";
  * ```
  */
 export class Etcd implements EtcdPort, AsyncDisposable {
+  /**
+   * @internal What differs per runtime (the default transport, the diagnostics channels, ...): set by the
+   * `Etcd` of each package entry (`etcd-ts`, `etcd-ts/web`), read from `new.target`. This class alone has
+   * none.
+   */
+  protected static readonly platform: Platform | undefined = undefined;
+  readonly #platform: Platform;
+  readonly #diagnostics: DiagnosticsChannels;
   readonly #options: ResolvedOptions;
   readonly #pool: ConnectionPool;
   readonly #caller: UnaryCaller;
@@ -82,7 +89,7 @@ export class Etcd implements EtcdPort, AsyncDisposable {
   readonly #processRef = new ProcessRef();
   /** What must still reach etcd when the client closes, before it cuts its connections (see `_attach`). */
   readonly #beforeClose = new Set<() => Promise<void>>();
-  #syncTimer: NodeJS.Timeout | undefined;
+  #syncTimer: ReturnType<typeof setInterval> | undefined;
   #closed: Promise<void> | undefined;
   /** Cluster membership: list, add, remove, update, promote (see docs/admin.md). */
   readonly cluster: ClusterClient;
@@ -122,6 +129,8 @@ export class Etcd implements EtcdPort, AsyncDisposable {
       if (!parent) throw new InvalidArgumentError("options", "must be an options object");
       // A view: the same connection, call path, watch hub, lease keeper and process ref as its parent.
       this.#options = parent.#options;
+      this.#platform = parent.#platform;
+      this.#diagnostics = parent.#diagnostics;
       this.#pool = parent.#pool;
       this.#caller = parent.#caller;
       this.#closing = parent.#closing;
@@ -137,20 +146,32 @@ export class Etcd implements EtcdPort, AsyncDisposable {
       return;
     }
     this.#keys = WHOLE_KEYSPACE;
+    const platform = (new.target as typeof Etcd).platform;
+    if (platform === undefined)
+      throw new InvalidUsageError(
+        "this Etcd class has no platform: import Etcd from etcd-ts (Node, Bun, Deno) or etcd-ts/web",
+      );
+    this.#platform = platform;
     const o = resolveOptions(options);
     // One listener per live object attached (_attach), removed when it closes: many are normal, not a leak.
-    setMaxListeners(0, this.#closing.signal);
+    platform.unlimitedListeners(this.#closing.signal);
     this.#options = o;
+    const diagnostics = platform.diagnostics();
+    this.#diagnostics = diagnostics;
     const factory =
       o.transport ??
       ((endpoint) =>
-        createDefaultTransport(endpoint, {
+        platform.createDefaultTransport(endpoint, {
           keepaliveIntervalMs: o.keepaliveIntervalMs,
           keepaliveTimeoutMs: o.keepaliveTimeoutMs,
           connectTimeoutMs: o.connectTimeoutMs,
           maxSendMessageBytes: sendLimitFor(o.maxRequestBytes),
         }));
-    const auth = createAuthTokenSource(o.auth, { closed: this.#closing.signal, timeoutMs: o.timeoutMs });
+    const auth = createAuthTokenSource(o.auth, {
+      closed: this.#closing.signal,
+      timeoutMs: o.timeoutMs,
+      diagnostics,
+    });
     this.#pool = new ConnectionPool(o.endpoints, {
       cooldownMs: o.endpointCooldownMs,
       factory,
@@ -158,6 +179,7 @@ export class Etcd implements EtcdPort, AsyncDisposable {
       timeoutMs: o.timeoutMs,
       requireLeader: o.requireLeader,
       interceptors: o.interceptors,
+      diagnostics,
     });
     this.#caller = new UnaryCaller(
       this.#pool,
@@ -169,7 +191,12 @@ export class Etcd implements EtcdPort, AsyncDisposable {
       },
       this.#closing.signal,
     );
-    const admin: AdminContext = { caller: this.#caller, pool: this.#pool, closed: this.#closing.signal };
+    const admin: AdminContext = {
+      caller: this.#caller,
+      pool: this.#pool,
+      closed: this.#closing.signal,
+      writeSnapshotFile: platform.writeSnapshotFile,
+    };
     this.cluster = new ClusterClient(admin);
     this.maintenance = new MaintenanceClient(admin);
     this.auth = new AuthClient(admin);
@@ -181,7 +208,7 @@ export class Etcd implements EtcdPort, AsyncDisposable {
     );
     this.#watches = new WatchHub(
       this.#pool,
-      { ...stream, maxBufferedEvents: 10_000 },
+      { ...stream, maxBufferedEvents: 10_000, unlimitedListeners: platform.unlimitedListeners },
       (request, signal) => this.#caller.call({ method: KV.method.range, options: { signal } }, request),
       this.#processRef,
     );
@@ -189,15 +216,21 @@ export class Etcd implements EtcdPort, AsyncDisposable {
       this.#syncTimer = setInterval(() => {
         this.syncEndpoints().catch((error: unknown) => {
           // A failed sync keeps the current list; the next tick tries again. Whoever watches hears of it.
-          if (channels.autoSyncError.hasSubscribers)
-            channels.autoSyncError.publish({
+          const { autoSyncError } = diagnostics;
+          if (autoSyncError.hasSubscribers)
+            autoSyncError.publish({
               endpoints: this.endpoints,
               error: error instanceof Error ? error : new Error(String(error)),
             });
         });
       }, o.autoSyncIntervalMs);
-      this.#syncTimer.unref();
+      this.#syncTimer.unref?.();
     }
+  }
+
+  /** @internal The diagnostics channels this client publishes on (the platform's), for registrations. */
+  _diagnostics(): DiagnosticsChannels {
+    return this.#diagnostics;
   }
 
   /**
@@ -236,7 +269,8 @@ export class Etcd implements EtcdPort, AsyncDisposable {
    * Uint8Array (else `InvalidArgumentError`). See docs/client.md, "Namespaces".
    */
   namespace(prefix: Bytes): Etcd {
-    return new Etcd(Namespace.of(prefix, this.#keys.namespace), this);
+    // The class of this client (the entry's `Etcd`), so that a view is an instance of what the user imported.
+    return new (this.constructor as typeof Etcd)(Namespace.of(prefix, this.#keys.namespace), this);
   }
 
   /**

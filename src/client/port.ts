@@ -1,6 +1,7 @@
 import type { CallOptions } from "./call-options.js";
 import { InvalidArgumentError } from "./core/errors.js";
 import { shownInput } from "./core/validation.js";
+import type { DiagnosticsChannels } from "./diagnostics/channels.js";
 import type { Bytes } from "./kv/bytes.js";
 import type { KeyValue } from "./kv/key-value.js";
 import type {
@@ -58,6 +59,11 @@ export interface EtcdPort {
    * client.
    */
   _attach(onClientClose: () => void, beforeClientClose?: () => Promise<void>): () => void;
+  /**
+   * @internal The channels the client publishes diagnostics on (its platform's), which registrations
+   * publish on too. Optional: a port without it (a test's fake) publishes nothing.
+   */
+  _diagnostics?(): DiagnosticsChannels;
 }
 
 /** The members a value needs to be taken as an {@link EtcdPort} (checked before anything is sent). */

@@ -1,14 +1,14 @@
-import { EventEmitter } from "node:events";
 import {
   ClientClosedError,
   ClosedError,
   checkOptionsObject,
   checkSignal,
+  EventEmitter,
   InvalidArgumentError,
   Lifecycle,
 } from "../client/core/index.js";
-import { type CacheChange, type KeyValue, RangeCache, type RangeCacheState } from "../client/index.js";
 import { checkPort, type EtcdPort } from "../client/port.js";
+import { type CacheChange, type KeyValue, RangeCache, type RangeCacheState } from "../client/portable.js";
 import type { InstanceCodec } from "./codec.js";
 import { goEndpointsCodec } from "./go-endpoints-codec.js";
 import type { ServiceInstance } from "./instance.js";

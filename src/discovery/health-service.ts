@@ -1,7 +1,6 @@
-import { EventEmitter } from "node:events";
 import { create, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter } from "@connectrpc/connect";
-import { checkOptionsObject, InvalidArgumentError, shownInput } from "../client/core/index.js";
+import { checkOptionsObject, EventEmitter, InvalidArgumentError, shownInput } from "../client/core/index.js";
 import {
   Health,
   type HealthCheckRequest,

@@ -1,4 +1,3 @@
-import { EventEmitter } from "node:events";
 import { Code } from "@connectrpc/connect";
 import {
   AbortedError,
@@ -10,6 +9,7 @@ import {
   checkTtl,
   DeadlineExceededError,
   EtcdError,
+  EventEmitter,
   InvalidArgumentError,
   LeaseNotFoundError,
   Lifecycle,
@@ -18,10 +18,9 @@ import {
   sleep,
   UnavailableError,
 } from "../client/core/index.js";
-import { channels } from "../client/diagnostics/channels.js";
 import { broken, done, type FollowBroken, type FollowDone, follow, readAt } from "../client/follow/follow.js";
-import { compare, type KeyValue, type Lease, op, type Watcher } from "../client/index.js";
 import { checkPort, type EtcdPort, onLeaseEnd } from "../client/port.js";
+import { compare, type KeyValue, type Lease, op, type Watcher } from "../client/portable.js";
 import type { InstanceCodec } from "./codec.js";
 import {
   RegistrationClosedError,
@@ -517,8 +516,9 @@ export class Registration
     const error = new RegistrationLostError(reason);
     const delay = this.#delayAfterFailure();
     this.#publish({ type: "lost", error });
-    if (channels.registrationLost.hasSubscribers)
-      channels.registrationLost.publish({ key: this.key, leaseId: this.#lease?.id, reason, error });
+    const registrationLost = this.#etcd._diagnostics?.().registrationLost;
+    if (registrationLost?.hasSubscribers)
+      registrationLost.publish({ key: this.key, leaseId: this.#lease?.id, reason, error });
     this.emit("lost", error);
     this.#recovering = this.#recover(delay);
   }
@@ -556,8 +556,9 @@ export class Registration
 
   /** Publishes on `etcd-ts:registration:registered`, when anyone listens. */
   #diagnoseRegistered(reregistered: boolean): void {
-    if (channels.registrationRegistered.hasSubscribers)
-      channels.registrationRegistered.publish({ key: this.key, leaseId: this.#lease!.id, reregistered });
+    const registrationRegistered = this.#etcd._diagnostics?.().registrationRegistered;
+    if (registrationRegistered?.hasSubscribers)
+      registrationRegistered.publish({ key: this.key, leaseId: this.#lease!.id, reregistered });
   }
 
   #publish(event: RegistrationEvent): void {

@@ -1,11 +1,11 @@
-import { InvalidUsageError } from "../client/core/index.js";
+import { afterThisTurn, InvalidUsageError } from "../client/core/index.js";
 
 /**
  * One `for await` over a discovery's snapshots. A change only marks the feed stale; the snapshot is
  * built when the loop takes it, so changes cost O(1) whatever the size of the view, changes that come
  * faster than the loop runs are folded into the newest snapshot, and a slow loop holds one snapshot,
  * not one per change. A waiting loop gets its snapshot after the current turn of the event loop
- * (`setImmediate`), so a burst of changes read in one turn (many watch responses in one read) makes one
+ * (`afterThisTurn`: `setImmediate` where there is one), so a burst of changes read in one turn (many watch responses in one read) makes one
  * snapshot.
  */
 export class SnapshotFeed<T> implements AsyncIterableIterator<T> {
@@ -29,7 +29,7 @@ export class SnapshotFeed<T> implements AsyncIterableIterator<T> {
     this.#stale = true;
     if (this.#waiting && !this.#scheduled) {
       this.#scheduled = true;
-      setImmediate(() => this.#deliver());
+      afterThisTurn(() => this.#deliver());
     }
   }
 

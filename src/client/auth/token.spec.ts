@@ -3,6 +3,7 @@ import type { Transport } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { AbortedError, DeadlineExceededError, GetTokenError } from "../core/errors.js";
 import { wasNotSent } from "../core/failure.js";
+import { SILENT_CHANNELS } from "../diagnostics/channels.js";
 import { type AuthTokenSource, createAuthTokenSource, type GetTokenContext } from "./token.js";
 
 const noTransport = {} as Transport;
@@ -12,7 +13,7 @@ function callbackSource(getToken: (context: GetTokenContext) => Promise<string> 
   const closed = new AbortController();
   const source = createAuthTokenSource(
     { kind: "getToken", getToken },
-    { closed: closed.signal, timeoutMs },
+    { closed: closed.signal, timeoutMs, diagnostics: SILENT_CHANNELS },
   ) as AuthTokenSource;
   return { source, close: () => closed.abort() };
 }
@@ -136,7 +137,7 @@ describe("fixed token source", () => {
   it("sends the token as given, cannot refresh it, and never shows it", async () => {
     const source = createAuthTokenSource(
       { kind: "token", token: "secret-token" },
-      { closed: new AbortController().signal, timeoutMs: 1 },
+      { closed: new AbortController().signal, timeoutMs: 1, diagnostics: SILENT_CHANNELS },
     )!;
     expect(source.refreshable).toBe(false);
     expect(source.current).toBe("secret-token");
@@ -150,7 +151,7 @@ describe("password source", () => {
   it("shows the user name, never the password", () => {
     const source = createAuthTokenSource(
       { kind: "password", username: "root", password: "secret-pw" },
-      { closed: new AbortController().signal, timeoutMs: 1 },
+      { closed: new AbortController().signal, timeoutMs: 1, diagnostics: SILENT_CHANNELS },
     );
     const shown = inspect(source, { showHidden: true });
     expect(shown).toContain("root");

@@ -9,7 +9,7 @@ import {
 } from "../core/errors.js";
 import { markNotSent } from "../core/failure.js";
 import { anySignal, untilAborted, waitSignal } from "../core/signals.js";
-import { channels } from "../diagnostics/channels.js";
+import type { DiagnosticsChannels } from "../diagnostics/channels.js";
 
 /** What the client's `auth.getToken` is called with. */
 export interface GetTokenContext {
@@ -67,6 +67,8 @@ export interface TokenSourceSettings {
   readonly closed: AbortSignal;
   /** The longest one `Authenticate` or `getToken` may take, ms (the client's `timeoutMs`). */
   readonly timeoutMs: number;
+  /** Where the auth events are published (the platform's channels). */
+  readonly diagnostics: DiagnosticsChannels;
 }
 
 /** Makes the token source for the validated `auth` option (undefined: no auth). */
@@ -154,15 +156,16 @@ abstract class RefreshingTokenSource implements AuthTokenSource {
           this.#token = token;
           this.#obtained = true;
           // The token itself never goes into an event.
-          if (channels.authToken.hasSubscribers)
-            channels.authToken.publish({ endpoint, source: this.source, reason });
+          const { authToken } = this.#settings.diagnostics;
+          if (authToken.hasSubscribers) authToken.publish({ endpoint, source: this.source, reason });
           return token;
         },
         (err: unknown) => {
           limit.dispose();
           this.#pending = undefined;
-          if (channels.authError.hasSubscribers)
-            channels.authError.publish({
+          const { authError } = this.#settings.diagnostics;
+          if (authError.hasSubscribers)
+            authError.publish({
               endpoint,
               source: this.source,
               reason,

@@ -1,5 +1,5 @@
-import { EventEmitter } from "node:events";
 import { AuthFailedError, ClosedError, InvalidArgumentError, InvalidUsageError } from "../core/errors.js";
+import { EventEmitter } from "../core/event-emitter.js";
 import { Lifecycle } from "../core/lifecycle.js";
 import { QueuedIterator } from "../core/queued-iterator.js";
 import { waitSignal } from "../core/signals.js";

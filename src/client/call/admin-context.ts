@@ -12,4 +12,11 @@ export interface AdminContext {
   readonly pool: ConnectionPool;
   /** Aborted when the client closes. */
   readonly closed: AbortSignal;
+  /**
+   * Writes a snapshot into a file and returns its size (`maintenance.snapshotToFile`): the platform's,
+   * absent where there is no file system (`etcd-ts/web`).
+   */
+  readonly writeSnapshotFile?:
+    | ((path: string, chunks: AsyncIterable<Uint8Array>) => Promise<number>)
+    | undefined;
 }

@@ -9,6 +9,7 @@ import {
   UnavailableError,
 } from "../core/errors.js";
 import { markNotSent } from "../core/failure.js";
+import { SILENT_CHANNELS } from "../diagnostics/channels.js";
 import type { ClosableTransport } from "../transport/closable-transport.js";
 import { UnaryCaller } from "./caller.js";
 import { ConnectionPool } from "./pool.js";
@@ -59,6 +60,7 @@ function fakeClient(
       auth: undefined,
       timeoutMs: 1000,
       requireLeader: options.requireLeader ?? true,
+      diagnostics: SILENT_CHANNELS,
     },
   );
   const closed = new AbortController();

@@ -20,7 +20,7 @@ import {
 } from "../core/errors.js";
 import { classifyFailure, isUnavailable, isUnavailableFailure } from "../core/failure.js";
 import { sleep } from "../core/signals.js";
-import { channels, methodNames } from "../diagnostics/channels.js";
+import { type DiagnosticsChannels, methodNames } from "../diagnostics/channels.js";
 import type { CallEvent } from "../diagnostics/events.js";
 import type { CallSpec } from "./call-spec.js";
 import type { EndpointChannel } from "./endpoint-channel.js";
@@ -88,7 +88,15 @@ export class UnaryCaller {
         ? (channel, remainingMs) => channel.call(spec, input, remainingMs)
         : (channel, remainingMs) =>
             channel.call(spec, input, remainingMs).then((answer) => check(answer, channel.endpoint));
-    const first = observedAttempt(call, attempt, target, call.timeoutMs, 1, undefined);
+    const first = observedAttempt(
+      call,
+      attempt,
+      target,
+      call.timeoutMs,
+      1,
+      undefined,
+      this.#pool.diagnostics,
+    );
     const retried = first.catch((failure: unknown) => this.#retryLoop(call, attempt, { target, failure }));
     if (answeredBy === undefined) return retried;
     // The retry loop records the endpoint of a later attempt itself.
@@ -168,7 +176,15 @@ export class UnaryCaller {
           });
         }
         try {
-          const result = await observedAttempt(call, attempt, target, remaining, attempts, retryReason);
+          const result = await observedAttempt(
+            call,
+            attempt,
+            target,
+            remaining,
+            attempts,
+            retryReason,
+            pool.diagnostics,
+          );
           if (call.answeredBy) call.answeredBy.endpoint = target.endpoint;
           return result;
         } catch (err) {
@@ -260,8 +276,9 @@ function observedAttempt<T>(
   remainingMs: number,
   number: number,
   retryReason: string | undefined,
+  diagnostics: DiagnosticsChannels,
 ): Promise<T> {
-  const { callStart, callEnd, callError } = channels;
+  const { callStart, callEnd, callError } = diagnostics;
   const method = call.method;
   if (
     method === undefined ||

@@ -1,6 +1,7 @@
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { describe, expect, it } from "vitest";
 import { ClientClosedError, InvalidArgumentError } from "../core/errors.js";
+import { NODE_CHANNELS } from "../diagnostics/node-channels.js";
 import type { ClosableTransport } from "../transport/closable-transport.js";
 import { ConnectionPool } from "./pool.js";
 
@@ -28,6 +29,7 @@ function fakePool(urls: string[] = [A, B]) {
       auth: undefined,
       timeoutMs: 1000,
       requireLeader: true,
+      diagnostics: NODE_CHANNELS,
     },
   );
   return { pool, made, closed };

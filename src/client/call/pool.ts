@@ -1,7 +1,7 @@
 import type { Interceptor } from "@connectrpc/connect";
 import type { AuthTokenSource } from "../auth/token.js";
 import { ClientClosedError, InvalidArgumentError } from "../core/errors.js";
-import { channels } from "../diagnostics/channels.js";
+import type { DiagnosticsChannels } from "../diagnostics/channels.js";
 import type { ClosableTransport } from "../transport/closable-transport.js";
 import { parseEndpointAddress } from "../transport/endpoint-address.js";
 import { EndpointChannel } from "./endpoint-channel.js";
@@ -28,10 +28,14 @@ export interface PoolSettings {
   readonly requireLeader: boolean;
   /** The user's Connect interceptors. Default none. */
   readonly interceptors?: readonly Interceptor[] | undefined;
+  /** Where calls, streams and endpoint failures are published (the platform's channels). */
+  readonly diagnostics: DiagnosticsChannels;
 }
 
 export class ConnectionPool {
   readonly endpoints: EndpointList;
+  /** The client's diagnostics channels: what the call pipeline and the rooms over it publish on. */
+  readonly diagnostics: DiagnosticsChannels;
   readonly #channels = new Map<string, EndpointChannel>();
   readonly #factory: (endpoint: ResolvedEndpoint) => ClosableTransport;
   readonly #auth: AuthTokenSource | undefined;
@@ -47,6 +51,7 @@ export class ConnectionPool {
     this.#timeoutMs = settings.timeoutMs;
     this.#requireLeader = settings.requireLeader;
     this.#interceptors = settings.interceptors ?? [];
+    this.diagnostics = settings.diagnostics;
   }
 
   /** The channel of the endpoint calls should use now (a healthy one first). */
@@ -90,8 +95,9 @@ export class ConnectionPool {
     // An aimed call may use a URL outside the list: there is no pin to move then.
     if (!this.endpoints.all.some((e) => e.url === endpoint)) return;
     this.endpoints.markFailed(endpoint);
-    if (channels.endpointFailed.hasSubscribers)
-      channels.endpointFailed.publish({ endpoint, error, next: this.endpoints.current().url });
+    const { endpointFailed } = this.diagnostics;
+    if (endpointFailed.hasSubscribers)
+      endpointFailed.publish({ endpoint, error, next: this.endpoints.current().url });
   }
 
   /** Replaces the endpoint list and closes connections to endpoints no longer in it. */

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Watch, type WatchRequestSchema, type WatchResponseSchema } from "../../gen/etcdserverpb/rpc_pb.js";
 import { AuthFailedError, type EtcdError } from "../core/errors.js";
 import { QueuedIterator } from "../core/queued-iterator.js";
+import { SILENT_CHANNELS } from "../diagnostics/channels.js";
 import type { ClosableTransport } from "../transport/closable-transport.js";
 import { ConnectionPool } from "./pool.js";
 import { type LiveStream, ResilientStream, type StreamOwner } from "./resilient-stream.js";
@@ -60,6 +61,7 @@ function fakeNetwork() {
       auth: undefined,
       timeoutMs: 1000,
       requireLeader: false,
+      diagnostics: SILENT_CHANNELS,
     },
   );
   const markFailed = pool.markFailed.bind(pool);

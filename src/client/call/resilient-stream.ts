@@ -16,7 +16,7 @@ import {
 } from "../core/errors.js";
 import { QueuedIterator } from "../core/queued-iterator.js";
 import { sleep } from "../core/signals.js";
-import { channels, methodNames } from "../diagnostics/channels.js";
+import { methodNames } from "../diagnostics/channels.js";
 import type { StreamEvent } from "../diagnostics/events.js";
 import type { EndpointChannel } from "./endpoint-channel.js";
 import type { EndpointServer } from "./endpoint-server.js";
@@ -264,10 +264,11 @@ export class ResilientStream<I extends DescMessage, O extends DescMessage> {
         opened: false,
       };
       const ending = await this.#runOnce(channel, observed);
-      if (channels.streamClose.hasSubscribers) {
+      const { streamClose } = this.#pool.diagnostics;
+      if (streamClose.hasSubscribers) {
         observed.reason = ending.kind;
         if (ending.kind === "failed" || ending.kind === "fatal") observed.error = ending.error;
-        channels.streamClose.publish(observed);
+        streamClose.publish(observed);
       }
       if (closing.aborted) return;
       switch (ending.kind) {
@@ -307,7 +308,8 @@ export class ResilientStream<I extends DescMessage, O extends DescMessage> {
       const stream = await channel.open({ method: this.#method }, live.requests, live.signal);
       live._token = stream.token;
       observed.opened = true;
-      if (channels.streamOpen.hasSubscribers) channels.streamOpen.publish(observed);
+      const { streamOpen } = this.#pool.diagnostics;
+      if (streamOpen.hasSubscribers) streamOpen.publish(observed);
       const onMessage = (message: MessageShape<O>) => {
         live.lastAnswerAt = Date.now();
         live.awaitingSince = undefined;

@@ -1,4 +1,4 @@
-import { EventEmitter } from "node:events";
+import { EventEmitter } from "../core/event-emitter.js";
 import { Lifecycle } from "../core/lifecycle.js";
 import { broken, done, type FollowBroken, type FollowDone, follow, readAt } from "../follow/follow.js";
 import { LockLostError } from "./errors.js";

@@ -1,5 +1,5 @@
-import { EventEmitter } from "node:events";
 import { InvalidUsageError } from "../core/errors.js";
+import { EventEmitter } from "../core/event-emitter.js";
 import { untilAborted } from "../core/signals.js";
 import { SessionExpiredError } from "./errors.js";
 import { HoldMonitor } from "./hold-monitor.js";

@@ -1,4 +1,4 @@
-import { EventEmitter } from "node:events";
+import { EventEmitter } from "../core/event-emitter.js";
 import { Lifecycle } from "../core/lifecycle.js";
 import type { Lease } from "../lease/lease.js";
 import { type EtcdPort, onLeaseEnd } from "../port.js";

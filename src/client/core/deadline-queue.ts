@@ -107,7 +107,7 @@ export class DeadlineQueue {
     // Whole milliseconds, rounded up, at least 1: the timer never fires before `at` on its own clock.
     const delay = Math.min(Math.max(Math.ceil(at - now), 1), MAX_TIMER_MS);
     const timer = setTimeout(this.#onTimer, delay);
-    timer.unref();
+    timer.unref?.();
     this.#timer = timer;
     this.#armedAt = at;
   }

@@ -1,6 +1,6 @@
-import { EventEmitter } from "node:events";
 import { describe, expect, it } from "vitest";
 import { ClosedError } from "./errors.js";
+import { EventEmitter } from "./event-emitter.js";
 import { Lifecycle } from "./lifecycle.js";
 
 const tick = () => new Promise((r) => setTimeout(r, 0));

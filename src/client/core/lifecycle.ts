@@ -1,5 +1,5 @@
-import type { EventEmitter } from "node:events";
 import { ClosedError } from "./errors.js";
+import type { EventEmitter } from "./event-emitter.js";
 
 /**
  * The lifecycle every live object shares (docs/client.md, "Live objects"): a `state` that ends in

@@ -159,3 +159,12 @@ function namedWaitErrors(what: string, timeoutMs: number | undefined): WaitError
       new DeadlineExceededError(`${what} timed out after ${timeoutMs} ms`, { code: Code.DeadlineExceeded }),
   };
 }
+
+/**
+ * Runs `callback` after the current turn of the event loop, its I/O included: Node's `setImmediate`
+ * (Node, Bun, Deno), or a zero-delay `setTimeout` in a runtime without one (browsers, workerd).
+ */
+export function afterThisTurn(callback: () => void): void {
+  if (typeof globalThis.setImmediate === "function") setImmediate(callback);
+  else setTimeout(callback, 0);
+}

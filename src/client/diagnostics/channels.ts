@@ -1,4 +1,3 @@
-import { type Channel, channel } from "node:diagnostics_channel";
 import type { DescMethod } from "@bufbuild/protobuf";
 
 /**
@@ -39,14 +38,38 @@ export const diagnosticsChannels = {
 export type DiagnosticsChannelName = (typeof diagnosticsChannels)[keyof typeof diagnosticsChannels];
 
 /**
- * @internal The channels themselves. `channel(name)` returns the process-wide channel of that name (the
- * same object whichever copy of etcd-ts asks), so these are handles, not state of their own.
+ * @internal What etcd-ts needs of one channel: Node's `diagnostics_channel` `Channel` has it, and so does
+ * the silent channel of a runtime without that module.
  */
-export const channels: { readonly [K in keyof typeof diagnosticsChannels]: Channel } = Object.freeze(
-  Object.fromEntries(Object.entries(diagnosticsChannels).map(([key, name]) => [key, channel(name)])) as {
-    [K in keyof typeof diagnosticsChannels]: Channel;
-  },
-);
+export interface DiagnosticsChannel {
+  /** True while anyone is subscribed: nothing is built for an event nobody hears. */
+  readonly hasSubscribers: boolean;
+  /** Hands `message` to every subscriber, synchronously. */
+  publish(message: unknown): void;
+}
+
+/**
+ * @internal The channels themselves, one per name of {@link diagnosticsChannels}. Which implementation is
+ * the platform's (`src/client/platform/`): `node:diagnostics_channel` on `etcd-ts`; on `etcd-ts/web` the
+ * runtime's own module when it has one, else silent channels.
+ */
+export type DiagnosticsChannels = { readonly [K in keyof typeof diagnosticsChannels]: DiagnosticsChannel };
+
+/**
+ * @internal The channels of {@link diagnosticsChannels}' names, each made by `channel(name)`. A runtime's
+ * `channel(name)` returns the process-wide channel of that name (the same object whichever copy of etcd-ts
+ * asks), so these are handles, not state of their own.
+ */
+export function channelsOf(channel: (name: string) => DiagnosticsChannel): DiagnosticsChannels {
+  return Object.freeze(
+    Object.fromEntries(Object.entries(diagnosticsChannels).map(([key, name]) => [key, channel(name)])),
+  ) as DiagnosticsChannels;
+}
+
+/** @internal Channels nobody can subscribe to: what a runtime without `diagnostics_channel` publishes on. */
+export const SILENT_CHANNELS: DiagnosticsChannels = channelsOf(() => SILENT_CHANNEL);
+
+const SILENT_CHANNEL: DiagnosticsChannel = Object.freeze({ hasSubscribers: false, publish() {} });
 
 /** @internal The fields of a call or stream event that name its method. */
 export function methodNames(method: DescMethod): { method: string; service: string; rpcMethod: string } {

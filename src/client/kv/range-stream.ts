@@ -95,7 +95,7 @@ async function open(
   const signal = anySignal([ctx.closed, options?.signal, stop.signal]);
   let token: string | undefined;
   const timer = setTimeout(() => stop.abort(deadline(waitMs, channel.endpoint)), waitMs);
-  timer.unref();
+  timer.unref?.();
   try {
     // Serializable reads are answered locally and exist to work without a leader.
     const spec = {
@@ -137,7 +137,7 @@ async function* chunks(
           stop.abort(released(timeoutMs, channel.endpoint));
           opened.signal.dispose();
         }, timeoutMs);
-        idle.unref();
+        idle.unref?.();
         try {
           yield chunk;
         } finally {
@@ -146,7 +146,7 @@ async function* chunks(
         if (stop.signal.reason instanceof RangeStreamReleasedError) throw stop.signal.reason;
       }
       const timer = setTimeout(() => stop.abort(deadline(timeoutMs, channel.endpoint)), timeoutMs);
-      timer.unref();
+      timer.unref?.();
       try {
         next = await iterator.next();
       } catch (err) {

@@ -14,7 +14,7 @@ import {
 import { DeadlineQueue } from "../core/deadline-queue.js";
 import type { EtcdError } from "../core/errors.js";
 import type { ProcessRef, RefRelease } from "../core/process-ref.js";
-import { channels } from "../diagnostics/channels.js";
+import type { DiagnosticsChannels } from "../diagnostics/channels.js";
 import { LeaseLostError, LeasesClosedError } from "./errors.js";
 import { KeptLease, type KeptLeaseOwner } from "./kept-lease.js";
 import type { Lease } from "./lease.js";
@@ -57,10 +57,14 @@ export class LeaseKeeper
   /** Shortest granted TTL among kept leases, seconds; undefined when it must be recomputed. */
   #shortestTtl: number | undefined;
 
+  /** Where lease losses are published. */
+  readonly #diagnostics: DiagnosticsChannels;
+
   constructor(pool: ConnectionPool, settings: LeaseKeeperSettings, processRef: ProcessRef) {
     this.#safetyMarginMs = settings.safetyMarginMs;
     this.#processRef = processRef;
     this.#stream = new ResilientStream(pool, LeaseService.method.leaseKeepAlive, this, settings);
+    this.#diagnostics = pool.diagnostics;
   }
 
   /** Number of leases being kept alive. */
@@ -193,8 +197,8 @@ export class LeaseKeeper
     if (!kept) return;
     this.#forget(kept);
     kept.lease._markLost(error);
-    if (channels.leaseLost.hasSubscribers)
-      channels.leaseLost.publish({ leaseId: id, reason: error.reason, error });
+    const { leaseLost } = this.#diagnostics;
+    if (leaseLost.hasSubscribers) leaseLost.publish({ leaseId: id, reason: error.reason, error });
   }
 
   /** @internal {@link KeptLeaseOwner}: `kept`'s refresh or loss deadline came due. */

@@ -1,4 +1,3 @@
-import { EventEmitter } from "node:events";
 import { create } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { KeyValueSchema } from "../../gen/mvccpb/kv_pb.js";
@@ -14,6 +13,7 @@ import {
   InvalidArgumentError,
   LeaseNotFoundError,
 } from "../core/errors.js";
+import { EventEmitter } from "../core/event-emitter.js";
 import { Lifecycle } from "../core/lifecycle.js";
 import { anySignal, sleep, untilAborted, type WaitSignal, waitSignal } from "../core/signals.js";
 import { checkOptionsObject, checkSignal, checkTtl, shownInput } from "../core/validation.js";

@@ -1,6 +1,3 @@
-import { type FileHandle, open, rename, rm } from "node:fs/promises";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { Code } from "@connectrpc/connect";
 import {
   AlarmRequest_AlarmAction,
@@ -12,10 +9,9 @@ import type { AdminContext } from "../call/admin-context.js";
 import type { CallOptions, TargetedCallOptions } from "../call-options.js";
 import { ClusterClient } from "../cluster/cluster-client.js";
 import {
-  EtcdError,
   InvalidArgumentError,
-  LocalFileError,
   NoLeaderError,
+  NotSupportedError,
   notSupportedBefore,
   toEtcdError,
 } from "../core/errors.js";
@@ -182,38 +178,13 @@ export class MaintenanceClient {
   async snapshotToFile(path: string, options?: SnapshotOptions): Promise<SnapshotFileResult> {
     if (typeof path !== "string" || path === "")
       throw new InvalidArgumentError("path", "must be a file path");
-    const partial = `${path}.part`;
-    let bytes = 0;
-    const counted = async function* (chunks: AsyncIterable<Uint8Array>) {
-      for await (const chunk of chunks) {
-        bytes += chunk.length;
-        yield chunk;
-      }
-    };
-    // The file first: a folder that does not exist or is not writable fails here, before a byte of the
-    // snapshot is asked for, as a local file error (not as "etcd unavailable").
-    let file: FileHandle;
-    try {
-      file = await open(partial, "w", 0o600);
-    } catch (err) {
-      throw new LocalFileError(partial, err);
-    }
-    try {
-      await pipeline(Readable.from(counted(this.snapshot(options))), file.createWriteStream());
-    } catch (err) {
-      await rm(partial, { force: true });
-      // The snapshot's own failures are typed already; anything else came from writing the file.
-      throw err instanceof EtcdError ? err : new LocalFileError(partial, err);
-    } finally {
-      await file.close().catch(() => {});
-    }
-    try {
-      await rename(partial, path);
-    } catch (err) {
-      await rm(partial, { force: true });
-      throw new LocalFileError(path, err);
-    }
-    return { path, bytes };
+    const write = this.#ctx.writeSnapshotFile;
+    if (write === undefined)
+      throw new NotSupportedError(
+        "snapshotToFile needs a file system, which etcd-ts/web does not have: iterate maintenance.snapshot() instead",
+        { code: Code.Unimplemented },
+      );
+    return { path, bytes: await write(path, this.snapshot(options)) };
   }
 
   /**

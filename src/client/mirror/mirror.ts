@@ -1,5 +1,5 @@
-import { EventEmitter } from "node:events";
 import { ClosedError, CompactedError, DeadlineExceededError, InvalidArgumentError } from "../core/errors.js";
+import { EventEmitter } from "../core/event-emitter.js";
 import { isUnavailable } from "../core/failure.js";
 import { Lifecycle } from "../core/lifecycle.js";
 import { QueuedIterator } from "../core/queued-iterator.js";

@@ -43,7 +43,7 @@ export class ProgressRequests {
       this.#timer = setInterval(() => {
         if (this.#wanted) this.#sent = this.#host.trySend();
       }, this.#reaskMs);
-      this.#timer.unref();
+      this.#timer.unref?.();
     }
   }
 

@@ -10,6 +10,7 @@ import { Event_EventType, EventSchema } from "../../gen/mvccpb/kv_pb.js";
 import type { ConnectionPool } from "../call/pool.js";
 import type { LiveStream } from "../call/resilient-stream.js";
 import { ProcessRef } from "../core/process-ref.js";
+import { SILENT_CHANNELS } from "../diagnostics/channels.js";
 import { Namespace } from "../namespace/namespace.js";
 import { WatchCanceledError } from "./errors.js";
 import type { WatchBatch } from "./types.js";
@@ -66,6 +67,7 @@ const refusingPool = {
   pick() {
     throw new Error("no pool in this spec");
   },
+  diagnostics: SILENT_CHANNELS,
 } as unknown as ConnectionPool;
 
 const SETTINGS = {
@@ -73,6 +75,7 @@ const SETTINGS = {
   idleTimeoutMs: 0,
   answerTimeoutMs: 60_000,
   maxBufferedEvents: 100,
+  unlimitedListeners: () => {},
 };
 
 const hubs: WatchHub[] = [];

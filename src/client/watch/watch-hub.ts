@@ -1,4 +1,3 @@
-import { setMaxListeners } from "node:events";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import {
   type RangeRequestSchema,
@@ -20,7 +19,7 @@ import {
 import { type EtcdError, InvalidArgumentError } from "../core/errors.js";
 import type { ProcessRef, RefRelease } from "../core/process-ref.js";
 import { checkInteger } from "../core/validation.js";
-import { channels } from "../diagnostics/channels.js";
+import type { DiagnosticsChannels } from "../diagnostics/channels.js";
 import type { Bytes } from "../kv/bytes.js";
 import type { KeyRange } from "../kv/types.js";
 import type { Namespace } from "../namespace/namespace.js";
@@ -43,6 +42,11 @@ export interface WatchHubSettings extends StreamSettings {
    * consumer drained half of it.
    */
   readonly maxBufferedEvents: number;
+  /**
+   * Lets an `AbortSignal` take any number of listeners without a warning (Node's
+   * `setMaxListeners(0, signal)`; nothing where the runtime has no such limit). The platform's.
+   */
+  readonly unlimitedListeners: (signal: AbortSignal) => void;
 }
 
 /** Reads a range for a compaction resync, through the client's call path (auth, retries, typed errors). */
@@ -94,6 +98,8 @@ export class WatchHub
   readonly #maxBufferedEvents: number;
   readonly #readRange: RangeReader;
   readonly #processRef: ProcessRef;
+  /** Where resumed watches are published. */
+  readonly #diagnostics: DiagnosticsChannels;
   /** Live watches, in creation order. */
   readonly #watchers = new Set<HubWatcher>();
   readonly #closing = new AbortController();
@@ -121,8 +127,9 @@ export class WatchHub
     this.#readRange = readRange;
     this.#processRef = processRef;
     this.#stream = new ResilientStream(pool, WatchService.method.watch, this, settings);
+    this.#diagnostics = pool.diagnostics;
     // Every compaction resync in flight listens to it: many at once is normal, not a listener leak.
-    setMaxListeners(0, this.#closing.signal);
+    settings.unlimitedListeners(this.#closing.signal);
     this.#answerTimeoutMs = settings.answerTimeoutMs;
     this.#progress = new ProgressRequests(
       { trySend: () => this.#sendProgressRequest() },
@@ -416,8 +423,9 @@ export class WatchHub
         opened.live.healthy();
         if (this.#createdOnce.has(watcher)) {
           const revision = watcher.nextRevision;
-          if (channels.watchResume.hasSubscribers && revision !== undefined)
-            channels.watchResume.publish({ endpoint: opened.live.endpoint, revision, watcher });
+          const { watchResume } = this.#diagnostics;
+          if (watchResume.hasSubscribers && revision !== undefined)
+            watchResume.publish({ endpoint: opened.live.endpoint, revision, watcher });
         } else this.#createdOnce.add(watcher);
         watcher._activate(response.watchId, response.header?.revision ?? 0n);
         opened.byId.set(response.watchId, watcher);

@@ -1,7 +1,7 @@
-import { EventEmitter } from "node:events";
 import type { Event, KeyValue as KeyValuePb } from "../../gen/mvccpb/kv_pb.js";
 import { AsyncQueue } from "../core/async-queue.js";
 import { ClosedError, InvalidUsageError } from "../core/errors.js";
+import { EventEmitter } from "../core/event-emitter.js";
 import { wrapAll } from "../kv/key-value.js";
 import type { Namespace } from "../namespace/namespace.js";
 import { WatchClosedError } from "./errors.js";

@@ -1,0 +1,26 @@
+import { InvalidArgumentError } from "../core/errors.js";
+import { runtimeChannels } from "../diagnostics/runtime-channels.js";
+import { createGatewayTransport } from "../transport/gateway/index.js";
+import type { Platform } from "./platform.js";
+
+/**
+ * The platform of `etcd-ts/web` (browsers, workerd, Vercel's edge runtime, Deno, Bun, Node): nothing but
+ * web-standard APIs. The default transport speaks etcd's JSON gateway over `fetch`; diagnostics go to the
+ * runtime's `diagnostics_channel` where it has one (`runtimeChannels`); a signal's listeners have no
+ * limit to lift; there is no file system for `snapshotToFile`.
+ */
+export const webPlatform: Platform = Object.freeze({
+  createDefaultTransport(endpoint, _options) {
+    // fetch does TLS with the runtime's own trust store: no CA, client certificate or server name of ours.
+    const tls = endpoint.tls;
+    if (tls !== undefined && Object.values(tls).some((value) => value !== undefined))
+      throw new InvalidArgumentError(
+        "tls",
+        "is not supported by etcd-ts/web's gateway transport: fetch uses the runtime's own TLS settings",
+      );
+    return createGatewayTransport({ baseUrl: endpoint.url });
+  },
+  diagnostics: runtimeChannels,
+  unlimitedListeners() {},
+  writeSnapshotFile: undefined,
+} satisfies Platform);

@@ -1,0 +1,94 @@
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  type ResponseHeader,
+  type WatchRequest,
+  WatchRequestSchema,
+  type WatchResponse,
+  WatchResponseSchema,
+} from "../../../gen/etcdserverpb/rpc_pb.js";
+import { EmulatedStream } from "./emulated-stream.js";
+import { decodeJson, encodeJson } from "./json-codec.js";
+import type { GatewayRequest } from "./request.js";
+
+/** One watch of the emulated stream: its own `POST /v3/watch`. */
+interface GatewayWatch {
+  readonly request: GatewayRequest;
+  /** The last header the server sent for it (the cancel answer carries it, as etcd's does). */
+  header: ResponseHeader | undefined;
+}
+
+/**
+ * The `Watch` stream over etcd's gateway. Each create request becomes its own `POST /v3/watch` (one
+ * watch per request, answered by a stream of `{"result": WatchResponse}` lines); its answers go out with
+ * a watch id unique on this emulated stream (every request's watch is id 0 on the server), in the order
+ * they arrive, so the watch hub sees what a gRPC stream gives: one `created` answer per create, in the
+ * order of the creates (it sends the next create only after the previous one was answered), then events.
+ * A cancel request aborts that watch's request and answers `canceled`, as etcd does. A request that fails
+ * or ends while its watch is open fails the whole stream (UNAVAILABLE when the connection went): the hub
+ * then reopens it and re-creates every watch from its resume point. A create the server refuses
+ * (`created` and `canceled`, e.g. a stale token) or a watch it cancels (compaction) passes through as is,
+ * and only that request ends.
+ *
+ * Progress requests are not sent: the gateway reads one request per HTTP request, so nothing can reach the
+ * server's watch stream after the create, and a notice made up here (the store's revision from a Range)
+ * would not promise that every older event of every watch was delivered. They go unanswered, as etcd
+ * leaves them unanswered while a watch catches up; docs/web.md says what that means for the cache.
+ */
+export class GatewayWatchStream extends EmulatedStream<
+  MessageInitShape<typeof WatchRequestSchema>,
+  WatchResponse
+> {
+  readonly #watches = new Map<bigint, GatewayWatch>();
+  #nextId = 0n;
+
+  protected receive(init: MessageInitShape<typeof WatchRequestSchema>): void {
+    const request: WatchRequest = create(WatchRequestSchema, init);
+    const union = request.requestUnion;
+    if (union.case === "createRequest") this.#create(encodeJson(WatchRequestSchema, request));
+    else if (union.case === "cancelRequest") this.#cancel(union.value.watchId);
+    // A progress request cannot reach the server: unanswered (see the class comment).
+  }
+
+  #create(body: string): void {
+    const id = this.#nextId++;
+    const watch: GatewayWatch = { request: this.request(body), header: undefined };
+    this.#watches.set(id, watch);
+    void this.#follow(id, watch);
+  }
+
+  #cancel(id: bigint): void {
+    const watch = this.#watches.get(id);
+    if (!watch) return;
+    this.#forget(id, watch);
+    this.push(create(WatchResponseSchema, { header: watch.header, watchId: id, canceled: true }));
+  }
+
+  /** Reads one watch's answers until it is canceled (by either side) or its request fails. */
+  async #follow(id: bigint, watch: GatewayWatch): Promise<void> {
+    try {
+      const response = await watch.request.send();
+      for await (const result of watch.request.results(response)) {
+        if (this.#watches.get(id) !== watch) return;
+        const message = decodeJson(WatchResponseSchema, result, this.rpc);
+        if (message.header) watch.header = message.header;
+        // A refused create keeps the server's id (-1): the hub matches a `created` by its position.
+        if (!(message.created && message.canceled)) message.watchId = id;
+        if (message.canceled) this.#forget(id, watch);
+        this.push(message);
+        if (message.canceled) return;
+      }
+      if (this.#watches.get(id) === watch)
+        this.fail(
+          new ConnectError(`${this.rpc}: the gateway ended the request of watch ${id}`, Code.Unavailable),
+        );
+    } catch (err) {
+      if (this.#watches.get(id) === watch) this.fail(err);
+    }
+  }
+
+  #forget(id: bigint, watch: GatewayWatch): void {
+    this.#watches.delete(id);
+    this.release(watch.request);
+  }
+}
