@@ -66,10 +66,10 @@ export function channelsOf(channel: (name: string) => DiagnosticsChannel): Diagn
   ) as DiagnosticsChannels;
 }
 
+const SILENT_CHANNEL: DiagnosticsChannel = Object.freeze({ hasSubscribers: false, publish() {} });
+
 /** @internal Channels nobody can subscribe to: what a runtime without `diagnostics_channel` publishes on. */
 export const SILENT_CHANNELS: DiagnosticsChannels = channelsOf(() => SILENT_CHANNEL);
-
-const SILENT_CHANNEL: DiagnosticsChannel = Object.freeze({ hasSubscribers: false, publish() {} });
 
 /** @internal The fields of a call or stream event that name its method. */
 export function methodNames(method: DescMethod): { method: string; service: string; rpcMethod: string } {
