@@ -56,6 +56,11 @@ export class WebPage {
     return this.#page.evaluate(`globalThis.etcdPage[${JSON.stringify(name)}](${JSON.stringify(arg)})`);
   }
 
+  /** Evaluates a JavaScript expression in the page (awaited when it is a promise) and returns its value. */
+  evaluate<T>(expression: string): Promise<T> {
+    return this.#page.evaluate(expression) as Promise<T>;
+  }
+
   /**
    * The first report (from index `since` on) that `match` accepts. Rejects after `timeoutMs`, or at once
    * when the page reports an error of its program (`type: "error"`) or throws one nobody caught.
