@@ -7,8 +7,8 @@ const ALL = ["src/**/*.spec.ts", "bench/**/*.spec.ts", "test/**/*.test.ts"];
 /**
  * The suites where the server's behaviour matters, run again on every other etcd line of the matrix:
  * KV and txn, watch and resume, progress, leases, auth with expiry, cluster and maintenance, recipes,
- * cache, discovery, the CLI, processes and faults, and etcd's JSON gateway under the web runtimes (Chromium,
- * workerd, Node, Bun and Deno: the gateway differs between lines).
+ * cache, discovery, the CLI, processes and faults, and the client over etcd's JSON gateway (whose answers
+ * differ between lines), in Node and under the web runtimes (Chromium, workerd, Bun, Deno).
  */
 export const SERVER_SUITES = [
   "test/client/**/*.test.ts",
@@ -23,6 +23,7 @@ export const SERVER_SUITES = [
   "test/conformance/**/*.test.ts",
   "test/versions/**/*.test.ts",
   "test/interop/**/*.test.ts",
+  "test/gateway/**/*.test.ts",
   "test/web/**/*.test.ts",
 ];
 
@@ -35,7 +36,8 @@ export const SERVER_SUITES = [
  */
 export const SLOW_SUITES = [
   "test/runtimes/**/*.test.ts",
-  "test/web/**/*.test.ts",
+  "test/web/browser.test.ts",
+  "test/web/workerd.test.ts",
   "test/process/**/*.test.ts",
   "test/cli/**/*.test.ts",
   "test/interop/**/*.test.ts",
@@ -45,6 +47,7 @@ export const SLOW_SUITES = [
   "test/faults/**/*.test.ts",
   "test/conformance/faults.test.ts",
   "test/watch/slow-catch-up.test.ts",
+  "test/gateway/faults.test.ts",
 ];
 
 /** The slow suites that the other lines run too: those under a {@link SERVER_SUITES} folder. */

@@ -183,6 +183,12 @@ export {
 export type { AuthOptions, EtcdOptions, StreamOptions } from "./options.js";
 export type { EtcdPort, LeasePort } from "./port.js";
 export type { ClosableTransport } from "./transport/closable-transport.js";
+export {
+  createGatewayTransport,
+  type GatewayFetch,
+  type GatewayTransportOptions,
+  NotSupportedOverGatewayError,
+} from "./transport/gateway/index.js";
 export { type CompareOperator, type Comparison, compare } from "./txn/compare.js";
 export { op } from "./txn/ops.js";
 export {

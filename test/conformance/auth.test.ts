@@ -4,7 +4,7 @@ import { Permission_Type } from "../../src/gen/authpb/auth_pb.js";
 import { Auth, KV } from "../../src/gen/etcdserverpb/rpc_pb.js";
 import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
 import { expectConnectError } from "../support/expect-error.js";
-import { type ClosableTransport, transports } from "../support/transports.js";
+import { type ClosableTransport, transportsWithGateway } from "../support/transports.js";
 
 const te = new TextEncoder();
 
@@ -12,7 +12,7 @@ const te = new TextEncoder();
 let etcd: EtcdCluster;
 beforeAll(async () => {
   etcd = await startEtcd();
-  const setup = transports[0]!.create({ baseUrl: etcd.endpoint });
+  const setup = transportsWithGateway[0]!.create({ baseUrl: etcd.endpoint });
   try {
     const auth = createClient(Auth, setup);
     await auth.userAdd({ name: "root", password: "rootpw" });
@@ -32,7 +32,7 @@ afterAll(async () => {
   await etcd?.close();
 });
 
-describe.each(transports)("auth over $name", (factory) => {
+describe.each(transportsWithGateway)("auth over $name", (factory) => {
   let transport: ClosableTransport;
   let rootToken = "";
   beforeAll(async () => {

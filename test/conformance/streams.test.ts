@@ -5,7 +5,7 @@ import type { WatchRequestSchema } from "../../src/gen/etcdserverpb/rpc_pb.js";
 import { KV, Watch, type WatchResponse } from "../../src/gen/etcdserverpb/rpc_pb.js";
 import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
 import { Pushable } from "../support/pushable.js";
-import { type ClosableTransport, transports } from "../support/transports.js";
+import { type ClosableTransport, transports, transportsWithGateway } from "../support/transports.js";
 import { within } from "../support/wait.js";
 
 const te = new TextEncoder();
@@ -23,7 +23,7 @@ afterAll(async () => {
   await etcd?.close();
 });
 
-describe.each(transports)("streams and metadata over $name", (factory) => {
+describe.each(transportsWithGateway)("streams and metadata over $name", (factory) => {
   let transport: ClosableTransport;
   const key = (suffix: string) => te.encode(`${factory.name}/${suffix}`);
   beforeAll(() => {
@@ -133,6 +133,18 @@ describe.each(transports)("streams and metadata over $name", (factory) => {
     );
     expect((error as ConnectError).code).toBe(Code.Canceled);
     input.end();
+  });
+});
+
+// Response headers and trailers are gRPC's: the gateway transport has neither on its wire.
+describe.each(transports)("response metadata over $name", (factory) => {
+  let transport: ClosableTransport;
+  const key = (suffix: string) => te.encode(`${factory.name}/${suffix}`);
+  beforeAll(() => {
+    transport = factory.create({ baseUrl: etcd.endpoint });
+  });
+  afterAll(async () => {
+    await transport?.close();
   });
 
   test("custom and -bin request headers are accepted; response headers and trailers are exposed", async () => {

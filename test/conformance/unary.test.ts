@@ -4,7 +4,7 @@ import { Auth, KV, Lease, Maintenance } from "../../src/gen/etcdserverpb/rpc_pb.
 import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
 import { expectConnectError } from "../support/expect-error.js";
 import { versionAtLeast } from "../support/server-version.js";
-import { type ClosableTransport, transports } from "../support/transports.js";
+import { type ClosableTransport, transportsWithGateway } from "../support/transports.js";
 import { within } from "../support/wait.js";
 
 const te = new TextEncoder();
@@ -19,7 +19,7 @@ afterAll(async () => {
   await etcd?.close();
 });
 
-describe.each(transports)("unary calls and error statuses over $name", (factory) => {
+describe.each(transportsWithGateway)("unary calls and error statuses over $name", (factory) => {
   let transport: ClosableTransport;
   const key = (suffix: string) => te.encode(`${factory.name}/${suffix}`);
   beforeAll(() => {

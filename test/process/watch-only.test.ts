@@ -19,9 +19,13 @@ const RESTART_AFTER = new Set([25, 50, 75]);
 const IDLE_BEFORE = new Set([10, 60]);
 
 describe.each([
-  { auth: false, name: "auth off" },
-  { auth: true, name: "auth on, tokens expiring" },
-])("a program whose only work is a watch ($name)", ({ auth }) => {
+  { auth: false, entry: "node", name: "auth off" },
+  { auth: true, entry: "node", name: "auth on, tokens expiring" },
+  // etcd-ts/web holds a Node process as etcd-ts does: the open watch (its request, and the client's
+  // process ref through backoff) keeps it alive, and close() lets it exit (docs/web.md).
+  { auth: false, entry: "web", name: "etcd-ts/web over the gateway, auth off" },
+  { auth: true, entry: "web", name: "etcd-ts/web over the gateway, auth on, tokens expiring" },
+] as const)("a program whose only work is a watch ($name)", ({ auth, entry }) => {
   let pc: ProcessCluster | undefined;
   let child: Child | undefined;
 
@@ -43,6 +47,7 @@ describe.each([
         startRevision: String(from),
         sentinel: SENTINEL,
         auth: pc.childAuth,
+        entry,
       }),
     ]);
     child = c;

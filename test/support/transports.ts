@@ -1,4 +1,5 @@
 import type { Transport } from "@connectrpc/connect";
+import { createGatewayTransport } from "../../src/client/transport/gateway/index.js";
 import { createHttp2Transport } from "../../src/client/transport/http2/index.js";
 import type { TransportTlsOptions } from "../../src/client/transport/transport-options.js";
 import { createConnectNodeTransport } from "../../src/connect-node/index.js";
@@ -27,3 +28,16 @@ export const transports: TransportFactory[] = [
   { name: "grpc-js", create: (options) => createGrpcJsTransport(options) },
   { name: "connect-node", create: (options) => createConnectNodeTransport(options) },
 ];
+
+/**
+ * The fetch-only transport over etcd's JSON gateway (issue 23), for the conformance files where what they
+ * check applies to it: unary calls, their error statuses, auth, and the streams it emulates. It has no
+ * HTTP/2 (no TLS options of its own, no keepalive, no gRPC metadata or trailers on the wire).
+ */
+export const gatewayTransport: TransportFactory = {
+  name: "gateway",
+  create: (options) => createGatewayTransport({ baseUrl: options.baseUrl }),
+};
+
+/** {@link transports} and the gateway transport: the legs of the files where the gateway applies. */
+export const transportsWithGateway: TransportFactory[] = [...transports, gatewayTransport];

@@ -25,7 +25,7 @@ export class EventEmitter<T extends EventMap<T> = DefaultEventMap> {
     return this.#add(eventName, listener as StoredListener, false);
   }
 
-  /** The same as {@link EventEmitter.on}. */
+  /** The same as `on`. */
   addListener<K>(eventName: Key<K, T>, listener: Listener<K, T>): this {
     return this.#add(eventName, listener as StoredListener, false);
   }
@@ -40,7 +40,7 @@ export class EventEmitter<T extends EventMap<T> = DefaultEventMap> {
     return this.#add(eventName, this.#onceWrapper(eventName, listener as StoredListener), false);
   }
 
-  /** {@link EventEmitter.once}, added at the start of the list. */
+  /** `once`, added at the start of the list. */
   prependOnceListener<K>(eventName: Key<K, T>, listener: Listener<K, T>): this {
     return this.#add(eventName, this.#onceWrapper(eventName, listener as StoredListener), true);
   }
@@ -74,7 +74,7 @@ export class EventEmitter<T extends EventMap<T> = DefaultEventMap> {
     return this;
   }
 
-  /** The same as {@link EventEmitter.removeListener}. */
+  /** The same as `removeListener`. */
   off<K>(eventName: Key<K, T>, listener: Listener<K, T>): this {
     return this.removeListener(eventName, listener);
   }
@@ -155,7 +155,7 @@ export class EventEmitter<T extends EventMap<T> = DefaultEventMap> {
     return this;
   }
 
-  /** The limit of {@link EventEmitter.setMaxListeners}; 10 unless set. */
+  /** The limit of `setMaxListeners`; 10 unless set. */
   getMaxListeners(): number {
     return this.#maxListeners ?? DEFAULT_MAX_LISTENERS;
   }

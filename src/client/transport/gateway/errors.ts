@@ -60,9 +60,13 @@ export function readRefusal(body: unknown): Refusal {
  * The `ConnectError` a gRPC transport would give for a gateway answer with HTTP `status` and `text` as
  * body: etcd's own code and message when the body has them (so the client's error typing reads them as
  * it reads a gRPC status), else the code grpc-gateway gives that status. A 404 of the gateway's router
- * (`Not Found`, no etcd message) is UNIMPLEMENTED: this etcd has no such path.
+ * (`Not Found`, no etcd message) is a {@link NotSupportedOverGatewayError}: this etcd has no such path.
  */
-export function gatewayError(status: number, text: string, rpc: string): ConnectError {
+export function gatewayError(
+  status: number,
+  text: string,
+  rpc: string,
+): ConnectError | NotSupportedOverGatewayError {
   let body: unknown;
   try {
     body = text === "" ? undefined : JSON.parse(text);
@@ -72,7 +76,10 @@ export function gatewayError(status: number, text: string, rpc: string): Connect
   const refusal = readRefusal(body);
   const routerNotFound = status === 404 && (refusal.message === undefined || refusal.message === "Not Found");
   if (routerNotFound)
-    return new ConnectError(`${rpc}: this etcd's gateway has no such path (HTTP 404)`, Code.Unimplemented);
+    return new NotSupportedOverGatewayError(
+      rpc,
+      "this etcd's gateway has no path for it (HTTP 404; 3.4 lacks AuthStatus, Downgrade and HashKV there)",
+    );
   const code = refusal.code ?? CODE_OF_STATUS.get(status) ?? Code.Unknown;
   const message =
     refusal.message ??

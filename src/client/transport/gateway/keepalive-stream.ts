@@ -20,8 +20,22 @@ export class GatewayKeepAliveStream extends EmulatedStream<
   MessageInitShape<typeof LeaseKeepAliveRequestSchema>,
   LeaseKeepAliveResponse
 > {
+  /** Refreshes whose answer has not come yet. */
+  #inFlight = 0;
+  #inputEnded = false;
+
   protected receive(init: MessageInitShape<typeof LeaseKeepAliveRequestSchema>): void {
-    void this.#refresh(encodeJson(RequestSchema, init));
+    this.#inFlight++;
+    void this.#refresh(encodeJson(RequestSchema, init)).finally(() => {
+      this.#inFlight--;
+      if (this.#inputEnded && this.#inFlight === 0) this.end();
+    });
+  }
+
+  /** The input ended: the stream ends once every refresh sent was answered. */
+  protected override inputEnded(): void {
+    this.#inputEnded = true;
+    if (this.#inFlight === 0) this.end();
   }
 
   async #refresh(body: string): Promise<void> {

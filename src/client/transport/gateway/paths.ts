@@ -2,9 +2,11 @@
  * The one table of etcd's JSON gateway: every RPC the gateway serves (`package.Service/Method`, as
  * protobuf-es names a method's service `typeName` and method `name`) and the path it is POSTed to. It is
  * the `google.api.http` annotation of each RPC in etcd's `rpc.proto`, `v3lock.proto` and
- * `v3election.proto` (3.5 to 3.7; 3.4 has the same paths, less `Downgrade`, which it lacks over gRPC
- * too). `gatewayPaths.spec.ts` checks it against the schema's method list: every method of the schema is
- * here or in {@link NOT_ON_GATEWAY}, and nothing else is.
+ * `v3election.proto` (3.5 to 3.7). etcd 3.4 has the same paths less three: `Downgrade` and `AuthStatus`
+ * (which it lacks over gRPC too) and `HashKV` (its annotation there says `/v3/maintenance/hash`, which
+ * `Hash` answers): the gateway's 404 for them is a `NotSupportedOverGatewayError`. `paths.spec.ts` checks
+ * the table against the schema's method list: every method of the schema is here or in
+ * {@link NOT_ON_GATEWAY}, and nothing else is.
  */
 export const GATEWAY_PATHS: Readonly<Record<string, string>> = Object.freeze({
   "etcdserverpb.KV/Range": "/v3/kv/range",

@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { fetchFailure, gatewayError, readRefusal } from "./errors.js";
+import { fetchFailure, gatewayError, NotSupportedOverGatewayError, readRefusal } from "./errors.js";
 
 /** The `fetch` the transport calls: the global one, or one the user brings (a mock, a proxy agent). */
 export type GatewayFetch = (input: string, init: RequestInit) => Promise<Response>;
@@ -166,7 +166,7 @@ export class GatewayRequest {
     this.#controller.abort();
   }
 
-  #failure(err: unknown): ConnectError {
+  #failure(err: unknown): Error {
     const why = this.#why;
     if (why === "transport")
       return new ConnectError(
@@ -177,7 +177,7 @@ export class GatewayRequest {
         err,
       );
     if (why === "caller" || why === "deadline") return fetchFailure(err, this.#init.rpc, why);
-    if (err instanceof ConnectError) return err;
+    if (err instanceof ConnectError || err instanceof NotSupportedOverGatewayError) return err;
     // A read that breaks off mid-body (undici's "terminated", a browser's network error): the connection went.
     return fetchFailure(err, this.#init.rpc, undefined);
   }

@@ -14,6 +14,10 @@ import type { GatewayRequest } from "./request.js";
 /** One watch of the emulated stream: its own `POST /v3/watch`. */
 interface GatewayWatch {
   readonly request: GatewayRequest;
+  /** Settles once the previous create was answered (or ended): answers go out in the order of the creates. */
+  readonly previous: Promise<void>;
+  /** Settles {@link previous} for the next create. */
+  readonly answered: () => void;
   /** The last header the server sent for it (the cancel answer carries it, as etcd's does). */
   header: ResponseHeader | undefined;
 }
@@ -24,7 +28,8 @@ interface GatewayWatch {
  * a watch id unique on this emulated stream (every request's watch is id 0 on the server), in the order
  * they arrive, so the watch hub sees what a gRPC stream gives: one `created` answer per create, in the
  * order of the creates (it sends the next create only after the previous one was answered), then events.
- * A cancel request aborts that watch's request and answers `canceled`, as etcd does. A request that fails
+ * A cancel request aborts that watch's request and answers `canceled`, as etcd does. Ending the input
+ * leaves the watches running, as etcd does after a half-close; the caller's signal ends them. A request that fails
  * or ends while its watch is open fails the whole stream (UNAVAILABLE when the connection went): the hub
  * then reopens it and re-creates every watch from its resume point. A create the server refuses
  * (`created` and `canceled`, e.g. a stale token) or a watch it cancels (compaction) passes through as is,
@@ -41,6 +46,8 @@ export class GatewayWatchStream extends EmulatedStream<
 > {
   readonly #watches = new Map<bigint, GatewayWatch>();
   #nextId = 0n;
+  /** Settles once the last create so far was answered. */
+  #lastCreate: Promise<void> = Promise.resolve();
 
   protected receive(init: MessageInitShape<typeof WatchRequestSchema>): void {
     const request: WatchRequest = create(WatchRequestSchema, init);
@@ -52,7 +59,12 @@ export class GatewayWatchStream extends EmulatedStream<
 
   #create(body: string): void {
     const id = this.#nextId++;
-    const watch: GatewayWatch = { request: this.request(body), header: undefined };
+    let answered!: () => void;
+    const previous = this.#lastCreate;
+    this.#lastCreate = new Promise((resolve) => {
+      answered = resolve;
+    });
+    const watch: GatewayWatch = { request: this.request(body), previous, answered, header: undefined };
     this.#watches.set(id, watch);
     void this.#follow(id, watch);
   }
@@ -68,7 +80,11 @@ export class GatewayWatchStream extends EmulatedStream<
   async #follow(id: bigint, watch: GatewayWatch): Promise<void> {
     try {
       const response = await watch.request.send();
+      let first = true;
       for await (const result of watch.request.results(response)) {
+        // etcd answers a stream's creates in order; these requests may answer in any.
+        if (first) await watch.previous;
+        first = false;
         if (this.#watches.get(id) !== watch) return;
         const message = decodeJson(WatchResponseSchema, result, this.rpc);
         if (message.header) watch.header = message.header;
@@ -76,6 +92,7 @@ export class GatewayWatchStream extends EmulatedStream<
         if (!(message.created && message.canceled)) message.watchId = id;
         if (message.canceled) this.#forget(id, watch);
         this.push(message);
+        if (message.created) watch.answered();
         if (message.canceled) return;
       }
       if (this.#watches.get(id) === watch)
@@ -84,8 +101,13 @@ export class GatewayWatchStream extends EmulatedStream<
         );
     } catch (err) {
       if (this.#watches.get(id) === watch) this.fail(err);
+    } finally {
+      watch.answered();
     }
   }
+
+  /** Like etcd, which keeps a Watch stream open after the client's half-close: the watches go on. */
+  protected override inputEnded(): void {}
 
   #forget(id: bigint, watch: GatewayWatch): void {
     this.#watches.delete(id);
