@@ -50,6 +50,7 @@ export const latencyPercentiles = [1, 10, 25, 50, 75, 90, 95, 99, 99.9, 100] as 
 /** The README's names for bench/clients' names; unknown clients keep theirs. */
 const clientLabels: Record<string, string> = {
   "etcd-ts": "Etcd API",
+  gateway: "Etcd API over the JSON gateway",
   http2: "createHttp2Transport",
   "grpc-js": "createGrpcJsTransport",
   "connect-node": "createConnectNodeTransport",
@@ -95,6 +96,7 @@ function rank(name: string): number {
 function colorOf(name: string): string {
   const colors: Record<string, string> = {
     "etcd-ts": "#1f5fa8",
+    gateway: "#2e9e6b",
     http2: "#4a8fd6",
     "grpc-js": "#8fbce6",
     "connect-node": "#c3dcf2",

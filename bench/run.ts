@@ -150,6 +150,15 @@ function printScenario(
       `${client.padEnd(26)}${String(m.opsPerSec).padStart(9)}${m.cpuUsPerOp.toFixed(1).padStart(11)}${opsRatio.padStart(13)}${cpuRatio.padStart(13)}${String(m.errors).padStart(8)}   ${rounds}`,
     );
   }
+  // The gateway transport beside the default one, same API, same rounds (issue 23).
+  for (const [client, m] of Object.entries(rows)) {
+    if (!client.startsWith("gateway")) continue;
+    const grpc = rows[client.replace(/^gateway/, "etcd-ts")];
+    if (!grpc) continue;
+    console.log(
+      `${client} / ${client.replace(/^gateway/, "etcd-ts")}: ops ${(m.opsPerSec / grpc.opsPerSec).toFixed(2)}x, client cpu per op ${(m.cpuUsPerOp / grpc.cpuUsPerOp).toFixed(2)}x`,
+    );
+  }
 }
 
 await main();

@@ -5,6 +5,7 @@
  * - client CPU of keeping leases alive (TTL 30 s): etcd-ts with 10,000 leases on its one shared stream,
  *   etcd3 with 1,000 (it opens a stream per lease), compared per 1,000 leases;
  * - memory per watcher (heap growth over 1,000 watchers, after GC).
+ * The storms and the memory also run `gateway`: the same API over etcd's JSON gateway (a request per watch).
  * Writes bench/results/watch.json and the latency chart bench/results/watch.svg. Run under `node --expose-gc`
  * (the npm script does) for the memory figure.
  * BENCH_ONLY=watch1,watch1000,leases,memory runs only those phases and writes its own files, named after
@@ -13,7 +14,7 @@
 import { writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { Etcd3, type Lease as Etcd3Lease } from "etcd3";
-import { Etcd, type Lease } from "../src/index.js";
+import { createGatewayTransport, Etcd, type EtcdOptions, type Lease } from "../src/index.js";
 import { startEtcd } from "../src/testing/index.js";
 import { latencyPercentiles, type StormResult as RecordedStorm, type WatchResults } from "./chart-specs.js";
 import { writeWatchChart } from "./charts.js";
@@ -38,10 +39,11 @@ interface WatchLib {
   close(): Promise<void>;
 }
 
-function etcdTs(endpoint: string): WatchLib {
-  const etcd = new Etcd({ endpoints: [endpoint] });
+/** The `Etcd` API: over the default transport, or (`gateway`) over etcd's JSON gateway (issue 23). */
+function etcdTs(endpoint: string, name = "etcd-ts", options: Omit<EtcdOptions, "endpoints"> = {}): WatchLib {
+  const etcd = new Etcd({ ...options, endpoints: [endpoint] });
   return {
-    name: "etcd-ts",
+    name,
     async watch(prefix, sink) {
       const w = etcd.watch({ prefix: prefix });
       w.on("batch", (b) => {
@@ -198,7 +200,10 @@ async function main(): Promise<void> {
     ...(only && { only }),
   };
   try {
-    const libs = [etcdTs(endpoint), etcd3(endpoint)];
+    const gateway = etcdTs(endpoint, "gateway", {
+      transport: (ep) => createGatewayTransport({ baseUrl: ep.url }),
+    });
+    const libs = [etcdTs(endpoint), gateway, etcd3(endpoint)];
     const storms: Record<string, Record<string, StormResult>> = {};
     if (runs("watch1")) storms.watch1 = {};
     if (runs("watch1000")) storms.watch1000 = {};

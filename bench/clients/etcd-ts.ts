@@ -6,15 +6,17 @@ type EtcdTsModule = Pick<typeof current, "compare" | "Etcd" | "op">;
 
 /**
  * The `Etcd` API of etcd-ts with its default transport: what users call. `module` is another checkout's
- * `src/index.ts` when a run compares two versions of etcd-ts (BENCH_BASELINE), named `name`.
+ * `src/index.ts` when a run compares two versions of etcd-ts (BENCH_BASELINE), named `name`; `options`
+ * are the client's own (the `gateway` client passes the gateway transport).
  */
 export function createEtcdTsClient(
   endpoint: string,
   module: EtcdTsModule = current,
   name = "etcd-ts",
+  options: Omit<current.EtcdOptions, "endpoints"> = {},
 ): BenchClient {
   const { compare, Etcd, op } = module;
-  const etcd = new Etcd({ endpoints: [endpoint] });
+  const etcd = new Etcd({ ...options, endpoints: [endpoint] });
   return {
     name,
     async put(key, value) {

@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { createGatewayTransport } from "../../src/client/transport/gateway/index.js";
 import { createHttp2Transport } from "../../src/client/transport/http2/index.js";
 import { createConnectNodeTransport } from "../../src/connect-node/index.js";
 import { createGrpcJsTransport } from "../../src/grpc-js/index.js";
@@ -22,6 +23,10 @@ export async function benchClients(endpoint: string): Promise<BenchClient[]> {
   return [
     createEtcdTsClient(endpoint),
     ...base,
+    // The same `Etcd` API over etcd's JSON gateway with fetch alone (issue 23): what a browser or a Worker pays.
+    createEtcdTsClient(endpoint, undefined, "gateway", {
+      transport: (ep) => createGatewayTransport({ baseUrl: ep.url }),
+    }),
     createTransportClient("http2", createHttp2Transport({ baseUrl: endpoint })),
     createTransportClient("grpc-js", createGrpcJsTransport({ baseUrl: endpoint })),
     createTransportClient("connect-node", createConnectNodeTransport({ baseUrl: endpoint })),
