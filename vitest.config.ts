@@ -38,6 +38,7 @@ export const SLOW_SUITES = [
   "test/runtimes/**/*.test.ts",
   "test/web/browser.test.ts",
   "test/web/workerd.test.ts",
+  "test/web/runtimes.test.ts",
   "test/process/**/*.test.ts",
   "test/cli/**/*.test.ts",
   "test/interop/**/*.test.ts",

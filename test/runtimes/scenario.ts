@@ -32,8 +32,11 @@ export interface ScenarioArgs {
   prefix: string;
   /** `--auth-token-ttl` of the server, in seconds. */
   tokenTtlSeconds: number;
-  /** Default: the built-in node:http2 transport. */
-  transport?: "default" | "grpc-js" | "connect-node";
+  /**
+   * Default: the built-in node:http2 transport. `gateway`: etcd-ts/web's `Etcd` (etcd's JSON gateway
+   * over `fetch`) in place of etcd-ts's.
+   */
+  transport?: "default" | "grpc-js" | "connect-node" | "gateway";
 }
 
 const args = JSON.parse(process.argv[2] ?? "{}") as ScenarioArgs;
@@ -58,6 +61,7 @@ function runtime(): { name: string; version: string } {
 async function transportOption(): Promise<Pick<EtcdOptions, "transport">> {
   switch (args.transport ?? "default") {
     case "default":
+    case "gateway":
       return {};
     case "grpc-js": {
       const { createGrpcJsTransport } = await import("../../src/grpc-js/index.js");
@@ -176,8 +180,8 @@ async function lease(etcd: Etcd): Promise<void> {
  * refresh the token, and a watch created after the expiry must work (etcd refuses it on the stale stream;
  * the client opens a new one and resumes the old watch there).
  */
-async function authExpiry(options: EtcdOptions): Promise<void> {
-  const etcd = new Etcd(options);
+async function authExpiry(Client: ClientClass, options: EtcdOptions): Promise<void> {
+  const etcd = new Client(options);
   try {
     const { revision } = await etcd.put(`${p}auth/a`, "1");
     const first = etcd.watch({ prefix: `${p}auth/` }, { startRevision: revision + 1n });
@@ -242,6 +246,14 @@ async function mutex(etcd: Etcd): Promise<void> {
   await Promise.all([s1.close(), s2.close()]);
 }
 
+/** A client class of either entry. */
+type ClientClass = new (options: EtcdOptions) => Etcd;
+
+/** The scenario's client class: etcd-ts's, or etcd-ts/web's for the gateway. */
+async function clientClass(): Promise<ClientClass> {
+  return args.transport === "gateway" ? (await import("../../src/web/index.js")).Etcd : Etcd;
+}
+
 async function main(): Promise<void> {
   say("runtime", runtime());
   const options: EtcdOptions = {
@@ -249,14 +261,15 @@ async function main(): Promise<void> {
     auth: { username: args.username, password: args.password },
     ...(await transportOption()),
   };
-  const etcd = new Etcd(options);
+  const Client = await clientClass();
+  const etcd = new Client(options);
   await kv(etcd);
   await txn(etcd);
   await watchAcrossCut(etcd);
   // These wait on timers (lease TTL, token TTL): run side by side.
   await Promise.all([
     lease(etcd),
-    authExpiry(options),
+    authExpiry(Client, options),
     (async () => {
       await discovery(etcd);
       await mutex(etcd);
