@@ -43,9 +43,10 @@ export const REQUIRE_CHROMIUM = REQUIRE_RUNTIMES;
 
 /**
  * Launches headless Chromium through playwright-core (which downloads no browser of its own). One per test
- * file: a launch costs about half a second of a core, a new page (context) next to nothing.
+ * file: a launch costs about half a second of a core, a new page (context) next to nothing. `args` are
+ * more command-line flags (the memory bench's `--js-flags=--expose-gc`, say).
  */
-export async function launchChromium(found: ChromiumFound): Promise<Browser> {
+export async function launchChromium(found: ChromiumFound, args: string[] = []): Promise<Browser> {
   if (!found.executable) throw new Error(`Chromium is not installed: ${found.missing}`);
-  return chromium.launch({ executablePath: found.executable, timeout: 60_000 });
+  return chromium.launch({ executablePath: found.executable, timeout: 60_000, args });
 }
