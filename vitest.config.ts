@@ -66,7 +66,7 @@ const PIN_THEIR_OWN_VERSIONS = ["test/client/range-stream.test.ts", "test/client
  * Files whose subject is the client alone (a non-default transport's leg of the fault suite, connect
  * timeouts against a silent socket, grpc-js's resolver and balancer over discovery, the balanced
  * transport's picking policies, locality, slow start, endpoints by protocol and active health checks
- * against test servers, the CLI's copy loop of `make-mirror`): the server's part
+ * against test servers, the CLI's copy loop of `make-mirror`, the benchmark's Go client): the server's part
  * of them (discovery's reads and watches, registrations, the mirror's read and watch) runs on every line
  * in other suites (`test/discovery/discovery.test.ts`, `registration.test.ts`, `test/client/mirror.test.ts`),
  * so the other lines would only repeat them.
@@ -86,6 +86,7 @@ const CLIENT_SIDE = [
   "test/discovery/health-check.test.ts",
   "test/interop/go-health.test.ts",
   "test/interop/go-endpoints.test.ts",
+  "test/interop/go-bench.test.ts",
   "test/cli/make-mirror.test.ts",
 ];
 

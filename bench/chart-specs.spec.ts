@@ -67,6 +67,17 @@ describe("kvChartSpec", () => {
     expect(spec.title.subtitle).toContain("Node v20.20.2, 2 cores");
     expect(spec.title.subtitle).toContain("3000 ms per case and client in 5 interleaved rounds");
   });
+
+  it("names Go's client (bench/go) in its bars and title when the run had it", () => {
+    const withGo: KvResults = {
+      ...kv,
+      put64: { "etcd-ts": m(8000, 100), etcd3: m(4000, 200), go: m(16000, 40) },
+    };
+    const spec = kvChartSpec(withGo) as unknown as { title: { text: string } };
+    expect(rowsOf(spec).filter((r) => r.client === "Go clientv3")).toHaveLength(2);
+    expect(spec.title.text).toContain("Go's client");
+    expect((kvChartSpec(kv) as unknown as { title: { text: string } }).title.text).not.toContain("Go");
+  });
 });
 
 const storm = (watchers: number, p50Ms: number, p99Ms: number, percentiles?: number[][]): StormResult => ({

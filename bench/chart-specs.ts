@@ -56,6 +56,7 @@ const clientLabels: Record<string, string> = {
   "connect-node": "createConnectNodeTransport",
   "bare-http2 (reference)": "bare node:http2 (floor)",
   etcd3: "etcd3",
+  go: "Go clientv3",
 };
 
 const scenarioLabels: Record<string, string> = {
@@ -92,7 +93,7 @@ function rank(name: string): number {
   return i === -1 ? Number.MAX_SAFE_INTEGER : i;
 }
 
-/** Colors: etcd-ts's own clients in blues, the reference floor grey, etcd3 orange. */
+/** Colors: etcd-ts's own clients in blues, the reference floor grey, etcd3 orange, Go's client green. */
 function colorOf(name: string): string {
   const colors: Record<string, string> = {
     "etcd-ts": "#1f5fa8",
@@ -102,6 +103,7 @@ function colorOf(name: string): string {
     "connect-node": "#c3dcf2",
     "bare-http2 (reference)": "#9e9e9e",
     etcd3: "#e8772e",
+    go: "#2e9e6b",
   };
   return colors[name] ?? "#6b6b6b";
 }
@@ -128,7 +130,7 @@ export function kvChartSpec(results: KvResults): TopLevelSpec {
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: {
-      text: "npm run bench: etcd-ts's clients and etcd3 against one etcd member",
+      text: `npm run bench: etcd-ts's clients${clients.includes("go") ? ", etcd3 and Go's client" : " and etcd3"} against one etcd member`,
       subtitle: `run of ${runTime(results.measuredAt)}; Node ${results.node}, ${results.cores} cores; ${results.durationMs} ms per case and client in ${results.rounds} interleaved rounds`,
       anchor: "start",
     },

@@ -13,6 +13,8 @@ import { KV } from "etcd-ts/gen/etcdserverpb/rpc_pb";
 import { createGrpcJsTransport } from "etcd-ts/grpc-js";
 import { instrumentEtcd } from "etcd-ts/otel";
 import { startEtcd } from "etcd-ts/testing";
+import { discover as discoverOnWeb, Etcd as WebEtcd, type WatchBatch as WebWatchBatch } from "etcd-ts/web";
+import * as browserBundle from "etcd-ts/web/browser";
 
 function check(condition: boolean, what: string): asserts condition {
   if (!condition) throw new Error(`consumer check failed: ${what}`);
@@ -93,6 +95,26 @@ for (const [name, transport] of [
     key: new TextEncoder().encode("consumer/greeting"),
   });
   check(response.message.count === 1n, `Range counted ${response.message.count}`);
+}
+
+// etcd-ts/web: the same API over etcd's JSON gateway with fetch (its default transport), and the
+// browser bundle of the same entry, which Node can load too (it has fetch).
+for (const [name, Client] of [
+  ["etcd-ts/web", WebEtcd],
+  ["etcd-ts/web/browser", browserBundle.Etcd],
+] as const) {
+  await using etcd = new Client({ endpoints: cluster.endpoints });
+  const { revision } = await etcd.put("consumer/web", name);
+  check((await etcd.get("consumer/web"))?.text() === name, `get over ${name}`);
+  await using watcher = etcd.watch("consumer/web", { startRevision: revision });
+  let batch: WebWatchBatch | undefined;
+  for await (batch of watcher) if (batch.events.length > 0) break;
+  check(batch?.events[0]?.kv.text() === name, `the watch over ${name} did not deliver the put`);
+}
+{
+  await using etcd = new WebEtcd({ endpoints: cluster.endpoints });
+  await using view = discoverOnWeb(etcd, "consumer");
+  await view.ready;
 }
 
 console.log("consumer: every entry point typechecked and ran against etcd");

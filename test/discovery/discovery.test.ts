@@ -1,7 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { EtcdError } from "../../src/client/core/errors.js";
-import { Etcd } from "../../src/client/etcd.js";
-import { AuthFailedError, WatchCanceledError } from "../../src/client/index.js";
+import { AuthFailedError, Etcd, WatchCanceledError } from "../../src/client/index.js";
 import {
   allOf,
   type DiscoveryWarning,

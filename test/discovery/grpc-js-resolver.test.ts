@@ -1,6 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
 import { beforeAll, describe, expect, it } from "vitest";
-import { Etcd } from "../../src/client/etcd.js";
+import { Etcd } from "../../src/client/index.js";
 import { register } from "../../src/discovery/index.js";
 import { registerEtcdResolver } from "../../src/grpc-js/index.js";
 import { type EtcdCluster, FaultProxy } from "../../src/testing/index.js";

@@ -1,6 +1,6 @@
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { Etcd } from "../../src/client/etcd.js";
+import { Etcd } from "../../src/client/index.js";
 import type { EtcdOptions } from "../../src/client/options.js";
 import type { EtcdPort } from "../../src/client/port.js";
 import {

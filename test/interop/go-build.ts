@@ -1,6 +1,7 @@
-// Builds test/interop/go (a Go service on etcd's Go client) once per source version and machine: the
-// binary is cached under the etcd-ts cache folder, keyed by a hash of go.mod, go.sum and the Go files,
-// so only the first run after a change pays for `go build`.
+// Builds the project's Go programs on etcd's Go client (test/interop/go, the interop service; bench/go, the
+// benchmark's Go client) once per source version and machine: each binary is cached under the etcd-ts
+// cache folder, keyed by a hash of go.mod, go.sum and the Go files, so only the first run after a change
+// pays for `go build`.
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
@@ -12,8 +13,22 @@ import { isExecutable } from "../../src/testing/versions.js";
 
 const run = promisify(execFile);
 
-/** The Go program's folder (its own module: go.mod requires go.etcd.io/etcd/client/v3, pinned). */
-export const GO_PROGRAM_DIR = fileURLToPath(new URL("./go/", import.meta.url));
+/** A Go program of the repository: a folder that is its own module, built to one binary. */
+export interface GoProgramSource {
+  /** The module's folder (go.mod, go.sum, the .go files; no sub-packages). */
+  readonly dir: string;
+  /** The binary's name; the cache folder is `<etcd-ts cache>/<name>-go/<hash>/<name>`. */
+  readonly name: string;
+  /** Who needs it, for the message when Go is missing ("test/interop"). */
+  readonly neededBy: string;
+}
+
+/** test/interop/go, the Go service of the interop tests (go.mod requires go.etcd.io/etcd/client/v3, pinned). */
+export const INTEROP_PROGRAM: GoProgramSource = {
+  dir: fileURLToPath(new URL("./go/", import.meta.url)),
+  name: "interop",
+  neededBy: "test/interop",
+};
 
 /** Where the project's machines have Go when it is not on PATH. */
 const GO_FALLBACK = "/usr/local/go/bin/go";
@@ -29,22 +44,26 @@ const BUILD_ENV = { GOFLAGS: "-mod=readonly -buildvcs=false", CGO_ENABLED: "0", 
 const BUILD_TIMEOUT_MS = 15 * 60_000;
 
 /**
- * The `go` command: `go` on PATH, else /usr/local/go/bin/go. Throws naming both places when neither
- * exists: the interop tests never skip for want of Go.
+ * The `go` command: `go` on PATH, else /usr/local/go/bin/go. Throws naming both places (and `neededBy`)
+ * when neither exists: the interop tests never skip for want of Go.
  */
-export function findGo(env: NodeJS.ProcessEnv = process.env, fallback = GO_FALLBACK): string {
+export function findGo(
+  env: NodeJS.ProcessEnv = process.env,
+  fallback = GO_FALLBACK,
+  neededBy = INTEROP_PROGRAM.neededBy,
+): string {
   for (const dir of (env.PATH ?? "").split(delimiter)) {
     if (dir && isExecutable(join(dir, "go"))) return join(dir, "go");
   }
   if (isExecutable(fallback)) return fallback;
   throw new Error(
-    `test/interop needs Go (https://go.dev/dl/; 1.26, or any Go >= 1.21, which fetches 1.26 itself) to build its Go client program: no \`go\` on PATH and none at ${fallback}`,
+    `${neededBy} needs Go (https://go.dev/dl/; 1.26, or any Go >= 1.21, which fetches 1.26 itself) to build its Go client program: no \`go\` on PATH and none at ${fallback}`,
   );
 }
 
 /** A hash of what the binary is built from: go.mod, go.sum, every .go file and the build settings. */
-async function sourceHash(): Promise<string> {
-  const files = (await readdir(GO_PROGRAM_DIR))
+async function sourceHash(dir: string): Promise<string> {
+  const files = (await readdir(dir))
     .filter((f) => f === "go.mod" || f === "go.sum" || f.endsWith(".go"))
     .sort();
   const hash = createHash("sha256").update(JSON.stringify([BUILD_ARGS, BUILD_ENV]));
@@ -52,20 +71,21 @@ async function sourceHash(): Promise<string> {
     hash
       .update(f)
       .update("\0")
-      .update(await readFile(join(GO_PROGRAM_DIR, f)));
+      .update(await readFile(join(dir, f)));
   return hash.digest("hex").slice(0, 16);
 }
 
 /**
- * The path of the built Go program, building it first when this version of its sources has no binary
- * in the cache yet (`<etcd-ts cache>/interop-go/<hash>/interop`). Concurrent callers (several vitest
- * workers, several runs) build once: the first takes a lock folder, the others wait for its binary.
+ * The path of the built Go program (the interop one unless `program` names another), building it first
+ * when this version of its sources has no binary in the cache yet (`<etcd-ts cache>/interop-go/<hash>/interop`).
+ * Concurrent callers (several vitest workers, several runs) build once: the first takes a lock folder,
+ * the others wait for its binary.
  */
-export async function buildGoProgram(): Promise<string> {
-  const dir = join(etcdCacheDir(), "interop-go", await sourceHash());
-  const binary = join(dir, "interop");
+export async function buildGoProgram(program: GoProgramSource = INTEROP_PROGRAM): Promise<string> {
+  const dir = join(etcdCacheDir(), `${program.name}-go`, await sourceHash(program.dir));
+  const binary = join(dir, program.name);
   if (isExecutable(binary)) return binary;
-  const go = findGo();
+  const go = findGo(process.env, GO_FALLBACK, program.neededBy);
   await mkdir(dir, { recursive: true });
   const lock = join(dir, "build.lock");
   await acquireLock(lock);
@@ -74,14 +94,14 @@ export async function buildGoProgram(): Promise<string> {
     const partial = `${binary}.${process.pid}.partial`;
     try {
       await run(go, [...BUILD_ARGS, partial, "."], {
-        cwd: GO_PROGRAM_DIR,
+        cwd: program.dir,
         env: { ...process.env, ...BUILD_ENV },
         timeout: BUILD_TIMEOUT_MS,
         maxBuffer: 16 * 1024 * 1024,
       });
     } catch (err) {
       const e = err as Error & { stderr?: string };
-      throw new Error(`go build of ${GO_PROGRAM_DIR} failed: ${e.stderr || e.message}`);
+      throw new Error(`go build of ${program.dir} failed: ${e.stderr || e.message}`);
     }
     await rename(partial, binary); // atomic: a binary in place is always whole
     return binary;

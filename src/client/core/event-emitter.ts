@@ -123,8 +123,9 @@ export class EventEmitter<T extends EventMap<T> = DefaultEventMap> {
   listenerCount<K>(eventName: Key<K, T>, listener?: Listener<K, T>): number {
     const stored = this.#events?.[eventName as string | symbol];
     if (stored === undefined) return 0;
+    // On the path of every watch event (`Watcher` asks before it emits): no array for the common answer.
+    if (listener === undefined) return typeof stored === "function" ? 1 : stored.length;
     const list = typeof stored === "function" ? [stored] : stored;
-    if (listener === undefined) return list.length;
     return list.filter((l) => l === listener || l.listener === listener).length;
   }
 

@@ -9,6 +9,7 @@ import type { ConnectionPool } from "../call/pool.js";
 import type { LiveStream } from "../call/resilient-stream.js";
 import { EtcdError } from "../core/errors.js";
 import { ProcessRef } from "../core/process-ref.js";
+import { SILENT_CHANNELS } from "../diagnostics/channels.js";
 import { LeaseLostError, LeasesClosedError } from "./errors.js";
 import { Lease, type LeaseKeepAliveEvent, type LeaseOwner } from "./lease.js";
 import { LeaseKeeper } from "./lease-keeper.js";
@@ -46,6 +47,7 @@ const refusingPool = {
   pick() {
     throw new Error("no pool in this spec");
   },
+  diagnostics: SILENT_CHANNELS,
 } as unknown as ConnectionPool;
 
 const HOUR = 3600;
