@@ -247,16 +247,21 @@ describe("watches over the gateway", () => {
     expect(batch.resync?.map((kv) => kv.text())).toEqual(["3"]);
   });
 
-  it("a progress request goes unanswered and breaks nothing", async () => {
+  it("a progress request is answered with the store's revision, never marked complete", async () => {
     const w = etcd.watch("w/progress");
     cleanups.push(() => w.close());
     await until("active", () => w.state === "active");
+    const { revision } = await grpc.put("w/elsewhere", "v");
     etcd.requestWatchProgress();
     const it = w[Symbol.asyncIterator]();
+    const notice = (await within(it.next(), "the progress notice")).value as WatchBatch;
+    expect(notice.progress).toBe(true);
+    expect(notice.events).toEqual([]);
+    expect(notice.revision).toBeGreaterThanOrEqual(revision);
+    // A read of the revision, not the server's watch stream: it promises nothing about older events.
+    expect(notice.progressComplete).toBeUndefined();
     await grpc.put("w/progress", "v");
-    const batch = await within(nextEvents(it), "the event after a progress request");
-    expect(batch.events[0]!.kv.text()).toBe("v");
-    expect(w.state).toBe("active");
+    expect((await within(nextEvents(it), "the event after it")).events[0]!.kv.text()).toBe("v");
   });
 });
 
@@ -271,6 +276,17 @@ describe("namespaces, the cache and discovery over the gateway", () => {
     expect((await grpc.get("tenant/cfg/a"))?.text()).toBe("1");
     expect((await view.get("cfg/a"))?.keyText()).toBe("cfg/a");
     expect((await within(nextEvents(it), "namespaced event")).events[0]!.kv.keyText()).toBe("cfg/a");
+  });
+
+  it("a linearizable cache read of a quiet range is answered (by etcd: the gateway's notices are not complete)", async () => {
+    await grpc.put("quiet/a", "1");
+    const cache = etcd.cache({ prefix: "quiet/" });
+    cleanups.push(() => cache.close());
+    await within(cache.ready, "cache ready");
+    // A write outside the range: the cache's revision stays behind the cluster's.
+    await grpc.put("loud/x", "y");
+    const kv = await within(cache.get("quiet/a", { linearizable: true, timeoutMs: 20_000 }), "the read");
+    expect(kv?.text()).toBe("1");
   });
 
   it("etcd.cache() loads the range and follows its changes", async () => {

@@ -102,6 +102,10 @@ class InterceptedTransport implements ClosableTransport {
     return this.#inner.connectionCount;
   }
 
+  get watchProgressComplete(): boolean | undefined {
+    return this.#inner.watchProgressComplete;
+  }
+
   /** The inner transport's check, when it has one (a PING is no RPC: interceptors do not see it). */
   get checkConnection(): ((timeoutMs: number) => Promise<boolean>) | undefined {
     const inner = this.#inner;

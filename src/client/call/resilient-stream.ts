@@ -111,6 +111,14 @@ export class LiveStream<I extends DescMessage> {
     this.#onHealthy = onHealthy;
   }
 
+  /**
+   * False when the transport's Watch progress notices promise nothing about older events (the gateway
+   * transport's), whatever the server's version says.
+   */
+  get progressCanBeComplete(): boolean {
+    return this.#channel.transport.watchProgressComplete !== false;
+  }
+
   /** Sends a request that the server answers (any answer on the stream counts for liveness). */
   send(request: MessageInitShape<I>): void {
     if (this.#ending) return;

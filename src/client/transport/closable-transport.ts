@@ -17,4 +17,11 @@ export type ClosableTransport = Transport & {
    * a `Maintenance/Status` call (docs/leases-and-watches.md, "Liveness").
    */
   checkConnection?(timeoutMs: number): Promise<boolean>;
+  /**
+   * False when this transport's Watch progress notices cannot promise that every older event of the stream
+   * was delivered (optional; the gateway transport's: its notices come from a read of the store's
+   * revision, not from the server's watch stream). The client then never marks a notice
+   * `progressComplete`, whatever the server's version. Default: the server's version decides.
+   */
+  readonly watchProgressComplete?: boolean | undefined;
 };

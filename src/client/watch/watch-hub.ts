@@ -267,7 +267,7 @@ export class WatchHub
       // The answer to a progress request (etcd sends no other), for every watch on the stream.
       this.#progress.answered();
       const revision = response.header?.revision ?? 0n;
-      const complete = live.server.known?.has("syncedProgress") === true;
+      const complete = live.progressCanBeComplete && live.server.known?.has("syncedProgress") === true;
       for (const w of opened.byId.values())
         this.#deliver(
           w,

@@ -20,7 +20,15 @@ export abstract class EmulatedStream<I, O> {
   readonly #requests = new Set<GatewayRequest>();
   #over = false;
   #signal: AbortSignal | undefined;
-  readonly #onAbort = () => this.fail(new ConnectError(`${this.rpc}: the stream was aborted`, Code.Canceled));
+  readonly #onAbort = () => {
+    // AbortSignal.timeout() (the stream's deadline) aborts with a TimeoutError.
+    const deadline = (this.#signal?.reason as { name?: unknown } | undefined)?.name === "TimeoutError";
+    this.fail(
+      deadline
+        ? new ConnectError(`${this.rpc}: deadline exceeded`, Code.DeadlineExceeded)
+        : new ConnectError(`${this.rpc}: the stream was aborted`, Code.Canceled),
+    );
+  };
 
   constructor(open: OpenRequest, rpc: string) {
     this.#open = open;
@@ -49,9 +57,9 @@ export abstract class EmulatedStream<I, O> {
     this.end();
   }
 
-  /** Opens a request of this stream (aborted when the stream ends). */
-  protected request(body: string): GatewayRequest {
-    const request = this.#open(body);
+  /** Opens a request of this stream, or one made by `open` (aborted when the stream ends). */
+  protected request(body: string, open: OpenRequest = this.#open): GatewayRequest {
+    const request = open(body);
     this.#requests.add(request);
     return request;
   }

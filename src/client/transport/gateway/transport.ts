@@ -25,6 +25,8 @@ import { GatewayWatchStream } from "./watch-stream.js";
 /** Metadata the client sends that the gateway takes another way (`token`) or not at all (`hasleader`). */
 const TOKEN = "token";
 const HAS_LEADER = "hasleader";
+/** What answers a watch progress request over the gateway (see `GatewayWatchStream`). */
+const STATUS = "etcdserverpb.Maintenance/Status";
 
 /**
  * A transport that speaks etcd's JSON gateway (`POST /v3/...` on a member's client URL) with `fetch`
@@ -42,6 +44,8 @@ export function createGatewayTransport(options: GatewayTransportOptions): Closab
 }
 
 class GatewayTransport implements ClosableTransport {
+  /** Its progress notices are reads of the store's revision: they promise nothing about older events. */
+  readonly watchProgressComplete = false;
   readonly #options: ResolvedGatewayOptions;
   /** Requests in flight, aborted by close(). */
   readonly #open = new Set<GatewayRequest>();
@@ -93,9 +97,10 @@ class GatewayTransport implements ClosableTransport {
     const rpc = rpcName(method);
     const open = this.#request(rpc, header, undefined, undefined, false);
     let stream: EmulatedStream<MessageInitShape<I>, MessageShape<O>>;
-    if (rpc === "etcdserverpb.Watch/Watch")
-      stream = new GatewayWatchStream(open, rpc) as unknown as typeof stream;
-    else if (rpc === "etcdserverpb.Lease/LeaseKeepAlive")
+    if (rpc === "etcdserverpb.Watch/Watch") {
+      const status = this.#request(STATUS, header, undefined, undefined, false);
+      stream = new GatewayWatchStream(open, status, rpc) as unknown as typeof stream;
+    } else if (rpc === "etcdserverpb.Lease/LeaseKeepAlive")
       stream = new GatewayKeepAliveStream(open, rpc) as unknown as typeof stream;
     else if (method.methodKind === "server_streaming")
       stream = new GatewayServerStream(open, rpc, method.input, method.output);

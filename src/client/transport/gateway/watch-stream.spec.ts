@@ -9,9 +9,12 @@ type WatchInit = MessageInitShape<typeof WatchRequestSchema>;
 
 /** One request the fake gateway got: its body, its signal, and the lines it answers with. */
 interface Served {
+  readonly path: string;
   readonly body: string;
   readonly signal: AbortSignal;
   line(json: unknown): void;
+  /** Answers with one JSON body (a unary call's). */
+  json(json: unknown): void;
   end(): void;
 }
 
@@ -19,7 +22,7 @@ interface Served {
 function fakeGateway() {
   const served: Served[] = [];
   const enc = new TextEncoder();
-  const fetch = async (_url: string, init: RequestInit): Promise<Response> => {
+  const fetch = async (url: string, init: RequestInit): Promise<Response> => {
     let controller!: ReadableStreamDefaultController<Uint8Array>;
     const body = new ReadableStream<Uint8Array>({
       start(c) {
@@ -29,9 +32,14 @@ function fakeGateway() {
     const signal = init.signal as AbortSignal;
     signal.addEventListener("abort", () => controller.error(new DOMException("aborted", "AbortError")));
     served.push({
+      path: new URL(url).pathname,
       body: init.body as string,
       signal,
       line: (json) => controller.enqueue(enc.encode(`${JSON.stringify({ result: json })}\n`)),
+      json: (json) => {
+        controller.enqueue(enc.encode(JSON.stringify(json)));
+        controller.close();
+      },
       end: () => controller.close(),
     });
     return new Response(body, { status: 200 });
@@ -102,14 +110,30 @@ describe("the Watch stream over the gateway", () => {
     s.abort.abort();
   });
 
-  it("a progress request sends nothing; a watch whose request ends fails the stream with UNAVAILABLE", async () => {
+  it("answers a progress request with the store's revision from a Status call, as a notice (id -1)", async () => {
+    const gw = fakeGateway();
+    const s = await open(gw.fetch);
+    expect(s.transport.watchProgressComplete).toBe(false);
+    s.input.push(createReq("a"));
+    await until(() => gw.served.length === 1);
+    gw.served[0]!.line({ created: true });
+    await s.next();
+    s.input.push(create(WatchRequestSchema, { requestUnion: { case: "progressRequest", value: {} } }));
+    await until(() => gw.served.length === 2);
+    expect(gw.served[1]!.path).toBe("/v3/maintenance/status");
+    gw.served[1]!.json({ header: { revision: "42" }, version: "3.6.17" });
+    const notice = await s.next();
+    expect([notice.watchId, notice.header?.revision, notice.events.length]).toEqual([-1n, 42n, 0]);
+    s.abort.abort();
+  });
+
+  it("a watch whose request ends fails the stream with UNAVAILABLE", async () => {
     const gw = fakeGateway();
     const s = await open(gw.fetch);
     s.input.push(createReq("a"));
     await until(() => gw.served.length === 1);
     gw.served[0]!.line({ created: true });
     await s.next();
-    s.input.push(create(WatchRequestSchema, { requestUnion: { case: "progressRequest", value: {} } }));
     gw.served[0]!.end();
     const error = await s.messages.next().then(
       () => undefined,
@@ -117,7 +141,6 @@ describe("the Watch stream over the gateway", () => {
     );
     expect(error).toBeInstanceOf(ConnectError);
     expect((error as ConnectError).code).toBe(Code.Unavailable);
-    expect(gw.served).toHaveLength(1);
   });
 
   it("the caller's abort ends the stream with CANCELED and aborts every request", async () => {
@@ -134,6 +157,26 @@ describe("the Watch stream over the gateway", () => {
       (e: unknown) => e,
     );
     expect((error as ConnectError).code).toBe(Code.Canceled);
+    expect(gw.served[0]!.signal.aborted).toBe(true);
+  });
+});
+
+describe("a stream's deadline over the gateway", () => {
+  it("ends the stream with DEADLINE_EXCEEDED", async () => {
+    const gw = fakeGateway();
+    const transport = createGatewayTransport({ baseUrl: "http://gateway.test", fetch: gw.fetch });
+    const input = new QueuedIterator<WatchInit>();
+    input.push(createReq("a"));
+    const res = await transport.stream(Watch.method.watch, undefined, 50, undefined, input);
+    const error = await (async () => {
+      for await (const _ of res.message) {
+        // nothing comes: the fake never answers
+      }
+    })().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((error as ConnectError).code).toBe(Code.DeadlineExceeded);
     expect(gw.served[0]!.signal.aborted).toBe(true);
   });
 });

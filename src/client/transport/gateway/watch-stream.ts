@@ -2,12 +2,13 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
   type ResponseHeader,
+  StatusResponseSchema,
   type WatchRequest,
   WatchRequestSchema,
   type WatchResponse,
   WatchResponseSchema,
 } from "../../../gen/etcdserverpb/rpc_pb.js";
-import { EmulatedStream } from "./emulated-stream.js";
+import { EmulatedStream, type OpenRequest } from "./emulated-stream.js";
 import { decodeJson, encodeJson } from "./json-codec.js";
 import type { GatewayRequest } from "./request.js";
 
@@ -35,26 +36,54 @@ interface GatewayWatch {
  * (`created` and `canceled`, e.g. a stale token) or a watch it cancels (compaction) passes through as is,
  * and only that request ends.
  *
- * Progress requests are not sent: the gateway reads one request per HTTP request, so nothing can reach the
- * server's watch stream after the create, and a notice made up here (the store's revision from a Range)
- * would not promise that every older event of every watch was delivered. They go unanswered, as etcd
- * leaves them unanswered while a watch catches up; docs/web.md says what that means for the cache.
+ * Progress requests cannot reach the server's watch streams (the gateway reads one request per HTTP
+ * request, the create). A progress request is answered instead with the store's revision from a
+ * `Maintenance/Status` call (any user may make it): a notice (watch id -1) that says where the store is
+ * and promises nothing about older events still on their way, like the notices of etcd before 3.4.24.
+ * The transport says so (`watchProgressComplete: false`), so the client never marks it
+ * `progressComplete` and the cache confirms a quiet range by reading etcd. A Status call that fails
+ * leaves the request unanswered (the client asks again); docs/web.md says what follows.
  */
 export class GatewayWatchStream extends EmulatedStream<
   MessageInitShape<typeof WatchRequestSchema>,
   WatchResponse
 > {
+  /** Opens a `Maintenance/Status` request with the stream's headers (its token). */
+  readonly #openStatus: OpenRequest;
   readonly #watches = new Map<bigint, GatewayWatch>();
   #nextId = 0n;
   /** Settles once the last create so far was answered. */
   #lastCreate: Promise<void> = Promise.resolve();
+
+  constructor(open: OpenRequest, openStatus: OpenRequest, rpc: string) {
+    super(open, rpc);
+    this.#openStatus = openStatus;
+  }
 
   protected receive(init: MessageInitShape<typeof WatchRequestSchema>): void {
     const request: WatchRequest = create(WatchRequestSchema, init);
     const union = request.requestUnion;
     if (union.case === "createRequest") this.#create(encodeJson(WatchRequestSchema, request));
     else if (union.case === "cancelRequest") this.#cancel(union.value.watchId);
-    // A progress request cannot reach the server: unanswered (see the class comment).
+    else if (union.case === "progressRequest") void this.#progress();
+  }
+
+  /** Answers a progress request with the store's revision (see the class comment). */
+  async #progress(): Promise<void> {
+    const request = this.request("{}", this.#openStatus);
+    try {
+      const response = await request.send();
+      const status = decodeJson(
+        StatusResponseSchema,
+        await request.json(response),
+        "etcdserverpb.Maintenance/Status",
+      );
+      this.push(create(WatchResponseSchema, { header: status.header, watchId: -1n }));
+    } catch {
+      // Unanswered, as etcd leaves a progress request unanswered at times: the client asks again.
+    } finally {
+      this.release(request);
+    }
   }
 
   #create(body: string): void {
