@@ -1,6 +1,9 @@
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { Etcd } from "../../src/index.js";
+import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
 import {
   crashAndRestart,
   type ProcessCluster,
@@ -50,8 +53,11 @@ describe.skipIf(skip)(
     });
 
     /** A page for this test alone, closed after it (its client first); it must end with no uncaught error. */
-    async function open(origin = server.origin): Promise<WebPage> {
-      const page = await WebPage.open(browser, origin);
+    async function open(
+      origin = server.origin,
+      options: { ignoreHTTPSErrors?: boolean } = {},
+    ): Promise<WebPage> {
+      const page = await WebPage.open(browser, origin, options);
       onTestFinished(async () => {
         await page.call("close", {}).catch(() => {});
         await page.close();
@@ -173,6 +179,35 @@ describe.skipIf(skip)(
         reason: "expired",
         state: "closed",
         keyGone: true,
+      });
+    });
+
+    describe("over https", () => {
+      let secure: EtcdCluster;
+      beforeAll(async () => {
+        secure = await startEtcd({ tls: true, args: [`--cors=${server.origin}`] });
+      });
+      afterAll(async () => {
+        await secure?.close();
+      });
+
+      it("the page speaks HTTP/2 to etcd: ten watches open and a put at once, past HTTP/1.1's six connections", async () => {
+        // The kit's CA is not the browser's: the page trusts any certificate.
+        const page = await open(server.origin, { ignoreHTTPSErrors: true });
+        await page.call("connect", { endpoint: secure.endpoint });
+        const keys = Array.from({ length: 10 }, (_, i) => `web/h2/${i}`);
+        // Over HTTP/1.1 the seventh request would wait for one of the first six to end: never, for watches.
+        await page.call("watchKeys", { keys });
+        const p = "web/h2/";
+        expect(await page.call("kv", { prefix: p })).toMatchObject({ a: "1", gone: true });
+        const admin = new Etcd({ endpoints: secure.endpoint, tls: { ca: readFileSync(secure.tls!.caFile) } });
+        try {
+          for (const key of keys) await admin.put(key, `v-${key}`);
+        } finally {
+          await admin.close();
+        }
+        for (const key of keys)
+          await page.waitFor(`the event of ${key}`, (r) => r.type === "key-event" && r.key === key);
       });
     });
   },

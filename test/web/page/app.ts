@@ -18,12 +18,12 @@ export type PageReport = { readonly type: string; readonly message?: string } & 
   Record<string, unknown>
 >;
 
-/** Where the page's clients go, and as whom. */
+/** Where the page's clients go, and as whom (no credentials: auth off). */
 export interface Connection {
   /** The gateway URL (the test's fault proxy in front of etcd). */
   endpoint: string;
-  username: string;
-  password: string;
+  username?: string;
+  password?: string;
 }
 
 /** One watch event as the history checker reads it (the revision as a string). */
@@ -74,6 +74,11 @@ export interface PageApi {
    * A client of its own that idles past the token's TTL with a watch open; then a put, a get and a new
    * watch must work (the token refreshed once). Resolves with what they saw.
    */
+  /**
+   * Opens a watch of each of `keys` at once and waits until etcd created them all; then reports each
+   * event (`key-event`).
+   */
+  watchKeys(arg: { keys: string[] }): Promise<void>;
   authExpiry(arg: Connection & { prefix: string; tokenTtlSeconds: number }): Promise<{
     value: string | undefined;
     first: string[];
@@ -107,7 +112,7 @@ const b64 = (s: string) => btoa(String.fromCharCode(...new TextEncoder().encode(
 
 const options = (c: Connection): EtcdOptions => ({
   endpoints: [c.endpoint],
-  auth: { username: c.username, password: c.password },
+  ...(c.username === undefined ? {} : { auth: { username: c.username, password: c.password ?? "" } }),
 });
 
 let client: Etcd | undefined;
@@ -228,6 +233,15 @@ const api: PageApi = {
       });
       await lease.close();
     })().catch(reportFailure);
+  },
+
+  async watchKeys({ keys }) {
+    const watchers = keys.map((key) => etcd().watch(key));
+    await Promise.all(watchers.map((w) => w.created));
+    for (const w of watchers)
+      w.on("batch", (batch) => {
+        for (const e of batch.events) report("key-event", { key: e.kv.keyText(), value: e.kv.text() });
+      });
   },
 
   async authExpiry(arg) {

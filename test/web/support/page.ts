@@ -29,7 +29,11 @@ export class WebPage {
    * Opens `origin` in a fresh context of `browser` and waits for the page's program to be ready. With
    * `ignoreHTTPSErrors` the page trusts any certificate (the test kit's CA is not the browser's).
    */
-  static async open(browser: Browser, origin: string, options: { ignoreHTTPSErrors?: boolean } = {}): Promise<WebPage> {
+  static async open(
+    browser: Browser,
+    origin: string,
+    options: { ignoreHTTPSErrors?: boolean } = {},
+  ): Promise<WebPage> {
     const context = await browser.newContext({ ignoreHTTPSErrors: options.ignoreHTTPSErrors ?? false });
     try {
       const page = await context.newPage();
