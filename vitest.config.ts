@@ -86,6 +86,7 @@ const CLIENT_SIDE = [
   "test/discovery/health-check.test.ts",
   "test/interop/go-health.test.ts",
   "test/interop/go-endpoints.test.ts",
+  "test/interop/hpack-go.test.ts",
   "test/interop/go-bench.test.ts",
   "test/cli/make-mirror.test.ts",
 ];

@@ -30,6 +30,13 @@ export const INTEROP_PROGRAM: GoProgramSource = {
   neededBy: "test/interop",
 };
 
+/** test/interop/hpack-go, Go's HPACK decoder (golang.org/x/net/http2/hpack) for test/interop/hpack-go.test.ts. */
+export const HPACK_PROGRAM: GoProgramSource = {
+  dir: fileURLToPath(new URL("./hpack-go/", import.meta.url)),
+  name: "hpack",
+  neededBy: "test/interop/hpack-go.test.ts",
+};
+
 /** Where the project's machines have Go when it is not on PATH. */
 const GO_FALLBACK = "/usr/local/go/bin/go";
 

@@ -41,10 +41,10 @@ export const FLOORS: readonly Floor[] = [
   },
   {
     name: "transport",
-    holds: ["src/client/transport/"],
+    holds: ["src/client/transport/", "src/client/transport/h2-net/hpack/"],
     what:
       "bytes to gRPC calls: the HTTP/2 transport, the codec, endpoint addresses, the transport options, " +
-      "and the fetch-only transport over etcd's JSON gateway (`gateway/`)",
+      "the fetch-only transport over etcd's JSON gateway (`gateway/`); HPACK for the node:net transport (node-free)",
   },
   {
     name: "diagnostics",
