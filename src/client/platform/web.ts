@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from "../core/errors.js";
+import { runtimeBuiltin } from "../core/runtime-builtin.js";
 import { runtimeChannels } from "../diagnostics/runtime-channels.js";
 import { createGatewayTransport } from "../transport/gateway/index.js";
 import type { Platform } from "./platform.js";
@@ -6,8 +7,9 @@ import type { Platform } from "./platform.js";
 /**
  * The platform of `etcd-ts/web` (browsers, workerd, Vercel's edge runtime, Deno, Bun, Node): nothing but
  * web-standard APIs. The default transport speaks etcd's JSON gateway over `fetch`; diagnostics go to the
- * runtime's `diagnostics_channel` where it has one (`runtimeChannels`); a signal's listeners have no
- * limit to lift; there is no file system for `snapshotToFile`.
+ * runtime's `diagnostics_channel` where it has one (`runtimeChannels`); a signal's listener limit is
+ * lifted where the runtime has one (Node's `events.setMaxListeners`, looked up without an import); there
+ * is no file system for `snapshotToFile`.
  */
 export const webPlatform: Platform = Object.freeze({
   createDefaultTransport(endpoint, _options) {
@@ -21,6 +23,11 @@ export const webPlatform: Platform = Object.freeze({
     return createGatewayTransport({ baseUrl: endpoint.url });
   },
   diagnostics: runtimeChannels,
-  unlimitedListeners() {},
+  unlimitedListeners(signal) {
+    // Node warns past ten listeners on an AbortSignal; a browser has no such limit (and no such module).
+    runtimeBuiltin<{ setMaxListeners?: (n: number, target: AbortSignal) => void }>(
+      "events",
+    )?.setMaxListeners?.(0, signal);
+  },
   writeSnapshotFile: undefined,
 } satisfies Platform);
