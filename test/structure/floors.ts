@@ -43,8 +43,8 @@ export const FLOORS: readonly Floor[] = [
     name: "transport",
     holds: ["src/client/transport/", "src/client/transport/h2-net/hpack/"],
     what:
-      "bytes to gRPC calls: the HTTP/2 transport, the codec, endpoint addresses, the transport options, " +
-      "the fetch-only transport over etcd's JSON gateway (`gateway/`); HPACK for the node:net transport (node-free)",
+      "bytes to gRPC calls: the HTTP/2 transport, the codec, endpoint addresses, the transport options; " +
+      "HPACK for the node:net transport (node-free); the fetch-only transport over etcd's JSON gateway (`gateway/`)",
   },
   {
     name: "diagnostics",
@@ -90,16 +90,8 @@ export const FLOORS: readonly Floor[] = [
   },
   {
     name: "client",
-    holds: [
-      "src/client/etcd.ts",
-      "src/client/options.ts",
-      "src/client/platform/",
-      "src/client/node-etcd.ts",
-      "src/client/web-etcd.ts",
-    ],
-    what:
-      "the `Etcd` class and its options: builds the pipeline and hands out the rooms; the platforms it is " +
-      "built on (Node's, the web's) and the `Etcd` of each",
+    holds: ["src/client/etcd.ts", "src/client/options.ts"],
+    what: "the `Etcd` class and its options: builds the pipeline and hands out the rooms",
   },
   {
     name: "recipes",
@@ -108,8 +100,8 @@ export const FLOORS: readonly Floor[] = [
   },
   {
     name: "entry",
-    holds: ["src/client/index.ts", "src/client/portable.ts", "src/index.ts"],
-    what: "the package's public face (`etcd-ts`), and the part of it every runtime shares (`portable.ts`)",
+    holds: ["src/client/index.ts", "src/index.ts"],
+    what: "the package's public face (`etcd-ts`)",
   },
   {
     name: "discovery",
@@ -118,10 +110,8 @@ export const FLOORS: readonly Floor[] = [
   },
   {
     name: "adapters",
-    holds: ["src/grpc-js/", "src/connect-node/", "src/otel/", "src/testing/", "src/cli/", "src/web/"],
-    what:
-      "other entry points built on the client: other transports, telemetry, the test kit, the CLI, " +
-      "`etcd-ts/web`",
+    holds: ["src/grpc-js/", "src/connect-node/", "src/otel/", "src/testing/", "src/cli/"],
+    what: "other entry points built on the client: other transports, telemetry, the test kit, the CLI",
   },
 ];
 
@@ -144,11 +134,6 @@ export const CLIENT_ENTRY_POINTS: Readonly<Record<string, string>> = {
   "src/client/port.ts":
     "the client port discovery takes (`EtcdPort`), its shape check and the lease-end hook it follows: " +
     "internal, what discovery needs of a client rather than an API of it",
-  "src/client/portable.ts":
-    "the public API every runtime shares, free of `node:` modules: what discovery and `etcd-ts/web` " +
-    "import of the client (`index.ts` adds Node's `Etcd` and the HTTP/2 transport to it)",
-  "src/client/web-etcd.ts": "the web platform and the `Etcd` built on it, which `etcd-ts/web` exports",
   "src/client/diagnostics/channels.ts":
-    "the channels' names and shape (users get `diagnosticsChannels`, names only; registrations publish on " +
-    "their client's channels, `EtcdPort._diagnostics`)",
+    "the channels themselves, which registrations publish on (users get `diagnosticsChannels`, names only)",
 };
