@@ -155,6 +155,12 @@ async function watchAcrossCut(etcd: Etcd): Promise<void> {
 
 /** Keeps a 2 s lease alive past its TTL, then waits for the test to revoke it from its own client. */
 async function lease(etcd: Etcd): Promise<void> {
+  // A call first, so the grant does not log in: after the test's etcd restart the client's token is void,
+  // and the lease keeper counts a lease's first deadline from before the grant's call (Leases.grant's
+  // sentAt), login and retry included, so a slow re-login (etcd's bcrypt, over a second on a busy machine)
+  // lost this 2 s lease at once (etcd 3.4, the gateway runs of test/web/runtimes.test.ts). Reported as a
+  // bug of the keeper's first deadline; it is not what this step tests.
+  await etcd.get(`${p}lease/k`);
   const lease = await etcd.lease.grant(2);
   // Resolves with the LeaseLostError when the lease is lost (undefined had this process closed it).
   const lost = lease.closed;

@@ -90,8 +90,16 @@ export const FLOORS: readonly Floor[] = [
   },
   {
     name: "client",
-    holds: ["src/client/etcd.ts", "src/client/options.ts"],
-    what: "the `Etcd` class and its options: builds the pipeline and hands out the rooms",
+    holds: [
+      "src/client/etcd.ts",
+      "src/client/options.ts",
+      "src/client/platform/",
+      "src/client/node-etcd.ts",
+      "src/client/web-etcd.ts",
+    ],
+    what:
+      "the `Etcd` class and its options: builds the pipeline and hands out the rooms; the platforms it is " +
+      "built on (Node's, the web's) and the `Etcd` of each",
   },
   {
     name: "recipes",
@@ -100,8 +108,8 @@ export const FLOORS: readonly Floor[] = [
   },
   {
     name: "entry",
-    holds: ["src/client/index.ts", "src/index.ts"],
-    what: "the package's public face (`etcd-ts`)",
+    holds: ["src/client/index.ts", "src/client/portable.ts", "src/index.ts"],
+    what: "the package's public face (`etcd-ts`), and the part of it every runtime shares (`portable.ts`)",
   },
   {
     name: "discovery",
@@ -110,8 +118,10 @@ export const FLOORS: readonly Floor[] = [
   },
   {
     name: "adapters",
-    holds: ["src/grpc-js/", "src/connect-node/", "src/otel/", "src/testing/", "src/cli/"],
-    what: "other entry points built on the client: other transports, telemetry, the test kit, the CLI",
+    holds: ["src/grpc-js/", "src/connect-node/", "src/otel/", "src/testing/", "src/cli/", "src/web/"],
+    what:
+      "other entry points built on the client: other transports, telemetry, the test kit, the CLI, " +
+      "`etcd-ts/web`",
   },
 ];
 
@@ -134,6 +144,11 @@ export const CLIENT_ENTRY_POINTS: Readonly<Record<string, string>> = {
   "src/client/port.ts":
     "the client port discovery takes (`EtcdPort`), its shape check and the lease-end hook it follows: " +
     "internal, what discovery needs of a client rather than an API of it",
+  "src/client/portable.ts":
+    "the public API every runtime shares, free of `node:` modules: what discovery and `etcd-ts/web` " +
+    "import of the client (`index.ts` adds Node's `Etcd` and the HTTP/2 transport to it)",
+  "src/client/web-etcd.ts": "the web platform and the `Etcd` built on it, which `etcd-ts/web` exports",
   "src/client/diagnostics/channels.ts":
-    "the channels themselves, which registrations publish on (users get `diagnosticsChannels`, names only)",
+    "the channels' names and shape (users get `diagnosticsChannels`, names only; registrations publish on " +
+    "their client's channels, `EtcdPort._diagnostics`)",
 };
