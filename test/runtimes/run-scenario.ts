@@ -38,6 +38,8 @@ export interface RunScenarioOptions {
    * watches: a restart voids every token too. Default false.
    */
   restart?: boolean;
+  /** The TTL of the scenario's kept-alive lease, seconds. Default 2. */
+  leaseTtlSeconds?: number;
 }
 
 /**
@@ -62,6 +64,7 @@ export async function runScenario(
       prefix,
       tokenTtlSeconds: TOKEN_TTL_S,
       transport,
+      ...(options.leaseTtlSeconds === undefined ? {} : { leaseTtlSeconds: options.leaseTtlSeconds }),
     };
     const [command, argv] = runtime.tsCommand(SCENARIO, [JSON.stringify(args)]);
     const c = Child.spawn(`scenario.ts under ${runtime.name} (${transport})`, command, argv, RUNTIME_ENV);

@@ -37,6 +37,8 @@ export interface ScenarioArgs {
    * over `fetch`) in place of etcd-ts's.
    */
   transport?: "default" | "grpc-js" | "connect-node" | "gateway";
+  /** The TTL of the lease the scenario keeps alive, seconds. Default 2. */
+  leaseTtlSeconds?: number;
 }
 
 const args = JSON.parse(process.argv[2] ?? "{}") as ScenarioArgs;
@@ -153,7 +155,7 @@ async function watchAcrossCut(etcd: Etcd): Promise<void> {
   say("watch-done", { events: delivered });
 }
 
-/** Keeps a 2 s lease alive past its TTL, then waits for the test to revoke it from its own client. */
+/** Keeps a lease (2 s by default) alive past its TTL, then waits for the test to revoke it from its own client. */
 async function lease(etcd: Etcd): Promise<void> {
   // A call first, so the grant does not log in: after the test's etcd restart the client's token is void,
   // and the lease keeper counts a lease's first deadline from before the grant's call (Leases.grant's
@@ -161,13 +163,14 @@ async function lease(etcd: Etcd): Promise<void> {
   // lost this 2 s lease at once (etcd 3.4, the gateway runs of test/web/runtimes.test.ts). Reported as a
   // bug of the keeper's first deadline; it is not what this step tests.
   await etcd.get(`${p}lease/k`);
-  const lease = await etcd.lease.grant(2);
+  const ttl = args.leaseTtlSeconds ?? 2;
+  const lease = await etcd.lease.grant(ttl);
   // Resolves with the LeaseLostError when the lease is lost (undefined had this process closed it).
   const lost = lease.closed;
   await etcd.put(`${p}lease/k`, "v", { lease: lease.id });
   say("lease-granted", { id: lease.id, ttl: lease.grantedTtl });
-  // Only keepalives keep the key past 2 s.
-  await sleep(3_500);
+  // Only keepalives keep the key past the TTL.
+  await sleep(ttl * 1000 + 1_500);
   const kept = await etcd.get(`${p}lease/k`);
   say("lease-kept", { id: lease.id, present: kept !== undefined, state: lease.state });
   const err = await lost;

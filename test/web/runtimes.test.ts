@@ -15,8 +15,11 @@ describe("etcd-ts/web's gateway transport under Node, Bun and Deno (test/runtime
     const title = runtime.executable
       ? `${runtime.name} ${runtime.version}: KV, txn, watch across a cut and a restart, lease, auth expiry, discovery, mutex, exit`
       : `${runtime.name}: ${REQUIRE_RUNTIMES ? "" : "skipped, "}${runtime.missing}`;
+    // A 5 s lease, not the other transports' 2 s: a refresh over the gateway is a request of its own, and
+    // in a full matrix run (both cores busy with Chromium, three runtimes and etcd members) 2 s leases
+    // were lost before their first refreshes landed (etcd 3.4 and 3.5, not every run; not root-caused).
     it.skipIf(skip)(title, { concurrent: true, timeout: 120_000 }, () =>
-      runScenario(runtime, "gateway", { restart: true }),
+      runScenario(runtime, "gateway", { restart: true, leaseTtlSeconds: 5 }),
     );
   }
 });
