@@ -20,12 +20,15 @@ const APP = join(root, "test/web/size/app.ts");
 const BUILTINS = new Set(builtinModules.flatMap((name) => [name, `node:${name}`]));
 const isBuiltin = (path) => path.startsWith("node:") || BUILTINS.has(path);
 
-/** The options of every bundle here: what a user's browser build does. */
+/**
+ * The options of every bundle here: what a user's browser build does, `npx esbuild app.ts --bundle
+ * --platform=browser --format=esm --minify` (docs/bundling.md; test/web/bundle.test.ts runs that command
+ * and gets the same bytes).
+ */
 const BROWSER = {
   bundle: true,
   platform: "browser",
   format: "esm",
-  target: "es2022",
   minify: true,
   metafile: true,
   logLevel: "silent",
