@@ -8,7 +8,7 @@ const ALL = ["src/**/*.spec.ts", "bench/**/*.spec.ts", "test/**/*.test.ts"];
  * The suites where the server's behaviour matters, run again on every other etcd line of the matrix:
  * KV and txn, watch and resume, progress, leases, auth with expiry, cluster and maintenance, recipes,
  * cache, discovery, the CLI, processes and faults, and the client over etcd's JSON gateway (whose answers
- * differ between lines).
+ * differ between lines), in Node and under the web runtimes (Chromium, workerd, Bun, Deno).
  */
 export const SERVER_SUITES = [
   "test/client/**/*.test.ts",
@@ -24,17 +24,21 @@ export const SERVER_SUITES = [
   "test/versions/**/*.test.ts",
   "test/interop/**/*.test.ts",
   "test/gateway/**/*.test.ts",
-  "test/web/entry.test.ts",
+  "test/web/**/*.test.ts",
 ];
 
 /**
- * The slow suites, each line's second project (`etcd-3.x-slow`): other runtimes and bundles, child
+ * The slow suites, each line's second project (`etcd-3.x-slow`): other runtimes and bundles (the web
+ * suites' browser and Worker runtime included), child
  * processes (the CLI, the process and soak suites, the Go interop program, the demo, the docs' programs, the
  * test kit's own children), faults (fault harness, failpoint stalls). `npm test` runs the fast projects
  * alone, `npm run test:slow` these; `npx vitest run` and `npm run test:matrix` (CI) run both.
  */
 export const SLOW_SUITES = [
   "test/runtimes/**/*.test.ts",
+  "test/web/browser.test.ts",
+  "test/web/workerd.test.ts",
+  "test/web/runtimes.test.ts",
   "test/process/**/*.test.ts",
   "test/cli/**/*.test.ts",
   "test/interop/**/*.test.ts",

@@ -28,14 +28,18 @@ export interface ProcessCluster {
 
 /**
  * Starts a member and a proxy in front of it. With `auth`, simple tokens live {@link TOKEN_TTL_S} s, and a
- * non-root user (the child's) gets `permission` on `prefix` only.
+ * non-root user (the child's) gets `permission` on `prefix` only. `args` are more etcd flags (a browser
+ * page's `--cors` origin, say).
  */
 export async function startProcessCluster(options: {
   auth: boolean;
   prefix: string;
   permission: "read" | "readwrite";
+  args?: string[];
 }): Promise<ProcessCluster> {
-  const cluster = await startEtcd(options.auth ? { args: [`--auth-token-ttl=${TOKEN_TTL_S}`] } : {});
+  const cluster = await startEtcd({
+    args: [...(options.auth ? [`--auth-token-ttl=${TOKEN_TTL_S}`] : []), ...(options.args ?? [])],
+  });
   let proxy: FaultProxy | undefined;
   try {
     let childAuth: ProcessCluster["childAuth"];
