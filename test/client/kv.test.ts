@@ -13,11 +13,10 @@ import {
   RequestTooLargeError,
   txn,
 } from "../../src/client/index.js";
-import type { EtcdCluster } from "../../src/testing/index.js";
-import { useEtcd } from "../support/etcd-fixture.js";
+import { type SharedCluster, useSharedEtcd } from "../support/etcd-fixture.js";
 
-const env = useEtcd();
-let cluster: EtcdCluster;
+const env = useSharedEtcd();
+let cluster: SharedCluster;
 let etcd: Etcd;
 
 beforeAll(() => {
@@ -27,7 +26,6 @@ beforeAll(() => {
 
 afterAll(async () => {
   await etcd?.close();
-  await cluster?.close();
 });
 
 const enc = (s: string) => new TextEncoder().encode(s);

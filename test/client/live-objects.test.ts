@@ -11,7 +11,7 @@ import {
   WatchCompactedError,
 } from "../../src/client/index.js";
 import { discover, register } from "../../src/discovery/index.js";
-import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
+import { type SharedCluster, useSharedEtcd } from "../support/etcd-fixture.js";
 import { until, within } from "../support/wait.js";
 
 /**
@@ -32,12 +32,13 @@ interface Live {
   on(event: "state", listener: (state: never) => void): unknown;
 }
 
-let cluster: EtcdCluster;
+const shared = useSharedEtcd();
+let cluster: SharedCluster;
 let etcd: Etcd;
 let other: Etcd;
 
 beforeAll(async () => {
-  cluster = await startEtcd();
+  cluster = shared.cluster;
   etcd = new Etcd({ endpoints: cluster.endpoints });
   other = new Etcd({ endpoints: cluster.endpoints });
 });
@@ -45,7 +46,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await etcd?.close();
   await other?.close();
-  await cluster?.close();
 });
 
 /** Records a live object's `close` events and `state` changes from now on. */

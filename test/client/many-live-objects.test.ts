@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { Etcd as NodeEtcd } from "../../src/client/index.js";
 import { discover } from "../../src/discovery/index.js";
-import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
 import { Etcd as WebEtcd } from "../../src/web/index.js";
+import { type SharedCluster, useSharedEtcd } from "../support/etcd-fixture.js";
 
 // Every live object a client holds listens for the client's close (one listener each, removed when the
 // object closes). Node warned "Possible EventTarget memory leak detected" from the 11th on one client
@@ -11,12 +11,10 @@ import { Etcd as WebEtcd } from "../../src/web/index.js";
 
 const OBJECTS = 15;
 
-let cluster: EtcdCluster;
-beforeAll(async () => {
-  cluster = await startEtcd();
-});
-afterAll(async () => {
-  await cluster?.close();
+const shared = useSharedEtcd();
+let cluster: SharedCluster;
+beforeAll(() => {
+  cluster = shared.cluster;
 });
 
 describe.each([

@@ -16,14 +16,13 @@ import {
   type Watcher,
 } from "../../src/client/index.js";
 import { discover, register } from "../../src/discovery/index.js";
-import type { EtcdCluster } from "../../src/testing/index.js";
 import { collect } from "../support/collect.js";
-import { useEtcd } from "../support/etcd-fixture.js";
+import { type SharedCluster, useSharedEtcd } from "../support/etcd-fixture.js";
 import { until, within } from "../support/wait.js";
 
-const env = useEtcd();
+const env = useSharedEtcd();
 const { cleanups } = env;
-let cluster: EtcdCluster;
+let cluster: SharedCluster;
 /** The plain client: it writes and reads raw keys, as Go's namespace package lays them out. */
 let etcd: Etcd;
 /** A second, separate client: its views contend with `etcd`'s views as another process would. */

@@ -1,17 +1,19 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { DeadlineExceededError, Etcd, UnavailableError } from "../../src/client/index.js";
-import { type EtcdCluster, FaultProxy, freePort, startEtcd } from "../../src/testing/index.js";
+import { FaultProxy, freePort } from "../../src/testing/index.js";
+import { type SharedCluster, useSharedEtcd } from "../support/etcd-fixture.js";
 import { until } from "../support/wait.js";
 
 // Retry rules, both sides, with a fault proxy in front of a real etcd. The direct endpoint is second in
 // every list, so a retry shows up as the call succeeding there.
-let cluster: EtcdCluster;
+const shared = useSharedEtcd();
+let cluster: SharedCluster;
 let direct: Etcd;
 let proxy: FaultProxy | undefined;
 const clients: Etcd[] = [];
 
 beforeAll(async () => {
-  cluster = await startEtcd();
+  cluster = shared.cluster;
   direct = new Etcd({ endpoints: cluster.endpoints });
 });
 
@@ -23,7 +25,6 @@ afterEach(async () => {
 
 afterAll(async () => {
   await direct?.close();
-  await cluster?.close();
 });
 
 /** Calls stay pending while a test waits for an event (its waits take up to 20 s): a longer deadline. */

@@ -1,17 +1,17 @@
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import { main } from "../../examples/concurrency.js";
 import { Etcd } from "../../src/client/index.js";
-import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
+import { type SharedCluster, useSharedEtcd } from "../support/etcd-fixture.js";
 
-let cluster: EtcdCluster;
+const shared = useSharedEtcd();
+let cluster: SharedCluster;
 
 beforeAll(async () => {
-  cluster = await startEtcd();
+  cluster = shared.cluster;
   vi.spyOn(console, "log").mockImplementation(() => {});
 });
 afterAll(async () => {
   vi.restoreAllMocks();
-  await cluster?.close();
 });
 
 it("examples/concurrency.ts runs against a real etcd and leaves no lock or candidate key", async () => {

@@ -10,15 +10,15 @@ import {
   UnavailableError,
   type WatchBatch,
 } from "../../src/client/index.js";
-import { type EtcdCluster, freePort } from "../../src/testing/index.js";
-import { useEtcd } from "../support/etcd-fixture.js";
+import { freePort } from "../../src/testing/index.js";
+import { type SharedCluster, useSharedEtcd } from "../support/etcd-fixture.js";
 import { until } from "../support/wait.js";
 
 // Leases as users reach them: through `Etcd`, its caller (deadlines, retry table, typed errors) and its
 // pool, watched through `etcd.watch`; `etcd.lease.keepAlive(id)` and `Session` on an existing lease. The
 // deep behaviour (shared streams, resume, faults) is in test/lease/leases.test.ts, test/watch and test/faults.
-const env = useEtcd();
-let cluster: EtcdCluster;
+const env = useSharedEtcd();
+let cluster: SharedCluster;
 let etcd: Etcd;
 
 beforeAll(() => {

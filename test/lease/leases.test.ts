@@ -1,15 +1,15 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Etcd, type Lease, LeaseLostError } from "../../src/client/index.js";
-import { type EtcdCluster, FaultProxy } from "../../src/testing/index.js";
-import { useEtcd } from "../support/etcd-fixture.js";
+import { FaultProxy } from "../../src/testing/index.js";
+import { type SharedCluster, useSharedEtcd } from "../support/etcd-fixture.js";
 import { callsStarted } from "../support/server-metrics.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("leases of new Etcd() against a real etcd", () => {
-  const env = useEtcd();
+  const env = useSharedEtcd();
   const { cleanups } = env;
-  let etcd: EtcdCluster;
+  let etcd: SharedCluster;
   let proxy: FaultProxy;
 
   beforeAll(async () => {

@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Etcd, WatchClosedError, type WatcherState } from "../../src/client/index.js";
-import { type EtcdCluster, FaultProxy } from "../../src/testing/index.js";
-import { useEtcd } from "../support/etcd-fixture.js";
+import { FaultProxy } from "../../src/testing/index.js";
+import { type SharedCluster, useSharedEtcd } from "../support/etcd-fixture.js";
 import { until, within } from "../support/wait.js";
 
 /**
  * The watch API as users reach it through `Etcd`: events in the read API's shapes, `watcher.created` and
  * `state`. The deep behaviour (shared streams, resume, liveness) is in the other files of test/watch.
  */
-const env = useEtcd();
-let cluster: EtcdCluster;
+const env = useSharedEtcd();
+let cluster: SharedCluster;
 let etcd: Etcd;
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
@@ -20,7 +20,6 @@ beforeAll(() => {
 
 afterAll(async () => {
   await etcd?.close();
-  await cluster?.close();
 });
 
 describe("watch events", () => {
