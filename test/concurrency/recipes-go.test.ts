@@ -384,6 +384,9 @@ describe("dropped connections", () => {
     const reading = track(reader.rLock({ timeoutMs: 40_000 }));
     const taking = track(new Queue(far, `${prefix}/q`).dequeue({ timeoutMs: 40_000 }));
     await waitForKeys(`${prefix}/rw/read/`, 1);
+    // The cut must come while the rLock waits, not while its put's answer is on the way back: a put whose
+    // answer a cut loses has an unknown outcome, is not re-sent, and fails the rLock (its key deleted).
+    await until("the reader's put answered", () => reader.revision !== -1n);
     proxy.cut();
     await new Queue(a, `${prefix}/q`).enqueue("after the cut");
     expect(await within(taking.result, "the dequeue through the cut")).toBe("after the cut");
