@@ -76,10 +76,19 @@ describe("etcd.cluster", () => {
     expect((await etcd.maintenance.status(third.member.clientUrl)).isLearner).toBe(true);
     members = await retryReconfiguration(() => etcd.cluster.promote(third.id));
     expect(members.find((m) => m.id === third.id)?.isLearner).toBe(false);
-    expect((await etcd.cluster.list()).filter((m) => m.isLearner)).toEqual([]);
+    // Every member applies the promotion when the conf change reaches it, the promoted one too: a list or a
+    // status read from a member that has not applied it yet still says "learner", so wait for each to say so.
+    await waitFor(
+      async () => (await etcd.cluster.list()).every((m) => !m.isLearner),
+      "the member list to show no learner",
+      15_000,
+    );
     // The promoted member votes: it reports itself as a voter.
-    const status = await etcd.maintenance.status(third.member.clientUrl);
-    expect(status.isLearner).toBe(false);
+    await waitFor(
+      async () => !(await etcd.maintenance.status(third.member.clientUrl)).isLearner,
+      "the promoted member to report itself as a voter",
+      15_000,
+    );
   });
 
   it("updates a member's peer URLs and back", async () => {
