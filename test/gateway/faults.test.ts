@@ -148,7 +148,9 @@ describe("watches over the gateway across breaks", { timeout: 120_000 }, () => {
     const expected = await storeHistory(prefix, start, end);
     const report = checkHistory(expected, rec.upTo(end));
     expect(report.ok, describeReport(report)).toBe(true);
-    expect(load.ok).toBeGreaterThan(20);
+    // The history was not empty: 20 events before the restart and the one written after it. (It asserted
+    // on the load's acknowledged writes, a count that depends on how many answers the restart cut short.)
+    expect(rec.upTo(end).length).toBeGreaterThan(20);
   });
 
   it("a lease kept alive through a gateway cut stays alive; a revoked one is lost", async () => {
