@@ -50,8 +50,10 @@ export const latencyPercentiles = [1, 10, 25, 50, 75, 90, 95, 99, 99.9, 100] as 
 /** The README's names for bench/clients' names; unknown clients keep theirs. */
 const clientLabels: Record<string, string> = {
   "etcd-ts": "Etcd API",
+  "etcd-ts/http2": "Etcd API on node:http2",
   gateway: "Etcd API over the JSON gateway",
   http2: "createHttp2Transport",
+  "h2-net": "createH2NetTransport",
   "grpc-js": "createGrpcJsTransport",
   "connect-node": "createConnectNodeTransport",
   "bare-http2 (reference)": "bare node:http2 (floor)",

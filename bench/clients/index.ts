@@ -23,8 +23,8 @@ export async function benchClients(endpoint: string): Promise<BenchClient[]> {
     : [];
   return [
     createEtcdTsClient(endpoint),
-    // The whole client on the h2-net transport (opt-in): the same API over HTTP/2 on node:net.
-    createEtcdTsClient(endpoint, undefined, "etcd-ts/h2-net", { transport: "h2-net" }),
+    // The whole client on the node:http2 transport (`transport: "http2"`): the same API on Node's HTTP/2.
+    createEtcdTsClient(endpoint, undefined, "etcd-ts/http2", { transport: "http2" }),
     ...base,
     // The same `Etcd` API over etcd's JSON gateway with fetch alone (issue 23): what a browser or a Worker pays.
     createEtcdTsClient(endpoint, undefined, "gateway", {

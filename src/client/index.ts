@@ -1,7 +1,7 @@
 /**
  * The client layer's public face: everything `import ... from "etcd-ts"` offers. What every runtime
  * shares is in `portable.ts`; Node's own parts are here: the `Etcd` on the Node platform and the HTTP/2
- * transports (`node:http2`, and h2-net on `node:net`).
+ * transports (h2-net on `node:net`, the default, and `node:http2`).
  * @packageDocumentation
  */
 

@@ -5,7 +5,8 @@ import type { Platform } from "./platform/platform.js";
 /**
  * An etcd v3 client: one connection per endpoint, failover with jittered backoff, safe retries,
  * auth tokens, TLS. `close()` (or `await using`) releases every socket and timer. Its default transport
- * is etcd-ts's gRPC over `node:http2` (`etcd-ts/web`'s `Etcd` is the same client over etcd's JSON gateway).
+ * is etcd-ts's gRPC over its own HTTP/2 client on `node:net` (h2-net; `transport: "http2"` picks
+ * `node:http2` instead; `etcd-ts/web`'s `Etcd` is the same client over etcd's JSON gateway).
  *
  * @example
  * ```ts

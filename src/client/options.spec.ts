@@ -20,14 +20,14 @@ describe("resolveOptions", () => {
       autoSyncIntervalMs: 0,
       maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES,
       transport: undefined,
-      builtinTransport: "http2",
+      builtinTransport: undefined,
     });
     expect(DEFAULT_MAX_REQUEST_BYTES).toBe(1_572_864);
   });
   it("names a built-in transport, or takes a factory", () => {
-    expect(resolveOptions({ endpoints: "http://a:1", transport: "h2-net" })).toMatchObject({
+    expect(resolveOptions({ endpoints: "http://a:1", transport: "http2" })).toMatchObject({
       transport: undefined,
-      builtinTransport: "h2-net",
+      builtinTransport: "http2",
     });
     const factory = () => ({}) as never;
     expect(resolveOptions({ endpoints: "http://a:1", transport: factory }).transport).toBe(factory);

@@ -25,9 +25,9 @@ export interface EtcdOptions {
   tls?: TlsOptions | undefined;
   /**
    * Makes the transport for one endpoint; lets you bring grpc-js or connect-node transports. Or names a
-   * built-in one, which takes the client's keepalive, connect timeout and request size options: `"http2"`
-   * (gRPC over `node:http2`) or `"h2-net"` (gRPC over etcd-ts's own HTTP/2 client on `node:net` and
-   * `node:tls`, opt-in; see docs/performance.md). Default: `"http2"`.
+   * built-in one, which takes the client's keepalive, connect timeout and request size options: `"h2-net"`
+   * (gRPC over etcd-ts's own HTTP/2 client on `node:net` and `node:tls`) or `"http2"` (the same gRPC
+   * transport on `node:http2`, kept as a fallback; see docs/performance.md). Default: `"h2-net"`.
    */
   transport?: ((endpoint: ResolvedEndpoint) => ClosableTransport) | BuiltinTransport | undefined;
   /**
@@ -161,7 +161,8 @@ export interface ResolvedOptions {
   tls: TlsOptions | undefined;
   /** The user's transport factory; undefined for a built-in one (`builtinTransport`). */
   transport: ((endpoint: ResolvedEndpoint) => ClosableTransport) | undefined;
-  builtinTransport: BuiltinTransport;
+  /** The built-in transport the user named; undefined for the platform's default (h2-net on `etcd-ts`). */
+  builtinTransport: BuiltinTransport | undefined;
   interceptors: readonly Interceptor[];
   timeoutMs: number;
   maxAttempts: number;
@@ -251,7 +252,7 @@ export function resolveOptions(options: EtcdOptions): ResolvedOptions {
     auth,
     tls: options.tls,
     transport: typeof transport === "function" ? transport : undefined,
-    builtinTransport: typeof transport === "string" ? transport : "http2",
+    builtinTransport: typeof transport === "string" ? transport : undefined,
     interceptors: Object.freeze([...interceptors]),
     timeoutMs: options.timeoutMs ?? 10_000,
     maxAttempts: Math.floor(options.retry?.maxAttempts ?? 5),

@@ -11,7 +11,8 @@ import { enableAuth } from "../support/etcdctl.js";
 import { callsStarted } from "../support/server-metrics.js";
 
 const TRANSPORTS: Array<{ name: string; transport: EtcdOptions["transport"] }> = [
-  { name: "node:http2 (default)", transport: undefined },
+  { name: "h2-net (default)", transport: undefined },
+  { name: "node:http2", transport: "http2" },
   { name: "grpc-js", transport: (e: ResolvedEndpoint) => createGrpcJsTransport({ baseUrl: e.url }) },
   {
     name: "connect-node",

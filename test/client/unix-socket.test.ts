@@ -17,7 +17,8 @@ import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
 import { within } from "../support/wait.js";
 
 const TRANSPORTS: Array<{ name: string; transport: EtcdOptions["transport"] }> = [
-  { name: "node:http2 (default)", transport: undefined },
+  { name: "h2-net (default)", transport: undefined },
+  { name: "node:http2", transport: "http2" },
   {
     name: "grpc-js",
     transport: (e: ResolvedEndpoint) => createGrpcJsTransport({ baseUrl: e.url, tls: e.tls }),

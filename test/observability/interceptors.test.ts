@@ -32,7 +32,8 @@ afterAll(async () => {
 });
 
 const transports: { name: string; transport: EtcdOptions["transport"] }[] = [
-  { name: "default (node:http2)", transport: undefined },
+  { name: "default (h2-net)", transport: undefined },
+  { name: "node:http2", transport: "http2" },
   { name: "grpc-js", transport: (e) => createGrpcJsTransport({ baseUrl: e.url }) },
   { name: "connect-node", transport: (e) => createConnectNodeTransport({ baseUrl: e.url }) },
 ];

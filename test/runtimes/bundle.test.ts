@@ -19,7 +19,7 @@ const ESBUILD = join(REPO, "node_modules", ".bin", "esbuild");
  * what each bundle does on each runtime.
  */
 const BUNDLES = {
-  /** The default transport: node:http2 and web-standard APIs, every dependency bundled. */
+  /** The default transport: node:net/node:tls and web-standard APIs, every dependency bundled. */
   default: ["app.ts", "--bundle", "--platform=node", "--format=esm", "--outfile=out/app.mjs"],
   /** grpc-js is CommonJS that requires Node built-ins: left to the runtime's own loader. */
   "grpc-js external": [

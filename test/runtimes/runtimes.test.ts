@@ -9,17 +9,17 @@ import type { TlsArgs } from "./tls.js";
 const TLS = fileURLToPath(new URL("./tls.ts", import.meta.url));
 
 /**
- * The default transport everywhere, and h2-net (a transport on node:net must behave the same on all
- * three); grpc-js and connect-node on Bun and Deno too (on Node the conformance suite covers them), so
+ * The default transport (h2-net, on node:net: it must behave the same on all three) everywhere, and the
+ * node:http2 fallback (`transport: "http2"`); grpc-js and connect-node on Bun and Deno too (on Node the conformance suite covers them), so
  * that the support matrix in the README is what CI checked.
  */
 const MATRIX: [Runtime["name"], ScenarioTransport][] = [
   ["node", "default"],
   ["bun", "default"],
   ["deno", "default"],
-  ["node", "h2-net"],
-  ["bun", "h2-net"],
-  ["deno", "h2-net"],
+  ["node", "http2"],
+  ["bun", "http2"],
+  ["deno", "http2"],
   ["bun", "grpc-js"],
   ["deno", "grpc-js"],
   ["bun", "connect-node"],
@@ -50,7 +50,7 @@ describe("mTLS on every transport under Node, Bun and Deno (test/runtimes/tls.ts
   for (const runtime of findRuntimes()) {
     const skip = runtime.executable === undefined && !REQUIRE_RUNTIMES;
     const title = runtime.executable
-      ? `${runtime.name} ${runtime.version}: default, h2-net, grpc-js, connect-node`
+      ? `${runtime.name} ${runtime.version}: default (h2-net), http2, grpc-js, connect-node`
       : `${runtime.name}: ${REQUIRE_RUNTIMES ? "" : "skipped, "}${runtime.missing}`;
     it.skipIf(skip)(title, { concurrent: true, timeout: 60_000 }, async () => {
       if (!runtime.executable) throw new Error(`${runtime.name} is not installed: ${runtime.missing}`);
@@ -75,7 +75,7 @@ describe("mTLS on every transport under Node, Bun and Deno (test/runtimes/tls.ts
           expect(results[`${transport} ${endpoint}`]).toBe(`${transport} ${endpoint}`);
         for (const endpoint of [byIp, byName]) {
           works("default", endpoint);
-          works("h2-net", endpoint);
+          works("http2", endpoint);
           works("connect-node", endpoint);
         }
         works("grpc-js", byName);

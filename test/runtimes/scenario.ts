@@ -33,10 +33,10 @@ export interface ScenarioArgs {
   /** `--auth-token-ttl` of the server, in seconds. */
   tokenTtlSeconds: number;
   /**
-   * Default: the built-in node:http2 transport; `h2-net` the other built-in one. `gateway`: etcd-ts/web's
+   * Default: the default built-in transport (h2-net); `http2` the other built-in one (node:http2). `gateway`: etcd-ts/web's
    * `Etcd` (etcd's JSON gateway over `fetch`) in place of etcd-ts's.
    */
-  transport?: "default" | "h2-net" | "grpc-js" | "connect-node" | "gateway";
+  transport?: "default" | "http2" | "grpc-js" | "connect-node" | "gateway";
   /** The TTL of the lease the scenario keeps alive, seconds. Default 2. */
   leaseTtlSeconds?: number;
 }
@@ -65,8 +65,8 @@ async function transportOption(): Promise<Pick<EtcdOptions, "transport">> {
     case "default":
     case "gateway":
       return {};
-    case "h2-net":
-      return { transport: "h2-net" };
+    case "http2":
+      return { transport: "http2" };
     case "grpc-js": {
       const { createGrpcJsTransport } = await import("../../src/grpc-js/index.js");
       return { transport: (e: ResolvedEndpoint) => createGrpcJsTransport({ baseUrl: e.url, tls: e.tls }) };

@@ -28,7 +28,7 @@ const tls = {
 };
 const transports: Record<string, EtcdOptions["transport"]> = {
   default: undefined,
-  "h2-net": "h2-net",
+  http2: "http2",
   "grpc-js": (e: ResolvedEndpoint) => createGrpcJsTransport({ baseUrl: e.url, tls: e.tls }),
   "connect-node": (e: ResolvedEndpoint) => createConnectNodeTransport({ baseUrl: e.url, tls: e.tls }),
 };

@@ -9,7 +9,7 @@ import { until } from "../support/wait.js";
 
 /**
  * The Watch stream's liveness is its connection's: a silent stream gets its connection checked (an HTTP/2
- * PING on the default transport and h2-net; a `Maintenance/Status` call on grpc-js, connect-node and other
+ * PING on the default transport (h2-net) and on node:http2; a `Maintenance/Status` call on grpc-js, connect-node and other
  * transports without one), and an unanswered check abandons the stream, which resumes once the endpoint
  * answers again. With the transports' own keepalive off, the check alone must find a blackholed
  * connection and a frozen member.
@@ -41,7 +41,7 @@ describe("Watch stream liveness without the transport's keepalive", () => {
         endpoints: [url],
         streams: STREAMS,
         ...off,
-        ...(leg.name === "http2" ? {} : { transport: (e) => leg.create({ baseUrl: e.url, ...off }) }),
+        ...(leg.name === "h2-net" ? {} : { transport: (e) => leg.create({ baseUrl: e.url, ...off }) }),
       };
       const c = new Etcd(options);
       cleanups.push(() => c.close());
@@ -78,7 +78,7 @@ describe("Watch stream liveness without the transport's keepalive", () => {
           got.some((b) => b.events.some((e) => e.kv.modRevision === revision)),
         );
         if (leg.pings) {
-          // The default transport (and h2-net) checks with PINGs: no Status call reached etcd.
+          // The built-in transports (h2-net, the default, and node:http2) check with PINGs: no Status call reached etcd.
           expect(await callsStarted(etcd.endpoint, STATUS)).toBe(statusCalls);
         } else {
           // The others have no PING to ask for: the silent stream's checks are Status calls.

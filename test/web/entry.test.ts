@@ -143,14 +143,19 @@ describe("etcd-ts/web's Etcd in Node, over the gateway", () => {
     expect(paths).toEqual([]);
   });
 
-  it('refuses transport: "h2-net", a transport on node:net, with InvalidArgumentError naming transport', async () => {
-    const etcd = new Etcd({ endpoints: fixture.cluster.endpoints, transport: "h2-net" });
-    cleanups.push(() => etcd.close());
-    const error = await etcd.get("k").catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(InvalidArgumentError);
-    expect((error as InvalidArgumentError).message).toContain("transport");
-    expect((error as InvalidArgumentError).message).toContain("etcd-ts/web");
-  });
+  for (const [builtin, module] of [
+    ["h2-net", "node:net"],
+    ["http2", "node:http2"],
+  ] as const)
+    it(`refuses transport: "${builtin}", a transport on ${module}, with InvalidArgumentError naming transport`, async () => {
+      const etcd = new Etcd({ endpoints: fixture.cluster.endpoints, transport: builtin });
+      cleanups.push(() => etcd.close());
+      const error = await etcd.get("k").catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect((error as InvalidArgumentError).message).toContain("transport");
+      expect((error as InvalidArgumentError).message).toContain(module);
+      expect((error as InvalidArgumentError).message).toContain("etcd-ts/web");
+    });
 
   it("refuses TLS material it cannot use: fetch does TLS with the runtime's own settings", async () => {
     const etcd = new Etcd({ endpoints: "https://127.0.0.1:1", tls: { ca: "not used" } });

@@ -9,8 +9,8 @@ export interface DefaultTransportOptions {
   /** Largest request message the transport sends, bytes. Default: the transport's (2 MiB). */
   maxSendMessageBytes?: number | undefined;
   /**
-   * Which built-in transport: `"http2"` (`node:http2`, the default) or `"h2-net"` (etcd-ts's own HTTP/2
-   * client on `node:net`). Both take the same options and behave the same. `etcd-ts/web` has neither.
+   * Which built-in transport the user named: `"h2-net"` (etcd-ts's own HTTP/2 client on `node:net`) or
+   * `"http2"` (`node:http2`); undefined for the platform's default (h2-net on `etcd-ts`). Both take the same options and behave the same. `etcd-ts/web` has neither.
    */
   builtin?: BuiltinTransport | undefined;
 }

@@ -6,7 +6,7 @@ import type { Platform } from "./platform.js";
 
 /**
  * The platform of `etcd-ts` (Node, and Bun and Deno through their Node APIs): the gRPC transport on
- * `node:http2`, `node:diagnostics_channel`, Node's listener limits, snapshots written with `node:fs`.
+ * `node:net` (h2-net, or `node:http2`), `node:diagnostics_channel`, Node's listener limits, snapshots written with `node:fs`.
  */
 export const nodePlatform: Platform = Object.freeze({
   createDefaultTransport,

@@ -13,10 +13,10 @@ import type { Platform } from "./platform.js";
  */
 export const webPlatform: Platform = Object.freeze({
   createDefaultTransport(endpoint, options) {
-    if (options.builtin === "h2-net")
+    if (options.builtin !== undefined)
       throw new InvalidArgumentError(
         "transport",
-        'names "h2-net", a transport on node:net, which etcd-ts/web does not have: its transport is the gateway',
+        `names "${options.builtin}", a transport on ${options.builtin === "http2" ? "node:http2" : "node:net"}, which etcd-ts/web does not have: its transport is the gateway`,
       );
     // fetch does TLS with the runtime's own trust store: no CA, client certificate or server name of ours.
     const tls = endpoint.tls;
