@@ -8,9 +8,12 @@ import { DEFAULT_SESSION_LIMITS, H2Session } from "./session.js";
  * A `SessionConnector` whose sessions are h2-net's `H2Session`s on `node:net` (`http://`, `unix://`) or
  * `node:tls` with ALPN `h2` (`https://`, `unixs://`), taking the options `Http2Connection` gives
  * `node:http2`'s `connect` (TLS material, `createConnection` for unix sockets). One per transport: its
- * sessions share the cache of encoded request header blocks.
+ * sessions share the cache of encoded request header blocks. `settingsTimeoutMs` bounds the wait for the
+ * server's acknowledgement of our SETTINGS (the transport's connect timeout).
  */
-export function h2NetConnector(): SessionConnector {
+export function h2NetConnector(
+  settingsTimeoutMs: number = DEFAULT_SESSION_LIMITS.settingsTimeoutMs,
+): SessionConnector {
   const blockCache = new WeakMap<OutgoingHttpHeaders, Uint8Array>();
   return (authority: string, options: SecureClientSessionOptions): ClientHttp2Session => {
     const url = new URL(authority);
@@ -21,6 +24,7 @@ export function h2NetConnector(): SessionConnector {
         : openSocket(url, secure, options);
     const session = new H2Session(socket, {
       ...DEFAULT_SESSION_LIMITS,
+      settingsTimeoutMs,
       scheme: secure ? "https" : "http",
       authority: url.host,
       blockCache,

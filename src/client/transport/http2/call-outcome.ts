@@ -74,7 +74,8 @@ export function errorOfBrokenStream(
       notSent,
     );
   }
-  if (rstCode !== undefined && rstCode !== constants.NGHTTP2_NO_ERROR) return errorFromResetCode(rstCode);
+  if (rstCode !== undefined && rstCode !== constants.NGHTTP2_NO_ERROR)
+    return errorFromResetCode(rstCode, streamLevel ? streamError : undefined);
   return new ConnectError("protocol error: stream ended without a gRPC status", Code.Internal);
 }
 
