@@ -86,7 +86,7 @@ function pingPayload(n: number): Buffer {
 
 /**
  * One HTTP/2 connection of a gRPC client on a `node:net` or `node:tls` socket (RFC 9113), shaped like the
- * part of `node:http2`'s `ClientHttp2Session` that `Http2Connection` uses: events `connect`,
+ * part of `node:http2`'s `ClientHttp2Session` that `Http2Connection` uses (a `GrpcSession`): events `connect`,
  * `remoteSettings`, `goaway`, `error`, `close`; `request`, `ping`, `close`, `destroy`, `ref`, `unref`,
  * `setLocalWindowSize`. It sends the preface and SETTINGS, answers SETTINGS and PING, keeps connection
  * and stream flow control both ways, writes each event-loop turn's frames in one socket write, and ends
