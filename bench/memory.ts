@@ -13,7 +13,7 @@
  * (bench/go, a fresh process per measurement) does the same: live heap + goroutine stacks after GC
  * (runtime.MemStats HeapAlloc + StackInuse), and the growth of what the runtime got from the OS (Sys);
  * without Go, a line says so and its column is left out. The load average is printed: the machine may be
- * shared. Writes bench/results/memory.json.
+ * shared. Writes bench/results/memory.json (partial-memory.json when a BENCH_MEMORY_* size is set).
  */
 import { spawn } from "node:child_process";
 import { setMaxListeners } from "node:events";
@@ -30,6 +30,10 @@ import { buildGoBench, GoBenchClient } from "./clients/go.js";
 const CONNECTIONS = Number(process.env.BENCH_MEMORY_CONNECTIONS ?? 200);
 const WATCHES = (process.env.BENCH_MEMORY_WATCHES ?? "1000,10000").split(",").map(Number);
 const STREAMS = (process.env.BENCH_MEMORY_STREAMS ?? "1000,10000").split(",").map(Number);
+/** Sizes other than the defaults write bench/results/partial-memory.json (git ignores it), not the record. */
+const custom = ["BENCH_MEMORY_CONNECTIONS", "BENCH_MEMORY_WATCHES", "BENCH_MEMORY_STREAMS"].some(
+  (name) => process.env[name] !== undefined,
+);
 const TRANSPORTS = ["h2-net", "http2"] as const;
 type TransportName = (typeof TRANSPORTS)[number];
 type Phase = "connections" | "watches" | "streams";
@@ -284,7 +288,7 @@ async function main(): Promise<void> {
   console.log(`| --- | --- | --- | --- | --- |${withGo ? " --- |" : ""}`);
   for (const row of rows) console.log(row);
   await writeFile(
-    new URL("results/memory.json", import.meta.url),
+    new URL(custom ? "results/partial-memory.json" : "results/memory.json", import.meta.url),
     `${JSON.stringify({ date: new Date().toISOString(), loadBefore, loadAfter, results, go: goResults }, null, 2)}\n`,
   );
 }
