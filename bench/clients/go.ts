@@ -86,6 +86,18 @@ export class GoBenchClient {
     return this.#program.request<GoTrickle>("watch-wait", { count, timeoutMs }, timeoutMs + HANG_MARGIN_MS);
   }
 
+  /**
+   * Holds `count` connections, idle watches on one stream, or idle watches each on a stream of its own
+   * (bench/memory.ts), and reports bytes per item: live heap + goroutine stacks, and memory from the OS.
+   * Run once per process: the figures are differences from the process's state before.
+   */
+  memory(
+    op: "connections" | "watches" | "streams",
+    count: number,
+  ): Promise<{ livePerItem: number; sysPerItem: number }> {
+    return this.#program.request("memory", { op, count }, 10 * HANG_MARGIN_MS);
+  }
+
   /** Ends the Go process. */
   close(): Promise<void> {
     return this.#program.close();

@@ -18,6 +18,8 @@
 //   - watch-start: a watch on the prefix keyPrefix, answered once etcd created it; the CPU count starts then.
 //   - watch-wait: waits until the watch delivered count events (at most timeoutMs), then cancels it.
 //     Result: events, responses, cpuUs (since watch-start), elapsedMs.
+//   - memory: op "connections", "watches" or "streams", count items held at once (see memory.go). Result:
+//     livePerItem (heap + goroutine stacks) and sysPerItem (memory obtained from the OS), bytes.
 package main
 
 import (
@@ -71,7 +73,7 @@ func main() {
 	defer client.Close()
 	enc := json.NewEncoder(os.Stdout)
 	_ = enc.Encode(map[string]any{"ready": true, "goClient": clientVersion()})
-	b := &bench{client: client}
+	b := &bench{client: client, endpoints: strings.Split(*endpoints, ",")}
 	scanner := bufio.NewScanner(os.Stdin)
 	scanner.Buffer(make([]byte, 1<<20), 1<<20)
 	for scanner.Scan() {
@@ -92,8 +94,9 @@ func main() {
 
 // bench holds the client and the one watch of a trickle.
 type bench struct {
-	client *clientv3.Client
-	watch  *trickleWatch
+	client    *clientv3.Client
+	endpoints []string
+	watch     *trickleWatch
 }
 
 func (b *bench) dispatch(req request) (any, error) {
@@ -106,6 +109,8 @@ func (b *bench) dispatch(req request) (any, error) {
 		return b.watchStart(req)
 	case "watch-wait":
 		return b.watchWait(req)
+	case "memory":
+		return b.memory(req)
 	default:
 		return nil, fmt.Errorf("unknown command %q", req.Cmd)
 	}

@@ -11,7 +11,7 @@ import { encodeHeaderBlock } from "../../src/client/transport/h2-net/hpack/index
 
 /** A frame the test server received from the client. */
 export interface ClientFrame {
-  type: "data" | "headers" | "rst" | "settings" | "ping" | "goaway" | "window";
+  type: "data" | "headers" | "rst" | "settings" | "ping" | "goaway" | "window" | "stream-error";
   streamId: number;
   ack?: boolean;
   endStream?: boolean;
@@ -23,6 +23,13 @@ export interface ClientFrame {
 export class TestConnection {
   readonly socket: Socket;
   readonly frames: ClientFrame[] = [];
+  /**
+   * Whether the client's SETTINGS are acknowledged (once the server sent its own, as a real server does);
+   * set it to false in `onConnection` for a server that never acknowledges them.
+   */
+  ackSettings = true;
+  #sentSettings = false;
+  #unackedSettings = 0;
   /** Resolves when the socket closed. */
   readonly closed: Promise<void>;
   #waiters: Array<() => void> = [];
@@ -44,10 +51,17 @@ export class TestConnection {
           record({ type: "data", streamId, endStream, bytes: data.byteLength }),
         onHeaders: (streamId, _block, endStream) => record({ type: "headers", streamId, endStream }),
         onRstStream: (streamId, errorCode) => record({ type: "rst", streamId, errorCode }),
-        onSettings: (ack) => record({ type: "settings", streamId: 0, ack }),
+        onSettings: (ack) => {
+          record({ type: "settings", streamId: 0, ack });
+          if (!ack) {
+            this.#unackedSettings++;
+            this.#ackSettings();
+          }
+        },
         onPing: (ack) => record({ type: "ping", streamId: 0, ack }),
         onGoaway: (_last, errorCode) => record({ type: "goaway", streamId: 0, errorCode }),
         onWindowUpdate: (streamId, increment) => record({ type: "window", streamId, bytes: increment }),
+        onStreamError: (error) => record({ type: "stream-error", streamId: error.streamId }),
       },
       {
         maxFrameSize: 16_384,
@@ -72,6 +86,14 @@ export class TestConnection {
       payload.writeUInt32BE(value, i * 6 + 2);
     });
     this.send(Buffer.concat([frameHeader(payload.byteLength, FrameType.SETTINGS, 0, 0), payload]));
+    this.#sentSettings = true;
+    this.#ackSettings();
+  }
+
+  #ackSettings(): void {
+    if (!this.ackSettings || !this.#sentSettings) return;
+    for (; this.#unackedSettings > 0; this.#unackedSettings--)
+      this.send(frameHeader(0, FrameType.SETTINGS, Flag.ACK, 0));
   }
 
   /** Resolves with the first received frame that matches (waiting for it). */

@@ -229,6 +229,87 @@ describe("h2-net against a hostile server: each limit ends the connection with a
   });
 });
 
+describe("h2-net: a stream error (RFC 9113 section 5.4.2) ends only its stream", () => {
+  it("a WINDOW_UPDATE of 0 on stream 0 still ends the connection", async () => {
+    const { server, transport } = await setup((c) => c.send(windowUpdateFrame(0, 0)));
+    await expectConnectionEnded(range(transport), () => server.connections[0]!, "MALFORMED_FRAME");
+  });
+
+  it.each([
+    [
+      "a WINDOW_UPDATE of 0 on a stream (section 6.9)",
+      windowUpdateFrame(1, 0),
+      "MALFORMED_FRAME",
+      ErrorCode.PROTOCOL_ERROR,
+    ],
+    [
+      "a PRIORITY of 4 bytes on a stream (section 6.3)",
+      rawFrame(FrameType.PRIORITY, 0, 1, Buffer.alloc(4)),
+      "FRAME_SIZE",
+      ErrorCode.FRAME_SIZE_ERROR,
+    ],
+  ] as const)(
+    "%s: RST_STREAM for it, its call fails with the typed error, the connection and the other calls go on",
+    async (_what, bad, code, http2Code) => {
+      // Stream 1 gets the bad frame; every other stream is answered.
+      const server = await startH2TestServer((c) => {
+        c.sendSettings();
+        void (async () => {
+          for (let id = 1; ; id += 2) {
+            await c.next((f) => f.type === "headers" && f.streamId === id);
+            if (id === 1) c.send(bad);
+            else c.answer(id);
+          }
+        })();
+      });
+      const transport = createH2NetTransport({ baseUrl: server.url });
+      cleanups.push(
+        () => server.close(),
+        () => transport.close(),
+      );
+      const kv = createClient(KV, transport);
+      const settle = (call: Promise<unknown>) =>
+        call.then(
+          () => "ok" as const,
+          (e: unknown) => e,
+        );
+      const [failed, other] = await within(
+        Promise.all([settle(kv.range({ key: te.encode("a") })), settle(kv.range({ key: te.encode("b") }))]),
+        "both calls to settle",
+      );
+      expect(failed).toBeInstanceOf(ConnectError);
+      expect((failed as ConnectError).code).toBe(Code.Internal);
+      const cause = protocolErrorOf(failed);
+      expect(cause, String(failed)).toBeInstanceOf(H2NetProtocolError);
+      expect(cause!.code).toBe(code);
+      expect(cause!.streamId).toBe(1);
+      expect(other).toBe("ok");
+      // The connection goes on: a later call is answered on it.
+      await within(kv.range({ key: te.encode("c") }), "a call after the stream error");
+      const connection = server.connections[0]!;
+      expect(server.connections.length).toBe(1);
+      expect(connection.frames.find((f) => f.type === "rst" && f.streamId === 1)?.errorCode).toBe(http2Code);
+      expect(connection.frames.some((f) => f.type === "goaway")).toBe(false);
+    },
+  );
+});
+
+describe("h2-net: a server that never acknowledges the client's SETTINGS", () => {
+  it("loses the connection after connectTimeoutMs: the call fails with SETTINGS_TIMEOUT instead of hanging", async () => {
+    const server = await startH2TestServer((c) => {
+      c.ackSettings = false;
+      c.sendSettings();
+      // Never answers either: without the timeout the call would wait forever (it has no deadline).
+    });
+    const transport = createH2NetTransport({ baseUrl: server.url, connectTimeoutMs: 500 });
+    cleanups.push(
+      () => server.close(),
+      () => transport.close(),
+    );
+    await expectConnectionEnded(range(transport), () => server.connections[0]!, "SETTINGS_TIMEOUT");
+  });
+});
+
 describe("h2-net honours the server's SETTINGS and GOAWAY", () => {
   it("a paused reader gets every message of a stream the server ended and then reset (grpc-go's RST after END_STREAM)", async () => {
     const server = await startH2TestServer((c) => {

@@ -1,32 +1,35 @@
-import type { ClientHttp2Session, OutgoingHttpHeaders, SecureClientSessionOptions } from "node:http2";
+import type { OutgoingHttpHeaders, SecureClientSessionOptions } from "node:http2";
 import { isIP, connect as netConnect, type Socket } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import type { SessionConnector } from "../http2/connection.js";
+import type { GrpcSession } from "../http2/grpc-session.js";
 import { DEFAULT_SESSION_LIMITS, H2Session } from "./session.js";
 
 /**
  * A `SessionConnector` whose sessions are h2-net's `H2Session`s on `node:net` (`http://`, `unix://`) or
  * `node:tls` with ALPN `h2` (`https://`, `unixs://`), taking the options `Http2Connection` gives
  * `node:http2`'s `connect` (TLS material, `createConnection` for unix sockets). One per transport: its
- * sessions share the cache of encoded request header blocks.
+ * sessions share the cache of encoded request header blocks. `settingsTimeoutMs` bounds the wait for the
+ * server's acknowledgement of our SETTINGS (the transport's connect timeout).
  */
-export function h2NetConnector(): SessionConnector {
+export function h2NetConnector(
+  settingsTimeoutMs: number = DEFAULT_SESSION_LIMITS.settingsTimeoutMs,
+): SessionConnector {
   const blockCache = new WeakMap<OutgoingHttpHeaders, Uint8Array>();
-  return (authority: string, options: SecureClientSessionOptions): ClientHttp2Session => {
+  return (authority: string, options: SecureClientSessionOptions): GrpcSession => {
     const url = new URL(authority);
     const secure = url.protocol === "https:";
     const socket =
       options.createConnection !== undefined
         ? (options.createConnection(url, options) as Socket)
         : openSocket(url, secure, options);
-    const session = new H2Session(socket, {
+    return new H2Session(socket, {
       ...DEFAULT_SESSION_LIMITS,
+      settingsTimeoutMs,
       scheme: secure ? "https" : "http",
       authority: url.host,
       blockCache,
     });
-    // H2Session implements the part of ClientHttp2Session that Http2Connection and the calls use.
-    return session as unknown as ClientHttp2Session;
   };
 }
 

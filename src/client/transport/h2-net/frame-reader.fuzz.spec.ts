@@ -42,6 +42,10 @@ function checkingHandler() {
       expect(increment).toBeGreaterThan(0);
       handed++;
     },
+    onStreamError: (error) => {
+      expect(error.streamId).toBeGreaterThan(0);
+      handed++;
+    },
   };
   return { handler, handed: () => handed };
 }

@@ -23,6 +23,7 @@ function recorder() {
     onPing: (ack, payload) => frames.push(["ping", ack, payload.toString("hex")]),
     onGoaway: (last, code, debug) => frames.push(["goaway", last, code, debug.toString()]),
     onWindowUpdate: (id, increment) => frames.push(["window", id, increment]),
+    onStreamError: (error) => frames.push(["stream-error", error.streamId, error.code]),
   };
   return { frames, handler };
 }
@@ -107,7 +108,7 @@ describe("FrameReader", () => {
       frame(FrameType.PUSH_PROMISE, Flag.END_HEADERS, 1, Buffer.alloc(4)),
       "MALFORMED_FRAME",
     ],
-    ["a WINDOW_UPDATE of 0", windowUpdateFrame(1, 0), "MALFORMED_FRAME"],
+    ["a WINDOW_UPDATE of 0 on stream 0", windowUpdateFrame(0, 0), "MALFORMED_FRAME"],
     [
       "a CONTINUATION without HEADERS",
       frame(FrameType.CONTINUATION, Flag.END_HEADERS, 1, Buffer.alloc(1)),
@@ -156,6 +157,20 @@ describe("FrameReader", () => {
     expect((thrown as H2NetProtocolError).code).toBe(code);
     // The reader is spent: the same error again, whatever follows.
     expect(() => reader.push(SETTINGS)).toThrow(thrown as Error);
+  });
+
+  it("hands on a stream's WINDOW_UPDATE of 0 and a PRIORITY not of 5 bytes as stream errors, and reads on", () => {
+    const frames = readAll([
+      SETTINGS,
+      windowUpdateFrame(1, 0),
+      frame(FrameType.PRIORITY, 0, 3, Buffer.alloc(4)),
+      windowUpdateFrame(0, 7),
+    ]);
+    expect(frames.slice(1)).toEqual([
+      ["stream-error", 1, "MALFORMED_FRAME"],
+      ["stream-error", 3, "FRAME_SIZE"],
+      ["window", 0, 7],
+    ]);
   });
 
   it("counts SETTINGS and PINGs in a row: a HEADERS or DATA between them starts the count again", () => {

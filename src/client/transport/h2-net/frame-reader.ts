@@ -25,6 +25,11 @@ export interface FrameHandler {
   onPing(ack: boolean, payload: Buffer): void;
   onGoaway(lastStreamId: number, errorCode: number, debugData: Buffer): void;
   onWindowUpdate(streamId: number, increment: number): void;
+  /**
+   * A frame that RFC 9113 makes an error of its stream only (a WINDOW_UPDATE of 0 on a stream, a PRIORITY
+   * not of 5 bytes): `error.streamId` names the stream; the reader reads on.
+   */
+  onStreamError(error: H2NetProtocolError): void;
 }
 
 /** The reader's limits; each exceeded ends the connection with an `H2NetProtocolError`. */
@@ -156,7 +161,13 @@ export class FrameReader {
         return;
       case FrameType.PRIORITY:
         if (streamId === 0) malformed("PRIORITY on stream 0");
-        if (payload.byteLength !== 5) malformed(`PRIORITY of ${payload.byteLength} bytes (must be 5)`);
+        // RFC 9113 section 6.3: a stream error, not a connection error.
+        if (payload.byteLength !== 5)
+          this.#handler.onStreamError(
+            new H2NetProtocolError("FRAME_SIZE", `PRIORITY of ${payload.byteLength} bytes (must be 5)`, {
+              streamId,
+            }),
+          );
         return;
       case FrameType.RST_STREAM:
         if (streamId === 0) malformed("RST_STREAM on stream 0");
@@ -187,7 +198,13 @@ export class FrameReader {
       case FrameType.WINDOW_UPDATE: {
         if (payload.byteLength !== 4) malformed(`WINDOW_UPDATE of ${payload.byteLength} bytes (must be 4)`);
         const increment = payload.readUInt32BE(0) & 0x7fffffff;
-        if (increment === 0) malformed(`WINDOW_UPDATE with an increment of 0 on stream ${streamId}`);
+        if (increment === 0) {
+          const message = `WINDOW_UPDATE with an increment of 0 on stream ${streamId}`;
+          // RFC 9113 section 6.9: on a stream, an error of that stream only.
+          if (streamId === 0) malformed(message);
+          this.#handler.onStreamError(new H2NetProtocolError("MALFORMED_FRAME", message, { streamId }));
+          return;
+        }
         this.#handler.onWindowUpdate(streamId, increment);
         return;
       }

@@ -47,6 +47,11 @@ export interface H2SessionOptions {
   /** The frame reader's limits (frame size, header blocks, CONTINUATIONs, control-frame floods). */
   limits: FrameReaderLimits;
   /**
+   * How long the server may take to acknowledge our SETTINGS before the connection ends with
+   * `SETTINGS_TIMEOUT` (RFC 9113 section 6.5.3); the transport gives its connect timeout.
+   */
+  settingsTimeoutMs: number;
+  /**
    * Encoded request header blocks by header object: `RequestHeaderCache` hands out one object per method
    * (while the deadline and metadata stay the same), so a method's block is encoded once, for every
    * connection of the transport (the encoder uses no dynamic table, so a block fits any connection).
@@ -60,6 +65,7 @@ export const DEFAULT_SESSION_LIMITS = Object.freeze({
   connectionWindow: 32 * 1024 * 1024,
   maxHeaderListSize: 64 * 1024,
   limits: DEFAULT_READER_LIMITS,
+  settingsTimeoutMs: 5_000,
 });
 
 /** The SETTINGS of the server that the client honours, as `remoteSettings` reports them. */
@@ -80,12 +86,13 @@ function pingPayload(n: number): Buffer {
 
 /**
  * One HTTP/2 connection of a gRPC client on a `node:net` or `node:tls` socket (RFC 9113), shaped like the
- * part of `node:http2`'s `ClientHttp2Session` that `Http2Connection` uses: events `connect`,
+ * part of `node:http2`'s `ClientHttp2Session` that `Http2Connection` uses (a `GrpcSession`): events `connect`,
  * `remoteSettings`, `goaway`, `error`, `close`; `request`, `ping`, `close`, `destroy`, `ref`, `unref`,
  * `setLocalWindowSize`. It sends the preface and SETTINGS, answers SETTINGS and PING, keeps connection
  * and stream flow control both ways, writes each event-loop turn's frames in one socket write, and ends
  * the connection (GOAWAY, then the socket) with an `H2NetProtocolError` when the server breaks the
- * protocol or a limit. No server push, no priorities, no dynamic table in the encoder.
+ * protocol or a limit, or does not acknowledge our SETTINGS in time; a stream error (RFC 9113 section
+ * 5.4.2) resets only its stream. No server push, no priorities, no dynamic table in the encoder.
  */
 export class H2Session extends EventEmitter implements FrameHandler, StreamHost {
   readonly #socket: Socket;
@@ -122,6 +129,8 @@ export class H2Session extends EventEmitter implements FrameHandler, StreamHost 
   #destroyed = false;
   #closeEmitted = false;
   #error: Error | undefined;
+  /** Runs from our SETTINGS until the server acknowledges them. */
+  #settingsTimer: NodeJS.Timeout | undefined;
 
   constructor(socket: Socket, options: H2SessionOptions) {
     super();
@@ -364,7 +373,11 @@ export class H2Session extends EventEmitter implements FrameHandler, StreamHost 
 
   /** @internal */
   onSettings(ack: boolean, settings: ReadonlyArray<readonly [number, number]>): void {
-    if (ack) return;
+    if (ack) {
+      clearTimeout(this.#settingsTimer);
+      this.#settingsTimer = undefined;
+      return;
+    }
     let headerTableSize = 4096;
     let maxHeaderListSize: number | undefined;
     for (const [id, value] of settings) {
@@ -467,6 +480,18 @@ export class H2Session extends EventEmitter implements FrameHandler, StreamHost 
         `a WINDOW_UPDATE overflowed the window of stream ${streamId}`,
       );
     this.#sendData(stream);
+  }
+
+  /** @internal */
+  onStreamError(error: H2NetProtocolError): void {
+    const stream = this.#streams.get(error.streamId);
+    if (stream !== undefined) {
+      stream.fail(error);
+      return;
+    }
+    // A stream that is over: nothing to reset. A WINDOW_UPDATE on a stream the client never opened
+    // ends the connection, as every frame there does but PRIORITY (which may name any stream).
+    if (error.code !== "FRAME_SIZE") this.#streamOf(error.streamId, "WINDOW_UPDATE");
   }
 
   // --- internals ---------------------------------------------------------------------------------
@@ -576,6 +601,16 @@ export class H2Session extends EventEmitter implements FrameHandler, StreamHost 
         [Setting.MAX_HEADER_LIST_SIZE, maxHeaderListSize],
       ]),
     );
+    const { settingsTimeoutMs } = this.#options;
+    this.#settingsTimer = setTimeout(() => {
+      this.#fail(
+        new H2NetProtocolError(
+          "SETTINGS_TIMEOUT",
+          `the server did not acknowledge the client's SETTINGS within ${settingsTimeoutMs} ms (connectTimeoutMs)`,
+        ),
+      );
+    }, settingsTimeoutMs);
+    this.#settingsTimer.unref();
     this.setLocalWindowSize(this.#options.connectionWindow);
     this.emit("connect", this, this.#socket);
   }
@@ -628,6 +663,7 @@ export class H2Session extends EventEmitter implements FrameHandler, StreamHost 
     if (this.#destroyed) return;
     this.#destroyed = true;
     this.#closed = true;
+    clearTimeout(this.#settingsTimer);
     // The error first: the streams' `close` handlers read it as the connection's failure.
     const error = this.#error;
     if (error !== undefined) process.nextTick(() => this.#emitError(error));

@@ -1,5 +1,6 @@
 import { EventEmitter } from "node:events";
 import type { IncomingHttpHeaders } from "node:http2";
+import type { H2NetProtocolError } from "./errors.js";
 
 /** Request bytes a stream buffers (waiting for flow control) before `write()` asks the writer to wait. */
 const HIGH_WATER_BYTES = 64 * 1024;
@@ -183,6 +184,25 @@ export class H2Stream extends EventEmitter {
     // grpc-go resets a stream whose request was not half-closed yet, which takes nothing from it.
     if (this.#closed || this.remoteEnded) return;
     this.#rstCode = code;
+    this.terminate();
+  }
+
+  /**
+   * @internal The server broke the protocol on this stream only: reset it with the error's HTTP/2 code,
+   * then `error` (code `ERR_HTTP2_STREAM_ERROR`, as `node:http2` reports a stream error; `error` as its
+   * cause) and `close`. A stream the server already ended is over for the protocol: nothing to do.
+   */
+  fail(error: H2NetProtocolError): void {
+    if (this.#closed || this.remoteEnded) return;
+    this.#host.resetStream(this, error.http2Code);
+    this.#rstCode = error.http2Code;
+    const streamError = Object.assign(
+      new Error(`the client reset stream ${this.#id}: ${error.message}`, { cause: error }),
+      { code: "ERR_HTTP2_STREAM_ERROR" },
+    );
+    process.nextTick(() => {
+      if (this.listenerCount("error") > 0) this.emit("error", streamError);
+    });
     this.terminate();
   }
 

@@ -1,9 +1,10 @@
-import { type ClientHttp2Stream, constants, type IncomingHttpHeaders } from "node:http2";
+import { constants, type IncomingHttpHeaders } from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { DeadlineHandle } from "../../core/deadline-queue.js";
 import { markNotSent } from "../../core/failure.js";
 import type { Http2Connection } from "./connection.js";
 import { describeCause, errorFromResetCode, Http2ConnectionError, unavailableError } from "./errors.js";
+import type { GrpcStream } from "./grpc-session.js";
 import { headersFromHttp2 } from "./metadata.js";
 import { codeFromHttpStatus, readGrpcStatus } from "./trailers.js";
 
@@ -55,7 +56,7 @@ export function metadataOf(parts: ResponseParts): Headers {
  * connections only: a failure to connect reaches calls through `ReadyWaiter.onConnectFailed` instead.
  */
 export function errorOfBrokenStream(
-  stream: ClientHttp2Stream,
+  stream: GrpcStream,
   connection: Http2Connection,
   streamError: Error | undefined,
 ): ConnectError {
@@ -74,7 +75,8 @@ export function errorOfBrokenStream(
       notSent,
     );
   }
-  if (rstCode !== undefined && rstCode !== constants.NGHTTP2_NO_ERROR) return errorFromResetCode(rstCode);
+  if (rstCode !== undefined && rstCode !== constants.NGHTTP2_NO_ERROR)
+    return errorFromResetCode(rstCode, streamLevel ? streamError : undefined);
   return new ConnectError("protocol error: stream ended without a gRPC status", Code.Internal);
 }
 
@@ -95,7 +97,7 @@ export function abortError(signal: AbortSignal, notSent: boolean): ConnectError 
  * As in grpc-go, a call past its deadline fails with DeadlineExceeded whatever ended it.
  */
 export function errorOfEndedStream(
-  stream: ClientHttp2Stream,
+  stream: GrpcStream,
   connection: Http2Connection,
   streamError: Error | undefined,
   deadline: DeadlineHandle | undefined,

@@ -1,10 +1,11 @@
-import { type ClientHttp2Stream, constants } from "node:http2";
+import { constants } from "node:http2";
 import type { DescMethod } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
 import type { DeadlineHandle, DeadlineTarget } from "../../core/deadline-queue.js";
 import type { HeadersInit } from "../headers-init.js";
 import { abortError, closedError, deadlineError, openError } from "./call-outcome.js";
 import type { Http2Connection, ReadyWaiter } from "./connection.js";
+import type { GrpcStream } from "./grpc-session.js";
 import type { SlotWaiter } from "./stream-slots.js";
 import type { TransportCore } from "./transport-core.js";
 
@@ -79,7 +80,7 @@ function openCallStream(
   method: DescMethod,
   timeoutMs: number | undefined,
   header: HeadersInit | undefined,
-): ClientHttp2Stream | ConnectError {
+): GrpcStream | ConnectError {
   try {
     return connection.open(core.requestHeaders.get(method, timeoutMs, header));
   } catch (err) {
@@ -116,7 +117,7 @@ export abstract class OpeningCall<M extends DescMethod = DescMethod> implements 
   protected readonly header: HeadersInit | undefined;
   protected deadline: DeadlineHandle | undefined;
   protected connection: Http2Connection | undefined;
-  protected stream: ClientHttp2Stream | undefined;
+  protected stream: GrpcStream | undefined;
   /** The call has ended: settled, finished or cancelled. */
   protected over = false;
 
@@ -210,5 +211,5 @@ export abstract class OpeningCall<M extends DescMethod = DescMethod> implements 
   protected abstract fail(error: ConnectError): void;
 
   /** The call's stream is open: attach listeners, send the request. */
-  protected abstract opened(stream: ClientHttp2Stream): void;
+  protected abstract opened(stream: GrpcStream): void;
 }

@@ -1,14 +1,9 @@
-import {
-  type ClientHttp2Session,
-  type ClientHttp2Stream,
-  connect,
-  type OutgoingHttpHeaders,
-  type SecureClientSessionOptions,
-} from "node:http2";
+import { connect, type OutgoingHttpHeaders, type SecureClientSessionOptions } from "node:http2";
 import type { Duplex } from "node:stream";
 import type { ConnectError } from "@connectrpc/connect";
 import { connectUnixSocket } from "../unix-socket.js";
 import { describeCause, Http2ConnectionError, unavailableError } from "./errors.js";
+import type { GrpcSession, GrpcStream } from "./grpc-session.js";
 import { type KeepaliveHost, KeepaliveMonitor } from "./keepalive.js";
 import type { Http2TlsOptions, PemInput, ResolvedHttp2Options } from "./options.js";
 
@@ -32,9 +27,12 @@ export interface ReadyWaiter {
 
 /**
  * Opens an HTTP/2 session: `node:http2`'s `connect`, or another implementation of the part of
- * `ClientHttp2Session` this file uses (the h2-net transport's, on `node:net`).
+ * `ClientHttp2Session` this file uses (the h2-net transport's, on `node:net`): a `GrpcSession`.
  */
-export type SessionConnector = (authority: string, options: SecureClientSessionOptions) => ClientHttp2Session;
+export type SessionConnector = (authority: string, options: SecureClientSessionOptions) => GrpcSession;
+
+/** `node:http2`'s `connect`: its `ClientHttp2Session` is a `GrpcSession`. */
+const connectNodeSession: SessionConnector = (authority, options) => connect(authority, options);
 
 /** Options of every request: the body follows (Node copies the object, so one frozen instance serves all). */
 const REQUEST_OPTIONS = Object.freeze({ endStream: false });
@@ -51,7 +49,7 @@ const SESSION_WINDOW_BYTES = 16 * 1024 * 1024;
  * itself on GOAWAY or error so new calls go to a fresh session, while calls already on it finish or fail.
  */
 export class Http2Connection implements KeepaliveHost {
-  readonly session: ClientHttp2Session;
+  readonly session: GrpcSession;
   readonly #owner: ConnectionOwner;
   readonly #options: ResolvedHttp2Options;
   #connectTimer: NodeJS.Timeout | undefined;
@@ -76,7 +74,7 @@ export class Http2Connection implements KeepaliveHost {
   constructor(
     options: ResolvedHttp2Options,
     owner: ConnectionOwner,
-    connectSession: SessionConnector = connect,
+    connectSession: SessionConnector = connectNodeSession,
   ) {
     this.#options = options;
     this.#owner = owner;
@@ -196,7 +194,7 @@ export class Http2Connection implements KeepaliveHost {
    * Opens a stream for one call and counts it in flight until {@link release}. Only on a ready connection.
    * @throws whatever `session.request` throws (destroyed session, invalid header).
    */
-  open(headers: OutgoingHttpHeaders): ClientHttp2Stream {
+  open(headers: OutgoingHttpHeaders): GrpcStream {
     const stream = this.session.request(headers, REQUEST_OPTIONS);
     if (this.#active++ === 0) this.session.ref();
     return stream;

@@ -49,20 +49,53 @@ export function describeCause(cause: unknown): string {
 /**
  * Maps the RST_STREAM code of a stream that ended without a gRPC status, per gRPC's PROTOCOL-HTTP2.md
  * ("Errors"): REFUSED_STREAM means the server did not process it (retry-safe), CANCEL is a cancel.
+ * `cause` is the stream's own error, when the client reset it (a stream-level protocol error).
  */
-export function errorFromResetCode(rstCode: number): ConnectError {
+export function errorFromResetCode(rstCode: number, cause?: Error): ConnectError {
   const name = resetCodeName(rstCode);
   switch (rstCode) {
     case constants.NGHTTP2_REFUSED_STREAM:
-      return markNotSent(new ConnectError(`stream refused by the server (${name})`, Code.Unavailable));
+      return markNotSent(
+        new ConnectError(
+          `stream refused by the server (${name})`,
+          Code.Unavailable,
+          undefined,
+          undefined,
+          cause,
+        ),
+      );
     case constants.NGHTTP2_CANCEL:
-      return new ConnectError(`stream canceled by the server (${name})`, Code.Canceled);
+      return new ConnectError(
+        `stream canceled by the server (${name})`,
+        Code.Canceled,
+        undefined,
+        undefined,
+        cause,
+      );
     case constants.NGHTTP2_ENHANCE_YOUR_CALM:
-      return new ConnectError(`stream reset by the server (${name})`, Code.ResourceExhausted);
+      return new ConnectError(
+        `stream reset by the server (${name})`,
+        Code.ResourceExhausted,
+        undefined,
+        undefined,
+        cause,
+      );
     case constants.NGHTTP2_INADEQUATE_SECURITY:
-      return new ConnectError(`stream reset by the server (${name})`, Code.PermissionDenied);
+      return new ConnectError(
+        `stream reset by the server (${name})`,
+        Code.PermissionDenied,
+        undefined,
+        undefined,
+        cause,
+      );
     default:
-      return new ConnectError(`stream reset without a gRPC status (${name})`, Code.Internal);
+      return new ConnectError(
+        `stream reset without a gRPC status (${name})`,
+        Code.Internal,
+        undefined,
+        undefined,
+        cause,
+      );
   }
 }
 

@@ -1,5 +1,5 @@
-import type { ClientHttp2Session } from "node:http2";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { GrpcSession } from "./grpc-session.js";
 import { type KeepaliveHost, KeepaliveMonitor, MIN_PING_GAP_MS } from "./keepalive.js";
 
 /** A host whose session records pings; `ack()` answers the oldest one. */
@@ -15,7 +15,7 @@ function fakeHost(wantsKeepalive = true) {
     },
   };
   const host: KeepaliveHost = {
-    session: session as unknown as ClientHttp2Session,
+    session: session as unknown as GrpcSession,
     ready: true,
     wantsKeepalive: () => wantsKeepalive,
     onKeepaliveTimeout: (ms) => timeouts.push(ms),

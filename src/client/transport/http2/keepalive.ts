@@ -1,9 +1,9 @@
-import type { ClientHttp2Session } from "node:http2";
+import type { GrpcSession } from "./grpc-session.js";
 
 /** What the keepalive monitor needs from its connection. */
 export interface KeepaliveHost {
   /** The session to ping. */
-  readonly session: ClientHttp2Session;
+  readonly session: GrpcSession;
   /** True once the server's SETTINGS arrived: pings before that are the connect timer's business. */
   readonly ready: boolean;
   /** True when a periodic ping is due: calls are in flight, or idle pings are allowed. */

@@ -1,4 +1,4 @@
-import { type ClientHttp2Stream, constants, type IncomingHttpHeaders } from "node:http2";
+import { constants, type IncomingHttpHeaders } from "node:http2";
 import type {
   DescMessage,
   DescMethodStreaming,
@@ -14,6 +14,7 @@ import type { HeadersInit } from "../headers-init.js";
 import { errorOfEndedStream, type ResponseParts, statusError } from "./call-outcome.js";
 import { OpeningCall } from "./call-start.js";
 import { encodeFrame, MessageDecoder, plainBytes } from "./framing.js";
+import type { GrpcStream } from "./grpc-session.js";
 import { headersFromHttp2 } from "./metadata.js";
 import type { TransportCore } from "./transport-core.js";
 
@@ -75,7 +76,7 @@ export class StreamCall
   }
 
   /** The stream is open: listen to it and start sending the input. */
-  protected opened(stream: ClientHttp2Stream): void {
+  protected opened(stream: GrpcStream): void {
     this.#output.stream = stream;
     stream.on("response", (headers, flags) => this.#onResponse(headers, flags));
     stream.on("data", (chunk: Buffer) => this.#onData(chunk));
@@ -183,7 +184,7 @@ export class StreamCall
     this.#finish(error);
   }
 
-  async #pumpInput(stream: ClientHttp2Stream): Promise<void> {
+  async #pumpInput(stream: GrpcStream): Promise<void> {
     let iterator: AsyncIterator<MessageInitShape<DescMessage>> | undefined;
     try {
       iterator = this.#input[Symbol.asyncIterator]();
@@ -291,7 +292,7 @@ export class StreamCall
  */
 class Responses extends AsyncQueue<Output> {
   /** The call's stream, once open. */
-  stream: ClientHttp2Stream | undefined;
+  stream: GrpcStream | undefined;
 
   constructor() {
     super(HIGH_WATER_MESSAGES - 1, 0);
@@ -317,7 +318,7 @@ function stopIterator(iterator: AsyncIterator<unknown>): void {
 }
 
 /** Resolves when the stream can take more data, or closed. */
-function drained(stream: ClientHttp2Stream): Promise<void> {
+function drained(stream: GrpcStream): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       stream.off("drain", done);

@@ -1,4 +1,4 @@
-import { type ClientHttp2Stream, constants, type IncomingHttpHeaders } from "node:http2";
+import { constants, type IncomingHttpHeaders } from "node:http2";
 import type { DescMessage, DescMethodUnary, DescService, MessageShape } from "@bufbuild/protobuf";
 import type { UnaryResponse } from "@connectrpc/connect";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -7,12 +7,13 @@ import type { HeadersInit } from "../headers-init.js";
 import { errorOfEndedStream, type ResponseParts, statusError } from "./call-outcome.js";
 import { OpeningCall } from "./call-start.js";
 import { PREFIX_BYTES, unaryMessageFromBody } from "./framing.js";
+import type { GrpcStream } from "./grpc-session.js";
 import { headersFromHttp2 } from "./metadata.js";
 import type { TransportCore } from "./transport-core.js";
 
 /** Where a stream finds its call: the stream listeners are shared functions, not closures per call. */
 const CALL = Symbol("etcd-ts.http2.unaryCall");
-type UnaryStream = ClientHttp2Stream & { [CALL]: UnaryCall };
+type UnaryStream = GrpcStream & { [CALL]: UnaryCall };
 
 /**
  * One unary call, kept lean: the request is framed in one buffer and written with `end()` right after the
@@ -47,7 +48,7 @@ export class UnaryCall extends OpeningCall<DescMethodUnary> implements ResponseP
   }
 
   /** The stream is open: listen with the shared functions and send the request. */
-  protected opened(opened: ClientHttp2Stream): void {
+  protected opened(opened: GrpcStream): void {
     const stream = opened as UnaryStream;
     stream[CALL] = this;
     stream.on("response", onResponse);
