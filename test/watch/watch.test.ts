@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, createClient, type Transport } from "@connectrpc/connect";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { QueuedIterator } from "../../src/client/core/queued-iterator.js";
 import {
   CompactedError,
@@ -12,11 +12,10 @@ import {
   WatchCompactedError,
   type Watcher,
 } from "../../src/client/index.js";
-import { createConnectNodeTransport } from "../../src/connect-node/index.js";
 import { Watch, type WatchRequest, WatchRequestSchema } from "../../src/gen/etcdserverpb/rpc_pb.js";
-import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
 import { checkHistory, describeReport, HistoryRecorder, readHistory } from "../support/history.js";
 import { HistoryLoad } from "../support/history-load.js";
+import { useProxiedEtcd } from "../support/proxied-etcd.js";
 import { callsStarted } from "../support/server-metrics.js";
 
 const enc = new TextEncoder();
@@ -55,39 +54,20 @@ function waitFor(check: () => boolean, what: string, ms = 10_000): Promise<void>
 type ClientOptions = Omit<EtcdOptions, "endpoints">;
 
 describe("watches of new Etcd() against a real etcd", () => {
-  let etcd: EtcdCluster;
-  let proxy: FaultProxy;
-  /** The test's own client, straight to the member (writes, compactions). */
-  let direct: Etcd;
-  /** A raw transport for reference reads that owe nothing to the client's watch code. */
-  let raw: Transport & { close(): Promise<void> };
-  const cleanups: (() => Promise<void> | void)[] = [];
-
-  beforeAll(async () => {
-    etcd = await startEtcd({ args: ["--max-request-bytes=1100000"] });
-    proxy = await FaultProxy.start(etcd.endpoint);
-    direct = new Etcd({ endpoints: [etcd.endpoint], maxRequestBytes: 1_100_000 });
-    raw = createConnectNodeTransport({ baseUrl: etcd.endpoint });
+  const env = useProxiedEtcd({
+    start: { args: ["--max-request-bytes=1100000"] },
+    direct: { maxRequestBytes: 1_100_000 },
   });
-  afterEach(async () => {
-    proxy.heal();
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
-  afterAll(async () => {
-    await direct?.close();
-    await raw?.close();
-    await proxy?.close();
-    await etcd?.close();
-  });
+  const { cleanups } = env;
 
   /** A client under test, as a user makes it; closed after the test. */
-  function client(endpoint = etcd.endpoint, extra: ClientOptions = {}): Etcd {
+  function client(endpoint = env.cluster.endpoint, extra: ClientOptions = {}): Etcd {
     const c = new Etcd({ endpoints: [endpoint], ...extra });
     cleanups.push(() => c.close());
     return c;
   }
 
-  const put = async (key: string, value: string | Uint8Array) => (await direct.put(key, value)).revision;
+  const put = async (key: string, value: string | Uint8Array) => (await env.direct.put(key, value)).revision;
 
   it("delivers a prefix's events from now, in order, with their revisions", async () => {
     const c = client();
@@ -107,7 +87,7 @@ describe("watches of new Etcd() against a real etcd", () => {
   it("replays from startRevision with prevKv and filters", async () => {
     const first = await put("replay/a", "1");
     await put("replay/a", "2");
-    await direct.delete("replay/a");
+    await env.direct.delete("replay/a");
     const c = client();
     const w = c.watch("replay/a", { startRevision: first, prevKv: true, filters: ["noDelete"] });
     const batches: WatchBatch[] = [];
@@ -125,7 +105,7 @@ describe("watches of new Etcd() against a real etcd", () => {
   });
 
   it("runs every watch on ONE Watch stream; a create the server refuses fails that watch only", async () => {
-    const streamsBefore = await callsStarted(etcd.endpoint, "etcdserverpb.Watch/Watch");
+    const streamsBefore = await callsStarted(env.cluster.endpoint, "etcdserverpb.Watch/Watch");
     const c = client();
     const good = [c.watch("one/a"), c.watch("one/b"), c.watch("one/c")];
     // An empty range (end before start): etcd answers created + canceled.
@@ -139,16 +119,16 @@ describe("watches of new Etcd() against a real etcd", () => {
     await withTimeout(Promise.all(dones), 5000, "all four watches");
     expect(recs.map((r) => r.events[0]!.key)).toEqual(["one/a", "one/b", "one/c", "one/d"]);
     // What the server saw: one Watch stream for all five watches.
-    expect(await callsStarted(etcd.endpoint, "etcdserverpb.Watch/Watch")).toBe(streamsBefore + 1);
+    expect(await callsStarted(env.cluster.endpoint, "etcdserverpb.Watch/Watch")).toBe(streamsBefore + 1);
   });
 
   it("resumes after cut streams from each watch's own revision: nothing lost, nothing twice", async () => {
-    const streamsBefore = await callsStarted(etcd.endpoint, "etcdserverpb.Watch/Watch");
-    const c = client(proxy.url);
+    const streamsBefore = await callsStarted(env.cluster.endpoint, "etcdserverpb.Watch/Watch");
+    const c = client(env.proxy.url);
     const start = (await put("cut/", "start")) + 1n;
     const watchers = [c.watch({ prefix: "cut/" }, { startRevision: start }), c.watch({ prefix: "cut/" })];
     const recs = watchers.map(() => new HistoryRecorder());
-    const load = new HistoryLoad("cut/", () => direct);
+    const load = new HistoryLoad("cut/", () => env.direct);
     const dones = watchers.map((w, i) =>
       consume(w, recs[i]!, (b) => b.events.some((e) => dec.decode(e.kv!.key) === "cut/~end")),
     );
@@ -165,18 +145,18 @@ describe("watches of new Etcd() against a real etcd", () => {
         20_000,
       );
       if (i === CUTS) break;
-      expect(proxy.connections).toBeGreaterThan(0);
-      proxy.cut();
+      expect(env.proxy.connections).toBeGreaterThan(0);
+      env.proxy.cut();
       await sleep(80);
     }
     await load.stop();
     const end = await load.sentinel();
     await withTimeout(Promise.all(dones), 20_000, "sentinel");
     // What the server saw: a new Watch stream after every cut.
-    expect(await callsStarted(etcd.endpoint, "etcdserverpb.Watch/Watch")).toBeGreaterThanOrEqual(
+    expect(await callsStarted(env.cluster.endpoint, "etcdserverpb.Watch/Watch")).toBeGreaterThanOrEqual(
       streamsBefore + CUTS + 1,
     );
-    const expected = await readHistory(raw, {
+    const expected = await readHistory(env.raw, {
       key: enc.encode("cut/"),
       rangeEnd: enc.encode("cut0"),
       fromRevision: start,
@@ -195,19 +175,19 @@ describe("watches of new Etcd() against a real etcd", () => {
   });
 
   it("ends with WatchCompactedError when the resume revision was compacted during a disconnect", async () => {
-    const c = client(proxy.url);
+    const c = client(env.proxy.url);
     const w = c.watch("compact/a");
     const rec = new HistoryRecorder();
     const done = consume(w, rec);
     await waitFor(() => w.state === "active", "active");
     const first = await put("compact/a", "1");
     await waitFor(() => rec.events.length >= 1, "first event");
-    proxy.refuse(true);
-    proxy.cut();
+    env.proxy.refuse(true);
+    env.proxy.cut();
     await put("compact/a", "2");
     const third = await put("compact/a", "3");
-    await direct.compact(third);
-    proxy.refuse(false);
+    await env.direct.compact(third);
+    env.proxy.refuse(false);
     await expect(withTimeout(done, 10_000, "compacted")).rejects.toBeInstanceOf(WatchCompactedError);
     const err = (await w.closed) as WatchCompactedError;
     expect(err.code).toBe(Code.OutOfRange);
@@ -218,7 +198,7 @@ describe("watches of new Etcd() against a real etcd", () => {
   });
 
   it('with onCompacted: "resync" re-reads the range and goes on', async () => {
-    const c = client(proxy.url);
+    const c = client(env.proxy.url);
     const w = c.watch({ prefix: "resync/" }, { onCompacted: "resync" });
     const batches: WatchBatch[] = [];
     const done = (async () => {
@@ -228,12 +208,12 @@ describe("watches of new Etcd() against a real etcd", () => {
       }
     })();
     await waitFor(() => w.state === "active", "active");
-    proxy.refuse(true);
-    proxy.cut();
+    env.proxy.refuse(true);
+    env.proxy.cut();
     await put("resync/a", "1");
     const rev = await put("resync/b", "2");
-    await direct.compact(rev);
-    proxy.refuse(false);
+    await env.direct.compact(rev);
+    env.proxy.refuse(false);
     // Active again after the resync batch (before it, "active" may be the doomed create at the old revision).
     await waitFor(() => batches.some((b) => b.resync) && w.state === "active", "resynced and active");
     const after = await put("resync/after", "3");
@@ -253,7 +233,7 @@ describe("watches of new Etcd() against a real etcd", () => {
     const fastDone = consume(fast, fastRec, (b) =>
       b.events.some((e) => dec.decode(e.kv!.key) === "slow/~end"),
     );
-    const load = new HistoryLoad("slow/", () => direct);
+    const load = new HistoryLoad("slow/", () => env.direct);
     load.start(0);
     let maxBuffered = 0;
     let paused = false;
@@ -299,7 +279,7 @@ describe("watches of new Etcd() against a real etcd", () => {
     }
     expect(beforeCrossing).toBeLessThanOrEqual(40);
     expect(maxBuffered).toBeLessThanOrEqual(beforeCrossing + crossing);
-    const expected = await readHistory(raw, {
+    const expected = await readHistory(env.raw, {
       key: enc.encode("slow/"),
       rangeEnd: enc.encode("slow0"),
       fromRevision: start,
@@ -315,7 +295,7 @@ describe("watches of new Etcd() against a real etcd", () => {
     // 5 x 200 KB in one txn: the events with their prevKvs (2 MB) exceed what etcd sends in one response
     // (--max-request-bytes 1.1 MB + 512 KiB of gRPC overhead allowance).
     const txn = (v: number) =>
-      direct
+      env.direct
         .txn()
         .onSuccess(...[0, 1, 2, 3, 4].map((i) => op.put(`frag/${i}`, new Uint8Array(200_000).fill(v))))
         .commit();
@@ -341,7 +321,7 @@ describe("watches of new Etcd() against a real etcd", () => {
     ]);
     expect(batch.events.every((e) => e.kv!.modRevision === rev && e.prevKv?.value[0] === 1)).toBe(true);
     // The server did fragment it: a raw watch with fragment=true sees several responses for that revision.
-    const pieces = await rawResponsesAt(raw, "frag/", rev);
+    const pieces = await rawResponsesAt(env.raw, "frag/", rev);
     expect(pieces).toBeGreaterThan(1);
   });
 
@@ -368,7 +348,7 @@ describe("watches of new Etcd() against a real etcd", () => {
   });
 
   it("close() ends every watch cleanly and releases the stream", async () => {
-    const c = client(proxy.url);
+    const c = client(env.proxy.url);
     const a = c.watch("close/a");
     const b = c.watch("close/b");
     await waitFor(() => a.state === "active" && b.state === "active", "active");
@@ -379,12 +359,12 @@ describe("watches of new Etcd() against a real etcd", () => {
     expect(await b.closed).toBeUndefined();
     expect([a.state, b.state]).toEqual(["closed", "closed"]);
     expect(() => c.watch("close/c")).toThrow();
-    // Released and never reopened: the connection closes and nothing more reaches the proxy.
-    await waitFor(() => proxy.connections === 0, "connection closed", 5000);
-    const sent = proxy.bytesFromClients;
+    // Released and never reopened: the connection closes and nothing more reaches the env.proxy.
+    await waitFor(() => env.proxy.connections === 0, "connection closed", 5000);
+    const sent = env.proxy.bytesFromClients;
     await sleep(300);
-    expect(proxy.bytesFromClients).toBe(sent);
-    expect(proxy.connections).toBe(0);
+    expect(env.proxy.bytesFromClients).toBe(sent);
+    expect(env.proxy.connections).toBe(0);
   });
 
   it("checks a silent stream's connection with HTTP/2 PINGs spaced as etcd allows, delivering nothing", async () => {
@@ -392,7 +372,7 @@ describe("watches of new Etcd() against a real etcd", () => {
     // the stream's liveness checks. Asked every 150 ms, they still go out at most every 5.5 s: etcd
     // answers a third PING within its 5 s --grpc-keepalive-min-time with GOAWAY (too_many_pings), which
     // would end the stream (and this Watch stream count would grow).
-    const c = client(proxy.url, {
+    const c = client(env.proxy.url, {
       streams: { idleTimeoutMs: 150, probeTimeoutMs: 500 },
       keepaliveIntervalMs: 3_600_000,
     });
@@ -400,13 +380,13 @@ describe("watches of new Etcd() against a real etcd", () => {
     const got: WatchBatch[] = [];
     w.on("batch", (b) => got.push(b));
     await waitFor(() => w.state === "active", "active");
-    const streams = await callsStarted(etcd.endpoint, "etcdserverpb.Watch/Watch");
+    const streams = await callsStarted(env.cluster.endpoint, "etcdserverpb.Watch/Watch");
     let answers = 0;
-    let seen = proxy.bytesFromServer;
+    let seen = env.proxy.bytesFromServer;
     await waitFor(
       () => {
-        if (proxy.bytesFromServer !== seen) {
-          seen = proxy.bytesFromServer;
+        if (env.proxy.bytesFromServer !== seen) {
+          seen = env.proxy.bytesFromServer;
           answers++;
         }
         return answers >= 4;
@@ -416,7 +396,7 @@ describe("watches of new Etcd() against a real etcd", () => {
     );
     expect(got).toEqual([]);
     expect(w.state).toBe("active");
-    expect(await callsStarted(etcd.endpoint, "etcdserverpb.Watch/Watch")).toBe(streams);
+    expect(await callsStarted(env.cluster.endpoint, "etcdserverpb.Watch/Watch")).toBe(streams);
     c.requestWatchProgress();
     await waitFor(() => got.some((b) => b.progress), "requested progress", 5000);
     expect(got.filter((b) => b.progress)).toHaveLength(1);
