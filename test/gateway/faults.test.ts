@@ -11,7 +11,6 @@ import { until, within } from "../support/wait.js";
 // store's own history (read over gRPC by a plain stream): every revision once, in order.
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const env = useProxiedEtcd();
 const { cleanups } = env;
@@ -72,19 +71,8 @@ describe("watches over the gateway across breaks", { timeout: 120_000 }, () => {
     load.start(1);
     const watchRequestsBefore = requests.get("/v3/watch") ?? 0;
     const CUTS = 8;
-    for (let i = 0; i <= CUTS; i++) {
-      // Each cut hits live requests: the watches just delivered a write made after the previous cut.
-      const mark = (await env.direct.put(`${prefix}!mark${i}`, "")).revision;
-      await until(
-        `marker ${i}, written after ${i} cuts`,
-        () => recs.every((r) => r.events.some((e) => e.revision >= mark)),
-        30_000,
-      );
-      if (i === CUTS) break;
-      expect(env.proxy.connections).toBeGreaterThan(0);
-      env.proxy.cut();
-      await sleep(80);
-    }
+    // Each cut hits live requests: the watches just delivered a write made after the previous cut.
+    await env.cutBetweenMarkers(prefix, recs, CUTS, 30_000);
     await load.stop();
     const end = await load.sentinel();
     await within(Promise.all(dones), "the sentinel through every watch", 30_000);

@@ -1,9 +1,11 @@
 import type { Transport } from "@connectrpc/connect";
-import { afterAll, afterEach, beforeAll } from "vitest";
+import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import type { Etcd, EtcdOptions } from "../../src/client/index.js";
 import { createConnectNodeTransport } from "../../src/connect-node/index.js";
 import { FaultProxy } from "../../src/testing/index.js";
 import { type EtcdFixture, type UseEtcdOptions, useEtcd } from "./etcd-fixture.js";
+import type { HistoryRecorder } from "./history.js";
+import { until } from "./wait.js";
 
 /** A transport the fixture closes after the file. */
 type ClosableTransport = Transport & { close(): Promise<void> };
@@ -20,6 +22,17 @@ export interface ProxiedEtcdFixture extends EtcdFixture {
   readonly direct: Etcd;
   /** A plain Connect transport straight to the member, for reference reads with no client code between. */
   readonly raw: ClosableTransport;
+  /**
+   * Cuts the proxy's connections `cuts` times, each cut hitting live watches: before each (and once
+   * after the last) a marker `<prefix>!mark<i>` is written directly and every recorder must have seen it
+   * (within `markerMs`, a deadline that only catches hangs), so the watches resumed since the last cut.
+   */
+  cutBetweenMarkers(
+    prefix: string,
+    recorders: HistoryRecorder[],
+    cuts: number,
+    markerMs: number,
+  ): Promise<void>;
 }
 
 /** Options of {@link useProxiedEtcd}: {@link useEtcd}'s, and what the direct client gets. */
@@ -74,6 +87,22 @@ export function useProxiedEtcd(options: UseProxiedEtcdOptions = {}): ProxiedEtcd
     },
     get raw() {
       return started().raw;
+    },
+    async cutBetweenMarkers(prefix, recorders, cuts, markerMs) {
+      const { direct, proxy } = started();
+      for (let i = 0; i <= cuts; i++) {
+        const mark = (await direct.put(`${prefix}!mark${i}`, "")).revision;
+        await until(
+          `marker ${i}, written after ${i} cuts`,
+          () => recorders.every((r) => r.events.some((e) => e.revision >= mark)),
+          markerMs,
+        );
+        if (i === cuts) return;
+        expect(proxy.connections).toBeGreaterThan(0);
+        proxy.cut();
+        // Lets the client see the cut before the next marker.
+        await new Promise((r) => setTimeout(r, 80));
+      }
     },
   };
 }
