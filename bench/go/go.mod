@@ -23,3 +23,8 @@ require (
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260803160001-6ac0973c030d // indirect
 	google.golang.org/protobuf v1.36.11 // indirect
 )
+
+require etcdts.test/goline v0.0.0
+
+// The framing and command line shared with test/interop/go (test/interop/goline), from this repository.
+replace etcdts.test/goline => ../../test/interop/goline

@@ -6,7 +6,7 @@
 // Usage: bench -endpoints http://127.0.0.1:2379
 //
 // It reads one JSON request per line on stdin and writes one JSON line per answer on stdout, the framing of
-// test/interop/go (so test/interop/go-program.ts drives both): {"id":"r1","cmd":"run",...} is answered by
+// test/interop/go, shared with it in test/interop/goline (so test/interop/go-program.ts drives both): {"id":"r1","cmd":"run",...} is answered by
 // {"id":"r1","ok":true,"result":{...}} or {"id":"r1","ok":false,"error":"..."}. Requests run one at a time,
 // in order: a round must have the process to itself. It exits when stdin closes.
 //
@@ -23,18 +23,13 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
-	"runtime/debug"
-	"strings"
 	"time"
 
+	"etcdts.test/goline"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
 )
 
 // request is one line on stdin; only the fields a command needs are set.
@@ -55,40 +50,16 @@ type request struct {
 }
 
 func main() {
-	endpoints := flag.String("endpoints", "", "comma-separated etcd client URLs")
-	flag.Parse()
-	if *endpoints == "" {
-		fmt.Fprintln(os.Stderr, "bench: -endpoints is required")
-		os.Exit(2)
-	}
-	client, err := clientv3.New(clientv3.Config{
-		Endpoints:   strings.Split(*endpoints, ","),
-		DialTimeout: 10 * time.Second,
-		Logger:      zap.NewNop(),
-	})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
-		os.Exit(1)
-	}
+	client := goline.Connect("bench")
 	defer client.Close()
-	enc := json.NewEncoder(os.Stdout)
-	_ = enc.Encode(map[string]any{"ready": true, "goClient": clientVersion()})
-	b := &bench{client: client, endpoints: strings.Split(*endpoints, ",")}
-	scanner := bufio.NewScanner(os.Stdin)
-	scanner.Buffer(make([]byte, 1<<20), 1<<20)
-	for scanner.Scan() {
-		var req request
-		if err := json.Unmarshal(scanner.Bytes(), &req); err != nil {
-			_ = enc.Encode(map[string]any{"ok": false, "error": fmt.Sprintf("bad request line: %v", err)})
-			continue
-		}
+	out := goline.NewOutput(os.Stdout)
+	out.Ready()
+	b := &bench{client: client, endpoints: client.Endpoints()}
+	// One request at a time, in the order sent: a round has the process to itself.
+	goline.Serve(os.Stdin, out, func(req request) {
 		result, err := b.dispatch(req)
-		if err != nil {
-			_ = enc.Encode(map[string]any{"id": req.ID, "ok": false, "error": err.Error()})
-			continue
-		}
-		_ = enc.Encode(map[string]any{"id": req.ID, "ok": true, "result": result})
-	}
+		out.Answer(req.ID, result, err)
+	})
 	b.stopWatch()
 }
 
@@ -114,20 +85,6 @@ func (b *bench) dispatch(req request) (any, error) {
 	default:
 		return nil, fmt.Errorf("unknown command %q", req.Cmd)
 	}
-}
-
-// clientVersion is the go.etcd.io/etcd/client/v3 version this binary was built with.
-func clientVersion() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	for _, dep := range info.Deps {
-		if dep.Path == "go.etcd.io/etcd/client/v3" {
-			return dep.Version
-		}
-	}
-	return "unknown"
 }
 
 // opTimeout bounds one call, so that a stalled server fails a round instead of hanging it.

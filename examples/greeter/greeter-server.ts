@@ -27,6 +27,8 @@ export class CallCounter {
     return this.#inFlight;
   }
 
+  #idle: (() => void)[] = [];
+
   /** Runs `fn`, counted as in flight until it settles. */
   async run<T>(fn: () => T | Promise<T>): Promise<T> {
     this.#inFlight++;
@@ -34,6 +36,13 @@ export class CallCounter {
       return await fn();
     } finally {
       this.#inFlight--;
+      if (this.#inFlight === 0) for (const resolve of this.#idle.splice(0)) resolve();
     }
+  }
+
+  /** Resolves once no call is in flight (at once when none is). */
+  idle(): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
   }
 }

@@ -9,44 +9,4 @@
 
 export * from "../client/portable.js";
 export { Etcd } from "../client/web-etcd.js";
-export type { DecodeResult, InstanceCodec } from "../discovery/codec.js";
-export {
-  type DiscoverOptions,
-  Discovery,
-  type DiscoveryEvents,
-  type DiscoveryState,
-  type DiscoveryWarning,
-  discover,
-  type InstanceChange,
-} from "../discovery/discovery.js";
-export { endpointOf, GRPC_PROTOCOL, type InstanceEndpoints } from "../discovery/endpoints.js";
-export {
-  RegistrationClosedError,
-  RegistrationConflictError,
-  type RegistrationLossReason,
-  RegistrationLostError,
-} from "../discovery/errors.js";
-export {
-  allOf,
-  type InstanceFilter,
-  inZone,
-  notDraining,
-  whereMetadata,
-  withEndpoint,
-  withVersion,
-} from "../discovery/filters.js";
-export {
-  EXTENSION_FIELD,
-  type GoEndpointsCodecOptions,
-  goEndpointsCodec,
-  goSafeMetadata,
-} from "../discovery/go-endpoints-codec.js";
-export { type ServiceInstance, type ServiceInstanceInit, toInstance } from "../discovery/instance.js";
-export {
-  type RegisterOptions,
-  Registration,
-  type RegistrationEvent,
-  type RegistrationEvents,
-  type RegistrationState,
-  register,
-} from "../discovery/registration.js";
+export * from "../discovery/portable.js";

@@ -17,7 +17,7 @@ import {
 import { type EtcdCluster, freePort, startEtcd } from "../../src/testing/index.js";
 import { CallTap } from "../support/call-tap.js";
 import { versionAtLeast } from "../support/server-version.js";
-import { waitFor } from "./support.js";
+import { until } from "../support/wait.js";
 
 const run = promisify(execFile);
 
@@ -36,14 +36,17 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-/** Waits until every member applied the same raft index (so their stores are equal). */
+/** True when every member applied the same raft index (so their stores are equal). */
+async function sameIndex(): Promise<boolean> {
+  const all = await etcd.maintenance.statusAll();
+  const applied = new Set(all.map((s) => s.status?.raftAppliedIndex));
+  const revisions = new Set(all.map((s) => s.status?.revision));
+  return applied.size === 1 && revisions.size === 1 && !applied.has(undefined);
+}
+
+/** Waits until every member applied the same raft index; a status read that fails counts as not yet. */
 async function settled(): Promise<void> {
-  await waitFor(async () => {
-    const all = await etcd.maintenance.statusAll();
-    const applied = new Set(all.map((s) => s.status?.raftAppliedIndex));
-    const revisions = new Set(all.map((s) => s.status?.revision));
-    return applied.size === 1 && revisions.size === 1 && !applied.has(undefined);
-  }, "the members to apply the same index");
+  await until("the members to apply the same index", () => sameIndex().catch(() => false));
 }
 
 describe("status", () => {

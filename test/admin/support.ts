@@ -19,17 +19,3 @@ export async function retryReconfiguration<T>(change: () => Promise<T>, timeoutM
     await new Promise((r) => setTimeout(r, 250));
   }
 }
-
-/** Polls `check` every 100 ms until it returns true, failing after `timeoutMs`. */
-export async function waitFor(
-  check: () => Promise<boolean>,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

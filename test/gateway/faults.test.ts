@@ -1,10 +1,8 @@
-import type { Transport } from "@connectrpc/connect";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createGatewayTransport, Etcd, type Watcher } from "../../src/client/index.js";
-import { createConnectNodeTransport } from "../../src/connect-node/index.js";
-import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
 import { checkHistory, describeReport, HistoryRecorder, readHistory } from "../support/history.js";
 import { HistoryLoad } from "../support/history-load.js";
+import { useProxiedEtcd } from "../support/proxied-etcd.js";
 import { until, within } from "../support/wait.js";
 
 // Watches over etcd's JSON gateway across breaks (issue 23): each watch is its own HTTP request, and a
@@ -13,31 +11,9 @@ import { until, within } from "../support/wait.js";
 // store's own history (read over gRPC by a plain stream): every revision once, in order.
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-let etcd: EtcdCluster;
-let proxy: FaultProxy;
-/** Writes and reference reads straight to the member, over gRPC. */
-let direct: Etcd;
-let raw: Transport & { close(): Promise<void> };
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-
-beforeAll(async () => {
-  etcd = await startEtcd();
-  proxy = await FaultProxy.start(etcd.endpoint);
-  direct = new Etcd({ endpoints: etcd.endpoints });
-  raw = createConnectNodeTransport({ baseUrl: etcd.endpoint });
-});
-afterEach(async () => {
-  proxy.heal();
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-afterAll(async () => {
-  await direct?.close();
-  await raw?.close();
-  await proxy?.close();
-  await etcd?.close();
-});
+const env = useProxiedEtcd();
+const { cleanups } = env;
 
 /** Requests each gateway path got from the clients under test (the injected `fetch` counts them). */
 const requests = new Map<string, number>();
@@ -71,7 +47,7 @@ function consume(w: Watcher, recorder: HistoryRecorder, prefix: string): Promise
 /** The store's history of `prefix` from `start` to `end`, over a plain gRPC stream. */
 function storeHistory(prefix: string, start: bigint, end: bigint) {
   const last = prefix.charCodeAt(prefix.length - 1);
-  return readHistory(raw, {
+  return readHistory(env.raw, {
     key: enc.encode(prefix),
     rangeEnd: enc.encode(prefix.slice(0, -1) + String.fromCharCode(last + 1)),
     fromRevision: start,
@@ -82,8 +58,8 @@ function storeHistory(prefix: string, start: bigint, end: bigint) {
 describe("watches over the gateway across breaks", { timeout: 120_000 }, () => {
   it("resumes after gateway cuts from each watch's own revision: nothing lost, nothing twice", async () => {
     const prefix = "cut/";
-    const c = gatewayClient(proxy.url);
-    const start = (await direct.put(prefix, "start")).revision + 1n;
+    const c = gatewayClient(env.proxy.url);
+    const start = (await env.direct.put(prefix, "start")).revision + 1n;
     const watchers = [
       c.watch({ prefix }, { startRevision: start }),
       c.watch({ prefix }, { startRevision: start }),
@@ -91,23 +67,12 @@ describe("watches over the gateway across breaks", { timeout: 120_000 }, () => {
     const recs = watchers.map(() => new HistoryRecorder());
     const dones = watchers.map((w, i) => consume(w, recs[i]!, prefix));
     await until("watches active", () => watchers.every((w) => w.state === "active"));
-    const load = new HistoryLoad(prefix, () => direct);
+    const load = new HistoryLoad(prefix, () => env.direct);
     load.start(1);
     const watchRequestsBefore = requests.get("/v3/watch") ?? 0;
     const CUTS = 8;
-    for (let i = 0; i <= CUTS; i++) {
-      // Each cut hits live requests: the watches just delivered a write made after the previous cut.
-      const mark = (await direct.put(`${prefix}!mark${i}`, "")).revision;
-      await until(
-        `marker ${i}, written after ${i} cuts`,
-        () => recs.every((r) => r.events.some((e) => e.revision >= mark)),
-        30_000,
-      );
-      if (i === CUTS) break;
-      expect(proxy.connections).toBeGreaterThan(0);
-      proxy.cut();
-      await sleep(80);
-    }
+    // Each cut hits live requests: the watches just delivered a write made after the previous cut.
+    await env.cutBetweenMarkers(prefix, recs, CUTS, 30_000);
     await load.stop();
     const end = await load.sentinel();
     await within(Promise.all(dones), "the sentinel through every watch", 30_000);
@@ -125,18 +90,18 @@ describe("watches over the gateway across breaks", { timeout: 120_000 }, () => {
 
   it("resumes after the member restarts: nothing lost, nothing twice, in order", async () => {
     const prefix = "restart/";
-    const c = gatewayClient(etcd.endpoint);
-    const start = (await direct.put(prefix, "start")).revision + 1n;
+    const c = gatewayClient(env.cluster.endpoint);
+    const start = (await env.direct.put(prefix, "start")).revision + 1n;
     const w = c.watch({ prefix }, { startRevision: start });
     const rec = new HistoryRecorder();
     const done = consume(w, rec, prefix);
     await until("watch active", () => w.state === "active");
-    const load = new HistoryLoad(prefix, () => direct);
+    const load = new HistoryLoad(prefix, () => env.direct);
     load.start(1);
     await until("events before the restart", () => rec.events.length >= 20);
-    await etcd.members[0]!.restart();
+    await env.cluster.members[0]!.restart();
     // The watch delivers writes made after the restart: it resumed on the restarted member.
-    const after = (await direct.put(`${prefix}!after`, "", { timeoutMs: 10_000 })).revision;
+    const after = (await env.direct.put(`${prefix}!after`, "", { timeoutMs: 10_000 })).revision;
     await until(
       "an event written after the restart",
       () => rec.events.some((e) => e.revision >= after),
@@ -154,17 +119,17 @@ describe("watches over the gateway across breaks", { timeout: 120_000 }, () => {
   });
 
   it("a lease kept alive through a gateway cut stays alive; a revoked one is lost", async () => {
-    const c = gatewayClient(proxy.url);
+    const c = gatewayClient(env.proxy.url);
     const kept = await c.lease.grant(3);
     const revoked = await c.lease.grant(6);
     let refreshes = 0;
     kept.on("keepalive", () => refreshes++);
     await until("a refresh", () => refreshes >= 1);
-    proxy.cut();
+    env.proxy.cut();
     const before = refreshes;
     await until("refreshes after the cut", () => refreshes >= before + 2, 30_000);
-    expect((await direct.lease.timeToLive(kept.id)).ttl).toBeGreaterThan(0);
-    await direct.lease.revoke(revoked.id);
+    expect((await env.direct.lease.timeToLive(kept.id)).ttl).toBeGreaterThan(0);
+    await env.direct.lease.revoke(revoked.id);
     const lost = await within(revoked.closed, "the revoked lease to be lost");
     expect(lost?.name).toBe("LeaseLostError");
     expect(kept.state).not.toBe("closed");

@@ -5,7 +5,7 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import { delimiter, join } from "node:path";
+import { delimiter, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { etcdCacheDir } from "../../src/testing/index.js";
@@ -15,7 +15,10 @@ const run = promisify(execFile);
 
 /** A Go program of the repository: a folder that is its own module, built to one binary. */
 export interface GoProgramSource {
-  /** The module's folder (go.mod, go.sum, the .go files; no sub-packages). */
+  /**
+   * The module's folder (go.mod, go.sum, the .go files; no sub-packages). Shared packages come from
+   * other folders through `replace` directives in its go.mod; they count in the cache key too.
+   */
   readonly dir: string;
   /** The binary's name; the cache folder is `<etcd-ts cache>/<name>-go/<hash>/<name>`. */
   readonly name: string;
@@ -68,17 +71,34 @@ export function findGo(
   );
 }
 
-/** A hash of what the binary is built from: go.mod, go.sum, every .go file and the build settings. */
-async function sourceHash(dir: string): Promise<string> {
-  const files = (await readdir(dir))
+/** The files of `dir` a build reads: go.mod, go.sum and the .go files, sorted. */
+async function moduleFiles(dir: string): Promise<string[]> {
+  return (await readdir(dir))
     .filter((f) => f === "go.mod" || f === "go.sum" || f.endsWith(".go"))
-    .sort();
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+/** The folders that go.mod of `dir` replaces modules with (`replace x => ../y`): the repository's shared Go code. */
+async function localReplacements(dir: string): Promise<string[]> {
+  const goMod = await readFile(join(dir, "go.mod"), "utf8");
+  return [...goMod.matchAll(/^\s*replace\s+\S+(?:\s+\S+)?\s+=>\s+(\.{1,2}\/\S*)\s*$/gm)].map((m) =>
+    resolve(dir, m[1]!),
+  );
+}
+
+/**
+ * A hash of what the binary is built from: the build settings, and go.mod, go.sum and every .go file of
+ * the program's folder and of the local folders its go.mod replaces modules with (test/interop/goline).
+ */
+async function sourceHash(dir: string): Promise<string> {
   const hash = createHash("sha256").update(JSON.stringify([BUILD_ARGS, BUILD_ENV]));
-  for (const f of files)
-    hash
-      .update(f)
-      .update("\0")
-      .update(await readFile(join(dir, f)));
+  for (const folder of [dir, ...(await localReplacements(dir))])
+    for (const file of await moduleFiles(folder))
+      hash
+        .update(relative(dir, file))
+        .update("\0")
+        .update(await readFile(file));
   return hash.digest("hex").slice(0, 16);
 }
 

@@ -3,6 +3,7 @@
 // reads the registration and sees the gRPC address with a hashable Metadata; grpc-go's etcd:/// resolver
 // calls the gRPC server; etcd-ts' balanced transport with `protocol: "http"` calls the HTTP server.
 import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { type ConnectRouter, createClient } from "@connectrpc/connect";
 import { connectNodeAdapter, createConnectTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,8 +12,8 @@ import { greeting } from "../../examples/greeter/greeter-server.js";
 import { startGrpcJsGreeter } from "../../examples/greeter/grpc-js-server.js";
 import { createBalancedTransport, register } from "../../src/discovery/index.js";
 import type { Etcd } from "../../src/index.js";
-import { freePort } from "../../src/testing/index.js";
 import { useEtcd } from "../support/etcd-fixture.js";
+import { within } from "../support/wait.js";
 import { buildGoProgram } from "./go-build.js";
 import { GoProgram } from "./go-program.js";
 
@@ -34,17 +35,20 @@ type Listed = {
   endpoints: Record<string, { addr: string; metadata: unknown; metadataType: string; hashable: boolean }>;
 };
 
-/** A Greeter speaking the Connect protocol over HTTP/1.1 only, answering as `http@<url>`. */
+/**
+ * A Greeter speaking the Connect protocol over HTTP/1.1 only, answering as `http@<url>`, on a port the
+ * kernel picks at bind time (no window for another process to take it).
+ */
 async function startHttpGreeter(): Promise<{ url: string; close: () => Promise<void> }> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+  let url = "";
   const routes = (router: ConnectRouter) =>
     router.service(Greeter, { sayHello: (req) => ({ message: greeting(req.name, "http", url) }) });
   const server = http.createServer(connectNodeAdapter({ routes, grpc: false, grpcWeb: false }));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(port, "127.0.0.1", () => resolve());
+    server.listen(0, "127.0.0.1", () => resolve());
   });
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     url,
     close: () =>
@@ -58,12 +62,13 @@ async function startHttpGreeter(): Promise<{ url: string; close: () => Promise<v
 describe("several endpoints per instance, read by Go's naming/endpoints", () => {
   it("Go sees the gRPC address and calls it; an etcd-ts client choosing http reaches the HTTP address", async () => {
     const service = "go-multi-endpoint";
-    const grpcServer = await startGrpcJsGreeter(await freePort(), "grpc");
+    const grpcServer = await startGrpcJsGreeter(0, "grpc");
     const web = await startHttpGreeter();
     // Undone last first: the registration, then Go's channel (a graceful stop waits for it), then servers.
+    // A stop that hangs says which one, instead of the after-each hook's timeout.
     cleanups.push(
-      () => grpcServer.shutdown(),
-      () => web.close(),
+      () => within(grpcServer.shutdown(), "the grpc-js Greeter's shutdown"),
+      () => within(web.close(), "the HTTP Greeter's close"),
       () => go.request("close-channels"),
     );
     const registration = await register(etcd, {

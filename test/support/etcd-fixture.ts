@@ -1,5 +1,14 @@
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
-import { CompactedError, Etcd, type EtcdOptions, LeaseNotFoundError } from "../../src/client/index.js";
+import {
+  AuthRequiredError,
+  CompactedError,
+  DeadlineExceededError,
+  Etcd,
+  type EtcdOptions,
+  LeaseNotFoundError,
+  PermissionDeniedError,
+  UnavailableError,
+} from "../../src/client/index.js";
 import { type EtcdCluster, type StartEtcdOptions, startEtcd } from "../../src/testing/index.js";
 
 /** Something to undo after a test: close a client, a cache, a proxy, delete keys. */
@@ -134,8 +143,9 @@ export class EtcdLender {
   /**
    * Takes the etcd back from its user: one running member, no alarm; then (as a client without
    * credentials) every lease revoked, every key deleted and the history compacted. When a check fails, or
-   * the reset is refused (auth left on), the etcd is closed, the next `lend()` starts a fresh one, and this
-   * rejects naming the user and what it changed.
+   * a call of the check or reset fails (auth left on, the etcd not answering, ...), the etcd is closed, the
+   * next `lend()` starts a fresh one, and this rejects naming the user, what it changed, and for a failed
+   * call its cause and the step it failed at.
    */
   async giveBack(): Promise<void> {
     const cluster = this.#cluster;
@@ -143,34 +153,40 @@ export class EtcdLender {
     if (!cluster || user === undefined) return;
     const problems: string[] = [];
     const janitor = new Etcd({ endpoints: cluster.endpoints, timeoutMs: 10_000 });
+    /** What the check or reset is doing, for the message when a call of it fails. */
+    let step = "checking the members";
     try {
       for (const m of cluster.members) {
         if (!m.running) problems.push(`member ${m.name} is not running`);
         else if (m.frozen) problems.push(`member ${m.name} is frozen`);
       }
       if (problems.length === 0) {
+        step = "listing the members";
         const members = await janitor.memberList();
         if (members.length !== 1) problems.push(`the etcd has ${members.length} members`);
+        step = "listing the alarms";
         const alarms = await janitor.maintenance.alarms();
         if (alarms.length > 0) problems.push(`alarms are raised (${alarms.map((a) => a.alarm).join(", ")})`);
       }
       if (problems.length === 0) {
+        step = "listing the leases";
         for (const id of await janitor.lease.leases()) {
+          step = `revoking lease ${id.toString(16)}`;
           // A lease listed a moment ago may have expired since.
           await janitor.lease.revoke(id).catch((e: unknown) => {
             if (!(e instanceof LeaseNotFoundError)) throw e;
           });
         }
+        step = "deleting every key";
         const { revision } = await janitor.delete({ fromKey: "\0" });
+        step = `compacting at revision ${revision}`;
         // Already compacted there when the user wrote nothing since the last reset, or compacted itself.
         await janitor.compact(revision, { physical: true }).catch((e: unknown) => {
           if (!(e instanceof CompactedError)) throw e;
         });
       }
     } catch (error) {
-      problems.push(
-        `the reset was refused (auth left on?): ${error instanceof Error ? error.message : String(error)}`,
-      );
+      problems.push(`${resetFailure(error)} while ${step}`);
     } finally {
       await janitor.close();
     }
@@ -190,6 +206,17 @@ export class EtcdLender {
     this.#user = undefined;
     await cluster?.close();
   }
+}
+
+/** Why a call of {@link EtcdLender.giveBack}'s check or reset failed, as its message says it. */
+function resetFailure(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof AuthRequiredError)
+    return `auth is on: a client without credentials was refused (${message})`;
+  if (error instanceof PermissionDeniedError) return `a call was not permitted (${message})`;
+  if (error instanceof DeadlineExceededError || error instanceof UnavailableError)
+    return `the etcd did not answer (${message})`;
+  return `a call failed (${error instanceof Error ? `${error.name}: ` : ""}${message})`;
 }
 
 /** The worker's lender: the files of a worker that call {@link useSharedEtcd} share its etcd. */

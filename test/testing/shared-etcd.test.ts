@@ -51,7 +51,11 @@ describe("EtcdLender", () => {
     await root.auth.users.add("root", "root-pw");
     await root.auth.users.grantRole("root", "root");
     await root.auth.enable();
-    await expect(lender.giveBack()).rejects.toThrow(/auth file left cluster-wide state .*auth left on/);
+    // The step named is the first call etcd refuses without a token: listing the members from 3.4.42,
+    // 3.5.28 and 3.6.9 (CVE-2026-33413), deleting the keys before.
+    await expect(lender.giveBack()).rejects.toThrow(
+      /auth file left cluster-wide state .*auth is on: a client without credentials was refused .* while (listing the members|deleting every key)\)/,
+    );
     expect(withAuth.members[0]!.running).toBe(false);
 
     const withAlarm = await lender.lend("alarm file");

@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, createClient, type Transport } from "@connectrpc/connect";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { QueuedIterator } from "../../src/client/core/queued-iterator.js";
 import {
   CompactedError,
@@ -12,92 +12,55 @@ import {
   WatchCompactedError,
   type Watcher,
 } from "../../src/client/index.js";
-import { createConnectNodeTransport } from "../../src/connect-node/index.js";
 import { Watch, type WatchRequest, WatchRequestSchema } from "../../src/gen/etcdserverpb/rpc_pb.js";
-import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
 import { checkHistory, describeReport, HistoryRecorder, readHistory } from "../support/history.js";
 import { HistoryLoad } from "../support/history-load.js";
+import { useProxiedEtcd } from "../support/proxied-etcd.js";
 import { callsStarted } from "../support/server-metrics.js";
+import { until, within } from "../support/wait.js";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Consumes `w` into a recorder until `until(batch)` is true or the watch ends. */
-function consume(w: Watcher, recorder: HistoryRecorder, until: (b: WatchBatch) => boolean = () => false) {
+/** Consumes `w` into a recorder until `stop(batch)` is true or the watch ends. */
+function consume(w: Watcher, recorder: HistoryRecorder, stop: (b: WatchBatch) => boolean = () => false) {
   return (async () => {
     for await (const b of w) {
       recorder.record(b);
-      if (until(b)) return;
+      if (stop(b)) return;
     }
   })();
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return Promise.race([
-    p,
-    new Promise<T>((_, rej) => setTimeout(() => rej(new Error(`timed out: ${what}`)), ms).unref()),
-  ]);
-}
-
-/** Polls `check` until it holds; a deadline that only catches hangs. */
-function waitFor(check: () => boolean, what: string, ms = 10_000): Promise<void> {
-  return withTimeout(
-    (async () => {
-      while (!check()) await sleep(10);
-    })(),
-    ms,
-    what,
-  );
 }
 
 /** Options of a client under test (its endpoint aside): `streams` sets its streams' liveness checks. */
 type ClientOptions = Omit<EtcdOptions, "endpoints">;
 
 describe("watches of new Etcd() against a real etcd", () => {
-  let etcd: EtcdCluster;
-  let proxy: FaultProxy;
-  /** The test's own client, straight to the member (writes, compactions). */
-  let direct: Etcd;
-  /** A raw transport for reference reads that owe nothing to the client's watch code. */
-  let raw: Transport & { close(): Promise<void> };
-  const cleanups: (() => Promise<void> | void)[] = [];
-
-  beforeAll(async () => {
-    etcd = await startEtcd({ args: ["--max-request-bytes=1100000"] });
-    proxy = await FaultProxy.start(etcd.endpoint);
-    direct = new Etcd({ endpoints: [etcd.endpoint], maxRequestBytes: 1_100_000 });
-    raw = createConnectNodeTransport({ baseUrl: etcd.endpoint });
+  const env = useProxiedEtcd({
+    start: { args: ["--max-request-bytes=1100000"] },
+    direct: { maxRequestBytes: 1_100_000 },
   });
-  afterEach(async () => {
-    proxy.heal();
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
-  afterAll(async () => {
-    await direct?.close();
-    await raw?.close();
-    await proxy?.close();
-    await etcd?.close();
-  });
+  const { cleanups } = env;
 
   /** A client under test, as a user makes it; closed after the test. */
-  function client(endpoint = etcd.endpoint, extra: ClientOptions = {}): Etcd {
+  function client(endpoint = env.cluster.endpoint, extra: ClientOptions = {}): Etcd {
     const c = new Etcd({ endpoints: [endpoint], ...extra });
     cleanups.push(() => c.close());
     return c;
   }
 
-  const put = async (key: string, value: string | Uint8Array) => (await direct.put(key, value)).revision;
+  const put = async (key: string, value: string | Uint8Array) => (await env.direct.put(key, value)).revision;
 
   it("delivers a prefix's events from now, in order, with their revisions", async () => {
     const c = client();
     const w = c.watch({ prefix: "basic/" });
     const rec = new HistoryRecorder();
     const done = consume(w, rec, () => rec.events.length >= 3);
-    await waitFor(() => w.state === "active", "active");
+    await until("active", () => w.state === "active", 10_000);
     const revs = [await put("basic/a", "1"), await put("other", "x"), await put("basic/b", "2")];
     await put("basic/c", "3");
-    await withTimeout(done, 5000, "three events");
+    await within(done, "three events", 5000);
     expect(rec.events.map((e) => e.key)).toEqual(["basic/a", "basic/b", "basic/c"]);
     expect(rec.events[0]!.revision).toBe(revs[0]);
     expect(rec.events[1]!.revision).toBe(revs[2]);
@@ -107,7 +70,7 @@ describe("watches of new Etcd() against a real etcd", () => {
   it("replays from startRevision with prevKv and filters", async () => {
     const first = await put("replay/a", "1");
     await put("replay/a", "2");
-    await direct.delete("replay/a");
+    await env.direct.delete("replay/a");
     const c = client();
     const w = c.watch("replay/a", { startRevision: first, prevKv: true, filters: ["noDelete"] });
     const batches: WatchBatch[] = [];
@@ -117,7 +80,7 @@ describe("watches of new Etcd() against a real etcd", () => {
         if (batches.flatMap((x) => x.events).length >= 2) return;
       }
     })();
-    await withTimeout(done, 5000, "replay");
+    await within(done, "replay", 5000);
     const events = batches.flatMap((b) => b.events);
     expect(events.map((e) => dec.decode(e.kv!.value))).toEqual(["1", "2"]);
     expect(dec.decode(events[1]!.prevKv!.value)).toBe("1");
@@ -125,58 +88,47 @@ describe("watches of new Etcd() against a real etcd", () => {
   });
 
   it("runs every watch on ONE Watch stream; a create the server refuses fails that watch only", async () => {
-    const streamsBefore = await callsStarted(etcd.endpoint, "etcdserverpb.Watch/Watch");
+    const streamsBefore = await callsStarted(env.cluster.endpoint, "etcdserverpb.Watch/Watch");
     const c = client();
     const good = [c.watch("one/a"), c.watch("one/b"), c.watch("one/c")];
     // An empty range (end before start): etcd answers created + canceled.
     const bad = c.watch({ key: "one/z", end: "one/a" });
     const last = c.watch("one/d");
-    const err = await withTimeout(bad.closed, 5000, "bad watch closed");
+    const err = await within(bad.closed, "bad watch closed", 5000);
     expect(err).toBeInstanceOf(WatchCanceledError);
     const recs = [...good, last].map(() => new HistoryRecorder());
     const dones = [...good, last].map((w, i) => consume(w, recs[i]!, () => true));
     for (const k of ["a", "b", "c", "d"]) await put(`one/${k}`, "v");
-    await withTimeout(Promise.all(dones), 5000, "all four watches");
+    await within(Promise.all(dones), "all four watches", 5000);
     expect(recs.map((r) => r.events[0]!.key)).toEqual(["one/a", "one/b", "one/c", "one/d"]);
     // What the server saw: one Watch stream for all five watches.
-    expect(await callsStarted(etcd.endpoint, "etcdserverpb.Watch/Watch")).toBe(streamsBefore + 1);
+    expect(await callsStarted(env.cluster.endpoint, "etcdserverpb.Watch/Watch")).toBe(streamsBefore + 1);
   });
 
   it("resumes after cut streams from each watch's own revision: nothing lost, nothing twice", async () => {
-    const streamsBefore = await callsStarted(etcd.endpoint, "etcdserverpb.Watch/Watch");
-    const c = client(proxy.url);
+    const streamsBefore = await callsStarted(env.cluster.endpoint, "etcdserverpb.Watch/Watch");
+    const c = client(env.proxy.url);
     const start = (await put("cut/", "start")) + 1n;
     const watchers = [c.watch({ prefix: "cut/" }, { startRevision: start }), c.watch({ prefix: "cut/" })];
     const recs = watchers.map(() => new HistoryRecorder());
-    const load = new HistoryLoad("cut/", () => direct);
+    const load = new HistoryLoad("cut/", () => env.direct);
     const dones = watchers.map((w, i) =>
       consume(w, recs[i]!, (b) => b.events.some((e) => dec.decode(e.kv!.key) === "cut/~end")),
     );
-    await waitFor(() => watchers.every((w) => w.state === "active"), "watches active");
+    await until("watches active", () => watchers.every((w) => w.state === "active"), 10_000);
     load.start(1);
     const CUTS = 10;
-    for (let i = 0; i <= CUTS; i++) {
-      // Each cut hits a live stream: the watches just delivered a write made after the previous cut, so
-      // the client reopened the stream and resumed them.
-      const mark = await put(`cut/!mark${i}`, "");
-      await waitFor(
-        () => recs.every((r) => r.events.some((e) => e.revision >= mark)),
-        `marker ${i}, written after ${i} cuts`,
-        20_000,
-      );
-      if (i === CUTS) break;
-      expect(proxy.connections).toBeGreaterThan(0);
-      proxy.cut();
-      await sleep(80);
-    }
+    // Each cut hits a live stream: the watches just delivered a write made after the previous cut, so
+    // the client reopened the stream and resumed them.
+    await env.cutBetweenMarkers("cut/", recs, CUTS, 20_000);
     await load.stop();
     const end = await load.sentinel();
-    await withTimeout(Promise.all(dones), 20_000, "sentinel");
+    await within(Promise.all(dones), "sentinel", 20_000);
     // What the server saw: a new Watch stream after every cut.
-    expect(await callsStarted(etcd.endpoint, "etcdserverpb.Watch/Watch")).toBeGreaterThanOrEqual(
+    expect(await callsStarted(env.cluster.endpoint, "etcdserverpb.Watch/Watch")).toBeGreaterThanOrEqual(
       streamsBefore + CUTS + 1,
     );
-    const expected = await readHistory(raw, {
+    const expected = await readHistory(env.raw, {
       key: enc.encode("cut/"),
       rangeEnd: enc.encode("cut0"),
       fromRevision: start,
@@ -195,20 +147,20 @@ describe("watches of new Etcd() against a real etcd", () => {
   });
 
   it("ends with WatchCompactedError when the resume revision was compacted during a disconnect", async () => {
-    const c = client(proxy.url);
+    const c = client(env.proxy.url);
     const w = c.watch("compact/a");
     const rec = new HistoryRecorder();
     const done = consume(w, rec);
-    await waitFor(() => w.state === "active", "active");
+    await until("active", () => w.state === "active", 10_000);
     const first = await put("compact/a", "1");
-    await waitFor(() => rec.events.length >= 1, "first event");
-    proxy.refuse(true);
-    proxy.cut();
+    await until("first event", () => rec.events.length >= 1, 10_000);
+    env.proxy.refuse(true);
+    env.proxy.cut();
     await put("compact/a", "2");
     const third = await put("compact/a", "3");
-    await direct.compact(third);
-    proxy.refuse(false);
-    await expect(withTimeout(done, 10_000, "compacted")).rejects.toBeInstanceOf(WatchCompactedError);
+    await env.direct.compact(third);
+    env.proxy.refuse(false);
+    await expect(within(done, "compacted", 10_000)).rejects.toBeInstanceOf(WatchCompactedError);
     const err = (await w.closed) as WatchCompactedError;
     expect(err.code).toBe(Code.OutOfRange);
     expect(err).toBeInstanceOf(CompactedError);
@@ -218,7 +170,7 @@ describe("watches of new Etcd() against a real etcd", () => {
   });
 
   it('with onCompacted: "resync" re-reads the range and goes on', async () => {
-    const c = client(proxy.url);
+    const c = client(env.proxy.url);
     const w = c.watch({ prefix: "resync/" }, { onCompacted: "resync" });
     const batches: WatchBatch[] = [];
     const done = (async () => {
@@ -227,17 +179,17 @@ describe("watches of new Etcd() against a real etcd", () => {
         if (b.events.some((e) => dec.decode(e.kv!.key) === "resync/after")) return;
       }
     })();
-    await waitFor(() => w.state === "active", "active");
-    proxy.refuse(true);
-    proxy.cut();
+    await until("active", () => w.state === "active", 10_000);
+    env.proxy.refuse(true);
+    env.proxy.cut();
     await put("resync/a", "1");
     const rev = await put("resync/b", "2");
-    await direct.compact(rev);
-    proxy.refuse(false);
+    await env.direct.compact(rev);
+    env.proxy.refuse(false);
     // Active again after the resync batch (before it, "active" may be the doomed create at the old revision).
-    await waitFor(() => batches.some((b) => b.resync) && w.state === "active", "resynced and active");
+    await until("resynced and active", () => batches.some((b) => b.resync) && w.state === "active", 10_000);
     const after = await put("resync/after", "3");
-    await withTimeout(done, 10_000, "resync");
+    await within(done, "resync", 10_000);
     const resync = batches.find((b) => b.resync);
     expect(resync?.resync?.map((kv) => dec.decode(kv.key))).toEqual(["resync/a", "resync/b"]);
     const last = batches[batches.length - 1]!;
@@ -253,7 +205,7 @@ describe("watches of new Etcd() against a real etcd", () => {
     const fastDone = consume(fast, fastRec, (b) =>
       b.events.some((e) => dec.decode(e.kv!.key) === "slow/~end"),
     );
-    const load = new HistoryLoad("slow/", () => direct);
+    const load = new HistoryLoad("slow/", () => env.direct);
     load.start(0);
     let maxBuffered = 0;
     let paused = false;
@@ -268,7 +220,7 @@ describe("watches of new Etcd() against a real etcd", () => {
     }
     await load.stop();
     const end = await load.sentinel();
-    await withTimeout(fastDone, 10_000, "fast watcher");
+    await within(fastDone, "fast watcher", 10_000);
     expect(paused).toBe(true);
     // The writes far exceed the bound, yet the buffer holds the bound plus at most one response.
     expect(load.ok).toBeGreaterThan(400);
@@ -280,13 +232,13 @@ describe("watches of new Etcd() against a real etcd", () => {
     // it buffered. etcd may put several revisions in one response, so the overshoot is measured, not
     // assumed: the pause must come with the first response that took the buffer past the bound.
     const drained: number[] = [];
-    await withTimeout(
+    await within(
       consume(slow, slowRec, (b) => {
         drained.push(b.events.length);
         return b.events.some((e) => dec.decode(e.kv!.key) === "slow/~end");
       }),
-      20_000,
       "slow drains",
+      20_000,
     );
     let beforeCrossing = 0;
     let crossing = 0;
@@ -299,7 +251,7 @@ describe("watches of new Etcd() against a real etcd", () => {
     }
     expect(beforeCrossing).toBeLessThanOrEqual(40);
     expect(maxBuffered).toBeLessThanOrEqual(beforeCrossing + crossing);
-    const expected = await readHistory(raw, {
+    const expected = await readHistory(env.raw, {
       key: enc.encode("slow/"),
       rangeEnd: enc.encode("slow0"),
       fromRevision: start,
@@ -315,7 +267,7 @@ describe("watches of new Etcd() against a real etcd", () => {
     // 5 x 200 KB in one txn: the events with their prevKvs (2 MB) exceed what etcd sends in one response
     // (--max-request-bytes 1.1 MB + 512 KiB of gRPC overhead allowance).
     const txn = (v: number) =>
-      direct
+      env.direct
         .txn()
         .onSuccess(...[0, 1, 2, 3, 4].map((i) => op.put(`frag/${i}`, new Uint8Array(200_000).fill(v))))
         .commit();
@@ -328,9 +280,9 @@ describe("watches of new Etcd() against a real etcd", () => {
         if (b.events.length > 0) return;
       }
     })();
-    await waitFor(() => w.state === "active", "active");
+    await until("active", () => w.state === "active", 10_000);
     const rev = (await txn(2)).revision;
-    await withTimeout(done, 10_000, "fragmented batch");
+    await within(done, "fragmented batch", 10_000);
     const batch = batches.find((b) => b.events.length > 0)!;
     expect(batch.events.map((e) => dec.decode(e.kv!.key))).toEqual([
       "frag/0",
@@ -341,7 +293,7 @@ describe("watches of new Etcd() against a real etcd", () => {
     ]);
     expect(batch.events.every((e) => e.kv!.modRevision === rev && e.prevKv?.value[0] === 1)).toBe(true);
     // The server did fragment it: a raw watch with fragment=true sees several responses for that revision.
-    const pieces = await rawResponsesAt(raw, "frag/", rev);
+    const pieces = await rawResponsesAt(env.raw, "frag/", rev);
     expect(pieces).toBeGreaterThan(1);
   });
 
@@ -351,40 +303,40 @@ describe("watches of new Etcd() against a real etcd", () => {
     const got: WatchBatch[] = [];
     w.on("batch", (b) => got.push(b));
     const ended = new Promise<void>((r) => w.once("close", () => r()));
-    await waitFor(() => w.state === "active", "active");
+    await until("active", () => w.state === "active", 10_000);
     const next = w.nextRevision;
     await put("other/x", "moves the store revision");
     c.requestWatchProgress();
-    await waitFor(() => got.some((b) => b.progress), "progress", 5000);
+    await until("progress", () => got.some((b) => b.progress), 5000);
     expect(got.find((b) => b.progress)!.revision).toBeGreaterThanOrEqual(next!);
     expect(w.nextRevision).toBe(next);
     const rev = await put("emit/a", "1");
-    await waitFor(() => got.some((b) => b.events.length > 0), "event", 5000);
+    await until("event", () => got.some((b) => b.events.length > 0), 5000);
     expect(got.find((b) => b.events.length)!.events[0]!.kv!.modRevision).toBe(rev);
     expect(() => w[Symbol.asyncIterator]()).toThrow();
     await w.close();
-    await withTimeout(ended, 5000, "close");
+    await within(ended, "close", 5000);
     expect(w.state).toBe("closed");
   });
 
   it("close() ends every watch cleanly and releases the stream", async () => {
-    const c = client(proxy.url);
+    const c = client(env.proxy.url);
     const a = c.watch("close/a");
     const b = c.watch("close/b");
-    await waitFor(() => a.state === "active" && b.state === "active", "active");
+    await until("active", () => a.state === "active" && b.state === "active", 10_000);
     const consumed = consume(a, new HistoryRecorder());
     await c.close();
-    await withTimeout(consumed, 2000, "iteration ends");
+    await within(consumed, "iteration ends", 2000);
     expect(await a.closed).toBeUndefined();
     expect(await b.closed).toBeUndefined();
     expect([a.state, b.state]).toEqual(["closed", "closed"]);
     expect(() => c.watch("close/c")).toThrow();
-    // Released and never reopened: the connection closes and nothing more reaches the proxy.
-    await waitFor(() => proxy.connections === 0, "connection closed", 5000);
-    const sent = proxy.bytesFromClients;
+    // Released and never reopened: the connection closes and nothing more reaches the env.proxy.
+    await until("connection closed", () => env.proxy.connections === 0, 5000);
+    const sent = env.proxy.bytesFromClients;
     await sleep(300);
-    expect(proxy.bytesFromClients).toBe(sent);
-    expect(proxy.connections).toBe(0);
+    expect(env.proxy.bytesFromClients).toBe(sent);
+    expect(env.proxy.connections).toBe(0);
   });
 
   it("checks a silent stream's connection with HTTP/2 PINGs spaced as etcd allows, delivering nothing", async () => {
@@ -392,33 +344,33 @@ describe("watches of new Etcd() against a real etcd", () => {
     // the stream's liveness checks. Asked every 150 ms, they still go out at most every 5.5 s: etcd
     // answers a third PING within its 5 s --grpc-keepalive-min-time with GOAWAY (too_many_pings), which
     // would end the stream (and this Watch stream count would grow).
-    const c = client(proxy.url, {
+    const c = client(env.proxy.url, {
       streams: { idleTimeoutMs: 150, probeTimeoutMs: 500 },
       keepaliveIntervalMs: 3_600_000,
     });
     const w = c.watch("probe/a");
     const got: WatchBatch[] = [];
     w.on("batch", (b) => got.push(b));
-    await waitFor(() => w.state === "active", "active");
-    const streams = await callsStarted(etcd.endpoint, "etcdserverpb.Watch/Watch");
+    await until("active", () => w.state === "active", 10_000);
+    const streams = await callsStarted(env.cluster.endpoint, "etcdserverpb.Watch/Watch");
     let answers = 0;
-    let seen = proxy.bytesFromServer;
-    await waitFor(
+    let seen = env.proxy.bytesFromServer;
+    await until(
+      "four PING acks",
       () => {
-        if (proxy.bytesFromServer !== seen) {
-          seen = proxy.bytesFromServer;
+        if (env.proxy.bytesFromServer !== seen) {
+          seen = env.proxy.bytesFromServer;
           answers++;
         }
         return answers >= 4;
       },
-      "four PING acks",
       60_000,
     );
     expect(got).toEqual([]);
     expect(w.state).toBe("active");
-    expect(await callsStarted(etcd.endpoint, "etcdserverpb.Watch/Watch")).toBe(streams);
+    expect(await callsStarted(env.cluster.endpoint, "etcdserverpb.Watch/Watch")).toBe(streams);
     c.requestWatchProgress();
-    await waitFor(() => got.some((b) => b.progress), "requested progress", 5000);
+    await until("requested progress", () => got.some((b) => b.progress), 5000);
     expect(got.filter((b) => b.progress)).toHaveLength(1);
   }, 90_000);
 
@@ -431,7 +383,7 @@ describe("watches of new Etcd() against a real etcd", () => {
     b.on("batch", (batch) => got.push(`b:${batch.progress ? "progress" : "events"}`));
     // No stream is open yet: the request waits for it, and for both creates to be answered.
     c.requestWatchProgress();
-    await waitFor(() => got.includes("a:progress") && got.includes("b:progress"), "progress on both", 10_000);
+    await until("progress on both", () => got.includes("a:progress") && got.includes("b:progress"), 10_000);
     expect([a.state, b.state]).toEqual(["active", "active"]);
   });
 });

@@ -1,5 +1,5 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   type LeaseKeepAliveRequestSchema,
   type LeaseKeepAliveResponse,
@@ -118,6 +118,48 @@ describe("LeaseKeeper", () => {
     k.received(s.live, answer(99n, 10));
     expect(s.healthy).toBe(1);
     expect(l.state).toBe("alive");
+  });
+
+  it("wakes a lease for its refresh a third of the TTL the server answered: not a grid step sooner, not later", () => {
+    // The keeper's clock (performance.now) and its one timer (setTimeout) are faked: the schedule is
+    // read off a clock only the test moves, so a busy machine can make it neither early nor late.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+    try {
+      const { k, lease } = keeper();
+      // What the keeper's queue wakes it for, and when (the pool refuses, so no refresh goes out: the
+      // schedule is what this test reads).
+      const wakes: [number, string][] = [];
+      const onDue = k.onDue.bind(k);
+      k.onDue = (kept) => {
+        wakes.push([performance.now(), kept.due(performance.now())]);
+        onDue(kept);
+      };
+      const start = performance.now();
+      const at = (ms: number) => start + ms;
+      // Asked for 1 s, granted 3 s (etcd raises a TTL below its minimum): the keeper goes by the grant.
+      const l = lease(5n, 3);
+      const s = new FakeStream();
+      k.opened(s.live);
+      k.received(s.live, answer(5n, 3));
+      // A third of 3 s after the answer, on a grid of a tenth of that: due at 1,000 ms, not at 900 (a
+      // schedule on the asked 1 s would be due at 333) nor later (one at TTL/1.1 would be due at 2,727).
+      vi.advanceTimersByTime(999);
+      expect(wakes).toEqual([]);
+      vi.advanceTimersByTime(1);
+      expect(wakes).toEqual([[at(1_000), "refresh"]]);
+      // The next answer grants 30 s: the schedule follows the answer, a third of it (10 s) later.
+      k.received(s.live, answer(5n, 30));
+      vi.advanceTimersByTime(9_999);
+      expect(wakes).toHaveLength(1);
+      vi.advanceTimersByTime(1);
+      expect(wakes).toEqual([
+        [at(1_000), "refresh"],
+        [at(11_000), "refresh"],
+      ]);
+      expect(l.state).toBe("alive");
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("declares a lease lost on TTL 0, forgets it, and lets the process go once it keeps nothing", async () => {

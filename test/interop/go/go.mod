@@ -23,3 +23,8 @@ require (
 	google.golang.org/genproto/googleapis/api v0.0.0-20260803160001-6ac0973c030d // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260803160001-6ac0973c030d // indirect
 )
+
+require etcdts.test/goline v0.0.0
+
+// The framing and command line shared with bench/go (test/interop/goline), from this repository.
+replace etcdts.test/goline => ../goline

@@ -112,11 +112,11 @@ func (s *service) watch(ctx context.Context, req request) (any, error) {
 func (s *service) forward(id string, ch clientv3.WatchChan) {
 	for resp := range ch {
 		if err := resp.Err(); err != nil {
-			s.out.write(map[string]any{"watch": id, "end": err.Error()})
+			s.out.Write(map[string]any{"watch": id, "end": err.Error()})
 			return
 		}
 		for _, ev := range resp.Events {
-			s.out.write(map[string]any{
+			s.out.Write(map[string]any{
 				"watch":          id,
 				"type":           ev.Type.String(),
 				"key":            string(ev.Kv.Key),

@@ -10,39 +10,14 @@
 package main
 
 import (
-	"flag"
-	"fmt"
 	"os"
-	"strings"
-	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
+	"etcdts.test/goline"
 )
 
 func main() {
-	endpoints := flag.String("endpoints", "", "comma-separated etcd client URLs")
-	user := flag.String("user", "", "etcd user name (auth on)")
-	password := flag.String("password", "", "etcd password")
-	flag.Parse()
-	if *endpoints == "" {
-		fmt.Fprintln(os.Stderr, "interop: -endpoints is required")
-		os.Exit(2)
-	}
-	client, err := clientv3.New(clientv3.Config{
-		Endpoints:   strings.Split(*endpoints, ","),
-		Username:    *user,
-		Password:    *password,
-		DialTimeout: 10 * time.Second,
-		// Warnings only: the tests read stderr when something fails.
-		Logger: zap.NewNop(),
-	})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "interop: %v\n", err)
-		os.Exit(1)
-	}
-	s := newService(client, newOutput(os.Stdout))
-	s.out.write(map[string]any{"ready": true, "goClient": clientVersion()})
+	s := newService(goline.Connect("interop"), goline.NewOutput(os.Stdout))
+	s.out.Ready()
 	s.serve(os.Stdin)
 	s.close()
 }

@@ -1,15 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"runtime/debug"
 	"sync"
 	"time"
 
+	"etcdts.test/goline"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -35,25 +34,11 @@ type request struct {
 	TimeoutMs int             `json:"timeoutMs"`
 }
 
-// output writes JSON lines; one line at a time whatever the goroutine.
-type output struct {
-	mu  sync.Mutex
-	enc *json.Encoder
-}
-
-func newOutput(w io.Writer) *output { return &output{enc: json.NewEncoder(w)} }
-
-func (o *output) write(v any) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	_ = o.enc.Encode(v)
-}
-
 // service holds the client and what the requests opened: sessions with their mutexes and elections,
 // watches, kept-alive leases, gRPC channels.
 type service struct {
 	client *clientv3.Client
-	out    *output
+	out    *goline.Output
 	ctx    context.Context
 	stop   context.CancelFunc
 
@@ -66,7 +51,7 @@ type service struct {
 	wg       sync.WaitGroup
 }
 
-func newService(client *clientv3.Client, out *output) *service {
+func newService(client *clientv3.Client, out *goline.Output) *service {
 	ctx, stop := context.WithCancel(context.Background())
 	return &service{
 		client: client, out: out, ctx: ctx, stop: stop,
@@ -80,20 +65,13 @@ func newService(client *clientv3.Client, out *output) *service {
 
 // serve reads requests until stdin closes; each runs on its own goroutine.
 func (s *service) serve(in io.Reader) {
-	scanner := bufio.NewScanner(in)
-	scanner.Buffer(make([]byte, 1<<20), 16<<20)
-	for scanner.Scan() {
-		var req request
-		if err := json.Unmarshal(scanner.Bytes(), &req); err != nil {
-			s.out.write(map[string]any{"ok": false, "error": fmt.Sprintf("bad request line: %v", err)})
-			continue
-		}
+	goline.Serve(in, s.out, func(req request) {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
 			s.run(req)
 		}()
-	}
+	})
 }
 
 func (s *service) run(req request) {
@@ -109,11 +87,7 @@ func (s *service) run(req request) {
 	}()
 
 	result, err := s.dispatch(ctx, req)
-	if err != nil {
-		s.out.write(map[string]any{"id": req.ID, "ok": false, "error": err.Error()})
-		return
-	}
-	s.out.write(map[string]any{"id": req.ID, "ok": true, "result": result})
+	s.out.Answer(req.ID, result, err)
 }
 
 func (s *service) requestContext(req request) (context.Context, context.CancelFunc) {
@@ -200,18 +174,4 @@ func (s *service) close() {
 		_ = ch.conn.Close()
 	}
 	_ = s.client.Close()
-}
-
-// clientVersion is the version of go.etcd.io/etcd/client/v3 this binary was built with.
-func clientVersion() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	for _, dep := range info.Deps {
-		if dep.Path == "go.etcd.io/etcd/client/v3" {
-			return dep.Version
-		}
-	}
-	return "unknown"
 }
