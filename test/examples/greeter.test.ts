@@ -129,7 +129,7 @@ describe("npm run demo (examples/greeter)", () => {
     const rr = counts("round-robin");
     expect([...rr.keys()].sort()).toEqual([...servers].sort());
     for (const n of rr.values()) expect(n).toBeGreaterThanOrEqual(Math.floor(CALLS_PER_POLICY / 3));
-    // p2c-ewma: the instance answering 50 ms later gets under a fifth (test/discovery/p2c-ewma.test.ts
+    // p2c-ewma: the instance answering 200 ms later gets under a fifth (test/discovery/p2c-ewma.test.ts
     // states the same bound); the counts add up to the calls made.
     const ewma = counts("p2c-ewma");
     expect([...ewma.values()].reduce((a, b) => a + b, 0)).toBe(CALLS_PER_POLICY);
