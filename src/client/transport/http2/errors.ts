@@ -53,49 +53,19 @@ export function describeCause(cause: unknown): string {
  */
 export function errorFromResetCode(rstCode: number, cause?: Error): ConnectError {
   const name = resetCodeName(rstCode);
+  const error = (message: string, code: Code) =>
+    new ConnectError(`${message} (${name})`, code, undefined, undefined, cause);
   switch (rstCode) {
     case constants.NGHTTP2_REFUSED_STREAM:
-      return markNotSent(
-        new ConnectError(
-          `stream refused by the server (${name})`,
-          Code.Unavailable,
-          undefined,
-          undefined,
-          cause,
-        ),
-      );
+      return markNotSent(error("stream refused by the server", Code.Unavailable));
     case constants.NGHTTP2_CANCEL:
-      return new ConnectError(
-        `stream canceled by the server (${name})`,
-        Code.Canceled,
-        undefined,
-        undefined,
-        cause,
-      );
+      return error("stream canceled by the server", Code.Canceled);
     case constants.NGHTTP2_ENHANCE_YOUR_CALM:
-      return new ConnectError(
-        `stream reset by the server (${name})`,
-        Code.ResourceExhausted,
-        undefined,
-        undefined,
-        cause,
-      );
+      return error("stream reset by the server", Code.ResourceExhausted);
     case constants.NGHTTP2_INADEQUATE_SECURITY:
-      return new ConnectError(
-        `stream reset by the server (${name})`,
-        Code.PermissionDenied,
-        undefined,
-        undefined,
-        cause,
-      );
+      return error("stream reset by the server", Code.PermissionDenied);
     default:
-      return new ConnectError(
-        `stream reset without a gRPC status (${name})`,
-        Code.Internal,
-        undefined,
-        undefined,
-        cause,
-      );
+      return error("stream reset without a gRPC status", Code.Internal);
   }
 }
 
