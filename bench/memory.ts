@@ -161,38 +161,28 @@ async function streams(name: TransportName, endpoint: string, k: number): Promis
   };
 }
 
-async function child(
-  phase: Phase,
-  name: TransportName,
-  items: number,
-  endpoint: string,
-): Promise<MemoryResult> {
-  switch (phase) {
-    case "connections":
-      return measure(
-        phase,
-        name,
-        items,
-        () => connections(name, endpoint, 2),
-        () => connections(name, endpoint, items),
-      );
-    case "watches":
-      return measure(
-        phase,
-        name,
-        items,
-        () => watches(name, endpoint, 10),
-        () => watches(name, endpoint, items),
-      );
-    case "streams":
-      return measure(
-        phase,
-        name,
-        items,
-        () => streams(name, endpoint, 10),
-        () => streams(name, endpoint, items),
-      );
+/** What each phase holds, and how many of it the warm-up holds and releases first (to load the code paths). */
+const HOLDERS: Record<
+  Phase,
+  {
+    hold: (name: TransportName, endpoint: string, n: number) => Promise<() => Promise<void>>;
+    warmUp: number;
   }
+> = {
+  connections: { hold: connections, warmUp: 2 },
+  watches: { hold: watches, warmUp: 10 },
+  streams: { hold: streams, warmUp: 10 },
+};
+
+function child(phase: Phase, name: TransportName, items: number, endpoint: string): Promise<MemoryResult> {
+  const { hold, warmUp } = HOLDERS[phase];
+  return measure(
+    phase,
+    name,
+    items,
+    () => hold(name, endpoint, warmUp),
+    () => hold(name, endpoint, items),
+  );
 }
 
 /** Runs one measurement in a child process (this script, under --expose-gc) and returns its result. */
