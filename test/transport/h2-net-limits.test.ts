@@ -58,6 +58,16 @@ function protocolErrorOf(error: unknown): H2NetProtocolError | undefined {
   return undefined;
 }
 
+/** `error` is a `ConnectError` of `grpcCode` with an `H2NetProtocolError` of `code` in its cause chain. */
+function expectProtocolError(error: unknown, grpcCode: Code, code: H2NetErrorCode): H2NetProtocolError {
+  expect(error).toBeInstanceOf(ConnectError);
+  expect((error as ConnectError).code).toBe(grpcCode);
+  const cause = protocolErrorOf(error);
+  expect(cause, String(error)).toBeInstanceOf(H2NetProtocolError);
+  expect(cause!.code).toBe(code);
+  return cause!;
+}
+
 /** The call fails with UNAVAILABLE caused by `code`; the server got our GOAWAY and lost the connection. */
 async function expectConnectionEnded(
   call: Promise<unknown>,
@@ -71,15 +81,11 @@ async function expectConnectionEnded(
     ),
     "the call to fail",
   );
-  expect(error).toBeInstanceOf(ConnectError);
-  expect((error as ConnectError).code).toBe(Code.Unavailable);
-  const cause = protocolErrorOf(error);
-  expect(cause, String(error)).toBeInstanceOf(H2NetProtocolError);
-  expect(cause!.code).toBe(code);
+  const cause = expectProtocolError(error, Code.Unavailable, code);
   await within(connection().closed, "the h2-net call or connection to end");
   const goaway = connection().frames.find((f) => f.type === "goaway");
-  expect(goaway?.errorCode).toBe(cause!.http2Code);
-  return cause!;
+  expect(goaway?.errorCode).toBe(cause.http2Code);
+  return cause;
 }
 
 const range = (transport: Http2Transport) => createClient(KV, transport).range({ key: te.encode("k") });
@@ -277,12 +283,7 @@ describe("h2-net: a stream error (RFC 9113 section 5.4.2) ends only its stream",
         Promise.all([settle(kv.range({ key: te.encode("a") })), settle(kv.range({ key: te.encode("b") }))]),
         "both calls to settle",
       );
-      expect(failed).toBeInstanceOf(ConnectError);
-      expect((failed as ConnectError).code).toBe(Code.Internal);
-      const cause = protocolErrorOf(failed);
-      expect(cause, String(failed)).toBeInstanceOf(H2NetProtocolError);
-      expect(cause!.code).toBe(code);
-      expect(cause!.streamId).toBe(1);
+      expect(expectProtocolError(failed, Code.Internal, code).streamId).toBe(1);
       expect(other).toBe("ok");
       // The connection goes on: a later call is answered on it.
       await within(kv.range({ key: te.encode("c") }), "a call after the stream error");
