@@ -11,6 +11,8 @@
  *   CPU that is the watch stream's (HTTP/2, protobuf, the watch hub), not the cache's;
  * - the store alone (no network, no protobuf): one update of an existing key, CPU per update.
  * Process CPU (user + system), not wall time: the machine may be shared. Writes bench/results/cache.json.
+ * BENCH_CACHE_TRANSPORT=http2 reads through `node:http2` instead of the default transport (h2-net), to tell
+ * the transport's share of a change from the cache's.
  * Run under `node --expose-gc` (the npm script does) for the heap figures.
  */
 import { writeFile } from "node:fs/promises";
@@ -26,6 +28,7 @@ const SIZES = (process.env.BENCH_CACHE_SIZES ?? "10000,100000").split(",").map(N
 const PUT_UPDATES = Number(process.env.BENCH_CACHE_PUT_UPDATES ?? 6000);
 const TXN_UPDATES = Number(process.env.BENCH_CACHE_TXN_UPDATES ?? 30_000);
 const TXN_BATCH = 100;
+const TRANSPORT = process.env.BENCH_CACHE_TRANSPORT as "http2" | "h2-net" | undefined;
 const STORE_UPDATES = 300_000;
 /** Puts per txn when loading (the throwaway member is started with --max-txn-ops to match). */
 const LOAD_BATCH = process.env.ETCD_ENDPOINTS ? 128 : 1000;
@@ -60,7 +63,7 @@ interface WatchOnlyResult {
 async function measureWatchOnly(endpoint: string, writer: Etcd, n: number): Promise<WatchOnlyResult> {
   const prefix = `${RUN}/watch/`;
   await load(writer, prefix, n);
-  const client = new Etcd({ endpoints: [endpoint] });
+  const client = new Etcd({ endpoints: [endpoint], transport: TRANSPORT });
   const { revision } = await client.range("warm-up");
   const follower = followWatch(client, prefix, revision + 1n);
   const puts = await updates(endpoint, writer, follower, prefix, n, PUT_UPDATES, 1);
@@ -184,7 +187,7 @@ async function measureSize(endpoint: string, writer: Etcd, n: number): Promise<S
   let keyValueBytes = 0;
   for (let i = 0; i < n; i++) keyValueBytes += benchKey(prefix, i).length + benchValue(i).length;
 
-  const client = new Etcd({ endpoints: [endpoint] });
+  const client = new Etcd({ endpoints: [endpoint], transport: TRANSPORT });
   await client.get("warm-up"); // connection setup is not the cache's cost
   const heap0 = heapAfterGc();
   const rss0 = rss();
