@@ -83,9 +83,9 @@ describe("grpc-js etcd_ts load-balancing policy", () => {
     },
   );
 
-  it("p2c-ewma gives an instance answering 50 ms slower under 20 % of 400 calls", async () => {
+  it("p2c-ewma gives an instance answering 200 ms slower under 20 % of 400 calls", async () => {
     const fast = [await instance("greeter-slow"), await instance("greeter-slow")];
-    const slow = await instance("greeter-slow", { delayMs: 50 });
+    const slow = await instance("greeter-slow", { delayMs: 200 });
     // A short decay, so that a hiccup of a busy machine on a fast instance's call is forgotten quickly.
     const client = channel("greeter-slow", { policy: "p2c-ewma", p2cEwma: { decayMs: 1000 } });
     expect(await calls(client, 400)).toEqual([]);
