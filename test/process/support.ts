@@ -36,8 +36,11 @@ export async function startProcessCluster(options: {
   prefix: string;
   permission: "read" | "readwrite";
   args?: string[];
+  /** The etcd line (`"3.6"`, say); default the kit's (`ETCD_VERSION`). */
+  version?: string | undefined;
 }): Promise<ProcessCluster> {
   const cluster = await startEtcd({
+    version: options.version,
     args: [...(options.auth ? [`--auth-token-ttl=${TOKEN_TTL_S}`] : []), ...(options.args ?? [])],
   });
   let proxy: FaultProxy | undefined;
