@@ -5,7 +5,7 @@ import { createServer as createTlsServer } from "node:tls";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Etcd, type EtcdOptions, UnavailableError } from "../../src/client/index.js";
+import { Etcd, type EtcdOptions, Http2ConnectionError, UnavailableError } from "../../src/client/index.js";
 import {
   type Certificates,
   type EtcdCluster,
@@ -29,6 +29,14 @@ interface SilentEndpoint {
   /** Accepted connections not closed yet. */
   readonly open: number;
   close(): Promise<void>;
+}
+
+/** `error` and its causes, outermost first. */
+function causes(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let e = error; e !== undefined && chain.length < 10; e = (e as { cause?: unknown } | null)?.cause)
+    chain.push(e);
+  return chain;
 }
 
 async function startSilent(certs?: Certificates): Promise<SilentEndpoint> {
@@ -134,6 +142,10 @@ describe("connectTimeoutMs covers the HTTP/2 handshake", () => {
     expect(e.message).toContain(silent.url);
     expect(e.message).toContain("within 1000 ms (connectTimeoutMs)");
     expect(e.message).toContain("no HTTP/2 SETTINGS");
+    // The reason a program can branch on: the transport's Http2ConnectionError in the cause chain.
+    const reason = causes(e).find((c) => c instanceof Http2ConnectionError);
+    expect(reason, "an Http2ConnectionError among the causes").toBeInstanceOf(Http2ConnectionError);
+    expect((reason as Http2ConnectionError).code).toBe("CONNECT_TIMEOUT");
   });
 
   it("fails with UnavailableError naming the connect timeout when the deadline passes during a retry", async () => {

@@ -7,6 +7,7 @@ import {
   InvalidArgumentError,
   Mutex,
   op,
+  runStm,
   Session,
 } from "../../src/client/index.js";
 import { createConnectNodeTransport } from "../../src/connect-node/index.js";
@@ -174,6 +175,36 @@ describe("a JavaScript caller", () => {
     await refused("signal", () => js(mutex).lock({ signal: "x" }));
     await refused("timeoutMs", () => js(mutex).lock({ timeoutMs: "5" }));
     expect(mutex.state).toBe("unlocked");
+  });
+
+  it("gets InvalidArgumentError from Session.create() and runStm() for a missing client, function or options", async () => {
+    const create = Session.create as (...args: unknown[]) => Promise<Session>;
+    await refused("etcd", () => create(undefined));
+    await refused("etcd", () => create(null, { ttl: 10 }));
+    await refused("etcd", () => create({}, { ttl: 10 }));
+    await refused("options", () => create(etcd, null));
+    await refused("options", () => create(etcd, "10"));
+    await refused("ttl", () => create(etcd, { ttl: "10" }));
+    const stm = runStm as (...args: unknown[]) => Promise<unknown>;
+    let applied = 0;
+    const apply = () => {
+      applied++;
+    };
+    await refused("etcd", () => stm(null, apply));
+    await refused("apply", () => stm(etcd, undefined));
+    await refused("apply", () => stm(etcd, "k"));
+    await refused("options", () => stm(etcd, apply, null));
+    // A misspelt level would otherwise have run as repeatableReads.
+    const level = await refused("isolation", () => stm(etcd, apply, { isolation: "serialisable" }));
+    expect(level.message).toContain('got "serialisable"');
+    // NaN would never have given up; 0 and "2" would have meant 1 and 2 silently.
+    await refused("maxAttempts", () => stm(etcd, apply, { maxAttempts: Number.NaN }));
+    await refused("maxAttempts", () => stm(etcd, apply, { maxAttempts: 0 }));
+    await refused("maxAttempts", () => stm(etcd, apply, { maxAttempts: "2" }));
+    // A string would have been spread into one-character keys.
+    await refused("prefetch", () => stm(etcd, apply, { prefetch: "config" }));
+    await refused("signal", () => stm(etcd, apply, { signal: "x" }));
+    expect(applied, "apply never ran").toBe(0);
   });
 
   it("gets InvalidArgumentError for a watch of the wrong key or options, and for an empty key", async () => {

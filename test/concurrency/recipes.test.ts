@@ -14,6 +14,7 @@ import {
   runStm,
   Session,
   SessionExpiredError,
+  StmConflictError,
 } from "../../src/client/index.js";
 import { type EtcdCluster, FaultProxy } from "../../src/testing/index.js";
 import { CallTap } from "../support/call-tap.js";
@@ -408,6 +409,45 @@ describe("STM", () => {
     expect((await run("serializableSnapshot")).attempts).toBe(2);
     first = true;
     expect((await run("serializable")).attempts).toBe(1);
+  });
+
+  it("gives up with StmConflictError (ABORTED) after maxAttempts conflicted attempts, committing nothing", async () => {
+    await etcd.put("stm-max/a", "0");
+    let runs = 0;
+    const conflicting = runStm(
+      etcd,
+      async (stm) => {
+        runs++;
+        await stm.get("stm-max/a");
+        // Every attempt meets a write between its read and its commit.
+        await other.put("stm-max/a", `other-${runs}`);
+        stm.put("stm-max/a", "mine");
+      },
+      { maxAttempts: 3 },
+    );
+    const error = await conflicting.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StmConflictError);
+    expect((error as StmConflictError).code).toBe(Code.Aborted);
+    expect((error as StmConflictError).message).toBe("stm: 3 attempts conflicted");
+    expect(runs).toBe(3);
+    expect((await etcd.get("stm-max/a"))?.text()).toBe("other-3");
+
+    // A conflict within the limit is retried as without one.
+    runs = 0;
+    const res = await runStm(
+      etcd,
+      async (stm) => {
+        runs++;
+        const n = Number((await stm.get("stm-max/b")) || "0");
+        if (runs === 1) await other.put("stm-max/b", "10");
+        stm.put("stm-max/b", String(n + 1));
+        return n;
+      },
+      { maxAttempts: 2 },
+    );
+    expect(res.attempts).toBe(2);
+    expect(res.value).toBe(10);
+    expect((await etcd.get("stm-max/b"))?.text()).toBe("11");
   });
 });
 

@@ -14,6 +14,7 @@ import {
   goEndpointsCodec,
   notDraining,
   type Registration,
+  RegistrationClosedError,
   RegistrationConflictError,
   type RegistrationEvent,
   type RegistrationLostError,
@@ -164,6 +165,12 @@ describe("register() against a real etcd", () => {
     // Seen as a `removed` event from the watch.
     await until("the removal seen by the watcher", () => removed);
     expect(all.entries().has(r.key)).toBe(false);
+    expect(await admin.get(r.key)).toBeUndefined();
+    // Over: a later update or drain is refused with a typed error and writes nothing.
+    const late = await r.update({ v: 3 }).catch((e: unknown) => e);
+    expect(late).toBeInstanceOf(RegistrationClosedError);
+    expect((late as RegistrationClosedError).code).toBe(Code.Canceled);
+    await expect(r.drain()).rejects.toBeInstanceOf(RegistrationClosedError);
     expect(await admin.get(r.key)).toBeUndefined();
   });
 

@@ -1,7 +1,8 @@
 import { EventEmitter } from "../core/event-emitter.js";
 import { Lifecycle } from "../core/lifecycle.js";
+import { checkOptionsObject } from "../core/validation.js";
 import type { Lease } from "../lease/lease.js";
-import { type EtcdPort, onLeaseEnd } from "../port.js";
+import { checkPort, type EtcdPort, onLeaseEnd } from "../port.js";
 
 /** Options of {@link Session.create}. */
 export interface SessionOptions {
@@ -66,6 +67,8 @@ export class Session<Client extends EtcdPort = EtcdPort>
     etcd: Client,
     options: SessionOptions = {},
   ): Promise<Session<Client>> {
+    checkPort(etcd, "etcd");
+    checkOptionsObject(options);
     const callOptions = options.signal ? { signal: options.signal } : {};
     if (options.lease !== undefined) {
       const lease = await etcd.lease.keepAlive(options.lease, callOptions);

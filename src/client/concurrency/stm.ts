@@ -1,7 +1,8 @@
 import { Code } from "@connectrpc/connect";
-import { EtcdError } from "../core/errors.js";
+import { EtcdError, InvalidArgumentError } from "../core/errors.js";
+import { checkInteger, checkOptionsObject, checkSignal, shownInput } from "../core/validation.js";
 import type { RangeResult } from "../kv/types.js";
-import type { EtcdPort } from "../port.js";
+import { checkPort, type EtcdPort } from "../port.js";
 import { type Comparison, compare } from "../txn/compare.js";
 import { op } from "../txn/ops.js";
 import type { TxnOp } from "../txn/txn.js";
@@ -17,6 +18,13 @@ import type { TxnOp } from "../txn/txn.js";
  */
 export type Isolation = "serializableSnapshot" | "serializable" | "repeatableReads" | "readCommitted";
 
+const ISOLATIONS: readonly Isolation[] = [
+  "serializableSnapshot",
+  "serializable",
+  "repeatableReads",
+  "readCommitted",
+];
+
 /** Options of {@link runStm}. */
 export interface StmOptions {
   /** Isolation level. Default `"serializableSnapshot"`. */
@@ -25,7 +33,7 @@ export interface StmOptions {
   prefetch?: string[] | undefined;
   /** Aborts the reads and commits (and so the retries). */
   signal?: AbortSignal | undefined;
-  /** Attempts before giving up with `StmConflictError`. Default: no limit (as Go). */
+  /** Attempts before giving up with `StmConflictError`, an integer >= 1. Default: no limit (as Go). */
   maxAttempts?: number | undefined;
 }
 
@@ -70,6 +78,7 @@ export async function runStm<T>(
   apply: (stm: Stm) => Promise<T> | T,
   options: StmOptions = {},
 ): Promise<StmResult<T>> {
+  checkStmArguments(etcd, apply, options);
   const stm = new StmAttempt(etcd, options.isolation ?? "serializableSnapshot", options.signal);
   const maxAttempts = options.maxAttempts ?? Number.POSITIVE_INFINITY;
   for (let attempts = 1; ; attempts++) {
@@ -80,6 +89,30 @@ export async function runStm<T>(
     if (revision !== undefined) return { revision, value, attempts };
     if (attempts >= maxAttempts) throw new StmConflictError(attempts);
   }
+}
+
+/**
+ * Refuses what a JavaScript caller may pass wrong, before anything is sent: a misspelt isolation level
+ * would otherwise run as `repeatableReads` (not the level asked for), and a `maxAttempts` of `NaN` would
+ * never give up.
+ */
+function checkStmArguments(etcd: EtcdPort, apply: unknown, options: StmOptions): void {
+  checkPort(etcd, "etcd");
+  if (typeof apply !== "function")
+    throw new InvalidArgumentError("apply", `must be a function (stm) => ..., got ${shownInput(apply)}`);
+  checkOptionsObject(options);
+  if (options.isolation !== undefined && !ISOLATIONS.includes(options.isolation))
+    throw new InvalidArgumentError(
+      "isolation",
+      `must be one of ${ISOLATIONS.map((i) => `"${i}"`).join(", ")}, got ${shownInput(options.isolation)}`,
+    );
+  if (options.maxAttempts !== undefined) checkInteger(options.maxAttempts, "maxAttempts", 1);
+  if (options.prefetch !== undefined && !Array.isArray(options.prefetch))
+    throw new InvalidArgumentError(
+      "prefetch",
+      `must be an array of keys, got ${shownInput(options.prefetch)}`,
+    );
+  checkSignal(options.signal);
 }
 
 type Write = { value: string; op: TxnOp };
