@@ -12,7 +12,7 @@ import { ClusterClient } from "./cluster/cluster-client.js";
 import type { MemberInfo } from "./cluster/member.js";
 import { ClientClosedError, InvalidArgumentError, InvalidUsageError } from "./core/errors.js";
 import { ProcessRef } from "./core/process-ref.js";
-import { checkInteger } from "./core/validation.js";
+import { checkInteger, checkOptionsObject } from "./core/validation.js";
 import type { DiagnosticsChannels } from "./diagnostics/channels.js";
 import type { Bytes } from "./kv/bytes.js";
 import { KeyValue } from "./kv/key-value.js";
@@ -326,6 +326,7 @@ export class Etcd implements EtcdPort, AsyncDisposable {
     range: Bytes | KeyRange,
     options: IterateOptions = {},
   ): AsyncGenerator<KeyValue[], bigint, undefined> {
+    checkOptionsObject(options);
     const pageSize = checkInteger(options.pageSize ?? 1000, "pageSize", 1);
     const limit = checkInteger(options.limit ?? 0, "limit");
     const base = rangeRequest(range, {

@@ -15,8 +15,13 @@ import {
   type UnaryResponse,
 } from "@connectrpc/connect";
 import {
+  checkInteger,
+  checkNumber,
+  checkOptionsObject,
   classifyFailure,
+  InvalidArgumentError,
   isUnavailableFailure,
+  shownInput,
   untilAborted,
   waitSignal,
   wasNotSent,
@@ -137,10 +142,32 @@ export interface BalancedTransport extends Transport, AsyncDisposable {
 }
 
 /**
+ * Checks the options a JavaScript caller may get wrong that no settings function reads: the object, the
+ * transport factory and the retry and wait settings (`InvalidArgumentError` naming the option), so that a
+ * mistake fails here rather than at the first call.
+ */
+function checkCallerOptions(options: BalancedTransportOptions): void {
+  checkOptionsObject(options, "options", false);
+  if (typeof options.createTransport !== "function")
+    throw new InvalidArgumentError(
+      "createTransport",
+      `must be a function (addr, instance) => Transport, got ${shownInput(options.createTransport)}`,
+    );
+  if (options.isRetryable !== undefined && typeof options.isRetryable !== "function")
+    throw new InvalidArgumentError(
+      "isRetryable",
+      `must be a function (method) => boolean, got ${shownInput(options.isRetryable)}`,
+    );
+  if (options.maxAttempts !== undefined) checkInteger(options.maxAttempts, "maxAttempts", 1);
+  checkNumber(options.waitForInstanceMs, "waitForInstanceMs", 0);
+}
+
+/**
  * Creates a {@link BalancedTransport}. Bad `healthCheck` options or `protocol` are an `InvalidArgumentError`
  * naming the option, thrown before anything starts.
  */
 export function createBalancedTransport(options: BalancedTransportOptions): BalancedTransport {
+  checkCallerOptions(options);
   const protocol =
     options.protocol === undefined ? GRPC_PROTOCOL : checkProtocol(options.protocol, "protocol");
   const maxAttempts = options.maxAttempts ?? 3;

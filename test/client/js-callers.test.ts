@@ -11,7 +11,7 @@ import {
   Session,
 } from "../../src/client/index.js";
 import { createConnectNodeTransport } from "../../src/connect-node/index.js";
-import { discover, register } from "../../src/discovery/index.js";
+import { createBalancedTransport, discover, register } from "../../src/discovery/index.js";
 import { createGrpcJsTransport } from "../../src/grpc-js/index.js";
 import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
 import { CallTap } from "../support/call-tap.js";
@@ -224,6 +224,44 @@ describe("a JavaScript caller", () => {
     await refused("id", () => js().lease.revoke("12"));
     await refused("id", () => js().lease.timeToLive(null));
     await refused("id", () => js().lease.grant(5, { id: 1.5 }));
+  });
+
+  it("gets InvalidArgumentError for null options, and a live object with a bad signal leaves nothing behind", async () => {
+    await refused("options", () => js().range("k", null));
+    await refused("options", () => js().delete("k", null));
+    await refused("options", () => js().iterate("k", null));
+    await refused("options", () => js().lease.grant(10, null));
+    await refused("options", () => js().lease.revoke(1, null));
+    // A sort given as a string was taken as no sort; an inherited name as a target.
+    await refused("sort", () => js().range({ prefix: "k" }, { sort: "mod" }));
+    await refused("sort.target", () => js().range({ prefix: "k" }, { sort: { target: "toString" } }));
+    // A misspelt filter became the other one.
+    const filter = await refused("filters", () => js().watch("k", { filters: ["noPost"] }));
+    expect(filter.message).toContain('"noPost"');
+    await refused("filters", () => js().watch("k", { filters: "noPut" }));
+    await using session = await Session.create(etcd, { ttl: 10 });
+    await refused("options", () => js(new Mutex(session, "js/m")).lock(null));
+    await refused("options", () => js(new Mutex(session, "js/m")).tryLock(null));
+    await refused("options", () => js(new Election(session, "js/e")).campaign("v", null));
+    await refused("options", async () => {
+      for await (const _ of js(new Election(session, "js/e")).observe(null)) break;
+    });
+    const balanced = createBalancedTransport as (...args: unknown[]) => unknown;
+    await refused("options", () => balanced(null));
+    await refused("createTransport", () => balanced({ etcd, service: "s", createTransport: 5 }));
+    await refused("maxAttempts", () =>
+      balanced({ etcd, service: "s", createTransport: () => undefined, maxAttempts: 0 }),
+    );
+
+    // A cache or mirror refused for its signal (a TypeError, before) was left attached to the client,
+    // and its end threw out of the client's close() as an uncaught exception, which fails this file.
+    const own = tap.client({ endpoints: cluster.endpoints });
+    await refused("signal", () => js(own).cache({ prefix: "js/" }, { signal: "x" }));
+    await refused("signal", () => js(own).mirror("js/", { signal: {} }));
+    await refused("signal", () => js(own).watch("js/", { signal: "x" }));
+    await own.close();
+    // Still usable afterwards: the refused objects took nothing of the shared client.
+    expect((await etcd.put("js/after", "1")).revision).toBeGreaterThan(0n);
   });
 
   it("may give revisions and lease IDs as numbers", async () => {

@@ -3,7 +3,7 @@ import { EventEmitter } from "../core/event-emitter.js";
 import { Lifecycle } from "../core/lifecycle.js";
 import { QueuedIterator } from "../core/queued-iterator.js";
 import { waitSignal } from "../core/signals.js";
-import { checkInteger, checkKey, checkOptionsObject } from "../core/validation.js";
+import { checkInteger, checkKey, checkOptionsObject, checkSignal } from "../core/validation.js";
 import { broken, done, follow, readAt } from "../follow/follow.js";
 import { type Bytes, toBytes } from "../kv/bytes.js";
 import type { KeyValue } from "../kv/key-value.js";
@@ -92,8 +92,9 @@ export class RangeCache
   ) {
     super();
     this.#retryAuthFailures = retryAuthFailures;
-    if (options === null || typeof options !== "object")
-      throw new InvalidArgumentError("options", "must be an object");
+    checkOptionsObject(options);
+    // Before anything is attached: a bad signal must not leave a half-made cache on the client.
+    checkSignal(options.signal);
     const bounds = rangeBounds(range);
     this.#etcd = etcd;
     this.#key = bounds.key.slice();

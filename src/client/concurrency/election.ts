@@ -1,6 +1,6 @@
 import type { CallOptions } from "../call-options.js";
 import { waitSignal } from "../core/signals.js";
-import { checkInstance } from "../core/validation.js";
+import { checkInstance, checkOptionsObject } from "../core/validation.js";
 import type { KeyValue } from "../kv/key-value.js";
 import { compare } from "../txn/compare.js";
 import { op } from "../txn/ops.js";
@@ -64,6 +64,7 @@ export class Election extends Holder<ElectionState> implements AsyncDisposable {
    * than a cancelled context; deleting it means no stale candidate can later lead unseen).
    */
   async campaign(value: string | Uint8Array, options: LockOptions = {}): Promise<void> {
+    checkOptionsObject(options);
     const wait = waitSignal("election campaign", options.signal, options.timeoutMs);
     const etcd = this.session.etcd;
     const key = sessionKey(this.#pfx.slice(0, -1), this.session.leaseId);
@@ -100,12 +101,14 @@ export class Election extends Holder<ElectionState> implements AsyncDisposable {
 
   /** Changes the leader's value without a new election; `ElectionNotLeaderError` if our key is no longer the one we won with. */
   async proclaim(value: string | Uint8Array, options: CallOptions = {}): Promise<void> {
+    checkOptionsObject(options);
     if (!this._hold) throw new ElectionNotLeaderError();
     await this.#put(value, options.signal, options.timeoutMs);
   }
 
   /** Gives up leadership (or candidacy): deletes our key if it is still the one we won with. */
   async resign(options: CallOptions = {}): Promise<void> {
+    checkOptionsObject(options);
     this._released();
     const key = this.#key;
     const revision = this.#revision;
@@ -131,6 +134,7 @@ export class Election extends Holder<ElectionState> implements AsyncDisposable {
 
   /** The current leader's key-value (first key by create revision), or `undefined` when nobody leads. */
   async leader(options: CallOptions = {}): Promise<KeyValue | undefined> {
+    checkOptionsObject(options);
     const res = await this.session.etcd.range(
       { prefix: this.#pfx },
       { sort: { target: "create", order: "ascend" }, limit: 1, ...options },
@@ -145,6 +149,7 @@ export class Election extends Holder<ElectionState> implements AsyncDisposable {
   async *observe(
     options: { signal?: AbortSignal | undefined } = {},
   ): AsyncGenerator<KeyValue, void, undefined> {
+    checkOptionsObject(options);
     const etcd = this.session.etcd;
     const signal = options.signal;
     for (;;) {

@@ -1,6 +1,6 @@
 import { LeaseNotFoundError } from "../core/errors.js";
 import { type WaitSignal, waitSignal } from "../core/signals.js";
-import { checkInstance } from "../core/validation.js";
+import { checkInstance, checkOptionsObject } from "../core/validation.js";
 import type { KeyValue } from "../kv/key-value.js";
 import { type Comparison, compare } from "../txn/compare.js";
 import { op } from "../txn/ops.js";
@@ -81,6 +81,7 @@ export class Mutex extends Holder<MutexState> implements AsyncDisposable {
    * waiting), or the call's own error.
    */
   async lock(options: LockOptions = {}): Promise<void> {
+    checkOptionsObject(options);
     const wait = waitSignal("mutex lock", options.signal, options.timeoutMs);
     this._waiting();
     try {
@@ -102,6 +103,7 @@ export class Mutex extends Holder<MutexState> implements AsyncDisposable {
    * when another session holds it (its waiter key is deleted at once).
    */
   async tryLock(options: { signal?: AbortSignal | undefined } = {}): Promise<boolean> {
+    checkOptionsObject(options);
     const wait = waitSignal("mutex tryLock", options.signal);
     this._waiting();
     try {

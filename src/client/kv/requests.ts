@@ -9,7 +9,13 @@ import {
   type RangeResponse,
 } from "../../gen/etcdserverpb/rpc_pb.js";
 import { InvalidArgumentError } from "../core/errors.js";
-import { checkInteger, checkKey, checkRequestSize } from "../core/validation.js";
+import {
+  checkInteger,
+  checkKey,
+  checkOptionsObject,
+  checkRequestSize,
+  shownInput,
+} from "../core/validation.js";
 import { type Bytes, describe, toBytes } from "./bytes.js";
 import { KeyValue, wrapAll } from "./key-value.js";
 import { FROM_KEY_END, prefixRangeEnd } from "./range-end.js";
@@ -75,11 +81,17 @@ function optionalRevision(value: number | bigint | undefined, field: string): bi
 /** Builds a RangeRequest from a key or range and options, validating every field. */
 export function rangeRequest(range: Bytes | KeyRange, options: RangeOptions = {}): RangeRequestInit {
   const req: RangeRequestInit = rangeBounds(range);
+  checkOptionsObject(options);
   if (options.limit !== undefined) req.limit = checkInteger(options.limit, "limit");
   if (options.revision !== undefined) req.revision = checkInteger(options.revision, "revision");
-  if (options.sort) {
+  if (options.sort !== undefined) {
+    checkOptionsObject(options.sort, "sort");
     const target = options.sort.target ?? "key";
-    if (!(target in SORT_TARGETS)) throw new InvalidArgumentError("sort.target", `unknown target ${target}`);
+    if (!Object.hasOwn(SORT_TARGETS, target))
+      throw new InvalidArgumentError(
+        "sort.target",
+        `must be one of ${Object.keys(SORT_TARGETS).join(", ")}, got ${shownInput(target)}`,
+      );
     req.sortTarget = SORT_TARGETS[target];
     const order = options.sort.order ?? "ascend";
     if (order !== "ascend" && order !== "descend")
@@ -125,6 +137,7 @@ export function putRequest(
 /** Builds a DeleteRangeRequest. */
 export function deleteRequest(range: Bytes | KeyRange, options: DeleteOptions = {}): DeleteRequestInit {
   const req: DeleteRequestInit = rangeBounds(range);
+  checkOptionsObject(options);
   if (options.prevKv) req.prevKv = true;
   return req;
 }

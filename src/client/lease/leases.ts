@@ -5,7 +5,7 @@ import type { UnaryCaller } from "../call/caller.js";
 import type { CallOptions } from "../call-options.js";
 import { EtcdError } from "../core/errors.js";
 import { anySignal } from "../core/signals.js";
-import { checkInteger, checkTtl } from "../core/validation.js";
+import { checkInteger, checkOptionsObject, checkTtl } from "../core/validation.js";
 import type { Namespace } from "../namespace/namespace.js";
 import { LeaseLostError, LeasesClosedError } from "./errors.js";
 import { Lease, type LeaseOwner } from "./lease.js";
@@ -199,8 +199,12 @@ export class Leases implements LeaseOwner, AsyncDisposable {
   }
 }
 
-/** Only the fields a call uses, so callers' extra fields (keys, id) do not leak into call options. */
+/**
+ * Only the fields a call uses, so callers' extra fields (keys, id) do not leak into call options. Checks
+ * first that `options` is an object: each method reads it before anything is sent.
+ */
 function callOptionsOf(options: CallOptions): CallOptions {
+  checkOptionsObject(options);
   return {
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),

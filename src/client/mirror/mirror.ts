@@ -3,7 +3,7 @@ import { EventEmitter } from "../core/event-emitter.js";
 import { isUnavailable } from "../core/failure.js";
 import { Lifecycle } from "../core/lifecycle.js";
 import { QueuedIterator } from "../core/queued-iterator.js";
-import { checkInteger } from "../core/validation.js";
+import { checkInteger, checkOptionsObject, checkSignal } from "../core/validation.js";
 import { broken, done, follow, readAt } from "../follow/follow.js";
 import { type Bytes, toBytes } from "../kv/bytes.js";
 import type { MirrorBatch, MirrorEvents, MirrorOptions, MirrorSource, MirrorState } from "./types.js";
@@ -49,8 +49,9 @@ export class Mirror
   /** @internal Use `etcd.mirror(prefix, options)`. */
   constructor(etcd: MirrorSource, prefix: Bytes, options: MirrorOptions = {}) {
     super();
-    if (options === null || typeof options !== "object")
-      throw new InvalidArgumentError("options", "must be an object");
+    checkOptionsObject(options);
+    // Before anything is attached: a bad signal must not leave a half-made mirror on the client.
+    checkSignal(options.signal);
     this.#etcd = etcd;
     this.#prefix = toBytes(prefix, "prefix").slice();
     this.#pageSize = Number(checkInteger(options.pageSize ?? 1000, "pageSize", 1));

@@ -18,7 +18,7 @@ import {
 } from "../call/resilient-stream.js";
 import { type EtcdError, InvalidArgumentError } from "../core/errors.js";
 import type { ProcessRef, RefRelease } from "../core/process-ref.js";
-import { checkInteger } from "../core/validation.js";
+import { checkInteger, checkSignal, shownInput } from "../core/validation.js";
 import type { DiagnosticsChannels } from "../diagnostics/channels.js";
 import type { Bytes } from "../kv/bytes.js";
 import type { KeyRange } from "../kv/types.js";
@@ -155,6 +155,9 @@ export class WatchHub
     if (this.#closing.signal.aborted) throw new WatchHubClosedError();
     if (options === null || typeof options !== "object")
       throw new InvalidArgumentError("options", "must be an object");
+    // Before the watcher exists: a bad signal must not leave one behind in the hub.
+    checkSignal(options.signal);
+    checkFilters(options.filters);
     const bounds = ownRange(range, namespace);
     const start =
       options.startRevision === undefined
@@ -486,4 +489,14 @@ export class WatchHub
     if (watcher.state !== "resyncing") return;
     if (watcher._resynced(response.header?.revision ?? 0n, response.kvs)) this.#connect(watcher);
   }
+}
+
+/** Checks a watch's `filters`: an array of `"noPut"` and `"noDelete"` (a typo must not become the other). */
+function checkFilters(filters: unknown): void {
+  if (filters === undefined) return;
+  if (!Array.isArray(filters) || filters.some((f) => f !== "noPut" && f !== "noDelete"))
+    throw new InvalidArgumentError(
+      "filters",
+      `must be an array of "noPut" and "noDelete", got ${Array.isArray(filters) ? `[${filters.map(shownInput).join(", ")}]` : shownInput(filters)}`,
+    );
 }
