@@ -7,7 +7,12 @@ import {
   type UnaryResponse,
 } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { classifyFailure, isUnavailableFailure, markNotSent } from "../client/core/index.js";
+import {
+  checkOptionsObject,
+  classifyFailure,
+  isUnavailableFailure,
+  markNotSent,
+} from "../client/core/index.js";
 import {
   connectUnixSocket,
   DEFAULT_KEEPALIVE_TIMEOUT_MS,
@@ -151,6 +156,7 @@ export class ConnectNodeTransport implements Transport, AsyncDisposable {
 
 /** Creates a Connect transport that carries calls over `@connectrpc/connect-node` (gRPC over node:http2). */
 export function createConnectNodeTransport(options: ConnectNodeTransportOptions): ConnectNodeTransport {
+  checkOptionsObject(options, "options", false);
   return new ConnectNodeTransport(options);
 }
 

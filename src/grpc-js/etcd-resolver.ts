@@ -1,6 +1,7 @@
 import { type ChannelOptions, experimental, type ServiceConfig, status } from "@grpc/grpc-js";
-import { InvalidArgumentError } from "../client/core/index.js";
+import { checkOptionsObject, InvalidArgumentError } from "../client/core/index.js";
 import type { Etcd } from "../client/index.js";
+import { checkPort } from "../client/port.js";
 import type { InstanceCodec } from "../discovery/codec.js";
 import { type Discovery, discover } from "../discovery/discovery.js";
 import { goEndpointsCodec } from "../discovery/go-endpoints-codec.js";
@@ -53,6 +54,9 @@ function policyConfig(policy: EtcdResolverOptions["policy"]): ServiceConfig | nu
  * ```
  */
 export function registerEtcdResolver(etcd: Etcd, options: EtcdResolverOptions = {}): void {
+  // Checked here: a resolver registered with no client would fail only when a channel resolves a name.
+  checkPort(etcd, "etcd");
+  checkOptionsObject(options);
   const scheme = options.scheme ?? "etcd";
   const serviceConfig = policyConfig(options.policy);
   registerEtcdLoadBalancer();

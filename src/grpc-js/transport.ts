@@ -8,7 +8,7 @@ import type {
 import type { StreamResponse, UnaryResponse } from "@connectrpc/connect";
 import { Code, ConnectError, type Transport } from "@connectrpc/connect";
 import { type CallOptions, type Client, type Metadata, status as Status } from "@grpc/grpc-js";
-import { markNotSent } from "../client/core/index.js";
+import { checkOptionsObject, markNotSent } from "../client/core/index.js";
 import type { HeadersInit } from "../client/transport/index.js";
 import { createChannelClient, type GrpcJsTransportOptions } from "./channel.js";
 import { deserializer, methodPath, serializer } from "./codec.js";
@@ -144,6 +144,7 @@ export class GrpcJsTransport implements Transport, AsyncDisposable {
 
 /** Creates a Connect transport that carries calls over `@grpc/grpc-js`. */
 export function createGrpcJsTransport(options: GrpcJsTransportOptions): GrpcJsTransport {
+  checkOptionsObject(options, "options", false);
   return new GrpcJsTransport(options);
 }
 

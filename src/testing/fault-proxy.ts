@@ -1,5 +1,5 @@
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { InvalidArgumentError } from "../client/core/index.js";
+import { InvalidArgumentError, shownInput } from "../client/core/index.js";
 
 /** Where a {@link FaultProxy} forwards: `"host:port"`, a URL such as `http://127.0.0.1:2379`, or parts. */
 export type FaultProxyTarget = string | { host: string; port: number };
@@ -71,8 +71,8 @@ export class FaultProxy implements AsyncDisposable {
     return this.#bytesFromServer;
   }
 
-  /** Starts a proxy on 127.0.0.1 and a free port, forwarding to `target`. */
-  static start(target: FaultProxyTarget): Promise<FaultProxy> {
+  /** Starts a proxy on 127.0.0.1 and a free port, forwarding to `target` (a bad one rejects). */
+  static async start(target: FaultProxyTarget): Promise<FaultProxy> {
     const { host, port } = parseTarget(target);
     // Half-open sockets let a FIN travel through the delay queue behind the data it follows.
     const server = createServer({ noDelay: true, allowHalfOpen: true });
@@ -267,7 +267,22 @@ export class FaultProxy implements AsyncDisposable {
 }
 
 function parseTarget(target: FaultProxyTarget): { host: string; port: number } {
-  if (typeof target !== "string") return target;
+  if (typeof target !== "string") {
+    const t = target as Partial<{ host: unknown; port: unknown }> | null;
+    if (
+      t === null ||
+      typeof t !== "object" ||
+      typeof t.host !== "string" ||
+      typeof t.port !== "number" ||
+      !Number.isInteger(t.port) ||
+      t.port <= 0
+    )
+      throw new InvalidArgumentError(
+        "target",
+        `must be a URL, "host:port" or { host, port }, got ${shownInput(target)}`,
+      );
+    return target;
+  }
   if (target.includes("://")) {
     const url = new URL(target);
     const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));

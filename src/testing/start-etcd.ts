@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { InvalidArgumentError } from "../client/core/index.js";
+import { checkOptionsObject, InvalidArgumentError, shownInput } from "../client/core/index.js";
 import { EtcdUnavailableError, resolveEtcdBinary } from "./binary.js";
 import { type Certificates, generateCertificates } from "./certificates.js";
 import { registerCleanup } from "./cleanup.js";
@@ -79,9 +79,12 @@ export function startEtcd(
   options: StartEtcdOptions & { runtime: EtcdRuntime },
 ): Promise<EtcdCluster | EtcdContainer>;
 export async function startEtcd(options: StartEtcdOptions = {}): Promise<EtcdCluster | EtcdContainer> {
+  checkOptionsObject(options);
   const count = options.members ?? 1;
   if (!Number.isInteger(count) || count < 1)
-    throw new InvalidArgumentError("members", `must be an integer >= 1, got ${count}`);
+    throw new InvalidArgumentError("members", `must be an integer >= 1, got ${shownInput(count)}`);
+  if (options.args !== undefined && !Array.isArray(options.args))
+    throw new InvalidArgumentError("args", `must be an array of etcd flags, got ${shownInput(options.args)}`);
   const env = options.env ?? process.env;
   const runtime = options.runtime ?? "binary";
   if (runtime === "docker") return startInDocker(options, count);

@@ -12,8 +12,8 @@ import {
 } from "../../src/client/index.js";
 import { createConnectNodeTransport } from "../../src/connect-node/index.js";
 import { createBalancedTransport, discover, register } from "../../src/discovery/index.js";
-import { createGrpcJsTransport } from "../../src/grpc-js/index.js";
-import { type EtcdCluster, startEtcd } from "../../src/testing/index.js";
+import { createGrpcJsTransport, registerEtcdResolver } from "../../src/grpc-js/index.js";
+import { type EtcdCluster, FaultProxy, startEtcd } from "../../src/testing/index.js";
 import { CallTap } from "../support/call-tap.js";
 
 /**
@@ -298,9 +298,22 @@ describe("a JavaScript caller", () => {
       () => createConnectNodeTransport({ baseUrl: "http://127.0.0.1:2379", tls: {} }),
     ];
     for (const make of bad) expect(make).toThrow(InvalidArgumentError);
+    // null options were TypeErrors; a resolver registered with no client failed only when a channel used it.
+    const jsFactory = (f: unknown) => f as (...args: unknown[]) => unknown;
+    await refused("options", () => jsFactory(createHttp2Transport)(null));
+    await refused("options", () => jsFactory(createGrpcJsTransport)(null));
+    await refused("options", () => jsFactory(createConnectNodeTransport)(null));
+    await refused("etcd", () => jsFactory(registerEtcdResolver)(null));
+    await refused("options", () => jsFactory(registerEtcdResolver)(etcd, null));
     await expect(startEtcd({ members: 0 })).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(startEtcd({ members: "2" as unknown as number })).rejects.toMatchObject({
       field: "members",
     });
+    await expect(jsFactory(startEtcd)(null)).rejects.toMatchObject({ field: "options" });
+    await expect(startEtcd({ args: "--debug" as unknown as string[] })).rejects.toMatchObject({
+      field: "args",
+    });
+    await expect(jsFactory(FaultProxy.start)(null)).rejects.toMatchObject({ field: "target" });
+    await expect(jsFactory(FaultProxy.start)(2379)).rejects.toMatchObject({ field: "target" });
   });
 });
