@@ -113,11 +113,13 @@ describe.each(transportsWithGateway)("unary calls and error statuses over $name"
     }
     if (factory.name === "gateway") {
       // 3.4's gateway has no path for either: its router's 404, typed as the gateway transport types it.
+      // One call at a time: both started at once, the second could reject while the first was awaited,
+      // with no handler yet (an unhandled rejection, whichever answered first).
       for (const call of [
-        createClient(Maintenance, transport).downgrade({}),
-        createClient(Auth, transport).authStatus({}),
+        () => createClient(Maintenance, transport).downgrade({}),
+        () => createClient(Auth, transport).authStatus({}),
       ]) {
-        const error = await call.catch((e: unknown) => e);
+        const error = await call().catch((e: unknown) => e);
         expect(error).toBeInstanceOf(NotSupportedOverGatewayError);
         expect((error as NotSupportedOverGatewayError).code).toBe(Code.Unimplemented);
       }
