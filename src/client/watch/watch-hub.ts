@@ -18,7 +18,7 @@ import {
 } from "../call/resilient-stream.js";
 import { type EtcdError, InvalidArgumentError } from "../core/errors.js";
 import type { ProcessRef, RefRelease } from "../core/process-ref.js";
-import { checkInteger, checkSignal, shownInput } from "../core/validation.js";
+import { checkInteger, checkOptionsObject, checkSignal, shownInput } from "../core/validation.js";
 import type { DiagnosticsChannels } from "../diagnostics/channels.js";
 import type { Bytes } from "../kv/bytes.js";
 import type { KeyRange } from "../kv/types.js";
@@ -153,8 +153,7 @@ export class WatchHub
    */
   watch(range: Bytes | KeyRange, options: WatchOptions = NO_OPTIONS, namespace?: Namespace): Watcher {
     if (this.#closing.signal.aborted) throw new WatchHubClosedError();
-    if (options === null || typeof options !== "object")
-      throw new InvalidArgumentError("options", "must be an object");
+    checkOptionsObject(options);
     // Before the watcher exists: a bad signal must not leave one behind in the hub.
     checkSignal(options.signal);
     checkFilters(options.filters);
